@@ -1,0 +1,43 @@
+//! Connections from the harness to its own nodes (over loopback TCP; nodes have no unix socket).
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Every node listens here only.
+pub const HOST: &str = "127.0.0.1";
+/// The superuser created by initdb (independent of the OS user).
+pub const SUPERUSER: &str = "postgres";
+
+/// Key-value connection string of one node.
+pub fn dsn(port: u16) -> String {
+    format!("host={HOST} port={port} user={SUPERUSER} dbname=postgres")
+}
+
+/// Connects with a deadline over the whole connect (libpq's connect_timeout covers only TCP).
+pub async fn connect(port: u16, timeout: Duration) -> Result<Client, ConnectError> {
+    let mut cfg = Config::new();
+    cfg.host(HOST).port(port).user(SUPERUSER).dbname("postgres").application_name("habench").connect_timeout(timeout);
+    connect_config(&cfg, timeout).await
+}
+
+pub async fn connect_config(cfg: &Config, timeout: Duration) -> Result<Client, ConnectError> {
+    match tokio::time::timeout(timeout, cfg.connect(NoTls)).await {
+        Err(_) => Err(ConnectError::Timeout(timeout)),
+        Ok(Err(e)) => Err(ConnectError::Db(e)),
+        Ok(Ok((client, conn))) => {
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(client)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("connect timed out after {0:?}")]
+    Timeout(Duration),
+    #[error(transparent)]
+    Db(#[from] tokio_postgres::Error),
+}

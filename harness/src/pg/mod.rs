@@ -1,0 +1,18 @@
+//! Local PostgreSQL servers: binaries, OS user, ports, processes and single nodes.
+
+pub mod bindir;
+pub mod conn;
+pub mod env;
+pub mod lsn;
+pub mod node;
+pub mod os_user;
+pub mod ports;
+pub mod procs;
+pub mod settings;
+pub mod template;
+pub mod workdir;
+
+pub use env::{EnvOptions, PgEnv};
+pub use lsn::Lsn;
+pub use node::{Node, Role};
+pub use settings::Settings;

@@ -1,0 +1,388 @@
+//! One PostgreSQL server instance that habench started: the postmaster is habench's own child
+//! (so it is reaped at once, with no zombie holding the data directory's lock file), runs as the
+//! server user in its own process group, logs to its own file and listens on loopback TCP only.
+
+use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::pg::conn::{self, ConnectError};
+use crate::pg::env::{tail, PgEnv};
+use crate::pg::lsn::Lsn;
+use crate::pg::ports::PortLease;
+use crate::pg::procs::{self, ProcId};
+use crate::pg::settings::Settings;
+
+/// How long a start or a shutdown may take before habench calls it failed.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The role habench gave the node (what it should be; [`Node::live_role`] asks the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Primary,
+    Standby,
+    /// Shared-disk node waiting to take over (not running).
+    Passive,
+    /// Stopped, crashed or fenced.
+    Down,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    name: String,
+    lease: PortLease,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    settings: Settings,
+    env: Arc<PgEnv>,
+    role: Role,
+    child: Option<Child>,
+    postmaster: Option<ProcId>,
+    paused: bool,
+    /// Processes of an instance whose postmaster was killed alone; they exit by themselves
+    /// shortly, and are killed at teardown if they have not.
+    orphans: Vec<ProcId>,
+    log_offset: u64,
+}
+
+impl Node {
+    pub fn new(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf, role: Role) -> Result<Node> {
+        let lease = crate::pg::ports::lease(&env.root.ports_dir())?;
+        Ok(Node {
+            name: name.to_string(),
+            lease,
+            data_dir,
+            log_path,
+            settings: Settings::new(),
+            env,
+            role,
+            child: None,
+            postmaster: None,
+            paused: false,
+            orphans: Vec::new(),
+            log_offset: 0,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn port(&self) -> u16 {
+        self.lease.port()
+    }
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn set_role(&mut self, role: Role) {
+        self.role = role;
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+    pub fn env(&self) -> &Arc<PgEnv> {
+        &self.env
+    }
+    /// Key-value connection string of this node.
+    pub fn dsn(&self) -> String {
+        conn::dsn(self.port())
+    }
+    /// Pid of the running postmaster.
+    pub fn pid(&mut self) -> Option<u32> {
+        self.is_running().then(|| self.postmaster.map(|p| p.pid)).flatten()
+    }
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// True while the postmaster lives (reaps it when it has exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                self.child = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Writes `habench.conf` into the data directory from this node's settings.
+    pub fn write_conf(&self) -> Result<()> {
+        let path = self.data_dir.join("habench.conf");
+        std::fs::write(&path, self.settings.render()).map_err(|e| Error::io("writing", &path, e))?;
+        self.env.user.own(&path, 0o600)
+    }
+
+    /// Writes the configuration, starts the server and waits until it accepts connections.
+    /// Returns the time from spawn to ready.
+    pub async fn start(&mut self) -> Result<Duration> {
+        let t0 = Instant::now();
+        self.spawn()?;
+        self.wait_ready(START_TIMEOUT).await?;
+        Ok(t0.elapsed())
+    }
+
+    /// Starts the postmaster without waiting for it.
+    pub fn spawn(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Err(Error::node(&self.name, "already running"));
+        }
+        self.write_conf()?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| Error::io("opening", &self.log_path, e))?;
+        self.log_offset = log.metadata().map(|m| m.len()).unwrap_or(0);
+        let log_err = log.try_clone().map_err(|e| Error::io("opening", &self.log_path, e))?;
+        let mut cmd = self.env.command("postgres");
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .arg("-p")
+            .arg(self.port().to_string())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            // Ctrl-C in a terminal must reach habench only: it decides how servers go down.
+            .process_group(0);
+        let child = cmd.spawn().map_err(|e| Error::io("starting", self.env.bin.tool("postgres"), e))?;
+        self.postmaster = ProcId::of(child.id());
+        self.child = Some(child);
+        self.paused = false;
+        Ok(())
+    }
+
+    /// Polls until the server accepts a connection and answers a query.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.is_running() {
+                return Err(Error::node(
+                    &self.name,
+                    format!(
+                        "server exited during start; log {}:\n{}",
+                        self.log_path.display(),
+                        self.log_since_start(15)
+                    ),
+                ));
+            }
+            if let Ok(client) = conn::connect(self.port(), Duration::from_secs(1)).await {
+                if client.simple_query("SELECT 1").await.is_ok() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    what: format!("node {} to accept connections", self.name),
+                    waited: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Text the server logged since its last start (last `lines` lines).
+    pub fn log_since_start(&self, lines: usize) -> String {
+        tail(&self.log_text_since_start(), lines)
+    }
+
+    /// Everything the server logged since its last start.
+    pub fn log_text_since_start(&self) -> String {
+        let bytes = std::fs::read(&self.log_path).unwrap_or_default();
+        let from = (self.log_offset as usize).min(bytes.len());
+        String::from_utf8_lossy(&bytes[from..]).into_owned()
+    }
+
+    /// Fast shutdown (SIGINT): clients are disconnected, a shutdown checkpoint is written.
+    pub async fn stop(&mut self) -> Result<()> {
+        let Some(pm) = self.postmaster.filter(|_| self.child.is_some()) else {
+            self.role = Role::Down;
+            return Ok(());
+        };
+        if self.paused {
+            self.resume();
+        }
+        procs::signal(pm, libc::SIGINT);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while self.is_running() {
+            if Instant::now() >= deadline {
+                self.crash().await;
+                return Err(Error::Timeout { what: format!("node {} to shut down", self.name), waited: STOP_TIMEOUT });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.role = Role::Down;
+        Ok(())
+    }
+
+    /// SIGKILL of the postmaster alone (a process crash). Its children notice and exit by
+    /// themselves. Returns the killed pid.
+    pub fn kill_postmaster(&mut self) -> Option<u32> {
+        let pm = self.postmaster.filter(|_| self.is_running())?;
+        self.orphans = procs::descendants(pm.pid);
+        procs::signal(pm, libc::SIGKILL);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait(); // reap now: no zombie holds postmaster.pid's pid
+        }
+        self.paused = false;
+        self.role = Role::Down;
+        Some(pm.pid)
+    }
+
+    /// Kills every process of the instance (a node crash) and waits until all are gone.
+    /// Returns how many processes were killed.
+    pub async fn crash(&mut self) -> usize {
+        let mut victims: Vec<ProcId> = self.orphans.drain(..).filter(|p| p.is_running()).collect();
+        for p in &victims {
+            procs::signal(*p, libc::SIGKILL);
+        }
+        if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
+            victims.extend(procs::kill_instance(pm));
+            if let Some(mut c) = self.child.take() {
+                let _ = c.wait();
+            }
+        }
+        procs::wait_gone(&victims, Duration::from_secs(10)).await;
+        self.paused = false;
+        self.role = Role::Down;
+        victims.len()
+    }
+
+    /// SIGSTOP of every process of the instance: a hung node (connections hang, nothing errors).
+    pub fn pause(&mut self) {
+        if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
+            procs::pause_instance(pm);
+            self.paused = true;
+        }
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
+            procs::resume_instance(pm);
+        }
+        self.paused = false;
+    }
+
+    /// A new connection to this node.
+    pub async fn connect(&self) -> Result<Client> {
+        conn::connect(self.port(), Duration::from_secs(5)).await.map_err(|e| match e {
+            ConnectError::Db(source) => Error::Db { node: self.name.clone(), source },
+            ConnectError::Timeout(waited) => {
+                Error::Timeout { what: format!("connection to node {}", self.name), waited }
+            }
+        })
+    }
+
+    /// Runs one query and returns the first column of the first row as text.
+    pub async fn query_text(&self, sql: &str) -> Result<Option<String>> {
+        let client = self.connect().await?;
+        let rows = client.simple_query(sql).await.map_err(|source| Error::Db { node: self.name.clone(), source })?;
+        Ok(rows
+            .iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+                _ => None,
+            })
+            .flatten())
+    }
+
+    /// Runs statements without a result.
+    pub async fn execute(&self, sql: &str) -> Result<()> {
+        let client = self.connect().await?;
+        client.batch_execute(sql).await.map_err(|source| Error::Db { node: self.name.clone(), source })
+    }
+
+    /// Whether the server is in recovery (a standby).
+    pub async fn in_recovery(&self) -> Result<bool> {
+        Ok(self.query_text("SELECT pg_is_in_recovery()").await?.as_deref() == Some("t"))
+    }
+
+    /// The role the server reports: primary, standby, or down/unreachable.
+    pub async fn live_role(&mut self) -> &'static str {
+        if !self.is_running() {
+            return if self.role == Role::Passive { "passive" } else { "down" };
+        }
+        if self.paused {
+            return "paused";
+        }
+        match self.in_recovery().await {
+            Ok(true) => "standby",
+            Ok(false) => "primary",
+            Err(_) => "unreachable",
+        }
+    }
+
+    /// Current WAL position: written (primary) or received (standby; replayed when it only
+    /// restores from an archive).
+    pub async fn current_lsn(&self) -> Result<Lsn> {
+        let sql = "SELECT CASE WHEN pg_is_in_recovery() \
+                   THEN coalesce(greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0') \
+                   ELSE pg_current_wal_lsn() END";
+        self.lsn(sql).await
+    }
+
+    /// WAL position replayed (a standby) or written (a primary).
+    pub async fn replayed_lsn(&self) -> Result<Lsn> {
+        let sql = "SELECT coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())";
+        self.lsn(sql).await
+    }
+
+    async fn lsn(&self, sql: &str) -> Result<Lsn> {
+        let text = self.query_text(sql).await?.unwrap_or_default();
+        Lsn::parse(&text).ok_or_else(|| Error::node(&self.name, format!("unexpected LSN `{text}`")))
+    }
+
+    /// Stops everything of this instance; used by Drop and when a topology is torn down.
+    pub fn teardown_blocking(&mut self) {
+        let t0 = Instant::now();
+        let mut leftover: Vec<ProcId> = self.orphans.drain(..).filter(|p| p.is_running()).collect();
+        if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
+            if self.paused {
+                procs::resume_instance(pm);
+            }
+            // Immediate shutdown: fast, and the server removes its shared memory itself.
+            procs::signal(pm, libc::SIGQUIT);
+            let deadline = Instant::now() + TEARDOWN_GRACE;
+            while self.is_running() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if self.is_running() {
+                leftover.extend(procs::kill_instance(pm));
+                if let Some(mut c) = self.child.take() {
+                    let _ = c.wait();
+                }
+            }
+        }
+        for p in &leftover {
+            procs::signal(*p, libc::SIGKILL);
+        }
+        procs::wait_gone_blocking(&leftover, Duration::from_secs(10));
+        self.child = None;
+        self.paused = false;
+        tracing::debug!(node = %self.name, elapsed = ?t0.elapsed(), "torn down");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.teardown_blocking();
+    }
+}

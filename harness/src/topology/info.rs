@@ -1,0 +1,55 @@
+//! A serialisable picture of a running topology (what `topology up` prints).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::topology::{Topology, TopologyKind};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeInfo {
+    pub name: String,
+    pub port: u16,
+    /// As the server reports it: primary, standby, passive, paused, down, unreachable.
+    pub role: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopologyInfo {
+    pub kind: TopologyKind,
+    pub write_dsn: String,
+    pub read_dsns: Vec<String>,
+    pub nodes: Vec<NodeInfo>,
+    pub dir: PathBuf,
+    pub server_version: String,
+    pub server_user: String,
+}
+
+/// Asks every node for its live role.
+pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
+    let write_dsn = topology.write_dsn();
+    let read_dsns = topology.read_dsns();
+    let dir = topology.dir().to_path_buf();
+    let kind = topology.kind();
+    let (server_version, server_user) = topology
+        .nodes()
+        .first()
+        .map(|n| (n.env().bin.version().to_string(), n.env().user.name.clone()))
+        .unwrap_or_default();
+    let mut nodes = Vec::new();
+    for node in topology.nodes_mut() {
+        let role = node.live_role().await.to_string();
+        nodes.push(NodeInfo {
+            name: node.name().to_string(),
+            port: node.port(),
+            role,
+            data_dir: node.data_dir().to_path_buf(),
+            log: node.log_path().to_path_buf(),
+            pid: node.pid(),
+        });
+    }
+    TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user }
+}

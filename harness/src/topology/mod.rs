@@ -1,0 +1,118 @@
+//! Topologies: sets of local PostgreSQL nodes that model a high-availability design.
+//!
+//! Each kind is its own type implementing [`Topology`] (inspection); kind-specific operations
+//! (shared-disk takeover, standby promotion) are inherent methods. [`AnyTopology`] holds any of
+//! them when the kind is chosen at run time.
+
+mod build;
+mod info;
+mod replicated;
+mod shared_disk;
+mod single;
+pub mod spec;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use info::{describe, NodeInfo, TopologyInfo};
+pub use replicated::{Promotion, Replicated, RepointMethod};
+pub use shared_disk::{SharedDisk, Takeover};
+pub use single::Single;
+pub use spec::{Quorum, SyncCommit, TopologyKind, TopologySpec};
+
+use crate::error::Result;
+use crate::pg::{conn, Node, PgEnv};
+
+/// What every topology can tell about itself.
+pub trait Topology: Send + Sync {
+    fn kind(&self) -> TopologyKind;
+    fn spec(&self) -> &TopologySpec;
+    fn nodes(&self) -> &[Node];
+    fn nodes_mut(&mut self) -> &mut [Node];
+    /// The topology's directory (data directories, logs, archive).
+    fn dir(&self) -> &Path;
+
+    /// The node that takes writes now.
+    fn primary(&self) -> &Node;
+
+    /// Nodes that can become primary; the write endpoint lists them all, the primary first.
+    fn write_candidates(&self) -> Vec<&Node> {
+        let primary = self.primary().name();
+        let mut nodes: Vec<&Node> = self.nodes().iter().collect();
+        nodes.sort_by_key(|n| n.name() != primary);
+        nodes
+    }
+
+    /// Nodes that serve reads (readable secondaries).
+    fn read_nodes(&self) -> Vec<&Node> {
+        Vec::new()
+    }
+
+    /// Like an availability-group listener: a multi-host connection string that lands on
+    /// whichever candidate accepts writes.
+    fn write_dsn(&self) -> String {
+        let nodes = self.write_candidates();
+        let hosts = vec![conn::HOST; nodes.len()].join(",");
+        let ports: Vec<String> = nodes.iter().map(|n| n.port().to_string()).collect();
+        format!(
+            "host={hosts} port={} user={} dbname=postgres target_session_attrs=read-write connect_timeout=2",
+            ports.join(","),
+            conn::SUPERUSER
+        )
+    }
+
+    /// One connection string per readable secondary.
+    fn read_dsns(&self) -> Vec<String> {
+        self.read_nodes().iter().map(|n| n.dsn()).collect()
+    }
+
+    fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes().iter().find(|n| n.name() == name)
+    }
+
+    fn node_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.nodes_mut().iter_mut().find(|n| n.name() == name)
+    }
+}
+
+/// Any topology, chosen at run time.
+#[derive(Debug)]
+pub enum AnyTopology {
+    Single(Single),
+    SharedDisk(SharedDisk),
+    Replicated(Replicated),
+}
+
+impl AnyTopology {
+    /// Validates `spec`, sweeps leftovers of crashed earlier runs, and brings the topology up.
+    /// Whatever was started is torn down again if a later step fails.
+    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<AnyTopology> {
+        spec.validate()?;
+        for line in env.root.sweep_leftovers().await {
+            tracing::warn!("{line}");
+        }
+        Ok(match spec.kind {
+            TopologyKind::Single => AnyTopology::Single(Single::up(env, spec).await?),
+            TopologyKind::SharedDisk => AnyTopology::SharedDisk(SharedDisk::up(env, spec).await?),
+            TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping => {
+                AnyTopology::Replicated(Replicated::up(env, spec).await?)
+            }
+        })
+    }
+
+    pub fn as_topology(&self) -> &dyn Topology {
+        match self {
+            AnyTopology::Single(t) => t,
+            AnyTopology::SharedDisk(t) => t,
+            AnyTopology::Replicated(t) => t,
+        }
+    }
+
+    pub fn as_topology_mut(&mut self) -> &mut dyn Topology {
+        match self {
+            AnyTopology::Single(t) => t,
+            AnyTopology::SharedDisk(t) => t,
+            AnyTopology::Replicated(t) => t,
+        }
+    }
+}

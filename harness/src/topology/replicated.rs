@@ -1,0 +1,300 @@
+//! A primary and its standbys: `sync` (Always On with synchronous commit), `async`, and
+//! `log-shipping` (a DR standby that only restores WAL from an archive folder).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::pg::workdir::TopologyDir;
+use crate::pg::{Node, PgEnv, Role, Settings};
+use crate::topology::build;
+use crate::topology::{Topology, TopologyKind, TopologySpec};
+
+const STREAMING_TIMEOUT: Duration = Duration::from_secs(60);
+const PROMOTE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Re-send pg_promote() this often: a promote that lands just after the walreceiver died can
+/// otherwise sit out a whole retry interval.
+const PROMOTE_RESEND: Duration = Duration::from_millis(500);
+
+/// How a standby came to follow a new primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepointMethod {
+    /// Its WAL was a prefix of the new timeline: it just follows.
+    Followed,
+    /// It had WAL past the promotion point: pg_rewind took it back.
+    Rewound,
+    /// pg_rewind could not: a fresh pg_basebackup.
+    Recloned,
+}
+
+/// What a promotion did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub promoted: String,
+    /// pg_promote() sent -> the node left recovery.
+    pub promote_ms: f64,
+    /// Each other standby, how it was re-pointed and how long it took until it streamed again.
+    pub followers: Vec<Follower>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Follower {
+    pub name: String,
+    pub method: RepointMethod,
+    pub repoint_ms: f64,
+}
+
+#[derive(Debug)]
+pub struct Replicated {
+    nodes: Vec<Node>,
+    primary: usize,
+    spec: TopologySpec,
+    /// Log-shipping only: where the primary archives and the standby restores from.
+    archive: Option<PathBuf>,
+    dir: TopologyDir,
+}
+
+impl Replicated {
+    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Replicated> {
+        let dir = env.root.new_topology_dir(spec.kind.as_str())?;
+        let archive = if spec.kind == TopologyKind::LogShipping {
+            let a = dir.path().join("archive");
+            env.user.create_private_dir(&a)?;
+            Some(a)
+        } else {
+            None
+        };
+        let primary = build::new_primary(&env, dir.path(), "primary").await?;
+        let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, dir };
+        topo.configure_primary(0);
+        topo.nodes[0].start().await?;
+        for i in 1..=topo.spec.standbys {
+            let name = if topo.spec.kind == TopologyKind::LogShipping { "dr".to_string() } else { format!("s{i}") };
+            let (data, log) = build::node_paths(topo.dir.path(), &name)?;
+            build::base_backup(&env, &topo.nodes[0], &data).await?;
+            let node = Node::new(env.clone(), &name, data, log, Role::Standby)?;
+            topo.nodes.push(node);
+            let idx = topo.nodes.len() - 1;
+            topo.configure_standby(idx)?;
+            topo.nodes[idx].start().await?;
+        }
+        // Only now are the standbys known: name them in the primary's synchronous list.
+        topo.configure_primary(0);
+        topo.nodes[0].write_conf()?;
+        topo.nodes[0].execute("SELECT pg_reload_conf()").await?;
+        topo.wait_standbys_streaming().await?;
+        Ok(topo)
+    }
+
+    /// Standby names in topology order, excluding the primary and nodes that are down.
+    fn standby_names(&self, except: &[usize]) -> Vec<String> {
+        (0..self.nodes.len())
+            .filter(|i| *i != self.primary && !except.contains(i) && self.nodes[*i].role() == Role::Standby)
+            .map(|i| self.nodes[i].name().to_string())
+            .collect()
+    }
+
+    fn node_settings(&self, idx: usize) -> Settings {
+        build::base_settings(&self.spec, self.nodes[idx].name())
+    }
+
+    /// Settings of the node at `idx` as the primary.
+    fn configure_primary(&mut self, idx: usize) {
+        let mut s = self.node_settings(idx);
+        let names = self.standby_names(&[idx]);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        s.set("synchronous_standby_names", self.spec.standby_names(&refs));
+        if let Some(archive) = &self.archive {
+            let a = archive.display();
+            s.set("archive_mode", "on")
+                // Copy under a temporary name, then rename: a restore never sees half a segment.
+                .set("archive_command", format!("test ! -f {a}/%f && cp %p {a}/%f.tmp && mv {a}/%f.tmp {a}/%f"))
+                .set("archive_timeout", format!("{}s", self.spec.archive_timeout.as_secs()));
+        }
+        s.extend(&self.spec.pg_settings);
+        *self.nodes[idx].settings_mut() = s;
+    }
+
+    /// Settings and signal file of the node at `idx` as a standby of the current primary.
+    fn configure_standby(&mut self, idx: usize) -> Result<()> {
+        let mut s = self.node_settings(idx);
+        match &self.archive {
+            Some(archive) => {
+                s.set("restore_command", format!("cp {}/%f %p", archive.display()));
+            }
+            None => {
+                let conninfo = build::primary_conninfo(self.nodes[self.primary].port(), self.nodes[idx].name());
+                s.set("primary_conninfo", conninfo);
+            }
+        }
+        s.extend(&self.spec.pg_settings);
+        let node = &mut self.nodes[idx];
+        *node.settings_mut() = s;
+        node.set_role(Role::Standby);
+        build::write_standby_signal(node.env(), node.data_dir())
+    }
+
+    async fn wait_standbys_streaming(&self) -> Result<()> {
+        if self.archive.is_some() {
+            return Ok(()); // restore-only: there is no stream to wait for
+        }
+        let names = self.standby_names(&[]);
+        let expected: Vec<(String, Option<&'static str>)> =
+            names.iter().enumerate().map(|(i, n)| (n.clone(), Some(self.spec.expected_sync_state(i)))).collect();
+        build::wait_streaming(&self.nodes[self.primary], &expected, STREAMING_TIMEOUT).await
+    }
+
+    fn index_of(&self, name: &str) -> Result<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.name() == name)
+            .ok_or_else(|| Error::node(name, "no such node in this topology"))
+    }
+
+    /// The standbys (every node but the primary).
+    pub fn standbys(&self) -> impl Iterator<Item = &Node> {
+        let p = self.primary;
+        self.nodes.iter().enumerate().filter(move |(i, _)| *i != p).map(|(_, n)| n)
+    }
+
+    /// Promotes standby `name` to primary. The old primary must be down already (killed,
+    /// crashed or stopped): two writable primaries would split the brain. The new primary gets
+    /// its own `synchronous_standby_names` over the standbys left, and every other running
+    /// standby is re-pointed at it (followed, rewound or re-cloned).
+    pub async fn promote(&mut self, name: &str) -> Result<Promotion> {
+        let idx = self.index_of(name)?;
+        let old = self.primary;
+        if idx == old {
+            return Err(Error::node(name, "is the primary already"));
+        }
+        if self.nodes[old].is_running() {
+            return Err(Error::node(
+                self.nodes[old].name(),
+                "the primary still runs: kill, crash or stop it before promoting a standby (two primaries would both accept writes)",
+            ));
+        }
+        let t0 = Instant::now();
+        promote_node(&self.nodes[idx]).await?;
+        let promote_ms = t0.elapsed().as_secs_f64() * 1e3;
+        self.nodes[old].set_role(Role::Down);
+        self.primary = idx;
+        self.configure_primary(idx);
+        self.nodes[idx].set_role(Role::Primary);
+        self.nodes[idx].write_conf()?;
+        self.nodes[idx].execute("SELECT pg_reload_conf()").await?;
+        let mut followers = Vec::new();
+        for j in 0..self.nodes.len() {
+            if j == idx || j == old || self.nodes[j].role() != Role::Standby {
+                continue;
+            }
+            let t = Instant::now();
+            let method = self.repoint_index(j).await?;
+            followers.push(Follower {
+                name: self.nodes[j].name().to_string(),
+                method,
+                repoint_ms: t.elapsed().as_secs_f64() * 1e3,
+            });
+        }
+        Ok(Promotion { promoted: name.to_string(), promote_ms, followers })
+    }
+
+    /// Makes node `name` (a standby, or a former primary that is down) a standby of the current
+    /// primary and waits until it streams (or, log-shipping, until it runs).
+    pub async fn repoint(&mut self, name: &str) -> Result<RepointMethod> {
+        let idx = self.index_of(name)?;
+        if idx == self.primary {
+            return Err(Error::node(name, "is the primary; promote another node first"));
+        }
+        let method = self.repoint_index(idx).await?;
+        // The primary's sync list may now include this node again.
+        self.configure_primary(self.primary);
+        let p = &self.nodes[self.primary];
+        p.write_conf()?;
+        p.execute("SELECT pg_reload_conf()").await?;
+        Ok(method)
+    }
+
+    async fn repoint_index(&mut self, idx: usize) -> Result<RepointMethod> {
+        let env = self.nodes[idx].env().clone();
+        if self.nodes[idx].is_running() {
+            self.nodes[idx].stop().await?;
+        }
+        let source = self.nodes[self.primary].dsn();
+        let data = self.nodes[idx].data_dir().to_string_lossy().into_owned();
+        let method =
+            match env.run_tool("pg_rewind", &["--target-pgdata", &data, "--source-server", &source, "--no-sync"]).await
+            {
+                Ok(out) if out.contains("no rewind required") => RepointMethod::Followed,
+                Ok(_) => RepointMethod::Rewound,
+                Err(e) => {
+                    tracing::warn!("pg_rewind of {} failed, re-cloning: {e}", self.nodes[idx].name());
+                    let data_dir = self.nodes[idx].data_dir().to_path_buf();
+                    build::base_backup(&env, &self.nodes[self.primary], &data_dir).await?;
+                    RepointMethod::Recloned
+                }
+            };
+        self.configure_standby(idx)?;
+        self.nodes[idx].start().await?;
+        if self.archive.is_none() {
+            // Any sync_state: the caller updates the primary's list afterwards.
+            let expected = [(self.nodes[idx].name().to_string(), None)];
+            build::wait_streaming(&self.nodes[self.primary], &expected, STREAMING_TIMEOUT).await?;
+        }
+        Ok(method)
+    }
+
+    pub fn archive_dir(&self) -> Option<&Path> {
+        self.archive.as_deref()
+    }
+}
+
+/// Sends pg_promote() (again every 500 ms) until the node has left recovery.
+async fn promote_node(node: &Node) -> Result<()> {
+    let deadline = Instant::now() + PROMOTE_TIMEOUT;
+    let mut last_sent: Option<Instant> = None;
+    loop {
+        if last_sent.is_none_or(|t| t.elapsed() >= PROMOTE_RESEND) {
+            // wait => false: we poll ourselves, at a finer grain than pg_promote's 1 s default.
+            let _ = node.execute("SELECT pg_promote(wait => false)").await;
+            last_sent = Some(Instant::now());
+        }
+        if let Ok(false) = node.in_recovery().await {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: format!("{} to leave recovery after pg_promote()", node.name()),
+                waited: PROMOTE_TIMEOUT,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+impl Topology for Replicated {
+    fn kind(&self) -> TopologyKind {
+        self.spec.kind
+    }
+    fn spec(&self) -> &TopologySpec {
+        &self.spec
+    }
+    fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    fn nodes_mut(&mut self) -> &mut [Node] {
+        &mut self.nodes
+    }
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    fn primary(&self) -> &Node {
+        &self.nodes[self.primary]
+    }
+    fn read_nodes(&self) -> Vec<&Node> {
+        self.standbys().collect()
+    }
+}

@@ -1,0 +1,269 @@
+//! Typed, validated description of a topology.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::pg::Settings;
+
+/// Largest number of standbys (an availability group has at most 8 secondaries).
+pub const MAX_STANDBYS: u8 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TopologyKind {
+    Single,
+    SharedDisk,
+    Sync,
+    Async,
+    LogShipping,
+}
+
+impl TopologyKind {
+    pub const ALL: [TopologyKind; 5] = [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Single => "single",
+            Self::SharedDisk => "shared-disk",
+            Self::Sync => "sync",
+            Self::Async => "async",
+            Self::LogShipping => "log-shipping",
+        }
+    }
+}
+
+impl fmt::Display for TopologyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TopologyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown topology `{s}`: use one of single, shared-disk, sync, async, log-shipping"))
+    }
+}
+
+/// How `synchronous_standby_names` picks the standbys that confirm a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quorum {
+    /// `FIRST k (...)`: the first k connected standbys in list order (priority).
+    First,
+    /// `ANY k (...)`: any k standbys (quorum commit).
+    Any,
+}
+
+/// `synchronous_commit` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncCommit {
+    Off,
+    Local,
+    RemoteWrite,
+    On,
+    RemoteApply,
+}
+
+impl SyncCommit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Local => "local",
+            Self::RemoteWrite => "remote_write",
+            Self::On => "on",
+            Self::RemoteApply => "remote_apply",
+        }
+    }
+}
+
+/// Everything needed to bring a topology up.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopologySpec {
+    pub kind: TopologyKind,
+    /// Standbys for sync/async (1-8); log-shipping has exactly one; 0 otherwise.
+    pub standbys: u8,
+    /// Sync only: FIRST or ANY.
+    pub quorum: Quorum,
+    /// Sync only: how many standbys confirm each commit (1..=standbys).
+    pub sync_count: u8,
+    /// `synchronous_commit` on every node; None keeps the server default (`on`).
+    pub sync_commit: Option<SyncCommit>,
+    /// Log-shipping only: `archive_timeout`, the longest a WAL segment waits to be shipped.
+    #[serde(with = "millis")]
+    pub archive_timeout: Duration,
+    /// Passed through to every node, after habench's own settings (so they win).
+    #[serde(serialize_with = "settings_as_map")]
+    pub pg_settings: Settings,
+}
+
+impl TopologySpec {
+    /// A spec with the defaults of `kind` (sync/async: 1 standby, FIRST 1).
+    pub fn new(kind: TopologyKind) -> Self {
+        let standbys = match kind {
+            TopologyKind::Single | TopologyKind::SharedDisk => 0,
+            _ => 1,
+        };
+        TopologySpec {
+            kind,
+            standbys,
+            quorum: Quorum::First,
+            sync_count: 1,
+            sync_commit: None,
+            archive_timeout: Duration::from_secs(1),
+            pg_settings: Settings::new(),
+        }
+    }
+
+    pub fn with_standbys(mut self, n: u8) -> Self {
+        self.standbys = n;
+        self
+    }
+
+    pub fn with_quorum(mut self, quorum: Quorum, count: u8) -> Self {
+        self.quorum = quorum;
+        self.sync_count = count;
+        self
+    }
+
+    pub fn with_sync_commit(mut self, level: SyncCommit) -> Self {
+        self.sync_commit = Some(level);
+        self
+    }
+
+    pub fn with_setting(mut self, name: &str, value: &str) -> Self {
+        self.pg_settings.set(name, value);
+        self
+    }
+
+    /// Checks the combination; the error names the flag and the fix.
+    pub fn validate(&self) -> Result<()> {
+        match self.kind {
+            TopologyKind::Sync | TopologyKind::Async => {
+                if self.standbys == 0 || self.standbys > MAX_STANDBYS {
+                    return Err(Error::config(
+                        "--standbys",
+                        format!("{} standbys asked; {} takes 1 to {MAX_STANDBYS}", self.standbys, self.kind),
+                    ));
+                }
+            }
+            TopologyKind::LogShipping => {
+                if self.standbys != 1 {
+                    return Err(Error::config(
+                        "--standbys",
+                        "log-shipping has exactly 1 restore-only standby; drop --standbys",
+                    ));
+                }
+            }
+            TopologyKind::Single | TopologyKind::SharedDisk => {
+                if self.standbys != 0 {
+                    return Err(Error::config(
+                        "--standbys",
+                        format!("{} has no standbys; use sync, async or log-shipping for replicas", self.kind),
+                    ));
+                }
+            }
+        }
+        if self.kind == TopologyKind::Sync && (self.sync_count == 0 || self.sync_count > self.standbys) {
+            return Err(Error::config(
+                "--sync-count",
+                format!(
+                    "{} confirming standbys asked of {}; give 1 to {} (or add --standbys)",
+                    self.sync_count, self.standbys, self.standbys
+                ),
+            ));
+        }
+        if self.archive_timeout < Duration::from_secs(1) && self.kind == TopologyKind::LogShipping {
+            return Err(Error::config(
+                "--archive-timeout",
+                "PostgreSQL's archive_timeout is whole seconds, at least 1s",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `synchronous_standby_names` for the given standby names (empty unless sync).
+    pub fn standby_names(&self, standbys: &[&str]) -> String {
+        if self.kind != TopologyKind::Sync || standbys.is_empty() {
+            return String::new();
+        }
+        let k = usize::from(self.sync_count).min(standbys.len());
+        let method = match self.quorum {
+            Quorum::First => "FIRST",
+            Quorum::Any => "ANY",
+        };
+        format!("{method} {k} ({})", standbys.join(", "))
+    }
+
+    /// The `sync_state` that `pg_stat_replication` should show for the standby at `index`.
+    pub fn expected_sync_state(&self, index: usize) -> &'static str {
+        match (self.kind, self.quorum) {
+            (TopologyKind::Sync, Quorum::Any) => "quorum",
+            (TopologyKind::Sync, Quorum::First) if index < usize::from(self.sync_count) => "sync",
+            (TopologyKind::Sync, Quorum::First) => "potential",
+            _ => "async",
+        }
+    }
+}
+
+mod millis {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u128(d.as_millis())
+    }
+}
+
+fn settings_as_map<S: serde::Serializer>(settings: &Settings, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    for (k, v) in settings.iter() {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_combinations_name_the_flag() {
+        let too_many = TopologySpec::new(TopologyKind::Sync).with_standbys(9);
+        assert!(too_many.validate().unwrap_err().to_string().contains("--standbys"));
+        let big_k = TopologySpec::new(TopologyKind::Sync).with_standbys(2).with_quorum(Quorum::Any, 3);
+        assert!(big_k.validate().unwrap_err().to_string().contains("--sync-count"));
+        let single = TopologySpec::new(TopologyKind::Single).with_standbys(1);
+        assert!(single.validate().unwrap_err().to_string().contains("no standbys"));
+        assert!(TopologySpec::new(TopologyKind::Async).with_standbys(8).validate().is_ok());
+    }
+
+    #[test]
+    fn standby_names_follow_the_quorum_method() {
+        let first = TopologySpec::new(TopologyKind::Sync).with_standbys(2);
+        assert_eq!(first.standby_names(&["s1", "s2"]), "FIRST 1 (s1, s2)");
+        assert_eq!(first.expected_sync_state(0), "sync");
+        assert_eq!(first.expected_sync_state(1), "potential");
+        let any = first.clone().with_quorum(Quorum::Any, 2);
+        assert_eq!(any.standby_names(&["s1", "s2"]), "ANY 2 (s1, s2)");
+        assert_eq!(any.standby_names(&["s2"]), "ANY 1 (s2)", "k is clamped to the standbys left");
+        assert_eq!(any.expected_sync_state(1), "quorum");
+        let asynchronous = TopologySpec::new(TopologyKind::Async).with_standbys(2);
+        assert_eq!(asynchronous.standby_names(&["s1", "s2"]), "");
+        assert_eq!(asynchronous.expected_sync_state(0), "async");
+    }
+
+    #[test]
+    fn kinds_parse_from_their_cli_names() {
+        for k in TopologyKind::ALL {
+            assert_eq!(k.as_str().parse::<TopologyKind>(), Ok(k));
+        }
+        assert!("cluster".parse::<TopologyKind>().unwrap_err().contains("single, shared-disk"));
+    }
+}

@@ -1,0 +1,100 @@
+//! The three outcomes of an operation (Jepsen's ok / fail / info).
+//!
+//! * `Ok`: the server acknowledged it.
+//! * `Fail`: the server said no and nothing happened.
+//! * `Unknown`: the connection was lost or timed out while the operation could have committed.
+//!
+//! An unknown outcome is never counted as lost nor as done: the checker resolves it later by
+//! reading what survived.
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::error::SqlState;
+
+/// What the operation had reached when the error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before COMMIT was sent: an error means the transaction did not commit.
+    BeforeCommit,
+    /// COMMIT (or an autocommit statement) was sent: a lost answer may hide a commit.
+    Commit,
+}
+
+/// Outcome of one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Fail,
+    Unknown,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Ok, Outcome::Fail, Outcome::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "fail",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// Classifies an error that ended an operation.
+///
+/// `timed_out` is true when the client gave up waiting (the error is then the harness's own).
+pub fn classify(err: Option<&tokio_postgres::Error>, phase: Phase, timed_out: bool) -> Outcome {
+    if phase == Phase::BeforeCommit {
+        return Outcome::Fail;
+    }
+    if timed_out {
+        return Outcome::Unknown;
+    }
+    match err.and_then(|e| e.code()) {
+        Some(code) if server_lost_commit_state(code) => Outcome::Unknown,
+        Some(_) => Outcome::Fail,
+        // No SQLSTATE: I/O error, closed connection, protocol error: the commit may have happened.
+        None => Outcome::Unknown,
+    }
+}
+
+/// SQLSTATEs that the server sends when it is going away: the commit may or may not be durable.
+fn server_lost_commit_state(code: &SqlState) -> bool {
+    let c = code.code();
+    c.starts_with("08") // connection exception
+        || *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+        || *code == SqlState::QUERY_CANCELED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_before_commit_are_failures() {
+        assert_eq!(classify(None, Phase::BeforeCommit, true), Outcome::Fail);
+        assert_eq!(classify(None, Phase::BeforeCommit, false), Outcome::Fail);
+    }
+
+    #[test]
+    fn lost_answers_to_commit_are_unknown() {
+        assert_eq!(classify(None, Phase::Commit, false), Outcome::Unknown);
+        assert_eq!(classify(None, Phase::Commit, true), Outcome::Unknown);
+    }
+
+    #[test]
+    fn shutdown_states_are_unknown_and_constraint_errors_fail() {
+        assert!(server_lost_commit_state(&SqlState::ADMIN_SHUTDOWN));
+        assert!(server_lost_commit_state(&SqlState::CONNECTION_FAILURE));
+        assert!(!server_lost_commit_state(&SqlState::UNIQUE_VIOLATION));
+        assert!(!server_lost_commit_state(&SqlState::T_R_SERIALIZATION_FAILURE));
+    }
+
+    #[test]
+    fn outcome_names_are_stable_snake_case() {
+        let names: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names, ["ok", "fail", "unknown"]);
+    }
+}
