@@ -50,15 +50,20 @@ impl WorkRoot {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let me = ProcId::current();
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let path = self.path.join(format!("topo-{}-{seq}-{kind}", me.pid));
+        let name = format!("topo-{}-{seq}-{kind}", me.pid);
+        let path = self.path.join(&name);
         if path.exists() {
             // Left by an earlier process that had our pid.
             remove_dir(&path)?;
         }
-        std::fs::create_dir_all(&path).map_err(|e| Error::io("creating", &path, e))?;
-        set_mode(&path, 0o755)?;
-        let owner = path.join(OWNER_FILE);
+        // Built under a name the sweep ignores, then renamed: a sweep never sees it ownerless.
+        let staging = self.path.join(format!(".new-{name}"));
+        let _ = remove_dir(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io("creating", &staging, e))?;
+        set_mode(&staging, 0o755)?;
+        let owner = staging.join(OWNER_FILE);
         std::fs::write(&owner, me.to_line()).map_err(|e| Error::io("writing", &owner, e))?;
+        std::fs::rename(&staging, &path).map_err(|e| Error::io("renaming to", &path, e))?;
         Ok(TopologyDir { path, keep: false })
     }
 

@@ -68,25 +68,40 @@ impl Replicated {
         } else {
             None
         };
+        let t0 = Instant::now();
         let primary = build::new_primary(&env, dir.path(), "primary").await?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "primary data directory ready");
         let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, dir };
         topo.configure_primary(0);
         topo.nodes[0].start().await?;
-        for i in 1..=topo.spec.standbys {
-            let name = if topo.spec.kind == TopologyKind::LogShipping { "dr".to_string() } else { format!("s{i}") };
-            let (data, log) = build::node_paths(topo.dir.path(), &name)?;
-            build::base_backup(&env, &topo.nodes[0], &data).await?;
-            let node = Node::new(env.clone(), &name, data, log, Role::Standby)?;
-            topo.nodes.push(node);
+        tracing::debug!(elapsed = ?t0.elapsed(), "primary started");
+        // Clone every standby at once, then start them all and wait for each.
+        let names: Vec<String> = (1..=topo.spec.standbys)
+            .map(|i| if topo.spec.kind == TopologyKind::LogShipping { "dr".to_string() } else { format!("s{i}") })
+            .collect();
+        let mut paths = Vec::new();
+        for name in &names {
+            paths.push(build::node_paths(topo.dir.path(), name)?);
+        }
+        let clones = paths.iter().map(|(data, _)| build::base_backup(&env, &topo.nodes[0], data));
+        futures_util::future::try_join_all(clones).await?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "standbys cloned");
+        for (name, (data, log)) in names.iter().zip(paths) {
+            topo.nodes.push(Node::new(env.clone(), name, data, log, Role::Standby)?);
             let idx = topo.nodes.len() - 1;
             topo.configure_standby(idx)?;
-            topo.nodes[idx].start().await?;
+            topo.nodes[idx].spawn()?;
         }
+        for node in &mut topo.nodes[1..] {
+            node.wait_ready(crate::pg::node::START_TIMEOUT).await?;
+        }
+        tracing::debug!(elapsed = ?t0.elapsed(), "standbys started");
         // Only now are the standbys known: name them in the primary's synchronous list.
         topo.configure_primary(0);
         topo.nodes[0].write_conf()?;
         topo.nodes[0].execute("SELECT pg_reload_conf()").await?;
         topo.wait_standbys_streaming().await?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "standbys streaming");
         Ok(topo)
     }
 

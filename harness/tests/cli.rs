@@ -1,0 +1,128 @@
+//! The `habench` binary: `topology up` prints one JSON line and tears down on a signal; bad flags
+//! get errors that name the flag; leftovers of a killed run are swept.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use habench::pg::procs::{self, ProcId};
+
+fn habench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_habench"))
+}
+
+/// Kills the child on drop, so that a failing assertion leaves nothing behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
+    let mut child =
+        habench().args(["topology", "up"]).args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
+    (guard, json)
+}
+
+fn server_pids(json: &serde_json::Value) -> Vec<ProcId> {
+    let mut all = Vec::new();
+    for n in json["nodes"].as_array().unwrap() {
+        if let Some(pid) = n["pid"].as_u64() {
+            let pid = pid as u32;
+            all.push(ProcId::of(pid).unwrap());
+            all.extend(procs::descendants(pid));
+        }
+    }
+    all
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "habench did not exit within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn topology_up_prints_one_json_line_and_sigterm_tears_it_down() {
+    let (mut guard, json) = start_up(&["sync", "--standbys", "2", "--quorum", "any", "--pg-set", "work_mem=5MB"]);
+    assert_eq!(json["kind"], "sync");
+    let nodes = json["nodes"].as_array().unwrap();
+    let roles: Vec<&str> = nodes.iter().map(|n| n["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["primary", "standby", "standby"]);
+    assert_eq!(json["read_dsns"].as_array().unwrap().len(), 2);
+    for n in nodes {
+        assert!(n["port"].as_u64().unwrap() < 32768, "listen ports stay below the ephemeral range");
+        assert!(n["data_dir"].as_str().unwrap().ends_with("/data"));
+    }
+
+    let cfg: tokio_postgres::Config = json["write_dsn"].as_str().unwrap().parse().unwrap();
+    let client = habench::pg::conn::connect_config(&cfg, Duration::from_secs(5)).await.unwrap();
+    let row = client.query_one("SELECT pg_is_in_recovery(), current_setting('work_mem')", &[]).await.unwrap();
+    assert!(!row.get::<_, bool>(0), "the write endpoint lands on the primary");
+    assert_eq!(row.get::<_, String>(1), "5MB");
+    drop(client);
+
+    let procs = server_pids(&json);
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
+    let status = wait_exit(&mut guard.0, Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    common::assert_all_gone(&procs);
+}
+
+fn expect_usage_error(args: &[&str], needle: &str) {
+    let out = habench().args(["topology", "up"]).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(stderr.contains(needle), "{args:?}: stderr should mention {needle:?}:\n{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout for a bad command line");
+}
+
+#[test]
+fn bad_flags_get_errors_that_name_the_flag() {
+    expect_usage_error(&["sync", "--standbys", "9"], "--standbys");
+    expect_usage_error(&["sync", "--standbys", "2", "--sync-count", "3"], "--sync-count");
+    expect_usage_error(&["sync", "--sync-commit", "sometimes"], "remote_apply");
+    expect_usage_error(&["single", "--standbys", "1"], "no standbys");
+    expect_usage_error(&["async", "--quorum", "any"], "--quorum");
+    expect_usage_error(&["single", "--pg-set", "shared_buffers"], "NAME=VALUE");
+    expect_usage_error(&["cluster"], "shared-disk");
+    expect_usage_error(&["single", "--pg-bin", "/nonexistent"], "no `postgres`");
+}
+
+#[test]
+fn servers_of_a_killed_run_are_swept_by_the_next_one() {
+    // A private work root: no other test's bring-up sweeps this run before `clean` does.
+    let root = std::env::temp_dir().join(format!("habench-sweep-test-{}", std::process::id()));
+    let root_s = root.to_str().unwrap();
+    let (mut guard, json) = start_up(&["single", "--work-dir", root_s]);
+    let procs = server_pids(&json);
+    let dir = json["dir"].as_str().unwrap().to_string();
+    guard.0.kill().unwrap(); // SIGKILL: habench gets no chance to clean up
+    guard.0.wait().unwrap();
+    assert!(procs[0].is_running(), "the orphaned server still runs");
+
+    let out = habench().args(["topology", "clean", "--work-dir", root_s]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&dir), "clean names the swept directory:\n{stdout}");
+    common::assert_all_gone(&procs);
+    assert!(!std::path::Path::new(&dir).exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}

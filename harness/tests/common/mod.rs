@@ -1,0 +1,67 @@
+//! Shared helpers of the real-PostgreSQL integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use habench::pg::procs::{self, ProcId};
+use habench::pg::{EnvOptions, Node, PgEnv};
+use habench::topology::Topology;
+
+/// The environment every test uses: binaries, server user and work root from the defaults
+/// (`HABENCH_PG_BIN`, `HABENCH_WORK` when set).
+pub fn env() -> Arc<PgEnv> {
+    PgEnv::discover(&EnvOptions::default()).expect("PostgreSQL binaries and work dir")
+}
+
+/// Every server process of the topology right now: postmasters and their descendants.
+pub fn server_processes(t: &mut dyn Topology) -> Vec<ProcId> {
+    let mut all = Vec::new();
+    for n in t.nodes_mut() {
+        if let Some(pid) = n.pid() {
+            all.push(ProcId::of(pid).expect("postmaster in /proc"));
+            all.extend(procs::descendants(pid));
+        }
+    }
+    all
+}
+
+/// Asserts that none of `procs` runs any more (polling: exits are asynchronous).
+pub fn assert_all_gone(procs: &[ProcId]) {
+    assert!(!procs.is_empty(), "no processes recorded: the test would prove nothing");
+    let gone = procs::wait_gone_blocking(procs, Duration::from_secs(10));
+    let alive: Vec<u32> = procs.iter().filter(|p| p.is_running()).map(|p| p.pid).collect();
+    assert!(gone, "server processes left behind: {alive:?}");
+}
+
+/// Polls `f` until it returns Some or the deadline passes.
+pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Creates a table and inserts `ids` on `node` (one transaction per row).
+pub async fn insert_rows(node: &Node, ids: std::ops::Range<i64>) {
+    let client = node.connect().await.expect("connect");
+    client.batch_execute("CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY)").await.expect("create table");
+    for id in ids {
+        client.execute("INSERT INTO t VALUES ($1)", &[&id]).await.expect("insert");
+    }
+}
+
+/// Row count of `t` on `node`, or None while it cannot be read (table not replayed yet).
+pub async fn count_rows(node: &Node) -> Option<i64> {
+    let client = node.connect().await.ok()?;
+    let row = client.query_one("SELECT count(*) FROM t", &[]).await.ok()?;
+    Some(row.get(0))
+}
