@@ -1,8 +1,11 @@
 //! habench-workloads: *what* habench runs against a database and what "correct" means.
 //!
-//! This crate owns the operation/outcome model. Later modules add the MessageBox schema and
-//! operations, reporting queries and the checkers that read the ledger.
+//! The operation/outcome model, the MessageBox workload (schema and operations), the calibration
+//! insert, and the seeded random source and duration syntax they share.
 
+pub mod duration;
+pub mod messagebox;
 pub mod outcome;
+pub mod rng;
 
 pub use outcome::{classify, Outcome, Phase};
