@@ -1,6 +1,8 @@
-//! Command-line flags (clap only; values become typed config in `commands`).
+//! Command-line flags (clap only; values become typed config in `commands::options` and
+//! `config`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -17,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Drive MessageBox traffic (or the calibration insert) against a topology and record it.
+    Run(Box<RunArgs>),
     /// Start, inspect and tear down PostgreSQL topologies.
     #[command(subcommand)]
     Topology(TopologyCommand),
@@ -30,7 +34,7 @@ pub enum TopologyCommand {
     Clean(EnvArgs),
 }
 
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct EnvArgs {
     /// Directory of the PostgreSQL server binaries (default: HABENCH_PG_BIN, `pg_config
     /// --bindir`, newest /usr/lib/postgresql/*/bin).
@@ -44,11 +48,9 @@ pub struct EnvArgs {
     pub work_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Args, Clone)]
-pub struct TopologyArgs {
-    /// Which high-availability design to build.
-    #[arg(value_enum)]
-    pub kind: KindArg,
+/// Topology options shared by `topology up` and `run`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TopologyFlags {
     /// Standbys (sync, async: 1-8; default 1).
     #[arg(long, value_name = "N")]
     pub standbys: Option<u8>,
@@ -63,7 +65,7 @@ pub struct TopologyArgs {
     pub sync_commit: Option<SyncCommitArg>,
     /// log-shipping: archive_timeout in whole seconds, e.g. 1s (default), 5s.
     #[arg(long, value_name = "DURATION", value_parser = parse_seconds)]
-    pub archive_timeout: Option<std::time::Duration>,
+    pub archive_timeout: Option<Duration>,
     /// A PostgreSQL setting for every node (repeatable), e.g. --pg-set shared_buffers=256MB.
     #[arg(long = "pg-set", value_name = "NAME=VALUE", value_parser = crate::pg::settings::parse_assignment)]
     pub pg_set: Vec<(String, String)>,
@@ -71,8 +73,64 @@ pub struct TopologyArgs {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    /// Which high-availability design to build.
+    #[arg(value_enum)]
+    pub kind: KindArg,
     #[command(flatten)]
-    pub topology: TopologyArgs,
+    pub topology: TopologyFlags,
+    #[command(flatten)]
+    pub env: EnvArgs,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// A scenario: a shipped name (quick, messaging) or a TOML file. Flags override it.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// Topology to start (default: single, or the scenario's).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub topology: Option<KindArg>,
+    #[command(flatten)]
+    pub topology_flags: TopologyFlags,
+    /// Open loop: publishes per second on a schedule (latency counts from the intended start).
+    #[arg(long, value_name = "N", conflicts_with = "clients")]
+    pub rate: Option<f64>,
+    /// Closed loop: N clients publishing flat out (maximum throughput).
+    #[arg(long, value_name = "N")]
+    pub clients: Option<u16>,
+    /// Open loop: arrivals `uniform` or `poisson` (default).
+    #[arg(long, value_enum)]
+    pub arrival: Option<ArrivalArg>,
+    /// Open loop: connections that serve the publish schedule (default 8).
+    #[arg(long, value_name = "N")]
+    pub publishers: Option<u16>,
+    /// Measured time, e.g. 60s, 10m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Warm-up before measuring (not in the statistics).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Seed of every random choice (arrivals, types, body sizes); stored with the results.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Results folder (default: results/<scenario>-<utc timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run against an existing server instead of starting a topology (faults unavailable).
+    #[arg(long, value_name = "DSN", conflicts_with = "topology")]
+    pub target_dsn: Option<String>,
+    /// `messagebox` (default) or `insert` (calibration: one single-row INSERT per transaction).
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadArg>,
+    /// insert: payload bytes per row (default 100).
+    #[arg(long, value_name = "N")]
+    pub payload_bytes: Option<u32>,
+    /// An operation without an answer for this long counts as unknown (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub op_timeout: Option<Duration>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub env: EnvArgs,
 }
@@ -103,10 +161,23 @@ pub enum SyncCommitArg {
     RemoteApply,
 }
 
-fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ArrivalArg {
+    Uniform,
+    Poisson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WorkloadArg {
+    Messagebox,
+    Insert,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
     let digits = s.strip_suffix('s').unwrap_or(s);
-    digits
-        .parse::<u64>()
-        .map(std::time::Duration::from_secs)
-        .map_err(|_| format!("`{s}` is not whole seconds (e.g. 1s, 30s)"))
+    digits.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("`{s}` is not whole seconds (e.g. 1s, 30s)"))
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    habench_workloads::duration::parse_duration(s)
 }

@@ -4,8 +4,15 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod error;
+pub mod export;
+pub mod measure;
 pub mod pg;
+pub mod runner;
+pub mod store;
+pub mod sysinfo;
+pub mod timefmt;
 pub mod topology;
 
 pub use error::{Error, Result};

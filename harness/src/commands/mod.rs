@@ -1,6 +1,7 @@
 //! What each subcommand does; `options` turns flags into typed config once.
 
 pub mod options;
+pub mod run_cmd;
 pub mod topology_cmd;
 
 use crate::cli::{Cli, Command, TopologyCommand};
@@ -8,6 +9,7 @@ use crate::cli::{Cli, Command, TopologyCommand};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run(args) => run_cmd::run(*args).await,
         Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(args).await,
         Command::Topology(TopologyCommand::Clean(args)) => topology_cmd::clean(args).await,
     }

@@ -22,7 +22,7 @@ struct UpLine {
 
 /// Brings a topology up, prints it as one JSON line and keeps it until SIGINT or SIGTERM.
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let spec = options::topology_spec(&args.topology)?;
+    let spec = options::topology_spec(args.kind, &args.topology)?;
     let env = PgEnv::discover(&options::env_options(&args.env))?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;

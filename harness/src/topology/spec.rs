@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::pg::Settings;
@@ -12,7 +12,7 @@ use crate::pg::Settings;
 /// Largest number of standbys (an availability group has at most 8 secondaries).
 pub const MAX_STANDBYS: u8 = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TopologyKind {
     Single,
@@ -53,7 +53,7 @@ impl FromStr for TopologyKind {
 }
 
 /// How `synchronous_standby_names` picks the standbys that confirm a commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quorum {
     /// `FIRST k (...)`: the first k connected standbys in list order (priority).
@@ -63,7 +63,7 @@ pub enum Quorum {
 }
 
 /// `synchronous_commit` levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncCommit {
     Off,

@@ -1,0 +1,178 @@
+//! `habench run`: scenario + flags -> topology (or target) -> schema -> load -> results folder.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::cli::RunArgs;
+use crate::commands::options;
+use crate::config::{Load, RunConfig, Target, WorkloadKind};
+use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
+use crate::export::{summary, timeline_csv};
+use crate::measure::Op;
+use crate::pg::PgEnv;
+use crate::runner::{self, Endpoint};
+use crate::store::ResultsDir;
+use crate::topology::{describe, AnyTopology};
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = Arc::new(RunConfig::from_args(&args)?);
+    let created = SystemTime::now();
+    let stamp = crate::timefmt::compact(created);
+    let mut dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
+        .context("creating the results folder")?;
+    let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut manifest = Manifest {
+        habench_version: VERSION,
+        git_commit: GIT_COMMIT,
+        created_at: crate::timefmt::rfc3339(created),
+        run_id: run_id.clone(),
+        seed: cfg.seed,
+        config: &cfg,
+        machine: crate::sysinfo::machine(),
+        load_at_start: crate::sysinfo::load(),
+        postgres_version: None,
+        topology: None,
+        server_settings: BTreeMap::new(),
+    };
+    dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
+
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
+        let _ = abort_tx.send(true);
+    });
+
+    // The servers (dropped at the end of this function: every server stopped).
+    let mut topology = None;
+    let endpoint_cfg = match &cfg.target {
+        Target::Topology(spec) => {
+            let env = PgEnv::discover(&options::env_options(&args.env))?;
+            let mut abort = abort_rx.clone();
+            let topo = tokio::select! {
+                t = AnyTopology::up(env, spec.clone()) => t.context("bringing the topology up")?,
+                _ = abort.changed() => bail!("interrupted while bringing the topology up"),
+            };
+            let t: &AnyTopology = topology.insert(topo);
+            t.as_topology().write_dsn().parse::<tokio_postgres::Config>()?
+        }
+        Target::Dsn { raw, .. } => crate::config::dsn::parse(raw).map_err(anyhow::Error::msg)?,
+    };
+    let endpoint = Endpoint::new(endpoint_cfg);
+    let client = endpoint.connect_once().await.context("connecting to the write endpoint")?;
+    manifest.postgres_version = client.query_one("SELECT version()", &[]).await.ok().map(|r| r.get(0));
+    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox)
+        .await
+        .context("installing the MessageBox schema")?;
+    match topology.as_mut() {
+        Some(t) => {
+            let t = t.as_topology_mut();
+            manifest.topology = Some(describe(t).await);
+            for node in t.nodes() {
+                if let Ok(c) = node.connect().await {
+                    manifest.server_settings.insert(node.name().to_string(), non_default_settings(&c).await);
+                }
+            }
+        }
+        None => {
+            manifest.server_settings.insert("target".into(), non_default_settings(&client).await);
+        }
+    }
+    drop(client);
+    dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
+
+    let ops = match cfg.workload.kind {
+        WorkloadKind::Insert => vec![Op::Insert],
+        WorkloadKind::Messagebox => {
+            vec![Op::Publish, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup]
+        }
+    };
+    let hosts = match cfg.workload.kind {
+        WorkloadKind::Insert => vec![],
+        WorkloadKind::Messagebox => cfg.workload.messagebox.hosts.iter().map(|h| h.name.clone()).collect(),
+    };
+    let standbys = runner::sampler::DbSampler::new(endpoint.clone()).standby_names().await;
+    let topology_name = match &cfg.target {
+        Target::Topology(s) => s.kind.as_str().to_string(),
+        Target::Dsn { .. } => "target-dsn".to_string(),
+    };
+    let header = summary::Header {
+        run_id,
+        scenario: cfg.scenario.clone(),
+        topology: topology_name,
+        workload: match cfg.workload.kind {
+            WorkloadKind::Insert => "insert".into(),
+            WorkloadKind::Messagebox => "messagebox".into(),
+        },
+        load: serde_json::to_value(&cfg.load)?,
+        started_at: crate::timefmt::rfc3339(SystemTime::now()),
+        seed: cfg.seed,
+    };
+    dir.begin(timeline_csv::Columns { ops, hosts, standbys }, header.clone(), SystemTime::now())?;
+
+    let (ledger_tx, ledger_rx) = runner::ledger::channel();
+    let ledger_task = dir.spawn_ledger_writer(ledger_rx)?;
+    if !cfg.quiet {
+        eprintln!("habench: {} on {} -> {}", describe_load(&cfg), header.topology, dir.path().display());
+    }
+    let result = runner::run(cfg.clone(), endpoint, ledger_tx, &mut dir, abort_rx).await;
+    let ledger_rows = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
+    let environment = json!({
+        "load_at_end": crate::sysinfo::load(),
+        "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
+        "ledger_rows": ledger_rows,
+    });
+    let final_summary =
+        summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), environment);
+    dir.write_json("summary.json", &final_summary)?;
+    dir.finish();
+    drop(topology);
+
+    println!(
+        "{}",
+        serde_json::to_string(&json!({
+            "results": dir.path(),
+            "complete": final_summary["complete"],
+            "throughput": final_summary["throughput"],
+            "latency_us": final_summary["latency_us"],
+        }))?
+    );
+    if let Some(reason) = result.stop_reason {
+        bail!("the run did not complete: {reason}; what was measured is in {} (complete: false)", dir.path().display());
+    }
+    Ok(())
+}
+
+async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+    // What the servers were configured with (not what this session's client set).
+    let sql = "SELECT name, current_setting(name) FROM pg_settings \
+               WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name";
+    match client.query(sql, &[]).await {
+        Ok(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+fn describe_load(cfg: &RunConfig) -> String {
+    let what = match cfg.workload.kind {
+        WorkloadKind::Insert => format!("insert of {} bytes", cfg.workload.payload_bytes),
+        WorkloadKind::Messagebox => "messagebox".to_string(),
+    };
+    let how = match &cfg.load {
+        Load::Open { rate, arrival, publishers } => {
+            format!("open loop {rate}/s {arrival:?} over {publishers} connections")
+        }
+        Load::Closed { clients } => format!("closed loop, {clients} clients"),
+    };
+    format!("{what}, {how}, warm-up {:?}, measure {:?}, seed {}", cfg.warmup, cfg.duration, cfg.seed)
+}

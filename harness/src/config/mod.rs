@@ -1,0 +1,287 @@
+//! The effective configuration of a run: a scenario file (optional) with the flags on top,
+//! validated once into typed values. Everything downstream reads only these types.
+
+pub mod dsn;
+pub mod scenario;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use habench_workloads::duration::serde_str;
+use habench_workloads::messagebox::MessageBoxConfig;
+use serde::Serialize;
+
+pub use scenario::{Arrival, LoadMode, WorkloadKind};
+
+use crate::cli::{ArrivalArg, RunArgs, WorkloadArg};
+use crate::commands::options;
+use crate::error::{Error, Result};
+use crate::topology::{TopologyKind, TopologySpec};
+
+/// What the load is run against.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// A topology habench starts.
+    Topology(TopologySpec),
+    /// An existing server (`--target-dsn`); stored redacted, parsed when connecting.
+    Dsn {
+        #[serde(rename = "dsn")]
+        redacted: String,
+        #[serde(skip)]
+        raw: String,
+    },
+}
+
+/// How publishes are paced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Load {
+    /// A schedule at `rate` publishes/s; latency counts from each intended start.
+    Open { rate: f64, arrival: Arrival, publishers: u16 },
+    /// `clients` connections publishing back to back.
+    Closed { clients: u16 },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    /// insert: bytes per row.
+    pub payload_bytes: u32,
+    pub messagebox: MessageBoxConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunConfig {
+    pub scenario: String,
+    pub scenario_source: String,
+    pub target: Target,
+    pub workload: Workload,
+    pub load: Load,
+    #[serde(with = "serde_str")]
+    pub duration: Duration,
+    #[serde(with = "serde_str")]
+    pub warmup: Duration,
+    pub seed: u64,
+    #[serde(with = "serde_str")]
+    pub op_timeout: Duration,
+    /// Longest wait, after the measured phase, for the host queues to empty.
+    #[serde(with = "serde_str")]
+    pub drain_timeout: Duration,
+    /// Length of one timeline interval.
+    #[serde(with = "serde_str")]
+    pub interval: Duration,
+    #[serde(skip)]
+    pub out: Option<PathBuf>,
+    #[serde(skip)]
+    pub quiet: bool,
+}
+
+impl RunConfig {
+    /// Merges scenario and flags (flags win) and validates the result.
+    pub fn from_args(args: &RunArgs) -> Result<RunConfig> {
+        let loaded = match &args.scenario {
+            Some(s) => Some(scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?),
+            None => None,
+        };
+        let (file, source, text) = match loaded {
+            Some(l) => (l.file, l.source, l.text),
+            None => (scenario::ScenarioFile::default(), "flags only".to_string(), String::new()),
+        };
+        let bad = |field: &'static str, msg: String| Error::config(field, scenario::at_line(&text, &msg));
+
+        // Topology or target.
+        let target = if let Some(raw) = &args.target_dsn {
+            dsn::parse(raw).map_err(|e| Error::config("--target-dsn", e))?;
+            let flags = &args.topology_flags;
+            if flags.standbys.is_some() || flags.sync_commit.is_some() || !flags.pg_set.is_empty() {
+                return Err(Error::config(
+                    "--target-dsn",
+                    "runs against an existing server: habench starts no topology, so drop --standbys, --sync-commit and --pg-set",
+                ));
+            }
+            Target::Dsn { redacted: dsn::redact(raw), raw: raw.clone() }
+        } else {
+            let section = file.topology.as_ref();
+            let kind = match (args.topology, section) {
+                (Some(k), _) => options::kind(k),
+                (None, Some(t)) => t.kind,
+                (None, None) => TopologyKind::Single,
+            };
+            let mut spec = TopologySpec::new(kind);
+            // The file's values apply when it describes this kind.
+            if let Some(t) = section.filter(|t| t.kind == kind) {
+                if let Some(n) = t.standbys {
+                    spec.standbys = n;
+                }
+                if let Some(q) = t.quorum {
+                    spec.quorum = q;
+                }
+                if let Some(k) = t.sync_count {
+                    spec.sync_count = k;
+                }
+                if let Some(a) = t.archive_timeout {
+                    spec.archive_timeout = a.0;
+                }
+            }
+            if let Some(level) = section.and_then(|t| t.sync_commit) {
+                spec.sync_commit = Some(level);
+            }
+            for (k, v) in file.settings() {
+                spec.pg_settings.set(&k, v);
+            }
+            Target::Topology(options::apply_topology_flags(spec, &args.topology_flags)?)
+        };
+
+        // Workload.
+        let wsec = file.workload.unwrap_or_default();
+        let kind = match args.workload {
+            Some(WorkloadArg::Messagebox) => WorkloadKind::Messagebox,
+            Some(WorkloadArg::Insert) => WorkloadKind::Insert,
+            None => wsec.kind.unwrap_or(WorkloadKind::Messagebox),
+        };
+        let payload_bytes = args.payload_bytes.or(wsec.payload_bytes).unwrap_or(100);
+        if payload_bytes == 0 || payload_bytes > 100 * 1024 * 1024 {
+            return Err(bad("--payload-bytes", "payload_bytes: 1 byte to 100 MiB".into()));
+        }
+        if args.payload_bytes.is_some() && kind != WorkloadKind::Insert {
+            return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
+        }
+        let messagebox = file.messagebox.unwrap_or_default();
+        messagebox.validate().map_err(|e| bad("messagebox", format!("messagebox.{e}")))?;
+
+        // Load.
+        let lsec = file.load.unwrap_or_default();
+        let mode = if args.clients.is_some() {
+            LoadMode::Closed
+        } else if args.rate.is_some() {
+            LoadMode::Open
+        } else {
+            lsec.mode.unwrap_or(if lsec.clients.is_some() && lsec.rate.is_none() {
+                LoadMode::Closed
+            } else {
+                LoadMode::Open
+            })
+        };
+        let load = match mode {
+            LoadMode::Open => {
+                let rate = args.rate.or(lsec.rate).unwrap_or(100.0);
+                if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
+                    return Err(bad(
+                        "--rate",
+                        format!("rate: {rate} is not a rate; give publishes per second, e.g. --rate 500"),
+                    ));
+                }
+                let arrival = match args.arrival {
+                    Some(ArrivalArg::Uniform) => Arrival::Uniform,
+                    Some(ArrivalArg::Poisson) => Arrival::Poisson,
+                    None => lsec.arrival.unwrap_or(Arrival::Poisson),
+                };
+                let publishers = args.publishers.or(lsec.publishers).unwrap_or(8);
+                if publishers == 0 || publishers > 500 {
+                    return Err(bad("--publishers", "publishers: 1 to 500 connections".into()));
+                }
+                Load::Open { rate, arrival, publishers }
+            }
+            LoadMode::Closed => {
+                let clients = args.clients.or(lsec.clients).unwrap_or(4);
+                if clients == 0 || clients > 500 {
+                    return Err(bad("--clients", "clients: 1 to 500".into()));
+                }
+                Load::Closed { clients }
+            }
+        };
+
+        let duration = args.duration.or(file.duration.map(|d| d.0)).unwrap_or(Duration::from_secs(30));
+        if duration < Duration::from_secs(1) {
+            return Err(bad("--duration", "duration: at least 1s".into()));
+        }
+        let warmup = args.warmup.or(file.warmup.map(|d| d.0)).unwrap_or(Duration::from_secs(5));
+        let op_timeout = args.op_timeout.or(lsec.op_timeout.map(|d| d.0)).unwrap_or(Duration::from_secs(30));
+        if op_timeout < Duration::from_millis(10) {
+            return Err(bad("--op-timeout", "op_timeout: at least 10ms".into()));
+        }
+        let drain_timeout = lsec.drain_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60));
+        let seed = args.seed.or(file.seed).unwrap_or_else(random_seed);
+        let scenario = file.name.unwrap_or_else(|| match kind {
+            WorkloadKind::Insert => "insert".into(),
+            WorkloadKind::Messagebox => "run".into(),
+        });
+        if !scenario.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(bad("name", format!("name: `{scenario}` names the results folder: letters, digits, - and _")));
+        }
+        Ok(RunConfig {
+            scenario,
+            scenario_source: source,
+            target,
+            workload: Workload { kind, payload_bytes, messagebox },
+            load,
+            duration,
+            warmup,
+            seed,
+            op_timeout,
+            drain_timeout,
+            interval: Duration::from_secs(1),
+            out: args.out.clone(),
+            quiet: args.quiet,
+        })
+    }
+}
+
+fn random_seed() -> u64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    t.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(scenario: Option<&str>) -> RunArgs {
+        RunArgs { scenario: scenario.map(str::to_string), ..Default::default() }
+    }
+
+    #[test]
+    fn flags_override_the_scenario() {
+        let mut a = args(Some("quick"));
+        a.rate = Some(50.0);
+        a.duration = Some(Duration::from_secs(2));
+        a.topology = Some(crate::cli::KindArg::Sync);
+        a.topology_flags.standbys = Some(2);
+        let c = RunConfig::from_args(&a).unwrap();
+        assert!(matches!(c.load, Load::Open { rate, publishers: 8, .. } if rate == 50.0));
+        assert_eq!(c.duration, Duration::from_secs(2));
+        assert_eq!(c.seed, 1, "from the scenario");
+        match c.target {
+            Target::Topology(s) => assert_eq!((s.kind, s.standbys), (TopologyKind::Sync, 2)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn clients_switch_to_a_closed_loop_and_target_dsn_is_redacted() {
+        let mut a = args(None);
+        a.clients = Some(4);
+        a.workload = Some(WorkloadArg::Insert);
+        a.target_dsn = Some("host=127.0.0.1 port=5 user=u password=pw".into());
+        let c = RunConfig::from_args(&a).unwrap();
+        assert!(matches!(c.load, Load::Closed { clients: 4 }));
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("pw\""), "{json}");
+        assert!(json.contains("password=***"));
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let mut a = args(None);
+        a.rate = Some(0.0);
+        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--rate"));
+        let mut a = args(None);
+        a.payload_bytes = Some(10);
+        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--workload insert"));
+        let mut a = args(Some("no-such-scenario"));
+        a.rate = Some(1.0);
+        let err = RunConfig::from_args(&a).unwrap_err().to_string();
+        assert!(err.contains("shipped scenarios: quick, messaging"), "{err}");
+    }
+}

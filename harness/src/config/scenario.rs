@@ -1,0 +1,204 @@
+//! Scenario files (TOML). Every key is optional; flags override what a file says; an unknown key
+//! or a bad value is an error naming the line and the field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use habench_workloads::messagebox::MessageBoxConfig;
+use serde::{Deserialize, Deserializer};
+
+use crate::topology::{Quorum, SyncCommit, TopologyKind};
+
+/// The scenarios shipped with habench, by name.
+pub const SHIPPED: [(&str, &str); 2] = [
+    ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
+    ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub duration: Option<Dur>,
+    pub warmup: Option<Dur>,
+    pub seed: Option<u64>,
+    pub topology: Option<TopologySection>,
+    pub load: Option<LoadSection>,
+    pub workload: Option<WorkloadSection>,
+    pub messagebox: Option<MessageBoxConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySection {
+    pub kind: TopologyKind,
+    pub standbys: Option<u8>,
+    pub quorum: Option<Quorum>,
+    pub sync_count: Option<u8>,
+    pub sync_commit: Option<SyncCommit>,
+    pub archive_timeout: Option<Dur>,
+    /// Server settings for every node.
+    #[serde(default)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    Uniform,
+    Poisson,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSection {
+    pub mode: Option<LoadMode>,
+    pub rate: Option<f64>,
+    pub arrival: Option<Arrival>,
+    pub publishers: Option<u16>,
+    pub clients: Option<u16>,
+    pub op_timeout: Option<Dur>,
+    pub drain_timeout: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    Messagebox,
+    Insert,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSection {
+    pub kind: Option<WorkloadKind>,
+    pub payload_bytes: Option<u32>,
+}
+
+/// A duration written as a string in a scenario (`"10s"`).
+#[derive(Debug, Clone, Copy)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        habench_workloads::duration::parse_duration(&s).map(Dur).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a scenario came from.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    pub source: String,
+    pub text: String,
+    pub file: ScenarioFile,
+}
+
+/// Loads a shipped scenario by name, or a file by path.
+pub fn load(name_or_path: &str) -> Result<LoadedScenario, String> {
+    let shipped = SHIPPED.iter().find(|(n, _)| *n == name_or_path || format!("{n}.toml") == name_or_path);
+    let path = Path::new(name_or_path);
+    let (source, text) = match shipped {
+        Some((n, text)) if !path.exists() => (format!("shipped scenario `{n}`"), text.to_string()),
+        _ => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+                format!("scenario `{name_or_path}`: {e} (shipped scenarios: {})", names.join(", "))
+            })?;
+            (PathBuf::from(path).display().to_string(), text)
+        }
+    };
+    let file = parse(&text).map_err(|e| format!("{source}: {e}"))?;
+    Ok(LoadedScenario { source, text, file })
+}
+
+/// Parses scenario text; toml's error names the line, the column and the key.
+pub fn parse(text: &str) -> Result<ScenarioFile, String> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    if let Some(mb) = &file.messagebox {
+        mb.validate().map_err(|e| at_line(text, &format!("messagebox.{e}")))?;
+    }
+    Ok(file)
+}
+
+/// Prefixes a semantic error about `field` with the line that sets it, when it can be found.
+pub fn at_line(text: &str, message: &str) -> String {
+    let field = message.split(':').next().unwrap_or("");
+    let key = field.rsplit('.').next().unwrap_or(field);
+    let key = key.split('[').next().unwrap_or(key);
+    let line = text.lines().position(|l| {
+        let l = l.trim_start();
+        l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+    });
+    match line {
+        Some(n) => format!("line {}: {message}", n + 1),
+        None => message.to_string(),
+    }
+}
+
+impl ScenarioFile {
+    /// Server settings as `name = value` text pairs.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let Some(t) = &self.topology else { return Vec::new() };
+        t.settings
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        for (name, _) in SHIPPED {
+            let s = load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(s.file.name.as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_line() {
+        let err = parse("name = \"x\"\n[load]\nrat = 5\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("rat"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_field_and_the_fix() {
+        let err = parse("[load]\nop_timeout = \"10\"\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("needs a unit"), "{err}");
+        let err = parse("[topology]\nkind = \"cluster\"\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("shared-disk"), "{err}");
+        let err = parse("[messagebox]\nhosts = [{ name = \"send\" }]\nmessage_types = [{ name = \"a\", subscribers = [\"ftp\"] }]\n")
+            .unwrap_err();
+        assert!(err.contains("line 3") && err.contains("`ftp` is not one of the hosts"), "{err}");
+    }
+
+    #[test]
+    fn settings_keep_their_text() {
+        let f = parse(
+            "[topology]\nkind = \"single\"\n[topology.settings]\nshared_buffers = \"256MB\"\nmax_connections = 300\n",
+        )
+        .unwrap();
+        let s = f.settings();
+        assert!(s.contains(&("shared_buffers".into(), "256MB".into())));
+        assert!(s.contains(&("max_connections".into(), "300".into())));
+    }
+}

@@ -1,0 +1,30 @@
+//! `manifest.json`: everything needed to know what was run, written before the load starts and
+//! again once the servers are known.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::RunConfig;
+use crate::sysinfo::{Load, Machine};
+use crate::topology::TopologyInfo;
+
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a> {
+    pub habench_version: &'static str,
+    pub git_commit: &'static str,
+    pub created_at: String,
+    pub run_id: String,
+    pub seed: u64,
+    pub config: &'a RunConfig,
+    pub machine: Machine,
+    pub load_at_start: Load,
+    /// `SELECT version()` of the server under test.
+    pub postgres_version: Option<String>,
+    pub topology: Option<TopologyInfo>,
+    /// Per node: settings whose source is not the built-in default.
+    pub server_settings: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = env!("HABENCH_GIT_COMMIT");

@@ -1,0 +1,7 @@
+//! Output formats. Each exporter turns measured values into bytes or text; none measures.
+
+pub mod ledger_csv;
+pub mod manifest;
+pub mod progress;
+pub mod summary;
+pub mod timeline_csv;

@@ -1,0 +1,12 @@
+//! Measurement: per-worker recorders of latency (HdrHistogram) and outcomes, merged per
+//! interval; timeline rows. Nothing here formats output (see `export`).
+
+pub mod op;
+pub mod recorder;
+pub mod stats;
+pub mod timeline;
+
+pub use op::Op;
+pub use recorder::{Recorders, WorkerRecorder};
+pub use stats::{LatencySummary, OpStats, Stats};
+pub use timeline::{IntervalRow, Phase, StandbyLag};

@@ -1,0 +1,50 @@
+//! One row of the per-interval series.
+
+use serde::Serialize;
+
+use crate::measure::stats::Stats;
+
+/// Which part of the run an interval belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Warmup,
+    Measure,
+    Drain,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Warmup => "warmup",
+            Phase::Measure => "measure",
+            Phase::Drain => "drain",
+        }
+    }
+}
+
+/// Replication lag of one standby as the primary sees it (`pg_stat_replication`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StandbyLag {
+    pub name: String,
+    pub write_ms: Option<f64>,
+    pub flush_ms: Option<f64>,
+    pub replay_ms: Option<f64>,
+    /// Bytes between the primary's current WAL position and the standby's replay position.
+    pub replay_bytes: Option<i64>,
+}
+
+/// What happened in one interval.
+#[derive(Debug, Clone)]
+pub struct IntervalRow {
+    /// Interval end, seconds since the start of the run (warm-up start).
+    pub t_s: f64,
+    pub interval_s: f64,
+    pub phase: Phase,
+    pub stats: Stats,
+    /// Queue depth per host, in config order (None when it could not be sampled).
+    pub queue_depths: Option<Vec<i64>>,
+    pub spool_rows: Option<i64>,
+    pub lag: Vec<StandbyLag>,
+    pub loadavg_1m: Option<f64>,
+}

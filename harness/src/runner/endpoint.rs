@@ -1,0 +1,55 @@
+//! Where workers connect: the write endpoint (a multi-host listener string for topologies, the
+//! user's DSN otherwise). Connecting retries with backoff until it works or the caller stops.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_postgres::{Client, Config};
+
+use crate::pg::conn::{connect_config, ConnectError};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const BACKOFF_START: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    config: Config,
+}
+
+impl Endpoint {
+    pub fn new(mut config: Config) -> Endpoint {
+        if config.get_application_name().is_none() {
+            config.application_name("habench");
+        }
+        Endpoint { config }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub async fn connect_once(&self) -> Result<Client, ConnectError> {
+        connect_config(&self.config, CONNECT_TIMEOUT).await
+    }
+
+    /// Connects, retrying with exponential backoff, until `deadline` passes or `stop` is set.
+    /// Returns the last error's text when it gives up.
+    pub async fn connect(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<Client, String> {
+        let mut backoff = BACKOFF_START;
+        loop {
+            let err = match self.connect_once().await {
+                Ok(c) => return Ok(c),
+                Err(e) => e.to_string(),
+            };
+            if *stop.borrow() || Instant::now() + backoff >= deadline {
+                return Err(err);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => return Err(err),
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Host instances: poll the host's queue, dequeue a batch, complete (or suspend) each message.
+//! BizTalk polls again at once while it finds work and waits the polling interval when idle.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use habench_workloads::messagebox::{Delivery, HostSession, OpError};
+use habench_workloads::rng::Rng;
+use habench_workloads::Outcome;
+use tokio::sync::watch;
+
+use crate::measure::{Op, WorkerRecorder};
+use crate::runner::clock::micros_between;
+use crate::runner::ledger::{Event, LedgerEntry};
+use crate::runner::shared::{Counters, Shared};
+
+pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
+    let host = sh.cfg.workload.messagebox.hosts[host_idx].clone();
+    let instance = format!("{}-{instance_no}", host.name);
+    let rec = sh.recorders.register();
+    let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
+    let suspend_share = sh.cfg.workload.messagebox.suspend_share;
+    let mut session: Option<HostSession> = None;
+    while !*stop.borrow() {
+        if session.is_none() {
+            session = match sh.endpoint.connect(sh.hard_end, &mut stop).await {
+                Ok(c) => match HostSession::prepare(c, &host.name, &instance).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        sh.note_error("prepare", &e.to_string());
+                        None
+                    }
+                },
+                Err(e) => {
+                    sh.note_error("connect", &e);
+                    None
+                }
+            };
+            if session.is_none() {
+                if Instant::now() >= sh.hard_end {
+                    break;
+                }
+                continue;
+            }
+        }
+        let s = session.as_ref().expect("connected");
+        let t0 = Instant::now();
+        let batch = match tokio::time::timeout(sh.cfg.op_timeout, s.dequeue(i64::from(host.batch_size))).await {
+            Ok(r) => r,
+            Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                sh.note_error("dequeue", &e.message);
+                // Nothing is completed by a failed dequeue; any claim it made expires with the
+                // connection.
+                rec.record(Op::Dequeue, e.outcome, micros_between(t0, Instant::now()));
+                if e.closed || s.is_closed() {
+                    session = None;
+                }
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            rec.with(|st| st.empty_dequeues += 1);
+            tokio::select! {
+                _ = tokio::time::sleep(host.polling_interval) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        rec.record(Op::Dequeue, Outcome::Ok, micros_between(t0, Instant::now()));
+        for d in &batch {
+            let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
+            if finish(&sh, s, &rec, &host.name, &instance, d, suspend).await {
+                session = None;
+                break;
+            }
+        }
+    }
+}
+
+/// Completes or suspends one delivery. Returns true when the connection must be replaced.
+async fn finish(
+    sh: &Shared,
+    s: &HostSession,
+    rec: &WorkerRecorder,
+    host: &str,
+    instance: &str,
+    d: &Delivery,
+    suspend: bool,
+) -> bool {
+    let t0 = Instant::now();
+    let e2e_us = sh.clock.epoch_us(t0).saturating_sub(d.intended_us).max(0);
+    let (op, event) = if suspend { (Op::Suspend, Event::Suspend) } else { (Op::Complete, Event::Complete) };
+    let work = async {
+        if suspend {
+            s.suspend(d, e2e_us).await
+        } else {
+            s.complete(d, e2e_us).await
+        }
+    };
+    let result = match tokio::time::timeout(sh.cfg.op_timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
+    };
+    let done = Instant::now();
+    let latency_us = micros_between(t0, done);
+    let (outcome, held, closed) = match &result {
+        Ok(held) => (Outcome::Ok, *held, false),
+        Err(e) => {
+            sh.note_error(op.as_str(), &e.message);
+            if e.outcome == Outcome::Unknown {
+                Counters::add(&sh.counters.unknown, 1);
+            }
+            (e.outcome, true, e.closed || s.is_closed())
+        }
+    };
+    rec.with(|st| {
+        if d.attempts > 1 {
+            st.redelivered += 1;
+        }
+        if outcome == Outcome::Ok && !held {
+            st.not_held += 1;
+            return;
+        }
+        st.record(op, outcome, latency_us);
+        if outcome == Outcome::Ok {
+            // End to end: intended publish start to this completion, as the business sees it.
+            let e2e_done = micros_between(sh.clock.instant_of(d.intended_us), done);
+            st.record(Op::EndToEnd, Outcome::Ok, e2e_done);
+        }
+    });
+    if outcome == Outcome::Ok && held {
+        let c = if suspend { &sh.counters.suspended_ok } else { &sh.counters.completed_ok };
+        Counters::add(c, 1);
+    }
+    let _ = sh.ledger.send(LedgerEntry {
+        at_us: sh.clock.epoch_us(done),
+        event,
+        msg_id: d.msg_id,
+        subject: host.to_string(),
+        instance: instance.to_string(),
+        outcome,
+        held,
+        latency_us,
+        attempts: d.attempts,
+    });
+    closed
+}

@@ -1,0 +1,50 @@
+//! The ledger: every publish and every completion with its outcome, kept outside the cluster
+//! under test. Workers send entries; the results store writes them (`ledger.csv`).
+
+use habench_workloads::Outcome;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    Publish,
+    Insert,
+    Complete,
+    Suspend,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Publish => "publish",
+            Event::Insert => "insert",
+            Event::Complete => "complete",
+            Event::Suspend => "suspend",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    /// µs since the Unix epoch when the outcome was known.
+    pub at_us: i64,
+    pub event: Event,
+    pub msg_id: i64,
+    /// publish: the message type; complete/suspend: the host.
+    pub subject: String,
+    /// complete/suspend: the host instance.
+    pub instance: String,
+    pub outcome: Outcome,
+    /// complete/suspend false: the instance no longer held the message (nothing happened).
+    pub held: bool,
+    pub latency_us: u64,
+    pub attempts: i32,
+}
+
+pub type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;
+pub type LedgerRx = mpsc::UnboundedReceiver<LedgerEntry>;
+
+pub fn channel() -> (LedgerTx, LedgerRx) {
+    mpsc::unbounded_channel()
+}

@@ -1,0 +1,260 @@
+//! A measured run: warm-up, measured phase, drain. Publishers and host instances run as tokio
+//! tasks with their own connections; once per interval the recorders are merged, the database
+//! is sampled, and the sink (the results store) gets the interval.
+
+pub mod clock;
+pub mod endpoint;
+mod host_instance;
+pub mod ledger;
+pub mod pacing;
+mod publisher;
+pub mod sampler;
+mod shared;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use habench_workloads::messagebox::cleanup;
+use habench_workloads::Outcome;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Load, RunConfig, WorkloadKind};
+use crate::measure::{IntervalRow, Op, Phase, Stats};
+pub use clock::RunClock;
+pub use endpoint::Endpoint;
+use ledger::LedgerTx;
+use pacing::Schedule;
+use publisher::Pace;
+use sampler::DbSampler;
+pub use shared::ErrorLog;
+use shared::{Counters, Shared};
+
+/// Receives each interval as the run goes (the results store, the progress line).
+pub trait RunSink {
+    fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>);
+}
+
+/// The state of the run after an interval.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    pub totals: &'a Stats,
+    pub measured_s: f64,
+    pub run: &'a RunConfig,
+    pub elapsed_s: f64,
+    pub planned_s: f64,
+}
+
+/// Whole-run message counts (warm-up and drain included).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageCounts {
+    pub published_ok: u64,
+    /// Queue entries created by acknowledged publishes (one per subscribed host).
+    pub routed_ok: u64,
+    pub completed_ok: u64,
+    pub suspended_ok: u64,
+    /// Operations whose outcome is unknown (connection lost or timed out at commit).
+    pub unknown: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DrainResult {
+    /// Every host queue was empty when the run ended.
+    pub drained: bool,
+    pub drain_ms: f64,
+    pub left_in_queues: Option<i64>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Measured phase only (warm-up and drain excluded).
+    pub totals: Stats,
+    pub measured_s: f64,
+    pub messages: MessageCounts,
+    pub drain: DrainResult,
+    pub errors: ErrorLog,
+    /// None when the run completed; otherwise why it stopped.
+    pub stop_reason: Option<String>,
+    pub clock: RunClock,
+}
+
+/// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
+pub async fn run(
+    cfg: Arc<RunConfig>,
+    endpoint: Endpoint,
+    ledger: LedgerTx,
+    sink: &mut dyn RunSink,
+    mut abort: watch::Receiver<bool>,
+) -> RunResult {
+    let clock = RunClock::start_now();
+    let start = clock.start();
+    let measure_start = start + cfg.warmup;
+    let publish_end = measure_start + cfg.duration;
+    let drain_end = publish_end + cfg.drain_timeout;
+    let sh = Arc::new(Shared {
+        cfg: cfg.clone(),
+        clock,
+        endpoint: endpoint.clone(),
+        recorders: crate::measure::Recorders::new(),
+        ledger,
+        counters: Counters::default(),
+        errors: Mutex::new(ErrorLog::default()),
+        publish_end,
+        hard_end: drain_end + Duration::from_secs(5),
+        next_seq: AtomicU64::new(0),
+    });
+    let (stop_pub_tx, stop_pub_rx) = watch::channel(false);
+    let (stop_hosts_tx, stop_hosts_rx) = watch::channel(false);
+
+    let mut publishers = JoinSet::new();
+    match &cfg.load {
+        Load::Open { rate, arrival, publishers: n } => {
+            let schedule = Arc::new(Mutex::new(Schedule::new(start, publish_end, *rate, *arrival, cfg.seed)));
+            for _ in 0..*n {
+                publishers.spawn(publisher::publisher(sh.clone(), Pace::Open(schedule.clone()), stop_pub_rx.clone()));
+            }
+        }
+        Load::Closed { clients } => {
+            for _ in 0..*clients {
+                publishers.spawn(publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone()));
+            }
+        }
+    }
+    let messagebox = cfg.workload.kind == WorkloadKind::Messagebox;
+    let mut hosts = JoinSet::new();
+    if messagebox {
+        for (i, h) in cfg.workload.messagebox.hosts.iter().enumerate() {
+            for n in 1..=h.instances {
+                hosts.spawn(host_instance::host_instance(sh.clone(), i, n, stop_hosts_rx.clone()));
+            }
+        }
+        hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
+    }
+
+    let mb = messagebox.then_some(&cfg.workload.messagebox);
+    let mut sampler = DbSampler::new(endpoint);
+    let mut interval = Stats::default();
+    let mut totals = Stats::default();
+    let mut measured_s = 0.0;
+    let mut stop_reason = None;
+    let mut drain = DrainResult::default();
+    let planned_s = (cfg.warmup + cfg.duration).as_secs_f64();
+    let mut prev_tick = start;
+    for tick in 1u32.. {
+        let tick_at = start + cfg.interval * tick;
+        tokio::select! {
+            _ = tokio::time::sleep_until(tick_at.into()) => {}
+            _ = abort.changed() => {
+                stop_reason = Some("interrupted (SIGINT/SIGTERM) before the run finished".to_string());
+            }
+        }
+        let now = Instant::now();
+        let end_at = if stop_reason.is_some() { now } else { tick_at };
+        let phase = if end_at <= measure_start {
+            Phase::Warmup
+        } else if prev_tick < publish_end {
+            Phase::Measure
+        } else {
+            Phase::Drain
+        };
+        while publishers.try_join_next().is_some() {}
+        sh.recorders.drain_into(&mut interval);
+        let db = sampler.sample(mb).await;
+        if phase == Phase::Measure {
+            totals.add(&interval);
+            measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
+        }
+        let depths = db.queue_depths.clone();
+        let row = IntervalRow {
+            t_s: clock.elapsed_s(end_at),
+            interval_s: end_at.saturating_duration_since(prev_tick).as_secs_f64(),
+            phase,
+            stats: interval.clone(),
+            queue_depths: db.queue_depths,
+            spool_rows: db.spool_rows,
+            lag: db.lag,
+            loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
+        };
+        let progress =
+            Progress { totals: &totals, measured_s, run: &cfg, elapsed_s: clock.elapsed_s(end_at), planned_s };
+        sink.interval(&row, &progress);
+        interval.reset();
+        prev_tick = end_at;
+        if stop_reason.is_some() {
+            break;
+        }
+        if now >= publish_end {
+            let _ = stop_pub_tx.send(true);
+            if publishers.is_empty() {
+                let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
+                drain.left_in_queues = left;
+                drain.drain_ms = now.saturating_duration_since(publish_end).as_secs_f64() * 1e3;
+                if left == Some(0) {
+                    drain.drained = true;
+                    break;
+                }
+                if now >= drain_end {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = stop_pub_tx.send(true);
+    let _ = stop_hosts_tx.send(true);
+    let grace = cfg.op_timeout + Duration::from_secs(5);
+    for set in [&mut publishers, &mut hosts] {
+        if tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await.is_err() {
+            set.abort_all();
+        }
+    }
+    let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
+    let c = &sh.counters;
+    RunResult {
+        totals,
+        measured_s,
+        messages: MessageCounts {
+            published_ok: Counters::get(&c.published_ok),
+            routed_ok: Counters::get(&c.routed_ok),
+            completed_ok: Counters::get(&c.completed_ok),
+            suspended_ok: Counters::get(&c.suspended_ok),
+            unknown: Counters::get(&c.unknown),
+        },
+        drain,
+        errors,
+        stop_reason,
+        clock,
+    }
+}
+
+/// The purge job: deletes spool rows and parts nobody references, every cleanup interval.
+async fn cleanup_job(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let rec = sh.recorders.register();
+    let every = sh.cfg.workload.messagebox.cleanup_interval;
+    let mut client = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => break,
+        }
+        if client.as_ref().is_none_or(|c: &tokio_postgres::Client| c.is_closed()) {
+            client = sh.endpoint.connect_once().await.ok();
+        }
+        let Some(c) = client.as_ref() else { continue };
+        let t0 = Instant::now();
+        let outcome = match tokio::time::timeout(sh.cfg.op_timeout, cleanup(c)).await {
+            Ok(Ok(_)) => Outcome::Ok,
+            Ok(Err(e)) => {
+                sh.note_error("cleanup", &e.message);
+                e.outcome
+            }
+            Err(_) => {
+                client = None;
+                Outcome::Unknown
+            }
+        };
+        rec.record(Op::Cleanup, outcome, clock::micros_between(t0, Instant::now()));
+    }
+}

@@ -1,0 +1,89 @@
+//! The open-loop publish schedule: intended start times at a fixed rate, uniform or Poisson
+//! (exponential gaps from the run's seed). Workers take the next slot; a slot's latency counts
+//! from its intended start whether or not a worker was free then (no coordinated omission).
+
+use std::time::{Duration, Instant};
+
+use habench_workloads::rng::Rng;
+
+use crate::config::Arrival;
+
+#[derive(Debug)]
+pub struct Schedule {
+    start: Instant,
+    end: Instant,
+    mean_gap_s: f64,
+    arrival: Arrival,
+    rng: Rng,
+    next_offset_s: f64,
+    seq: u64,
+}
+
+impl Schedule {
+    pub fn new(start: Instant, end: Instant, rate: f64, arrival: Arrival, seed: u64) -> Schedule {
+        let mut s = Schedule {
+            start,
+            end,
+            mean_gap_s: 1.0 / rate,
+            arrival,
+            rng: Rng::new(seed).fork(0xA11),
+            next_offset_s: 0.0,
+            seq: 0,
+        };
+        s.next_offset_s = s.gap();
+        s
+    }
+
+    fn gap(&mut self) -> f64 {
+        match self.arrival {
+            Arrival::Uniform => self.mean_gap_s,
+            Arrival::Poisson => self.rng.exponential(self.mean_gap_s),
+        }
+    }
+
+    /// The next slot (sequence number from 0, intended start), or None past the end.
+    pub fn next_slot(&mut self) -> Option<(u64, Instant)> {
+        let at = self.start + Duration::from_secs_f64(self.next_offset_s);
+        if at >= self.end {
+            return None;
+        }
+        let slot = (self.seq, at);
+        self.seq += 1;
+        self.next_offset_s += self.gap();
+        Some(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(arrival: Arrival, rate: f64, secs: u64, seed: u64) -> (u64, Vec<Instant>) {
+        let start = Instant::now();
+        let mut s = Schedule::new(start, start + Duration::from_secs(secs), rate, arrival, seed);
+        let mut times = Vec::new();
+        while let Some((seq, at)) = s.next_slot() {
+            assert_eq!(seq as usize, times.len());
+            times.push(at);
+        }
+        (times.len() as u64, times)
+    }
+
+    #[test]
+    fn uniform_slots_are_evenly_spaced_at_the_rate() {
+        let (n, t) = count(Arrival::Uniform, 100.0, 10, 1);
+        assert_eq!(n, 999, "slots at 10ms, 20ms, ... 9990ms");
+        let gap = t[1] - t[0];
+        assert!((gap.as_secs_f64() - 0.01).abs() < 1e-6);
+    }
+
+    #[test]
+    fn poisson_slots_average_the_rate_and_repeat_with_the_seed() {
+        let (n, a) = count(Arrival::Poisson, 1000.0, 20, 7);
+        assert!((19_400..20_600).contains(&n), "{n}");
+        let (_, b) = count(Arrival::Poisson, 1000.0, 20, 7);
+        let first = |v: &Vec<Instant>| (v[1] - v[0], v[2] - v[1]);
+        assert_eq!(first(&a), first(&b), "same seed, same gaps");
+        assert!(a.windows(2).all(|w| w[1] >= w[0]));
+    }
+}

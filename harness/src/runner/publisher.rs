@@ -1,0 +1,138 @@
+//! Publishers: open loop (a shared schedule of intended starts) or closed loop (back to back).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use habench_workloads::messagebox::{OpError, PublishSession};
+use habench_workloads::rng::Rng;
+use habench_workloads::Outcome;
+use tokio::sync::watch;
+
+use crate::config::WorkloadKind;
+use crate::measure::{Op, WorkerRecorder};
+use crate::runner::clock::micros_between;
+use crate::runner::ledger::{Event, LedgerEntry};
+use crate::runner::pacing::Schedule;
+use crate::runner::shared::{Counters, Shared};
+
+/// Where a publisher's next message and its intended start come from.
+#[derive(Debug, Clone)]
+pub enum Pace {
+    Open(Arc<Mutex<Schedule>>),
+    Closed,
+}
+
+pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
+    let rec = sh.recorders.register();
+    let mut session: Option<PublishSession> = None;
+    loop {
+        let (seq, intended) = match &pace {
+            Pace::Open(s) => match s.lock().expect("schedule lock").next_slot() {
+                Some(slot) => slot,
+                None => break,
+            },
+            Pace::Closed => {
+                if Instant::now() >= sh.publish_end {
+                    break;
+                }
+                (sh.next_seq.fetch_add(1, Ordering::Relaxed), Instant::now())
+            }
+        };
+        if *stop.borrow() {
+            break;
+        }
+        if intended > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(intended.into()) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        if session.is_none() {
+            session = connect(&sh, &mut stop).await;
+            if session.is_none() {
+                // Gave up (stopped or past the end): this slot was never attempted.
+                if *stop.borrow() || Instant::now() >= sh.hard_end {
+                    break;
+                }
+                continue;
+            }
+        }
+        let s = session.as_ref().expect("connected");
+        let closed = publish_one(&sh, s, &rec, seq, intended).await;
+        if closed {
+            session = None;
+        }
+    }
+}
+
+async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<PublishSession> {
+    let client = match sh.endpoint.connect(sh.hard_end, stop).await {
+        Ok(c) => c,
+        Err(e) => {
+            sh.note_error("connect", &e);
+            return None;
+        }
+    };
+    match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            sh.note_error("prepare", &e.to_string());
+            None
+        }
+    }
+}
+
+/// One publish (or calibration insert). Returns true when the connection must be replaced.
+async fn publish_one(sh: &Shared, s: &PublishSession, rec: &WorkerRecorder, seq: u64, intended: Instant) -> bool {
+    let msg_id = seq as i64 + 1;
+    let cfg = &sh.cfg;
+    let mut rng = Rng::new(cfg.seed).fork(seq);
+    let mb = &cfg.workload.messagebox;
+    let (op, event, subject, body) = match cfg.workload.kind {
+        WorkloadKind::Insert => (Op::Insert, Event::Insert, String::new(), cfg.workload.payload_bytes as usize),
+        WorkloadKind::Messagebox => {
+            let mtype = mb.draw_type(&mut rng).name.clone();
+            (Op::Publish, Event::Publish, mtype, mb.body.draw(&mut rng))
+        }
+    };
+    let work = async {
+        match op {
+            Op::Insert => s.insert(body as i32).await.map(|_| 0),
+            _ => s.publish(msg_id, &subject, body, sh.clock.epoch_us(intended)).await,
+        }
+    };
+    let result = match tokio::time::timeout(cfg.op_timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(OpError::timed_out(cfg.op_timeout)),
+    };
+    let done = Instant::now();
+    let latency_us = micros_between(intended, done);
+    let (outcome, closed) = match &result {
+        Ok(routed) => {
+            Counters::add(&sh.counters.published_ok, 1);
+            Counters::add(&sh.counters.routed_ok, *routed as u64);
+            (Outcome::Ok, false)
+        }
+        Err(e) => {
+            sh.note_error(op.as_str(), &e.message);
+            if e.outcome == Outcome::Unknown {
+                Counters::add(&sh.counters.unknown, 1);
+            }
+            (e.outcome, e.closed || s.is_closed())
+        }
+    };
+    rec.record(op, outcome, latency_us);
+    let _ = sh.ledger.send(LedgerEntry {
+        at_us: sh.clock.epoch_us(done),
+        event,
+        msg_id,
+        subject,
+        instance: String::new(),
+        outcome,
+        held: true,
+        latency_us,
+        attempts: 1,
+    });
+    closed
+}

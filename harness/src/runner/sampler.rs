@@ -1,0 +1,80 @@
+//! Once per interval: queue depths and spool size (from the write endpoint) and replication lag
+//! per standby (`pg_stat_replication` on the primary). A sample that cannot be taken in time is
+//! left empty rather than delaying the interval.
+
+use std::time::Duration;
+
+use habench_workloads::messagebox::{queue_depths, MessageBoxConfig};
+use tokio_postgres::Client;
+
+use crate::measure::StandbyLag;
+use crate::runner::endpoint::Endpoint;
+
+const SAMPLE_TIMEOUT: Duration = Duration::from_millis(700);
+
+#[derive(Debug)]
+pub struct DbSampler {
+    endpoint: Endpoint,
+    client: Option<Client>,
+}
+
+#[derive(Debug, Default)]
+pub struct DbSample {
+    pub queue_depths: Option<Vec<i64>>,
+    pub spool_rows: Option<i64>,
+    pub lag: Vec<StandbyLag>,
+}
+
+const LAG_SQL: &str = "SELECT application_name,
+    (extract(epoch FROM write_lag) * 1000)::float8,
+    (extract(epoch FROM flush_lag) * 1000)::float8,
+    (extract(epoch FROM replay_lag) * 1000)::float8,
+    pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8
+  FROM pg_stat_replication ORDER BY application_name";
+
+impl DbSampler {
+    pub fn new(endpoint: Endpoint) -> DbSampler {
+        DbSampler { endpoint, client: None }
+    }
+
+    pub async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
+        match tokio::time::timeout(SAMPLE_TIMEOUT, self.sample_inner(mb)).await {
+            Ok(Some(s)) => s,
+            _ => {
+                self.client = None;
+                DbSample::default()
+            }
+        }
+    }
+
+    async fn sample_inner(&mut self, mb: Option<&MessageBoxConfig>) -> Option<DbSample> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.client = self.endpoint.connect_once().await.ok();
+        }
+        let client = self.client.as_ref()?;
+        let mut out = DbSample::default();
+        if let Some(mb) = mb {
+            let (depths, spool) = queue_depths(client, mb).await.ok()?;
+            out.queue_depths = Some(depths);
+            out.spool_rows = Some(spool);
+        }
+        if let Ok(rows) = client.query(LAG_SQL, &[]).await {
+            out.lag = rows
+                .iter()
+                .map(|r| StandbyLag {
+                    name: r.get(0),
+                    write_ms: r.get(1),
+                    flush_ms: r.get(2),
+                    replay_ms: r.get(3),
+                    replay_bytes: r.get(4),
+                })
+                .collect();
+        }
+        Some(out)
+    }
+
+    /// Names of the standbys connected now (fixes the timeline's lag columns).
+    pub async fn standby_names(&mut self) -> Vec<String> {
+        self.sample(None).await.lag.into_iter().map(|l| l.name).collect()
+    }
+}

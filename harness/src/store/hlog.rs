@@ -1,0 +1,73 @@
+//! `latency.hlog`: an HdrHistogram interval log (V2 compressed histograms, one tag per
+//! operation), readable by HdrHistogram tools. Written by its own thread: the interval log
+//! writer borrows its output for its whole life.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::Histogram;
+
+use crate::measure::{IntervalRow, Op};
+
+type Interval = (Duration, Duration, Vec<(Op, Histogram<u64>)>);
+
+#[derive(Debug)]
+pub struct HlogWriter {
+    tx: Option<mpsc::Sender<Interval>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    ops: Vec<Op>,
+}
+
+impl HlogWriter {
+    pub fn start(path: PathBuf, wall_start: SystemTime, ops: Vec<Op>) -> std::io::Result<HlogWriter> {
+        let file = std::fs::File::create(&path)?;
+        let (tx, rx) = mpsc::channel::<Interval>();
+        let thread = std::thread::Builder::new().name("hlog".into()).spawn(move || {
+            let mut out = std::io::BufWriter::new(file);
+            let mut ser = V2DeflateSerializer::new();
+            let mut builder = IntervalLogWriterBuilder::new();
+            builder
+                .add_comment("habench latency log: values in microseconds, one tag per operation")
+                .with_start_time(wall_start)
+                .with_base_time(wall_start)
+                .with_max_value_divisor(1000.0);
+            let Ok(mut log) = builder.begin_log_with(&mut out, &mut ser) else { return };
+            for (start, len, hists) in rx {
+                for (op, h) in &hists {
+                    if let Err(e) = log.write_histogram(h, start, len, Tag::new(op.as_str())) {
+                        tracing::warn!("writing latency.hlog: {e}");
+                    }
+                }
+            }
+            drop(log);
+            let _ = std::io::Write::flush(&mut out);
+        })?;
+        Ok(HlogWriter { tx: Some(tx), thread: Some(thread), ops })
+    }
+
+    /// Queues one interval: a histogram per operation of the run (empty ones included).
+    pub fn interval(&self, row: &IntervalRow) {
+        let start = Duration::from_secs_f64((row.t_s - row.interval_s).max(0.0));
+        let len = Duration::from_secs_f64(row.interval_s);
+        let hists = self
+            .ops
+            .iter()
+            .map(|op| {
+                (*op, row.stats.op(*op).map(|s| s.hist.clone()).unwrap_or_else(crate::measure::stats::new_histogram))
+            })
+            .collect();
+        if let Some(tx) = &self.tx {
+            let _ = tx.send((start, len, hists));
+        }
+    }
+
+    pub fn close(mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The results folder, written durably as the run goes: manifest first, then timeline, hlog and
+//! ledger per interval, `summary.json` rewritten (atomically) after every interval with
+//! `complete: false`, and for the last time when the run ends.
+
+mod hlog;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::export::{ledger_csv, progress, summary, timeline_csv};
+use crate::measure::IntervalRow;
+use crate::runner::ledger::LedgerRx;
+use crate::runner::{Progress, RunSink};
+
+pub use hlog::HlogWriter;
+
+#[derive(Debug)]
+pub struct ResultsDir {
+    path: PathBuf,
+    timeline: Option<BufWriter<File>>,
+    columns: Option<timeline_csv::Columns>,
+    hlog: Option<HlogWriter>,
+    header: Option<summary::Header>,
+    quiet: bool,
+}
+
+impl ResultsDir {
+    /// `out`, or `results/<scenario>-<utc stamp>/` with `results/latest` pointing at it. An
+    /// existing non-empty `out` is refused: results are never mixed.
+    pub fn create(out: Option<&Path>, scenario: &str, stamp: &str, quiet: bool) -> std::io::Result<ResultsDir> {
+        let path = match out {
+            Some(p) => p.to_path_buf(),
+            None => Path::new("results").join(format!("{scenario}-{stamp}")),
+        };
+        if path.exists() && std::fs::read_dir(&path)?.next().is_some() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not empty: give another --out", path.display()),
+            ));
+        }
+        std::fs::create_dir_all(&path)?;
+        if out.is_none() {
+            let latest = Path::new("results").join("latest");
+            let _ = std::fs::remove_file(&latest);
+            let _ = std::os::unix::fs::symlink(path.file_name().unwrap_or_default(), &latest);
+        }
+        Ok(ResultsDir { path, timeline: None, columns: None, hlog: None, header: None, quiet })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `name` atomically (temporary file, fsync, rename).
+    pub fn write_json(&self, name: &str, value: &Value) -> std::io::Result<()> {
+        let tmp = self.path.join(format!(".{name}.tmp"));
+        {
+            let mut f = File::create(&tmp)?;
+            serde_json::to_writer_pretty(&mut f, value)?;
+            f.write_all(b"\n")?;
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, self.path.join(name))
+    }
+
+    /// Starts the per-interval files once the columns are known.
+    pub fn begin(
+        &mut self,
+        columns: timeline_csv::Columns,
+        header: summary::Header,
+        wall_start: std::time::SystemTime,
+    ) -> std::io::Result<()> {
+        let mut t = BufWriter::new(File::create(self.path.join("timeline.csv"))?);
+        t.write_all(timeline_csv::header(&columns).as_bytes())?;
+        t.flush()?;
+        self.timeline = Some(t);
+        self.hlog = Some(HlogWriter::start(self.path.join("latency.hlog"), wall_start, columns.ops.clone())?);
+        self.columns = Some(columns);
+        self.write_json("summary.json", &summary::partial(&header, &Default::default(), 0.0, "running"))?;
+        self.header = Some(header);
+        Ok(())
+    }
+
+    pub fn header(&self) -> Option<&summary::Header> {
+        self.header.as_ref()
+    }
+
+    /// Writes the ledger as entries arrive; returns how many were written when the channel closes.
+    pub fn spawn_ledger_writer(
+        &self,
+        mut rx: LedgerRx,
+    ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<u64>>> {
+        let mut w = BufWriter::with_capacity(1 << 16, File::create(self.path.join("ledger.csv"))?);
+        w.write_all(ledger_csv::HEADER.as_bytes())?;
+        Ok(tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Some(e) = rx.recv().await {
+                w.write_all(ledger_csv::row(&e).as_bytes())?;
+                n += 1;
+                // Flush whenever the queue is momentarily empty: a crash loses little.
+                if rx.is_empty() {
+                    w.flush()?;
+                }
+            }
+            w.flush()?;
+            Ok(n)
+        }))
+    }
+
+    /// Closes the hlog (flushing it).
+    pub fn finish(&mut self) {
+        if let Some(t) = self.timeline.as_mut() {
+            let _ = t.flush();
+        }
+        if let Some(h) = self.hlog.take() {
+            h.close();
+        }
+    }
+}
+
+impl RunSink for ResultsDir {
+    fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>) {
+        if let (Some(t), Some(c)) = (self.timeline.as_mut(), self.columns.as_ref()) {
+            let ok = t.write_all(timeline_csv::row(c, row).as_bytes()).and_then(|_| t.flush());
+            if let Err(e) = ok {
+                tracing::warn!("writing timeline.csv: {e}");
+            }
+        }
+        if let Some(h) = &self.hlog {
+            h.interval(row);
+        }
+        if let Some(header) = &self.header {
+            let v = summary::partial(header, so_far.totals, so_far.measured_s, "running (or the run crashed)");
+            if let Err(e) = self.write_json("summary.json", &v) {
+                tracing::warn!("writing summary.json: {e}");
+            }
+        }
+        if !self.quiet {
+            eprintln!("{}", progress::line(row, so_far));
+        }
+    }
+}
