@@ -34,7 +34,7 @@ pub fn header(c: &Columns) -> String {
     for s in &c.standbys {
         let _ = write!(h, ",lag_{s}_write_ms,lag_{s}_flush_ms,lag_{s}_replay_ms,lag_{s}_replay_bytes");
     }
-    h.push_str(",loadavg_1m\n");
+    h.push_str(",loadavg_1m,habench_rss_bytes\n");
     h
 }
 
@@ -75,7 +75,7 @@ pub fn row(c: &Columns, r: &IntervalRow) -> String {
             None => line.push_str(",,,,"),
         }
     }
-    let _ = writeln!(line, ",{}", opt_f(r.loadavg_1m));
+    let _ = writeln!(line, ",{},{}", opt_f(r.loadavg_1m), opt(r.rss_bytes));
     line
 }
 
@@ -104,6 +104,7 @@ mod tests {
             spool_rows: None,
             lag: vec![StandbyLag { name: "s1".into(), write_ms: Some(0.5), ..Default::default() }],
             loadavg_1m: Some(1.25),
+            rss_bytes: Some(10 << 20),
         };
         let h = header(&c);
         let line = row(&c, &r);

@@ -47,4 +47,6 @@ pub struct IntervalRow {
     pub spool_rows: Option<i64>,
     pub lag: Vec<StandbyLag>,
     pub loadavg_1m: Option<f64>,
+    /// Resident memory of habench itself (it must stay flat however long the run).
+    pub rss_bytes: Option<u64>,
 }

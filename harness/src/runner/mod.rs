@@ -33,7 +33,7 @@ pub use shared::ErrorLog;
 use shared::{Counters, Shared};
 
 /// Receives each interval as the run goes (the results store, the progress line).
-pub trait RunSink {
+pub trait RunSink: Send {
     fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>);
 }
 
@@ -177,6 +177,7 @@ pub async fn run(
             spool_rows: db.spool_rows,
             lag: db.lag,
             loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
+            rss_bytes: crate::sysinfo::rss_bytes(),
         };
         let progress =
             Progress { totals: &totals, measured_s, run: &cfg, elapsed_s: clock.elapsed_s(end_at), planned_s };
