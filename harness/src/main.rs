@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
         )
         .init();
     let cli = habench::cli::Cli::parse();
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(habench::commands::run(cli));
     drop(runtime);
     match result {

@@ -100,7 +100,8 @@ fn check_hlog_reads_back(dir: &Path, timeline: &str) {
     }
     let header: Vec<&str> = timeline.lines().next().unwrap().split(',').collect();
     let col = header.iter().position(|c| *c == "publish_ok").unwrap();
-    let from_timeline: Vec<u64> = timeline.lines().skip(1).map(|l| l.split(',').nth(col).unwrap().parse().unwrap()).collect();
+    let from_timeline: Vec<u64> =
+        timeline.lines().skip(1).map(|l| l.split(',').nth(col).unwrap().parse().unwrap()).collect();
     assert_eq!(publish_counts, from_timeline, "hlog and timeline agree interval by interval");
 }
 
@@ -220,7 +221,10 @@ fn bad_scenario_files_name_the_line_and_the_field() {
         std::fs::write(&file, text).unwrap();
         let (ok, stderr) = run_bin(&[file.to_str().unwrap(), "--out", dir.join(format!("out{i}")).to_str().unwrap()]);
         assert!(!ok, "case {i} should fail");
-        assert!(stderr.contains(where_) && stderr.contains(what), "case {i}: want {where_:?} and {what:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(where_) && stderr.contains(what),
+            "case {i}: want {where_:?} and {what:?} in:\n{stderr}"
+        );
     }
     let (ok, stderr) = run_bin(&["--rate", "0"]);
     assert!(!ok && stderr.contains("--rate"), "{stderr}");

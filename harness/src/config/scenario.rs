@@ -134,10 +134,13 @@ pub fn at_line(text: &str, message: &str) -> String {
     let field = message.split(':').next().unwrap_or("");
     let key = field.rsplit('.').next().unwrap_or(field);
     let key = key.split('[').next().unwrap_or(key);
-    let line = text.lines().position(|l| {
-        let l = l.trim_start();
-        l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-    });
+    let sets_key = |l: &str| {
+        l.match_indices(key).any(|(i, _)| {
+            let before_ok = l[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            before_ok && l[i + key.len()..].trim_start().starts_with('=')
+        })
+    };
+    let line = if key.is_empty() { None } else { text.lines().position(sets_key) };
     match line {
         Some(n) => format!("line {}: {message}", n + 1),
         None => message.to_string(),
