@@ -128,6 +128,23 @@ pub struct RunArgs {
     /// An operation without an answer for this long counts as unknown (default 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub op_timeout: Option<Duration>,
+    /// A fault (repeatable): KIND@TIME[:DURATION], TIME counted from the start of the measured
+    /// phase. Kinds: kill-primary, crash-primary, pause-primary (needs :DURATION), switchover,
+    /// kill-sync-standby, kill-host-instance. Replaces the scenario's faults.
+    #[arg(long = "fault", value_name = "KIND@TIME[:DURATION]", value_parser = parse_fault)]
+    pub faults: Vec<crate::fault::FaultSpec>,
+    /// Orchestrator: time between health probes (default 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub probe_interval: Option<Duration>,
+    /// Orchestrator: consecutive missed probes that declare a node failed (default 10).
+    #[arg(long, value_name = "N")]
+    pub probe_threshold: Option<u32>,
+    /// Orchestrator, log-shipping: wait before promoting the DR standby (a person decides).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub manual_delay: Option<Duration>,
+    /// The checker treats duplicated deliveries as a failure (exactly-once expectation).
+    #[arg(long)]
+    pub exactly_once: bool,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -176,6 +193,10 @@ pub enum WorkloadArg {
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let digits = s.strip_suffix('s').unwrap_or(s);
     digits.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("`{s}` is not whole seconds (e.g. 1s, 30s)"))
+}
+
+fn parse_fault(s: &str) -> Result<crate::fault::FaultSpec, String> {
+    s.parse()
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -2,11 +2,14 @@
 //!
 //! The library holds everything; the `habench` binary only parses flags and prints.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod failover;
+pub mod fault;
 pub mod measure;
 pub mod pg;
 pub mod runner;

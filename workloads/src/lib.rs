@@ -3,6 +3,7 @@
 //! The operation/outcome model, the MessageBox workload (schema and operations), the calibration
 //! insert, and the seeded random source and duration syntax they share.
 
+pub mod checker;
 pub mod duration;
 pub mod messagebox;
 pub mod outcome;

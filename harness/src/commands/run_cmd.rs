@@ -14,11 +14,13 @@ use crate::commands::options;
 use crate::config::{Load, RunConfig, Target, WorkloadKind};
 use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
 use crate::export::{summary, timeline_csv};
+use crate::failover::{trials, FailoverPlan, SharedTopology};
 use crate::measure::Op;
 use crate::pg::PgEnv;
 use crate::runner::{self, Endpoint};
-use crate::store::ResultsDir;
+use crate::store::{LedgerSummary, ResultsDir};
 use crate::topology::{describe, AnyTopology};
+use habench_workloads::checker;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = Arc::new(RunConfig::from_args(&args)?);
@@ -53,8 +55,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let _ = abort_tx.send(true);
     });
 
-    // The servers (dropped at the end of this function: every server stopped).
-    let mut topology = None;
+    // The servers, shared with the orchestrator; dropped at the end: every server stopped.
+    let mut topology: Option<SharedTopology> = None;
     let endpoint_cfg = match &cfg.target {
         Target::Topology(spec) => {
             let env = PgEnv::discover(&options::env_options(&args.env))?;
@@ -63,8 +65,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 t = AnyTopology::up(env, spec.clone()) => t.context("bringing the topology up")?,
                 _ = abort.changed() => bail!("interrupted while bringing the topology up"),
             };
-            let t: &AnyTopology = topology.insert(topo);
-            t.as_topology().write_dsn().parse::<tokio_postgres::Config>()?
+            let dsn = topo.as_topology().write_dsn();
+            topology = Some(Arc::new(tokio::sync::Mutex::new(topo)));
+            dsn.parse::<tokio_postgres::Config>()?
         }
         Target::Dsn { raw, .. } => crate::config::dsn::parse(raw).map_err(anyhow::Error::msg)?,
     };
@@ -74,8 +77,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     habench_workloads::messagebox::install(&client, &cfg.workload.messagebox)
         .await
         .context("installing the MessageBox schema")?;
-    match topology.as_mut() {
+    match &topology {
         Some(t) => {
+            let mut t = t.lock().await;
             let t = t.as_topology_mut();
             manifest.topology = Some(describe(t).await);
             for node in t.nodes() {
@@ -121,19 +125,40 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     dir.begin(timeline_csv::Columns { ops, hosts, standbys }, header.clone(), SystemTime::now())?;
 
     let (ledger_tx, ledger_rx) = runner::ledger::channel();
-    let ledger_task = dir.spawn_ledger_writer(ledger_rx)?;
+    let ledger_task = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len())?;
     if !cfg.quiet {
         eprintln!("habench: {} on {} -> {}", describe_load(&cfg), header.topology, dir.path().display());
     }
-    let result = runner::run(cfg.clone(), endpoint, ledger_tx, &mut dir, abort_rx).await;
-    let ledger_rows = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
-    let environment = json!({
-        "load_at_end": crate::sysinfo::load(),
-        "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
-        "ledger_rows": ledger_rows,
-    });
-    let final_summary =
-        summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), environment);
+    let plan = FailoverPlan {
+        faults: cfg.faults.clone(),
+        orchestrator: cfg.orchestrator.clone(),
+        topology: topology.clone(),
+        write_endpoint: endpoint.clone(),
+    };
+    let result = runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan)).await;
+    let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
+    let mut sections = vec![(
+        "environment",
+        json!({
+            "load_at_end": crate::sysinfo::load(),
+            "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
+            "ledger_rows": ledger.rows,
+        }),
+    )];
+    if cfg.workload.kind == WorkloadKind::Messagebox {
+        sections.push(("check", check_results(&cfg, &endpoint, &ledger).await));
+    }
+    if !cfg.faults.is_empty() {
+        let trials = trials::build(
+            &result.events,
+            &result.clock,
+            &ledger.publish_acks_us,
+            &result.digests,
+            cfg.orchestrator.p99_factor,
+        );
+        sections.push(("failover", failover_section(&trials)));
+    }
+    let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
     dir.write_json("summary.json", &final_summary)?;
     dir.finish();
     drop(topology);
@@ -151,6 +176,36 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         bail!("the run did not complete: {reason}; what was measured is in {} (complete: false)", dir.path().display());
     }
     Ok(())
+}
+
+/// The checker: the ledger against what survived (read through the write endpoint, which may
+/// point at a new primary now).
+async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> serde_json::Value {
+    let (_stop_tx, mut stop) = watch::channel(false);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let client = match endpoint.connect(deadline, &mut stop).await {
+        Ok(c) => c,
+        Err(e) => return json!({ "error": format!("could not read the surviving database: {e}") }),
+    };
+    match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
+        Ok(db) => serde_json::to_value(checker::check(&ledger.index, &db, cfg.exactly_once)).unwrap_or_default(),
+        Err(e) => json!({ "error": format!("could not read the surviving database: {e}") }),
+    }
+}
+
+fn failover_section(trials: &[trials::Trial]) -> serde_json::Value {
+    let agg = |f: &dyn Fn(&trials::Trial) -> Option<f64>| {
+        serde_json::to_value(trials::spread(trials.iter().filter_map(f))).unwrap_or_default()
+    };
+    json!({
+        "trials": trials,
+        "rto_ms": agg(&|t| t.rto_ms),
+        "detected_ms": agg(&|t| t.detected_ms),
+        "promoted_ms": agg(&|t| t.promoted_ms),
+        "endpoint_ready_ms": agg(&|t| t.endpoint_ready_ms),
+        "p99_recovered_ms": agg(&|t| t.p99_recovered_ms),
+        "backlog_recovered_ms": agg(&|t| t.backlog_recovered_ms),
+    })
 }
 
 async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {

@@ -71,6 +71,11 @@ pub struct RunConfig {
     /// Length of one timeline interval.
     #[serde(with = "serde_str")]
     pub interval: Duration,
+    /// Faults, from the start of the measured phase.
+    pub faults: Vec<crate::fault::FaultSpec>,
+    pub orchestrator: crate::failover::OrchestratorConfig,
+    /// The checker fails on duplicated deliveries.
+    pub exactly_once: bool,
     #[serde(skip)]
     pub out: Option<PathBuf>,
     #[serde(skip)]
@@ -210,6 +215,42 @@ impl RunConfig {
         if !scenario.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad("name", format!("name: `{scenario}` names the results folder: letters, digits, - and _")));
         }
+        let faults = if args.faults.is_empty() {
+            file.faults.iter().map(|f| f.to_spec()).collect::<Result<Vec<_>, _>>().map_err(|e| bad("faults", e))?
+        } else {
+            args.faults.clone()
+        };
+        let topo_kind = match &target {
+            Target::Topology(s) => Some(s.kind),
+            Target::Dsn { .. } => None,
+        };
+        for f in &faults {
+            check_fault(f.kind, topo_kind, kind)?;
+        }
+        let osec = file.orchestrator.unwrap_or_default();
+        let mut orchestrator = crate::failover::OrchestratorConfig::default();
+        if let Some(d) = args.probe_interval.or(osec.probe_interval.map(|d| d.0)) {
+            orchestrator.probe_interval = d;
+        }
+        if let Some(n) = args.probe_threshold.or(osec.probe_threshold) {
+            orchestrator.probe_threshold = n;
+        }
+        if let Some(d) = args.manual_delay.or(osec.manual_delay.map(|d| d.0)) {
+            orchestrator.manual_delay = d;
+        }
+        if let Some(f) = osec.p99_factor {
+            orchestrator.p99_factor = f;
+        }
+        if orchestrator.probe_threshold == 0 || orchestrator.probe_interval < Duration::from_millis(10) {
+            return Err(bad(
+                "--probe-threshold",
+                "orchestrator: probe_threshold at least 1, probe_interval at least 10ms".into(),
+            ));
+        }
+        if orchestrator.p99_factor.is_nan() || orchestrator.p99_factor < 1.0 {
+            return Err(bad("p99_factor", "p99_factor: 1 or more".into()));
+        }
+        let exactly_once = args.exactly_once || file.check.and_then(|c| c.exactly_once).unwrap_or(false);
         Ok(RunConfig {
             scenario,
             scenario_source: source,
@@ -222,9 +263,30 @@ impl RunConfig {
             op_timeout,
             drain_timeout,
             interval: Duration::from_secs(1),
+            faults,
+            orchestrator,
+            exactly_once,
             out: args.out.clone(),
             quiet: args.quiet,
         })
+    }
+}
+
+/// Whether a fault can be injected into this run; the error says why not.
+fn check_fault(fault: crate::fault::FaultKind, topology: Option<TopologyKind>, workload: WorkloadKind) -> Result<()> {
+    use crate::fault::FaultKind as F;
+    let bad = |why: String| Err(Error::config("--fault", format!("{fault}: {why}")));
+    match (fault, topology) {
+        (F::KillHostInstance, _) if workload != WorkloadKind::Messagebox => bad("needs the messagebox workload".into()),
+        (F::KillHostInstance, _) => Ok(()),
+        (_, None) => bad("needs a topology habench starts; --target-dsn servers are not broken".into()),
+        (F::Switchover, Some(TopologyKind::Single | TopologyKind::SharedDisk)) => {
+            bad("a switchover needs standbys: use sync, async or log-shipping".into())
+        }
+        (F::KillSyncStandby, Some(k)) if k != TopologyKind::Sync => {
+            bad(format!("{k} has no synchronous standby; use --topology sync"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -27,6 +27,25 @@ pub struct ScenarioFile {
     pub load: Option<LoadSection>,
     pub workload: Option<WorkloadSection>,
     pub messagebox: Option<MessageBoxConfig>,
+    #[serde(default)]
+    pub faults: Vec<crate::fault::FaultEntry>,
+    pub orchestrator: Option<OrchestratorSection>,
+    pub check: Option<CheckSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrchestratorSection {
+    pub probe_interval: Option<Dur>,
+    pub probe_threshold: Option<u32>,
+    pub manual_delay: Option<Dur>,
+    pub p99_factor: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSection {
+    pub exactly_once: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -72,7 +72,7 @@ pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -
 }
 
 /// After the run (complete or not).
-pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str, environment: Value) -> Value {
+pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str, sections: Vec<(&str, Value)>) -> Value {
     let mut m = base(h, &r.totals, r.measured_s);
     m.insert("complete".into(), json!(r.stop_reason.is_none()));
     m.insert("stop_reason".into(), json!(r.stop_reason));
@@ -80,7 +80,9 @@ pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str, environment: 
     m.insert("messages".into(), serde_json::to_value(&r.messages).unwrap_or_default());
     m.insert("drain".into(), serde_json::to_value(&r.drain).unwrap_or_default());
     m.insert("errors".into(), serde_json::to_value(&r.errors).unwrap_or_default());
-    m.insert("environment".into(), environment);
+    for (k, v) in sections {
+        m.insert(k.to_string(), v);
+    }
     Value::Object(m)
 }
 

@@ -71,9 +71,17 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             continue;
         }
         rec.record(Op::Dequeue, Outcome::Ok, micros_between(t0, Instant::now()));
+        if host_idx == 0 && sh.kill_host.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            // The nemesis: this instance dies holding the batch. Its connection closes; the
+            // other instances claim the messages once the connection is gone.
+            sh.events.push(crate::failover::EventKind::HostInstanceKilled {
+                host: format!("{instance} (holding {} messages)", batch.len()),
+            });
+            return;
+        }
         for d in &batch {
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
-            if finish(&sh, s, &rec, &host.name, &instance, d, suspend).await {
+            if finish(&sh, s, &rec, (host_idx, &host.name), &instance, d, suspend).await {
                 session = None;
                 break;
             }
@@ -86,7 +94,7 @@ async fn finish(
     sh: &Shared,
     s: &HostSession,
     rec: &WorkerRecorder,
-    host: &str,
+    (host_idx, host): (usize, &str),
     instance: &str,
     d: &Delivery,
     suspend: bool,
@@ -141,6 +149,7 @@ async fn finish(
         event,
         msg_id: d.msg_id,
         subject: host.to_string(),
+        host: host_idx as u16,
         instance: instance.to_string(),
         outcome,
         held,

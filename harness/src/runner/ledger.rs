@@ -33,6 +33,8 @@ pub struct LedgerEntry {
     pub msg_id: i64,
     /// publish: the message type; complete/suspend: the host.
     pub subject: String,
+    /// complete/suspend: the host's index in the configuration.
+    pub host: u16,
     /// complete/suspend: the host instance.
     pub instance: String,
     pub outcome: Outcome,

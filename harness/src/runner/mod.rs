@@ -22,6 +22,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Load, RunConfig, WorkloadKind};
+use crate::failover::trials::IntervalDigest;
+use crate::failover::{EventLog, FailoverPlan};
 use crate::measure::{IntervalRow, Op, Phase, Stats};
 pub use clock::RunClock;
 pub use endpoint::Endpoint;
@@ -79,6 +81,10 @@ pub struct RunResult {
     /// None when the run completed; otherwise why it stopped.
     pub stop_reason: Option<String>,
     pub clock: RunClock,
+    /// Per interval, what the failover analysis needs.
+    pub digests: Vec<IntervalDigest>,
+    /// Faults injected and what the orchestrator did.
+    pub events: Vec<crate::failover::Event>,
 }
 
 /// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
@@ -88,6 +94,7 @@ pub async fn run(
     ledger: LedgerTx,
     sink: &mut dyn RunSink,
     mut abort: watch::Receiver<bool>,
+    failover: Option<FailoverPlan>,
 ) -> RunResult {
     let clock = RunClock::start_now();
     let start = clock.start();
@@ -105,6 +112,8 @@ pub async fn run(
         publish_end,
         hard_end: drain_end + Duration::from_secs(5),
         next_seq: AtomicU64::new(0),
+        kill_host: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        events: EventLog::default(),
     });
     let (stop_pub_tx, stop_pub_rx) = watch::channel(false);
     let (stop_hosts_tx, stop_hosts_rx) = watch::channel(false);
@@ -133,6 +142,18 @@ pub async fn run(
         }
         hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
     }
+
+    let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
+    let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
+        tokio::spawn(crate::failover::drive(
+            plan,
+            measure_start,
+            sh.events.clone(),
+            sh.kill_host.clone(),
+            stop_failover_rx,
+        ))
+    });
+    let mut digests = Vec::new();
 
     let mb = messagebox.then_some(&cfg.workload.messagebox);
     let mut sampler = DbSampler::new(endpoint);
@@ -168,6 +189,16 @@ pub async fn run(
             measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
         }
         let depths = db.queue_depths.clone();
+        digests.push(IntervalDigest {
+            t_s: clock.elapsed_s(end_at),
+            measured: phase == Phase::Measure,
+            publish_p99_us: interval
+                .op(Op::Publish)
+                .or(interval.op(Op::Insert))
+                .filter(|s| s.ok > 0)
+                .map(|s| s.latency().p99),
+            queue_total: depths.as_ref().map(|d| d.iter().sum()),
+        });
         let row = IntervalRow {
             t_s: clock.elapsed_s(end_at),
             interval_s: end_at.saturating_duration_since(prev_tick).as_secs_f64(),
@@ -203,6 +234,11 @@ pub async fn run(
             }
         }
     }
+    let _ = stop_failover_tx.send(true);
+    if let Some(t) = failover_task {
+        // The orchestrator finishes what it is doing (a promotion holds the topology).
+        let _ = t.await;
+    }
     let _ = stop_pub_tx.send(true);
     let _ = stop_hosts_tx.send(true);
     let grace = cfg.op_timeout + Duration::from_secs(5);
@@ -227,6 +263,8 @@ pub async fn run(
         errors,
         stop_reason,
         clock,
+        digests,
+        events: sh.events.events(),
     }
 }
 

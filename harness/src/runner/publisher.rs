@@ -133,6 +133,7 @@ async fn publish_one(sh: &Shared, s: &PublishSession, rec: &WorkerRecorder, seq:
         event,
         msg_id,
         subject,
+        host: 0,
         instance: String::new(),
         outcome,
         held: true,

@@ -71,6 +71,9 @@ pub struct Shared {
     pub hard_end: Instant,
     /// Closed loop: the next message id.
     pub next_seq: AtomicU64,
+    /// Set by the nemesis: an instance of host 0 dies holding its next batch.
+    pub kill_host: Arc<std::sync::atomic::AtomicBool>,
+    pub events: crate::failover::EventLog,
 }
 
 impl Shared {

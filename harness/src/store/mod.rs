@@ -12,8 +12,10 @@ use serde_json::Value;
 
 use crate::export::{ledger_csv, progress, summary, timeline_csv};
 use crate::measure::IntervalRow;
-use crate::runner::ledger::LedgerRx;
+use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use crate::runner::{Progress, RunSink};
+use habench_workloads::checker::LedgerIndex;
+use habench_workloads::Outcome;
 
 pub use hlog::HlogWriter;
 
@@ -88,25 +90,28 @@ impl ResultsDir {
         self.header.as_ref()
     }
 
-    /// Writes the ledger as entries arrive; returns how many were written when the channel closes.
+    /// Writes the ledger as entries arrive and indexes it for the checker; returns the index
+    /// when the channel closes.
     pub fn spawn_ledger_writer(
         &self,
         mut rx: LedgerRx,
-    ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<u64>>> {
+        hosts: usize,
+    ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<LedgerSummary>>> {
         let mut w = BufWriter::with_capacity(1 << 16, File::create(self.path.join("ledger.csv"))?);
         w.write_all(ledger_csv::HEADER.as_bytes())?;
         Ok(tokio::spawn(async move {
-            let mut n = 0u64;
+            let mut out = LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new() };
             while let Some(e) = rx.recv().await {
                 w.write_all(ledger_csv::row(&e).as_bytes())?;
-                n += 1;
+                out.add(&e);
                 // Flush whenever the queue is momentarily empty: a crash loses little.
                 if rx.is_empty() {
                     w.flush()?;
                 }
             }
             w.flush()?;
-            Ok(n)
+            out.publish_acks_us.sort_unstable();
+            Ok(out)
         }))
     }
 
@@ -117,6 +122,33 @@ impl ResultsDir {
         }
         if let Some(h) = self.hlog.take() {
             h.close();
+        }
+    }
+}
+
+/// The ledger as the checker and the failover analysis need it.
+#[derive(Debug)]
+pub struct LedgerSummary {
+    pub rows: u64,
+    pub index: LedgerIndex,
+    /// Wall-clock µs of every acknowledged publish, sorted.
+    pub publish_acks_us: Vec<i64>,
+}
+
+impl LedgerSummary {
+    fn add(&mut self, e: &LedgerEntry) {
+        self.rows += 1;
+        match e.event {
+            Event::Publish => {
+                self.index.record_publish(e.msg_id, e.outcome);
+                if e.outcome == Outcome::Ok {
+                    self.publish_acks_us.push(e.at_us);
+                }
+            }
+            Event::Complete | Event::Suspend => {
+                self.index.record_finish(e.msg_id, usize::from(e.host), e.outcome, e.held)
+            }
+            Event::Insert => {}
         }
     }
 }

@@ -262,6 +262,44 @@ impl Replicated {
         Ok(method)
     }
 
+    /// Takes a dead or hung standby out of the synchronous list (like an availability group
+    /// that stops waiting for a failed secondary): its processes are killed and the primary's
+    /// `synchronous_standby_names` is rewritten without it, which releases waiting commits.
+    pub async fn drop_standby(&mut self, name: &str) -> Result<()> {
+        let idx = self.index_of(name)?;
+        if idx == self.primary {
+            return Err(Error::node(name, "is the primary, not a standby"));
+        }
+        self.nodes[idx].crash().await;
+        self.nodes[idx].set_role(Role::Down);
+        self.configure_primary(self.primary);
+        let p = &self.nodes[self.primary];
+        p.write_conf()?;
+        p.execute("SELECT pg_reload_conf()").await
+    }
+
+    /// Starts a standby of the current primary again on its own data directory (it replays
+    /// what it missed) and names it in the synchronous list again once it streams.
+    pub async fn restart_standby(&mut self, name: &str) -> Result<()> {
+        let idx = self.index_of(name)?;
+        if idx == self.primary {
+            return Err(Error::node(name, "is the primary, not a standby"));
+        }
+        if self.nodes[idx].is_running() {
+            self.nodes[idx].crash().await;
+        }
+        self.configure_standby(idx)?;
+        self.nodes[idx].start().await?;
+        if self.archive.is_none() {
+            let expected = [(name.to_string(), None)];
+            build::wait_streaming(&self.nodes[self.primary], &expected, STREAMING_TIMEOUT).await?;
+        }
+        self.configure_primary(self.primary);
+        let p = &self.nodes[self.primary];
+        p.write_conf()?;
+        p.execute("SELECT pg_reload_conf()").await
+    }
+
     pub fn archive_dir(&self) -> Option<&Path> {
         self.archive.as_deref()
     }

@@ -175,6 +175,9 @@ impl MessageBoxConfig {
             if t.weight.is_nan() || t.weight < 0.0 {
                 return Err(format!("message_types[{i}].weight: must be 0 or more"));
             }
+            if t.subscribers.is_empty() {
+                return Err(format!("message_types[{i}].subscribers: at least one host (a message nobody subscribes to is purged at once)"));
+            }
             for s in &t.subscribers {
                 if !self.hosts.iter().any(|h| &h.name == s) {
                     return Err(format!("message_types[{i}].subscribers: `{s}` is not one of the hosts"));

@@ -1,0 +1,204 @@
+//! Failover experiments: the nemesis injects the scheduled faults, and a small orchestrator
+//! plays the cluster manager (health probes at an interval with a missed-probe threshold, fence,
+//! promote or restart, endpoint ready). Both log timestamped events; `trials` turns them and the
+//! acknowledgement times into one timeline per fault.
+
+mod orchestrator;
+pub mod trials;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::error::{Error, Result};
+use crate::fault::{self, FaultKind, FaultSpec, FaultTarget};
+use crate::runner::Endpoint;
+use crate::topology::{AnyTopology, Replicated};
+
+pub use orchestrator::OrchestratorConfig;
+
+/// The topology under test, shared by the nemesis and the orchestrator.
+pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Injected { fault: FaultSpec, target: String, detail: String },
+    Resumed { node: String },
+    Detected { node: String, missed_probes: u32 },
+    Fenced { node: String, processes: usize },
+    Promoted { node: String, promote_ms: f64, detail: String },
+    Restarted { node: String, start_ms: f64, recovery_ms: Option<f64> },
+    StandbyDropped { node: String },
+    StandbyRejoined { node: String, detail: String },
+    EndpointReady,
+    HostInstanceKilled { host: String },
+    Failed { what: String, error: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: Instant,
+    pub kind: EventKind,
+}
+
+/// The shared, append-only event log.
+#[derive(Debug, Default, Clone)]
+pub struct EventLog(Arc<Mutex<Vec<Event>>>);
+
+impl EventLog {
+    pub fn push(&self, kind: EventKind) {
+        tracing::info!(?kind, "failover event");
+        self.0.lock().expect("event log lock").push(Event { at: Instant::now(), kind });
+    }
+
+    /// Logs an event that happened at `at` (e.g. a step inside a longer action).
+    pub fn push_at(&self, at: Instant, kind: EventKind) {
+        tracing::info!(?kind, "failover event");
+        self.0.lock().expect("event log lock").push(Event { at, kind });
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().expect("event log lock").clone()
+    }
+}
+
+/// What the runner hands the failover tasks.
+#[derive(Debug, Clone)]
+pub struct FailoverPlan {
+    pub faults: Vec<FaultSpec>,
+    pub orchestrator: OrchestratorConfig,
+    pub topology: Option<SharedTopology>,
+    pub write_endpoint: Endpoint,
+}
+
+/// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
+/// topology, the orchestrator, until `stop` is set. `kill_host` asks the runner to kill an
+/// instance of host 0 while it holds a batch.
+pub async fn drive(
+    plan: FailoverPlan,
+    measure_start: Instant,
+    log: EventLog,
+    kill_host: Arc<std::sync::atomic::AtomicBool>,
+    stop: watch::Receiver<bool>,
+) {
+    let orch = plan.topology.clone().map(|t| {
+        tokio::spawn(orchestrator::run(
+            t,
+            plan.orchestrator.clone(),
+            plan.write_endpoint.clone(),
+            log.clone(),
+            stop.clone(),
+        ))
+    });
+    nemesis(&plan, measure_start, &log, &kill_host, stop).await;
+    if let Some(o) = orch {
+        let _ = o.await;
+    }
+}
+
+async fn nemesis(
+    plan: &FailoverPlan,
+    measure_start: Instant,
+    log: &EventLog,
+    kill_host: &std::sync::atomic::AtomicBool,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut faults = plan.faults.clone();
+    faults.sort_by_key(|f| f.at);
+    for f in faults {
+        tokio::select! {
+            _ = tokio::time::sleep_until((measure_start + f.at).into()) => {}
+            _ = stop.changed() => return,
+        }
+        if f.kind == FaultKind::KillHostInstance {
+            kill_host.store(true, std::sync::atomic::Ordering::SeqCst);
+            log.push(EventKind::Injected {
+                fault: f.clone(),
+                target: "host instance".into(),
+                detail: "dies holding its next batch".into(),
+            });
+            continue;
+        }
+        let Some(topo) = &plan.topology else {
+            log.push(EventKind::Failed {
+                what: f.kind.to_string(),
+                error: "no topology to break (--target-dsn)".into(),
+            });
+            continue;
+        };
+        let t_inject = Instant::now();
+        let injected = {
+            let mut t = topo.lock().await;
+            fault::inject(f.kind, FaultTarget::Topology(&mut t)).await
+        };
+        match injected {
+            Ok(i) => {
+                let node = i.target.clone();
+                log.push_at(t_inject, EventKind::Injected { fault: f.clone(), target: i.target, detail: i.detail });
+                if f.kind == FaultKind::Switchover {
+                    // Planned: the nemesis did the whole switchover; the endpoint is ready when
+                    // the new primary answers through the listener.
+                    if wait_endpoint(&plan.write_endpoint, Duration::from_secs(120)).await {
+                        log.push(EventKind::EndpointReady);
+                    }
+                }
+                if let (FaultKind::PausePrimary, Some(d)) = (f.kind, f.duration) {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = stop.changed() => {}
+                    }
+                    let mut t = topo.lock().await;
+                    let was_paused = t.as_topology().node(&node).is_some_and(|n| n.is_paused());
+                    fault::resume(&mut t, &node);
+                    if was_paused {
+                        log.push(EventKind::Resumed { node });
+                    }
+                }
+            }
+            Err(e) => log.push(EventKind::Failed { what: f.kind.to_string(), error: e.to_string() }),
+        }
+    }
+    // Keep running until the run ends (the orchestrator may still be acting).
+    let _ = stop.changed().await;
+}
+
+/// The running standby with the most WAL received (ties: the first in topology order, which is
+/// the synchronous priority order).
+pub async fn most_advanced_standby(r: &Replicated) -> Result<String> {
+    let mut best: Option<(crate::pg::Lsn, String)> = None;
+    for s in r.standbys() {
+        if s.role() != crate::pg::Role::Standby {
+            continue;
+        }
+        if let Ok(lsn) = s.current_lsn().await {
+            if best.as_ref().is_none_or(|(b, _)| lsn > *b) {
+                best = Some((lsn, s.name().to_string()));
+            }
+        }
+    }
+    best.map(|(_, n)| n).ok_or_else(|| Error::node("standbys", "no running standby to promote"))
+}
+
+/// Polls the write endpoint until a read-write session answers.
+pub async fn wait_endpoint(endpoint: &Endpoint, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(c) = endpoint.connect_once().await {
+            if let Ok(row) = c.query_one("SELECT pg_is_in_recovery()", &[]).await {
+                if !row.get::<_, bool>(0) {
+                    return true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// Lets tests and callers name the primary now.
+pub async fn primary_name(t: &SharedTopology) -> String {
+    t.lock().await.as_topology().primary().name().to_string()
+}

@@ -1,0 +1,222 @@
+//! The built-in cluster manager: probes the primary (and the standbys) at an interval; after a
+//! threshold of consecutive missed probes it acts: fence, then take over (shared-disk), promote
+//! the most advanced standby (replicas; log-shipping after a manual-intervention delay) or
+//! restart (single); then waits for the write endpoint. A standby that stops answering is taken
+//! out of the synchronous list (commits stop waiting for it) and restarted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use habench_workloads::duration::serde_str;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::failover::{most_advanced_standby, wait_endpoint, EventKind, EventLog, SharedTopology};
+use crate::pg::{conn, Role};
+use crate::runner::Endpoint;
+use crate::topology::{AnyTopology, Topology, TopologyKind};
+
+/// The orchestrator's knobs (written to the manifest).
+#[derive(Debug, Clone, Serialize)]
+pub struct OrchestratorConfig {
+    /// Time between health probes (a probe that takes longer is a miss).
+    #[serde(with = "serde_str")]
+    pub probe_interval: Duration,
+    /// Consecutive missed probes before the node is declared failed.
+    pub probe_threshold: u32,
+    /// log-shipping: the wait for a person to decide to fail over to the DR site.
+    #[serde(with = "serde_str")]
+    pub manual_delay: Duration,
+    /// p99 counts as recovered when an interval's p99 is back under the pre-fault p99 times this.
+    pub p99_factor: f64,
+}
+
+impl Default for OrchestratorConfig {
+    /// The Windows failover cluster's defaults: a heartbeat every second, 10 missed = down.
+    fn default() -> Self {
+        OrchestratorConfig {
+            probe_interval: Duration::from_secs(1),
+            probe_threshold: 10,
+            manual_delay: Duration::ZERO,
+            p99_factor: 2.0,
+        }
+    }
+}
+
+const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub async fn run(
+    topo: SharedTopology,
+    cfg: OrchestratorConfig,
+    endpoint: Endpoint,
+    log: EventLog,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut misses: HashMap<String, u32> = HashMap::new();
+    let probe_timeout = cfg.probe_interval.max(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.probe_interval) => {}
+            _ = stop.changed() => return,
+        }
+        // Who to probe: the primary and the standbys that should be running.
+        let (primary, standbys) = {
+            let t = topo.lock().await;
+            let t = t.as_topology();
+            let p = (t.primary().name().to_string(), t.primary().port());
+            let s: Vec<(String, u16)> = t
+                .nodes()
+                .iter()
+                .filter(|n| n.role() == Role::Standby)
+                .map(|n| (n.name().to_string(), n.port()))
+                .collect();
+            (p, s)
+        };
+        let mut failed_primary = false;
+        let mut failed_standbys = Vec::new();
+        for (name, port, is_primary) in std::iter::once((primary.0.clone(), primary.1, true))
+            .chain(standbys.into_iter().map(|(n, p)| (n, p, false)))
+        {
+            let ok = probe(port, probe_timeout).await;
+            let m = misses.entry(name.clone()).or_insert(0);
+            *m = if ok { 0 } else { *m + 1 };
+            if *m >= cfg.probe_threshold {
+                log.push(EventKind::Detected { node: name.clone(), missed_probes: *m });
+                *m = 0;
+                if is_primary {
+                    failed_primary = true;
+                } else {
+                    failed_standbys.push(name);
+                }
+            }
+        }
+        if failed_primary {
+            fail_over(&topo, &cfg, &endpoint, &log).await;
+            misses.clear();
+        }
+        for name in failed_standbys {
+            replace_standby(&topo, &name, &log).await;
+        }
+    }
+}
+
+/// One health probe: connect and answer `SELECT 1` within the timeout.
+async fn probe(port: u16, timeout: Duration) -> bool {
+    let attempt = async {
+        let c = conn::connect(port, timeout).await.ok()?;
+        c.simple_query("SELECT 1").await.ok()
+    };
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(_)))
+}
+
+async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) {
+    let mut guard = topo.lock().await;
+    let result = match &mut *guard {
+        AnyTopology::SharedDisk(sd) => {
+            let t0 = Instant::now();
+            match sd.takeover().await {
+                Ok(tk) => {
+                    log.push_at(
+                        t0 + tk.fence,
+                        EventKind::Fenced { node: tk.from.clone(), processes: tk.fenced_processes },
+                    );
+                    log.push_at(
+                        t0 + tk.ready,
+                        EventKind::Restarted {
+                            node: tk.to.clone(),
+                            start_ms: tk.start.as_secs_f64() * 1e3,
+                            recovery_ms: tk.recovery.map(|d| d.as_secs_f64() * 1e3),
+                        },
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        AnyTopology::Single(s) => {
+            let node = &mut s.nodes_mut()[0];
+            let killed = node.crash().await;
+            log.push(EventKind::Fenced { node: node.name().to_string(), processes: killed });
+            match node.start().await {
+                Ok(start) => {
+                    let recovery = crate::topology::redo_elapsed(&node.log_text_since_start());
+                    log.push(EventKind::Restarted {
+                        node: node.name().to_string(),
+                        start_ms: start.as_secs_f64() * 1e3,
+                        recovery_ms: recovery.map(|d| d.as_secs_f64() * 1e3),
+                    });
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        AnyTopology::Replicated(r) => {
+            let old = r.primary().name().to_string();
+            let killed = r.node_mut(&old).expect("primary").crash().await;
+            log.push(EventKind::Fenced { node: old.clone(), processes: killed });
+            if r.kind() == TopologyKind::LogShipping && !cfg.manual_delay.is_zero() {
+                tokio::time::sleep(cfg.manual_delay).await;
+            }
+            let t_promote = Instant::now();
+            match most_advanced_standby(r).await {
+                Ok(target) => match r.promote(&target).await {
+                    Ok(p) => {
+                        let detail = p
+                            .followers
+                            .iter()
+                            .map(|f| format!("then {} {:?} in {:.0} ms", f.name, f.method, f.repoint_ms))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        // Promoted when it left recovery; the followers were re-pointed after.
+                        let at = t_promote + Duration::from_secs_f64(p.promote_ms / 1e3);
+                        log.push_at(at, EventKind::Promoted { node: target, promote_ms: p.promote_ms, detail });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        }
+    };
+    drop(guard);
+    if let Err(e) = result {
+        log.push(EventKind::Failed { what: "failover".into(), error: e.to_string() });
+        return;
+    }
+    if wait_endpoint(endpoint, ENDPOINT_TIMEOUT).await {
+        log.push(EventKind::EndpointReady);
+    } else {
+        log.push(EventKind::Failed {
+            what: "endpoint".into(),
+            error: format!("no read-write node within {ENDPOINT_TIMEOUT:?}"),
+        });
+    }
+    // Heal: the old primary of a replica set comes back as a standby of the new one.
+    let mut guard = topo.lock().await;
+    if let AnyTopology::Replicated(r) = &mut *guard {
+        let down: Vec<String> =
+            r.nodes().iter().filter(|n| n.role() == Role::Down).map(|n| n.name().to_string()).collect();
+        for name in down {
+            match r.repoint(&name).await {
+                Ok(m) => log.push(EventKind::StandbyRejoined { node: name, detail: format!("{m:?}") }),
+                Err(e) => log.push(EventKind::Failed { what: format!("rejoin {name}"), error: e.to_string() }),
+            }
+        }
+    }
+}
+
+async fn replace_standby(topo: &SharedTopology, name: &str, log: &EventLog) {
+    let mut guard = topo.lock().await;
+    let AnyTopology::Replicated(r) = &mut *guard else { return };
+    match r.drop_standby(name).await {
+        Ok(()) => log.push(EventKind::StandbyDropped { node: name.to_string() }),
+        Err(e) => {
+            log.push(EventKind::Failed { what: format!("drop {name}"), error: e.to_string() });
+            return;
+        }
+    }
+    match r.restart_standby(name).await {
+        Ok(()) => log.push(EventKind::StandbyRejoined { node: name.to_string(), detail: "restarted".into() }),
+        Err(e) => log.push(EventKind::Failed { what: format!("restart {name}"), error: e.to_string() }),
+    }
+}

@@ -1,0 +1,210 @@
+//! One timeline per injected fault, from the event log, the acknowledgement times of publishes
+//! and the per-interval digests. Times are ms from the injection.
+
+use serde::Serialize;
+
+use crate::failover::{Event, EventKind};
+use crate::fault::FaultSpec;
+use crate::runner::RunClock;
+
+/// What the analysis needs of each interval.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct IntervalDigest {
+    /// Interval end, seconds since the run started.
+    pub t_s: f64,
+    pub measured: bool,
+    /// p99 of publishes acknowledged in the interval (None: none were).
+    pub publish_p99_us: Option<u64>,
+    /// Messages waiting in every host queue at the end of the interval.
+    pub queue_total: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimedEvent {
+    pub at_ms: f64,
+    #[serde(flatten)]
+    pub event: EventKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    pub fault: FaultSpec,
+    pub target: String,
+    /// Seconds since the run started (the timeline's `t_s`).
+    pub injected_at_s: f64,
+    pub detected_ms: Option<f64>,
+    pub fenced_ms: Option<f64>,
+    /// Promoted (replicas) or restarted (shared-disk, single).
+    pub promoted_ms: Option<f64>,
+    pub endpoint_ready_ms: Option<f64>,
+    /// The longest gap between acknowledged publishes around the fault, as clients saw it:
+    /// last acknowledged write before the outage to the first after it.
+    pub rto_ms: Option<f64>,
+    pub last_ack_before_ms: Option<f64>,
+    pub first_ack_after_ms: Option<f64>,
+    /// First interval end after the outage whose publish p99 is back under the pre-fault p99
+    /// times the factor.
+    pub p99_recovered_ms: Option<f64>,
+    pub pre_fault_p99_us: Option<u64>,
+    /// First interval end after the outage with the queues back near their pre-fault level.
+    pub backlog_recovered_ms: Option<f64>,
+    /// Crash-recovery (redo) time from the server log, when a server restarted on the old data.
+    pub recovery_ms: Option<f64>,
+    pub promoted_node: Option<String>,
+    pub events: Vec<TimedEvent>,
+}
+
+/// Builds the trials. `acks_us` are the wall-clock µs of every acknowledged publish, sorted.
+pub fn build(
+    events: &[Event],
+    clock: &RunClock,
+    acks_us: &[i64],
+    digests: &[IntervalDigest],
+    p99_factor: f64,
+) -> Vec<Trial> {
+    let mut events: Vec<&Event> = events.iter().collect();
+    events.sort_by_key(|e| e.at);
+    let starts: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.kind, EventKind::Injected { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let mut trials = Vec::new();
+    for (k, &i) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(events.len());
+        let window = &events[i..end];
+        let t0 = events[i].at;
+        let EventKind::Injected { fault, target, .. } = &events[i].kind else { continue };
+        let ms = |e: &Event| e.at.saturating_duration_since(t0).as_secs_f64() * 1e3;
+        let first = |pred: &dyn Fn(&EventKind) -> bool| window.iter().find(|e| pred(&e.kind)).map(|e| ms(e));
+        let fault_us = clock.epoch_us(t0);
+        let until_us = starts.get(k + 1).map(|&j| clock.epoch_us(events[j].at)).unwrap_or(i64::MAX);
+        let gap = outage(acks_us, fault_us, until_us);
+        let injected_at_s = clock.elapsed_s(t0);
+        let outage_end_s = gap.map(|(_, e)| injected_at_s + e / 1e3).unwrap_or(injected_at_s);
+        let pre: Vec<&IntervalDigest> = digests.iter().filter(|d| d.measured && d.t_s <= injected_at_s).collect();
+        let pre_p99 = median(pre.iter().filter_map(|d| d.publish_p99_us).collect());
+        let pre_queue = mean(pre.iter().filter_map(|d| d.queue_total).collect());
+        let after = digests.iter().filter(|d| d.t_s > outage_end_s && d.t_s > injected_at_s);
+        let p99_recovered_ms = pre_p99.and_then(|p| {
+            after
+                .clone()
+                .find(|d| d.publish_p99_us.is_some_and(|x| x as f64 <= p as f64 * p99_factor))
+                .map(|d| (d.t_s - injected_at_s) * 1e3)
+        });
+        let backlog_recovered_ms = pre_queue.and_then(|q| {
+            after
+                .clone()
+                .find(|d| d.queue_total.is_some_and(|x| x as f64 <= q * 1.5 + 10.0))
+                .map(|d| (d.t_s - injected_at_s) * 1e3)
+        });
+        let recovery_ms = window.iter().find_map(|e| match &e.kind {
+            EventKind::Restarted { recovery_ms, .. } => *recovery_ms,
+            _ => None,
+        });
+        let promoted_node = window.iter().find_map(|e| match &e.kind {
+            EventKind::Promoted { node, .. } | EventKind::Restarted { node, .. } => Some(node.clone()),
+            _ => None,
+        });
+        trials.push(Trial {
+            fault: fault.clone(),
+            target: target.clone(),
+            injected_at_s,
+            detected_ms: first(&|k| matches!(k, EventKind::Detected { .. })),
+            fenced_ms: first(&|k| matches!(k, EventKind::Fenced { .. })),
+            promoted_ms: first(&|k| matches!(k, EventKind::Promoted { .. } | EventKind::Restarted { .. })),
+            endpoint_ready_ms: first(&|k| matches!(k, EventKind::EndpointReady)),
+            rto_ms: gap.map(|(s, e)| e - s),
+            last_ack_before_ms: gap.map(|(s, _)| s),
+            first_ack_after_ms: gap.map(|(_, e)| e),
+            p99_recovered_ms,
+            pre_fault_p99_us: pre_p99,
+            backlog_recovered_ms,
+            recovery_ms,
+            promoted_node,
+            events: window.iter().map(|e| TimedEvent { at_ms: ms(e), event: e.kind.clone() }).collect(),
+        });
+    }
+    trials
+}
+
+/// The longest gap between consecutive acknowledgements from just before the fault until the
+/// next fault: (start, end) in ms relative to the fault. None when nothing was acknowledged
+/// after the fault.
+pub fn outage(acks_us: &[i64], fault_us: i64, until_us: i64) -> Option<(f64, f64)> {
+    let from = acks_us.partition_point(|&a| a < fault_us);
+    let to = acks_us.partition_point(|&a| a < until_us);
+    if from >= to {
+        return None;
+    }
+    // Start from the last acknowledgement before the fault (or the fault itself).
+    let mut prev = if from > 0 { acks_us[from - 1] } else { fault_us };
+    let mut best = (prev, acks_us[from]);
+    for &a in &acks_us[from..to] {
+        if a - prev > best.1 - best.0 {
+            best = (prev, a);
+        }
+        prev = a;
+    }
+    let rel = |x: i64| (x - fault_us) as f64 / 1e3;
+    Some((rel(best.0), rel(best.1)))
+}
+
+fn median(mut v: Vec<u64>) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[v.len() / 2])
+}
+
+fn mean(v: Vec<i64>) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<i64>() as f64 / v.len() as f64)
+}
+
+/// p50 and max of a set of trial values.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    pub p50: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+pub fn spread(values: impl Iterator<Item = f64>) -> Option<Spread> {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(Spread { p50: v[v.len() / 2], max: v[v.len() - 1], n: v.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outage_is_the_longest_gap_around_the_fault() {
+        // acks every 10 ms, a hole from 1000 to 3500 ms, the fault at 1005 ms
+        let mut acks: Vec<i64> = (0..=100).map(|i| i * 10_000).collect();
+        acks.extend((350..=400).map(|i| i * 10_000));
+        let (s, e) = outage(&acks, 1_005_000, i64::MAX).unwrap();
+        assert_eq!((s, e), (-5.0, 2495.0));
+        assert!(outage(&acks, 5_000_000, i64::MAX).is_none(), "nothing acknowledged after");
+    }
+
+    #[test]
+    fn in_flight_acks_just_after_the_fault_do_not_hide_the_outage() {
+        let acks = vec![0, 10_000, 20_000, 21_000, 22_000, 900_000, 910_000];
+        let (s, e) = outage(&acks, 20_500, i64::MAX).unwrap();
+        assert_eq!((s, e), (1.5, 879.5));
+    }
+
+    #[test]
+    fn spreads_are_p50_and_max() {
+        let s = spread([3.0, 1.0, 2.0].into_iter()).unwrap();
+        assert_eq!((s.p50, s.max, s.n), (2.0, 3.0, 3));
+        assert!(spread(std::iter::empty()).is_none());
+    }
+}

@@ -1,0 +1,175 @@
+//! Faults: what breaks, when, and for how long. The schedule is parsed once from the scenario
+//! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
+
+mod nemesis;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use habench_workloads::duration::{format_duration, parse_duration};
+use serde::{Deserialize, Serialize};
+
+pub use nemesis::{inject, resume, Injected, Target as FaultTarget};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL of the primary's postmaster (a process crash).
+    KillPrimary,
+    /// Every process of the primary at once (a node crash).
+    CrashPrimary,
+    /// SIGSTOP of every process of the primary for the duration (a hung server).
+    PausePrimary,
+    /// Planned, graceful: stop the primary cleanly and promote a standby.
+    Switchover,
+    /// Every process of a synchronous standby (loss of a secondary).
+    KillSyncStandby,
+    /// A host instance dies holding a dequeued batch; the others must take its messages.
+    KillHostInstance,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::KillPrimary,
+        FaultKind::CrashPrimary,
+        FaultKind::PausePrimary,
+        FaultKind::Switchover,
+        FaultKind::KillSyncStandby,
+        FaultKind::KillHostInstance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::KillPrimary => "kill-primary",
+            FaultKind::CrashPrimary => "crash-primary",
+            FaultKind::PausePrimary => "pause-primary",
+            FaultKind::Switchover => "switchover",
+            FaultKind::KillSyncStandby => "kill-sync-standby",
+            FaultKind::KillHostInstance => "kill-host-instance",
+        }
+    }
+
+    /// Whether the primary stops taking writes (the orchestrator must act).
+    pub fn takes_primary_down(self) -> bool {
+        matches!(
+            self,
+            FaultKind::KillPrimary | FaultKind::CrashPrimary | FaultKind::PausePrimary | FaultKind::Switchover
+        )
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One scheduled fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// When, counted from the start of the measured phase.
+    #[serde(with = "habench_workloads::duration::serde_str")]
+    pub at: Duration,
+    /// How long (pause-primary: how long the node hangs).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_dur")]
+    pub duration: Option<Duration>,
+}
+
+fn opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&format_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+impl FromStr for FaultSpec {
+    type Err = String;
+
+    /// `KIND@TIME[:DURATION]`, e.g. `kill-primary@20s`, `pause-primary@10s:5s`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let usage = "write KIND@TIME[:DURATION], e.g. kill-primary@20s or pause-primary@10s:5s";
+        let (kind, rest) = s.split_once('@').ok_or_else(|| format!("`{s}`: {usage}"))?;
+        let kind = FaultKind::ALL.into_iter().find(|k| k.as_str() == kind).ok_or_else(|| {
+            let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("`{kind}` is not a fault; use one of {}", names.join(", "))
+        })?;
+        let (at, duration) = match rest.split_once(':') {
+            Some((a, d)) => (a, Some(parse_duration(d).map_err(|e| format!("`{s}`: duration {e}"))?)),
+            None => (rest, None),
+        };
+        let at = parse_duration(at).map_err(|e| format!("`{s}`: time {e}"))?;
+        let spec = FaultSpec { kind, at, duration };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+impl FaultSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        match (self.kind, self.duration) {
+            (FaultKind::PausePrimary, None) => {
+                Err("pause-primary needs a duration: pause-primary@TIME:DURATION, e.g. pause-primary@10s:5s".into())
+            }
+            (FaultKind::PausePrimary, Some(_)) => Ok(()),
+            (k, Some(_)) => Err(format!("{k} takes no duration (only pause-primary does)")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A fault as written in a scenario file: `{ kind = "kill-primary", at = "20s" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    pub kind: FaultKind,
+    pub at: String,
+    pub duration: Option<String>,
+}
+
+impl FaultEntry {
+    pub fn to_spec(&self) -> Result<FaultSpec, String> {
+        let spec = FaultSpec {
+            kind: self.kind,
+            at: parse_duration(&self.at).map_err(|e| format!("faults.at: {e}"))?,
+            duration: self
+                .duration
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| format!("faults.duration: {e}"))?,
+        };
+        spec.validate().map_err(|e| format!("faults.kind: {e}"))?;
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_the_command_line_form() {
+        let f: FaultSpec = "pause-primary@10s:5s".parse().unwrap();
+        assert_eq!(
+            f,
+            FaultSpec {
+                kind: FaultKind::PausePrimary,
+                at: Duration::from_secs(10),
+                duration: Some(Duration::from_secs(5))
+            }
+        );
+        let k: FaultSpec = "kill-primary@1.5s".parse().unwrap();
+        assert_eq!((k.kind, k.at, k.duration), (FaultKind::KillPrimary, Duration::from_millis(1500), None));
+    }
+
+    #[test]
+    fn bad_faults_say_how_to_write_them() {
+        assert!("kill-primary".parse::<FaultSpec>().unwrap_err().contains("KIND@TIME"));
+        assert!("nuke@1s".parse::<FaultSpec>().unwrap_err().contains("kill-primary, crash-primary"));
+        assert!("pause-primary@1s".parse::<FaultSpec>().unwrap_err().contains("needs a duration"));
+        assert!("kill-primary@1s:2s".parse::<FaultSpec>().unwrap_err().contains("takes no duration"));
+        assert!("kill-primary@soon".parse::<FaultSpec>().unwrap_err().contains("time"));
+    }
+}

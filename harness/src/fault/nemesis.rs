@@ -1,0 +1,107 @@
+//! Injecting a fault into a running topology (or into the workers, for kill-host-instance).
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::fault::FaultKind;
+use crate::topology::{AnyTopology, Topology};
+
+/// What the injection did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Injected {
+    /// The node it hit (or the host instance).
+    pub target: String,
+    pub detail: String,
+}
+
+/// Where a fault lands.
+#[derive(Debug)]
+pub enum Target<'a> {
+    Topology(&'a mut AnyTopology),
+    /// Only worker faults are possible (`--target-dsn`).
+    None,
+}
+
+/// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
+/// once the node is paused; the caller resumes it after the duration.
+pub async fn inject(kind: FaultKind, target: Target<'_>) -> Result<Injected> {
+    let Target::Topology(topo) = target else {
+        return Err(Error::config("--fault", format!("{kind} needs a topology habench starts (not --target-dsn)")));
+    };
+    let t = topo.as_topology_mut();
+    let primary = t.primary().name().to_string();
+    match kind {
+        FaultKind::KillPrimary => {
+            let node = t.node_mut(&primary).expect("primary");
+            let pid = node.kill_postmaster().ok_or_else(|| Error::node(&primary, "not running"))?;
+            Ok(Injected { target: primary, detail: format!("SIGKILL to postmaster {pid}") })
+        }
+        FaultKind::CrashPrimary => {
+            let n = t.node_mut(&primary).expect("primary").crash().await;
+            Ok(Injected { target: primary, detail: format!("{n} processes killed at once") })
+        }
+        FaultKind::PausePrimary => {
+            t.node_mut(&primary).expect("primary").pause();
+            Ok(Injected { target: primary, detail: "SIGSTOP to every process".into() })
+        }
+        FaultKind::KillSyncStandby => {
+            let name = first_sync_standby(topo).await?;
+            let n = topo.as_topology_mut().node_mut(&name).expect("standby").crash().await;
+            Ok(Injected { target: name, detail: format!("{n} processes killed at once") })
+        }
+        FaultKind::Switchover => switchover(topo).await,
+        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+    }
+}
+
+/// The standby that confirms commits now (`sync` or `quorum` in pg_stat_replication).
+async fn first_sync_standby(topo: &AnyTopology) -> Result<String> {
+    let t = topo.as_topology();
+    let client = t.primary().connect().await?;
+    let rows = client
+        .query(
+            "SELECT application_name FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum') \
+             ORDER BY sync_priority, application_name LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(|source| Error::Db { node: t.primary().name().to_string(), source })?;
+    rows.first()
+        .map(|r| r.get::<_, String>(0))
+        .ok_or_else(|| Error::config("--fault", "kill-sync-standby needs a synchronous standby (topology sync)"))
+}
+
+/// A planned switchover: stop the primary cleanly, promote the most advanced standby, and bring
+/// the old primary back as a standby of the new one.
+async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
+    let AnyTopology::Replicated(r) = topo else {
+        return Err(Error::config("--fault", "switchover needs standbys (sync, async or log-shipping)"));
+    };
+    let t0 = Instant::now();
+    let old = r.primary().name().to_string();
+    r.node_mut(&old).expect("primary").stop().await?;
+    let stopped = t0.elapsed();
+    let target = crate::failover::most_advanced_standby(r).await?;
+    let promotion = r.promote(&target).await?;
+    let method = r.repoint(&old).await?;
+    Ok(Injected {
+        target: old.clone(),
+        detail: format!(
+            "stopped {old} in {} ms, promoted {target} in {:.0} ms, {old} rejoined ({method:?}) after {} ms",
+            stopped.as_millis(),
+            promotion.promote_ms,
+            t0.elapsed().as_millis()
+        ),
+    })
+}
+
+/// Resumes a paused node (end of pause-primary), if it is still paused.
+pub fn resume(topo: &mut AnyTopology, node: &str) {
+    if let Some(n) = topo.as_topology_mut().node_mut(node) {
+        if n.is_paused() {
+            n.resume();
+        }
+    }
+}
