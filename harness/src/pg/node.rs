@@ -25,7 +25,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The role habench gave the node (what it should be; [`Node::live_role`] asks the server).
+/// The role habench gave the node: what it should be, whatever a fault did to it since
+/// ([`Node::live_role`] asks the server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -214,7 +215,6 @@ impl Node {
     /// Fast shutdown (SIGINT): clients are disconnected, a shutdown checkpoint is written.
     pub async fn stop(&mut self) -> Result<()> {
         let Some(pm) = self.postmaster.filter(|_| self.child.is_some()) else {
-            self.role = Role::Down;
             return Ok(());
         };
         if self.paused {
@@ -229,7 +229,6 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.role = Role::Down;
         Ok(())
     }
 
@@ -243,7 +242,6 @@ impl Node {
             let _ = c.wait(); // reap now: no zombie holds postmaster.pid's pid
         }
         self.paused = false;
-        self.role = Role::Down;
         Some(pm.pid)
     }
 
@@ -262,7 +260,6 @@ impl Node {
         }
         procs::wait_gone(&victims, Duration::from_secs(10)).await;
         self.paused = false;
-        self.role = Role::Down;
         victims.len()
     }
 

@@ -1,0 +1,194 @@
+//! Failover experiments end to end: faults under load, the orchestrator's timeline, and the
+//! checker's verdict (lost, duplicated) against what survived.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use habench::cli::{KindArg, RunArgs};
+use habench::config::RunConfig;
+use habench::failover::FailoverPlan;
+use habench::measure::IntervalRow;
+use habench::runner::{self, Endpoint, Progress, RunSink};
+use habench::topology::{AnyTopology, Topology, TopologyKind, TopologySpec};
+use serde_json::Value;
+
+fn out_dir(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("habench-failover-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// A short run with a fast orchestrator (probes every 200 ms, 3 missed = down).
+fn args(out: &Path, topology: KindArg, fault: &str) -> RunArgs {
+    RunArgs {
+        scenario: Some("quick".into()),
+        topology: Some(topology),
+        duration: Some(Duration::from_secs(8)),
+        warmup: Some(Duration::from_secs(1)),
+        faults: vec![fault.parse().unwrap()],
+        probe_interval: Some(Duration::from_millis(200)),
+        probe_threshold: Some(3),
+        out: Some(out.to_path_buf()),
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+async fn run(args: RunArgs) -> Value {
+    let out = args.out.clone().unwrap();
+    habench::commands::run_cmd::run(args).await.expect("run completes");
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    s
+}
+
+fn trial(s: &Value) -> &Value {
+    let trials = s["failover"]["trials"].as_array().expect("failover.trials");
+    assert_eq!(trials.len(), 1, "{s:#}");
+    &trials[0]
+}
+
+fn ms(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a time: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_kill_primary_loses_nothing_and_reports_the_rto_breakdown() {
+    let mut a = args(&out_dir("sync-kill"), KindArg::Sync, "kill-primary@3s");
+    a.topology_flags.standbys = Some(2);
+    let s = run(a).await;
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    assert_eq!(s["check"]["valid"], true);
+    assert!(s["check"]["acknowledged"].as_u64().unwrap() > 500);
+    let t = trial(&s);
+    let (detected, fenced, promoted, ready) =
+        (ms(&t["detected_ms"]), ms(&t["fenced_ms"]), ms(&t["promoted_ms"]), ms(&t["endpoint_ready_ms"]));
+    assert!(detected >= 400.0, "3 missed probes 200 ms apart: {detected}");
+    assert!(detected <= fenced && fenced <= promoted && promoted <= ready, "{t:#}");
+    let rto = ms(&t["rto_ms"]);
+    assert!(rto >= detected * 0.8 && rto < 30_000.0, "rto {rto} vs detection {detected}");
+    assert_eq!(t["promoted_node"], "s1", "the synchronous standby is the most advanced");
+    assert_eq!(s["drain"]["drained"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_disk_kill_primary_recovers_on_the_same_data_with_nothing_lost() {
+    let s = run(args(&out_dir("sd-kill"), KindArg::SharedDisk, "kill-primary@3s")).await;
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    let t = trial(&s);
+    assert_eq!(t["promoted_node"], "node-b");
+    assert!(t["recovery_ms"].as_f64().is_some(), "redo time from the server log: {t:#}");
+    assert!(ms(&t["rto_ms"]) >= ms(&t["detected_ms"]) * 0.8, "{t:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_host_instance_loses_nothing_and_its_batch_is_redelivered() {
+    let s = run(args(&out_dir("host-kill"), KindArg::Single, "kill-host-instance@2s")).await;
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    assert_eq!(s["check"]["valid"], true);
+    assert!(s["dequeue"]["redelivered"].as_u64().unwrap() >= 1, "{:#}", s["dequeue"]);
+    let t = trial(&s);
+    let killed = t["events"].as_array().unwrap().iter().any(|e| e["event"] == "host_instance_killed");
+    assert!(killed, "{t:#}");
+    assert_eq!(s["drain"]["drained"], true, "the other instance took the messages");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn losing_the_only_sync_standby_stalls_writes_until_the_orchestrator_drops_it() {
+    let mut a = args(&out_dir("sync-standby"), KindArg::Sync, "kill-sync-standby@2s");
+    a.topology_flags.standbys = Some(1);
+    let s = run(a).await;
+    let t = trial(&s);
+    let events: Vec<&str> = t["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert!(events.contains(&"standby_dropped") && events.contains(&"standby_rejoined"), "{events:?}");
+    // Commits wait for the dead standby until it is dropped from the synchronous list.
+    assert!(ms(&t["rto_ms"]) >= ms(&t["detected_ms"]) * 0.8, "writes stalled until detection: {t:#}");
+    assert_eq!(s["check"]["lost"], 0);
+}
+
+/// Keeps nothing: the test reads the summary.
+struct Nothing;
+
+impl RunSink for Nothing {
+    fn interval(&mut self, _: &IntervalRow, _: &Progress<'_>) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_exactly() {
+    let spec = TopologySpec::new(TopologyKind::Async).with_standbys(1);
+    let topo = AnyTopology::up(common::env(), spec).await.unwrap();
+    let write_dsn = topo.as_topology().write_dsn();
+    let topo = Arc::new(tokio::sync::Mutex::new(topo));
+    let args = RunArgs {
+        scenario: Some("quick".into()),
+        target_dsn: Some(write_dsn.clone()),
+        duration: Some(Duration::from_secs(8)),
+        warmup: Some(Duration::ZERO),
+        quiet: true,
+        ..Default::default()
+    };
+    let mut cfg = RunConfig::from_args(&args).unwrap();
+    cfg.orchestrator.probe_interval = Duration::from_millis(200);
+    cfg.orchestrator.probe_threshold = 10; // 2 s: the paused standby below is not declared dead
+    cfg.faults = vec!["kill-primary@3s".parse().unwrap()];
+    let cfg = Arc::new(cfg);
+    let endpoint = Endpoint::new(write_dsn.parse().unwrap());
+    let client = endpoint.connect_once().await.unwrap();
+    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
+    drop(client);
+
+    let dir = habench::store::ResultsDir::create(Some(&out_dir("async-loss")), "t", "t", true).unwrap();
+    let (ledger_tx, ledger_rx) = runner::ledger::channel();
+    let ledger = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len()).unwrap();
+    let plan = FailoverPlan {
+        faults: cfg.faults.clone(),
+        orchestrator: cfg.orchestrator.clone(),
+        topology: Some(topo.clone()),
+        write_endpoint: endpoint.clone(),
+    };
+    let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+    let run_cfg = cfg.clone();
+    let ep = endpoint.clone();
+    let run =
+        tokio::spawn(async move { runner::run(run_cfg, ep, ledger_tx, &mut Nothing, abort_rx, Some(plan)).await });
+
+    // The replication link stalls 1 s before the primary dies: its walsender is stopped, so what
+    // the primary acknowledges from then on never reaches the standby.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let walsender: i32 = {
+        let t = topo.lock().await;
+        let c = t.as_topology().node("primary").unwrap().connect().await.unwrap();
+        c.query_one("SELECT pid FROM pg_stat_replication WHERE application_name = 's1'", &[]).await.unwrap().get(0)
+    };
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(walsender, libc::SIGSTOP) }, 0);
+    let result = run.await.unwrap();
+    let ledger = ledger.await.unwrap().unwrap();
+    assert!(result.events.iter().any(|e| matches!(e.kind, habench::failover::EventKind::Promoted { .. })));
+
+    let client = endpoint.connect_once().await.unwrap();
+    let db = habench::check::read_db_state(&client, &cfg.workload.messagebox).await.unwrap();
+    let report = habench_workloads::checker::check(&ledger.index, &db, false);
+    assert!(report.lost_publishes > 0, "acknowledged while the standby was paused, gone after failover: {report:?}");
+
+    // Independently: the acknowledged ids that the new primary has no trace of, in SQL.
+    let acked: Vec<i64> = ledger.index.acknowledged().collect();
+    client.batch_execute("CREATE TEMP TABLE acked (id bigint PRIMARY KEY)").await.unwrap();
+    client.execute("INSERT INTO acked SELECT unnest($1::bigint[])", &[&acked]).await.unwrap();
+    let mut sql = String::from(
+        "SELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM mbox.spool s WHERE s.id = a.id) \
+        AND NOT EXISTS (SELECT 1 FROM mbox.tracking t WHERE t.msg_id = a.id)",
+    );
+    for h in &cfg.workload.messagebox.hosts {
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM mbox.q_{0} q WHERE q.msg_id = a.id) AND NOT EXISTS (SELECT 1 FROM mbox.q_{0}_suspended q WHERE q.msg_id = a.id)",
+            h.name
+        ));
+    }
+    let missing: i64 = client.query_one(&sql, &[]).await.unwrap().get(0);
+    assert_eq!(report.lost_publishes as i64, missing, "checker and SQL agree");
+    let _ = std::fs::remove_dir_all(dir.path());
+}
