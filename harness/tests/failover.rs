@@ -12,7 +12,7 @@ use habench::config::RunConfig;
 use habench::failover::FailoverPlan;
 use habench::measure::IntervalRow;
 use habench::runner::{self, Endpoint, Progress, RunSink};
-use habench::topology::{AnyTopology, Topology, TopologyKind, TopologySpec};
+use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use serde_json::Value;
 
 fn out_dir(tag: &str) -> PathBuf {
