@@ -142,6 +142,13 @@ pub struct RunArgs {
     /// Orchestrator, log-shipping: wait before promoting the DR standby (a person decides).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub manual_delay: Option<Duration>,
+    /// Repeat the faulted run N times, each on a fresh topology, and report the distribution.
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u32>,
+    /// After the run, leave the servers of the last trial running, print their endpoints as one
+    /// JSON line and wait for SIGINT/SIGTERM.
+    #[arg(long)]
+    pub keep: bool,
     /// The checker treats duplicated deliveries as a failure (exactly-once expectation).
     #[arg(long)]
     pub exactly_once: bool,

@@ -23,11 +23,119 @@ use crate::topology::{describe, AnyTopology};
 use habench_workloads::checker;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let cfg = Arc::new(RunConfig::from_args(&args)?);
-    let created = SystemTime::now();
-    let stamp = crate::timefmt::compact(created);
-    let mut dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
+    let variants = RunConfig::variants_from_args(&args)?;
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
+        let _ = abort_tx.send(true);
+    });
+    let stamp = crate::timefmt::compact(SystemTime::now());
+    let first = &variants[0];
+    let repeated = variants.len() > 1 || first.trials > 1;
+    if !repeated {
+        let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
+        let dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
+            .context("creating the results folder")?;
+        let (summary, kept) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), cfg.keep).await?;
+        println!(
+            "{}",
+            serde_json::to_string(&json!({
+                "results": cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(summary["run_id"].as_str().unwrap_or(""))),
+                "complete": summary["complete"],
+                "throughput": summary["throughput"],
+                "latency_us": summary["latency_us"],
+                "check": summary.get("check"),
+                "failover": summary.get("failover").map(|f| json!({ "rto_ms": f["rto_ms"] })),
+            }))?
+        );
+        return finish(vec![summary], kept, abort_rx).await;
+    }
+    let top = ResultsDir::create(first.out.as_deref(), &first.scenario, &stamp, first.quiet)
         .context("creating the results folder")?;
+    let mut summaries = Vec::new();
+    let mut kept = None;
+    let n_variants = variants.len();
+    for (vi, cfg) in variants.into_iter().enumerate() {
+        let label = cfg.variant.clone().unwrap_or_else(|| target_name(&cfg));
+        for trial in 1..=cfg.trials {
+            if *abort_rx.borrow() {
+                break;
+            }
+            let last = vi + 1 == n_variants && trial == cfg.trials;
+            let path = top.path().join(&label).join(format!("trial-{trial}"));
+            let dir = ResultsDir::create(Some(&path), &cfg.scenario, &stamp, cfg.quiet)?;
+            if !cfg.quiet {
+                eprintln!("habench: {label}, trial {trial} of {}", cfg.trials);
+            }
+            let mut trial_cfg = cfg.clone();
+            trial_cfg.seed = cfg.seed.wrapping_add(u64::from(trial) - 1);
+            let (summary, k) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), cfg.keep && last).await?;
+            summaries.push((label.clone(), trial, summary));
+            kept = k.or(kept);
+        }
+    }
+    let report = crate::export::compare::trials_report(&summaries);
+    top.write_json("summary.json", &report.summary)?;
+    std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
+    std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
+    println!("{}", report.markdown);
+    println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary["complete"] }))?);
+    finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
+}
+
+/// Keeps the servers of the last run when asked to, then turns incomplete runs into an error.
+async fn finish(
+    summaries: Vec<serde_json::Value>,
+    kept: Option<SharedTopology>,
+    mut abort: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    if let Some(topo) = kept {
+        let info = {
+            let mut t = topo.lock().await;
+            describe(t.as_topology_mut()).await
+        };
+        println!("{}", serde_json::to_string(&info)?);
+        eprintln!("habench: servers kept running for inspection; SIGINT or SIGTERM tears them down");
+        if !*abort.borrow() {
+            let _ = abort.changed().await;
+        }
+        drop(topo);
+    }
+    let incomplete: Vec<String> = summaries
+        .iter()
+        .filter(|s| s["complete"] != true)
+        .map(|s| {
+            format!("{}: {}", s["run_id"].as_str().unwrap_or("?"), s["stop_reason"].as_str().unwrap_or("incomplete"))
+        })
+        .collect();
+    if !incomplete.is_empty() {
+        bail!("the run did not complete ({}); what was measured is kept with complete: false", incomplete.join("; "));
+    }
+    Ok(())
+}
+
+fn target_name(cfg: &RunConfig) -> String {
+    match &cfg.target {
+        Target::Topology(s) => s.kind.as_str().to_string(),
+        Target::Dsn { .. } => "target-dsn".to_string(),
+    }
+}
+
+/// One run: servers up, schema, load (with its faults), check, results written. Returns the
+/// final summary, and the servers when `keep` is set.
+async fn run_once(
+    cfg: Arc<RunConfig>,
+    args: &RunArgs,
+    mut dir: ResultsDir,
+    abort_rx: watch::Receiver<bool>,
+    keep: bool,
+) -> anyhow::Result<(serde_json::Value, Option<SharedTopology>)> {
+    let created = SystemTime::now();
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut manifest = Manifest {
         habench_version: VERSION,
@@ -43,17 +151,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         server_settings: BTreeMap::new(),
     };
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
-
-    let (abort_tx, abort_rx) = watch::channel(false);
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
-        }
-        let _ = abort_tx.send(true);
-    });
 
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
     let mut topology: Option<SharedTopology> = None;
@@ -106,10 +203,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         WorkloadKind::Messagebox => cfg.workload.messagebox.hosts.iter().map(|h| h.name.clone()).collect(),
     };
     let standbys = runner::sampler::DbSampler::new(endpoint.clone()).standby_names().await;
-    let topology_name = match &cfg.target {
-        Target::Topology(s) => s.kind.as_str().to_string(),
-        Target::Dsn { .. } => "target-dsn".to_string(),
-    };
+    let topology_name = target_name(&cfg);
     let header = summary::Header {
         run_id,
         scenario: cfg.scenario.clone(),
@@ -161,21 +255,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
     dir.write_json("summary.json", &final_summary)?;
     dir.finish();
-    drop(topology);
-
-    println!(
-        "{}",
-        serde_json::to_string(&json!({
-            "results": dir.path(),
-            "complete": final_summary["complete"],
-            "throughput": final_summary["throughput"],
-            "latency_us": final_summary["latency_us"],
-        }))?
-    );
-    if let Some(reason) = result.stop_reason {
-        bail!("the run did not complete: {reason}; what was measured is in {} (complete: false)", dir.path().display());
-    }
-    Ok(())
+    let kept = if keep { topology } else { None };
+    Ok((final_summary, kept))
 }
 
 /// The checker: the ledger against what survived (read through the write endpoint, which may

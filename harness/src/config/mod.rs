@@ -54,6 +54,8 @@ pub struct Workload {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunConfig {
     pub scenario: String,
+    /// The scenario's variant (`[[variants]]`), when it has several.
+    pub variant: Option<String>,
     pub scenario_source: String,
     pub target: Target,
     pub workload: Workload,
@@ -76,6 +78,11 @@ pub struct RunConfig {
     pub orchestrator: crate::failover::OrchestratorConfig,
     /// The checker fails on duplicated deliveries.
     pub exactly_once: bool,
+    /// Repetitions of the run (each on a fresh topology) when there are faults.
+    pub trials: u32,
+    /// Leave the servers of the last trial running for inspection.
+    #[serde(skip)]
+    pub keep: bool,
     #[serde(skip)]
     pub out: Option<PathBuf>,
     #[serde(skip)]
@@ -83,8 +90,15 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Merges scenario and flags (flags win) and validates the result.
+    /// Merges scenario and flags (flags win) and validates the result (the first variant when
+    /// the scenario has several).
     pub fn from_args(args: &RunArgs) -> Result<RunConfig> {
+        Ok(Self::variants_from_args(args)?.remove(0))
+    }
+
+    /// One configuration per variant of the scenario (`[[variants]]`: the same load and faults
+    /// on different topologies), or just one. `--topology` and `--target-dsn` pick one target.
+    pub fn variants_from_args(args: &RunArgs) -> Result<Vec<RunConfig>> {
         let loaded = match &args.scenario {
             Some(s) => Some(scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?),
             None => None,
@@ -93,7 +107,24 @@ impl RunConfig {
             Some(l) => (l.file, l.source, l.text),
             None => (scenario::ScenarioFile::default(), "flags only".to_string(), String::new()),
         };
-        let bad = |field: &'static str, msg: String| Error::config(field, scenario::at_line(&text, &msg));
+        if file.variants.is_empty() || args.topology.is_some() || args.target_dsn.is_some() {
+            return Ok(vec![Self::build(args, &file, &source, &text, file.topology.as_ref(), None)?]);
+        }
+        file.variants
+            .iter()
+            .map(|v| Self::build(args, &file, &source, &text, Some(&v.topology), Some(v.name.clone())))
+            .collect()
+    }
+
+    fn build(
+        args: &RunArgs,
+        file: &scenario::ScenarioFile,
+        source: &str,
+        text: &str,
+        topology: Option<&scenario::TopologySection>,
+        variant: Option<String>,
+    ) -> Result<RunConfig> {
+        let bad = |field: &'static str, msg: String| Error::config(field, scenario::at_line(text, &msg));
 
         // Topology or target.
         let target = if let Some(raw) = &args.target_dsn {
@@ -107,7 +138,7 @@ impl RunConfig {
             }
             Target::Dsn { redacted: dsn::redact(raw), raw: raw.clone() }
         } else {
-            let section = file.topology.as_ref();
+            let section = topology;
             let kind = match (args.topology, section) {
                 (Some(k), _) => options::kind(k),
                 (None, Some(t)) => t.kind,
@@ -132,14 +163,14 @@ impl RunConfig {
             if let Some(level) = section.and_then(|t| t.sync_commit) {
                 spec.sync_commit = Some(level);
             }
-            for (k, v) in file.settings() {
+            for (k, v) in section.map(|t| t.settings()).unwrap_or_default() {
                 spec.pg_settings.set(&k, v);
             }
             Target::Topology(options::apply_topology_flags(spec, &args.topology_flags)?)
         };
 
         // Workload.
-        let wsec = file.workload.unwrap_or_default();
+        let wsec = file.workload.clone().unwrap_or_default();
         let kind = match args.workload {
             Some(WorkloadArg::Messagebox) => WorkloadKind::Messagebox,
             Some(WorkloadArg::Insert) => WorkloadKind::Insert,
@@ -152,11 +183,11 @@ impl RunConfig {
         if args.payload_bytes.is_some() && kind != WorkloadKind::Insert {
             return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
         }
-        let messagebox = file.messagebox.unwrap_or_default();
+        let messagebox = file.messagebox.clone().unwrap_or_default();
         messagebox.validate().map_err(|e| bad("messagebox", format!("messagebox.{e}")))?;
 
         // Load.
-        let lsec = file.load.unwrap_or_default();
+        let lsec = file.load.clone().unwrap_or_default();
         let mode = if args.clients.is_some() {
             LoadMode::Closed
         } else if args.rate.is_some() {
@@ -208,7 +239,7 @@ impl RunConfig {
         }
         let drain_timeout = lsec.drain_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60));
         let seed = args.seed.or(file.seed).unwrap_or_else(random_seed);
-        let scenario = file.name.unwrap_or_else(|| match kind {
+        let scenario = file.name.clone().unwrap_or_else(|| match kind {
             WorkloadKind::Insert => "insert".into(),
             WorkloadKind::Messagebox => "run".into(),
         });
@@ -227,7 +258,7 @@ impl RunConfig {
         for f in &faults {
             check_fault(f.kind, topo_kind, kind)?;
         }
-        let osec = file.orchestrator.unwrap_or_default();
+        let osec = file.orchestrator.clone().unwrap_or_default();
         let mut orchestrator = crate::failover::OrchestratorConfig::default();
         if let Some(d) = args.probe_interval.or(osec.probe_interval.map(|d| d.0)) {
             orchestrator.probe_interval = d;
@@ -250,10 +281,18 @@ impl RunConfig {
         if orchestrator.p99_factor.is_nan() || orchestrator.p99_factor < 1.0 {
             return Err(bad("p99_factor", "p99_factor: 1 or more".into()));
         }
-        let exactly_once = args.exactly_once || file.check.and_then(|c| c.exactly_once).unwrap_or(false);
+        let exactly_once = args.exactly_once || file.check.as_ref().and_then(|c| c.exactly_once).unwrap_or(false);
+        let trials = args.trials.or(file.trials).unwrap_or(1);
+        if trials == 0 || trials > 100 {
+            return Err(bad("--trials", "trials: 1 to 100".into()));
+        }
+        if trials > 1 && faults.is_empty() {
+            return Err(bad("--trials", "trials: repeats a fault; give one with --fault or [[faults]]".into()));
+        }
         Ok(RunConfig {
             scenario,
-            scenario_source: source,
+            variant,
+            scenario_source: source.to_string(),
             target,
             workload: Workload { kind, payload_bytes, messagebox },
             load,
@@ -266,6 +305,8 @@ impl RunConfig {
             faults,
             orchestrator,
             exactly_once,
+            trials,
+            keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,
         })
@@ -344,6 +385,6 @@ mod tests {
         let mut a = args(Some("no-such-scenario"));
         a.rate = Some(1.0);
         let err = RunConfig::from_args(&a).unwrap_err().to_string();
-        assert!(err.contains("shipped scenarios: quick, messaging"), "{err}");
+        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare"), "{err}");
     }
 }

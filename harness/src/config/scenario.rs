@@ -11,15 +11,21 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 2] = [
+pub const SHIPPED: [(&str, &str); 3] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
+    ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub name: Option<String>,
+    /// Repetitions of the faulted run, each on a fresh topology.
+    pub trials: Option<u32>,
+    /// The same run on several topologies, compared in one table.
+    #[serde(default)]
+    pub variants: Vec<VariantSection>,
     pub duration: Option<Dur>,
     pub warmup: Option<Dur>,
     pub seed: Option<u64>,
@@ -33,7 +39,7 @@ pub struct ScenarioFile {
     pub check: Option<CheckSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrchestratorSection {
     pub probe_interval: Option<Dur>,
@@ -42,10 +48,17 @@ pub struct OrchestratorSection {
     pub p99_factor: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSection {
     pub exactly_once: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSection {
+    pub name: String,
+    pub topology: TopologySection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +89,7 @@ pub enum Arrival {
     Poisson,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSection {
     pub mode: Option<LoadMode>,
@@ -95,7 +108,7 @@ pub enum WorkloadKind {
     Insert,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSection {
     pub kind: Option<WorkloadKind>,
@@ -166,11 +179,10 @@ pub fn at_line(text: &str, message: &str) -> String {
     }
 }
 
-impl ScenarioFile {
+impl TopologySection {
     /// Server settings as `name = value` text pairs.
     pub fn settings(&self) -> Vec<(String, String)> {
-        let Some(t) = &self.topology else { return Vec::new() };
-        t.settings
+        self.settings
             .iter()
             .map(|(k, v)| {
                 let v = match v {
@@ -219,7 +231,7 @@ mod tests {
             "[topology]\nkind = \"single\"\n[topology.settings]\nshared_buffers = \"256MB\"\nmax_connections = 300\n",
         )
         .unwrap();
-        let s = f.settings();
+        let s = f.topology.unwrap().settings();
         assert!(s.contains(&("shared_buffers".into(), "256MB".into())));
         assert!(s.contains(&("max_connections".into(), "300".into())));
     }

@@ -46,6 +46,8 @@ pub struct Trial {
     /// times the factor.
     pub p99_recovered_ms: Option<f64>,
     pub pre_fault_p99_us: Option<u64>,
+    /// The worst interval publish p99 from the fault until p99 recovered (or the run ended).
+    pub p99_during_recovery_us: Option<u64>,
     /// First interval end after the outage with the queues back near their pre-fault level.
     pub backlog_recovered_ms: Option<f64>,
     /// Crash-recovery (redo) time from the server log, when a server restarted on the old data.
@@ -99,6 +101,12 @@ pub fn build(
                 .find(|d| d.queue_total.is_some_and(|x| x as f64 <= q * 1.5 + 10.0))
                 .map(|d| (d.t_s - injected_at_s) * 1e3)
         });
+        let recovered_at_s = p99_recovered_ms.map(|m| injected_at_s + m / 1e3).unwrap_or(f64::INFINITY);
+        let p99_during_recovery_us = digests
+            .iter()
+            .filter(|d| d.t_s > injected_at_s && d.t_s <= recovered_at_s)
+            .filter_map(|d| d.publish_p99_us)
+            .max();
         let recovery_ms = window.iter().find_map(|e| match &e.kind {
             EventKind::Restarted { recovery_ms, .. } => *recovery_ms,
             _ => None,
@@ -120,6 +128,7 @@ pub fn build(
             first_ack_after_ms: gap.map(|(_, e)| e),
             p99_recovered_ms,
             pre_fault_p99_us: pre_p99,
+            p99_during_recovery_us,
             backlog_recovered_ms,
             recovery_ms,
             promoted_node,
