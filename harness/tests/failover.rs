@@ -192,3 +192,50 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
     assert_eq!(report.lost_publishes as i64, missing, "checker and SQL agree");
     let _ = std::fs::remove_dir_all(dir.path());
 }
+
+fn habench() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
+}
+
+#[test]
+fn trials_repeat_the_fault_on_fresh_topologies_and_keep_leaves_the_last_one_running() {
+    use std::io::{BufRead, BufReader};
+    let out = out_dir("trials");
+    let mut child = habench()
+        .args(["run", "quick", "--duration", "4s", "--warmup", "1s", "--fault", "kill-host-instance@1s"])
+        .args(["--trials", "2", "--keep", "--quiet", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The comparison table, the results line, then the kept servers' JSON line.
+    let mut kept: Option<Value> = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("{\"kind\"") {
+            kept = Some(serde_json::from_str(&line).unwrap());
+            break;
+        }
+    }
+    let kept = kept.expect("a JSON line describing the kept servers");
+    let pid = kept["nodes"][0]["pid"].as_u64().unwrap() as u32;
+    let server = habench::pg::procs::ProcId::of(pid).unwrap();
+    assert!(server.is_running(), "the last trial's server is kept");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(habench::pg::procs::wait_gone_blocking(&[server], Duration::from_secs(10)), "torn down after the signal");
+
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["complete"], true);
+    assert_eq!(s["failover"]["trials"].as_array().unwrap().len(), 2);
+    assert_eq!(s["variants"][0]["runs"], 2);
+    assert_eq!(s["variants"][0]["lost"], 0);
+    for t in 1..=2 {
+        assert!(out.join(format!("single/trial-{t}/ledger.csv")).is_file());
+    }
+    let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
+    assert!(md.starts_with("| variant |") && md.contains("| single | single | 2 |"), "{md}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
