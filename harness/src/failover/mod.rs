@@ -30,7 +30,7 @@ pub enum EventKind {
     Detected { node: String, missed_probes: u32 },
     Fenced { node: String, processes: usize },
     Promoted { node: String, promote_ms: f64, detail: String },
-    Restarted { node: String, start_ms: f64, recovery_ms: Option<f64> },
+    Restarted { node: String, start_ms: f64, recovery_ms: Option<f64>, redo_bytes: Option<u64> },
     StandbyDropped { node: String },
     StandbyRejoined { node: String, detail: String },
     EndpointReady,

@@ -126,6 +126,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
                             node: tk.to.clone(),
                             start_ms: tk.start.as_secs_f64() * 1e3,
                             recovery_ms: tk.recovery.map(|d| d.as_secs_f64() * 1e3),
+                            redo_bytes: tk.redo_bytes,
                         },
                     );
                     Ok(())
@@ -139,11 +140,12 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
             log.push(EventKind::Fenced { node: node.name().to_string(), processes: killed });
             match node.start().await {
                 Ok(start) => {
-                    let recovery = crate::topology::redo_elapsed(&node.log_text_since_start());
+                    let text = node.log_text_since_start();
                     log.push(EventKind::Restarted {
                         node: node.name().to_string(),
                         start_ms: start.as_secs_f64() * 1e3,
-                        recovery_ms: recovery.map(|d| d.as_secs_f64() * 1e3),
+                        recovery_ms: crate::topology::redo_elapsed(&text).map(|d| d.as_secs_f64() * 1e3),
+                        redo_bytes: crate::topology::redo_bytes(&text),
                     });
                     Ok(())
                 }

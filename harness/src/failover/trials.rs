@@ -52,6 +52,8 @@ pub struct Trial {
     pub backlog_recovered_ms: Option<f64>,
     /// Crash-recovery (redo) time from the server log, when a server restarted on the old data.
     pub recovery_ms: Option<f64>,
+    /// WAL that crash recovery replayed.
+    pub redo_bytes: Option<u64>,
     pub promoted_node: Option<String>,
     pub events: Vec<TimedEvent>,
 }
@@ -111,6 +113,10 @@ pub fn build(
             EventKind::Restarted { recovery_ms, .. } => *recovery_ms,
             _ => None,
         });
+        let redo_bytes = window.iter().find_map(|e| match &e.kind {
+            EventKind::Restarted { redo_bytes, .. } => *redo_bytes,
+            _ => None,
+        });
         let promoted_node = window.iter().find_map(|e| match &e.kind {
             EventKind::Promoted { node, .. } | EventKind::Restarted { node, .. } => Some(node.clone()),
             _ => None,
@@ -131,6 +137,7 @@ pub fn build(
             p99_during_recovery_us,
             backlog_recovered_ms,
             recovery_ms,
+            redo_bytes,
             promoted_node,
             events: window.iter().map(|e| TimedEvent { at_ms: ms(e), event: e.kind.clone() }).collect(),
         });

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use info::{describe, NodeInfo, TopologyInfo};
 pub use replicated::{Promotion, Replicated, RepointMethod};
-pub use shared_disk::{redo_elapsed, SharedDisk, Takeover};
+pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
 pub use single::Single;
 pub use spec::{Quorum, SyncCommit, TopologyKind, TopologySpec};
 

@@ -30,6 +30,8 @@ pub struct Takeover {
     /// `redo done ... elapsed` from the server log, when the server reports one.
     #[serde(rename = "recovery_ms", serialize_with = "opt_ms")]
     pub recovery: Option<Duration>,
+    /// WAL replayed by that recovery.
+    pub redo_bytes: Option<u64>,
     /// takeover() called -> new active node accepting connections.
     #[serde(rename = "ready_ms", serialize_with = "ms")]
     pub ready: Duration,
@@ -94,7 +96,9 @@ impl SharedDisk {
         }
         let start = self.nodes[to].start().await?;
         let ready = t0.elapsed();
-        let recovery = redo_elapsed(&self.nodes[to].log_text_since_start());
+        let log = self.nodes[to].log_text_since_start();
+        let recovery = redo_elapsed(&log);
+        let redo_bytes = redo_bytes(&log);
         self.nodes[from].set_role(Role::Passive);
         self.nodes[to].set_role(Role::Primary);
         self.active = to;
@@ -105,9 +109,20 @@ impl SharedDisk {
             fence,
             start,
             recovery,
+            redo_bytes,
             ready,
         })
     }
+}
+
+/// WAL replayed by crash recovery: from `redo starts at X` to `redo done at Y` in the log.
+pub fn redo_bytes(log: &str) -> Option<u64> {
+    let lsn_after = |marker: &str| {
+        let line = log.lines().find(|l| l.contains(marker))?;
+        let text = line.split(marker).nth(1)?.split_whitespace().next()?;
+        crate::pg::Lsn::parse(text)
+    };
+    Some(lsn_after("redo done at ")?.bytes_since(lsn_after("redo starts at ")?))
 }
 
 /// Parses `redo done at 0/... system usage: CPU: ... elapsed: 0.28 s`.
@@ -147,6 +162,7 @@ mod tests {
         let log = "2026-11-29 17:00:00.1 UTC [42] LOG:  redo starts at 0/1000028\n\
                    2026-11-29 17:00:00.4 UTC [42] LOG:  redo done at 0/3000060 system usage: CPU: user: 0.10 s, system: 0.02 s, elapsed: 0.28 s\n";
         assert_eq!(redo_elapsed(log), Some(Duration::from_millis(280)));
+        assert_eq!(redo_bytes(log), Some(0x3000060 - 0x1000028));
         assert_eq!(redo_elapsed("LOG:  database system is ready to accept connections"), None);
     }
 }
