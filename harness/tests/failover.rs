@@ -239,3 +239,28 @@ fn trials_repeat_the_fault_on_fresh_topologies_and_keep_leaves_the_last_one_runn
     assert!(md.starts_with("| variant |") && md.contains("| single | single | 2 |"), "{md}");
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_primary_is_fenced_and_replaced_once_its_probes_run_out() {
+    let mut a = args(&out_dir("sync-pause"), KindArg::Sync, "pause-primary@2s:6s");
+    a.topology_flags.standbys = Some(1);
+    let s = run(a).await;
+    let t = trial(&s);
+    let events: Vec<&str> = t["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert!(events.starts_with(&["injected", "detected", "fenced", "promoted"]), "{events:?}");
+    assert!(!events.contains(&"resumed"), "the hung node was fenced, not resumed: {events:?}");
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planned_switchover_loses_nothing_and_keeps_the_old_primary_as_a_standby() {
+    let mut a = args(&out_dir("switchover"), KindArg::Async, "switchover@2s");
+    a.topology_flags.standbys = Some(1);
+    let s = run(a).await;
+    let t = trial(&s);
+    assert!(t["detected_ms"].is_null(), "nothing to detect in a planned switchover: {t:#}");
+    assert!(ms(&t["endpoint_ready_ms"]) < 30_000.0);
+    assert!(t["events"][0]["detail"].as_str().unwrap().contains("rejoined"), "{t:#}");
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    assert_eq!(s["check"]["valid"], true);
+}

@@ -29,6 +29,8 @@ pub enum RepointMethod {
     Rewound,
     /// pg_rewind could not: a fresh pg_basebackup.
     Recloned,
+    /// It could not be made to follow; it is left down, out of the synchronous list.
+    Failed,
 }
 
 /// What a promotion did.
@@ -46,6 +48,8 @@ pub struct Follower {
     pub name: String,
     pub method: RepointMethod,
     pub repoint_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -207,12 +211,22 @@ impl Replicated {
                 continue;
             }
             let t = Instant::now();
-            let method = self.repoint_index(j).await?;
+            let (method, error) = match self.repoint_index(j).await {
+                Ok(m) => (m, None),
+                Err(e) => (RepointMethod::Failed, Some(e.to_string())),
+            };
             followers.push(Follower {
                 name: self.nodes[j].name().to_string(),
                 method,
                 repoint_ms: t.elapsed().as_secs_f64() * 1e3,
+                error,
             });
+        }
+        if followers.iter().any(|f| f.method == RepointMethod::Failed) {
+            // Name only the standbys that follow in the new primary's synchronous list.
+            self.configure_primary(idx);
+            self.nodes[idx].write_conf()?;
+            self.nodes[idx].execute("SELECT pg_reload_conf()").await?;
         }
         Ok(Promotion { promoted: name.to_string(), promote_ms, followers })
     }
@@ -239,6 +253,11 @@ impl Replicated {
             self.nodes[idx].stop().await?;
         }
         let source = self.nodes[self.primary].dsn();
+        // pg_rewind reads the source's timeline from its control file, which a fresh promotion
+        // updates only at its first checkpoint: without one, a node that diverged would be
+        // judged a plain follower and loop on "new timeline forked off ... before current
+        // recovery point".
+        self.nodes[self.primary].execute("CHECKPOINT").await?;
         let data = self.nodes[idx].data_dir().to_string_lossy().into_owned();
         let method =
             match env.run_tool("pg_rewind", &["--target-pgdata", &data, "--source-server", &source, "--no-sync"]).await
@@ -257,9 +276,39 @@ impl Replicated {
         if self.archive.is_none() {
             // Any sync_state: the caller updates the primary's list afterwards.
             let expected = [(self.nodes[idx].name().to_string(), None)];
-            build::wait_streaming(&self.nodes[self.primary], &expected, STREAMING_TIMEOUT).await?;
+            let streaming = build::wait_streaming(&self.nodes[self.primary], &expected, STREAMING_TIMEOUT).await;
+            if let Err(e) = streaming.and(self.wait_on_primary_timeline(idx).await) {
+                // Never leave a node that cannot follow in the synchronous list.
+                self.nodes[idx].crash().await;
+                self.nodes[idx].set_role(Role::Down);
+                return Err(e);
+            }
         }
         Ok(method)
+    }
+
+    /// Polls until the standby at `idx` receives WAL on the primary's current timeline.
+    async fn wait_on_primary_timeline(&self, idx: usize) -> Result<()> {
+        let primary = &self.nodes[self.primary];
+        let tli = primary.query_text("SELECT timeline_id FROM pg_control_checkpoint()").await?.unwrap_or_default();
+        let standby = &self.nodes[idx];
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut seen = None;
+        while Instant::now() < deadline {
+            seen = standby
+                .query_text("SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'")
+                .await
+                .ok()
+                .flatten();
+            if seen.as_deref() == Some(tli.as_str()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(Error::node(
+            standby.name(),
+            format!("does not follow timeline {tli} of {} (receiving timeline {seen:?})", primary.name()),
+        ))
     }
 
     /// Takes a dead or hung standby out of the synchronous list (like an availability group
