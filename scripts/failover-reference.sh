@@ -14,7 +14,7 @@ run sync-kill quick --topology sync --standbys 2 --sync-commit on --rate 300 \
 # Shared disk, primary killed after 10 s and after 60 s of heavy load with no checkpoint between.
 for load in 10 60; do
   run "shared-disk-${load}s" quick --topology shared-disk --rate 800 --warmup 2s \
-    --duration $((load + 12))s --fault kill-primary@${load}s \
+    --duration $((load + 30))s --fault kill-primary@${load}s \
     --pg-set checkpoint_timeout=30min --pg-set max_wal_size=20GB
 done
 # A host instance dies holding its batch.

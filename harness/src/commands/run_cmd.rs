@@ -249,6 +249,7 @@ async fn run_once(
             &ledger.publish_acks_us,
             &result.digests,
             cfg.orchestrator.p99_factor,
+            result.schedule_end_us,
         );
         sections.push(("failover", failover_section(&trials)));
     }

@@ -58,13 +58,15 @@ pub struct Trial {
     pub events: Vec<TimedEvent>,
 }
 
-/// Builds the trials. `acks_us` are the wall-clock µs of every acknowledged publish, sorted.
+/// Builds the trials. `acks_us` are the wall-clock µs of every acknowledged publish, sorted;
+/// `schedule_end_us`: when the publish schedule ended (the measured phase's planned end).
 pub fn build(
     events: &[Event],
     clock: &RunClock,
     acks_us: &[i64],
     digests: &[IntervalDigest],
     p99_factor: f64,
+    schedule_end_us: i64,
 ) -> Vec<Trial> {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.at);
@@ -84,7 +86,7 @@ pub fn build(
         let first = |pred: &dyn Fn(&EventKind) -> bool| window.iter().find(|e| pred(&e.kind)).map(|e| ms(e));
         let fault_us = clock.epoch_us(t0);
         let until_us = starts.get(k + 1).map(|&j| clock.epoch_us(events[j].at)).unwrap_or(i64::MAX);
-        let gap = outage(acks_us, fault_us, until_us);
+        let gap = outage(acks_us, fault_us, until_us, schedule_end_us);
         let injected_at_s = clock.elapsed_s(t0);
         let outage_end_s = gap.map(|(_, e)| injected_at_s + e / 1e3).unwrap_or(injected_at_s);
         let pre: Vec<&IntervalDigest> = digests.iter().filter(|d| d.measured && d.t_s <= injected_at_s).collect();
@@ -146,14 +148,16 @@ pub fn build(
 }
 
 /// The longest gap between consecutive acknowledgements from just before the fault until the
-/// next fault: (start, end) in ms relative to the fault. None when nothing was acknowledged
-/// after the fault.
-pub fn outage(acks_us: &[i64], fault_us: i64, until_us: i64) -> Option<(f64, f64)> {
+/// next fault: (start, end) in ms relative to the fault. None when the acknowledgements did not
+/// resume, or stopped for longer than that gap before `scheduled_end_us` (the end of the
+/// publish schedule): the outage outlasted the run.
+pub fn outage(acks_us: &[i64], fault_us: i64, until_us: i64, scheduled_end_us: i64) -> Option<(f64, f64)> {
     let from = acks_us.partition_point(|&a| a < fault_us);
     let to = acks_us.partition_point(|&a| a < until_us);
     if from >= to {
         return None;
     }
+    let trailing = scheduled_end_us.min(until_us).saturating_sub(acks_us[to - 1]);
     // Start from the last acknowledgement before the fault (or the fault itself).
     let mut prev = if from > 0 { acks_us[from - 1] } else { fault_us };
     let mut best = (prev, acks_us[from]);
@@ -162,6 +166,9 @@ pub fn outage(acks_us: &[i64], fault_us: i64, until_us: i64) -> Option<(f64, f64
             best = (prev, a);
         }
         prev = a;
+    }
+    if trailing > best.1 - best.0 {
+        return None; // silence to the end of the window: not recovered within it
     }
     let rel = |x: i64| (x - fault_us) as f64 / 1e3;
     Some((rel(best.0), rel(best.1)))
@@ -205,15 +212,17 @@ mod tests {
         // acks every 10 ms, a hole from 1000 to 3500 ms, the fault at 1005 ms
         let mut acks: Vec<i64> = (0..=100).map(|i| i * 10_000).collect();
         acks.extend((350..=400).map(|i| i * 10_000));
-        let (s, e) = outage(&acks, 1_005_000, i64::MAX).unwrap();
+        let (s, e) = outage(&acks, 1_005_000, i64::MAX, 4_000_000).unwrap();
         assert_eq!((s, e), (-5.0, 2495.0));
-        assert!(outage(&acks, 5_000_000, i64::MAX).is_none(), "nothing acknowledged after");
+        assert!(outage(&acks, 5_000_000, i64::MAX, 6_000_000).is_none(), "nothing acknowledged after");
+        // Acknowledgements stop for good shortly after the fault: the outage did not end.
+        assert!(outage(&acks[..105], 1_005_000, i64::MAX, 9_000_000).is_none());
     }
 
     #[test]
     fn in_flight_acks_just_after_the_fault_do_not_hide_the_outage() {
         let acks = vec![0, 10_000, 20_000, 21_000, 22_000, 900_000, 910_000];
-        let (s, e) = outage(&acks, 20_500, i64::MAX).unwrap();
+        let (s, e) = outage(&acks, 20_500, i64::MAX, 910_000).unwrap();
         assert_eq!((s, e), (1.5, 879.5));
     }
 

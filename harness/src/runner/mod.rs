@@ -59,6 +59,8 @@ pub struct MessageCounts {
     pub suspended_ok: u64,
     /// Operations whose outcome is unknown (connection lost or timed out at commit).
     pub unknown: u64,
+    /// Scheduled publishes never attempted (the run was stopped, or no server came back).
+    pub not_attempted: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -85,6 +87,8 @@ pub struct RunResult {
     pub digests: Vec<IntervalDigest>,
     /// Faults injected and what the orchestrator did.
     pub events: Vec<crate::failover::Event>,
+    /// When the publish schedule ended: the planned end of the measured phase (wall-clock µs).
+    pub schedule_end_us: i64,
 }
 
 /// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
@@ -119,9 +123,11 @@ pub async fn run(
     let (stop_hosts_tx, stop_hosts_rx) = watch::channel(false);
 
     let mut publishers = JoinSet::new();
+    let mut schedule = None;
     match &cfg.load {
         Load::Open { rate, arrival, publishers: n } => {
-            let schedule = Arc::new(Mutex::new(Schedule::new(start, publish_end, *rate, *arrival, cfg.seed)));
+            let s = schedule.insert(Arc::new(Mutex::new(Schedule::new(start, publish_end, *rate, *arrival, cfg.seed))));
+            let schedule = s.clone();
             for _ in 0..*n {
                 publishers.spawn(publisher::publisher(sh.clone(), Pace::Open(schedule.clone()), stop_pub_rx.clone()));
             }
@@ -164,6 +170,7 @@ pub async fn run(
     let mut drain = DrainResult::default();
     let planned_s = (cfg.warmup + cfg.duration).as_secs_f64();
     let mut prev_tick = start;
+    let mut drain_start = None;
     for tick in 1u32.. {
         let tick_at = start + cfg.interval * tick;
         tokio::select! {
@@ -174,14 +181,16 @@ pub async fn run(
         }
         let now = Instant::now();
         let end_at = if stop_reason.is_some() { now } else { tick_at };
+        while publishers.try_join_next().is_some() {}
+        // The measured phase lasts until every publish scheduled in it was done: publishes
+        // delayed by an outage count with the latency they had.
         let phase = if end_at <= measure_start {
             Phase::Warmup
-        } else if prev_tick < publish_end {
+        } else if prev_tick < publish_end || !publishers.is_empty() {
             Phase::Measure
         } else {
             Phase::Drain
         };
-        while publishers.try_join_next().is_some() {}
         sh.recorders.drain_into(&mut interval);
         let db = sampler.sample(mb).await;
         if phase == Phase::Measure {
@@ -218,19 +227,18 @@ pub async fn run(
         if stop_reason.is_some() {
             break;
         }
-        if now >= publish_end {
-            let _ = stop_pub_tx.send(true);
-            if publishers.is_empty() {
-                let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
-                drain.left_in_queues = left;
-                drain.drain_ms = now.saturating_duration_since(publish_end).as_secs_f64() * 1e3;
-                if left == Some(0) {
-                    drain.drained = true;
-                    break;
-                }
-                if now >= drain_end {
-                    break;
-                }
+        if now >= publish_end && publishers.is_empty() {
+            // Drain: publishing is over (late publishes included); wait for the queues to empty.
+            let since = *drain_start.get_or_insert(now);
+            let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
+            drain.left_in_queues = left;
+            drain.drain_ms = now.saturating_duration_since(since).as_secs_f64() * 1e3;
+            if left == Some(0) {
+                drain.drained = true;
+                break;
+            }
+            if now >= since + cfg.drain_timeout {
+                break;
             }
         }
     }
@@ -247,6 +255,9 @@ pub async fn run(
             set.abort_all();
         }
     }
+    if let Some(s) = schedule {
+        Counters::add(&sh.counters.not_attempted, s.lock().expect("schedule lock").take_remaining());
+    }
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
     RunResult {
@@ -258,6 +269,7 @@ pub async fn run(
             completed_ok: Counters::get(&c.completed_ok),
             suspended_ok: Counters::get(&c.suspended_ok),
             unknown: Counters::get(&c.unknown),
+            not_attempted: Counters::get(&c.not_attempted),
         },
         drain,
         errors,
@@ -265,6 +277,7 @@ pub async fn run(
         clock,
         digests,
         events: sh.events.events(),
+        schedule_end_us: clock.epoch_us(publish_end),
     }
 }
 

@@ -41,6 +41,15 @@ impl Schedule {
         }
     }
 
+    /// Slots not handed out yet (consumes them).
+    pub fn take_remaining(&mut self) -> u64 {
+        let mut n = 0;
+        while self.next_slot().is_some() {
+            n += 1;
+        }
+        n
+    }
+
     /// The next slot (sequence number from 0, intended start), or None past the end.
     pub fn next_slot(&mut self) -> Option<(u64, Instant)> {
         let at = self.start + Duration::from_secs_f64(self.next_offset_s);

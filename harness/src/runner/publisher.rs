@@ -39,24 +39,22 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
                 (sh.next_seq.fetch_add(1, Ordering::Relaxed), Instant::now())
             }
         };
-        if *stop.borrow() {
-            break;
-        }
-        if intended > Instant::now() {
+        let mut stopped = *stop.borrow();
+        if !stopped && intended > Instant::now() {
             tokio::select! {
                 _ = tokio::time::sleep_until(intended.into()) => {}
-                _ = stop.changed() => break,
+                _ = stop.changed() => stopped = true,
             }
         }
-        if session.is_none() {
+        // A slot is attempted however late (its latency counts from its intended start), unless
+        // the run is stopped or no server comes back before the hard end.
+        while !stopped && session.is_none() {
             session = connect(&sh, &mut stop).await;
-            if session.is_none() {
-                // Gave up (stopped or past the end): this slot was never attempted.
-                if *stop.borrow() || Instant::now() >= sh.hard_end {
-                    break;
-                }
-                continue;
-            }
+            stopped = session.is_none() && (*stop.borrow() || Instant::now() >= sh.hard_end);
+        }
+        if stopped {
+            Counters::add(&sh.counters.not_attempted, 1);
+            break;
         }
         let s = session.as_ref().expect("connected");
         let closed = publish_one(&sh, s, &rec, seq, intended).await;

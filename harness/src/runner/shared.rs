@@ -22,6 +22,8 @@ pub struct Counters {
     pub completed_ok: AtomicU64,
     pub suspended_ok: AtomicU64,
     pub unknown: AtomicU64,
+    /// Scheduled publishes never attempted (the run was stopped, or no server came back).
+    pub not_attempted: AtomicU64,
 }
 
 impl Counters {
