@@ -189,6 +189,10 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
         ));
     }
     let missing: i64 = client.query_one(&sql, &[]).await.unwrap().get(0);
+    eprintln!(
+        "async failover: {} acknowledged, checker lost {} publishes ({} completions), SQL check {missing} missing",
+        report.acknowledged, report.lost_publishes, report.lost_completions
+    );
     assert_eq!(report.lost_publishes as i64, missing, "checker and SQL agree");
     let _ = std::fs::remove_dir_all(dir.path());
 }
