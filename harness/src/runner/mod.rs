@@ -10,6 +10,7 @@ pub mod pacing;
 mod publisher;
 pub mod sampler;
 mod shared;
+mod threads;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -124,20 +125,17 @@ pub async fn run(
 
     let mut publishers = JoinSet::new();
     let mut schedule = None;
-    match &cfg.load {
+    let tasks: Vec<_> = match &cfg.load {
         Load::Open { rate, arrival, publishers: n } => {
             let s = schedule.insert(Arc::new(Mutex::new(Schedule::new(start, publish_end, *rate, *arrival, cfg.seed))));
-            let schedule = s.clone();
-            for _ in 0..*n {
-                publishers.spawn(publisher::publisher(sh.clone(), Pace::Open(schedule.clone()), stop_pub_rx.clone()));
-            }
+            (0..*n).map(|_| publisher::publisher(sh.clone(), Pace::Open(s.clone()), stop_pub_rx.clone())).collect()
         }
         Load::Closed { clients } => {
-            for _ in 0..*clients {
-                publishers.spawn(publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone()));
-            }
+            (0..*clients).map(|_| publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone())).collect()
         }
-    }
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    threads::spawn_on_threads(&mut publishers, cores, tasks);
     let messagebox = cfg.workload.kind == WorkloadKind::Messagebox;
     let mut hosts = JoinSet::new();
     if messagebox {
