@@ -136,7 +136,11 @@ pub struct LedgerSummary {
 }
 
 impl LedgerSummary {
-    fn add(&mut self, e: &LedgerEntry) {
+    pub fn new(hosts: usize) -> LedgerSummary {
+        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new() }
+    }
+
+    pub fn add(&mut self, e: &LedgerEntry) {
         self.rows += 1;
         match e.event {
             Event::Publish => {
