@@ -268,3 +268,19 @@ async fn a_planned_switchover_loses_nothing_and_keeps_the_old_primary_as_a_stand
     assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
     assert_eq!(s["check"]["valid"], true);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_shipping_fails_over_to_the_dr_site_after_the_manual_delay_and_reports_what_it_lost() {
+    let mut a = args(&out_dir("logship"), KindArg::LogShipping, "kill-primary@3s");
+    a.manual_delay = Some(Duration::from_millis(500));
+    let s = run(a).await;
+    let t = trial(&s);
+    assert_eq!(t["promoted_node"], "dr", "{t:#}");
+    let (fenced, promoted) = (ms(&t["fenced_ms"]), ms(&t["promoted_ms"]));
+    assert!(promoted - fenced >= 500.0, "a person decides first: fenced {fenced}, promoted {promoted}");
+    // What was not archived yet is gone: the checker counts it, it does not crash on it.
+    let lost = s["check"]["lost"].as_u64().expect("check.lost");
+    eprintln!("log shipping: {lost} of {} acknowledged publishes lost", s["check"]["acknowledged"]);
+    assert_eq!(s["check"]["valid"], lost == 0);
+    assert_eq!(s["complete"], true);
+}

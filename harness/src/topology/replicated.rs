@@ -127,6 +127,15 @@ impl Replicated {
         let names = self.standby_names(&[idx]);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         s.set("synchronous_standby_names", self.spec.standby_names(&refs));
+        self.archive_settings(&mut s);
+        s.extend(&self.spec.pg_settings);
+        *self.nodes[idx].settings_mut() = s;
+    }
+
+    /// Log-shipping: every node archives when it is primary. Standbys carry the settings too
+    /// (`on` does nothing in recovery), since `archive_mode` needs a restart: a promoted DR
+    /// standby then ships its WAL, timeline history included, and the old primary can follow.
+    fn archive_settings(&self, s: &mut Settings) {
         if let Some(archive) = &self.archive {
             let a = archive.display();
             s.set("archive_mode", "on")
@@ -134,8 +143,6 @@ impl Replicated {
                 .set("archive_command", format!("test ! -f {a}/%f && cp %p {a}/%f.tmp && mv {a}/%f.tmp {a}/%f"))
                 .set("archive_timeout", format!("{}s", self.spec.archive_timeout.as_secs()));
         }
-        s.extend(&self.spec.pg_settings);
-        *self.nodes[idx].settings_mut() = s;
     }
 
     /// Settings and signal file of the node at `idx` as a standby of the current primary.
@@ -144,6 +151,7 @@ impl Replicated {
         match &self.archive {
             Some(archive) => {
                 s.set("restore_command", format!("cp {}/%f %p", archive.display()));
+                self.archive_settings(&mut s);
             }
             None => {
                 let conninfo = build::primary_conninfo(self.nodes[self.primary].port(), self.nodes[idx].name());
