@@ -24,6 +24,18 @@ pub enum Command {
     /// Start, inspect and tear down PostgreSQL topologies.
     #[command(subcommand)]
     Topology(TopologyCommand),
+    /// One row per run folder (topology, load, throughput, p99, RTO, lost) as Markdown.
+    Summary(SummaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Results folders of `habench run` (repeated runs: every trial below).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Also write the table as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

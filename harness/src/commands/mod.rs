@@ -2,6 +2,7 @@
 
 pub mod options;
 pub mod run_cmd;
+pub mod summary_cmd;
 pub mod topology_cmd;
 
 use crate::cli::{Cli, Command, TopologyCommand};
@@ -10,6 +11,7 @@ use crate::cli::{Cli, Command, TopologyCommand};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_cmd::run(*args).await,
+        Command::Summary(args) => summary_cmd::run(args),
         Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(args).await,
         Command::Topology(TopologyCommand::Clean(args)) => topology_cmd::clean(args).await,
     }

@@ -1,5 +1,6 @@
 //! Output formats. Each exporter turns measured values into bytes or text; none measures.
 
+pub mod capacity;
 pub mod compare;
 pub mod ledger_csv;
 pub mod manifest;
