@@ -127,7 +127,7 @@ mod tests {
             "kind": "sync", "standbys": 2, "quorum": "first", "sync_count": 1, "sync_commit": "on" } } } });
         let r = row(&summary, &manifest);
         assert_eq!(r.sync, "FIRST 1 on");
-        let md = markdown(&[r.clone()]);
+        let md = markdown(std::slice::from_ref(&r));
         assert!(md.contains("| messaging-20261129T170000Z | sync | 2 | FIRST 1 on | 500.0/s | 499.5 | 4.20 | 612.00 | 9799 | 9886 | 0 | true |"), "{md}");
         let csv = csv(&[r]);
         assert_eq!(csv.lines().count(), 2);
