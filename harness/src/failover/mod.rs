@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
-use crate::fault::{self, FaultKind, FaultSpec, FaultTarget};
+use crate::fault::{self, FaultKind, FaultSpec};
 use crate::runner::Endpoint;
 use crate::topology::{AnyTopology, Replicated};
 
@@ -132,7 +132,7 @@ async fn nemesis(
         let t_inject = Instant::now();
         let injected = {
             let mut t = topo.lock().await;
-            fault::inject(f.kind, FaultTarget::Topology(&mut t)).await
+            fault::inject(f.kind, &mut t).await
         };
         match injected {
             Ok(i) => {
@@ -196,9 +196,4 @@ pub async fn wait_endpoint(endpoint: &Endpoint, timeout: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     false
-}
-
-/// Lets tests and callers name the primary now.
-pub async fn primary_name(t: &SharedTopology) -> String {
-    t.lock().await.as_topology().primary().name().to_string()
 }

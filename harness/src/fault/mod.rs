@@ -10,7 +10,7 @@ use std::time::Duration;
 use habench_workloads::duration::{format_duration, parse_duration};
 use serde::{Deserialize, Serialize};
 
-pub use nemesis::{inject, resume, Injected, Target as FaultTarget};
+pub use nemesis::{inject, resume, Injected};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

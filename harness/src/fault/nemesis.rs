@@ -16,20 +16,9 @@ pub struct Injected {
     pub detail: String,
 }
 
-/// Where a fault lands.
-#[derive(Debug)]
-pub enum Target<'a> {
-    Topology(&'a mut AnyTopology),
-    /// Only worker faults are possible (`--target-dsn`).
-    None,
-}
-
 /// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
 /// once the node is paused; the caller resumes it after the duration.
-pub async fn inject(kind: FaultKind, target: Target<'_>) -> Result<Injected> {
-    let Target::Topology(topo) = target else {
-        return Err(Error::config("--fault", format!("{kind} needs a topology habench starts (not --target-dsn)")));
-    };
+pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
     let t = topo.as_topology_mut();
     let primary = t.primary().name().to_string();
     match kind {

@@ -64,7 +64,7 @@ impl WorkRoot {
         let owner = staging.join(OWNER_FILE);
         std::fs::write(&owner, me.to_line()).map_err(|e| Error::io("writing", &owner, e))?;
         std::fs::rename(&staging, &path).map_err(|e| Error::io("renaming to", &path, e))?;
-        Ok(TopologyDir { path, keep: false })
+        Ok(TopologyDir { path })
     }
 
     /// Kills the servers of topology directories whose owner process is gone and removes those
@@ -139,29 +139,21 @@ fn find_data_dirs(dir: &Path, depth: u32) -> Vec<PathBuf> {
     out
 }
 
-/// A topology's directory; removed with everything in it when dropped (unless kept).
+/// A topology's directory; removed with everything in it when dropped.
 #[derive(Debug)]
 pub struct TopologyDir {
     path: PathBuf,
-    keep: bool,
 }
 
 impl TopologyDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    /// Leave the directory in place at drop (for post-mortem inspection).
-    pub fn keep(&mut self) {
-        self.keep = true;
-    }
 }
 
 impl Drop for TopologyDir {
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = remove_dir(&self.path);
-        }
+        let _ = remove_dir(&self.path);
     }
 }
 
