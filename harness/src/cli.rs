@@ -164,6 +164,18 @@ pub struct RunArgs {
     /// The checker treats duplicated deliveries as a failure (exactly-once expectation).
     #[arg(long)]
     pub exactly_once: bool,
+    /// Report (tracking/BAM) queries: `none`, on the `primary`, or on the `standbys` in turn.
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub reports_on: Option<crate::config::ReportsOn>,
+    /// Report queries per second, on a schedule (default 20).
+    #[arg(long, value_name = "N")]
+    pub report_rate: Option<f64>,
+    /// Concurrent report workers (default 2); each holds a connection per target.
+    #[arg(long, value_name = "N")]
+    pub report_clients: Option<u16>,
+    /// Report query weights, e.g. counts=4,lookup=4,slowest=1,depth=1,scan=0 (the default).
+    #[arg(long, value_name = "KIND=W,...", value_parser = parse_mix)]
+    pub report_mix: Option<habench_workloads::reporting::ReportMix>,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -212,6 +224,10 @@ pub enum WorkloadArg {
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let digits = s.strip_suffix('s').unwrap_or(s);
     digits.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("`{s}` is not whole seconds (e.g. 1s, 30s)"))
+}
+
+fn parse_mix(s: &str) -> Result<habench_workloads::reporting::ReportMix, String> {
+    habench_workloads::reporting::ReportMix::parse(s)
 }
 
 fn parse_fault(s: &str) -> Result<crate::fault::FaultSpec, String> {

@@ -7,6 +7,7 @@ pub mod checker;
 pub mod duration;
 pub mod messagebox;
 pub mod outcome;
+pub mod reporting;
 pub mod rng;
 
-pub use outcome::{classify, Outcome, Phase};
+pub use outcome::{classify, error_text, Outcome, Phase};

@@ -58,6 +58,15 @@ pub fn classify(err: Option<&tokio_postgres::Error>, phase: Phase, timed_out: bo
     }
 }
 
+/// An error as a person should read it: the server's own message and SQLSTATE when the server
+/// sent one (tokio-postgres prints just "db error" for those), otherwise the client's text.
+pub fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
 /// SQLSTATEs that the server sends when it is going away: the commit may or may not be durable.
 fn server_lost_commit_state(code: &SqlState) -> bool {
     let c = code.code();

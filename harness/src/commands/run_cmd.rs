@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::cli::RunArgs;
 use crate::commands::options;
-use crate::config::{Load, RunConfig, Target, WorkloadKind};
+use crate::config::{Load, ReportsOn, RunConfig, Target, WorkloadKind};
 use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
 use crate::export::{summary, timeline_csv};
 use crate::failover::{trials, FailoverPlan, SharedTopology};
@@ -41,7 +41,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
         let dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
             .context("creating the results folder")?;
-        let (summary, kept) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), cfg.keep).await?;
+        let (summary, topology) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
+        let kept = topology.filter(|_| cfg.keep);
         println!(
             "{}",
             serde_json::to_string(&json!({
@@ -59,6 +60,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("creating the results folder")?;
     let mut summaries = Vec::new();
     let mut kept = None;
+    // Variants without faults on the same topology share one set of servers, back to back.
+    let mut reusable: Option<(serde_json::Value, SharedTopology)> = None;
     let n_variants = variants.len();
     for (vi, cfg) in variants.into_iter().enumerate() {
         let label = cfg.variant.clone().unwrap_or_else(|| target_name(&cfg));
@@ -74,12 +77,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
             let mut trial_cfg = cfg.clone();
             trial_cfg.seed = cfg.seed.wrapping_add(u64::from(trial) - 1);
-            let (summary, k) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), cfg.keep && last).await?;
+            let shareable = cfg.faults.is_empty() && cfg.trials == 1;
+            let spec = serde_json::to_value(&cfg.target)?;
+            let existing = match reusable.take() {
+                Some((s, t)) if shareable && s == spec => Some(t),
+                _ => None,
+            };
+            let (summary, topo) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), existing).await?;
             summaries.push((label.clone(), trial, summary));
-            kept = k.or(kept);
+            if cfg.keep && last {
+                kept = topo;
+            } else if shareable {
+                reusable = topo.map(|t| (spec, t));
+            }
         }
     }
-    let report = crate::export::compare::trials_report(&summaries);
+    drop(reusable);
+    let mut report = crate::export::compare::trials_report(&summaries);
+    if let Some(offload) = crate::export::offload::offload_report(&summaries) {
+        report.summary["offload"] = offload.summary;
+        std::fs::write(top.path().join("offload.md"), &offload.markdown)?;
+        std::fs::write(top.path().join("offload.csv"), &offload.csv)?;
+        report.markdown = offload.markdown;
+    }
     top.write_json("summary.json", &report.summary)?;
     std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
     std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
@@ -126,14 +146,14 @@ fn target_name(cfg: &RunConfig) -> String {
     }
 }
 
-/// One run: servers up, schema, load (with its faults), check, results written. Returns the
-/// final summary, and the servers when `keep` is set.
+/// One run: servers up (or the `existing` ones), schema, load (with its faults), check, results
+/// written. Returns the final summary, and the servers (dropping them stops them).
 async fn run_once(
     cfg: Arc<RunConfig>,
     args: &RunArgs,
     mut dir: ResultsDir,
     abort_rx: watch::Receiver<bool>,
-    keep: bool,
+    existing: Option<SharedTopology>,
 ) -> anyhow::Result<(serde_json::Value, Option<SharedTopology>)> {
     let created = SystemTime::now();
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -155,6 +175,12 @@ async fn run_once(
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
     let mut topology: Option<SharedTopology> = None;
     let endpoint_cfg = match &cfg.target {
+        Target::Topology(_) if existing.is_some() => {
+            let t = existing.expect("checked");
+            let dsn = t.lock().await.as_topology().write_dsn();
+            topology = Some(t);
+            dsn.parse::<tokio_postgres::Config>()?
+        }
         Target::Topology(spec) => {
             let env = PgEnv::discover(&options::env_options(&args.env))?;
             let mut abort = abort_rx.clone();
@@ -174,11 +200,16 @@ async fn run_once(
     habench_workloads::messagebox::install(&client, &cfg.workload.messagebox)
         .await
         .context("installing the MessageBox schema")?;
+    // Every run starts from a checkpoint: the same start whether the servers are new or reused.
+    client.batch_execute("CHECKPOINT").await.context("checkpoint before the run")?;
+    let mut report_plan = runner::reporter::ReportPlan::default();
+    let mut primary_node = None;
     match &topology {
         Some(t) => {
             let mut t = t.lock().await;
             let t = t.as_topology_mut();
             manifest.topology = Some(describe(t).await);
+            (report_plan, primary_node) = report_plan_for(&cfg, t, &endpoint);
             for node in t.nodes() {
                 if let Ok(c) = node.connect().await {
                     manifest.server_settings.insert(node.name().to_string(), non_default_settings(&c).await);
@@ -187,6 +218,14 @@ async fn run_once(
         }
         None => {
             manifest.server_settings.insert("target".into(), non_default_settings(&client).await);
+            if cfg.reports.on == ReportsOn::Primary {
+                report_plan.targets.push(runner::reporter::ReportTarget {
+                    name: "primary".into(),
+                    node: "target".into(),
+                    endpoint: endpoint.clone(),
+                    standby: false,
+                });
+            }
         }
     }
     drop(client);
@@ -195,7 +234,11 @@ async fn run_once(
     let ops = match cfg.workload.kind {
         WorkloadKind::Insert => vec![Op::Insert],
         WorkloadKind::Messagebox => {
-            vec![Op::Publish, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup]
+            let mut ops = vec![Op::Publish, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup];
+            if cfg.reports.on != ReportsOn::None {
+                ops.push(Op::Report);
+            }
+            ops
         }
     };
     let hosts = match cfg.workload.kind {
@@ -229,7 +272,8 @@ async fn run_once(
         topology: topology.clone(),
         write_endpoint: endpoint.clone(),
     };
-    let result = runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan)).await;
+    let result =
+        runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
     let mut sections = vec![(
         "environment",
@@ -241,6 +285,15 @@ async fn run_once(
     )];
     if cfg.workload.kind == WorkloadKind::Messagebox {
         sections.push(("check", check_results(&cfg, &endpoint, &ledger).await));
+    }
+    if let Some(c) = &result.cpu {
+        sections.push(("cpu", crate::export::reports::cpu_section(c, primary_node.as_deref())));
+    }
+    if let Some(r) = &result.reports {
+        sections.push((
+            "reports",
+            crate::export::reports::reports_section(&cfg.reports, r, result.measured_s, result.cpu.as_ref()),
+        ));
     }
     if !cfg.faults.is_empty() {
         let trials = trials::build(
@@ -256,8 +309,41 @@ async fn run_once(
     let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
     dir.write_json("summary.json", &final_summary)?;
     dir.finish();
-    let kept = if keep { topology } else { None };
-    Ok((final_summary, kept))
+    Ok((final_summary, topology))
+}
+
+/// Where report queries go on a topology habench started, and whose CPU is accounted.
+fn report_plan_for(
+    cfg: &RunConfig,
+    t: &mut dyn crate::topology::Topology,
+    write: &Endpoint,
+) -> (runner::reporter::ReportPlan, Option<String>) {
+    use runner::reporter::{ReportPlan, ReportTarget};
+    let primary = t.primary().name().to_string();
+    let mut plan = ReportPlan::default();
+    match cfg.reports.on {
+        ReportsOn::None => {}
+        ReportsOn::Primary => plan.targets.push(ReportTarget {
+            name: "primary".into(),
+            node: primary.clone(),
+            endpoint: write.clone(),
+            standby: false,
+        }),
+        ReportsOn::Standbys => {
+            for n in t.read_nodes() {
+                if let Ok(c) = n.dsn().parse::<tokio_postgres::Config>() {
+                    plan.targets.push(ReportTarget {
+                        name: n.name().to_string(),
+                        node: n.name().to_string(),
+                        endpoint: Endpoint::new(c),
+                        standby: true,
+                    });
+                }
+            }
+        }
+    }
+    plan.nodes = t.nodes_mut().iter_mut().filter_map(|n| Some((n.name().to_string(), n.pid()?))).collect();
+    (plan, Some(primary))
 }
 
 /// The checker: the ledger against what survived (read through the write endpoint, which may

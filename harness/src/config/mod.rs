@@ -2,6 +2,7 @@
 //! validated once into typed values. Everything downstream reads only these types.
 
 pub mod dsn;
+pub mod reports;
 pub mod scenario;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use habench_workloads::duration::serde_str;
 use habench_workloads::messagebox::MessageBoxConfig;
 use serde::Serialize;
 
+pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, LoadMode, WorkloadKind};
 
 use crate::cli::{ArrivalArg, RunArgs, WorkloadArg};
@@ -80,6 +82,8 @@ pub struct RunConfig {
     pub exactly_once: bool,
     /// Repetitions of the run (each on a fresh topology) when there are faults.
     pub trials: u32,
+    /// Report queries beside the message traffic.
+    pub reports: ReportsConfig,
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
@@ -107,12 +111,24 @@ impl RunConfig {
             Some(l) => (l.file, l.source, l.text),
             None => (scenario::ScenarioFile::default(), "flags only".to_string(), String::new()),
         };
-        if file.variants.is_empty() || args.topology.is_some() || args.target_dsn.is_some() {
+        let own_topology = file.variants.iter().any(|v| v.topology.is_some());
+        if file.variants.is_empty()
+            || (own_topology && (args.topology.is_some() || args.target_dsn.is_some()))
+            || args.reports_on.is_some()
+        {
             return Ok(vec![Self::build(args, &file, &source, &text, file.topology.as_ref(), None)?]);
         }
         file.variants
             .iter()
-            .map(|v| Self::build(args, &file, &source, &text, Some(&v.topology), Some(v.name.clone())))
+            .map(|v| {
+                let topology = v.topology.as_ref().or(file.topology.as_ref());
+                let mut cfg = Self::build(args, &file, &source, &text, topology, Some(v.name.clone()))?;
+                if let Some(on) = v.reports_on {
+                    cfg.reports.on = on;
+                    check_reports(&cfg)?;
+                }
+                Ok(cfg)
+            })
             .collect()
     }
 
@@ -289,7 +305,8 @@ impl RunConfig {
         if trials > 1 && faults.is_empty() {
             return Err(bad("--trials", "trials: repeats a fault; give one with --fault or [[faults]]".into()));
         }
-        Ok(RunConfig {
+        let reports = reports_config(args, file, &bad)?;
+        let cfg = RunConfig {
             scenario,
             variant,
             scenario_source: source.to_string(),
@@ -306,11 +323,70 @@ impl RunConfig {
             orchestrator,
             exactly_once,
             trials,
+            reports,
             keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,
-        })
+        };
+        check_reports(&cfg)?;
+        Ok(cfg)
     }
+
+    /// Whether the run has standbys that can serve reads.
+    pub fn has_readable_standbys(&self) -> bool {
+        match &self.target {
+            Target::Topology(s) => {
+                matches!(s.kind, TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping) && s.standbys > 0
+            }
+            Target::Dsn { .. } => false,
+        }
+    }
+}
+
+fn reports_config(
+    args: &RunArgs,
+    file: &scenario::ScenarioFile,
+    bad: &dyn Fn(&'static str, String) -> Error,
+) -> Result<ReportsConfig> {
+    let sec = file.reports.clone().unwrap_or_default();
+    let mut r = ReportsConfig::default();
+    r.on = args.reports_on.or(sec.on).unwrap_or(r.on);
+    r.rate = args.report_rate.or(sec.rate).unwrap_or(r.rate);
+    r.clients = args.report_clients.or(sec.clients).unwrap_or(r.clients);
+    r.window = sec.window.map(|d| d.0).unwrap_or(r.window);
+    r.mix = args.report_mix.or(sec.mix).unwrap_or(r.mix);
+    if !(r.rate.is_finite() && r.rate > 0.0 && r.rate <= 100_000.0) {
+        return Err(bad(
+            "--report-rate",
+            format!("rate: {} is not a rate; give report queries per second, e.g. --report-rate 20", r.rate),
+        ));
+    }
+    if r.clients == 0 || r.clients > 200 {
+        return Err(bad("--report-clients", "clients: 1 to 200 concurrent report workers".into()));
+    }
+    if r.window < Duration::from_secs(1) {
+        return Err(bad("window", "window: at least 1s".into()));
+    }
+    r.mix.validate().map_err(|e| bad("--report-mix", e))?;
+    Ok(r)
+}
+
+/// Reports need the MessageBox's tables, and standbys to go to.
+fn check_reports(cfg: &RunConfig) -> Result<()> {
+    let on = cfg.reports.on;
+    if on != ReportsOn::None && cfg.workload.kind != WorkloadKind::Messagebox {
+        return Err(Error::config(
+            "--reports-on",
+            "report queries read the MessageBox tables: use --workload messagebox",
+        ));
+    }
+    if on == ReportsOn::Standbys && !cfg.has_readable_standbys() {
+        return Err(Error::config(
+            "--reports-on",
+            "standbys: this target has no readable standby; use --topology sync, async or log-shipping with --standbys 1 or more",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a fault can be injected into this run; the error says why not.

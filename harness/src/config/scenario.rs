@@ -11,10 +11,11 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 4] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
     ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
+    ("offload", include_str!("../../../workloads/scenarios/offload.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +38,7 @@ pub struct ScenarioFile {
     pub faults: Vec<crate::fault::FaultEntry>,
     pub orchestrator: Option<OrchestratorSection>,
     pub check: Option<CheckSection>,
+    pub reports: Option<crate::config::reports::ReportsSection>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -58,7 +60,11 @@ pub struct CheckSection {
 #[serde(deny_unknown_fields)]
 pub struct VariantSection {
     pub name: String,
-    pub topology: TopologySection,
+    /// The variant's own topology; without one it runs on the scenario's, and consecutive
+    /// variants without faults share one set of servers.
+    pub topology: Option<TopologySection>,
+    /// Where this variant's report queries go (overrides `[reports] on`).
+    pub reports_on: Option<crate::config::reports::ReportsOn>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,8 @@ pub mod capacity;
 pub mod compare;
 pub mod ledger_csv;
 pub mod manifest;
+pub mod offload;
 pub mod progress;
+pub mod reports;
 pub mod summary;
 pub mod timeline_csv;

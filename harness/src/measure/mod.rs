@@ -1,8 +1,10 @@
 //! Measurement: per-worker recorders of latency (HdrHistogram) and outcomes, merged per
 //! interval; timeline rows. Nothing here formats output (see `export`).
 
+pub mod cpu;
 pub mod op;
 pub mod recorder;
+pub mod reports;
 pub mod stats;
 pub mod timeline;
 

@@ -19,11 +19,13 @@ pub enum Op {
     EndToEnd,
     /// The purge job.
     Cleanup,
+    /// A report (tracking/BAM) query, on the primary or a standby.
+    Report,
 }
 
 impl Op {
-    pub const ALL: [Op; 7] =
-        [Op::Publish, Op::Insert, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup];
+    pub const ALL: [Op; 8] =
+        [Op::Publish, Op::Insert, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup, Op::Report];
     pub const COUNT: usize = Self::ALL.len();
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Op {
             Op::Suspend => "suspend",
             Op::EndToEnd => "end_to_end",
             Op::Cleanup => "cleanup",
+            Op::Report => "report",
         }
     }
 

@@ -45,6 +45,8 @@ pub struct Stat {
     pub ppid: u32,
     pub state: char,
     pub start_ticks: u64,
+    /// User plus system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
 }
 
 /// Parses /proc/<pid>/stat; the command name may hold spaces and parentheses.
@@ -56,11 +58,14 @@ pub fn stat(pid: u32) -> Option<Stat> {
 fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // fields[0] = state (field 3), [1] = ppid (4), [19] = starttime (22)
+    // fields[0] = state (field 3), [1] = ppid (4), [11] utime (14), [12] stime (15),
+    // [19] = starttime (22)
+    let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
     Some(Stat {
         state: fields.first()?.chars().next()?,
-        ppid: fields.get(1)?.parse().ok()?,
-        start_ticks: fields.get(19)?.parse().ok()?,
+        ppid: num(1)? as u32,
+        start_ticks: num(19)?,
+        cpu_ticks: num(11)? + num(12)?,
     })
 }
 

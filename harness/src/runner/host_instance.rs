@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::measure::{Op, WorkerRecorder};
 use crate::runner::clock::micros_between;
 use crate::runner::ledger::{Event, LedgerEntry};
-use crate::runner::shared::{Counters, Shared};
+use crate::runner::shared::{Completion, Counters, Shared};
 
 pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
     let host = sh.cfg.workload.messagebox.hosts[host_idx].clone();
@@ -27,7 +27,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
                 Ok(c) => match HostSession::prepare(c, &host.name, &instance).await {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        sh.note_error("prepare", &e.to_string());
+                        sh.note_error("prepare", &habench_workloads::error_text(&e));
                         None
                     }
                 },
@@ -143,6 +143,10 @@ async fn finish(
     if outcome == Outcome::Ok && held {
         let c = if suspend { &sh.counters.suspended_ok } else { &sh.counters.completed_ok };
         Counters::add(c, 1);
+        if !suspend {
+            *sh.last_completion.lock().expect("completion lock") =
+                Some(Completion { msg_id: d.msg_id, host: host_idx as u16 });
+        }
     }
     let _ = sh.ledger.send(LedgerEntry {
         at_us: sh.clock.epoch_us(done),

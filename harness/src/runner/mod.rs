@@ -8,10 +8,12 @@ mod host_instance;
 pub mod ledger;
 pub mod pacing;
 mod publisher;
+pub mod reporter;
 pub mod sampler;
 mod shared;
 mod threads;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::{Load, RunConfig, WorkloadKind};
+use crate::config::{Arrival, Load, RunConfig, WorkloadKind};
 use crate::failover::trials::IntervalDigest;
 use crate::failover::{EventLog, FailoverPlan};
 use crate::measure::{IntervalRow, Op, Phase, Stats};
@@ -31,6 +33,7 @@ pub use endpoint::Endpoint;
 use ledger::LedgerTx;
 use pacing::Schedule;
 use publisher::Pace;
+use reporter::{ReportPlan, ReportShared};
 use sampler::DbSampler;
 pub use shared::ErrorLog;
 use shared::{Counters, Shared};
@@ -90,6 +93,19 @@ pub struct RunResult {
     pub events: Vec<crate::failover::Event>,
     /// When the publish schedule ended: the planned end of the measured phase (wall-clock µs).
     pub schedule_end_us: i64,
+    /// Server CPU over the measured phase (topologies habench started).
+    pub cpu: Option<crate::measure::cpu::CpuUsage>,
+    /// What the report queries measured, when there were any.
+    pub reports: Option<ReportResult>,
+}
+
+/// The report load's results.
+#[derive(Debug)]
+pub struct ReportResult {
+    pub stats: crate::measure::reports::ReportStats,
+    /// Standby -> growth of `pg_stat_database_conflicts` (tablespace, lock, snapshot,
+    /// bufferpin, deadlock) over the run.
+    pub server_conflicts: BTreeMap<String, [i64; 5]>,
 }
 
 /// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
@@ -100,6 +116,7 @@ pub async fn run(
     sink: &mut dyn RunSink,
     mut abort: watch::Receiver<bool>,
     failover: Option<FailoverPlan>,
+    report_plan: ReportPlan,
 ) -> RunResult {
     let clock = RunClock::start_now();
     let start = clock.start();
@@ -119,6 +136,7 @@ pub async fn run(
         next_seq: AtomicU64::new(0),
         kill_host: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         events: EventLog::default(),
+        last_completion: Mutex::new(None),
     });
     let (stop_pub_tx, stop_pub_rx) = watch::channel(false);
     let (stop_hosts_tx, stop_hosts_rx) = watch::channel(false);
@@ -146,6 +164,22 @@ pub async fn run(
         }
         hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
     }
+    let reports = (cfg.reports.on != crate::config::ReportsOn::None && !report_plan.targets.is_empty())
+        .then(|| Arc::new(ReportShared::new(report_plan.targets.clone(), measure_start)));
+    let mut conflicts_before = BTreeMap::new();
+    if let Some(rs) = &reports {
+        conflicts_before = reporter::server_conflicts(&rs.targets).await;
+        let r = &cfg.reports;
+        let s = Arc::new(Mutex::new(Schedule::new(start, publish_end, r.rate, Arrival::Poisson, cfg.seed ^ 0x5E9)));
+        for w in 0..usize::from(r.clients) {
+            hosts.spawn(reporter::reporter(sh.clone(), rs.clone(), s.clone(), w, stop_hosts_rx.clone()));
+        }
+        if rs.targets.iter().any(|t| t.standby) {
+            hosts.spawn(reporter::track_primary_lsn(endpoint.clone(), rs.clone(), stop_hosts_rx.clone()));
+        }
+    }
+    let mut cpu_start = None;
+    let mut cpu = None;
 
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
     let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
@@ -189,6 +223,18 @@ pub async fn run(
         } else {
             Phase::Drain
         };
+        if !report_plan.nodes.is_empty() {
+            if cpu_start.is_none() && end_at >= measure_start {
+                cpu_start = Some((crate::measure::cpu::snapshot(&report_plan.nodes), end_at));
+            } else if cpu.is_none() && end_at >= publish_end {
+                if let Some((first, at)) = &cpu_start {
+                    let last = crate::measure::cpu::snapshot(&report_plan.nodes);
+                    let pids = reports.as_ref().map(|r| r.backends.lock().expect("backends lock").clone());
+                    let wall_s = end_at.saturating_duration_since(*at).as_secs_f64();
+                    cpu = Some(crate::measure::cpu::usage(first, &last, &pids.unwrap_or_default(), wall_s));
+                }
+            }
+        }
         sh.recorders.drain_into(&mut interval);
         let db = sampler.sample(mb).await;
         if phase == Phase::Measure {
@@ -256,6 +302,10 @@ pub async fn run(
     if let Some(s) = schedule {
         Counters::add(&sh.counters.not_attempted, s.lock().expect("schedule lock").take_remaining());
     }
+    let reports = match reports {
+        Some(rs) => Some(report_result(&rs, &conflicts_before).await),
+        None => None,
+    };
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
     RunResult {
@@ -276,6 +326,31 @@ pub async fn run(
         digests,
         events: sh.events.events(),
         schedule_end_us: clock.epoch_us(publish_end),
+        cpu,
+        reports,
+    }
+}
+
+/// The report statistics, with the standbys' own count of recovery conflicts (their counters
+/// reach the statistics system shortly after the cancelled backend goes idle: poll briefly).
+async fn report_result(rs: &ReportShared, before: &BTreeMap<String, [i64; 5]>) -> ReportResult {
+    let stats = rs.stats.lock().expect("report stats lock").clone();
+    let seen: u64 = stats.targets.values().map(|t| t.conflicts).sum();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let after = reporter::server_conflicts(&rs.targets).await;
+        let grown = after
+            .iter()
+            .map(|(name, a)| {
+                let b = before.get(name).copied().unwrap_or_default();
+                (name.clone(), std::array::from_fn(|i| a[i] - b[i]))
+            })
+            .collect::<BTreeMap<String, [i64; 5]>>();
+        let counted: i64 = grown.values().flat_map(|c| c.iter()).sum();
+        if counted as u64 >= seen || Instant::now() >= deadline {
+            return ReportResult { stats, server_conflicts: grown };
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

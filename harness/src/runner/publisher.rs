@@ -75,7 +75,7 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Publis
     match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
         Ok(s) => Some(s),
         Err(e) => {
-            sh.note_error("prepare", &e.to_string());
+            sh.note_error("prepare", &habench_workloads::error_text(&e));
             None
         }
     }

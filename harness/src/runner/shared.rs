@@ -76,6 +76,15 @@ pub struct Shared {
     /// Set by the nemesis: an instance of host 0 dies holding its next batch.
     pub kill_host: Arc<std::sync::atomic::AtomicBool>,
     pub events: crate::failover::EventLog,
+    /// The newest completion acknowledged by the primary (the read-your-writes probe's target).
+    pub last_completion: Mutex<Option<Completion>>,
+}
+
+/// A completed delivery: message id and host (index in the config).
+#[derive(Debug, Clone, Copy)]
+pub struct Completion {
+    pub msg_id: i64,
+    pub host: u16,
 }
 
 impl Shared {

@@ -21,7 +21,11 @@ pub struct OpError {
 impl OpError {
     /// An error of a single-statement (autocommit) operation: the statement is the commit.
     pub fn from_commit(e: &tokio_postgres::Error) -> OpError {
-        OpError { outcome: classify(Some(e), Phase::Commit, false), message: e.to_string(), closed: e.is_closed() }
+        OpError {
+            outcome: classify(Some(e), Phase::Commit, false),
+            message: crate::outcome::error_text(e),
+            closed: e.is_closed(),
+        }
     }
 
     /// The client gave up waiting: it may have committed.

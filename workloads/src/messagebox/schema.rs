@@ -36,6 +36,7 @@ CREATE TABLE {SCHEMA}.subscriptions (
     PRIMARY KEY (msg_type, host));
 CREATE TABLE {SCHEMA}.tracking (
     msg_id bigint NOT NULL,
+    msg_type text NOT NULL,
     host text NOT NULL,
     instance text NOT NULL,
     status text NOT NULL,
@@ -129,8 +130,9 @@ RETURNING q.msg_id, q.intended_us, q.attempts"
 pub fn complete_sql(host: &str) -> String {
     format!(
         "WITH d AS (DELETE FROM {SCHEMA}.q_{host} WHERE msg_id = $1 AND owner = $2 RETURNING msg_id),
-t AS (INSERT INTO {SCHEMA}.tracking (msg_id, host, instance, status, attempts, e2e_us)
-      SELECT msg_id, '{host}', $2, 'completed', $4, $3 FROM d),
+t AS (INSERT INTO {SCHEMA}.tracking (msg_id, msg_type, host, instance, status, attempts, e2e_us)
+      SELECT d.msg_id, (SELECT msg_type FROM {SCHEMA}.spool WHERE id = d.msg_id), '{host}', $2, 'completed', $4, $3
+      FROM d),
 r AS (UPDATE {SCHEMA}.spool SET ref_count = ref_count - 1 WHERE id IN (SELECT msg_id FROM d))
 SELECT count(*) FROM d"
     )
@@ -143,8 +145,9 @@ pub fn suspend_sql(host: &str) -> String {
         "WITH d AS (DELETE FROM {SCHEMA}.q_{host} WHERE msg_id = $1 AND owner = $2 RETURNING msg_id, intended_us),
 s AS (INSERT INTO {SCHEMA}.q_{host}_suspended (msg_id, intended_us, instance, reason)
       SELECT msg_id, intended_us, $2, 'processing failed (simulated)' FROM d),
-t AS (INSERT INTO {SCHEMA}.tracking (msg_id, host, instance, status, attempts, e2e_us)
-      SELECT msg_id, '{host}', $2, 'suspended', $4, $3 FROM d)
+t AS (INSERT INTO {SCHEMA}.tracking (msg_id, msg_type, host, instance, status, attempts, e2e_us)
+      SELECT d.msg_id, (SELECT msg_type FROM {SCHEMA}.spool WHERE id = d.msg_id), '{host}', $2, 'suspended', $4, $3
+      FROM d)
 SELECT count(*) FROM d"
     )
 }

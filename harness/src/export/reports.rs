@@ -1,0 +1,154 @@
+//! The `reports` and `cpu` sections of summary.json: report query latency per target and query,
+//! staleness of standby reads, read-your-writes probes, recovery conflicts, server CPU.
+
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+use crate::config::ReportsConfig;
+use crate::measure::cpu::CpuUsage;
+use crate::measure::reports::TargetReports;
+use crate::measure::{LatencySummary, OpStats};
+use crate::runner::ReportResult;
+
+const CONFLICT_CAUSES: [&str; 5] = ["tablespace", "lock", "snapshot", "bufferpin", "deadlock"];
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn latency(s: &OpStats) -> Value {
+    let l = s.latency();
+    json!({ "count": l.count, "mean": round2(l.mean), "p50": l.p50, "p90": l.p90, "p99": l.p99, "p999": l.p999, "max": l.max })
+}
+
+fn queries(s: &OpStats, measured_s: f64) -> Value {
+    let per_s = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
+    json!({ "ok": s.ok, "fail": s.fail, "unknown": s.unknown, "ok_per_sec": round2(per_s) })
+}
+
+/// Percentiles of a staleness histogram; `scale` turns recorded units into reported ones.
+fn spread(h: Option<&Histogram<u64>>, scale: f64) -> Value {
+    let Some(h) = h.filter(|h| !h.is_empty()) else { return Value::Null };
+    let l = LatencySummary::of(h);
+    let v = |x: u64| round2(x as f64 * scale);
+    json!({ "count": l.count, "mean": round2(l.mean * scale), "p50": v(l.p50), "p90": v(l.p90), "p99": v(l.p99), "max": v(l.max) })
+}
+
+fn merged(targets: &[&TargetReports], pick: fn(&TargetReports) -> Option<&Histogram<u64>>) -> Option<Histogram<u64>> {
+    let mut out: Option<Histogram<u64>> = None;
+    for h in targets.iter().filter_map(|t| pick(t)) {
+        match &mut out {
+            Some(o) => o.add(h).expect("same bounds"),
+            None => out = Some(h.clone()),
+        }
+    }
+    out
+}
+
+fn target_section(t: &TargetReports, server_conflicts: Option<&[i64; 5]>, measured_s: f64) -> Value {
+    let mut by_kind = Map::new();
+    by_kind.insert("all".into(), latency(&t.total()));
+    for (k, s) in &t.by_kind {
+        by_kind.insert(k.as_str().into(), latency(s));
+    }
+    json!({
+        "queries": queries(&t.total(), measured_s),
+        "latency_us": by_kind,
+        "staleness_ms": spread(t.staleness_us.as_ref(), 1e-3),
+        "staleness_bytes": spread(t.staleness_bytes.as_ref(), 1.0),
+        "read_your_writes": { "checks": t.ryw_checks, "violations": t.ryw_violations },
+        "recovery_conflicts": {
+            "client_cancellations": t.conflicts,
+            "server": server_conflicts.map(|c| CONFLICT_CAUSES.iter().zip(c).map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>()),
+        },
+        "connections": t.connections,
+        "misrouted": t.misrouted,
+    })
+}
+
+/// The `reports` section.
+pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64, cpu: Option<&CpuUsage>) -> Value {
+    let mut targets = Map::new();
+    for (name, t) in &r.stats.targets {
+        targets.insert(name.clone(), target_section(t, r.server_conflicts.get(name), measured_s));
+    }
+    let all: Vec<&TargetReports> = r.stats.targets.values().collect();
+    let checks: u64 = all.iter().map(|t| t.ryw_checks).sum();
+    let violations: u64 = all.iter().map(|t| t.ryw_violations).sum();
+    let client_conflicts: u64 = all.iter().map(|t| t.conflicts).sum();
+    let server_conflicts: i64 = r.server_conflicts.values().flat_map(|c| c.iter()).sum();
+    let total = r.stats.total();
+    json!({
+        "on": cfg.on.as_str(),
+        "rate": cfg.rate,
+        "clients": cfg.clients,
+        "mix": cfg.mix,
+        "queries": queries(&total, measured_s),
+        "latency_us": latency(&total),
+        "targets": targets,
+        "staleness_ms": spread(merged(&all, |t| t.staleness_us.as_ref()).as_ref(), 1e-3),
+        "staleness_bytes": spread(merged(&all, |t| t.staleness_bytes.as_ref()).as_ref(), 1.0),
+        "read_your_writes": {
+            "checks": checks,
+            "violations": violations,
+            "violation_share": if checks > 0 { round2(violations as f64 / checks as f64 * 1e4) / 1e4 } else { 0.0 },
+        },
+        "recovery_conflicts": { "client_cancellations": client_conflicts, "server_counted": server_conflicts },
+        "misrouted": all.iter().map(|t| t.misrouted).sum::<u64>(),
+        "cpu_s_by_node": cpu.map(|c| c.report_backends.iter().map(|(k, v)| (k.clone(), json!(round2(*v)))).collect::<Map<_, _>>()),
+    })
+}
+
+/// The `cpu` section: CPU seconds per node over the measured phase, and as a share of one core.
+pub fn cpu_section(c: &CpuUsage, primary: Option<&str>) -> Value {
+    let nodes: Map<String, Value> = c
+        .by_node
+        .iter()
+        .map(|(name, s)| {
+            let report = c.report_backends.get(name).copied().unwrap_or(0.0);
+            let share = if c.wall_s > 0.0 { s / c.wall_s } else { 0.0 };
+            (
+                name.clone(),
+                json!({ "cpu_s": round2(*s), "cores": round2(share), "report_backends_cpu_s": round2(report) }),
+            )
+        })
+        .collect();
+    json!({ "wall_s": round2(c.wall_s), "primary": primary, "nodes": nodes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::reports::{ReportSample, ReportStats};
+    use habench_workloads::reporting::ReportKind;
+    use habench_workloads::Outcome;
+
+    #[test]
+    fn the_section_has_per_target_figures_and_totals() {
+        let mut stats = ReportStats::default();
+        for i in 0..10 {
+            stats.record(
+                "s1",
+                &ReportSample {
+                    kind: ReportKind::Lookup,
+                    outcome: Outcome::Ok,
+                    latency_us: 1000 + i,
+                    conflict: false,
+                    staleness_ms: Some(1.5),
+                    staleness_bytes: Some(8192),
+                    ryw_visible: Some(i != 0),
+                },
+            );
+        }
+        let r = ReportResult { stats, server_conflicts: [("s1".to_string(), [0, 0, 2, 0, 0])].into() };
+        let v = reports_section(&ReportsConfig::default(), &r, 5.0, None);
+        assert_eq!(v["queries"]["ok"], json!(10));
+        assert_eq!(v["queries"]["ok_per_sec"], json!(2.0));
+        assert_eq!(v["read_your_writes"]["violations"], json!(1));
+        assert_eq!(v["targets"]["s1"]["recovery_conflicts"]["server"]["snapshot"], json!(2));
+        assert_eq!(v["recovery_conflicts"]["server_counted"], json!(2));
+        let p50 = v["staleness_ms"]["p50"].as_f64().unwrap();
+        assert!((1.49..1.51).contains(&p50), "{p50}");
+        assert!(v["targets"]["s1"]["latency_us"]["lookup"]["p99"].as_u64().unwrap() >= 1000);
+    }
+}

@@ -1,0 +1,100 @@
+//! CPU time spent by server processes over the measured phase, from /proc: per node (the
+//! postmaster and all its children) and per registered backend (the report connections).
+//! A process that exits between the two snapshots loses its CPU time (the run's connections
+//! are long-lived, so little is missed).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::pg::procs;
+
+/// Clock ticks per second of /proc's CPU times.
+fn ticks_per_s() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// CPU ticks of every process of every node at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct CpuSnapshot {
+    /// (pid, start ticks) -> (node name, CPU ticks).
+    procs: HashMap<(u32, u64), (String, u64)>,
+}
+
+/// Takes a snapshot of the nodes `(name, postmaster pid)`.
+pub fn snapshot(nodes: &[(String, u32)]) -> CpuSnapshot {
+    let mut out = CpuSnapshot::default();
+    for (name, pm) in nodes {
+        let mut pids = vec![*pm];
+        pids.extend(procs::descendants(*pm).iter().map(|p| p.pid));
+        for pid in pids {
+            if let Some(st) = procs::stat(pid) {
+                out.procs.insert((pid, st.start_ticks), (name.clone(), st.cpu_ticks));
+            }
+        }
+    }
+    out
+}
+
+/// CPU seconds between two snapshots.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuUsage {
+    /// Node -> CPU seconds of all its processes.
+    pub by_node: BTreeMap<String, f64>,
+    /// Node -> CPU seconds of the registered (report) backends on it.
+    pub report_backends: BTreeMap<String, f64>,
+    /// Wall-clock seconds between the snapshots.
+    pub wall_s: f64,
+}
+
+/// What each process used between `start` and `end` (a process born in between counts whole);
+/// `report_pids` are (node, backend pid) of the report connections.
+pub fn usage(start: &CpuSnapshot, end: &CpuSnapshot, report_pids: &[(String, i32)], wall_s: f64) -> CpuUsage {
+    let tps = ticks_per_s();
+    let mut u = CpuUsage { wall_s, ..Default::default() };
+    for (key, (node, ticks)) in &end.procs {
+        let before = start.procs.get(key).map(|(_, t)| *t).unwrap_or(0);
+        let s = ticks.saturating_sub(before) as f64 / tps;
+        *u.by_node.entry(node.clone()).or_default() += s;
+        if report_pids.iter().any(|(n, p)| n == node && *p as u32 == key.0) {
+            *u.report_backends.entry(node.clone()).or_default() += s;
+        }
+    }
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_is_the_difference_per_process_and_new_processes_count_whole() {
+        let mut a = CpuSnapshot::default();
+        a.procs.insert((10, 1), ("n1".into(), 100));
+        a.procs.insert((11, 1), ("n1".into(), 50));
+        let mut b = a.clone();
+        b.procs.insert((10, 1), ("n1".into(), 300));
+        b.procs.insert((12, 5), ("n2".into(), 40));
+        b.procs.remove(&(11, 1));
+        let u = usage(&a, &b, &[("n1".into(), 10)], 2.0);
+        let tps = ticks_per_s();
+        assert!((u.by_node["n1"] - 200.0 / tps).abs() < 1e-9);
+        assert!((u.by_node["n2"] - 40.0 / tps).abs() < 1e-9);
+        assert!((u.report_backends["n1"] - 200.0 / tps).abs() < 1e-9);
+        assert!(!u.report_backends.contains_key("n2"));
+    }
+
+    #[test]
+    fn this_process_is_measured() {
+        let me = std::process::id();
+        let st = procs::stat(me).expect("own stat");
+        let snap = snapshot(&[("me".into(), me)]);
+        assert!(snap.procs.contains_key(&(me, st.start_ticks)));
+    }
+}
