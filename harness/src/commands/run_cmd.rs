@@ -313,7 +313,7 @@ async fn run_once(
 }
 
 /// Where report queries go on a topology habench started, and whose CPU is accounted.
-fn report_plan_for(
+pub fn report_plan_for(
     cfg: &RunConfig,
     t: &mut dyn crate::topology::Topology,
     write: &Endpoint,

@@ -451,6 +451,34 @@ mod tests {
     }
 
     #[test]
+    fn reports_need_standbys_to_go_to_and_the_messagebox() {
+        let mut a = args(None);
+        a.reports_on = Some(ReportsOn::Standbys);
+        let err = RunConfig::from_args(&a).unwrap_err().to_string();
+        assert!(err.contains("--reports-on") && err.contains("--topology sync"), "{err}");
+        a.topology = Some(crate::cli::KindArg::Async);
+        assert_eq!(RunConfig::from_args(&a).unwrap().reports.on, ReportsOn::Standbys);
+        let mut a = args(None);
+        a.reports_on = Some(ReportsOn::Primary);
+        a.workload = Some(WorkloadArg::Insert);
+        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--workload messagebox"));
+        let mut a = args(None);
+        a.report_rate = Some(-1.0);
+        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--report-rate"));
+    }
+
+    #[test]
+    fn offload_variants_share_the_scenario_topology_and_set_where_reports_go() {
+        let v = RunConfig::variants_from_args(&args(Some("offload"))).unwrap();
+        let on: Vec<_> = v.iter().map(|c| c.reports.on).collect();
+        assert_eq!(on, [ReportsOn::None, ReportsOn::Primary, ReportsOn::Standbys]);
+        assert!(v.iter().all(|c| matches!(&c.target, Target::Topology(s) if s.standbys == 2)));
+        let mut one = args(Some("offload"));
+        one.reports_on = Some(ReportsOn::Primary);
+        assert_eq!(RunConfig::variants_from_args(&one).unwrap().len(), 1, "a flag picks one way");
+    }
+
+    #[test]
     fn bad_values_name_the_flag() {
         let mut a = args(None);
         a.rate = Some(0.0);
@@ -461,6 +489,6 @@ mod tests {
         let mut a = args(Some("no-such-scenario"));
         a.rate = Some(1.0);
         let err = RunConfig::from_args(&a).unwrap_err().to_string();
-        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare"), "{err}");
+        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload"), "{err}");
     }
 }
