@@ -152,8 +152,9 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
     let run_cfg = cfg.clone();
     let ep = endpoint.clone();
-    let run =
-        tokio::spawn(async move { runner::run(run_cfg, ep, ledger_tx, &mut Nothing, abort_rx, Some(plan)).await });
+    let run = tokio::spawn(async move {
+        runner::run(run_cfg, ep, ledger_tx, &mut Nothing, abort_rx, Some(plan), Default::default()).await
+    });
 
     // The replication link stalls 1 s before the primary dies: its walsender is stopped, so what
     // the primary acknowledges from then on never reaches the standby.
