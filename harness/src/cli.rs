@@ -81,6 +81,9 @@ pub struct TopologyFlags {
     /// A PostgreSQL setting for every node (repeatable), e.g. --pg-set shared_buffers=256MB.
     #[arg(long = "pg-set", value_name = "NAME=VALUE", value_parser = crate::pg::settings::parse_assignment)]
     pub pg_set: Vec<(String, String)>,
+    /// Pin a node's processes to CPUs (repeatable), emulating separate hosts: s2=1, primary=0.
+    #[arg(long = "pin", value_name = "NODE=CPUS", value_parser = crate::topology::spec::parse_pin)]
+    pub pin: Vec<(String, Vec<usize>)>,
 }
 
 #[derive(Debug, Args)]

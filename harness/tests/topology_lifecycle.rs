@@ -58,3 +58,25 @@ async fn a_panicking_test_body_still_tears_the_servers_down() {
     assert!(procs.len() >= 8, "primary and standby with their children: {procs:?}");
     common::assert_all_gone(&procs);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_node_runs_all_its_processes_on_its_cpus() {
+    let mut spec = TopologySpec::new(TopologyKind::Sync).with_standbys(1);
+    spec.pin.insert("s1".into(), vec![0]);
+    let mut topo = AnyTopology::up(common::env(), spec).await.unwrap();
+    for node in topo.as_topology_mut().nodes_mut() {
+        let pm = node.pid().unwrap();
+        let mut pids = vec![pm];
+        pids.extend(habench::pg::procs::descendants(pm).iter().map(|p| p.pid));
+        assert!(pids.len() > 3, "{}: postmaster and its children", node.name());
+        for pid in pids {
+            let cpus = habench::pg::procs::allowed_cpus(pid).unwrap_or_default();
+            if node.name() == "s1" {
+                assert_eq!(cpus, "0", "s1 process {pid}");
+            } else {
+                let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                assert!(cores == 1 || cpus != "0", "the primary is not pinned (process {pid})");
+            }
+        }
+    }
+}

@@ -68,6 +68,9 @@ pub fn apply_topology_flags(mut spec: TopologySpec, flags: &TopologyFlags) -> Re
     for (name, value) in &flags.pg_set {
         spec.pg_settings.set(name, value.clone());
     }
+    for (node, cpus) in &flags.pin {
+        spec.pin.insert(node.clone(), cpus.clone());
+    }
     spec.validate()?;
     Ok(spec)
 }

@@ -182,6 +182,11 @@ impl RunConfig {
             for (k, v) in section.map(|t| t.settings()).unwrap_or_default() {
                 spec.pg_settings.set(&k, v);
             }
+            for (node, cpus) in section.map(|t| t.pin.clone()).unwrap_or_default() {
+                let cpus = crate::topology::spec::parse_cpu_list(&cpus)
+                    .map_err(|e| bad("pin", format!("pin: {node}: {e}")))?;
+                spec.pin.insert(node, cpus);
+            }
             Target::Topology(options::apply_topology_flags(spec, &args.topology_flags)?)
         };
 

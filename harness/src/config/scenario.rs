@@ -79,6 +79,9 @@ pub struct TopologySection {
     /// Server settings for every node.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Value>,
+    /// Node name -> CPU list (`"1"`, `"0-1"`): emulates separate hosts.
+    #[serde(default)]
+    pub pin: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

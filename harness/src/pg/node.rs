@@ -54,6 +54,8 @@ pub struct Node {
     /// shortly, and are killed at teardown if they have not.
     orphans: Vec<ProcId>,
     log_offset: u64,
+    /// CPUs the server's processes may run on (None: any), to emulate separate hosts.
+    cpus: Option<Vec<usize>>,
 }
 
 impl Node {
@@ -72,6 +74,7 @@ impl Node {
             paused: false,
             orphans: Vec::new(),
             log_offset: 0,
+            cpus: None,
         })
     }
 
@@ -142,6 +145,16 @@ impl Node {
         Ok(t0.elapsed())
     }
 
+    /// Pins the server (the postmaster, and so every process it forks) to these CPUs from its
+    /// next start.
+    pub fn set_cpus(&mut self, cpus: Option<Vec<usize>>) {
+        self.cpus = cpus;
+    }
+
+    pub fn cpus(&self) -> Option<&[usize]> {
+        self.cpus.as_deref()
+    }
+
     /// Starts the postmaster without waiting for it.
     pub fn spawn(&mut self) -> Result<()> {
         if self.is_running() {
@@ -164,6 +177,9 @@ impl Node {
             .stderr(Stdio::from(log_err))
             // Ctrl-C in a terminal must reach habench only: it decides how servers go down.
             .process_group(0);
+        if let Some(cpus) = self.cpus.clone() {
+            crate::pg::procs::pin_on_exec(&mut cmd, cpus);
+        }
         let child = cmd.spawn().map_err(|e| Error::io("starting", self.env.bin.tool("postgres"), e))?;
         self.postmaster = ProcId::of(child.id());
         self.child = Some(child);

@@ -162,6 +162,31 @@ pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
     true
 }
 
+/// Makes the command's process (and every process it forks) run only on `cpus`.
+pub fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
+    // functions on a stack-local cpu_set_t.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &c in &cpus {
+                libc::CPU_SET(c, &mut set);
+            }
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The CPUs a process may run on (from /proc/<pid>/status, `Cpus_allowed_list`).
+pub fn allowed_cpus(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(|v| v.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ pub struct NodeInfo {
     pub data_dir: PathBuf,
     pub log: PathBuf,
     pub pid: Option<u32>,
+    /// CPUs the server's processes may run on, as the kernel says (`Cpus_allowed_list`).
+    pub cpus: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,13 +44,15 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
     let mut nodes = Vec::new();
     for node in topology.nodes_mut() {
         let role = node.live_role().await.to_string();
+        let pid = node.pid();
         nodes.push(NodeInfo {
             name: node.name().to_string(),
             port: node.port(),
             role,
             data_dir: node.data_dir().to_path_buf(),
             log: node.log_path().to_path_buf(),
-            pid: node.pid(),
+            pid,
+            cpus: pid.and_then(crate::pg::procs::allowed_cpus),
         });
     }
     TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user }

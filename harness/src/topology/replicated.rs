@@ -75,6 +75,8 @@ impl Replicated {
         let t0 = Instant::now();
         let primary = build::new_primary(&env, dir.path(), "primary").await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "primary data directory ready");
+        let mut primary = primary;
+        primary.set_cpus(spec.pin.get("primary").cloned());
         let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, dir };
         topo.configure_primary(0);
         topo.nodes[0].start().await?;
@@ -93,6 +95,7 @@ impl Replicated {
         for (name, (data, log)) in names.iter().zip(paths) {
             topo.nodes.push(Node::new(env.clone(), name, data, log, Role::Standby)?);
             let idx = topo.nodes.len() - 1;
+            topo.nodes[idx].set_cpus(topo.spec.pin.get(name).cloned());
             topo.configure_standby(idx)?;
             topo.nodes[idx].spawn()?;
         }

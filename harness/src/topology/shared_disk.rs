@@ -66,6 +66,7 @@ impl SharedDisk {
             let (_, log) = build::node_paths(dir.path(), name)?;
             let mut node = Node::new(env.clone(), name, data.clone(), log, role)?;
             node.settings_mut().extend(&build::base_settings(&spec, name)).extend(&spec.pg_settings);
+            node.set_cpus(spec.pin.get(name).cloned());
             nodes.push(node);
         }
         nodes[0].start().await?;

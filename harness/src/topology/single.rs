@@ -22,6 +22,7 @@ impl Single {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let mut node = build::new_primary(&env, dir.path(), "primary").await?;
         node.settings_mut().extend(&build::base_settings(&spec, "primary")).extend(&spec.pg_settings);
+        node.set_cpus(spec.pin.get("primary").cloned());
         node.start().await?;
         Ok(Single { nodes: vec![node], spec, dir })
     }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -103,6 +105,9 @@ pub struct TopologySpec {
     /// Passed through to every node, after habench's own settings (so they win).
     #[serde(serialize_with = "settings_as_map")]
     pub pg_settings: Settings,
+    /// Node name -> CPUs its processes run on (emulates separate hosts on one machine).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pin: BTreeMap<String, Vec<usize>>,
 }
 
 impl TopologySpec {
@@ -120,6 +125,19 @@ impl TopologySpec {
             sync_commit: None,
             archive_timeout: Duration::from_secs(1),
             pg_settings: Settings::new(),
+            pin: BTreeMap::new(),
+        }
+    }
+
+    /// The names of the nodes this spec brings up.
+    pub fn node_names(&self) -> Vec<String> {
+        match self.kind {
+            TopologyKind::Single => vec!["primary".into()],
+            TopologyKind::SharedDisk => vec!["node-a".into(), "node-b".into()],
+            TopologyKind::LogShipping => vec!["primary".into(), "dr".into()],
+            TopologyKind::Sync | TopologyKind::Async => {
+                std::iter::once("primary".to_string()).chain((1..=self.standbys).map(|i| format!("s{i}"))).collect()
+            }
         }
     }
 
@@ -180,6 +198,22 @@ impl TopologySpec {
                     self.sync_count, self.standbys, self.standbys
                 ),
             ));
+        }
+        let names = self.node_names();
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        for (node, cpus) in &self.pin {
+            if !names.contains(node) {
+                return Err(Error::config(
+                    "--pin",
+                    format!("`{node}` is not a node of {}; its nodes are {}", self.kind, names.join(", ")),
+                ));
+            }
+            if let Some(c) = cpus.iter().find(|c| **c >= cores) {
+                return Err(Error::config(
+                    "--pin",
+                    format!("{node}: CPU {c} does not exist; this machine has CPUs 0 to {}", cores - 1),
+                ));
+            }
         }
         if self.archive_timeout < Duration::from_secs(1) && self.kind == TopologyKind::LogShipping {
             return Err(Error::config(
@@ -265,5 +299,53 @@ mod tests {
             assert_eq!(k.as_str().parse::<TopologyKind>(), Ok(k));
         }
         assert!("cluster".parse::<TopologyKind>().unwrap_err().contains("single, shared-disk"));
+    }
+}
+
+/// Parses `NODE=CPUS` (`s2=1`, `primary=0-1`, `s1=0,1`).
+pub fn parse_pin(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
+    let (node, cpus) =
+        text.split_once('=').ok_or_else(|| format!("`{text}`: write NODE=CPUS, e.g. s2=1 or primary=0-1"))?;
+    Ok((node.trim().to_string(), parse_cpu_list(cpus)?))
+}
+
+/// Parses a CPU list: `1`, `0-3`, `0,2`.
+pub fn parse_cpu_list(text: &str) -> std::result::Result<Vec<usize>, String> {
+    let bad = || format!("`{text}` is not a CPU list (e.g. 1, 0-1, 0,2)");
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    #[test]
+    fn pins_parse_and_name_real_nodes_and_cpus() {
+        assert_eq!(parse_pin("s2=1").unwrap(), ("s2".to_string(), vec![1]));
+        assert_eq!(parse_cpu_list("0-1,3").unwrap(), vec![0, 1, 3]);
+        assert!(parse_pin("s2").unwrap_err().contains("NODE=CPUS"));
+        assert!(parse_cpu_list("1-0").is_err());
+        let mut spec = TopologySpec::new(TopologyKind::Sync).with_standbys(2);
+        spec.pin.insert("s3".into(), vec![0]);
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("--pin") && err.contains("primary, s1, s2"), "{err}");
+        spec.pin.clear();
+        spec.pin.insert("s1".into(), vec![4096]);
+        assert!(spec.validate().unwrap_err().to_string().contains("does not exist"));
     }
 }
