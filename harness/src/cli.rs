@@ -26,6 +26,40 @@ pub enum Command {
     Topology(TopologyCommand),
     /// One row per run folder (topology, load, throughput, p99, RTO, lost) as Markdown.
     Summary(SummaryArgs),
+    /// Write report.md, report.html and charts/ (PNG and SVG) for a results folder.
+    Report(ReportArgs),
+    /// Compare two results folders metric by metric, with bootstrap confidence intervals.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results folder of `habench run` (or the top folder of a repeated run).
+    #[arg(value_name = "RUN_DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline results folder.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The results folder after the change.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    /// Where compare.md, compare.json and the overlay charts go (default: AFTER/compare).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit with status 1 when a metric got worse by more than PCT percent and its 95%
+    /// interval excludes no change.
+    #[arg(long, value_name = "PCT")]
+    pub fail_if_worse: Option<f64>,
+    /// Only these metrics gate --fail-if-worse (repeatable), e.g. publish.p99_us.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Seed of the bootstrap resampling.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +213,10 @@ pub struct RunArgs {
     /// Report query weights, e.g. counts=4,lookup=4,slowest=1,depth=1,scan=0 (the default).
     #[arg(long, value_name = "KIND=W,...", value_parser = parse_mix)]
     pub report_mix: Option<habench_workloads::reporting::ReportMix>,
+    /// With --reports-on standbys: only these standbys serve reads (read-only routing list),
+    /// e.g. s2 or s1,s2 (default: all).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub report_standbys: Vec<String>,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,

@@ -12,6 +12,7 @@ pub mod failover;
 pub mod fault;
 pub mod measure;
 pub mod pg;
+pub mod report;
 pub mod runner;
 pub mod store;
 pub mod sysinfo;

@@ -13,6 +13,10 @@ fn main() -> std::process::ExitCode {
     drop(runtime);
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<habench::commands::Regressed>().is_some() => {
+            eprintln!("habench: {e}");
+            std::process::ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

@@ -36,6 +36,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     });
     let stamp = crate::timefmt::compact(SystemTime::now());
     let first = &variants[0];
+    let quiet = first.quiet;
     let repeated = variants.len() > 1 || first.trials > 1;
     if !repeated {
         let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
@@ -103,9 +104,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     top.write_json("summary.json", &report.summary)?;
     std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
     std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
+    write_report(top.path(), quiet);
     println!("{}", report.markdown);
     println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary["complete"] }))?);
     finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
+}
+
+/// report.md, report.html and charts/ of a finished run; a report that fails is a warning.
+fn write_report(dir: &std::path::Path, quiet: bool) {
+    match crate::report::write(dir) {
+        Ok(out) if !quiet => out.warnings.iter().for_each(|w| eprintln!("habench: warning: {w}")),
+        Ok(_) => {}
+        Err(e) => eprintln!("habench: warning: no report for {}: {e}", dir.display()),
+    }
 }
 
 /// Keeps the servers of the last run when asked to, then turns incomplete runs into an error.
@@ -169,6 +180,7 @@ async fn run_once(
         postgres_version: None,
         topology: None,
         server_settings: BTreeMap::new(),
+        physical_floor: None,
     };
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
@@ -228,6 +240,18 @@ async fn run_once(
             }
         }
     }
+    let (fdatasync_us, measured_at) = match &cfg.target {
+        Target::Topology(_) => {
+            let env = PgEnv::discover(&options::env_options(&args.env))?;
+            crate::report::floor::fdatasync(&env).await
+        }
+        Target::Dsn { .. } => (None, 0),
+    };
+    manifest.physical_floor = Some(crate::report::floor::Floor {
+        fdatasync_us,
+        fdatasync_measured_at: measured_at,
+        round_trip_us: crate::report::floor::round_trip(&client).await,
+    });
     drop(client);
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
@@ -309,6 +333,7 @@ async fn run_once(
     let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
     dir.write_json("summary.json", &final_summary)?;
     dir.finish();
+    write_report(dir.path(), cfg.quiet);
     Ok((final_summary, topology))
 }
 
@@ -330,7 +355,8 @@ pub fn report_plan_for(
             standby: false,
         }),
         ReportsOn::Standbys => {
-            for n in t.read_nodes() {
+            let listed = &cfg.reports.standbys;
+            for n in t.read_nodes().into_iter().filter(|n| listed.is_empty() || listed.iter().any(|l| l == n.name())) {
                 if let Ok(c) = n.dsn().parse::<tokio_postgres::Config>() {
                     plan.targets.push(ReportTarget {
                         name: n.name().to_string(),

@@ -360,6 +360,8 @@ fn reports_config(
     r.clients = args.report_clients.or(sec.clients).unwrap_or(r.clients);
     r.window = sec.window.map(|d| d.0).unwrap_or(r.window);
     r.mix = args.report_mix.or(sec.mix).unwrap_or(r.mix);
+    r.standbys =
+        if args.report_standbys.is_empty() { sec.standbys.unwrap_or_default() } else { args.report_standbys.clone() };
     if !(r.rate.is_finite() && r.rate > 0.0 && r.rate <= 100_000.0) {
         return Err(bad(
             "--report-rate",
@@ -384,6 +386,15 @@ fn check_reports(cfg: &RunConfig) -> Result<()> {
             "--reports-on",
             "report queries read the MessageBox tables: use --workload messagebox",
         ));
+    }
+    if let Target::Topology(spec) = &cfg.target {
+        let names = spec.node_names();
+        if let Some(n) = cfg.reports.standbys.iter().find(|n| !names[1..].contains(n)) {
+            return Err(Error::config(
+                "--report-standbys",
+                format!("`{n}` is not a standby of {}; its standbys are {}", spec.kind, names[1..].join(", ")),
+            ));
+        }
     }
     if on == ReportsOn::Standbys && !cfg.has_readable_standbys() {
         return Err(Error::config(

@@ -40,6 +40,8 @@ pub struct ReportsConfig {
     #[serde(with = "serde_str")]
     pub window: Duration,
     pub mix: ReportMix,
+    /// Standbys that serve reads (a read-only routing list); empty: every readable standby.
+    pub standbys: Vec<String>,
 }
 
 impl Default for ReportsConfig {
@@ -50,6 +52,7 @@ impl Default for ReportsConfig {
             clients: 2,
             window: Duration::from_secs(60),
             mix: ReportMix::default(),
+            standbys: Vec::new(),
         }
     }
 }
@@ -63,4 +66,5 @@ pub struct ReportsSection {
     pub clients: Option<u16>,
     pub window: Option<crate::config::scenario::Dur>,
     pub mix: Option<ReportMix>,
+    pub standbys: Option<Vec<String>>,
 }

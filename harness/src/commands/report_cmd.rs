@@ -1,0 +1,23 @@
+//! `habench report RUN_DIR`.
+
+use crate::cli::ReportArgs;
+
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    if !args.dir.is_dir() {
+        anyhow::bail!("{} is not a results folder (give a folder written by `habench run`)", args.dir.display());
+    }
+    let out = crate::report::write(&args.dir).map_err(anyhow::Error::msg)?;
+    for w in &out.warnings {
+        eprintln!("habench: warning: {w}");
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "report_md": args.dir.join("report.md"),
+            "report_html": args.dir.join("report.html"),
+            "charts": out.charts,
+            "warnings": out.warnings,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Throughput and p99 over time, one panel each, with the fault windows shaded and the
+//! failover timeline marked (detected, promoted, first write after).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::report::charts::{caption_font, color, x_range, y_max, Chart, Series};
+use crate::report::fonts;
+
+/// A shaded span of time (a fault, from injection to the first acknowledged write after it).
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TimelineChart {
+    pub name: String,
+    pub title: String,
+    /// Operations per second over time.
+    pub throughput: Vec<Series>,
+    /// p99 in ms over time.
+    pub p99_ms: Vec<Series>,
+    pub windows: Vec<Window>,
+    /// Instants marked with a vertical line (failover steps).
+    pub marks: Vec<(f64, String)>,
+}
+
+impl TimelineChart {
+    fn panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        series: &[Series],
+        y_desc: &str,
+        caption: Option<&str>,
+        (x_lo, x_hi): (f64, f64),
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let y_hi = y_max(series, 1.0) * 1.15;
+        let mut b = ChartBuilder::on(area);
+        b.margin(10).x_label_area_size(35).y_label_area_size(70);
+        if let Some(c) = caption {
+            b.caption(c, caption_font());
+        }
+        let mut chart = b.build_cartesian_2d(x_lo..x_hi, 0f64..y_hi).map_err(|e| e.to_string())?;
+        chart.configure_mesh().x_desc("seconds since start").y_desc(y_desc).draw().map_err(|e| e.to_string())?;
+        for w in &self.windows {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(w.from_s.max(x_lo), 0.0), (w.to_s.min(x_hi), y_hi)],
+                    RED.mix(0.15).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        for (t, label) in &self.marks {
+            chart
+                .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_hi)], BLACK.mix(0.5))))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(label.clone(), (*t, y_hi * 0.97), (fonts::FAMILY, 12))))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, (label, pts)) in series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        if !series.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl Chart for TimelineChart {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let all: Vec<Series> = self.throughput.iter().chain(&self.p99_ms).cloned().collect();
+        let x = x_range(&all);
+        let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
+        self.panel(&top, &self.throughput, "ops/s", Some(&self.title), x)?;
+        self.panel(&bottom, &self.p99_ms, "p99 (ms)", None, x)
+    }
+}

@@ -1,0 +1,319 @@
+//! `habench compare BEFORE AFTER`: each metric of two runs side by side, the change, a bootstrap
+//! 95% confidence interval of the change, and a verdict. Latency percentiles are resampled over
+//! the measured intervals' histograms, throughput over the per-interval rates, RTO over trials.
+
+use std::collections::BTreeMap;
+
+use habench_workloads::rng::Rng;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::data::RunData;
+
+/// Resamples per interval estimate.
+pub const RESAMPLES: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Better,
+    Worse,
+    NoSignificantChange,
+    /// One side is missing, or there is nothing to resample.
+    NotComparable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoSignificantChange => "no significant change",
+            Verdict::NotComparable => "not comparable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricChange {
+    /// `publish.p99_us`, `complete.ops_per_sec`, `rto_ms`, `lost`...
+    pub metric: String,
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    /// (after - before) / before, percent.
+    pub change_pct: Option<f64>,
+    /// 95% bootstrap interval of the change, percent.
+    pub ci95_pct: Option<[f64; 2]>,
+    pub higher_is_better: bool,
+    pub verdict: Verdict,
+}
+
+/// A sample set to resample: per-interval histograms (latency) or values (rates, RTOs).
+enum Samples {
+    Hists(Vec<Vec<(usize, u64)>>, usize),
+    Values(Vec<f64>),
+}
+
+/// Histograms as (bucket index, count) over one shared ladder of values.
+fn ladder(a: &[Histogram<u64>], b: &[Histogram<u64>]) -> (Vec<u64>, Samples, Samples) {
+    let mut values: Vec<u64> =
+        a.iter().chain(b).flat_map(|h| h.iter_recorded().map(|v| v.value_iterated_to())).collect();
+    values.sort_unstable();
+    values.dedup();
+    let index: BTreeMap<u64, usize> = values.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+    let conv = |hs: &[Histogram<u64>]| {
+        hs.iter()
+            .map(|h| h.iter_recorded().map(|v| (index[&v.value_iterated_to()], v.count_at_value())).collect())
+            .collect::<Vec<Vec<(usize, u64)>>>()
+    };
+    let n = values.len();
+    (values.clone(), Samples::Hists(conv(a), n), Samples::Hists(conv(b), n))
+}
+
+fn quantile(counts: &[u64], values: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let target = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= target {
+            return Some(values[i] as f64);
+        }
+    }
+    values.last().map(|v| *v as f64)
+}
+
+/// The statistic of one resample (or of the whole set when `pick` is None).
+fn stat(s: &Samples, values: &[u64], q: Option<f64>, rng: Option<&mut Rng>) -> Option<f64> {
+    match s {
+        Samples::Hists(hs, n) => {
+            if hs.is_empty() {
+                return None;
+            }
+            let mut counts = vec![0u64; *n];
+            let mut add = |h: &Vec<(usize, u64)>| h.iter().for_each(|(i, c)| counts[*i] += c);
+            match rng {
+                Some(r) => (0..hs.len()).for_each(|_| add(&hs[r.range(0, hs.len() as u64 - 1) as usize])),
+                None => hs.iter().for_each(add),
+            }
+            quantile(&counts, values, q.unwrap_or(0.5))
+        }
+        Samples::Values(v) => {
+            if v.is_empty() {
+                return None;
+            }
+            let sum: f64 = match rng {
+                Some(r) => (0..v.len()).map(|_| v[r.range(0, v.len() as u64 - 1) as usize]).sum(),
+                None => v.iter().sum(),
+            };
+            Some(sum / v.len() as f64)
+        }
+    }
+}
+
+fn judge(
+    metric: String,
+    (a, b): (&Samples, &Samples),
+    values: &[u64],
+    q: Option<f64>,
+    higher_is_better: bool,
+    rng: &mut Rng,
+) -> MetricChange {
+    let before = stat(a, values, q, None);
+    let after = stat(b, values, q, None);
+    let change_pct = match (before, after) {
+        (Some(x), Some(y)) if x > 0.0 => Some((y - x) / x * 100.0),
+        _ => None,
+    };
+    let n = |s: &Samples| match s {
+        Samples::Hists(h, _) => h.len(),
+        Samples::Values(v) => v.len(),
+    };
+    let mut ci = None;
+    if change_pct.is_some() && n(a) >= 2 && n(b) >= 2 {
+        let mut changes: Vec<f64> = (0..RESAMPLES)
+            .filter_map(|_| {
+                let x = stat(a, values, q, Some(rng))?;
+                let y = stat(b, values, q, Some(rng))?;
+                (x > 0.0).then(|| (y - x) / x * 100.0)
+            })
+            .collect();
+        changes.sort_by(f64::total_cmp);
+        if changes.len() > RESAMPLES / 2 {
+            let at = |p: f64| changes[((changes.len() - 1) as f64 * p).round() as usize];
+            ci = Some([at(0.025), at(0.975)]);
+        }
+    }
+    let verdict = match ci {
+        None => Verdict::NotComparable,
+        Some([lo, _]) if lo > 0.0 => {
+            if higher_is_better {
+                Verdict::Better
+            } else {
+                Verdict::Worse
+            }
+        }
+        Some([_, hi]) if hi < 0.0 => {
+            if higher_is_better {
+                Verdict::Worse
+            } else {
+                Verdict::Better
+            }
+        }
+        Some(_) => Verdict::NoSignificantChange,
+    };
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    MetricChange {
+        metric,
+        before,
+        after,
+        change_pct: change_pct.map(round),
+        ci95_pct: ci.map(|[l, h]| [round(l), round(h)]),
+        higher_is_better,
+        verdict,
+    }
+}
+
+/// Counts compared without an interval: any increase of a bad count is worse.
+fn count(metric: &str, before: &Value, after: &Value) -> Option<MetricChange> {
+    let (b, a) = (before.as_f64()?, after.as_f64()?);
+    let verdict = if a > b {
+        Verdict::Worse
+    } else if a < b {
+        Verdict::Better
+    } else {
+        Verdict::NoSignificantChange
+    };
+    Some(MetricChange {
+        metric: metric.into(),
+        before: Some(b),
+        after: Some(a),
+        change_pct: (b > 0.0).then(|| (a - b) / b * 100.0),
+        ci95_pct: None,
+        higher_is_better: false,
+        verdict,
+    })
+}
+
+fn rtos(d: &RunData) -> Vec<f64> {
+    d.summary["failover"]["trials"].as_array().into_iter().flatten().filter_map(|t| t["rto_ms"].as_f64()).collect()
+}
+
+/// Every comparable metric of the two runs. `seed` makes the intervals reproducible.
+pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::new();
+    let ops: Vec<String> = before.ops().into_iter().filter(|o| after.ops().contains(o) && o != "cleanup").collect();
+    for op in &ops {
+        let rate = format!("{op}_ops_per_sec");
+        let (a, b) =
+            (Samples::Values(before.timeline.measured(&rate)), Samples::Values(after.timeline.measured(&rate)));
+        out.push(judge(format!("{op}.ops_per_sec"), (&a, &b), &[], None, true, &mut rng));
+        let empty = Vec::new();
+        let (values, a, b) =
+            ladder(before.intervals.get(op).unwrap_or(&empty), after.intervals.get(op).unwrap_or(&empty));
+        for (name, q) in [("p50_us", 0.5), ("p99_us", 0.99), ("p999_us", 0.999)] {
+            out.push(judge(format!("{op}.{name}"), (&a, &b), &values, Some(q), false, &mut rng));
+        }
+    }
+    let (ra, rb) = (rtos(before), rtos(after));
+    if !ra.is_empty() || !rb.is_empty() {
+        out.push(judge("rto_ms".into(), (&Samples::Values(ra), &Samples::Values(rb)), &[], None, false, &mut rng));
+    }
+    for k in ["lost", "duplicated"] {
+        if let Some(m) = count(k, &before.summary["check"][k], &after.summary["check"][k]) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// Metrics that got worse by more than `pct` percent with the interval excluding zero.
+pub fn regressions<'a>(changes: &'a [MetricChange], pct: f64, only: &[String]) -> Vec<&'a MetricChange> {
+    changes
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|m| m == &c.metric))
+        .filter(|c| c.verdict == Verdict::Worse)
+        .filter(|c| match c.change_pct {
+            Some(p) => {
+                if c.higher_is_better {
+                    -p > pct
+                } else {
+                    p > pct
+                }
+            }
+            None => c.ci95_pct.is_none(), // a count that went from 0 up
+        })
+        .collect()
+}
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.2}"),
+        None => "-".into(),
+    }
+}
+
+/// The comparison as a Markdown table (also what the terminal shows).
+pub fn markdown(before: &str, after: &str, changes: &[MetricChange]) -> String {
+    let mut md = format!("## Compare: `{before}` → `{after}`\n\n| metric | before | after | change | 95% CI of change | verdict |\n|---|---|---|---|---|---|\n");
+    for c in changes {
+        let change = c.change_pct.map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "-".into());
+        let ci = c.ci95_pct.map(|[l, h]| format!("[{l:+.1}%, {h:+.1}%]")).unwrap_or_else(|| "-".into());
+        md.push_str(&format!(
+            "| {} | {} | {} | {change} | {ci} | {} |\n",
+            c.metric,
+            fmt(c.before),
+            fmt(c.after),
+            c.verdict.as_str()
+        ));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hist(rng: &mut Rng, scale: f64) -> Histogram<u64> {
+        let mut h = crate::measure::stats::new_histogram();
+        for _ in 0..500 {
+            h.record((rng.exponential(1000.0) * scale).max(1.0) as u64).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn a_twenty_percent_slower_tail_is_worse_and_the_same_distribution_is_not() {
+        let mut rng = Rng::new(1);
+        let base: Vec<_> = (0..30).map(|_| hist(&mut rng, 1.0)).collect();
+        let same: Vec<_> = (0..30).map(|_| hist(&mut rng, 1.0)).collect();
+        let slow: Vec<_> = (0..30).map(|_| hist(&mut rng, 1.2)).collect();
+        let mut r = Rng::new(9);
+        let (v, a, b) = ladder(&base, &slow);
+        let worse = judge("p99".into(), (&a, &b), &v, Some(0.99), false, &mut r);
+        assert_eq!(worse.verdict, Verdict::Worse, "{worse:?}");
+        assert!((10.0..30.0).contains(&worse.change_pct.unwrap()), "{worse:?}");
+        let (v, a, b) = ladder(&base, &same);
+        let flat = judge("p99".into(), (&a, &b), &v, Some(0.99), false, &mut r);
+        assert_eq!(flat.verdict, Verdict::NoSignificantChange, "{flat:?}");
+        assert_eq!(regressions(std::slice::from_ref(&worse), 10.0, &[]).len(), 1);
+        assert!(regressions(&[worse], 50.0, &[]).is_empty());
+    }
+
+    #[test]
+    fn throughput_down_is_worse_and_counts_compare_plainly() {
+        let mut r = Rng::new(3);
+        let a = Samples::Values((0..20).map(|i| 1000.0 + f64::from(i % 3)).collect());
+        let b = Samples::Values((0..20).map(|i| 800.0 + f64::from(i % 3)).collect());
+        assert_eq!(judge("t".into(), (&a, &b), &[], None, true, &mut r).verdict, Verdict::Worse);
+        let lost = count("lost", &serde_json::json!(0), &serde_json::json!(3)).unwrap();
+        assert_eq!(lost.verdict, Verdict::Worse);
+        assert_eq!(regressions(&[lost], 10.0, &[]).len(), 1, "0 -> 3 lost fails any gate");
+    }
+}

@@ -1,0 +1,187 @@
+//! A results folder read back: summary, manifest, timeline and the latency log, for reports and
+//! comparisons. Missing optional files leave their part empty; a folder without summary.json
+//! is not a run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+use serde_json::Value;
+
+use crate::measure::stats::new_histogram;
+
+/// timeline.csv as columns.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub names: Vec<String>,
+    /// One entry per row: the phase.
+    pub phases: Vec<String>,
+    /// Column name -> one value per row (None: empty cell).
+    pub columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl Timeline {
+    pub fn parse(text: &str) -> Timeline {
+        let mut lines = text.lines();
+        let names: Vec<String> = lines.next().unwrap_or("").split(',').map(str::to_string).collect();
+        let mut t = Timeline { names: names.clone(), ..Default::default() };
+        for n in &names {
+            t.columns.insert(n.clone(), Vec::new());
+        }
+        for line in lines.filter(|l| !l.is_empty()) {
+            let cells: Vec<&str> = line.split(',').collect();
+            for (i, n) in names.iter().enumerate() {
+                let cell = cells.get(i).copied().unwrap_or("");
+                if n == "phase" {
+                    t.phases.push(cell.to_string());
+                }
+                t.columns.get_mut(n).expect("column").push(cell.parse::<f64>().ok());
+            }
+        }
+        t
+    }
+
+    pub fn col(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.columns.get(name).map(Vec::as_slice)
+    }
+
+    /// (t_s, value) of the rows where `name` has a value, in the phases given (all when empty).
+    pub fn points(&self, name: &str, phases: &[&str]) -> Vec<(f64, f64)> {
+        let (Some(t), Some(v)) = (self.col("t_s"), self.col(name)) else { return Vec::new() };
+        t.iter()
+            .zip(v)
+            .zip(&self.phases)
+            .filter(|(_, p)| phases.is_empty() || phases.contains(&p.as_str()))
+            .filter_map(|((t, v), _)| Some((*t.as_ref()?, *v.as_ref()?)))
+            .collect()
+    }
+
+    /// Values of `name` in the measured phase.
+    pub fn measured(&self, name: &str) -> Vec<f64> {
+        self.points(name, &["measure"]).into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Standby names that have lag columns.
+    pub fn standbys(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .filter_map(|n| n.strip_prefix("lag_").and_then(|r| r.strip_suffix("_replay_ms")))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// One run folder, read.
+#[derive(Debug)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub summary: Value,
+    pub manifest: Value,
+    pub timeline: Timeline,
+    /// Operation -> per measured interval histogram (µs), in time order.
+    pub intervals: BTreeMap<String, Vec<Histogram<u64>>>,
+}
+
+impl RunData {
+    pub fn load(dir: &Path) -> Result<RunData, String> {
+        let read_json = |name: &str| -> Result<Value, String> {
+            let p = dir.join(name);
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", p.display()))
+        };
+        let summary = read_json("summary.json")
+            .map_err(|e| format!("{e}; RUN_DIR is a folder that `habench run` wrote (it holds summary.json)"))?;
+        let manifest = read_json("manifest.json").unwrap_or(Value::Null);
+        let timeline =
+            std::fs::read_to_string(dir.join("timeline.csv")).map(|t| Timeline::parse(&t)).unwrap_or_default();
+        let intervals = read_hlog(&dir.join("latency.hlog"), &timeline).unwrap_or_default();
+        Ok(RunData { dir: dir.to_path_buf(), summary, manifest, timeline, intervals })
+    }
+
+    /// Whole measured phase per operation (the intervals merged).
+    pub fn merged(&self, op: &str) -> Option<Histogram<u64>> {
+        let hs = self.intervals.get(op)?;
+        let mut all = new_histogram();
+        for h in hs {
+            all.add(h).ok()?;
+        }
+        (!all.is_empty()).then_some(all)
+    }
+
+    /// Operations with latencies in the measured phase, in the summary's order.
+    pub fn ops(&self) -> Vec<String> {
+        let mut ops: Vec<String> =
+            self.summary["latency_us"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        ops.retain(|o| self.summary["latency_us"][o]["count"].as_u64().unwrap_or(0) > 0);
+        ops
+    }
+}
+
+/// The latency log's histograms of measured intervals, by tag. An interval is measured when
+/// the timeline row ending at the same time says so.
+fn read_hlog(path: &Path, timeline: &Timeline) -> Option<BTreeMap<String, Vec<Histogram<u64>>>> {
+    let bytes = std::fs::read(path).ok()?;
+    let ends: Vec<(i64, bool)> = timeline
+        .col("t_s")
+        .unwrap_or(&[])
+        .iter()
+        .zip(&timeline.phases)
+        .filter_map(|(t, p)| Some(((t.as_ref()? * 1000.0).round() as i64, p == "measure")))
+        .collect();
+    let measured = |end_ms: i64| ends.iter().any(|(e, m)| *m && (e - end_ms).abs() <= 2);
+    let mut de = Deserializer::new();
+    let mut out: BTreeMap<String, Vec<Histogram<u64>>> = BTreeMap::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        let Ok(LogEntry::Interval(ih)) = entry else { continue };
+        let end_ms = ((ih.start_timestamp() + ih.duration()).as_secs_f64() * 1000.0).round() as i64;
+        if !measured(end_ms) {
+            continue;
+        }
+        let Some(tag) = ih.tag() else { continue };
+        let Ok(encoded) = base64_decode(ih.encoded_histogram()) else { continue };
+        let Ok(h) = de.deserialize::<u64, _>(&mut encoded.as_slice()) else { continue };
+        out.entry(tag.as_str().to_string()).or_default().push(h);
+    }
+    Some(out)
+}
+
+fn base64_decode(s: &str) -> Result<Vec<u8>, ()> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).ok_or(())? as u32;
+        buf = (buf << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_reads_as_columns_with_empty_cells() {
+        let t = Timeline::parse(
+            "t_s,interval_s,phase,publish_p99_us,lag_s1_replay_ms\n1.0,1.0,warmup,5,\n2.0,1.0,measure,7,0.5\n",
+        );
+        assert_eq!(t.points("publish_p99_us", &["measure"]), vec![(2.0, 7.0)]);
+        assert_eq!(t.points("lag_s1_replay_ms", &[]), vec![(2.0, 0.5)]);
+        assert_eq!(t.measured("publish_p99_us"), vec![7.0]);
+        assert_eq!(t.standbys(), vec!["s1".to_string()]);
+    }
+
+    #[test]
+    fn base64_round_trips_known_text() {
+        assert_eq!(base64_decode("aGFiZW5jaA==").unwrap(), b"habench");
+        assert!(base64_decode("a*b").is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! A report as blocks (headings, paragraphs, tables, charts), written out as Markdown or as
+//! one self-contained HTML page (charts inline as SVG, no external assets).
+
+use std::fmt::Write;
+
+use crate::report::charts::Rendered;
+
+#[derive(Debug, Clone)]
+pub enum Block {
+    Heading(u8, String),
+    Para(String),
+    Table { head: Vec<String>, rows: Vec<Vec<String>> },
+    Chart(Rendered),
+}
+
+pub fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
+    Block::Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
+}
+
+pub fn to_markdown(blocks: &[Block]) -> String {
+    let mut md = String::new();
+    for b in blocks {
+        match b {
+            Block::Heading(level, text) => {
+                let _ = writeln!(md, "{} {text}\n", "#".repeat(usize::from(*level)));
+            }
+            Block::Para(text) => {
+                let _ = writeln!(md, "{text}\n");
+            }
+            Block::Table { head, rows } => {
+                let _ = writeln!(md, "| {} |", head.join(" | "));
+                let _ = writeln!(md, "|{}", "---|".repeat(head.len()));
+                for r in rows {
+                    let _ = writeln!(md, "| {} |", r.join(" | "));
+                }
+                md.push('\n');
+            }
+            Block::Chart(c) => {
+                let _ = writeln!(md, "![{}](charts/{}.svg)\n", c.title, c.name);
+            }
+        }
+    }
+    md
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Inline Markdown of paragraphs: `code` and **bold** only.
+fn inline(s: &str) -> String {
+    let mut out = String::new();
+    let mut code = false;
+    let mut bold = false;
+    let text = esc(s);
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("**") {
+            out.push_str(if bold { "</b>" } else { "<b>" });
+            bold = !bold;
+            rest = &rest[2..];
+            continue;
+        }
+        if c == '`' {
+            out.push_str(if code { "</code>" } else { "<code>" });
+            code = !code;
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:0 3px}
+figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}svg{max-width:100%;height:auto}";
+
+pub fn to_html(title: &str, blocks: &[Block]) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        esc(title)
+    );
+    for b in blocks {
+        match b {
+            Block::Heading(level, text) => {
+                let _ = writeln!(h, "<h{level}>{}</h{level}>", inline(text));
+            }
+            Block::Para(text) => {
+                let _ = writeln!(h, "<p>{}</p>", inline(text));
+            }
+            Block::Table { head, rows } => {
+                h.push_str("<table><thead><tr>");
+                for c in head {
+                    let _ = write!(h, "<th>{}</th>", inline(c));
+                }
+                h.push_str("</tr></thead><tbody>\n");
+                for r in rows {
+                    h.push_str("<tr>");
+                    for c in r {
+                        let _ = write!(h, "<td>{}</td>", inline(c));
+                    }
+                    h.push_str("</tr>\n");
+                }
+                h.push_str("</tbody></table>\n");
+            }
+            Block::Chart(c) => {
+                let svg = c.svg.find("<svg").map(|i| &c.svg[i..]).unwrap_or(&c.svg);
+                let _ = writeln!(h, "<figure>{svg}<figcaption>{}</figcaption></figure>", esc(&c.title));
+            }
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_and_html_carry_the_same_content() {
+        let blocks = vec![
+            Block::Heading(1, "Run <x>".into()),
+            Block::Para("p99 **12 ms** at `sync`".into()),
+            table(&["op", "p99"], vec![vec!["publish".into(), "12".into()]]),
+        ];
+        let md = to_markdown(&blocks);
+        assert!(md.contains("# Run <x>") && md.contains("| publish | 12 |"), "{md}");
+        let html = to_html("t", &blocks);
+        assert!(html.contains("<h1>Run &lt;x&gt;</h1>"), "{html}");
+        assert!(html.contains("<b>12 ms</b>") && html.contains("<code>sync</code>"), "{html}");
+        assert!(html.contains("<td>publish</td>"));
+        assert!(!html.contains("http://") && !html.contains("https://"), "no external assets");
+    }
+}

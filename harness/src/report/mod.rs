@@ -1,0 +1,79 @@
+//! `habench report RUN_DIR`: report.md, a self-contained report.html and every chart as PNG
+//! and SVG under charts/, from a results folder. Also written at the end of every run.
+
+pub mod charts;
+pub mod compare;
+pub mod data;
+pub mod doc;
+pub mod floor;
+pub mod fonts;
+mod sections;
+
+use std::path::Path;
+
+use charts::Rendered;
+pub use data::RunData;
+use doc::Block;
+
+/// What writing a report produced.
+#[derive(Debug, Default)]
+pub struct ReportOutput {
+    pub charts: Vec<String>,
+    /// Charts that could not be drawn (the report is written without them).
+    pub warnings: Vec<String>,
+}
+
+/// Draws a chart into `charts/`, or notes why it could not be drawn.
+fn chart<C: charts::Chart>(c: &C, dir: &Path, out: &mut ReportOutput) -> Option<Rendered> {
+    match charts::render(c, &dir.join("charts")) {
+        Ok(r) => {
+            out.charts.push(r.name.clone());
+            Some(r)
+        }
+        Err(e) => {
+            out.warnings.push(format!("chart {}: {e}", c.name()));
+            None
+        }
+    }
+}
+
+/// Writes report.md, report.html and charts/ into the run folder `dir`.
+pub fn write(dir: &Path) -> Result<ReportOutput, String> {
+    let data = RunData::load(dir)?;
+    let mut out = ReportOutput::default();
+    let blocks = if data.summary.get("variants").is_some() || data.summary.get("offload").is_some() {
+        sections::repeated_run(&data, &mut |c| chart_any(c, dir, &mut out))
+    } else {
+        sections::single_run(&data, &mut |c| chart_any(c, dir, &mut out))
+    };
+    let title = format!("habench report: {}", data.summary["run_id"].as_str().unwrap_or("run"));
+    std::fs::write(dir.join("report.md"), doc::to_markdown(&blocks)).map_err(|e| format!("report.md: {e}"))?;
+    std::fs::write(dir.join("report.html"), doc::to_html(&title, &blocks)).map_err(|e| format!("report.html: {e}"))?;
+    Ok(out)
+}
+
+/// Any of the chart kinds, drawn by [`chart`].
+pub enum AnyChart {
+    Spectrum(charts::spectrum::SpectrumChart),
+    Timeline(charts::timeline::TimelineChart),
+    Lag(charts::lag::LagChart),
+    Rto(charts::rto::RtoChart),
+    Offload(charts::offload::OffloadChart),
+}
+
+fn chart_any(c: AnyChart, dir: &Path, out: &mut ReportOutput) -> Option<Block> {
+    let r = match &c {
+        AnyChart::Spectrum(c) => chart(c, dir, out),
+        AnyChart::Timeline(c) => chart(c, dir, out),
+        AnyChart::Lag(c) => chart(c, dir, out),
+        AnyChart::Rto(c) => chart(c, dir, out),
+        AnyChart::Offload(c) => chart(c, dir, out),
+    };
+    r.map(Block::Chart)
+}
+
+impl std::fmt::Debug for AnyChart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnyChart")
+    }
+}
