@@ -240,12 +240,13 @@ async fn run_once(
             }
         }
     }
-    let (fdatasync_us, measured_at) = match &cfg.target {
-        Target::Topology(_) => {
-            let env = PgEnv::discover(&options::env_options(&args.env))?;
-            crate::report::floor::fdatasync(&env).await
+    let (fdatasync_us, measured_at) = match &topology {
+        Some(t) => {
+            let t = t.lock().await;
+            let primary = t.as_topology().primary();
+            crate::report::floor::fdatasync(primary.env(), primary.data_dir()).await
         }
-        Target::Dsn { .. } => (None, 0),
+        None => (None, 0),
     };
     manifest.physical_floor = Some(crate::report::floor::Floor {
         fdatasync_us,

@@ -20,7 +20,7 @@ pub enum Verdict {
     Better,
     Worse,
     NoSignificantChange,
-    /// One side is missing, or there is nothing to resample.
+    /// One side is missing, too few samples for the percentile, or nothing to resample.
     NotComparable,
 }
 
@@ -133,8 +133,17 @@ fn judge(
         Samples::Hists(h, _) => h.len(),
         Samples::Values(v) => v.len(),
     };
+    // A percentile needs enough samples to exist: 10 beyond it on each side (p99: 1000).
+    let total = |s: &Samples| match s {
+        Samples::Hists(h, _) => h.iter().flat_map(|i| i.iter().map(|(_, c)| *c)).sum::<u64>(),
+        Samples::Values(v) => v.len() as u64,
+    };
+    let enough = q.is_none_or(|q| {
+        let need = (10.0 / (1.0 - q).max(1e-9)).max(20.0) as u64;
+        total(a) >= need && total(b) >= need
+    });
     let mut ci = None;
-    if change_pct.is_some() && n(a) >= 2 && n(b) >= 2 {
+    if enough && change_pct.is_some() && n(a) >= 2 && n(b) >= 2 {
         let mut changes: Vec<f64> = (0..RESAMPLES)
             .filter_map(|_| {
                 let x = stat(a, values, q, Some(rng))?;
@@ -297,6 +306,8 @@ mod tests {
         let mut r = Rng::new(9);
         let (v, a, b) = ladder(&base, &slow);
         let worse = judge("p99".into(), (&a, &b), &v, Some(0.99), false, &mut r);
+        let few = judge("p999".into(), (&a, &b), &v, Some(0.9999), false, &mut r);
+        assert_eq!(few.verdict, Verdict::NotComparable, "15,000 samples cannot tell a p99.99 apart");
         assert_eq!(worse.verdict, Verdict::Worse, "{worse:?}");
         assert!((10.0..30.0).contains(&worse.change_pct.unwrap()), "{worse:?}");
         let (v, a, b) = ladder(&base, &same);

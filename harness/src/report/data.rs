@@ -115,6 +115,8 @@ impl RunData {
         let mut ops: Vec<String> =
             self.summary["latency_us"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
         ops.retain(|o| self.summary["latency_us"][o]["count"].as_u64().unwrap_or(0) > 0);
+        let rank = |o: &String| crate::measure::Op::ALL.iter().position(|op| op.as_str() == o).unwrap_or(usize::MAX);
+        ops.sort_by_key(rank);
         ops
     }
 }

@@ -37,8 +37,10 @@ pub fn parse_pg_test_fsync(out: &str) -> Option<f64> {
     words.get(i - 1)?.parse().ok()
 }
 
-/// The local WAL flush time, from the cache when it is fresh, else measured now (~15 s).
-pub async fn fdatasync(env: &PgEnv) -> (Option<f64>, u64) {
+/// The local WAL flush time, from the cache when it is fresh, else measured now (~15 s) in
+/// `data_dir` (a server's data directory: the file system its WAL is on, writable by the server
+/// user).
+pub async fn fdatasync(env: &PgEnv, data_dir: &Path) -> (Option<f64>, u64) {
     let cache = env.root.path().join(CACHE);
     if let Some(f) = read_cache(&cache) {
         if now_s().saturating_sub(f.fdatasync_measured_at) < CACHE_FOR.as_secs() && f.fdatasync_us.is_some() {
@@ -56,7 +58,7 @@ pub async fn fdatasync(env: &PgEnv) -> (Option<f64>, u64) {
     if std::fs::OpenOptions::new().write(true).create_new(true).open(&lock).is_err() {
         return (None, now_s());
     }
-    let file = env.root.path().join("pg_test_fsync.out");
+    let file = data_dir.join("habench_pg_test_fsync.tmp");
     let file = file.to_string_lossy().into_owned();
     let us = match env.run_tool("pg_test_fsync", &["-s", "1", "-f", &file]).await {
         Ok(out) => parse_pg_test_fsync(&out),
