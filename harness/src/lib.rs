@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod failover;
 pub mod fault;
+pub mod link;
 pub mod measure;
 pub mod pg;
 pub mod report;

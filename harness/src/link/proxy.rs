@@ -1,0 +1,196 @@
+//! The link emulator: a TCP proxy on loopback that delays each direction (keeping byte order),
+//! adds jitter, limits bandwidth, and can blackhole (hold everything, as a partition does until
+//! TCP retransmits after it heals) or reset (close every connection) the link.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use habench_workloads::rng::Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::link::spec::LinkSpec;
+
+/// Whether bytes cross the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Up,
+    /// Nothing crosses; bytes sent meanwhile are delivered once the link is up again.
+    Blackhole,
+}
+
+#[derive(Debug)]
+pub struct LinkProxy {
+    port: u16,
+    upstream: Arc<AtomicU16>,
+    spec: watch::Sender<LinkSpec>,
+    state: watch::Sender<LinkState>,
+    conns: Arc<Mutex<JoinSet<()>>>,
+    accept: JoinHandle<()>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl LinkProxy {
+    /// Listens on a free loopback port and forwards to `127.0.0.1:upstream_port`.
+    pub async fn start(upstream_port: u16, spec: LinkSpec, seed: u64) -> std::io::Result<LinkProxy> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let upstream = Arc::new(AtomicU16::new(upstream_port));
+        let (spec_tx, spec_rx) = watch::channel(spec);
+        let (state_tx, state_rx) = watch::channel(LinkState::Up);
+        let conns = Arc::new(Mutex::new(JoinSet::new()));
+        let accept = tokio::spawn(accept_loop(listener, upstream.clone(), spec_rx, state_rx, conns.clone(), seed));
+        Ok(LinkProxy { port, upstream, spec: spec_tx, state: state_tx, conns, accept })
+    }
+
+    /// Where clients connect.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Forward new connections to another server (after a failover).
+    pub fn set_upstream(&self, port: u16) {
+        self.upstream.store(port, Ordering::SeqCst);
+    }
+
+    pub fn spec(&self) -> LinkSpec {
+        *self.spec.borrow()
+    }
+
+    /// Changes delay, jitter or bandwidth for bytes sent from now on.
+    pub fn set_spec(&self, spec: LinkSpec) {
+        self.spec.send_replace(spec);
+    }
+
+    pub fn set_state(&self, state: LinkState) {
+        self.state.send_replace(state);
+    }
+
+    /// Closes every connection through the link now (new ones are accepted).
+    pub fn reset(&self) {
+        self.conns.lock().expect("link connections lock").abort_all();
+    }
+}
+
+impl Drop for LinkProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        if let Ok(mut c) = self.conns.lock() {
+            c.abort_all();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: Arc<AtomicU16>,
+    spec: watch::Receiver<LinkSpec>,
+    state: watch::Receiver<LinkState>,
+    conns: Arc<Mutex<JoinSet<()>>>,
+    seed: u64,
+) {
+    let mut n = 0u64;
+    while let Ok((client, _)) = listener.accept().await {
+        n += 1;
+        let _ = client.set_nodelay(true);
+        let task = connection(client, upstream.load(Ordering::SeqCst), spec.clone(), state.clone(), seed ^ n);
+        let mut set = conns.lock().expect("link connections lock");
+        while set.try_join_next().is_some() {}
+        set.spawn(task);
+    }
+}
+
+async fn connection(
+    client: TcpStream,
+    upstream_port: u16,
+    spec: watch::Receiver<LinkSpec>,
+    mut state: watch::Receiver<LinkState>,
+    seed: u64,
+) {
+    // A partitioned link lets no connection through until it heals.
+    if state.wait_for(|s| *s == LinkState::Up).await.is_err() {
+        return;
+    }
+    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };
+    let _ = server.set_nodelay(true);
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = server.into_split();
+    let up = pump(cr, sw, spec.clone(), state.clone(), Rng::new(seed).fork(1));
+    let down = pump(sr, cw, spec, state, Rng::new(seed).fork(2));
+    // When one direction ends the connection is over: the other side closes too.
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+    }
+}
+
+/// One direction, in one task: reads as bytes come, stamps each chunk with when it may be
+/// delivered (its delay and jitter, its turn on a bandwidth-limited link, and never before an
+/// earlier chunk: order is kept), and writes what is due. At zero delay a chunk is written as
+/// soon as it is read, with no hop between tasks.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    spec: watch::Receiver<LinkSpec>,
+    mut state: watch::Receiver<LinkState>,
+    mut rng: Rng,
+) {
+    let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut last_due = Instant::now();
+    let mut eof = false;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let up = *state.borrow() == LinkState::Up;
+        // Write everything that is due.
+        while up && queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
+            let (_, data) = queue.pop_front().expect("front");
+            if to.write_all(&data).await.is_err() {
+                return;
+            }
+        }
+        if eof && queue.is_empty() {
+            let _ = to.shutdown().await;
+            return;
+        }
+        let next_due = queue.front().map(|(d, _)| *d).filter(|_| up);
+        tokio::select! {
+            r = from.read(&mut buf), if !eof => {
+                let n = match r {
+                    Ok(0) | Err(_) => { eof = true; continue }
+                    Ok(n) => n,
+                };
+                let s = *spec.borrow();
+                let mut delay = s.delay.as_secs_f64();
+                if !s.jitter.is_zero() {
+                    delay += (rng.next_f64() * 2.0 - 1.0) * s.jitter.as_secs_f64();
+                }
+                let mut due = (Instant::now() + Duration::from_secs_f64(delay.max(0.0))).max(last_due);
+                if let Some(bps) = s.bandwidth_bps {
+                    // Serialisation: the chunk leaves once the link has sent what came before.
+                    due += Duration::from_secs_f64(n as f64 * 8.0 / bps as f64);
+                }
+                last_due = due;
+                queue.push_back((due, buf[..n].to_vec()));
+            }
+            _ = sleep_until_opt(next_due) => {}
+            r = state.changed() => {
+                if r.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
