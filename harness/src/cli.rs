@@ -118,6 +118,10 @@ pub struct TopologyFlags {
     /// Pin a node's processes to CPUs (repeatable), emulating separate hosts: s2=1, primary=0.
     #[arg(long = "pin", value_name = "NODE=CPUS", value_parser = crate::topology::spec::parse_pin)]
     pub pin: Vec<(String, Vec<usize>)>,
+    /// Put a standby's replication connection through an emulated link (repeatable):
+    /// s1=delay:20ms,jitter:2ms,bandwidth:100mbit (delay is one way).
+    #[arg(long = "link", value_name = "NODE=SPEC", value_parser = crate::link::spec::parse_node_link)]
+    pub links: Vec<(String, crate::link::LinkSpec)>,
 }
 
 #[derive(Debug, Args)]

@@ -118,7 +118,19 @@ impl RunSink for Nothing {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_exactly() {
-    let spec = TopologySpec::new(TopologyKind::Async).with_standbys(1);
+    async_loss(TopologySpec::new(TopologyKind::Async).with_standbys(1), 200.0, true, "async-loss").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn async_behind_a_20ms_link_loses_what_was_in_flight_and_the_checker_counts_it() {
+    let mut spec = TopologySpec::new(TopologyKind::Async).with_standbys(1);
+    spec.links.insert("s1".into(), habench::link::LinkSpec::parse("delay:20ms").unwrap());
+    async_loss(spec, 500.0, false, "async-link-loss").await;
+}
+
+/// Kills the primary of an async topology under load (optionally with its walsender stopped
+/// 1 s before) and checks that the checker's lost count equals an independent SQL count.
+async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &str) {
     let topo = AnyTopology::up(common::env(), spec).await.unwrap();
     let write_dsn = topo.as_topology().write_dsn();
     let topo = Arc::new(tokio::sync::Mutex::new(topo));
@@ -127,6 +139,7 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
         target_dsn: Some(write_dsn.clone()),
         duration: Some(Duration::from_secs(8)),
         warmup: Some(Duration::ZERO),
+        rate: Some(rate),
         quiet: true,
         ..Default::default()
     };
@@ -140,7 +153,7 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
     habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
     drop(client);
 
-    let dir = habench::store::ResultsDir::create(Some(&out_dir("async-loss")), "t", "t", true).unwrap();
+    let dir = habench::store::ResultsDir::create(Some(&out_dir(tag)), "t", "t", true).unwrap();
     let (ledger_tx, ledger_rx) = runner::ledger::channel();
     let ledger = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len()).unwrap();
     let plan = FailoverPlan {
@@ -156,16 +169,18 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
         runner::run(run_cfg, ep, ledger_tx, &mut Nothing, abort_rx, Some(plan), Default::default()).await
     });
 
-    // The replication link stalls 1 s before the primary dies: its walsender is stopped, so what
-    // the primary acknowledges from then on never reaches the standby.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let walsender: i32 = {
-        let t = topo.lock().await;
-        let c = t.as_topology().node("primary").unwrap().connect().await.unwrap();
-        c.query_one("SELECT pid FROM pg_stat_replication WHERE application_name = 's1'", &[]).await.unwrap().get(0)
-    };
-    // SAFETY: kill has no memory-safety preconditions.
-    assert_eq!(unsafe { libc::kill(walsender, libc::SIGSTOP) }, 0);
+    if stall_walsender {
+        // The replication link stalls 1 s before the primary dies: its walsender is stopped, so
+        // what the primary acknowledges from then on never reaches the standby.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let walsender: i32 = {
+            let t = topo.lock().await;
+            let c = t.as_topology().node("primary").unwrap().connect().await.unwrap();
+            c.query_one("SELECT pid FROM pg_stat_replication WHERE application_name = 's1'", &[]).await.unwrap().get(0)
+        };
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(walsender, libc::SIGSTOP) }, 0);
+    }
     let result = run.await.unwrap();
     let ledger = ledger.await.unwrap().unwrap();
     assert!(result.events.iter().any(|e| matches!(e.kind, habench::failover::EventKind::Promoted { .. })));
@@ -173,7 +188,7 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
     let client = endpoint.connect_once().await.unwrap();
     let db = habench::check::read_db_state(&client, &cfg.workload.messagebox).await.unwrap();
     let report = habench_workloads::checker::check(&ledger.index, &db, false);
-    assert!(report.lost_publishes > 0, "acknowledged while the standby was paused, gone after failover: {report:?}");
+    assert!(report.lost_publishes > 0, "acknowledged but not yet on the standby, gone after failover: {report:?}");
 
     // Independently: the acknowledged ids that the new primary has no trace of, in SQL.
     let acked: Vec<i64> = ledger.index.acknowledged().collect();
@@ -191,7 +206,7 @@ async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_
     }
     let missing: i64 = client.query_one(&sql, &[]).await.unwrap().get(0);
     eprintln!(
-        "async failover: {} acknowledged, checker lost {} publishes ({} completions), SQL check {missing} missing",
+        "{tag}: {} acknowledged, checker lost {} publishes ({} completions), SQL check {missing} missing",
         report.acknowledged, report.lost_publishes, report.lost_completions
     );
     assert_eq!(report.lost_publishes as i64, missing, "checker and SQL agree");

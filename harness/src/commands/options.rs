@@ -71,6 +71,9 @@ pub fn apply_topology_flags(mut spec: TopologySpec, flags: &TopologyFlags) -> Re
     for (node, cpus) in &flags.pin {
         spec.pin.insert(node.clone(), cpus.clone());
     }
+    for (node, link) in &flags.links {
+        spec.links.insert(node.clone(), *link);
+    }
     spec.validate()?;
     Ok(spec)
 }

@@ -187,7 +187,21 @@ impl RunConfig {
                     .map_err(|e| bad("pin", format!("pin: {node}: {e}")))?;
                 spec.pin.insert(node, cpus);
             }
-            Target::Topology(options::apply_topology_flags(spec, &args.topology_flags)?)
+            for (node, link) in section.map(|t| t.links.clone()).unwrap_or_default() {
+                let link =
+                    crate::link::LinkSpec::parse(&link).map_err(|e| bad("links", format!("links: {node}: {e}")))?;
+                spec.links.insert(node, link);
+            }
+            let mut spec = options::apply_topology_flags(spec, &args.topology_flags)?;
+            // Faults on links need links: every standby without one gets a zero-delay link.
+            let faults_on_links = args.faults.iter().any(|f| f.kind.needs_links())
+                || (args.faults.is_empty() && file.faults.iter().any(|f| f.kind.needs_links()));
+            if faults_on_links && matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+                for name in spec.node_names().into_iter().skip(1) {
+                    spec.links.entry(name).or_default();
+                }
+            }
+            Target::Topology(spec)
         };
 
         // Workload.
@@ -415,6 +429,9 @@ fn check_fault(fault: crate::fault::FaultKind, topology: Option<TopologyKind>, w
         (_, None) => bad("needs a topology habench starts; --target-dsn servers are not broken".into()),
         (F::Switchover, Some(TopologyKind::Single | TopologyKind::SharedDisk)) => {
             bad("a switchover needs standbys: use sync, async or log-shipping".into())
+        }
+        (F::PartitionStandby | F::SlowLink, Some(k)) if !matches!(k, TopologyKind::Sync | TopologyKind::Async) => {
+            bad(format!("{k} has no replication link to cut or slow; use --topology sync or async"))
         }
         (F::KillSyncStandby, Some(k)) if k != TopologyKind::Sync => {
             bad(format!("{k} has no synchronous standby; use --topology sync"))

@@ -82,6 +82,9 @@ pub struct TopologySection {
     /// Node name -> CPU list (`"1"`, `"0-1"`): emulates separate hosts.
     #[serde(default)]
     pub pin: BTreeMap<String, String>,
+    /// Standby name -> link (`"delay:20ms,jitter:2ms"`).
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -145,15 +145,13 @@ async fn nemesis(
                         log.push(EventKind::EndpointReady);
                     }
                 }
-                if let (FaultKind::PausePrimary, Some(d)) = (f.kind, f.duration) {
+                if let (true, Some(d)) = (f.kind.needs_duration(), f.duration) {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
                         _ = stop.changed() => {}
                     }
                     let mut t = topo.lock().await;
-                    let was_paused = t.as_topology().node(&node).is_some_and(|n| n.is_paused());
-                    fault::resume(&mut t, &node);
-                    if was_paused {
+                    if fault::resume(&mut t, f.kind, &node) {
                         log.push(EventKind::Resumed { node });
                     }
                 }

@@ -27,16 +27,22 @@ pub enum FaultKind {
     KillSyncStandby,
     /// A host instance dies holding a dequeued batch; the others must take its messages.
     KillHostInstance,
+    /// The first standby's replication link is cut (blackholed) for the duration.
+    PartitionStandby,
+    /// Every standby link gets 50 ms more one-way delay for the duration.
+    SlowLink,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
         FaultKind::Switchover,
         FaultKind::KillSyncStandby,
         FaultKind::KillHostInstance,
+        FaultKind::PartitionStandby,
+        FaultKind::SlowLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,7 +53,19 @@ impl FaultKind {
             FaultKind::Switchover => "switchover",
             FaultKind::KillSyncStandby => "kill-sync-standby",
             FaultKind::KillHostInstance => "kill-host-instance",
+            FaultKind::PartitionStandby => "partition-standby",
+            FaultKind::SlowLink => "slow-link",
         }
+    }
+
+    /// Faults that last a while and are then undone.
+    pub fn needs_duration(self) -> bool {
+        matches!(self, FaultKind::PausePrimary | FaultKind::PartitionStandby | FaultKind::SlowLink)
+    }
+
+    /// Faults that act on the standbys' replication links.
+    pub fn needs_links(self) -> bool {
+        matches!(self, FaultKind::PartitionStandby | FaultKind::SlowLink)
     }
 
     /// Whether the primary stops taking writes (the orchestrator must act).
@@ -108,12 +126,11 @@ impl FromStr for FaultSpec {
 
 impl FaultSpec {
     pub fn validate(&self) -> Result<(), String> {
-        match (self.kind, self.duration) {
-            (FaultKind::PausePrimary, None) => {
-                Err("pause-primary needs a duration: pause-primary@TIME:DURATION, e.g. pause-primary@10s:5s".into())
+        match (self.kind.needs_duration(), self.duration) {
+            (true, None) => Err(format!("{k} needs a duration: {k}@TIME:DURATION, e.g. {k}@10s:5s", k = self.kind)),
+            (false, Some(_)) => {
+                Err(format!("{} takes no duration (only pause-primary, partition-standby and slow-link do)", self.kind))
             }
-            (FaultKind::PausePrimary, Some(_)) => Ok(()),
-            (k, Some(_)) => Err(format!("{k} takes no duration (only pause-primary does)")),
             _ => Ok(()),
         }
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fault::FaultKind;
+use crate::link::LinkState;
 use crate::topology::{AnyTopology, Topology};
 
 /// What the injection did.
@@ -41,6 +42,27 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             Ok(Injected { target: name, detail: format!("{n} processes killed at once") })
         }
         FaultKind::Switchover => switchover(topo).await,
+        FaultKind::PartitionStandby => {
+            let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
+            let (name, link) = r.links().next().ok_or_else(no_links)?;
+            link.set_state(LinkState::Blackhole);
+            Ok(Injected { target: name.to_string(), detail: "replication link blackholed".into() })
+        }
+        FaultKind::SlowLink => {
+            let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
+            let mut names = Vec::new();
+            for (name, link) in r.links() {
+                let mut spec = link.spec();
+                spec.delay += SLOW_LINK_EXTRA;
+                spec.jitter = spec.jitter.min(spec.delay);
+                link.set_spec(spec);
+                names.push(format!("{name} {spec}"));
+            }
+            if names.is_empty() {
+                return Err(no_links());
+            }
+            Ok(Injected { target: "links".into(), detail: format!("one-way delay now: {}", names.join("; ")) })
+        }
         FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
     }
 }
@@ -86,11 +108,38 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
     })
 }
 
-/// Resumes a paused node (end of pause-primary), if it is still paused.
-pub fn resume(topo: &mut AnyTopology, node: &str) {
-    if let Some(n) = topo.as_topology_mut().node_mut(node) {
-        if n.is_paused() {
-            n.resume();
+/// Extra one-way delay of a slow link.
+pub const SLOW_LINK_EXTRA: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn no_links() -> Error {
+    Error::config("--fault", "this fault acts on standby links: use sync or async (links are added when missing)")
+}
+
+/// Ends a fault that lasts (pause-primary, partition-standby, slow-link). Returns whether there
+/// was something to undo.
+pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
+    match kind {
+        FaultKind::PausePrimary => match topo.as_topology_mut().node_mut(target) {
+            Some(n) if n.is_paused() => {
+                n.resume();
+                true
+            }
+            _ => false,
+        },
+        FaultKind::PartitionStandby => {
+            let AnyTopology::Replicated(r) = topo else { return false };
+            r.link(target).map(|l| l.set_state(LinkState::Up)).is_some()
         }
+        FaultKind::SlowLink => {
+            let AnyTopology::Replicated(r) = topo else { return false };
+            for (_, link) in r.links() {
+                let mut spec = link.spec();
+                spec.delay = spec.delay.saturating_sub(SLOW_LINK_EXTRA);
+                spec.jitter = spec.jitter.min(spec.delay);
+                link.set_spec(spec);
+            }
+            true
+        }
+        _ => false,
     }
 }

@@ -17,6 +17,8 @@ pub struct NodeInfo {
     pub pid: Option<u32>,
     /// CPUs the server's processes may run on, as the kernel says (`Cpus_allowed_list`).
     pub cpus: Option<String>,
+    /// The emulated link of its replication connection.
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,10 +43,12 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
         .first()
         .map(|n| (n.env().bin.version().to_string(), n.env().user.name.clone()))
         .unwrap_or_default();
+    let links = topology.spec().links.clone();
     let mut nodes = Vec::new();
     for node in topology.nodes_mut() {
         let role = node.live_role().await.to_string();
         let pid = node.pid();
+        let link = links.get(node.name()).map(|l| l.to_string());
         nodes.push(NodeInfo {
             name: node.name().to_string(),
             port: node.port(),
@@ -53,6 +57,7 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
             log: node.log_path().to_path_buf(),
             pid,
             cpus: pid.and_then(crate::pg::procs::allowed_cpus),
+            link,
         });
     }
     TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user }

@@ -59,6 +59,8 @@ pub struct Replicated {
     spec: TopologySpec,
     /// Log-shipping only: where the primary archives and the standby restores from.
     archive: Option<PathBuf>,
+    /// Standby name -> the link emulator its replication connection goes through.
+    links: std::collections::BTreeMap<String, crate::link::LinkProxy>,
     dir: TopologyDir,
 }
 
@@ -77,7 +79,14 @@ impl Replicated {
         tracing::debug!(elapsed = ?t0.elapsed(), "primary data directory ready");
         let mut primary = primary;
         primary.set_cpus(spec.pin.get("primary").cloned());
-        let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, dir };
+        let mut links = std::collections::BTreeMap::new();
+        for (i, (name, link)) in spec.links.iter().enumerate() {
+            let proxy = crate::link::LinkProxy::start(primary.port(), *link, i as u64 + 1)
+                .await
+                .map_err(|e| Error::node(name, format!("starting its link emulator: {e}")))?;
+            links.insert(name.clone(), proxy);
+        }
+        let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, links, dir };
         topo.configure_primary(0);
         topo.nodes[0].start().await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "primary started");
@@ -157,7 +166,16 @@ impl Replicated {
                 self.archive_settings(&mut s);
             }
             None => {
-                let conninfo = build::primary_conninfo(self.nodes[self.primary].port(), self.nodes[idx].name());
+                let primary_port = self.nodes[self.primary].port();
+                // Through the node's link when it has one (the link follows the primary).
+                let port = match self.links.get(self.nodes[idx].name()) {
+                    Some(link) => {
+                        link.set_upstream(primary_port);
+                        link.port()
+                    }
+                    None => primary_port,
+                };
+                let conninfo = build::primary_conninfo(port, self.nodes[idx].name());
                 s.set("primary_conninfo", conninfo);
             }
         }
@@ -183,6 +201,15 @@ impl Replicated {
             .iter()
             .position(|n| n.name() == name)
             .ok_or_else(|| Error::node(name, "no such node in this topology"))
+    }
+
+    /// The link emulators of the standbys' replication connections, by standby name.
+    pub fn links(&self) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
+        self.links.iter().map(|(n, l)| (n.as_str(), l))
+    }
+
+    pub fn link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
+        self.links.get(name)
     }
 
     /// The standbys (every node but the primary).

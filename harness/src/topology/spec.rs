@@ -108,6 +108,9 @@ pub struct TopologySpec {
     /// Node name -> CPUs its processes run on (emulates separate hosts on one machine).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub pin: BTreeMap<String, Vec<usize>>,
+    /// Standby name -> the emulated link its replication connection goes through.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, crate::link::LinkSpec>,
 }
 
 impl TopologySpec {
@@ -126,6 +129,7 @@ impl TopologySpec {
             archive_timeout: Duration::from_secs(1),
             pg_settings: Settings::new(),
             pin: BTreeMap::new(),
+            links: BTreeMap::new(),
         }
     }
 
@@ -214,6 +218,21 @@ impl TopologySpec {
                     format!("{node}: CPU {c} does not exist; this machine has CPUs 0 to {}", cores - 1),
                 ));
             }
+        }
+        if !self.links.is_empty() && !matches!(self.kind, TopologyKind::Sync | TopologyKind::Async) {
+            return Err(Error::config(
+                "--link",
+                format!(
+                    "{} has no streaming standby; links go on the replication connections of sync or async",
+                    self.kind
+                ),
+            ));
+        }
+        if let Some(node) = self.links.keys().find(|n| !names[1..].contains(n)) {
+            return Err(Error::config(
+                "--link",
+                format!("`{node}` is not a standby of {}; its standbys are {}", self.kind, names[1..].join(", ")),
+            ));
         }
         if self.archive_timeout < Duration::from_secs(1) && self.kind == TopologyKind::LogShipping {
             return Err(Error::config(

@@ -1,0 +1,90 @@
+//! Replicas behind an emulated link: a synchronous commit waits one round trip of it; a cut
+//! link stalls writes under FIRST 1 of one standby and not under ANY 1 of two.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use habench::cli::{KindArg, QuorumArg, RunArgs, TopologyFlags};
+use habench::link::LinkSpec;
+use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
+use serde_json::Value;
+
+fn out_dir(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("habench-distance-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Median of 15 single-row commits on the primary.
+async fn commit_median(spec: TopologySpec) -> Duration {
+    let topo = AnyTopology::up(common::env(), spec).await.unwrap();
+    let c = topo.as_topology().primary().connect().await.unwrap();
+    c.batch_execute("CREATE TABLE t (id int)").await.unwrap();
+    let mut times = Vec::new();
+    for i in 0..15 {
+        let t0 = Instant::now();
+        c.execute("INSERT INTO t VALUES ($1)", &[&i]).await.unwrap();
+        times.push(t0.elapsed());
+    }
+    times.sort();
+    times[7]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_synchronous_commit_waits_one_round_trip_of_the_link() {
+    let link = LinkSpec::parse("delay:10ms").unwrap();
+    let mut sync = TopologySpec::new(TopologyKind::Sync).with_standbys(1);
+    sync.links.insert("s1".into(), link);
+    let mut asynchronous = TopologySpec::new(TopologyKind::Async).with_standbys(1);
+    asynchronous.links.insert("s1".into(), link);
+    let (s, a) = (commit_median(sync).await, commit_median(asynchronous).await);
+    assert!(s >= Duration::from_millis(20), "sync waits the 20 ms round trip: {s:?}");
+    assert!(s < Duration::from_millis(40), "and not much more: {s:?}");
+    assert!(a < Duration::from_millis(10), "async does not wait: {a:?}");
+}
+
+fn partition_run(tag: &str, flags: TopologyFlags) -> Value {
+    let out = out_dir(tag);
+    let args = RunArgs {
+        scenario: Some("quick".into()),
+        topology: Some(KindArg::Sync),
+        topology_flags: flags,
+        rate: Some(200.0),
+        warmup: Some(Duration::from_secs(1)),
+        duration: Some(Duration::from_secs(6)),
+        faults: vec!["partition-standby@2s:2s".parse().unwrap()],
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let s = read_json(&out.join("summary.json"));
+    std::fs::remove_dir_all(&out).unwrap();
+    s
+}
+
+#[test]
+fn a_cut_link_stalls_writes_under_first_1_and_not_under_any_1_of_2() {
+    let first = partition_run("first", TopologyFlags { standbys: Some(1), ..Default::default() });
+    let t = &first["failover"]["trials"][0];
+    assert_eq!(t["target"], "s1");
+    let rto = t["rto_ms"].as_f64().unwrap();
+    assert!((1800.0..3000.0).contains(&rto), "writes stalled for the 2 s partition: RTO {rto} ms");
+    assert!(first["latency_us"]["publish"]["max"].as_u64().unwrap() >= 1_800_000);
+    assert_eq!(first["check"]["lost"], 0);
+
+    let any = partition_run(
+        "any",
+        TopologyFlags { standbys: Some(2), quorum: Some(QuorumArg::Any), sync_count: Some(1), ..Default::default() },
+    );
+    let rto = any["failover"]["trials"][0]["rto_ms"].as_f64().unwrap();
+    assert!(rto < 1000.0, "the other standby confirms: writes went on (RTO {rto} ms)");
+    assert_eq!(any["check"]["lost"], 0);
+}
