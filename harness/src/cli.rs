@@ -183,7 +183,8 @@ pub struct RunArgs {
     pub op_timeout: Option<Duration>,
     /// A fault (repeatable): KIND@TIME[:DURATION], TIME counted from the start of the measured
     /// phase. Kinds: kill-primary, crash-primary, pause-primary (needs :DURATION), switchover,
-    /// kill-sync-standby, kill-host-instance. Replaces the scenario's faults.
+    /// kill-sync-standby, kill-host-instance, partition-standby and slow-link (need :DURATION).
+    /// Replaces the scenario's faults.
     #[arg(long = "fault", value_name = "KIND@TIME[:DURATION]", value_parser = parse_fault)]
     pub faults: Vec<crate::fault::FaultSpec>,
     /// Orchestrator: time between health probes (default 1s).

@@ -101,6 +101,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         std::fs::write(top.path().join("offload.csv"), &offload.csv)?;
         report.markdown = offload.markdown;
     }
+    if let Some(distance) = crate::export::distance::distance_report(&summaries) {
+        report.summary["distance"] = distance.summary;
+        std::fs::write(top.path().join("distance.md"), &distance.markdown)?;
+        std::fs::write(top.path().join("distance.csv"), &distance.csv)?;
+        report.markdown = distance.markdown;
+    }
     top.write_json("summary.json", &report.summary)?;
     std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
     std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
@@ -300,14 +306,17 @@ async fn run_once(
     let result =
         runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
-    let mut sections = vec![(
-        "environment",
-        json!({
-            "load_at_end": crate::sysinfo::load(),
-            "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
-            "ledger_rows": ledger.rows,
-        }),
-    )];
+    let mut sections = vec![
+        ("setup", setup_section(&cfg, &manifest)),
+        (
+            "environment",
+            json!({
+                "load_at_end": crate::sysinfo::load(),
+                "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
+                "ledger_rows": ledger.rows,
+            }),
+        ),
+    ];
     if cfg.workload.kind == WorkloadKind::Messagebox {
         sections.push(("check", check_results(&cfg, &endpoint, &ledger).await));
     }
@@ -336,6 +345,30 @@ async fn run_once(
     dir.finish();
     write_report(dir.path(), cfg.quiet);
     Ok((final_summary, topology))
+}
+
+/// What the run was set up as, in the terms a comparison groups by: topology, synchronous
+/// commit, links (one-way delay), and the physical floor's local flush.
+fn setup_section(cfg: &RunConfig, manifest: &Manifest<'_>) -> serde_json::Value {
+    let flush = manifest.physical_floor.as_ref().and_then(|f| f.fdatasync_us);
+    let rtt = manifest.physical_floor.as_ref().and_then(|f| f.round_trip_us);
+    match &cfg.target {
+        Target::Topology(spec) => {
+            let delay_ms = spec.links.values().map(|l| l.delay.as_secs_f64() * 1e3).fold(0.0, f64::max);
+            json!({
+                "kind": spec.kind.as_str(),
+                "standbys": spec.standbys,
+                "sync_commit": spec.sync_commit.map(|l| l.as_str()).unwrap_or("on"),
+                "quorum": format!("{:?}", spec.quorum).to_lowercase(),
+                "sync_count": spec.sync_count,
+                "links": spec.links.iter().map(|(k, v)| (k.clone(), json!(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+                "one_way_delay_ms": delay_ms,
+                "floor_flush_us": flush,
+                "floor_round_trip_us": rtt,
+            })
+        }
+        Target::Dsn { .. } => json!({ "kind": "target-dsn", "floor_round_trip_us": rtt }),
+    }
 }
 
 /// Where report queries go on a topology habench started, and whose CPU is accounted.

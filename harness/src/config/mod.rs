@@ -522,6 +522,6 @@ mod tests {
         let mut a = args(Some("no-such-scenario"));
         a.rate = Some(1.0);
         let err = RunConfig::from_args(&a).unwrap_err().to_string();
-        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload"), "{err}");
+        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload, distance"), "{err}");
     }
 }

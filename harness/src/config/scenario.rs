@@ -11,11 +11,12 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 4] = [
+pub const SHIPPED: [(&str, &str); 5] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
     ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
     ("offload", include_str!("../../../workloads/scenarios/offload.toml")),
+    ("distance", include_str!("../../../workloads/scenarios/distance.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]

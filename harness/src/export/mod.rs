@@ -2,6 +2,7 @@
 
 pub mod capacity;
 pub mod compare;
+pub mod distance;
 pub mod ledger_csv;
 pub mod manifest;
 pub mod offload;

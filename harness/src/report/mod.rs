@@ -41,7 +41,7 @@ fn chart<C: charts::Chart>(c: &C, dir: &Path, out: &mut ReportOutput) -> Option<
 pub fn write(dir: &Path) -> Result<ReportOutput, String> {
     let data = RunData::load(dir)?;
     let mut out = ReportOutput::default();
-    let blocks = if data.summary.get("variants").is_some() || data.summary.get("offload").is_some() {
+    let blocks = if data.summary.get("variants").is_some() {
         sections::repeated_run(&data, &mut |c| chart_any(c, dir, &mut out))
     } else {
         sections::single_run(&data, &mut |c| chart_any(c, dir, &mut out))
@@ -59,6 +59,7 @@ pub enum AnyChart {
     Lag(charts::lag::LagChart),
     Rto(charts::rto::RtoChart),
     Offload(charts::offload::OffloadChart),
+    Distance(charts::distance::DistanceChart),
 }
 
 fn chart_any(c: AnyChart, dir: &Path, out: &mut ReportOutput) -> Option<Block> {
@@ -68,6 +69,7 @@ fn chart_any(c: AnyChart, dir: &Path, out: &mut ReportOutput) -> Option<Block> {
         AnyChart::Lag(c) => chart(c, dir, out),
         AnyChart::Rto(c) => chart(c, dir, out),
         AnyChart::Offload(c) => chart(c, dir, out),
+        AnyChart::Distance(c) => chart(c, dir, out),
     };
     r.map(Block::Chart)
 }

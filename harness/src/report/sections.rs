@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::report::charts::distance::DistanceChart;
 use crate::report::charts::lag::LagChart;
 use crate::report::charts::offload::OffloadChart;
 use crate::report::charts::rto::RtoChart;
@@ -387,6 +388,44 @@ pub fn repeated_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
             .map(|(t, (_, steps))| (format!("{} {}", text(&t["variant"]), text(&t["trial"])), steps))
             .collect();
         out.extend(draw(AnyChart::Rto(c)));
+    }
+    if let Some(rows) = s["distance"]["rows"].as_array() {
+        out.push(Block::Heading(2, "Distance".into()));
+        let body = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    text(&r["variant"]),
+                    text(&r["setup"]),
+                    num(&r["round_trip_ms"], 1),
+                    num(&r["commit_p50_ms"], 2),
+                    num(&r["commit_p99_ms"], 2),
+                    num(&r["throughput_per_s"], 1),
+                ]
+            })
+            .collect();
+        out.push(table(&["variant", "setup", "round trip ms", "commit p50 ms", "commit p99 ms", "commits/s"], body));
+        let slopes = s["distance"]["p50_slope_per_round_trip"].as_object().cloned().unwrap_or_default();
+        let list: Vec<String> = slopes.iter().map(|(k, v)| format!("{k} {}", num(v, 2))).collect();
+        out.push(Block::Para(format!("Commit p50 grows per ms of round trip by: {}.", list.join(", "))));
+        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for r in rows {
+            let (Some(x), Some(y)) = (r["round_trip_ms"].as_f64(), r["commit_p50_ms"].as_f64()) else { continue };
+            let name = text(&r["setup"]);
+            match series.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, pts)) => pts.push((x, y)),
+                None => series.push((name, vec![(x, y)])),
+            }
+        }
+        for (_, pts) in &mut series {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        let flush_ms = rows.iter().find_map(|r| r["floor_flush_us"].as_f64()).map(|us| us / 1000.0);
+        out.extend(draw(AnyChart::Distance(DistanceChart {
+            title: "Commit latency against the link's round trip".into(),
+            series,
+            flush_ms,
+        })));
     }
     if let Some(rows) = s["offload"]["variants"].as_array() {
         out.push(Block::Heading(2, "Offload".into()));
