@@ -188,9 +188,19 @@ async fn pump(
     }
 }
 
+/// tokio's timers fire on millisecond ticks, up to a tick late: fine for most of a delay, not
+/// for its end. The last stretch is slept on a blocking thread (nanosleep, ~0.1 ms precise).
+const COARSE_MARGIN: Duration = Duration::from_micros(1500);
+
 async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
-        None => std::future::pending().await,
+    let Some(t) = at else { return std::future::pending().await };
+    if let Some(coarse) = t.checked_sub(COARSE_MARGIN) {
+        if coarse > Instant::now() {
+            tokio::time::sleep_until(coarse.into()).await;
+        }
+    }
+    let rest = t.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
 }
