@@ -143,13 +143,16 @@ fn physical_floor(d: &RunData) -> Vec<Block> {
     let waits = sync && !matches!(level, "off" | "local");
     let commit =
         d.summary["latency_us"]["publish"]["p50"].as_f64().or(d.summary["latency_us"]["insert"]["p50"].as_f64());
-    let floor = commit_floor_us(&f, waits);
+    // An emulated link adds its round trip to the standby's.
+    let link_rtt_us = d.summary["setup"]["one_way_delay_ms"].as_f64().unwrap_or(0.0) * 2000.0;
+    let floor = commit_floor_us(&f, waits).map(|fl| if waits { fl + link_rtt_us } else { fl });
     let us = |v: Option<f64>| v.map(|x| format!("{x:.0} µs")).unwrap_or_else(|| "not measured".into());
     let mut rows = vec![
         vec!["local WAL flush (pg_test_fsync, one 8 kB write + fdatasync)".into(), us(f.fdatasync_us)],
         vec!["client round trip (`SELECT 1`, fastest of 20)".into(), us(f.round_trip_us)],
+        vec!["emulated link round trip (to the standby)".into(), us(Some(link_rtt_us))],
         vec![
-            if waits { "floor: flush + round trip + standby flush".into() } else { "floor: local flush".into() },
+            if waits { "floor: flush + round trips + standby flush".into() } else { "floor: local flush".into() },
             us(floor),
         ],
         vec!["measured commit p50 (publish or insert)".into(), us(commit)],
