@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::charts::{caption_font, color, x_range, y_max, Chart, Series};
+use crate::report::charts::{draw_legend, draw_lines, frame, x_range, y_max, Chart, Series};
 
 #[derive(Debug, Clone)]
 pub struct LagChart {
@@ -27,33 +27,15 @@ impl Chart for LagChart {
     {
         let (x_lo, x_hi) = x_range(&self.series);
         let y_hi = y_max(&self.series, 0.1) * 1.15;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, caption_font())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x_lo..x_hi, 0f64..y_hi)
-            .map_err(|e| e.to_string())?;
+        let mut chart =
+            frame(area, &self.title).build_cartesian_2d(x_lo..x_hi, 0f64..y_hi).map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
             .x_desc("seconds since start")
             .y_desc("replay lag (ms)")
             .draw()
             .map_err(|e| e.to_string())?;
-        for (i, (label, pts)) in self.series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        draw_lines(&mut chart, &self.series)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }

@@ -98,3 +98,92 @@ pub fn x_range(series: &[Series]) -> (f64, f64) {
         (lo, hi)
     }
 }
+
+/// A chart's frame: caption, margins and axis label space.
+pub fn frame<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>, title: &'b str) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(area);
+    b.caption(title, caption_font()).margin(12).x_label_area_size(40).y_label_area_size(70);
+    b
+}
+
+/// Draws each series as a line in its colour, with a legend entry.
+pub fn draw_lines<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, series: &[Series]) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+{
+    for (i, (label, pts)) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    Ok(())
+}
+
+/// The legend box.
+pub fn draw_legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, at: SeriesLabelPosition) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Bars per category: `values[i][k]` is measure k of category i, stacked or side by side.
+pub fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_desc: &str,
+    categories: &[(String, Vec<f64>)],
+    measures: &[&str],
+    stacked: bool,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let n = categories.len().max(1);
+    let height = |v: &[f64]| if stacked { v.iter().sum() } else { v.iter().copied().fold(0.0, f64::max) };
+    let top = categories.iter().map(|(_, v)| height(v)).fold(1.0, f64::max) * 1.15;
+    let labels: Vec<String> = categories.iter().map(|(l, _)| l.clone()).collect();
+    let mut chart =
+        frame(area, title).build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top).map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| labels.get(x.round() as usize).cloned().unwrap_or_default())
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let width = if stacked { 0.6 } else { 0.8 / measures.len().max(1) as f64 };
+    for (k, m) in measures.iter().enumerate() {
+        let c = color(k);
+        let bars = categories.iter().enumerate().map(|(i, (_, v))| {
+            let value = v.get(k).copied().unwrap_or(0.0);
+            let (x0, y0) = if stacked {
+                (i as f64 - width / 2.0, v[..k.min(v.len())].iter().sum())
+            } else {
+                (i as f64 - 0.4 + width * k as f64, 0.0)
+            };
+            let w = if stacked { width } else { width * 0.9 };
+            Rectangle::new([(x0, y0), (x0 + w, y0 + value)], c.filled())
+        });
+        chart
+            .draw_series(bars)
+            .map_err(|e| e.to_string())?
+            .label(*m)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}

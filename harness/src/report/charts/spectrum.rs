@@ -5,7 +5,7 @@ use hdrhistogram::Histogram;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::charts::{caption_font, color, Chart, Series};
+use crate::report::charts::{draw_legend, draw_lines, frame, Chart, Series};
 
 #[derive(Debug, Clone)]
 pub struct SpectrumChart {
@@ -59,11 +59,7 @@ impl Chart for SpectrumChart {
         let (y_lo, y_hi) = ys.fold((f64::MAX, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
         let y_lo = if y_lo == f64::MAX { 0.01 } else { (y_lo * 0.8).max(0.001) };
         let y_hi = (y_hi * 1.3).max(y_lo * 10.0);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, caption_font())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
+        let mut chart = frame(area, &self.title)
             .build_cartesian_2d(0f64..x_max, (y_lo..y_hi).log_scale())
             .map_err(|e| e.to_string())?;
         chart
@@ -75,22 +71,8 @@ impl Chart for SpectrumChart {
             .y_label_formatter(&|y| format!("{y}"))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (i, (label, pts)) in self.series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        draw_lines(&mut chart, &self.series)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
 

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::charts::{caption_font, color, x_range, y_max, Chart, Series};
+use crate::report::charts::{caption_font, draw_legend, draw_lines, x_range, y_max, Chart, Series};
 use crate::report::fonts;
 
 /// A shaded span of time (a fault, from injection to the first acknowledged write after it).
@@ -64,22 +64,9 @@ impl TimelineChart {
                 .draw_series(std::iter::once(Text::new(label.clone(), (*t, y_hi * 0.97), (fonts::FAMILY, 12))))
                 .map_err(|e| e.to_string())?;
         }
-        for (i, (label, pts)) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        }
+        draw_lines(&mut chart, series)?;
         if !series.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }
