@@ -45,6 +45,20 @@ async fn tracking_reads(node: &habench::pg::Node) -> i64 {
     row.get(0)
 }
 
+/// Servers for `args`, the MessageBox installed, and where its reports go.
+async fn servers(
+    args: &RunArgs,
+) -> (Arc<RunConfig>, AnyTopology, Endpoint, tokio_postgres::Client, habench::runner::reporter::ReportPlan) {
+    let cfg = Arc::new(RunConfig::from_args(args).unwrap());
+    let habench::config::Target::Topology(spec) = &cfg.target else { panic!("a topology") };
+    let mut topo = AnyTopology::up(common::env(), spec.clone()).await.unwrap();
+    let endpoint = Endpoint::new(topo.as_topology().write_dsn().parse().unwrap());
+    let client = endpoint.connect_once().await.unwrap();
+    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
+    let (plan, _) = habench::commands::run_cmd::report_plan_for(&cfg, topo.as_topology_mut(), &endpoint);
+    (cfg, topo, endpoint, client, plan)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_on_standbys_read_there_and_measure_staleness() {
     let args = RunArgs {
@@ -59,13 +73,7 @@ async fn reports_on_standbys_read_there_and_measure_staleness() {
         topology_flags: habench::cli::TopologyFlags { standbys: Some(2), ..Default::default() },
         ..Default::default()
     };
-    let cfg = Arc::new(RunConfig::from_args(&args).unwrap());
-    let habench::config::Target::Topology(spec) = &cfg.target else { panic!("a topology") };
-    let mut topo = AnyTopology::up(common::env(), spec.clone()).await.unwrap();
-    let endpoint = Endpoint::new(topo.as_topology().write_dsn().parse().unwrap());
-    let client = endpoint.connect_once().await.unwrap();
-    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
-    let (plan, _) = habench::commands::run_cmd::report_plan_for(&cfg, topo.as_topology_mut(), &endpoint);
+    let (cfg, topo, endpoint, _client, plan) = servers(&args).await;
     assert_eq!(plan.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
     let (ledger_tx, mut ledger_rx) = runner::ledger::channel();
     let drain = tokio::spawn(async move { while ledger_rx.recv().await.is_some() {} });
@@ -167,12 +175,7 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
         },
         ..Default::default()
     };
-    let cfg = Arc::new(RunConfig::from_args(&args).unwrap());
-    let habench::config::Target::Topology(spec) = &cfg.target else { panic!("a topology") };
-    let mut topo = AnyTopology::up(common::env(), spec.clone()).await.unwrap();
-    let endpoint = Endpoint::new(topo.as_topology().write_dsn().parse().unwrap());
-    let client = endpoint.connect_once().await.unwrap();
-    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
+    let (cfg, _topo, endpoint, client, plan) = servers(&args).await;
     client
         .batch_execute(
             "INSERT INTO mbox.tracking (msg_id, msg_type, host, instance, status, attempts, e2e_us)
@@ -181,7 +184,6 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
         )
         .await
         .unwrap();
-    let (plan, _) = habench::commands::run_cmd::report_plan_for(&cfg, topo.as_topology_mut(), &endpoint);
     let (ledger_tx, mut ledger_rx) = runner::ledger::channel();
     let drain = tokio::spawn(async move { while ledger_rx.recv().await.is_some() {} });
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
@@ -189,9 +191,10 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
     let ep = endpoint.clone();
     let run =
         tokio::spawn(async move { runner::run(run_cfg, ep, ledger_tx, &mut Discard, abort_rx, None, plan).await });
-    // The vacuum that conflicts: dead queue entries removed while scans run on the standby.
+    // The vacuum that conflicts: dead queue entries removed while scans run on the standby, for
+    // the first 2.5 s (the reports after it must go on).
     let vacuum = tokio::spawn(async move {
-        for _ in 0..40 {
+        for _ in 0..16 {
             let _ = client.batch_execute("VACUUM mbox.q_send, mbox.q_archive, mbox.spool").await;
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
