@@ -214,6 +214,12 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
     );
     assert!(s1.total().ok > 0, "reports went on after a cancellation");
     let counted: i64 = reports.server_conflicts.get("s1").map(|c| c.iter().sum()).unwrap_or(0);
+    eprintln!(
+        "conflicts: {} reports cancelled, {} ok, {counted} counted by the standby, errors {:?}",
+        s1.conflicts,
+        s1.total().ok,
+        r.errors.by_message
+    );
     assert!(counted > 0, "the standby counted them too");
     assert!(r.errors.by_message.keys().any(|k| k.contains("conflict with recovery")), "{:?}", r.errors);
 }
