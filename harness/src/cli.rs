@@ -122,6 +122,10 @@ pub struct TopologyFlags {
     /// s1=delay:20ms,jitter:2ms,bandwidth:100mbit (delay is one way).
     #[arg(long = "link", value_name = "NODE=SPEC", value_parser = crate::link::spec::parse_node_link)]
     pub links: Vec<(String, crate::link::LinkSpec)>,
+    /// A link on every node's client path (listener, report connections, the orchestrator's
+    /// probes), e.g. delay:1ms; added at zero delay for partition-primary.
+    #[arg(long, value_name = "SPEC", value_parser = crate::link::LinkSpec::parse)]
+    pub client_link: Option<crate::link::LinkSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +187,8 @@ pub struct RunArgs {
     pub op_timeout: Option<Duration>,
     /// A fault (repeatable): KIND@TIME[:DURATION], TIME counted from the start of the measured
     /// phase. Kinds: kill-primary, crash-primary, pause-primary (needs :DURATION), switchover,
-    /// kill-sync-standby, kill-host-instance, partition-standby and slow-link (need :DURATION).
+    /// kill-sync-standby, kill-host-instance, partition-standby, partition-primary and slow-link
+    /// (need :DURATION).
     /// Replaces the scenario's faults.
     #[arg(long = "fault", value_name = "KIND@TIME[:DURATION]", value_parser = parse_fault)]
     pub faults: Vec<crate::fault::FaultSpec>,

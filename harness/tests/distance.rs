@@ -88,3 +88,38 @@ fn a_cut_link_stalls_writes_under_first_1_and_not_under_any_1_of_2() {
     assert!(rto < 1000.0, "the other standby confirms: writes went on (RTO {rto} ms)");
     assert_eq!(any["check"]["lost"], 0);
 }
+
+#[test]
+fn a_primary_cut_from_clients_and_standbys_is_replaced_and_nothing_acknowledged_is_lost() {
+    let out = out_dir("partition-primary");
+    let args = RunArgs {
+        scenario: Some("quick".into()),
+        topology: Some(KindArg::Sync),
+        topology_flags: TopologyFlags { standbys: Some(2), ..Default::default() },
+        rate: Some(200.0),
+        warmup: Some(Duration::from_secs(1)),
+        duration: Some(Duration::from_secs(8)),
+        faults: vec!["partition-primary@2s:5s".parse().unwrap()],
+        probe_interval: Some(Duration::from_millis(200)),
+        probe_threshold: Some(5),
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let s = read_json(&out.join("summary.json"));
+    let t = &s["failover"]["trials"][0];
+    assert!(t["detected_ms"].as_f64().unwrap() < 2500.0, "5 probes 200 ms apart: {t:#}");
+    assert!(t["promoted_ms"].as_f64().is_some(), "a standby was promoted: {t:#}");
+    let rto = t["rto_ms"].as_f64().unwrap();
+    assert!(rto < 4500.0, "clients reached the new primary before the 5 s partition healed: RTO {rto} ms");
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    let manifest = read_json(&out.join("manifest.json"));
+    let first_port = manifest["topology"]["write_dsn"].as_str().unwrap();
+    assert!(
+        !first_port.contains(&format!("port={},", manifest["topology"]["nodes"][0]["port"])),
+        "the listener goes through client links"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -93,6 +93,11 @@ async fn a_blackholed_link_holds_bytes_until_it_heals_and_reset_closes_connectio
     let mut got = [0u8; 6];
     let held = tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut got)).await;
     assert!(held.is_err(), "nothing crosses a partitioned link");
+    // A new connection reaches nothing: it is closed at once.
+    let mut cut = TcpStream::connect(("127.0.0.1", proxy.port())).await.unwrap();
+    let mut one = [0u8; 1];
+    let r = tokio::time::timeout(Duration::from_secs(5), cut.read(&mut one)).await.expect("closed, not hanging");
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
     let healed_at = Instant::now();
     proxy.set_state(LinkState::Up);
     tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got))
@@ -103,7 +108,6 @@ async fn a_blackholed_link_holds_bytes_until_it_heals_and_reset_closes_connectio
     assert!(healed_at.elapsed() < Duration::from_secs(1));
 
     proxy.reset();
-    let mut one = [0u8; 1];
     let closed = tokio::time::timeout(Duration::from_secs(5), async {
         let _ = s.write_all(b"after").await;
         s.read(&mut one).await

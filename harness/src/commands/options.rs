@@ -74,6 +74,9 @@ pub fn apply_topology_flags(mut spec: TopologySpec, flags: &TopologyFlags) -> Re
     for (node, link) in &flags.links {
         spec.links.insert(node.clone(), *link);
     }
+    if let Some(l) = flags.client_link {
+        spec.client_link = Some(l);
+    }
     spec.validate()?;
     Ok(spec)
 }

@@ -391,7 +391,7 @@ pub fn report_plan_for(
         ReportsOn::Standbys => {
             let listed = &cfg.reports.standbys;
             for n in t.read_nodes().into_iter().filter(|n| listed.is_empty() || listed.iter().any(|l| l == n.name())) {
-                if let Ok(c) = n.dsn().parse::<tokio_postgres::Config>() {
+                if let Ok(c) = crate::pg::conn::dsn(t.client_port(n)).parse::<tokio_postgres::Config>() {
                     plan.targets.push(ReportTarget {
                         name: n.name().to_string(),
                         node: n.name().to_string(),

@@ -201,6 +201,11 @@ impl RunConfig {
                     spec.links.entry(name).or_default();
                 }
             }
+            let faults_on_clients = args.faults.iter().any(|f| f.kind.needs_client_links())
+                || (args.faults.is_empty() && file.faults.iter().any(|f| f.kind.needs_client_links()));
+            if faults_on_clients && matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+                spec.client_link.get_or_insert_with(Default::default);
+            }
             Target::Topology(spec)
         };
 
@@ -430,7 +435,9 @@ fn check_fault(fault: crate::fault::FaultKind, topology: Option<TopologyKind>, w
         (F::Switchover, Some(TopologyKind::Single | TopologyKind::SharedDisk)) => {
             bad("a switchover needs standbys: use sync, async or log-shipping".into())
         }
-        (F::PartitionStandby | F::SlowLink, Some(k)) if !matches!(k, TopologyKind::Sync | TopologyKind::Async) => {
+        (F::PartitionStandby | F::SlowLink | F::PartitionPrimary, Some(k))
+            if !matches!(k, TopologyKind::Sync | TopologyKind::Async) =>
+        {
             bad(format!("{k} has no replication link to cut or slow; use --topology sync or async"))
         }
         (F::KillSyncStandby, Some(k)) if k != TopologyKind::Sync => {

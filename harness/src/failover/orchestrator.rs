@@ -63,12 +63,13 @@ pub async fn run(
         let (primary, standbys) = {
             let t = topo.lock().await;
             let t = t.as_topology();
-            let p = (t.primary().name().to_string(), t.primary().port());
+            // Probes take the clients' path (through client links, when there are any).
+            let p = (t.primary().name().to_string(), t.client_port(t.primary()));
             let s: Vec<(String, u16)> = t
                 .nodes()
                 .iter()
                 .filter(|n| n.role() == Role::Standby)
-                .map(|n| (n.name().to_string(), n.port()))
+                .map(|n| (n.name().to_string(), t.client_port(n)))
                 .collect();
             (p, s)
         };

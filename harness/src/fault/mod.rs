@@ -31,10 +31,12 @@ pub enum FaultKind {
     PartitionStandby,
     /// Every standby link gets 50 ms more one-way delay for the duration.
     SlowLink,
+    /// The primary is cut from its clients and its standbys for the duration (client links).
+    PartitionPrimary,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 9] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -43,6 +45,7 @@ impl FaultKind {
         FaultKind::KillHostInstance,
         FaultKind::PartitionStandby,
         FaultKind::SlowLink,
+        FaultKind::PartitionPrimary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,24 +58,37 @@ impl FaultKind {
             FaultKind::KillHostInstance => "kill-host-instance",
             FaultKind::PartitionStandby => "partition-standby",
             FaultKind::SlowLink => "slow-link",
+            FaultKind::PartitionPrimary => "partition-primary",
         }
     }
 
     /// Faults that last a while and are then undone.
     pub fn needs_duration(self) -> bool {
-        matches!(self, FaultKind::PausePrimary | FaultKind::PartitionStandby | FaultKind::SlowLink)
+        matches!(
+            self,
+            FaultKind::PausePrimary | FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary
+        )
     }
 
     /// Faults that act on the standbys' replication links.
     pub fn needs_links(self) -> bool {
-        matches!(self, FaultKind::PartitionStandby | FaultKind::SlowLink)
+        matches!(self, FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary)
+    }
+
+    /// Faults that act on the client path too.
+    pub fn needs_client_links(self) -> bool {
+        self == FaultKind::PartitionPrimary
     }
 
     /// Whether the primary stops taking writes (the orchestrator must act).
     pub fn takes_primary_down(self) -> bool {
         matches!(
             self,
-            FaultKind::KillPrimary | FaultKind::CrashPrimary | FaultKind::PausePrimary | FaultKind::Switchover
+            FaultKind::KillPrimary
+                | FaultKind::CrashPrimary
+                | FaultKind::PausePrimary
+                | FaultKind::Switchover
+                | FaultKind::PartitionPrimary
         )
     }
 }

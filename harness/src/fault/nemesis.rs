@@ -20,6 +20,9 @@ pub struct Injected {
 /// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
 /// once the node is paused; the caller resumes it after the duration.
 pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
+    if matches!(kind, FaultKind::KillPrimary | FaultKind::CrashPrimary) {
+        cut_links_of_primary(topo);
+    }
     let t = topo.as_topology_mut();
     let primary = t.primary().name().to_string();
     match kind {
@@ -48,6 +51,24 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             link.set_state(LinkState::Blackhole);
             Ok(Injected { target: name.to_string(), detail: "replication link blackholed".into() })
         }
+        FaultKind::PartitionPrimary => {
+            let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
+            let client = r.client_link(&primary).ok_or_else(no_links)?;
+            client.set_state(LinkState::Blackhole);
+            let port = r.primary().port();
+            let mut cut = Vec::new();
+            for (name, link) in r.links().filter(|(_, l)| l.upstream() == port) {
+                link.set_state(LinkState::Blackhole);
+                cut.push(name.to_string());
+            }
+            Ok(Injected {
+                target: primary,
+                detail: format!(
+                    "cut from its clients and from {}",
+                    if cut.is_empty() { "-".into() } else { cut.join(", ") }
+                ),
+            })
+        }
         FaultKind::SlowLink => {
             let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
             let mut names = Vec::new();
@@ -64,6 +85,16 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             Ok(Injected { target: "links".into(), detail: format!("one-way delay now: {}", names.join("; ")) })
         }
         FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+    }
+}
+
+/// A primary that dies takes its site's network with it: what is still travelling on emulated
+/// links from it is lost (the connections are reset), not delivered after its death.
+fn cut_links_of_primary(topo: &AnyTopology) {
+    let AnyTopology::Replicated(r) = topo else { return };
+    let port = r.primary().port();
+    for (_, link) in r.links().filter(|(_, l)| l.upstream() == port) {
+        link.reset();
     }
 }
 
@@ -129,6 +160,15 @@ pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
         FaultKind::PartitionStandby => {
             let AnyTopology::Replicated(r) = topo else { return false };
             r.link(target).map(|l| l.set_state(LinkState::Up)).is_some()
+        }
+        FaultKind::PartitionPrimary => {
+            let AnyTopology::Replicated(r) = topo else { return false };
+            // Links to the old primary heal (links re-pointed to a new primary healed then).
+            let port = r.node(target).map(|n| n.port());
+            for (_, link) in r.links().filter(|(_, l)| Some(l.upstream()) == port) {
+                link.set_state(LinkState::Up);
+            }
+            r.client_link(target).map(|l| l.set_state(LinkState::Up)).is_some()
         }
         FaultKind::SlowLink => {
             let AnyTopology::Replicated(r) = topo else { return false };

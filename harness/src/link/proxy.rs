@@ -20,7 +20,9 @@ use crate::link::spec::LinkSpec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
     Up,
-    /// Nothing crosses; bytes sent meanwhile are delivered once the link is up again.
+    /// Nothing crosses: bytes sent on open connections are held and delivered once the link is
+    /// up again (as TCP retransmits after a partition heals); new connections are closed at once
+    /// (unreachable: a client with several hosts moves on to the next).
     Blackhole,
 }
 
@@ -52,6 +54,10 @@ impl LinkProxy {
     /// Where clients connect.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn upstream(&self) -> u16 {
+        self.upstream.load(Ordering::SeqCst)
     }
 
     /// Forward new connections to another server (after a failover).
@@ -113,8 +119,8 @@ async fn connection(
     mut state: watch::Receiver<LinkState>,
     seed: u64,
 ) {
-    // A partitioned link lets no connection through until it heals.
-    if state.wait_for(|s| *s == LinkState::Up).await.is_err() {
+    // A partitioned link reaches nothing: the new connection ends at once.
+    if *state.borrow_and_update() != LinkState::Up {
         return;
     }
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };

@@ -48,12 +48,17 @@ pub trait Topology: Send + Sync {
         Vec::new()
     }
 
+    /// Where clients reach `node`: its port, or its client link's when it has one.
+    fn client_port(&self, node: &Node) -> u16 {
+        node.port()
+    }
+
     /// Like an availability-group listener: a multi-host connection string that lands on
     /// whichever candidate accepts writes.
     fn write_dsn(&self) -> String {
         let nodes = self.write_candidates();
         let hosts = vec![conn::HOST; nodes.len()].join(",");
-        let ports: Vec<String> = nodes.iter().map(|n| n.port().to_string()).collect();
+        let ports: Vec<String> = nodes.iter().map(|n| self.client_port(n).to_string()).collect();
         format!(
             "host={hosts} port={} user={} dbname=postgres target_session_attrs=read-write connect_timeout=2",
             ports.join(","),
@@ -63,7 +68,7 @@ pub trait Topology: Send + Sync {
 
     /// One connection string per readable secondary.
     fn read_dsns(&self) -> Vec<String> {
-        self.read_nodes().iter().map(|n| n.dsn()).collect()
+        self.read_nodes().iter().map(|n| conn::dsn(self.client_port(n))).collect()
     }
 
     fn node(&self, name: &str) -> Option<&Node> {

@@ -61,6 +61,8 @@ pub struct Replicated {
     archive: Option<PathBuf>,
     /// Standby name -> the link emulator its replication connection goes through.
     links: std::collections::BTreeMap<String, crate::link::LinkProxy>,
+    /// Node name -> the link on its client path (with `client_link`).
+    client_links: std::collections::BTreeMap<String, crate::link::LinkProxy>,
     dir: TopologyDir,
 }
 
@@ -86,7 +88,15 @@ impl Replicated {
                 .map_err(|e| Error::node(name, format!("starting its link emulator: {e}")))?;
             links.insert(name.clone(), proxy);
         }
-        let mut topo = Replicated { nodes: vec![primary], primary: 0, spec, archive, links, dir };
+        let mut topo = Replicated {
+            nodes: vec![primary],
+            primary: 0,
+            spec,
+            archive,
+            links,
+            client_links: std::collections::BTreeMap::new(),
+            dir,
+        };
         topo.configure_primary(0);
         topo.nodes[0].start().await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "primary started");
@@ -118,6 +128,14 @@ impl Replicated {
         topo.nodes[0].execute("SELECT pg_reload_conf()").await?;
         topo.wait_standbys_streaming().await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "standbys streaming");
+        if let Some(link) = topo.spec.client_link {
+            for (i, n) in topo.nodes.iter().enumerate() {
+                let proxy = crate::link::LinkProxy::start(n.port(), link, 100 + i as u64)
+                    .await
+                    .map_err(|e| Error::node(n.name(), format!("starting its client link: {e}")))?;
+                topo.client_links.insert(n.name().to_string(), proxy);
+            }
+        }
         Ok(topo)
     }
 
@@ -170,6 +188,10 @@ impl Replicated {
                 // Through the node's link when it has one (the link follows the primary).
                 let port = match self.links.get(self.nodes[idx].name()) {
                     Some(link) => {
+                        // A partition cut the link to the old primary; the new one is reachable.
+                        if link.upstream() != primary_port {
+                            link.set_state(crate::link::LinkState::Up);
+                        }
                         link.set_upstream(primary_port);
                         link.port()
                     }
@@ -210,6 +232,11 @@ impl Replicated {
 
     pub fn link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
         self.links.get(name)
+    }
+
+    /// The link on a node's client path, when the topology has client links.
+    pub fn client_link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
+        self.client_links.get(name)
     }
 
     /// The standbys (every node but the primary).
@@ -434,6 +461,10 @@ impl Topology for Replicated {
     fn primary(&self) -> &Node {
         &self.nodes[self.primary]
     }
+    fn client_port(&self, node: &Node) -> u16 {
+        self.client_links.get(node.name()).map_or(node.port(), |l| l.port())
+    }
+
     fn read_nodes(&self) -> Vec<&Node> {
         self.standbys().collect()
     }

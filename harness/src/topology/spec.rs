@@ -111,6 +111,10 @@ pub struct TopologySpec {
     /// Standby name -> the emulated link its replication connection goes through.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<String, crate::link::LinkSpec>,
+    /// A link on every node's client path: the listener, the report connections and the
+    /// orchestrator's probes go through it (sync and async only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_link: Option<crate::link::LinkSpec>,
 }
 
 impl TopologySpec {
@@ -130,6 +134,7 @@ impl TopologySpec {
             pg_settings: Settings::new(),
             pin: BTreeMap::new(),
             links: BTreeMap::new(),
+            client_link: None,
         }
     }
 
@@ -218,6 +223,12 @@ impl TopologySpec {
                     format!("{node}: CPU {c} does not exist; this machine has CPUs 0 to {}", cores - 1),
                 ));
             }
+        }
+        if self.client_link.is_some() && !matches!(self.kind, TopologyKind::Sync | TopologyKind::Async) {
+            return Err(Error::config(
+                "--client-link",
+                format!("client links are built for sync and async, not {}", self.kind),
+            ));
         }
         if !self.links.is_empty() && !matches!(self.kind, TopologyKind::Sync | TopologyKind::Async) {
             return Err(Error::config(
