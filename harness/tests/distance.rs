@@ -123,3 +123,31 @@ fn a_primary_cut_from_clients_and_standbys_is_replaced_and_nothing_acknowledged_
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn a_slow_link_shows_as_commit_latency_for_its_duration_only() {
+    let out = out_dir("slow-link");
+    let args = RunArgs {
+        workload: Some(habench::cli::WorkloadArg::Insert),
+        topology: Some(KindArg::Sync),
+        rate: Some(100.0),
+        warmup: Some(Duration::from_secs(1)),
+        duration: Some(Duration::from_secs(6)),
+        faults: vec!["slow-link@2s:2s".parse().unwrap()],
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
+    let t = habench::report::data::Timeline::parse(&timeline);
+    let p50: Vec<(f64, f64)> = t.points("insert_p50_us", &["measure"]);
+    // Measured phase starts at 1 s; the link is slow from 3 s to 5 s.
+    let during: Vec<f64> = p50.iter().filter(|(x, _)| (3.5..=5.0).contains(x)).map(|p| p.1).collect();
+    let after: Vec<f64> = p50.iter().filter(|(x, _)| *x >= 6.5).map(|p| p.1).collect();
+    assert!(!during.is_empty() && !after.is_empty(), "{p50:?}");
+    assert!(during.iter().all(|v| *v >= 100_000.0), "a 50 ms one-way slow-down costs 100 ms per commit: {p50:?}");
+    assert!(after.iter().all(|v| *v < 50_000.0), "and is gone after it: {p50:?}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
