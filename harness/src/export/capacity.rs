@@ -34,6 +34,14 @@ pub fn row(summary: &Value, manifest: &Value) -> Row {
         ),
         _ => spec["sync_commit"].as_str().unwrap_or("").to_string(),
     };
+    // Emulated links: the one-way delay of each standby's.
+    let links: Vec<String> = spec["links"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, l)| format!("{name} {}", l["delay"].as_str().unwrap_or("?")))
+        .collect();
+    let sync = if links.is_empty() { sync } else { format!("{sync} (link {})", links.join(", ")).trim().to_string() };
     let load = &summary["load"];
     let rate = match load["mode"].as_str() {
         Some("open") => format!("{}/s", load["rate"]),
