@@ -161,6 +161,9 @@ pub struct RunArgs {
     /// Open loop: connections that serve the publish schedule (default 8).
     #[arg(long, value_name = "N")]
     pub publishers: Option<u16>,
+    /// Client threads the publishers are spread over, like pgbench's -j (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u16>,
     /// Measured time, e.g. 60s, 10m.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,

@@ -84,6 +84,8 @@ pub struct RunConfig {
     pub trials: u32,
     /// Report queries beside the message traffic.
     pub reports: ReportsConfig,
+    /// Client threads for the publishers (pgbench's -j); None: one per core.
+    pub threads: Option<u16>,
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
@@ -330,6 +332,9 @@ impl RunConfig {
             return Err(bad("--trials", "trials: repeats a fault; give one with --fault or [[faults]]".into()));
         }
         let reports = reports_config(args, file, &bad)?;
+        if args.threads.is_some_and(|t| t == 0 || t > 64) {
+            return Err(Error::config("--threads", "1 to 64 client threads"));
+        }
         let cfg = RunConfig {
             scenario,
             variant,
@@ -348,6 +353,7 @@ impl RunConfig {
             exactly_once,
             trials,
             reports,
+            threads: args.threads,
             keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,

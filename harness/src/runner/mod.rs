@@ -152,7 +152,10 @@ pub async fn run(
             (0..*clients).map(|_| publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone())).collect()
         }
     };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = match cfg.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
     threads::spawn_on_threads(&mut publishers, cores, tasks);
     let messagebox = cfg.workload.kind == WorkloadKind::Messagebox;
     let mut hosts = JoinSet::new();
