@@ -49,8 +49,17 @@ async fn a_synchronous_commit_waits_one_round_trip_of_the_link() {
     assert!(a < Duration::from_millis(10), "async does not wait: {a:?}");
 }
 
-fn partition_run(tag: &str, flags: TopologyFlags) -> Value {
+/// Runs `args` into a fresh results folder; returns the folder.
+fn run_into(tag: &str, mut args: RunArgs) -> PathBuf {
     let out = out_dir(tag);
+    args.out = Some(out.clone());
+    args.quiet = true;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    out
+}
+
+fn partition_run(tag: &str, flags: TopologyFlags) -> Value {
     let args = RunArgs {
         scenario: Some("quick".into()),
         topology: Some(KindArg::Sync),
@@ -59,12 +68,9 @@ fn partition_run(tag: &str, flags: TopologyFlags) -> Value {
         warmup: Some(Duration::from_secs(1)),
         duration: Some(Duration::from_secs(6)),
         faults: vec!["partition-standby@2s:2s".parse().unwrap()],
-        out: Some(out.clone()),
-        quiet: true,
         ..Default::default()
     };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let out = run_into(tag, args);
     let s = read_json(&out.join("summary.json"));
     std::fs::remove_dir_all(&out).unwrap();
     s
@@ -91,7 +97,6 @@ fn a_cut_link_stalls_writes_under_first_1_and_not_under_any_1_of_2() {
 
 #[test]
 fn a_primary_cut_from_clients_and_standbys_is_replaced_and_nothing_acknowledged_is_lost() {
-    let out = out_dir("partition-primary");
     let args = RunArgs {
         scenario: Some("quick".into()),
         topology: Some(KindArg::Sync),
@@ -102,12 +107,9 @@ fn a_primary_cut_from_clients_and_standbys_is_replaced_and_nothing_acknowledged_
         faults: vec!["partition-primary@2s:5s".parse().unwrap()],
         probe_interval: Some(Duration::from_millis(200)),
         probe_threshold: Some(5),
-        out: Some(out.clone()),
-        quiet: true,
         ..Default::default()
     };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let out = run_into("partition-primary", args);
     let s = read_json(&out.join("summary.json"));
     let t = &s["failover"]["trials"][0];
     assert!(t["detected_ms"].as_f64().unwrap() < 2500.0, "5 probes 200 ms apart: {t:#}");
@@ -126,7 +128,6 @@ fn a_primary_cut_from_clients_and_standbys_is_replaced_and_nothing_acknowledged_
 
 #[test]
 fn a_slow_link_shows_as_commit_latency_for_its_duration_only() {
-    let out = out_dir("slow-link");
     let args = RunArgs {
         workload: Some(habench::cli::WorkloadArg::Insert),
         topology: Some(KindArg::Sync),
@@ -134,12 +135,9 @@ fn a_slow_link_shows_as_commit_latency_for_its_duration_only() {
         warmup: Some(Duration::from_secs(1)),
         duration: Some(Duration::from_secs(6)),
         faults: vec!["slow-link@2s:2s".parse().unwrap()],
-        out: Some(out.clone()),
-        quiet: true,
         ..Default::default()
     };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(habench::commands::run_cmd::run(args)).expect("run");
+    let out = run_into("slow-link", args);
     let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
     let t = habench::report::data::Timeline::parse(&timeline);
     let p50: Vec<(f64, f64)> = t.points("insert_p50_us", &["measure"]);

@@ -449,6 +449,17 @@ pub fn repeated_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
             .map(|r| cols.iter().map(|(k, _)| if k.ends_with("_us") { ms(&r[*k]) } else { text(&r[*k]) }).collect())
             .collect();
         out.push(table(&cols.map(|(_, h)| h), body));
+        let g = &s["offload"]["standbys_vs_primary"];
+        if !g.is_null() {
+            out.push(Block::Para(format!(
+                "Reports on the standbys instead of the primary: complete throughput x{}, publish p99 x{}, \
+                 complete p99 x{}, primary CPU x{}.",
+                num(&g["complete_per_s_ratio"], 2),
+                num(&g["publish_p99_ratio"], 2),
+                num(&g["complete_p99_ratio"], 2),
+                num(&g["primary_cpu_ratio"], 2)
+            )));
+        }
         let cpu = |r: &Value| r["primary_cpu_s"].as_f64().unwrap_or(0.0);
         let chart = OffloadChart {
             title: "Offload: primary latency and CPU".into(),
