@@ -212,7 +212,9 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
         "{:?}",
         r.errors
     );
-    assert!(s1.total().ok > 0, "reports went on after a cancellation");
+    // The workers went on after cancellations: the schedule (20/s for 5 s) was kept.
+    let attempted = s1.total().total();
+    assert!(attempted >= 60, "reports went on after a cancellation: {attempted} of ~100 scheduled were made");
     let counted: i64 = reports.server_conflicts.get("s1").map(|c| c.iter().sum()).unwrap_or(0);
     eprintln!(
         "conflicts: {} reports cancelled, {} ok, {counted} counted by the standby, errors {:?}",
