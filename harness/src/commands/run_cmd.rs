@@ -324,10 +324,7 @@ async fn run_once(
         sections.push(("cpu", crate::export::reports::cpu_section(c, primary_node.as_deref())));
     }
     if let Some(r) = &result.reports {
-        sections.push((
-            "reports",
-            crate::export::reports::reports_section(&cfg.reports, r, result.measured_s, result.cpu.as_ref()),
-        ));
+        sections.push(("reports", crate::export::reports::reports_section(&cfg.reports, r, result.measured_s)));
     }
     if !cfg.faults.is_empty() {
         let trials = trials::build(

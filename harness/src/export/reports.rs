@@ -67,7 +67,7 @@ fn target_section(t: &TargetReports, server_conflicts: Option<&[i64; 5]>, measur
 }
 
 /// The `reports` section.
-pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64, cpu: Option<&CpuUsage>) -> Value {
+pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -> Value {
     let mut targets = Map::new();
     for (name, t) in &r.stats.targets {
         targets.insert(name.clone(), target_section(t, r.server_conflicts.get(name), measured_s));
@@ -95,7 +95,6 @@ pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64, c
         },
         "recovery_conflicts": { "client_cancellations": client_conflicts, "server_counted": server_conflicts },
         "misrouted": all.iter().map(|t| t.misrouted).sum::<u64>(),
-        "cpu_s_by_node": cpu.map(|c| c.report_backends.iter().map(|(k, v)| (k.clone(), json!(round2(*v)))).collect::<Map<_, _>>()),
     })
 }
 
@@ -135,13 +134,13 @@ mod tests {
                     latency_us: 1000 + i,
                     conflict: false,
                     staleness_ms: Some(1.5),
-                    staleness_bytes: Some(8192),
                     ryw_visible: Some(i != 0),
                 },
             );
+            stats.target("s1").record_staleness_bytes(8192);
         }
         let r = ReportResult { stats, server_conflicts: [("s1".to_string(), [0, 0, 2, 0, 0])].into() };
-        let v = reports_section(&ReportsConfig::default(), &r, 5.0, None);
+        let v = reports_section(&ReportsConfig::default(), &r, 5.0);
         assert_eq!(v["queries"]["ok"], json!(10));
         assert_eq!(v["queries"]["ok_per_sec"], json!(2.0));
         assert_eq!(v["read_your_writes"]["violations"], json!(1));

@@ -18,9 +18,9 @@ pub struct ReportSample {
     pub latency_us: u64,
     /// The server cancelled it for a recovery conflict.
     pub conflict: bool,
-    /// Standby reads: ms since the last replayed commit, and bytes behind the primary.
+    /// Standby reads: ms since the last replayed commit (bytes behind the primary are known
+    /// only later, see [`TargetReports::record_staleness_bytes`]).
     pub staleness_ms: Option<f64>,
-    pub staleness_bytes: Option<u64>,
     /// Lookup probes: whether the just-completed message's tracking row was visible.
     pub ryw_visible: Option<bool>,
 }
@@ -62,9 +62,6 @@ impl ReportStats {
         if let Some(ms) = s.staleness_ms {
             let h = t.staleness_us.get_or_insert_with(new_histogram);
             h.saturating_record((ms.max(0.0) * 1000.0).round().max(1.0) as u64);
-        }
-        if let Some(b) = s.staleness_bytes {
-            t.record_staleness_bytes(b);
         }
         if let Some(visible) = s.ryw_visible {
             t.ryw_checks += 1;
@@ -116,7 +113,6 @@ mod tests {
             latency_us: 800,
             conflict: false,
             staleness_ms: None,
-            staleness_bytes: None,
             ryw_visible: None,
         }
     }
@@ -124,10 +120,8 @@ mod tests {
     #[test]
     fn samples_land_per_target_and_probes_are_counted() {
         let mut r = ReportStats::default();
-        r.record(
-            "s1",
-            &ReportSample { staleness_ms: Some(2.5), staleness_bytes: Some(4096), ..sample(ReportKind::Counts) },
-        );
+        r.record("s1", &ReportSample { staleness_ms: Some(2.5), ..sample(ReportKind::Counts) });
+        r.target("s1").record_staleness_bytes(4096);
         r.record("s2", &ReportSample { ryw_visible: Some(false), ..sample(ReportKind::Lookup) });
         r.record("s2", &ReportSample { ryw_visible: Some(true), ..sample(ReportKind::Lookup) });
         r.record("s1", &ReportSample { outcome: Outcome::Fail, conflict: true, ..sample(ReportKind::Scan) });

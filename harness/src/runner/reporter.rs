@@ -70,8 +70,8 @@ impl ReportShared {
 pub struct LsnTrack {
     /// (when, primary WAL position in bytes), oldest first, the last few seconds.
     polls: std::collections::VecDeque<(Instant, i64)>,
-    /// (target, when, replayed position, counts in the statistics) of reads not yet resolved.
-    pending: Vec<(String, Instant, i64, bool)>,
+    /// (target, when, replayed position) of measured reads not yet resolved.
+    pending: Vec<(String, Instant, i64)>,
 }
 
 impl LsnTrack {
@@ -88,18 +88,18 @@ impl LsnTrack {
         Some(l0 + ((l1 - l0) as f64 * frac).round() as i64)
     }
 
-    /// Adds a poll; returns the reads it resolves as (target, bytes behind, counted).
-    pub fn poll(&mut self, at: Instant, lsn: i64) -> Vec<(String, u64, bool)> {
+    /// Adds a poll; returns the reads it resolves as (target, bytes behind).
+    pub fn poll(&mut self, at: Instant, lsn: i64) -> Vec<(String, u64)> {
         self.polls.push_back((at, lsn));
         while self.polls.len() > 2 && self.polls[1].0 + Duration::from_secs(5) < at {
             self.polls.pop_front();
         }
         let mut done = Vec::new();
         let mut keep = Vec::new();
-        for (target, t, replayed, counted) in std::mem::take(&mut self.pending) {
+        for (target, t, replayed) in std::mem::take(&mut self.pending) {
             match self.at(t) {
-                Some(p) => done.push((target, p.saturating_sub(replayed).max(0) as u64, counted)),
-                None if t > at => keep.push((target, t, replayed, counted)),
+                Some(p) => done.push((target, p.saturating_sub(replayed).max(0) as u64)),
+                None if t > at => keep.push((target, t, replayed)),
                 None => {} // older than every poll kept: dropped
             }
         }
@@ -172,7 +172,6 @@ async fn query_once(
         latency_us: 0,
         conflict: false,
         staleness_ms: None,
-        staleness_bytes: None,
         ryw_visible: None,
     };
     if conn.session.as_ref().is_none_or(|s| s.is_closed()) {
@@ -199,8 +198,8 @@ async fn query_once(
             sample.outcome = Outcome::Ok;
             if let Some((at, p)) = position {
                 sample.staleness_ms = p.replay_age_ms;
-                if let Some(lsn) = p.replay_lsn {
-                    rs.lsn.lock().expect("lsn lock").pending.push((target.name.clone(), at, lsn, counted));
+                if let (Some(lsn), true) = (p.replay_lsn, counted) {
+                    rs.lsn.lock().expect("lsn lock").pending.push((target.name.clone(), at, lsn));
                 }
             }
             if probe.is_some() {
@@ -269,7 +268,7 @@ pub async fn track_primary_lsn(endpoint: Endpoint, rs: Arc<ReportShared>, mut st
                     let at = sent + Instant::now().saturating_duration_since(sent) / 2;
                     let resolved = rs.lsn.lock().expect("lsn lock").poll(at, row.get(0));
                     let mut stats = rs.stats.lock().expect("report stats lock");
-                    for (target, bytes, _) in resolved.into_iter().filter(|r| r.2) {
+                    for (target, bytes) in resolved {
                         stats.target(&target).record_staleness_bytes(bytes);
                     }
                 }
@@ -305,14 +304,14 @@ mod tests {
         let ms = |n: u64| t0 + Duration::from_millis(n);
         let mut track = LsnTrack::default();
         assert!(track.poll(ms(0), 1000).is_empty());
-        track.pending.push(("s1".into(), ms(25), 1200, true));
-        track.pending.push(("s2".into(), ms(80), 1000, false));
+        track.pending.push(("s1".into(), ms(25), 1200));
+        track.pending.push(("s2".into(), ms(80), 1000));
         // Primary at 1000 at 0 ms, 2000 at 50 ms: at 25 ms it was at 1500, the read 300 behind.
         let done = track.poll(ms(50), 2000);
-        assert_eq!(done, vec![("s1".to_string(), 300, true)]);
+        assert_eq!(done, vec![("s1".to_string(), 300)]);
         assert_eq!(track.pending.len(), 1, "the later read waits for a later poll");
         let done = track.poll(ms(100), 2000);
-        assert_eq!(done, vec![("s2".to_string(), 1000, false)]);
+        assert_eq!(done, vec![("s2".to_string(), 1000)]);
     }
 
     #[test]
@@ -320,7 +319,7 @@ mod tests {
         let t0 = Instant::now();
         let mut track = LsnTrack::default();
         track.poll(t0, 1000);
-        track.pending.push(("s1".into(), t0 + Duration::from_millis(10), 5000, true));
+        track.pending.push(("s1".into(), t0 + Duration::from_millis(10), 5000));
         let done = track.poll(t0 + Duration::from_millis(20), 3000);
         assert_eq!(done[0].1, 0);
     }
