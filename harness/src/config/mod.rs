@@ -144,6 +144,12 @@ impl RunConfig {
     ) -> Result<RunConfig> {
         let bad = |field: &'static str, msg: String| Error::config(field, scenario::at_line(text, &msg));
 
+        let faults = if args.faults.is_empty() {
+            file.faults.iter().map(|f| f.to_spec()).collect::<Result<Vec<_>, _>>().map_err(|e| bad("faults", e))?
+        } else {
+            args.faults.clone()
+        };
+
         // Topology or target.
         let target = if let Some(raw) = &args.target_dsn {
             dsn::parse(raw).map_err(|e| Error::config("--target-dsn", e))?;
@@ -195,18 +201,16 @@ impl RunConfig {
                 spec.links.insert(node, link);
             }
             let mut spec = options::apply_topology_flags(spec, &args.topology_flags)?;
-            // Faults on links need links: every standby without one gets a zero-delay link.
-            let faults_on_links = args.faults.iter().any(|f| f.kind.needs_links())
-                || (args.faults.is_empty() && file.faults.iter().any(|f| f.kind.needs_links()));
-            if faults_on_links && matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
-                for name in spec.node_names().into_iter().skip(1) {
-                    spec.links.entry(name).or_default();
+            // Faults on links need links: zero-delay ones where none were given.
+            if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+                if faults.iter().any(|f| f.kind.needs_links()) {
+                    for name in spec.node_names().into_iter().skip(1) {
+                        spec.links.entry(name).or_default();
+                    }
                 }
-            }
-            let faults_on_clients = args.faults.iter().any(|f| f.kind.needs_client_links())
-                || (args.faults.is_empty() && file.faults.iter().any(|f| f.kind.needs_client_links()));
-            if faults_on_clients && matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
-                spec.client_link.get_or_insert_with(Default::default);
+                if faults.iter().any(|f| f.kind.needs_client_links()) {
+                    spec.client_link.get_or_insert_with(Default::default);
+                }
             }
             Target::Topology(spec)
         };
@@ -288,11 +292,6 @@ impl RunConfig {
         if !scenario.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad("name", format!("name: `{scenario}` names the results folder: letters, digits, - and _")));
         }
-        let faults = if args.faults.is_empty() {
-            file.faults.iter().map(|f| f.to_spec()).collect::<Result<Vec<_>, _>>().map_err(|e| bad("faults", e))?
-        } else {
-            args.faults.clone()
-        };
         let topo_kind = match &target {
             Target::Topology(s) => Some(s.kind),
             Target::Dsn { .. } => None,
