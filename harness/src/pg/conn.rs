@@ -38,6 +38,7 @@ pub async fn connect_config(cfg: &Config, timeout: Duration) -> Result<Client, C
 pub enum ConnectError {
     #[error("connect timed out after {0:?}")]
     Timeout(Duration),
-    #[error(transparent)]
+    /// The server's own message when it sent one (tokio-postgres alone prints "db error").
+    #[error("{}", habench_workloads::error_text(.0))]
     Db(#[from] tokio_postgres::Error),
 }
