@@ -143,7 +143,8 @@ async fn finish(
     if outcome == Outcome::Ok && held {
         let c = if suspend { &sh.counters.suspended_ok } else { &sh.counters.completed_ok };
         Counters::add(c, 1);
-        if !suspend {
+        // Only report lookups read it: no lock on the measured path otherwise.
+        if !suspend && sh.cfg.reports.on != crate::config::ReportsOn::None {
             *sh.last_completion.lock().expect("completion lock") =
                 Some(Completion { msg_id: d.msg_id, host: host_idx as u16 });
         }
