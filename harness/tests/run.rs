@@ -91,7 +91,7 @@ fn check_hlog_reads_back(dir: &Path, timeline: &str) {
     let mut publish_counts = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
         if let LogEntry::Interval(ilh) = entry.expect("a well-formed log entry") {
-            let raw = base64_decode(ilh.encoded_histogram());
+            let raw = habench::report::data::base64_decode(ilh.encoded_histogram()).expect("base64");
             let h: hdrhistogram::Histogram<u64> = de.deserialize(&mut raw.as_slice()).expect("a V2 histogram");
             if ilh.tag().map(|t| t.as_str().to_string()).as_deref() == Some("publish") {
                 publish_counts.push(h.len());
@@ -103,22 +103,6 @@ fn check_hlog_reads_back(dir: &Path, timeline: &str) {
     let from_timeline: Vec<u64> =
         timeline.lines().skip(1).map(|l| l.split(',').nth(col).unwrap().parse().unwrap()).collect();
     assert_eq!(publish_counts, from_timeline, "hlog and timeline agree interval by interval");
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -207,12 +207,12 @@ fn failover(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
             rows,
         ),
     ];
-    out.extend(draw(AnyChart::Rto(rto_chart(&trials, ""))));
+    out.extend(draw(AnyChart::Rto(rto_chart(&trials, |i, _| (i + 1).to_string()))));
     out
 }
 
 /// Stacked RTO steps of each trial.
-pub fn rto_chart(trials: &[Value], label_prefix: &str) -> RtoChart {
+pub fn rto_chart(trials: &[Value], label: impl Fn(usize, &Value) -> String) -> RtoChart {
     let steps = |t: &Value| {
         let at = |k: &str| t[k].as_f64();
         let detected = at("detected_ms").unwrap_or(0.0);
@@ -223,7 +223,7 @@ pub fn rto_chart(trials: &[Value], label_prefix: &str) -> RtoChart {
     };
     RtoChart {
         title: "RTO breakdown per trial (ms)".into(),
-        trials: trials.iter().enumerate().map(|(i, t)| (format!("{label_prefix}{}", i + 1), steps(t))).collect(),
+        trials: trials.iter().enumerate().map(|(i, t)| (label(i, t), steps(t))).collect(),
     }
 }
 
@@ -384,12 +384,7 @@ pub fn repeated_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
     ));
     let trials = s["failover"]["trials"].as_array().cloned().unwrap_or_default();
     if !trials.is_empty() {
-        let mut c = rto_chart(&trials, "");
-        c.trials = trials
-            .iter()
-            .zip(c.trials)
-            .map(|(t, (_, steps))| (format!("{} {}", text(&t["variant"]), text(&t["trial"])), steps))
-            .collect();
+        let c = rto_chart(&trials, |_, t| format!("{} {}", text(&t["variant"]), text(&t["trial"])));
         out.extend(draw(AnyChart::Rto(c)));
     }
     if let Some(rows) = s["distance"]["rows"].as_array() {
