@@ -1,6 +1,6 @@
 //! Injecting a fault into a running topology (or into the workers, for kill-host-instance).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -55,9 +55,8 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
             let client = r.client_link(&primary).ok_or_else(no_links)?;
             client.set_state(LinkState::Blackhole);
-            let port = r.primary().port();
             let mut cut = Vec::new();
-            for (name, link) in r.links().filter(|(_, l)| l.upstream() == port) {
+            for (name, link) in r.links_to(&primary) {
                 link.set_state(LinkState::Blackhole);
                 cut.push(name.to_string());
             }
@@ -71,14 +70,7 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
         }
         FaultKind::SlowLink => {
             let AnyTopology::Replicated(r) = topo else { return Err(no_links()) };
-            let mut names = Vec::new();
-            for (name, link) in r.links() {
-                let mut spec = link.spec();
-                spec.delay += SLOW_LINK_EXTRA;
-                spec.jitter = spec.jitter.min(spec.delay);
-                link.set_spec(spec);
-                names.push(format!("{name} {spec}"));
-            }
+            let names = shift_delays(r, |d| d + SLOW_LINK_EXTRA);
             if names.is_empty() {
                 return Err(no_links());
             }
@@ -92,10 +84,22 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
 /// links from it is lost (the connections are reset), not delivered after its death.
 fn cut_links_of_primary(topo: &AnyTopology) {
     let AnyTopology::Replicated(r) = topo else { return };
-    let port = r.primary().port();
-    for (_, link) in r.links().filter(|(_, l)| l.upstream() == port) {
+    for (_, link) in r.links_to(r.primary().name()) {
         link.reset();
     }
+}
+
+/// Changes every link's one-way delay (jitter kept no larger); returns each link's new spec.
+fn shift_delays(r: &crate::topology::Replicated, shift: impl Fn(Duration) -> Duration) -> Vec<String> {
+    r.links()
+        .map(|(name, link)| {
+            let mut spec = link.spec();
+            spec.delay = shift(spec.delay);
+            spec.jitter = spec.jitter.min(spec.delay);
+            link.set_spec(spec);
+            format!("{name} {spec}")
+        })
+        .collect()
 }
 
 /// The standby that confirms commits now (`sync` or `quorum` in pg_stat_replication).
@@ -140,14 +144,14 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
 }
 
 /// Extra one-way delay of a slow link.
-pub const SLOW_LINK_EXTRA: std::time::Duration = std::time::Duration::from_millis(50);
+pub const SLOW_LINK_EXTRA: Duration = Duration::from_millis(50);
 
 fn no_links() -> Error {
     Error::config("--fault", "this fault acts on standby links: use sync or async (links are added when missing)")
 }
 
-/// Ends a fault that lasts (pause-primary, partition-standby, slow-link). Returns whether there
-/// was something to undo.
+/// Ends a fault that lasts (pause-primary, partition-standby, partition-primary, slow-link).
+/// Returns whether there was something to undo.
 pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
     match kind {
         FaultKind::PausePrimary => match topo.as_topology_mut().node_mut(target) {
@@ -164,21 +168,14 @@ pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
         FaultKind::PartitionPrimary => {
             let AnyTopology::Replicated(r) = topo else { return false };
             // Links to the old primary heal (links re-pointed to a new primary healed then).
-            let port = r.node(target).map(|n| n.port());
-            for (_, link) in r.links().filter(|(_, l)| Some(l.upstream()) == port) {
+            for (_, link) in r.links_to(target) {
                 link.set_state(LinkState::Up);
             }
             r.client_link(target).map(|l| l.set_state(LinkState::Up)).is_some()
         }
         FaultKind::SlowLink => {
             let AnyTopology::Replicated(r) = topo else { return false };
-            for (_, link) in r.links() {
-                let mut spec = link.spec();
-                spec.delay = spec.delay.saturating_sub(SLOW_LINK_EXTRA);
-                spec.jitter = spec.jitter.min(spec.delay);
-                link.set_spec(spec);
-            }
-            true
+            !shift_delays(r, |d| d.saturating_sub(SLOW_LINK_EXTRA)).is_empty()
         }
         _ => false,
     }

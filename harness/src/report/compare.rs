@@ -67,8 +67,9 @@ fn ladder(a: &[Histogram<u64>], b: &[Histogram<u64>]) -> (Vec<u64>, Samples, Sam
             .map(|h| h.iter_recorded().map(|v| (index[&v.value_iterated_to()], v.count_at_value())).collect())
             .collect::<Vec<Vec<(usize, u64)>>>()
     };
+    let (ha, hb) = (conv(a), conv(b));
     let n = values.len();
-    (values.clone(), Samples::Hists(conv(a), n), Samples::Hists(conv(b), n))
+    (values, Samples::Hists(ha, n), Samples::Hists(hb, n))
 }
 
 fn quantile(counts: &[u64], values: &[u64], q: f64) -> Option<f64> {
@@ -87,7 +88,7 @@ fn quantile(counts: &[u64], values: &[u64], q: f64) -> Option<f64> {
     values.last().map(|v| *v as f64)
 }
 
-/// The statistic of one resample (or of the whole set when `pick` is None).
+/// The statistic of one resample (or of the whole set when `rng` is None).
 fn stat(s: &Samples, values: &[u64], q: Option<f64>, rng: Option<&mut Rng>) -> Option<f64> {
     match s {
         Samples::Hists(hs, n) => {

@@ -234,6 +234,12 @@ impl Replicated {
         self.links.get(name)
     }
 
+    /// The replication links that lead to `node` now.
+    pub fn links_to(&self, node: &str) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
+        let port = self.node(node).map(|n| n.port());
+        self.links().filter(move |(_, l)| Some(l.upstream()) == port)
+    }
+
     /// The link on a node's client path, when the topology has client links.
     pub fn client_link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
         self.client_links.get(name)
