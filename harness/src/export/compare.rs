@@ -8,12 +8,7 @@ use serde_json::{json, Value};
 use crate::failover::trials::spread;
 
 /// What the top-level folder of a repeated run holds.
-#[derive(Debug)]
-pub struct TrialsReport {
-    pub summary: Value,
-    pub markdown: String,
-    pub csv: String,
-}
+pub type TrialsReport = crate::export::TableReport;
 
 fn f(v: &Value) -> Option<f64> {
     v.as_f64()

@@ -6,12 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
-#[derive(Debug)]
-pub struct DistanceReport {
-    pub summary: Value,
-    pub markdown: String,
-    pub csv: String,
-}
+use crate::export::TableReport;
 
 /// The setup a run belongs to: `single`, `async`, `sync on`, `sync remote_apply`...
 pub fn setup_name(s: &Value) -> String {
@@ -50,7 +45,7 @@ fn r3(x: f64) -> f64 {
 }
 
 /// None unless some run went through a link.
-pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<DistanceReport> {
+pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
     if !runs.iter().any(|(_, _, s)| s["setup"]["links"].as_object().is_some_and(|l| !l.is_empty())) {
         return None;
     }
@@ -103,7 +98,7 @@ pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<DistanceReport> 
     for (k, v) in &slopes {
         let _ = writeln!(md, "- {k}: {}", v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()));
     }
-    Some(DistanceReport { summary, markdown: md, csv })
+    Some(TableReport { summary, markdown: md, csv })
 }
 
 #[cfg(test)]

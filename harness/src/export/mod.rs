@@ -10,3 +10,12 @@ pub mod progress;
 pub mod reports;
 pub mod summary;
 pub mod timeline_csv;
+
+/// A section of a repeated run's top folder: its `summary.json` part, and the same as a
+/// Markdown table and as CSV.
+#[derive(Debug)]
+pub struct TableReport {
+    pub summary: serde_json::Value,
+    pub markdown: String,
+    pub csv: String,
+}

@@ -5,13 +5,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
-/// The `offload` section of the top-level summary, as JSON, Markdown and CSV.
-#[derive(Debug)]
-pub struct OffloadReport {
-    pub summary: Value,
-    pub markdown: String,
-    pub csv: String,
-}
+use crate::export::TableReport;
 
 fn reports_on(s: &Value) -> &str {
     s["reports"]["on"].as_str().unwrap_or("none")
@@ -55,7 +49,7 @@ fn ratio(a: &Value, b: &Value) -> Value {
 }
 
 /// None when no run had report queries.
-pub fn offload_report(runs: &[(String, u32, Value)]) -> Option<OffloadReport> {
+pub fn offload_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
     if !runs.iter().any(|(_, _, s)| s.get("reports").is_some()) {
         return None;
     }
@@ -80,7 +74,7 @@ pub fn offload_report(runs: &[(String, u32, Value)]) -> Option<OffloadReport> {
         "standbys_vs_none": gain(find("standbys"), find("none")),
     });
     let (markdown, csv) = table(&rows, &summary);
-    Some(OffloadReport { summary, markdown, csv })
+    Some(TableReport { summary, markdown, csv })
 }
 
 const COLUMNS: [(&str, &str); 14] = [
