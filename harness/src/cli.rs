@@ -185,6 +185,10 @@ pub struct RunArgs {
     /// insert: payload bytes per row (default 100).
     #[arg(long, value_name = "N")]
     pub payload_bytes: Option<u32>,
+    /// insert: the client, `wire` (habench's own, one task per connection; default) or
+    /// `tokio-postgres`.
+    #[arg(long, value_enum)]
+    pub driver: Option<DriverArg>,
     /// An operation without an answer for this long counts as unknown (default 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub op_timeout: Option<Duration>,
@@ -267,6 +271,12 @@ pub enum SyncCommitArg {
 pub enum ArrivalArg {
     Uniform,
     Poisson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DriverArg {
+    Wire,
+    TokioPostgres,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -25,9 +25,14 @@ pub struct Pressure {
     pub memory: Option<f64>,
 }
 
+/// CPUs this process may run on.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 pub fn machine() -> Machine {
     Machine {
-        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cores: cores(),
         memory_bytes: meminfo_total(),
         kernel: read_trim("/proc/sys/kernel/osrelease"),
         hostname: read_trim("/proc/sys/kernel/hostname"),

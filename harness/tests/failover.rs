@@ -75,6 +75,24 @@ async fn sync_kill_primary_loses_nothing_and_reports_the_rto_breakdown() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_calibration_insert_follows_the_listener_through_a_failover_on_the_wire_client() {
+    let mut a = args(&out_dir("insert-kill"), KindArg::Sync, "kill-primary@3s");
+    a.workload = Some(habench::cli::WorkloadArg::Insert);
+    a.driver = Some(habench::cli::DriverArg::Wire);
+    a.topology_flags.standbys = Some(1);
+    a.rate = Some(200.0);
+    let s = run(a).await;
+    let t = trial(&s);
+    let rto = ms(&t["rto_ms"]);
+    assert!(rto > 400.0 && rto < 10_000.0, "writes stopped for the detection and came back: {t:#}");
+    assert!(ms(&t["first_ack_after_ms"]) >= ms(&t["promoted_ms"]), "acknowledged on the new primary: {t:#}");
+    let ops = &s["ops"]["insert"];
+    assert_eq!(ops["fail"], 0, "the listener never hands out a read-only session: {ops}");
+    assert!(ops["ok"].as_u64().unwrap() > 1000, "{ops}");
+    assert_eq!(s["complete"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn shared_disk_kill_primary_recovers_on_the_same_data_with_nothing_lost() {
     let s = run(args(&out_dir("sd-kill"), KindArg::SharedDisk, "kill-primary@3s")).await;
     assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);

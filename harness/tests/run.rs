@@ -84,6 +84,32 @@ async fn a_quick_run_on_single_writes_every_file_with_sane_numbers() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_calibration_insert_runs_on_either_driver_and_habench_reports_its_own_cpu() {
+    for (driver, tag) in [(habench::cli::DriverArg::Wire, "wire"), (habench::cli::DriverArg::TokioPostgres, "tp")] {
+        let out = out_dir(&format!("insert-{tag}"));
+        let mut a = quick_args(&out);
+        a.workload = Some(habench::cli::WorkloadArg::Insert);
+        a.driver = Some(driver);
+        a.clients = Some(4);
+        habench::commands::run_cmd::run(a).await.expect("run");
+        let s = read_json(&out.join("summary.json"));
+        assert_eq!(s["complete"], true, "{tag}: {s:#}");
+        let ops = &s["ops"]["insert"];
+        assert!(ops["ok"].as_u64().unwrap() > 100 && ops["fail"] == 0 && ops["unknown"] == 0, "{tag}: {ops}");
+        let l = &s["latency_us"]["insert"];
+        assert!(l["p50"].as_u64().unwrap() <= l["p99"].as_u64().unwrap(), "{tag}: {l}");
+        let manifest = read_json(&out.join("manifest.json"));
+        assert_eq!(manifest["config"]["workload"]["driver"], tag.replace("tp", "tokio-postgres"), "{tag}");
+        // Closed loop keeps habench busy: measurably above zero, below every core of the machine.
+        let h = &s["cpu"]["harness"];
+        let cores = h["cores"].as_f64().unwrap();
+        assert!(cores > 0.01 && h["machine_share"].as_f64().unwrap() <= 1.0, "{tag}: {h}");
+        assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("habench itself used"), "{tag}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 /// The hlog holds one histogram per operation and interval, and its counts match the timeline.
 fn check_hlog_reads_back(dir: &Path, timeline: &str) {
     let bytes = std::fs::read(dir.join("latency.hlog")).unwrap();

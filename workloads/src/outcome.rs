@@ -50,10 +50,19 @@ pub fn classify(err: Option<&tokio_postgres::Error>, phase: Phase, timed_out: bo
     if timed_out {
         return Outcome::Unknown;
     }
-    match err.and_then(|e| e.code()) {
-        Some(code) if server_lost_commit_state(code) => Outcome::Unknown,
+    classify_sqlstate(err.and_then(|e| e.code()).map(|c| c.code()), phase)
+}
+
+/// Classifies an error by its SQLSTATE (None: no answer from the server: I/O error, closed
+/// connection, protocol error), for clients other than tokio-postgres.
+pub fn classify_sqlstate(code: Option<&str>, phase: Phase) -> Outcome {
+    if phase == Phase::BeforeCommit {
+        return Outcome::Fail;
+    }
+    match code {
+        Some(code) if server_lost_commit_state(&SqlState::from_code(code)) => Outcome::Unknown,
         Some(_) => Outcome::Fail,
-        // No SQLSTATE: I/O error, closed connection, protocol error: the commit may have happened.
+        // The commit may have happened.
         None => Outcome::Unknown,
     }
 }
@@ -99,6 +108,15 @@ mod tests {
         assert!(server_lost_commit_state(&SqlState::CONNECTION_FAILURE));
         assert!(!server_lost_commit_state(&SqlState::UNIQUE_VIOLATION));
         assert!(!server_lost_commit_state(&SqlState::T_R_SERIALIZATION_FAILURE));
+    }
+
+    #[test]
+    fn sqlstates_classify_alike_from_any_client() {
+        assert_eq!(classify_sqlstate(Some("57P01"), Phase::Commit), Outcome::Unknown, "admin shutdown");
+        assert_eq!(classify_sqlstate(Some("08006"), Phase::Commit), Outcome::Unknown);
+        assert_eq!(classify_sqlstate(Some("23505"), Phase::Commit), Outcome::Fail, "unique violation");
+        assert_eq!(classify_sqlstate(None, Phase::Commit), Outcome::Unknown);
+        assert_eq!(classify_sqlstate(Some("57P01"), Phase::BeforeCommit), Outcome::Fail);
     }
 
     #[test]

@@ -321,7 +321,8 @@ async fn run_once(
         sections.push(("check", check_results(&cfg, &endpoint, &ledger).await));
     }
     if let Some(c) = &result.cpu {
-        sections.push(("cpu", crate::export::reports::cpu_section(c, primary_node.as_deref())));
+        sections
+            .push(("cpu", crate::export::reports::cpu_section(c, primary_node.as_deref(), crate::sysinfo::cores())));
     }
     if let Some(r) = &result.reports {
         sections.push(("reports", crate::export::reports::reports_section(&cfg.reports, r, result.measured_s)));

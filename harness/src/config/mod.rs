@@ -13,9 +13,9 @@ use habench_workloads::messagebox::MessageBoxConfig;
 use serde::Serialize;
 
 pub use reports::{ReportsConfig, ReportsOn};
-pub use scenario::{Arrival, LoadMode, WorkloadKind};
+pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
 
-use crate::cli::{ArrivalArg, RunArgs, WorkloadArg};
+use crate::cli::{ArrivalArg, DriverArg, RunArgs, WorkloadArg};
 use crate::commands::options;
 use crate::error::{Error, Result};
 use crate::topology::{TopologyKind, TopologySpec};
@@ -50,6 +50,8 @@ pub struct Workload {
     pub kind: WorkloadKind,
     /// insert: bytes per row.
     pub payload_bytes: u32,
+    /// insert: the client library.
+    pub driver: Driver,
     pub messagebox: MessageBoxConfig,
 }
 
@@ -229,6 +231,17 @@ impl RunConfig {
         if args.payload_bytes.is_some() && kind != WorkloadKind::Insert {
             return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
         }
+        let driver = match args.driver {
+            Some(DriverArg::Wire) => Driver::Wire,
+            Some(DriverArg::TokioPostgres) => Driver::TokioPostgres,
+            None => wsec.driver.unwrap_or(Driver::Wire),
+        };
+        if args.driver.is_some() && kind != WorkloadKind::Insert {
+            return Err(Error::config(
+                "--driver",
+                "applies to --workload insert only (MessageBox operations use tokio-postgres)",
+            ));
+        }
         let messagebox = file.messagebox.clone().unwrap_or_default();
         messagebox.validate().map_err(|e| bad("messagebox", format!("messagebox.{e}")))?;
 
@@ -339,7 +352,7 @@ impl RunConfig {
             variant,
             scenario_source: source.to_string(),
             target,
-            workload: Workload { kind, payload_bytes, messagebox },
+            workload: Workload { kind, payload_bytes, driver, messagebox },
             load,
             duration,
             warmup,

@@ -126,6 +126,17 @@ pub enum WorkloadKind {
 pub struct WorkloadSection {
     pub kind: Option<WorkloadKind>,
     pub payload_bytes: Option<u32>,
+    pub driver: Option<Driver>,
+}
+
+/// The client library of the calibration insert (MessageBox operations use tokio-postgres).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Driver {
+    /// habench's own wire-protocol client: one task per connection (the default).
+    Wire,
+    /// tokio-postgres: a client and a connection task per connection.
+    TokioPostgres,
 }
 
 /// A duration written as a string in a scenario (`"10s"`).

@@ -98,8 +98,9 @@ pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -
     })
 }
 
-/// The `cpu` section: CPU seconds per node over the measured phase, and as a share of one core.
-pub fn cpu_section(c: &CpuUsage, primary: Option<&str>) -> Value {
+/// The `cpu` section: CPU seconds per node and of habench itself over the measured phase, as
+/// cores (1.0 = one core busy), and habench's as a share of the machine.
+pub fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> Value {
     let nodes: Map<String, Value> = c
         .by_node
         .iter()
@@ -112,7 +113,13 @@ pub fn cpu_section(c: &CpuUsage, primary: Option<&str>) -> Value {
             )
         })
         .collect();
-    json!({ "wall_s": round2(c.wall_s), "primary": primary, "nodes": nodes })
+    let cores = if c.wall_s > 0.0 { c.harness_s / c.wall_s } else { 0.0 };
+    let harness = json!({
+        "cpu_s": round2(c.harness_s),
+        "cores": (cores * 1e4).round() / 1e4,
+        "machine_share": (cores / machine_cores.max(1) as f64 * 1e4).round() / 1e4,
+    });
+    json!({ "wall_s": round2(c.wall_s), "primary": primary, "nodes": nodes, "harness": harness })
 }
 
 #[cfg(test)]

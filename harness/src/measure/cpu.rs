@@ -1,5 +1,6 @@
-//! CPU time spent by server processes over the measured phase, from /proc: per node (the
-//! postmaster and all its children) and per registered backend (the report connections).
+//! CPU time spent over the measured phase: by server processes, from /proc, per node (the
+//! postmaster and all its children) and per registered backend (the report connections); and
+//! by habench itself (every thread of this process, from getrusage).
 //! A process that exits between the two snapshots loses its CPU time (the run's connections
 //! are long-lived, so little is missed).
 
@@ -25,11 +26,25 @@ fn ticks_per_s() -> f64 {
 pub struct CpuSnapshot {
     /// (pid, start ticks) -> (node name, CPU ticks).
     procs: HashMap<(u32, u64), (String, u64)>,
+    /// CPU seconds this process had used.
+    own_s: f64,
+}
+
+/// CPU seconds (user + system) every thread of this process has used so far.
+pub fn own_cpu_s() -> f64 {
+    // SAFETY: getrusage writes the struct it is given; all-zero is a valid rusage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage for RUSAGE_SELF.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(ru.ru_utime) + s(ru.ru_stime)
 }
 
 /// Takes a snapshot of the nodes `(name, postmaster pid)`.
 pub fn snapshot(nodes: &[(String, u32)]) -> CpuSnapshot {
-    let mut out = CpuSnapshot::default();
+    let mut out = CpuSnapshot { own_s: own_cpu_s(), ..Default::default() };
     for (name, pm) in nodes {
         let mut pids = vec![*pm];
         pids.extend(procs::descendants(*pm).iter().map(|p| p.pid));
@@ -49,6 +64,8 @@ pub struct CpuUsage {
     pub by_node: BTreeMap<String, f64>,
     /// Node -> CPU seconds of the registered (report) backends on it.
     pub report_backends: BTreeMap<String, f64>,
+    /// CPU seconds habench itself used (all its threads: workers, driver, sampler, exporters).
+    pub harness_s: f64,
     /// Wall-clock seconds between the snapshots.
     pub wall_s: f64,
 }
@@ -57,7 +74,7 @@ pub struct CpuUsage {
 /// `report_pids` are (node, backend pid) of the report connections.
 pub fn usage(start: &CpuSnapshot, end: &CpuSnapshot, report_pids: &[(String, i32)], wall_s: f64) -> CpuUsage {
     let tps = ticks_per_s();
-    let mut u = CpuUsage { wall_s, ..Default::default() };
+    let mut u = CpuUsage { wall_s, harness_s: (end.own_s - start.own_s).max(0.0), ..Default::default() };
     for (key, (node, ticks)) in &end.procs {
         let before = start.procs.get(key).map(|(_, t)| *t).unwrap_or(0);
         let s = ticks.saturating_sub(before) as f64 / tps;
@@ -88,6 +105,20 @@ mod tests {
         assert!((u.by_node["n2"] - 40.0 / tps).abs() < 1e-9);
         assert!((u.report_backends["n1"] - 200.0 / tps).abs() < 1e-9);
         assert!(!u.report_backends.contains_key("n2"));
+    }
+
+    #[test]
+    fn habench_own_cpu_grows_with_work() {
+        let before = snapshot(&[]);
+        let mut x = 0u64;
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(std::hint::black_box(1));
+        }
+        std::hint::black_box(x);
+        let u = usage(&before, &snapshot(&[]), &[], 0.05);
+        assert!(u.harness_s >= 0.02 && u.harness_s < 5.0, "{}", u.harness_s);
+        assert!(u.by_node.is_empty());
     }
 
     #[test]

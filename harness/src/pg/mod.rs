@@ -10,6 +10,7 @@ pub mod ports;
 pub mod procs;
 pub mod settings;
 pub mod template;
+pub mod wire;
 pub mod workdir;
 
 pub use env::{EnvOptions, PgEnv};

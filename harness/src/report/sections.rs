@@ -1,6 +1,6 @@
 //! The report's content: configuration, key figures, floor, check, failover, reports, charts.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::report::charts::distance::DistanceChart;
 use crate::report::charts::lag::LagChart;
@@ -127,11 +127,21 @@ fn key_figures(d: &RunData) -> Vec<Block> {
             ]
         })
         .collect();
-    vec![
+    let mut out = vec![
         Block::Heading(2, "Key figures".into()),
         Block::Para("Measured phase only; latencies count from each operation's intended start (open loop).".into()),
         table(&["operation", "ok/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "fail", "unknown"], rows),
-    ]
+    ];
+    let h = &s["cpu"]["harness"];
+    if h.is_object() {
+        out.push(Block::Para(format!(
+            "habench itself used {} CPU-s over the measured phase: {} of a core, {} % of the machine.",
+            num(&h["cpu_s"], 2),
+            num(&h["cores"], 3),
+            num(&json!(h["machine_share"].as_f64().unwrap_or(0.0) * 100.0), 1)
+        )));
+    }
+    out
 }
 
 fn physical_floor(d: &RunData) -> Vec<Block> {

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use tokio_postgres::{Client, Config};
 
 use crate::pg::conn::{connect_config, ConnectError};
+use crate::pg::wire::{self, WireConn};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_START: Duration = Duration::from_millis(10);
@@ -36,9 +37,28 @@ impl Endpoint {
     /// Connects, retrying with exponential backoff, until `deadline` passes or `stop` is set.
     /// Returns the last error's text when it gives up.
     pub async fn connect(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<Client, String> {
+        self.retry(deadline, stop, || self.connect_once()).await
+    }
+
+    /// The same with habench's wire client (the calibration insert).
+    pub async fn connect_wire(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<WireConn, String> {
+        self.retry(deadline, stop, || wire::connect(&self.config, CONNECT_TIMEOUT)).await
+    }
+
+    async fn retry<T, E, F, Fut>(
+        &self,
+        deadline: Instant,
+        stop: &mut watch::Receiver<bool>,
+        attempt: F,
+    ) -> Result<T, String>
+    where
+        E: std::fmt::Display,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
         let mut backoff = BACKOFF_START;
         loop {
-            let err = match self.connect_once().await {
+            let err = match attempt().await {
                 Ok(c) => return Ok(c),
                 Err(e) => e.to_string(),
             };

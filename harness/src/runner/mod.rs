@@ -2,6 +2,7 @@
 //! tasks with their own connections; once per interval the recorders are merged, the database
 //! is sampled, and the sink (the results store) gets the interval.
 
+mod calibration;
 pub mod clock;
 pub mod endpoint;
 mod host_instance;
@@ -12,6 +13,7 @@ pub mod reporter;
 pub mod sampler;
 mod shared;
 mod threads;
+mod watchdog;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -154,7 +156,7 @@ pub async fn run(
     };
     let cores = match cfg.threads {
         Some(n) => usize::from(n),
-        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        None => crate::sysinfo::cores(),
     };
     threads::spawn_on_threads(&mut publishers, cores, tasks);
     let messagebox = cfg.workload.kind == WorkloadKind::Messagebox;
@@ -226,7 +228,7 @@ pub async fn run(
         } else {
             Phase::Drain
         };
-        if !report_plan.nodes.is_empty() {
+        {
             if cpu_start.is_none() && end_at >= measure_start {
                 cpu_start = Some((crate::measure::cpu::snapshot(&report_plan.nodes), end_at));
             } else if cpu.is_none() && end_at >= publish_end {

@@ -9,12 +9,14 @@ use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
 use tokio::sync::watch;
 
-use crate::config::WorkloadKind;
+use crate::config::{Driver, WorkloadKind};
 use crate::measure::{Op, WorkerRecorder};
+use crate::runner::calibration::WireInsert;
 use crate::runner::clock::micros_between;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::pacing::Schedule;
 use crate::runner::shared::{Counters, Shared};
+use crate::runner::watchdog::{TimedOut, Watchdog};
 
 /// Where a publisher's next message and its intended start come from.
 #[derive(Debug, Clone)]
@@ -23,9 +25,27 @@ pub enum Pace {
     Closed,
 }
 
+/// A publisher's connection: tokio-postgres (MessageBox, or the insert with that driver) or
+/// habench's wire client (the calibration insert).
+#[derive(Debug)]
+enum Session {
+    Driver(PublishSession),
+    Wire(WireInsert),
+}
+
+impl Session {
+    fn is_closed(&self) -> bool {
+        match self {
+            Session::Driver(s) => s.is_closed(),
+            Session::Wire(s) => s.is_closed(),
+        }
+    }
+}
+
 pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
-    let mut session: Option<PublishSession> = None;
+    let mut watchdog = Watchdog::new(sh.cfg.op_timeout);
+    let mut session: Option<Session> = None;
     loop {
         let (seq, intended) = match &pace {
             Pace::Open(s) => match s.lock().expect("schedule lock").next_slot() {
@@ -56,15 +76,32 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
             Counters::add(&sh.counters.not_attempted, 1);
             break;
         }
-        let s = session.as_ref().expect("connected");
-        let closed = publish_one(&sh, s, &rec, seq, intended).await;
+        let s = session.as_mut().expect("connected");
+        let closed = publish_one(&sh, s, &rec, &mut watchdog, seq, intended).await;
         if closed {
             session = None;
         }
     }
 }
 
-async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<PublishSession> {
+async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Session> {
+    let w = &sh.cfg.workload;
+    if w.kind == WorkloadKind::Insert && w.driver == Driver::Wire {
+        let conn = match sh.endpoint.connect_wire(sh.hard_end, stop).await {
+            Ok(c) => c,
+            Err(e) => {
+                sh.note_error("connect", &e);
+                return None;
+            }
+        };
+        return match WireInsert::prepare(conn, w.payload_bytes as i32).await {
+            Ok(s) => Some(Session::Wire(s)),
+            Err(e) => {
+                sh.note_error("prepare", &e.message);
+                None
+            }
+        };
+    }
     let client = match sh.endpoint.connect(sh.hard_end, stop).await {
         Ok(c) => c,
         Err(e) => {
@@ -73,7 +110,7 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Publis
         }
     };
     match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
-        Ok(s) => Some(s),
+        Ok(s) => Some(Session::Driver(s)),
         Err(e) => {
             sh.note_error("prepare", &habench_workloads::error_text(&e));
             None
@@ -82,7 +119,14 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Publis
 }
 
 /// One publish (or calibration insert). Returns true when the connection must be replaced.
-async fn publish_one(sh: &Shared, s: &PublishSession, rec: &WorkerRecorder, seq: u64, intended: Instant) -> bool {
+async fn publish_one(
+    sh: &Shared,
+    s: &mut Session,
+    rec: &WorkerRecorder,
+    watchdog: &mut Watchdog,
+    seq: u64,
+    intended: Instant,
+) -> bool {
     let msg_id = seq as i64 + 1;
     let cfg = &sh.cfg;
     let mb = &cfg.workload.messagebox;
@@ -96,14 +140,15 @@ async fn publish_one(sh: &Shared, s: &PublishSession, rec: &WorkerRecorder, seq:
         }
     };
     let work = async {
-        match op {
-            Op::Insert => s.insert(body as i32).await.map(|_| 0),
-            _ => s.publish(msg_id, &subject, body, sh.clock.epoch_us(intended)).await,
+        match s {
+            Session::Wire(w) => w.insert().await.map(|_| 0),
+            Session::Driver(d) if op == Op::Insert => d.insert(body as i32).await.map(|_| 0),
+            Session::Driver(d) => d.publish(msg_id, &subject, body, sh.clock.epoch_us(intended)).await,
         }
     };
-    let result = match tokio::time::timeout(cfg.op_timeout, work).await {
+    let result = match watchdog.run(Instant::now(), work).await {
         Ok(r) => r,
-        Err(_) => Err(OpError::timed_out(cfg.op_timeout)),
+        Err(TimedOut) => Err(OpError::timed_out(cfg.op_timeout)),
     };
     let done = Instant::now();
     let latency_us = micros_between(intended, done);
@@ -122,8 +167,9 @@ async fn publish_one(sh: &Shared, s: &PublishSession, rec: &WorkerRecorder, seq:
         }
     };
     rec.record(op, outcome, latency_us);
-    if op == Op::Insert {
-        // Calibration rows are no messages: nothing to check, so no ledger entry to pay for.
+    if op == Op::Insert && cfg.faults.is_empty() {
+        // Calibration rows are no messages: nothing to check, so no ledger entry to pay for,
+        // unless a fault's outage is timed from the acknowledgements.
         return closed;
     }
     let _ = sh.ledger.send(LedgerEntry {

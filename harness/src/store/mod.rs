@@ -152,6 +152,8 @@ impl LedgerSummary {
             Event::Complete | Event::Suspend => {
                 self.index.record_finish(e.msg_id, usize::from(e.host), e.outcome, e.held)
             }
+            // Calibration inserts are no messages; their acks time the outage of a fault.
+            Event::Insert if e.outcome == Outcome::Ok => self.publish_acks_us.push(e.at_us),
             Event::Insert => {}
         }
     }

@@ -209,7 +209,7 @@ impl TopologySpec {
             ));
         }
         let names = self.node_names();
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = crate::sysinfo::cores();
         for (node, cpus) in &self.pin {
             if !names.contains(node) {
                 return Err(Error::config(

@@ -1,0 +1,272 @@
+//! A lean PostgreSQL wire-protocol client for the calibration INSERT.
+//!
+//! tokio-postgres runs every connection as two tasks (the client and a connection task that
+//! owns the socket), so each operation costs two task wake-ups and a channel hop on top of the
+//! socket. Here a connection is a socket owned by the task that uses it: an execution writes a
+//! prebuilt Bind/Execute/Sync and reads until ReadyForQuery, as libpq does for pgbench. It
+//! speaks what the calibration needs and no more: startup with trust, password, md5 and
+//! SCRAM-SHA-256 authentication, the listener's host list with `target_session_attrs`
+//! (see `connect`), statements with int4 parameters prepared once, and server errors with their
+//! SQLSTATE. No TLS. Message encoding and decoding are postgres-protocol's (the codecs
+//! tokio-postgres uses).
+
+mod connect;
+
+use std::fmt;
+
+use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
+use postgres_protocol::message::{backend, frontend};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+
+pub use connect::connect;
+
+/// PostgreSQL's type oid of int4.
+pub const INT4_OID: u32 = 23;
+
+/// What went wrong on a wire connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// The SQLSTATE when the server sent an error; None for I/O and protocol errors.
+    pub code: Option<String>,
+    /// The server's message (`SEVERITY: message (SQLSTATE)`) or the client's.
+    pub message: String,
+    /// The connection is unusable.
+    pub closed: bool,
+}
+
+impl WireError {
+    fn client(message: impl Into<String>) -> WireError {
+        WireError { code: None, message: message.into(), closed: true }
+    }
+
+    fn io(e: std::io::Error) -> WireError {
+        WireError::client(format!("connection lost: {e}"))
+    }
+
+    fn server(body: &backend::ErrorResponseBody) -> WireError {
+        let (mut severity, mut message, mut code) = (String::new(), String::new(), None);
+        let mut fields = body.fields();
+        while let Ok(Some(f)) = fields.next() {
+            let value = || String::from_utf8_lossy(f.value_bytes()).into_owned();
+            match f.type_() {
+                b'V' => severity = value(),
+                b'S' if severity.is_empty() => severity = value(),
+                b'M' => message = value(),
+                b'C' => code = Some(value()),
+                _ => {}
+            }
+        }
+        let text = match &code {
+            Some(c) => format!("{severity}: {message} ({c})"),
+            None => format!("{severity}: {message}"),
+        };
+        // FATAL and PANIC end the session; a plain ERROR leaves the connection usable.
+        let closed = severity != "ERROR";
+        WireError { code, message: text, closed }
+    }
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// One open, authenticated session.
+#[derive(Debug)]
+pub struct WireConn {
+    stream: Stream,
+    rbuf: BytesMut,
+    /// Set once an I/O or fatal error was seen.
+    closed: bool,
+}
+
+/// A prebuilt execution of a prepared statement (Bind + Execute + Sync).
+#[derive(Debug, Clone)]
+pub struct Call(BytesMut);
+
+impl WireConn {
+    fn new(stream: Stream) -> WireConn {
+        WireConn { stream, rbuf: BytesMut::with_capacity(8192), closed: false }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> Result<(), WireError> {
+        let r = match &mut self.stream {
+            Stream::Tcp(s) => s.write_all(buf).await,
+            Stream::Unix(s) => s.write_all(buf).await,
+        };
+        r.map_err(|e| self.fail(WireError::io(e)))
+    }
+
+    /// The next message from the server.
+    async fn read(&mut self) -> Result<backend::Message, WireError> {
+        loop {
+            match backend::Message::parse(&mut self.rbuf) {
+                Ok(Some(m)) => return Ok(m),
+                Ok(None) => {}
+                Err(e) => return Err(self.fail(WireError::client(format!("protocol error: {e}")))),
+            }
+            let n = match &mut self.stream {
+                Stream::Tcp(s) => s.read_buf(&mut self.rbuf).await,
+                Stream::Unix(s) => s.read_buf(&mut self.rbuf).await,
+            };
+            match n {
+                Ok(0) => return Err(self.fail(WireError::client("connection closed by the server"))),
+                Ok(_) => {}
+                Err(e) => return Err(self.fail(WireError::io(e))),
+            }
+        }
+    }
+
+    fn fail(&mut self, e: WireError) -> WireError {
+        self.closed |= e.closed;
+        e
+    }
+
+    /// Reads to the end of an exchange (ReadyForQuery); returns the rows of the last command
+    /// tag, or the first server error of the exchange.
+    async fn finish(&mut self) -> Result<u64, WireError> {
+        let mut rows = 0;
+        let mut err = None;
+        loop {
+            match self.read().await? {
+                backend::Message::ReadyForQuery(_) => {
+                    return match err {
+                        Some(e) => Err(self.fail(e)),
+                        None => Ok(rows),
+                    }
+                }
+                backend::Message::CommandComplete(c) => rows = rows_of(c.tag().unwrap_or("")),
+                backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
+                // Bind/Parse complete, notices, parameter changes, rows of a SHOW: nothing to keep.
+                _ => {}
+            }
+        }
+    }
+
+    /// Prepares a named statement whose parameters have the given type oids.
+    pub async fn prepare(&mut self, name: &str, sql: &str, param_types: &[u32]) -> Result<(), WireError> {
+        let mut buf = BytesMut::new();
+        frontend::parse(name, sql, param_types.iter().copied(), &mut buf)
+            .map_err(|e| WireError::client(e.to_string()))?;
+        frontend::sync(&mut buf);
+        self.write_all(&buf).await?;
+        self.finish().await.map(|_| ())
+    }
+
+    /// Runs one simple-protocol query and returns the first column of its first row.
+    pub async fn query_value(&mut self, sql: &str) -> Result<Option<String>, WireError> {
+        let mut buf = BytesMut::new();
+        frontend::query(sql, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
+        self.write_all(&buf).await?;
+        let mut value = None;
+        let mut err = None;
+        loop {
+            match self.read().await? {
+                backend::Message::ReadyForQuery(_) => break,
+                backend::Message::DataRow(row) if value.is_none() => {
+                    let mut r = row.ranges();
+                    if let Ok(Some(Some(range))) = r.next() {
+                        value = Some(String::from_utf8_lossy(&row.buffer()[range]).into_owned());
+                    }
+                }
+                backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
+                _ => {}
+            }
+        }
+        match err {
+            Some(e) => Err(self.fail(e)),
+            None => Ok(value),
+        }
+    }
+
+    /// Runs a prebuilt call; returns the rows its command affected.
+    pub async fn execute(&mut self, call: &Call) -> Result<u64, WireError> {
+        self.write_all(&call.0).await?;
+        self.finish().await
+    }
+
+    /// Says goodbye (best effort).
+    pub async fn close(mut self) {
+        let mut buf = BytesMut::new();
+        frontend::terminate(&mut buf);
+        let _ = self.write_all(&buf).await;
+    }
+}
+
+impl Call {
+    /// Bind (unnamed portal, binary int4 parameters, text results) + Execute + Sync of the
+    /// prepared statement `statement`.
+    pub fn int4(statement: &str, params: &[i32]) -> Call {
+        let mut buf = BytesMut::new();
+        let bound = frontend::bind(
+            "",
+            statement,
+            params.iter().map(|_| 1i16),
+            params.iter(),
+            |v, out| {
+                out.extend_from_slice(&v.to_be_bytes());
+                Ok(postgres_protocol::IsNull::No)
+            },
+            Some(0i16),
+            &mut buf,
+        );
+        // Only a failing parameter serializer or a name with a NUL byte could fail here.
+        if bound.is_err() {
+            buf.clear();
+        }
+        frontend::execute("", 0, &mut buf).expect("empty portal name");
+        frontend::sync(&mut buf);
+        Call(buf)
+    }
+}
+
+/// The row count at the end of a command tag (`INSERT 0 1`, `UPDATE 5`, `SELECT 3`).
+fn rows_of(tag: &str) -> u64 {
+    tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Buf;
+
+    #[test]
+    fn row_counts_come_from_the_command_tag() {
+        assert_eq!(rows_of("INSERT 0 1"), 1);
+        assert_eq!(rows_of("UPDATE 25"), 25);
+        assert_eq!(rows_of("CREATE TABLE"), 0);
+    }
+
+    #[test]
+    fn a_call_is_bind_execute_sync() {
+        let c = Call::int4("ins", &[100]);
+        let mut b = c.0.clone();
+        let tags: Vec<u8> = std::iter::from_fn(|| {
+            if b.is_empty() {
+                return None;
+            }
+            let tag = b[0];
+            let len = i32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize;
+            b.advance(1 + len);
+            Some(tag)
+        })
+        .collect();
+        assert_eq!(tags, b"BES");
+        assert!(c.0.windows(4).any(|w| w == 100i32.to_be_bytes()), "the parameter travels in binary");
+    }
+}

@@ -1,0 +1,35 @@
+//! The calibration insert's connection over habench's wire client: the statement prepared
+//! once, one prebuilt call per insert (the payload size does not change during a run).
+
+use habench_workloads::messagebox::{schema, OpError};
+use habench_workloads::{classify_sqlstate, Phase};
+
+use crate::pg::wire::{Call, WireConn, WireError, INT4_OID};
+
+const STATEMENT: &str = "habench_insert";
+
+#[derive(Debug)]
+pub struct WireInsert {
+    conn: WireConn,
+    call: Call,
+}
+
+impl WireInsert {
+    pub async fn prepare(mut conn: WireConn, payload_bytes: i32) -> Result<WireInsert, WireError> {
+        conn.prepare(STATEMENT, schema::INSERT_SQL, &[INT4_OID]).await?;
+        Ok(WireInsert { conn, call: Call::int4(STATEMENT, &[payload_bytes]) })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    /// One INSERT in its own transaction (the statement is the commit).
+    pub async fn insert(&mut self) -> Result<(), OpError> {
+        self.conn.execute(&self.call).await.map(|_| ()).map_err(|e| OpError {
+            outcome: classify_sqlstate(e.code.as_deref(), Phase::Commit),
+            closed: e.closed,
+            message: e.message,
+        })
+    }
+}
