@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use habench::pg::wire::{self, Call, WireConn, INT4_OID};
-use habench::topology::{AnyTopology, Topology, TopologyKind, TopologySpec};
+use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use tokio_postgres::Config;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
