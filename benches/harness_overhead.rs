@@ -1,12 +1,16 @@
 //! What habench itself costs: recording a sample, rotating an interval, a ledger row, the
-//! checker over 1,000,000 messages, writing an hlog interval.
+//! checker over 1,000,000 messages, writing an hlog interval; and its whole client's CPU at
+//! 5,000 inserts/s against pgbench's at the same rate on the same embedded server.
 
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use habench::cli::{RunArgs, WorkloadArg};
 use habench::measure::{Op, Recorders, Stats};
+use habench::pg::{EnvOptions, PgEnv};
 use habench::runner::ledger::{Event, LedgerEntry};
 use habench::store::LedgerSummary;
+use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use habench_workloads::checker::{check, DbState, LedgerIndex};
 use habench_workloads::Outcome;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -121,5 +125,87 @@ fn hlog(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, record, ledger, checker, hlog);
+const RATE: u32 = 5000;
+const CONNECTIONS: &str = "16";
+const SECONDS: u64 = 8;
+
+/// CPU seconds of the children this process has reaped so far.
+fn children_cpu_s() -> f64 {
+    // SAFETY: getrusage writes the struct it is given; all-zero is a valid rusage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(ru.ru_utime) + s(ru.ru_stime)
+}
+
+/// habench's client CPU per insert at 5,000/s (open loop, 16 connections, 2 client threads), from
+/// the run's own `cpu.harness`, beside pgbench `-R 5000 -c 16 -j 2` with the identical INSERT on
+/// the same server (its CPU from the reaped child). One line; not a criterion timing.
+fn client_cpu_at_rate(_: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let env = PgEnv::discover(&EnvOptions::default()).expect("PostgreSQL binaries (see README)");
+    let topo = rt.block_on(AnyTopology::up(env.clone(), TopologySpec::new(TopologyKind::Single))).expect("topology up");
+    let port = topo.as_topology().primary().port();
+    let dsn = habench::pg::conn::dsn(port);
+    let out = std::env::temp_dir().join(format!("habench-bench-cpu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let args = RunArgs {
+        target_dsn: Some(dsn.clone()),
+        workload: Some(WorkloadArg::Insert),
+        rate: Some(RATE as f64),
+        publishers: Some(16),
+        threads: Some(2),
+        duration: Some(Duration::from_secs(SECONDS)),
+        warmup: Some(Duration::from_secs(2)),
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    rt.block_on(habench::commands::run_cmd::run(args)).expect("habench run");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary")).expect("json");
+    let _ = std::fs::remove_dir_all(&out);
+    let h = &s["cpu"]["harness"];
+    let inserts = s["ops"]["insert"]["ok"].as_f64().unwrap_or(0.0);
+    let h_us = h["cpu_s"].as_f64().unwrap_or(0.0) / inserts.max(1.0) * 1e6;
+
+    // pgbench on the same, emptied table.
+    rt.block_on(async {
+        let c = habench::pg::conn::connect(port, Duration::from_secs(10)).await.expect("connect");
+        c.batch_execute("TRUNCATE mbox.calib").await.expect("truncate");
+    });
+    let script = env.root.path().join(format!("bench-insert-{}.sql", std::process::id()));
+    std::fs::write(&script, "\\set n 100\nINSERT INTO mbox.calib (payload) VALUES (repeat('x', :n));\n")
+        .expect("script");
+    let before = children_cpu_s();
+    let pg = env
+        .command("pgbench")
+        .args(["-n", "-M", "prepared", "-h", "127.0.0.1", "-U", "postgres", "-c", CONNECTIONS, "-j", "2"])
+        .args(["-p", &port.to_string(), "-R", &RATE.to_string(), "-T", &SECONDS.to_string()])
+        .arg("-f")
+        .arg(&script)
+        .arg("postgres")
+        .output()
+        .expect("pgbench");
+    let pg_cpu = children_cpu_s() - before;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&pg.stdout);
+    let tps: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("pgbench said: {text}{}", String::from_utf8_lossy(&pg.stderr)));
+    let pg_us = pg_cpu / (tps * SECONDS as f64) * 1e6;
+    println!(
+        "overhead/client_cpu_at_{RATE}_per_s: habench {h_us:.1} us CPU per insert ({:.3} cores, {:.1} % of the machine); \
+         pgbench {pg_us:.1} us ({:.3} cores); habench/pgbench {:.2}",
+        h["cores"].as_f64().unwrap_or(0.0),
+        h["machine_share"].as_f64().unwrap_or(0.0) * 100.0,
+        pg_cpu / SECONDS as f64,
+        h_us / pg_us
+    );
+    drop(topo);
+}
+
+criterion_group!(benches, record, ledger, checker, hlog, client_cpu_at_rate);
 criterion_main!(benches);
