@@ -12,16 +12,9 @@ rounds=${3:-3}
 bin=${4:-target/release/habench}
 clients=16
 threads=2
-bindir=${HABENCH_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
 csv=results/harness-cpu-$stamp.csv
-mkdir -p results
-work=$(mktemp -d)
-chmod 755 "$work"
-trap 'kill -TERM ${topo_pid:-0} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-as_pg=(); if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); fi
-printf '\\set n 100\nINSERT INTO mbox.calib (payload) VALUES (repeat('"'"'x'"'"', :n));\n' > "$work/insert.sql"
-chmod 644 "$work/insert.sql"
 
 # CPU seconds of a server so far: postmaster, live children, and the children it reaped.
 server_cpu() {
@@ -47,11 +40,7 @@ PY
 }
 children() { pgrep -c -P "$1" || true; }
 
-"$bin" topology up single > "$work/topo.json" 2>"$work/topo.err" &
-topo_pid=$!
-until [ -s "$work/topo.json" ]; do kill -0 $topo_pid || { cat "$work/topo.err"; exit 1; }; sleep 0.1; done
-read -r port pm < <(python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["nodes"][0]; print(n["port"], n["pid"])' "$work/topo.json")
-dsn="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+start_single "$bin"
 # The table, once (habench installs the schema on every run; pgbench needs it there too).
 "$bin" run --target-dsn "$dsn" --workload insert --clients 1 --duration 1s --warmup 0s --quiet --out "$work/init" > /dev/null
 base=$(children "$pm")

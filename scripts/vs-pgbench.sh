@@ -11,26 +11,13 @@ secs=${1:-15}
 rounds=${2:-2}
 bin=${3:-target/release/habench}
 driver=${HABENCH_DRIVER:-wire}
-bindir=${HABENCH_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
 csv=results/vs-pgbench-$stamp.csv
-mkdir -p results
-work=$(mktemp -d)
-chmod 755 "$work"
-trap 'kill -TERM ${topo_pid:-0} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-
-printf '\\set n 100\nINSERT INTO mbox.calib (payload) VALUES (repeat('"'"'x'"'"', :n));\n' > "$work/insert.sql"
-chmod 644 "$work/insert.sql"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 echo "tool,synchronous_commit,clients,round,tps,mean_latency_ms" > "$csv"
 for level in on off; do
-  rm -f "$work/topo.json"
-  "$bin" topology up single --pg-set synchronous_commit=$level > "$work/topo.json" 2>"$work/topo.err" &
-  topo_pid=$!
-  until [ -s "$work/topo.json" ]; do kill -0 $topo_pid || { cat "$work/topo.err"; exit 1; }; sleep 0.1; done
-  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][0]["port"])' "$work/topo.json")
-  dsn="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+  start_single "$bin" --pg-set synchronous_commit=$level
   run_habench() {
     local out="$work/h-$level-$clients-$round"
     "$bin" run --target-dsn "$dsn" --workload insert --driver "$driver" --payload-bytes 100 --clients $clients \
@@ -40,8 +27,8 @@ for level in on off; do
   }
   run_pgbench() {
     # The same starting point as habench's run, which recreates the table: an empty one.
-    as_pg "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres -c "TRUNCATE mbox.calib" postgres
-    pg=$(as_pg "$bindir/pgbench" -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -c $clients -j 2 -T "$secs" -f "$work/insert.sql" postgres 2>&1)
+    "${as_pg[@]}" "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres -c "TRUNCATE mbox.calib" postgres
+    pg=$("${as_pg[@]}" "$bindir/pgbench" -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -c $clients -j 2 -T "$secs" -f "$work/insert.sql" postgres 2>&1)
     tps=$(echo "$pg" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     lat=$(echo "$pg" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
     echo "pgbench,$level,$clients,$round,$tps,$lat" | tee -a "$csv"
@@ -52,7 +39,7 @@ for level in on off; do
       if [ $((round % 2)) = 1 ]; then run_habench; run_pgbench; else run_pgbench; run_habench; fi
     done
   done
-  kill -TERM $topo_pid; wait $topo_pid || true
+  stop_single
 done
 # Per configuration: the median of the per-round ratios (habench over pgbench of the same round).
 python3 - "$csv" <<'PY'

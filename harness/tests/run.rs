@@ -76,6 +76,14 @@ async fn a_quick_run_on_single_writes_every_file_with_sane_numbers() {
     habench::commands::run_cmd::run(quick_args(&out)).await.expect("run");
     let s = assert_sane_results(&out);
     assert_eq!(s["topology"], "single");
+    // Open loop: publishers waited for their slots, and the run says how late they woke.
+    let p = &s["pacing"];
+    // (Slots are counted by intended start, operations by when they finished: the phase's edges
+    // differ by a few.)
+    let slots = p["woken"].as_u64().unwrap() + p["started_late"].as_u64().unwrap();
+    let ok = s["ops"]["publish"]["ok"].as_u64().unwrap();
+    assert!(p["woken"].as_u64().unwrap() > 0 && slots <= ok + ok / 10 + 10, "{p} for {ok} publishes");
+    assert!(p["wake_late_us_mean"].as_f64().unwrap() <= p["wake_late_us_max"].as_f64().unwrap(), "{p}");
     let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
     let phases: Vec<&str> = timeline.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
     assert_eq!(phases.iter().filter(|p| **p == "warmup").count(), 1);

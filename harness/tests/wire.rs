@@ -32,7 +32,7 @@ async fn a_prepared_insert_commits_each_call_and_server_errors_keep_their_sqlsta
     let mut c = wire::connect(&dsn("user=postgres", &[port]), TIMEOUT).await.expect("trust");
     value(&mut c, "CREATE TABLE calib (payload text)").await;
     c.prepare("ins", "INSERT INTO calib VALUES (repeat('x', $1::int))", &[INT4_OID]).await.unwrap();
-    let call = Call::int4("ins", &[100]);
+    let call = Call::int4("ins", &[100]).unwrap();
     for _ in 0..5 {
         assert_eq!(c.execute(&call).await.unwrap(), 1, "one row per call");
     }
@@ -50,6 +50,7 @@ async fn a_prepared_insert_commits_each_call_and_server_errors_keep_their_sqlsta
     assert_eq!(value(&mut other, &format!("SELECT pg_terminate_backend({pid})")).await, "t");
     let e = c.execute(&call).await.unwrap_err();
     assert!(e.closed && c.is_closed(), "{e:?}");
+    assert_eq!(e.code.as_deref(), Some("57P01"), "the server's last word, not just EOF: {e:?}");
     assert_eq!(
         habench_workloads::classify_sqlstate(e.code.as_deref(), habench_workloads::Phase::Commit),
         habench_workloads::Outcome::Unknown,

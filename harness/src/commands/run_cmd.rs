@@ -317,6 +317,9 @@ async fn run_once(
             }),
         ),
     ];
+    if let Some(p) = &result.pacing {
+        sections.push(("pacing", json!(p)));
+    }
     if cfg.workload.kind == WorkloadKind::Messagebox {
         sections.push(("check", check_results(&cfg, &endpoint, &ledger).await));
     }

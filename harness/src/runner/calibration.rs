@@ -17,7 +17,7 @@ pub struct WireInsert {
 impl WireInsert {
     pub async fn prepare(mut conn: WireConn, payload_bytes: i32) -> Result<WireInsert, WireError> {
         conn.prepare(STATEMENT, schema::INSERT_SQL, &[INT4_OID]).await?;
-        Ok(WireInsert { conn, call: Call::int4(STATEMENT, &[payload_bytes]) })
+        Ok(WireInsert { conn, call: Call::int4(STATEMENT, &[payload_bytes])? })
     }
 
     pub fn is_closed(&self) -> bool {

@@ -2,6 +2,7 @@
 //! tasks with their own connections; once per interval the recorders are merged, the database
 //! is sampled, and the sink (the results store) gets the interval.
 
+mod alarm;
 mod calibration;
 pub mod clock;
 pub mod endpoint;
@@ -77,6 +78,31 @@ pub struct DrainResult {
     pub left_in_queues: Option<i64>,
 }
 
+/// Open loop, measured phase: how well the publishers kept the schedule.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pacing {
+    /// Slots a publisher was idle for and waited until the intended start.
+    pub woken: u64,
+    /// How late those publishers woke after the intended start (µs): habench's timing error.
+    pub wake_late_us_mean: f64,
+    pub wake_late_us_max: u64,
+    /// Slots that found every publisher busy and started late (their latency counts from the
+    /// intended start all the same).
+    pub started_late: u64,
+}
+
+impl Pacing {
+    fn of(c: &shared::PacingCounters) -> Pacing {
+        let woken = Counters::get(&c.woken);
+        Pacing {
+            woken,
+            wake_late_us_mean: Counters::get(&c.wake_late_sum_us) as f64 / woken.max(1) as f64,
+            wake_late_us_max: Counters::get(&c.wake_late_max_us),
+            started_late: Counters::get(&c.started_late),
+        }
+    }
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
@@ -84,6 +110,8 @@ pub struct RunResult {
     pub totals: Stats,
     pub measured_s: f64,
     pub messages: MessageCounts,
+    /// Open loop only.
+    pub pacing: Option<Pacing>,
     pub drain: DrainResult,
     pub errors: ErrorLog,
     /// None when the run completed; otherwise why it stopped.
@@ -133,6 +161,7 @@ pub async fn run(
         ledger,
         counters: Counters::default(),
         errors: Mutex::new(ErrorLog::default()),
+        measure_start,
         publish_end,
         hard_end: drain_end + Duration::from_secs(5),
         next_seq: AtomicU64::new(0),
@@ -324,6 +353,7 @@ pub async fn run(
             unknown: Counters::get(&c.unknown),
             not_attempted: Counters::get(&c.not_attempted),
         },
+        pacing: matches!(cfg.load, Load::Open { .. }).then(|| Pacing::of(&c.pacing)),
         drain,
         errors,
         stop_reason,

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::{Driver, WorkloadKind};
 use crate::measure::{Op, WorkerRecorder};
+use crate::runner::alarm;
 use crate::runner::calibration::WireInsert;
 use crate::runner::clock::micros_between;
 use crate::runner::ledger::{Event, LedgerEntry};
@@ -45,6 +46,11 @@ impl Session {
 pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
     let mut watchdog = Watchdog::new(sh.cfg.op_timeout);
+    // Open loop: woken at each intended start to the microsecond (tokio's timers tick in ms).
+    let mut alarm = match &pace {
+        Pace::Open(_) => alarm::for_worker(|e| sh.note_error("alarm", e)),
+        Pace::Closed => None,
+    };
     let mut session: Option<Session> = None;
     loop {
         let (seq, intended) = match &pace {
@@ -60,11 +66,15 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
             }
         };
         let mut stopped = *stop.borrow();
+        let measured = matches!(pace, Pace::Open(_)) && intended >= sh.measure_start && intended < sh.publish_end;
         if !stopped && intended > Instant::now() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => {}
-                _ = stop.changed() => stopped = true,
+            let woke = alarm::wait_unless_stopped(alarm.as_mut(), intended, &mut stop).await;
+            stopped = !woke;
+            if woke && measured {
+                sh.counters.pacing.woke(micros_between(intended, Instant::now()));
             }
+        } else if measured && session.is_some() {
+            Counters::add(&sh.counters.pacing.started_late, 1);
         }
         // A slot is attempted however late (its latency counts from its intended start), unless
         // the run is stopped or no server comes back before the hard end.

@@ -131,13 +131,11 @@ pub async fn reporter(
     // Each worker holds a connection per target and takes the targets in turn.
     let mut conns: Vec<Conn> = (0..n).map(|_| Conn { session: None, not_before: Instant::now() }).collect();
     let mut turn = worker;
+    let mut alarm = super::alarm::for_worker(|e| sh.note_error("alarm", e));
     loop {
         let Some((_, intended)) = schedule.lock().expect("schedule lock").next_slot() else { break };
-        if intended > Instant::now() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => {}
-                _ = stop.changed() => break,
-            }
+        if intended > Instant::now() && !super::alarm::wait_unless_stopped(alarm.as_mut(), intended, &mut stop).await {
+            break;
         }
         if *stop.borrow() {
             break;

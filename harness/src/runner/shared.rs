@@ -24,6 +24,27 @@ pub struct Counters {
     pub unknown: AtomicU64,
     /// Scheduled publishes never attempted (the run was stopped, or no server came back).
     pub not_attempted: AtomicU64,
+    /// Open loop, measured phase: how the publishers kept the schedule.
+    pub pacing: PacingCounters,
+}
+
+/// Open loop, measured phase: publishers that waited for a slot's intended start, and how late
+/// they woke (the harness's own timing error); slots that started late because no publisher was
+/// free (the load is more than the publishers can carry: their latency includes that wait).
+#[derive(Debug, Default)]
+pub struct PacingCounters {
+    pub woken: AtomicU64,
+    pub wake_late_sum_us: AtomicU64,
+    pub wake_late_max_us: AtomicU64,
+    pub started_late: AtomicU64,
+}
+
+impl PacingCounters {
+    pub fn woke(&self, late_us: u64) {
+        self.woken.fetch_add(1, Ordering::Relaxed);
+        self.wake_late_sum_us.fetch_add(late_us, Ordering::Relaxed);
+        self.wake_late_max_us.fetch_max(late_us, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -67,6 +88,8 @@ pub struct Shared {
     pub ledger: LedgerTx,
     pub counters: Counters,
     pub errors: Mutex<ErrorLog>,
+    /// The measured phase starts here (after the warm-up).
+    pub measure_start: Instant,
     /// Publishing stops here (end of the measured phase).
     pub publish_end: Instant,
     /// Workers give up reconnecting after this.

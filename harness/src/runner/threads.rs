@@ -20,6 +20,8 @@ where
     for (k, bucket) in buckets.into_iter().enumerate() {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let spawned = std::thread::Builder::new().name(format!("habench-client-{k}")).spawn(move || {
+            // Timers of this thread fire within 1 µs of their time (the default slack is 50 µs).
+            super::alarm::set_timer_slack(std::time::Duration::from_micros(1));
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {

@@ -137,13 +137,22 @@ impl WireConn {
         e
     }
 
+    /// The next message of an exchange in which the server may already have sent `err`: a
+    /// FATAL error is followed by the end of the connection, and the error says more than the EOF.
+    async fn read_after(&mut self, err: &Option<WireError>) -> Result<backend::Message, WireError> {
+        match (self.read().await, err) {
+            (Err(_), Some(server)) => Err(self.fail(WireError { closed: true, ..server.clone() })),
+            (r, _) => r,
+        }
+    }
+
     /// Reads to the end of an exchange (ReadyForQuery); returns the rows of the last command
     /// tag, or the first server error of the exchange.
     async fn finish(&mut self) -> Result<u64, WireError> {
         let mut rows = 0;
         let mut err = None;
         loop {
-            match self.read().await? {
+            match self.read_after(&err).await? {
                 backend::Message::ReadyForQuery(_) => {
                     return match err {
                         Some(e) => Err(self.fail(e)),
@@ -176,7 +185,7 @@ impl WireConn {
         let mut value = None;
         let mut err = None;
         loop {
-            match self.read().await? {
+            match self.read_after(&err).await? {
                 backend::Message::ReadyForQuery(_) => break,
                 backend::Message::DataRow(row) if value.is_none() => {
                     let mut r = row.ranges();
@@ -211,9 +220,9 @@ impl WireConn {
 impl Call {
     /// Bind (unnamed portal, binary int4 parameters, text results) + Execute + Sync of the
     /// prepared statement `statement`.
-    pub fn int4(statement: &str, params: &[i32]) -> Call {
+    pub fn int4(statement: &str, params: &[i32]) -> Result<Call, WireError> {
         let mut buf = BytesMut::new();
-        let bound = frontend::bind(
+        frontend::bind(
             "",
             statement,
             params.iter().map(|_| 1i16),
@@ -224,14 +233,11 @@ impl Call {
             },
             Some(0i16),
             &mut buf,
-        );
-        // Only a failing parameter serializer or a name with a NUL byte could fail here.
-        if bound.is_err() {
-            buf.clear();
-        }
-        frontend::execute("", 0, &mut buf).expect("empty portal name");
+        )
+        .map_err(|_| WireError::client(format!("cannot bind statement {statement:?}")))?;
+        frontend::execute("", 0, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
         frontend::sync(&mut buf);
-        Call(buf)
+        Ok(Call(buf))
     }
 }
 
@@ -254,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_call_is_bind_execute_sync() {
-        let c = Call::int4("ins", &[100]);
+        let c = Call::int4("ins", &[100]).unwrap();
         let mut b = c.0.clone();
         let tags: Vec<u8> = std::iter::from_fn(|| {
             if b.is_empty() {
