@@ -84,6 +84,7 @@ async fn a_quick_run_on_single_writes_every_file_with_sane_numbers() {
     let ok = s["ops"]["publish"]["ok"].as_u64().unwrap();
     assert!(p["woken"].as_u64().unwrap() > 0 && slots <= ok + ok / 10 + 10, "{p} for {ok} publishes");
     assert!(p["wake_late_us_mean"].as_f64().unwrap() <= p["wake_late_us_max"].as_f64().unwrap(), "{p}");
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("Pacing: publishers"), "report.md");
     let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
     let phases: Vec<&str> = timeline.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
     assert_eq!(phases.iter().filter(|p| **p == "warmup").count(), 1);

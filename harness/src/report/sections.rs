@@ -141,6 +141,17 @@ fn key_figures(d: &RunData) -> Vec<Block> {
             num(&json!(h["machine_share"].as_f64().unwrap_or(0.0) * 100.0), 1)
         )));
     }
+    let p = &s["pacing"];
+    if p.is_object() {
+        out.push(Block::Para(format!(
+            "Pacing: publishers waiting for a slot woke {} µs after its intended start on average \
+             (max {} µs, {} slots); {} slots found every publisher busy and started late.",
+            num(&p["wake_late_us_mean"], 0),
+            text(&p["wake_late_us_max"]),
+            text(&p["woken"]),
+            text(&p["started_late"])
+        )));
+    }
     out
 }
 
