@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::charts::{color, draw_legend, draw_lines, frame, x_range, y_max, Chart, Series};
+use crate::report::charts::{color, draw_legend, draw_lines, linear_axes, x_range, y_max, Chart, Series};
 
 #[derive(Debug, Clone)]
 pub struct DistanceChart {
@@ -31,14 +31,8 @@ impl Chart for DistanceChart {
         let (x_lo, x_hi) = x_range(&self.series);
         let x_lo = x_lo.min(0.0);
         let y_hi = y_max(&self.series, x_hi + 1.0) * 1.1;
-        let mut chart =
-            frame(area, &self.title).build_cartesian_2d(x_lo..x_hi, 0f64..y_hi).map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("link round trip (ms)")
-            .y_desc("commit p50 (ms)")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let axes = ("link round trip (ms)", "commit p50 (ms)");
+        let mut chart = linear_axes(area, &self.title, x_lo..x_hi, 0f64..y_hi, axes)?;
         draw_lines(&mut chart, &self.series)?;
         for (i, (_, pts)) in self.series.iter().enumerate() {
             chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color(i).filled()))).map_err(|e| e.to_string())?;

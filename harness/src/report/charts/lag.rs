@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::report::charts::{draw_legend, draw_lines, frame, x_range, y_max, Chart, Series};
+use crate::report::charts::{draw_legend, draw_lines, linear_axes, x_range, y_max, Chart, Series};
 
 #[derive(Debug, Clone)]
 pub struct LagChart {
@@ -27,14 +27,8 @@ impl Chart for LagChart {
     {
         let (x_lo, x_hi) = x_range(&self.series);
         let y_hi = y_max(&self.series, 0.1) * 1.15;
-        let mut chart =
-            frame(area, &self.title).build_cartesian_2d(x_lo..x_hi, 0f64..y_hi).map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since start")
-            .y_desc("replay lag (ms)")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let axes = ("seconds since start", "replay lag (ms)");
+        let mut chart = linear_axes(area, &self.title, x_lo..x_hi, 0f64..y_hi, axes)?;
         draw_lines(&mut chart, &self.series)?;
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }

@@ -10,6 +10,7 @@ pub mod timeline;
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -106,6 +107,25 @@ pub fn frame<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>, title
     b
 }
 
+/// Linear x and y axes in the chart's frame, with a mesh and the axes' names.
+pub type Linear<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+pub fn linear_axes<'a, DB>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<Linear<'a, DB>, String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let mut chart = frame(area, title).build_cartesian_2d(x, y).map_err(|e| e.to_string())?;
+    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// Draws each series as a line in its colour, with a legend entry.
 pub fn draw_lines<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, series: &[Series]) -> Result<(), String>
 where
@@ -186,4 +206,25 @@ where
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::charts::distance::DistanceChart;
+    use crate::report::charts::lag::LagChart;
+
+    #[test]
+    fn line_charts_on_linear_axes_render_with_their_axis_names() {
+        let dir = std::env::temp_dir().join(format!("habench-charts-test-{}", std::process::id()));
+        let series = vec![("s1".to_string(), vec![(0.0, 1.0), (1.0, 3.0), (2.0, 2.0)])];
+        let lag = LagChart { title: "Replay lag".into(), series: series.clone() };
+        let distance = DistanceChart { title: "Distance".into(), series, flush_ms: Some(0.3) };
+        let r = render(&lag, &dir).unwrap();
+        assert!(r.svg.contains("replay lag (ms)") && r.svg.contains("seconds since start") && r.svg.contains("s1"));
+        let r = render(&distance, &dir).unwrap();
+        assert!(r.svg.contains("link round trip (ms)") && r.svg.contains("floor: round trip"));
+        assert!(dir.join("distance.png").metadata().unwrap().len() > 1000);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
