@@ -129,16 +129,6 @@ const RATE: u32 = 5000;
 const CONNECTIONS: &str = "16";
 const SECONDS: u64 = 8;
 
-/// CPU seconds of the children this process has reaped so far.
-fn children_cpu_s() -> f64 {
-    // SAFETY: getrusage writes the struct it is given; all-zero is a valid rusage.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    s(ru.ru_utime) + s(ru.ru_stime)
-}
-
 /// habench's client CPU per insert at 5,000/s (open loop, 16 connections, 2 client threads), from
 /// the run's own `cpu.harness`, beside pgbench `-R 5000 -c 16 -j 2` with the identical INSERT on
 /// the same server (its CPU from the reaped child). One line; not a criterion timing.
@@ -178,7 +168,7 @@ fn client_cpu_at_rate(_: &mut Criterion) {
     let script = env.root.path().join(format!("bench-insert-{}.sql", std::process::id()));
     std::fs::write(&script, "\\set n 100\nINSERT INTO mbox.calib (payload) VALUES (repeat('x', :n));\n")
         .expect("script");
-    let before = children_cpu_s();
+    let before = habench::measure::cpu::children_cpu_s();
     let pg = env
         .command("pgbench")
         .args(["-n", "-M", "prepared", "-h", "127.0.0.1", "-U", "postgres", "-c", CONNECTIONS, "-j", "2"])
@@ -188,7 +178,7 @@ fn client_cpu_at_rate(_: &mut Criterion) {
         .arg("postgres")
         .output()
         .expect("pgbench");
-    let pg_cpu = children_cpu_s() - before;
+    let pg_cpu = habench::measure::cpu::children_cpu_s() - before;
     let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&pg.stdout);
     let tps: f64 = text

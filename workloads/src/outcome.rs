@@ -44,10 +44,7 @@ impl Outcome {
 ///
 /// `timed_out` is true when the client gave up waiting (the error is then the harness's own).
 pub fn classify(err: Option<&tokio_postgres::Error>, phase: Phase, timed_out: bool) -> Outcome {
-    if phase == Phase::BeforeCommit {
-        return Outcome::Fail;
-    }
-    if timed_out {
+    if timed_out && phase == Phase::Commit {
         return Outcome::Unknown;
     }
     classify_sqlstate(err.and_then(|e| e.code()).map(|c| c.code()), phase)

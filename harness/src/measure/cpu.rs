@@ -32,10 +32,19 @@ pub struct CpuSnapshot {
 
 /// CPU seconds (user + system) every thread of this process has used so far.
 pub fn own_cpu_s() -> f64 {
+    rusage_cpu_s(libc::RUSAGE_SELF)
+}
+
+/// CPU seconds of the children this process has reaped so far (a tool it ran to completion).
+pub fn children_cpu_s() -> f64 {
+    rusage_cpu_s(libc::RUSAGE_CHILDREN)
+}
+
+fn rusage_cpu_s(who: libc::c_int) -> f64 {
     // SAFETY: getrusage writes the struct it is given; all-zero is a valid rusage.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage for RUSAGE_SELF.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+    // SAFETY: a valid pointer to a rusage, and `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
         return 0.0;
     }
     let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;

@@ -257,16 +257,14 @@ pub async fn run(
         } else {
             Phase::Drain
         };
-        {
-            if cpu_start.is_none() && end_at >= measure_start {
-                cpu_start = Some((crate::measure::cpu::snapshot(&report_plan.nodes), end_at));
-            } else if cpu.is_none() && end_at >= publish_end {
-                if let Some((first, at)) = &cpu_start {
-                    let last = crate::measure::cpu::snapshot(&report_plan.nodes);
-                    let pids = reports.as_ref().map(|r| r.backends.lock().expect("backends lock").clone());
-                    let wall_s = end_at.saturating_duration_since(*at).as_secs_f64();
-                    cpu = Some(crate::measure::cpu::usage(first, &last, &pids.unwrap_or_default(), wall_s));
-                }
+        if cpu_start.is_none() && end_at >= measure_start {
+            cpu_start = Some((crate::measure::cpu::snapshot(&report_plan.nodes), end_at));
+        } else if cpu.is_none() && end_at >= publish_end {
+            if let Some((first, at)) = &cpu_start {
+                let last = crate::measure::cpu::snapshot(&report_plan.nodes);
+                let pids = reports.as_ref().map(|r| r.backends.lock().expect("backends lock").clone());
+                let wall_s = end_at.saturating_duration_since(*at).as_secs_f64();
+                cpu = Some(crate::measure::cpu::usage(first, &last, &pids.unwrap_or_default(), wall_s));
             }
         }
         sh.recorders.drain_into(&mut interval);

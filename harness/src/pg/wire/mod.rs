@@ -91,6 +91,13 @@ pub struct WireConn {
     closed: bool,
 }
 
+/// What an exchange returned.
+#[derive(Debug, Default)]
+struct Reply {
+    rows: u64,
+    first_value: Option<String>,
+}
+
 /// A prebuilt execution of a prepared statement (Bind + Execute + Sync).
 #[derive(Debug, Clone)]
 pub struct Call(BytesMut);
@@ -146,22 +153,27 @@ impl WireConn {
         }
     }
 
-    /// Reads to the end of an exchange (ReadyForQuery); returns the rows of the last command
-    /// tag, or the first server error of the exchange.
-    async fn finish(&mut self) -> Result<u64, WireError> {
-        let mut rows = 0;
+    /// Reads to the end of an exchange (ReadyForQuery): the rows of the last command tag and
+    /// the first column of the first data row, or the first server error of the exchange.
+    async fn finish(&mut self) -> Result<Reply, WireError> {
+        let mut reply = Reply::default();
         let mut err = None;
         loop {
             match self.read_after(&err).await? {
                 backend::Message::ReadyForQuery(_) => {
                     return match err {
                         Some(e) => Err(self.fail(e)),
-                        None => Ok(rows),
+                        None => Ok(reply),
                     }
                 }
-                backend::Message::CommandComplete(c) => rows = rows_of(c.tag().unwrap_or("")),
+                backend::Message::CommandComplete(c) => reply.rows = rows_of(c.tag().unwrap_or("")),
+                backend::Message::DataRow(row) if reply.first_value.is_none() => {
+                    if let Ok(Some(Some(range))) = row.ranges().next() {
+                        reply.first_value = Some(String::from_utf8_lossy(&row.buffer()[range]).into_owned());
+                    }
+                }
                 backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
-                // Bind/Parse complete, notices, parameter changes, rows of a SHOW: nothing to keep.
+                // Bind/Parse complete, notices, parameter changes: nothing to keep.
                 _ => {}
             }
         }
@@ -182,31 +194,13 @@ impl WireConn {
         let mut buf = BytesMut::new();
         frontend::query(sql, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
         self.write_all(&buf).await?;
-        let mut value = None;
-        let mut err = None;
-        loop {
-            match self.read_after(&err).await? {
-                backend::Message::ReadyForQuery(_) => break,
-                backend::Message::DataRow(row) if value.is_none() => {
-                    let mut r = row.ranges();
-                    if let Ok(Some(Some(range))) = r.next() {
-                        value = Some(String::from_utf8_lossy(&row.buffer()[range]).into_owned());
-                    }
-                }
-                backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
-                _ => {}
-            }
-        }
-        match err {
-            Some(e) => Err(self.fail(e)),
-            None => Ok(value),
-        }
+        self.finish().await.map(|r| r.first_value)
     }
 
     /// Runs a prebuilt call; returns the rows its command affected.
     pub async fn execute(&mut self, call: &Call) -> Result<u64, WireError> {
         self.write_all(&call.0).await?;
-        self.finish().await
+        self.finish().await.map(|r| r.rows)
     }
 
     /// Says goodbye (best effort).
