@@ -20,8 +20,9 @@ pub enum Error {
     #[error("OS user `{0}` for the server processes does not exist: create it (`useradd --system --home /var/lib/postgresql postgres`) or choose another with --pg-user NAME or HABENCH_PG_USER")]
     NoSuchUser(String),
 
-    #[error("invalid topology configuration: {field}: {reason}")]
-    Config { field: &'static str, reason: String },
+    /// A bad input: `field` is where it came from (a flag, or `file:line: [section] key`).
+    #[error("{field}: {reason}")]
+    Config { field: String, reason: String },
 
     #[error("{tool} failed ({status}): {detail}")]
     Tool { tool: String, status: String, detail: String },
@@ -47,8 +48,8 @@ impl Error {
         Error::Io { action, path: path.into(), source }
     }
 
-    pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Config { field, reason: reason.into() }
+    pub(crate) fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config { field: field.into(), reason: reason.into() }
     }
 
     pub(crate) fn node(node: &str, msg: impl Into<String>) -> Self {

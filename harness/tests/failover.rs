@@ -161,7 +161,7 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         quiet: true,
         ..Default::default()
     };
-    let mut cfg = RunConfig::from_args(&args).unwrap();
+    let mut cfg = habench::commands::options::run_config(&args).unwrap();
     cfg.orchestrator.probe_interval = Duration::from_millis(200);
     cfg.orchestrator.probe_threshold = 10; // 2 s: the paused standby below is not declared dead
     cfg.faults = vec!["kill-primary@3s".parse().unwrap()];

@@ -49,7 +49,7 @@ async fn tracking_reads(node: &habench::pg::Node) -> i64 {
 async fn servers(
     args: &RunArgs,
 ) -> (Arc<RunConfig>, AnyTopology, Endpoint, tokio_postgres::Client, habench::runner::reporter::ReportPlan) {
-    let cfg = Arc::new(RunConfig::from_args(args).unwrap());
+    let cfg = Arc::new(habench::commands::options::run_config(args).unwrap());
     let habench::config::Target::Topology(spec) = &cfg.target else { panic!("a topology") };
     let mut topo = AnyTopology::up(common::env(), spec.clone()).await.unwrap();
     let endpoint = Endpoint::new(topo.as_topology().write_dsn().parse().unwrap());

@@ -180,7 +180,7 @@ async fn a_server_paused_for_one_second_shows_up_as_publish_latency() {
         quiet: true,
         ..Default::default()
     };
-    let cfg = Arc::new(RunConfig::from_args(&args).unwrap());
+    let cfg = Arc::new(habench::commands::options::run_config(&args).unwrap());
     let endpoint = Endpoint::new(dsn.parse().unwrap());
     let client = endpoint.connect_once().await.unwrap();
     habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();

@@ -1,7 +1,10 @@
 //! Flags to typed configuration, validated once; errors name the flag and the fix.
 
-use crate::cli::{EnvArgs, KindArg, QuorumArg, SyncCommitArg, TopologyFlags};
-use crate::error::{Error, Result};
+use crate::cli::{
+    ArrivalArg, DriverArg, EnvArgs, KindArg, QuorumArg, RunArgs, SyncCommitArg, TopologyFlags, WorkloadArg,
+};
+use crate::config::{Arrival, Driver, Overrides, RunConfig, TopologyOverrides, WorkloadKind};
+use crate::error::Result;
 use crate::pg::EnvOptions;
 use crate::topology::{Quorum, SyncCommit, TopologyKind, TopologySpec};
 
@@ -36,52 +39,72 @@ pub fn sync_commit(arg: SyncCommitArg) -> SyncCommit {
     }
 }
 
-/// Applies the flags given on top of `spec` (a default or a scenario's), then validates.
-pub fn apply_topology_flags(mut spec: TopologySpec, flags: &TopologyFlags) -> Result<TopologySpec> {
-    let kind = spec.kind;
-    if let Some(n) = flags.standbys {
-        spec.standbys = n;
+/// The topology flags as the configuration takes them.
+pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
+    TopologyOverrides {
+        standbys: flags.standbys,
+        quorum: flags.quorum.map(quorum),
+        sync_count: flags.sync_count,
+        sync_commit: flags.sync_commit.map(sync_commit),
+        archive_timeout: flags.archive_timeout,
+        pg_set: flags.pg_set.clone(),
+        pin: flags.pin.clone(),
+        links: flags.links.clone(),
+        client_link: flags.client_link,
     }
-    if kind != TopologyKind::Sync {
-        if flags.quorum.is_some() {
-            return Err(Error::config("--quorum", format!("applies to sync only, not {kind}")));
-        }
-        if flags.sync_count.is_some() {
-            return Err(Error::config("--sync-count", format!("applies to sync only, not {kind}")));
-        }
+}
+
+/// `run`'s flags as the configuration takes them.
+pub fn overrides(a: &RunArgs) -> Overrides {
+    Overrides {
+        scenario: a.scenario.clone(),
+        topology: a.topology.map(kind),
+        topology_flags: topology_overrides(&a.topology_flags),
+        rate: a.rate,
+        clients: a.clients,
+        arrival: a.arrival.map(|x| match x {
+            ArrivalArg::Uniform => Arrival::Uniform,
+            ArrivalArg::Poisson => Arrival::Poisson,
+        }),
+        publishers: a.publishers,
+        threads: a.threads,
+        duration: a.duration,
+        warmup: a.warmup,
+        seed: a.seed,
+        out: a.out.clone(),
+        target_dsn: a.target_dsn.clone(),
+        workload: a.workload.map(|w| match w {
+            WorkloadArg::Messagebox => WorkloadKind::Messagebox,
+            WorkloadArg::Insert => WorkloadKind::Insert,
+        }),
+        payload_bytes: a.payload_bytes,
+        driver: a.driver.map(|d| match d {
+            DriverArg::Wire => Driver::Wire,
+            DriverArg::TokioPostgres => Driver::TokioPostgres,
+        }),
+        op_timeout: a.op_timeout,
+        faults: a.faults.clone(),
+        probe_interval: a.probe_interval,
+        probe_threshold: a.probe_threshold,
+        manual_delay: a.manual_delay,
+        trials: a.trials,
+        keep: a.keep,
+        exactly_once: a.exactly_once,
+        reports_on: a.reports_on,
+        report_rate: a.report_rate,
+        report_clients: a.report_clients,
+        report_mix: a.report_mix,
+        report_standbys: a.report_standbys.clone(),
+        quiet: a.quiet,
     }
-    if kind != TopologyKind::LogShipping && flags.archive_timeout.is_some() {
-        return Err(Error::config("--archive-timeout", format!("applies to log-shipping only, not {kind}")));
-    }
-    if let Some(q) = flags.quorum {
-        spec.quorum = quorum(q);
-    }
-    if let Some(k) = flags.sync_count {
-        spec.sync_count = k;
-    }
-    if let Some(l) = flags.sync_commit {
-        spec.sync_commit = Some(sync_commit(l));
-    }
-    if let Some(t) = flags.archive_timeout {
-        spec.archive_timeout = t;
-    }
-    for (name, value) in &flags.pg_set {
-        spec.pg_settings.set(name, value.clone());
-    }
-    for (node, cpus) in &flags.pin {
-        spec.pin.insert(node.clone(), cpus.clone());
-    }
-    for (node, link) in &flags.links {
-        spec.links.insert(node.clone(), *link);
-    }
-    if let Some(l) = flags.client_link {
-        spec.client_link = Some(l);
-    }
-    spec.validate()?;
-    Ok(spec)
+}
+
+/// The run's configuration (the first variant) from its flags.
+pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
+    RunConfig::from_overrides(&overrides(args))
 }
 
 /// `topology up KIND [flags]`.
 pub fn topology_spec(kind_arg: KindArg, flags: &TopologyFlags) -> Result<TopologySpec> {
-    apply_topology_flags(TopologySpec::new(kind(kind_arg)), flags)
+    crate::config::topology::apply(TopologySpec::new(kind(kind_arg)), &topology_overrides(flags))
 }

@@ -23,7 +23,7 @@ use crate::topology::{describe, AnyTopology};
 use habench_workloads::checker;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let variants = RunConfig::variants_from_args(&args)?;
+    let variants = RunConfig::variants(&options::overrides(&args))?;
     let (abort_tx, abort_rx) = watch::channel(false);
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -210,7 +210,7 @@ async fn run_once(
             topology = Some(Arc::new(tokio::sync::Mutex::new(topo)));
             dsn.parse::<tokio_postgres::Config>()?
         }
-        Target::Dsn { raw, .. } => crate::config::dsn::parse(raw).map_err(anyhow::Error::msg)?,
+        Target::Dsn { dsn } => dsn.config().clone(),
     };
     let endpoint = Endpoint::new(endpoint_cfg);
     let client = endpoint.connect_once().await.context("connecting to the write endpoint")?;
@@ -442,7 +442,14 @@ async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<Strin
     let sql = "SELECT name, current_setting(name) FROM pg_settings \
                WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name";
     match client.query(sql, &[]).await {
-        Ok(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        Ok(rows) => rows
+            .iter()
+            .map(|r| {
+                let (name, value): (String, String) = (r.get(0), r.get(1));
+                let value = crate::config::dsn::shown_setting(&name, &value);
+                (name, value)
+            })
+            .collect(),
         Err(_) => BTreeMap::new(),
     }
 }

@@ -2,8 +2,10 @@
 //! validated once into typed values. Everything downstream reads only these types.
 
 pub mod dsn;
+pub mod overrides;
 pub mod reports;
 pub mod scenario;
+pub mod topology;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,11 +14,10 @@ use habench_workloads::duration::serde_str;
 use habench_workloads::messagebox::MessageBoxConfig;
 use serde::Serialize;
 
+pub use overrides::{Overrides, TopologyOverrides};
 pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
 
-use crate::cli::{ArrivalArg, DriverArg, RunArgs, WorkloadArg};
-use crate::commands::options;
 use crate::error::{Error, Result};
 use crate::topology::{TopologyKind, TopologySpec};
 
@@ -26,13 +27,8 @@ use crate::topology::{TopologyKind, TopologySpec};
 pub enum Target {
     /// A topology habench starts.
     Topology(TopologySpec),
-    /// An existing server (`--target-dsn`); stored redacted, parsed when connecting.
-    Dsn {
-        #[serde(rename = "dsn")]
-        redacted: String,
-        #[serde(skip)]
-        raw: String,
-    },
+    /// An existing server (`--target-dsn`), parsed once; serialized without its password.
+    Dsn { dsn: dsn::UserDsn },
 }
 
 /// How publishes are paced.
@@ -100,13 +96,15 @@ pub struct RunConfig {
 impl RunConfig {
     /// Merges scenario and flags (flags win) and validates the result (the first variant when
     /// the scenario has several).
-    pub fn from_args(args: &RunArgs) -> Result<RunConfig> {
-        Ok(Self::variants_from_args(args)?.remove(0))
+    pub fn from_overrides(args: &Overrides) -> Result<RunConfig> {
+        Ok(Self::variants(args)?.remove(0))
     }
 
     /// One configuration per variant of the scenario (`[[variants]]`: the same load and faults
-    /// on different topologies), or just one. `--topology` and `--target-dsn` pick one target.
-    pub fn variants_from_args(args: &RunArgs) -> Result<Vec<RunConfig>> {
+    /// on different topologies), or just one. `--topology` and `--target-dsn` pick one target;
+    /// `--reports-on` sets where every variant's reports go (variants that differ only in that
+    /// become one run).
+    pub fn variants(args: &Overrides) -> Result<Vec<RunConfig>> {
         let loaded = match &args.scenario {
             Some(s) => Some(scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?),
             None => None,
@@ -115,21 +113,22 @@ impl RunConfig {
             Some(l) => (l.file, l.source, l.text),
             None => (scenario::ScenarioFile::default(), "flags only".to_string(), String::new()),
         };
+        let at = Origin { source: &source, text: &text };
         let own_topology = file.variants.iter().any(|v| v.topology.is_some());
         if file.variants.is_empty()
             || (own_topology && (args.topology.is_some() || args.target_dsn.is_some()))
-            || args.reports_on.is_some()
+            || (!own_topology && args.reports_on.is_some())
         {
-            return Ok(vec![Self::build(args, &file, &source, &text, file.topology.as_ref(), None)?]);
+            return Ok(vec![Self::build(args, &file, &at, file.topology.as_ref(), None)?]);
         }
         file.variants
             .iter()
             .map(|v| {
                 let topology = v.topology.as_ref().or(file.topology.as_ref());
-                let mut cfg = Self::build(args, &file, &source, &text, topology, Some(v.name.clone()))?;
-                if let Some(on) = v.reports_on {
+                let mut cfg = Self::build(args, &file, &at, topology, Some(v.name.clone()))?;
+                if let (Some(on), None) = (v.reports_on, args.reports_on) {
                     cfg.reports.on = on;
-                    check_reports(&cfg)?;
+                    check_reports(&cfg, &at.key(false, "--reports-on", "variants.reports_on"))?;
                 }
                 Ok(cfg)
             })
@@ -137,222 +136,78 @@ impl RunConfig {
     }
 
     fn build(
-        args: &RunArgs,
+        args: &Overrides,
         file: &scenario::ScenarioFile,
-        source: &str,
-        text: &str,
+        at: &Origin<'_>,
         topology: Option<&scenario::TopologySection>,
         variant: Option<String>,
     ) -> Result<RunConfig> {
-        let bad = |field: &'static str, msg: String| Error::config(field, scenario::at_line(text, &msg));
-
         let faults = if args.faults.is_empty() {
-            file.faults.iter().map(|f| f.to_spec()).collect::<Result<Vec<_>, _>>().map_err(|e| bad("faults", e))?
+            file.faults
+                .iter()
+                .map(|f| f.to_spec())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::config(at.key(false, "--fault", "faults"), e))?
         } else {
             args.faults.clone()
         };
-
-        // Topology or target.
-        let target = if let Some(raw) = &args.target_dsn {
-            dsn::parse(raw).map_err(|e| Error::config("--target-dsn", e))?;
-            let flags = &args.topology_flags;
-            if flags.standbys.is_some() || flags.sync_commit.is_some() || !flags.pg_set.is_empty() {
-                return Err(Error::config(
-                    "--target-dsn",
-                    "runs against an existing server: habench starts no topology, so drop --standbys, --sync-commit and --pg-set",
-                ));
-            }
-            Target::Dsn { redacted: dsn::redact(raw), raw: raw.clone() }
-        } else {
-            let section = topology;
-            let kind = match (args.topology, section) {
-                (Some(k), _) => options::kind(k),
-                (None, Some(t)) => t.kind,
-                (None, None) => TopologyKind::Single,
-            };
-            let mut spec = TopologySpec::new(kind);
-            // The file's values apply when it describes this kind.
-            if let Some(t) = section.filter(|t| t.kind == kind) {
-                if let Some(n) = t.standbys {
-                    spec.standbys = n;
-                }
-                if let Some(q) = t.quorum {
-                    spec.quorum = q;
-                }
-                if let Some(k) = t.sync_count {
-                    spec.sync_count = k;
-                }
-                if let Some(a) = t.archive_timeout {
-                    spec.archive_timeout = a.0;
-                }
-            }
-            if let Some(level) = section.and_then(|t| t.sync_commit) {
-                spec.sync_commit = Some(level);
-            }
-            for (k, v) in section.map(|t| t.settings()).unwrap_or_default() {
-                spec.pg_settings.set(&k, v);
-            }
-            for (node, cpus) in section.map(|t| t.pin.clone()).unwrap_or_default() {
-                let cpus = crate::topology::spec::parse_cpu_list(&cpus)
-                    .map_err(|e| bad("pin", format!("pin: {node}: {e}")))?;
-                spec.pin.insert(node, cpus);
-            }
-            for (node, link) in section.map(|t| t.links.clone()).unwrap_or_default() {
-                let link =
-                    crate::link::LinkSpec::parse(&link).map_err(|e| bad("links", format!("links: {node}: {e}")))?;
-                spec.links.insert(node, link);
-            }
-            let mut spec = options::apply_topology_flags(spec, &args.topology_flags)?;
-            // Faults on links need links: zero-delay ones where none were given.
-            if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
-                if faults.iter().any(|f| f.kind.needs_links()) {
-                    for name in spec.node_names().into_iter().skip(1) {
-                        spec.links.entry(name).or_default();
-                    }
-                }
-                if faults.iter().any(|f| f.kind.needs_client_links()) {
-                    spec.client_link.get_or_insert_with(Default::default);
-                }
-            }
-            Target::Topology(spec)
-        };
-
-        // Workload.
-        let wsec = file.workload.clone().unwrap_or_default();
-        let kind = match args.workload {
-            Some(WorkloadArg::Messagebox) => WorkloadKind::Messagebox,
-            Some(WorkloadArg::Insert) => WorkloadKind::Insert,
-            None => wsec.kind.unwrap_or(WorkloadKind::Messagebox),
-        };
-        let payload_bytes = args.payload_bytes.or(wsec.payload_bytes).unwrap_or(100);
-        if payload_bytes == 0 || payload_bytes > 100 * 1024 * 1024 {
-            return Err(bad("--payload-bytes", "payload_bytes: 1 byte to 100 MiB".into()));
-        }
-        if args.payload_bytes.is_some() && kind != WorkloadKind::Insert {
-            return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
-        }
-        let driver = match args.driver {
-            Some(DriverArg::Wire) => Driver::Wire,
-            Some(DriverArg::TokioPostgres) => Driver::TokioPostgres,
-            None => wsec.driver.unwrap_or(Driver::Wire),
-        };
-        if args.driver.is_some() && kind != WorkloadKind::Insert {
-            return Err(Error::config(
-                "--driver",
-                "applies to --workload insert only (MessageBox operations use tokio-postgres)",
-            ));
-        }
-        let messagebox = file.messagebox.clone().unwrap_or_default();
-        messagebox.validate().map_err(|e| bad("messagebox", format!("messagebox.{e}")))?;
-
-        // Load.
+        let target = target(args, at, topology, &faults)?;
+        let workload = workload(args, file, at)?;
+        let load = load(args, file, at)?;
         let lsec = file.load.clone().unwrap_or_default();
-        let mode = if args.clients.is_some() {
-            LoadMode::Closed
-        } else if args.rate.is_some() {
-            LoadMode::Open
-        } else {
-            lsec.mode.unwrap_or(if lsec.clients.is_some() && lsec.rate.is_none() {
-                LoadMode::Closed
-            } else {
-                LoadMode::Open
-            })
-        };
-        let load = match mode {
-            LoadMode::Open => {
-                let rate = args.rate.or(lsec.rate).unwrap_or(100.0);
-                if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
-                    return Err(bad(
-                        "--rate",
-                        format!("rate: {rate} is not a rate; give publishes per second, e.g. --rate 500"),
-                    ));
-                }
-                let arrival = match args.arrival {
-                    Some(ArrivalArg::Uniform) => Arrival::Uniform,
-                    Some(ArrivalArg::Poisson) => Arrival::Poisson,
-                    None => lsec.arrival.unwrap_or(Arrival::Poisson),
-                };
-                let publishers = args.publishers.or(lsec.publishers).unwrap_or(8);
-                if publishers == 0 || publishers > 500 {
-                    return Err(bad("--publishers", "publishers: 1 to 500 connections".into()));
-                }
-                Load::Open { rate, arrival, publishers }
-            }
-            LoadMode::Closed => {
-                let clients = args.clients.or(lsec.clients).unwrap_or(4);
-                if clients == 0 || clients > 500 {
-                    return Err(bad("--clients", "clients: 1 to 500".into()));
-                }
-                Load::Closed { clients }
-            }
-        };
-
         let duration = args.duration.or(file.duration.map(|d| d.0)).unwrap_or(Duration::from_secs(30));
-        if duration < Duration::from_secs(1) {
-            return Err(bad("--duration", "duration: at least 1s".into()));
+        if duration < Duration::from_secs(1) || duration > MAX_DURATION {
+            return Err(Error::config(at.key(args.duration.is_some(), "--duration", "duration"), "give 1s to 7d"));
         }
         let warmup = args.warmup.or(file.warmup.map(|d| d.0)).unwrap_or(Duration::from_secs(5));
+        if warmup > MAX_DURATION {
+            return Err(Error::config(at.key(args.warmup.is_some(), "--warmup", "warmup"), "give 0s to 7d"));
+        }
         let op_timeout = args.op_timeout.or(lsec.op_timeout.map(|d| d.0)).unwrap_or(Duration::from_secs(30));
-        if op_timeout < Duration::from_millis(10) {
-            return Err(bad("--op-timeout", "op_timeout: at least 10ms".into()));
+        if op_timeout < Duration::from_millis(10) || op_timeout > Duration::from_secs(3600) {
+            return Err(Error::config(
+                at.key(args.op_timeout.is_some(), "--op-timeout", "load.op_timeout"),
+                "give 10ms to 1h",
+            ));
         }
         let drain_timeout = lsec.drain_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60));
+        if drain_timeout > Duration::from_secs(3600) {
+            return Err(Error::config(at.key(false, "--drain-timeout", "load.drain_timeout"), "give 0s to 1h"));
+        }
         let seed = args.seed.or(file.seed).unwrap_or_else(random_seed);
-        let scenario = file.name.clone().unwrap_or_else(|| match kind {
+        let scenario = file.name.clone().unwrap_or_else(|| match workload.kind {
             WorkloadKind::Insert => "insert".into(),
             WorkloadKind::Messagebox => "run".into(),
         });
-        if !scenario.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(bad("name", format!("name: `{scenario}` names the results folder: letters, digits, - and _")));
-        }
+        scenario::check_plain_name(&scenario).map_err(|e| Error::config(at.key(false, "name", "name"), e))?;
         let topo_kind = match &target {
             Target::Topology(s) => Some(s.kind),
             Target::Dsn { .. } => None,
         };
+        let fault_source = at.key(!args.faults.is_empty(), "--fault", "faults");
         for f in &faults {
-            check_fault(f.kind, topo_kind, kind)?;
+            check_fault(f.kind, topo_kind, workload.kind).map_err(|e| Error::config(fault_source.clone(), e))?;
         }
-        let osec = file.orchestrator.clone().unwrap_or_default();
-        let mut orchestrator = crate::failover::OrchestratorConfig::default();
-        if let Some(d) = args.probe_interval.or(osec.probe_interval.map(|d| d.0)) {
-            orchestrator.probe_interval = d;
-        }
-        if let Some(n) = args.probe_threshold.or(osec.probe_threshold) {
-            orchestrator.probe_threshold = n;
-        }
-        if let Some(d) = args.manual_delay.or(osec.manual_delay.map(|d| d.0)) {
-            orchestrator.manual_delay = d;
-        }
-        if let Some(f) = osec.p99_factor {
-            orchestrator.p99_factor = f;
-        }
-        if orchestrator.probe_threshold == 0 || orchestrator.probe_interval < Duration::from_millis(10) {
-            return Err(bad(
-                "--probe-threshold",
-                "orchestrator: probe_threshold at least 1, probe_interval at least 10ms".into(),
-            ));
-        }
-        if orchestrator.p99_factor.is_nan() || orchestrator.p99_factor < 1.0 {
-            return Err(bad("p99_factor", "p99_factor: 1 or more".into()));
-        }
+        let orchestrator = orchestrator(args, file, at)?;
         let exactly_once = args.exactly_once || file.check.as_ref().and_then(|c| c.exactly_once).unwrap_or(false);
         let trials = args.trials.or(file.trials).unwrap_or(1);
+        let trials_at = at.key(args.trials.is_some(), "--trials", "trials");
         if trials == 0 || trials > 100 {
-            return Err(bad("--trials", "trials: 1 to 100".into()));
+            return Err(Error::config(trials_at, "give 1 to 100"));
         }
         if trials > 1 && faults.is_empty() {
-            return Err(bad("--trials", "trials: repeats a fault; give one with --fault or [[faults]]".into()));
+            return Err(Error::config(trials_at, "trials repeat a fault; give one with --fault or [[faults]]"));
         }
-        let reports = reports_config(args, file, &bad)?;
+        let reports = reports_config(args, file, at)?;
         if args.threads.is_some_and(|t| t == 0 || t > 64) {
-            return Err(Error::config("--threads", "1 to 64 client threads"));
+            return Err(Error::config("--threads", "give 1 to 64 client threads"));
         }
         let cfg = RunConfig {
             scenario,
             variant,
-            scenario_source: source.to_string(),
+            scenario_source: at.source.to_string(),
             target,
-            workload: Workload { kind, payload_bytes, driver, messagebox },
+            workload,
             load,
             duration,
             warmup,
@@ -370,7 +225,7 @@ impl RunConfig {
             out: args.out.clone(),
             quiet: args.quiet,
         };
-        check_reports(&cfg)?;
+        check_reports(&cfg, &at.key(args.reports_on.is_some(), "--reports-on", "reports.on"))?;
         Ok(cfg)
     }
 
@@ -385,11 +240,190 @@ impl RunConfig {
     }
 }
 
-fn reports_config(
-    args: &RunArgs,
+/// The longest measured phase or warm-up habench accepts.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Where the values of a run come from, so that an error names its true source: the flag when
+/// one was given, else the scenario's line and key.
+#[derive(Debug)]
+pub(crate) struct Origin<'a> {
+    pub source: &'a str,
+    pub text: &'a str,
+}
+
+impl Origin<'_> {
+    /// `flag` when it was given (or the file does not set `key`), else `SOURCE, line N: [table] key`.
+    pub fn key(&self, flag_given: bool, flag: &str, key: &str) -> String {
+        if flag_given {
+            return flag.to_string();
+        }
+        match scenario::line_of(self.text, key) {
+            Some(n) => {
+                let shown = match key.rsplit_once('.') {
+                    Some((table, name)) => format!("[{table}] {name}"),
+                    None => key.to_string(),
+                };
+                format!("{}, line {n}: {shown}", self.source)
+            }
+            None => flag.to_string(),
+        }
+    }
+}
+
+fn target(
+    args: &Overrides,
+    at: &Origin<'_>,
+    section: Option<&scenario::TopologySection>,
+    faults: &[crate::fault::FaultSpec],
+) -> Result<Target> {
+    if let Some(raw) = &args.target_dsn {
+        let parsed = dsn::UserDsn::parse(raw).map_err(|e| Error::config("--target-dsn", e))?;
+        let flags = &args.topology_flags;
+        if flags.standbys.is_some() || flags.sync_commit.is_some() || !flags.pg_set.is_empty() {
+            return Err(Error::config(
+                "--target-dsn",
+                "runs against an existing server: habench starts no topology, so drop --standbys, --sync-commit and --pg-set",
+            ));
+        }
+        return Ok(Target::Dsn { dsn: parsed });
+    }
+    let kind = match (args.topology, section) {
+        (Some(k), _) => k,
+        (None, Some(t)) => t.kind,
+        (None, None) => TopologyKind::Single,
+    };
+    let spec = topology::from_section(TopologySpec::new(kind), section, at)?;
+    let mut spec = topology::apply(spec, &args.topology_flags)?;
+    // Faults on links need links: zero-delay ones where none were given.
+    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+        if faults.iter().any(|f| f.kind.needs_links()) {
+            for name in spec.node_names().into_iter().skip(1) {
+                spec.links.entry(name).or_default();
+            }
+        }
+        if faults.iter().any(|f| f.kind.needs_client_links()) {
+            spec.client_link.get_or_insert_with(Default::default);
+        }
+    }
+    Ok(Target::Topology(spec))
+}
+
+fn workload(args: &Overrides, file: &scenario::ScenarioFile, at: &Origin<'_>) -> Result<Workload> {
+    let wsec = file.workload.clone().unwrap_or_default();
+    let kind = args.workload.or(wsec.kind).unwrap_or(WorkloadKind::Messagebox);
+    let payload_bytes = args.payload_bytes.or(wsec.payload_bytes).unwrap_or(100);
+    if payload_bytes == 0 || payload_bytes > 100 * 1024 * 1024 {
+        return Err(Error::config(
+            at.key(args.payload_bytes.is_some(), "--payload-bytes", "workload.payload_bytes"),
+            "give 1 byte to 100 MiB",
+        ));
+    }
+    if args.payload_bytes.is_some() && kind != WorkloadKind::Insert {
+        return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
+    }
+    let driver = args.driver.or(wsec.driver).unwrap_or(Driver::Wire);
+    if args.driver.is_some() && kind != WorkloadKind::Insert {
+        return Err(Error::config(
+            "--driver",
+            "applies to --workload insert only (MessageBox operations use tokio-postgres)",
+        ));
+    }
+    let messagebox = file.messagebox.clone().unwrap_or_default();
+    messagebox.validate().map_err(|e| Error::config(at.key(false, "[messagebox]", "messagebox"), e))?;
+    Ok(Workload { kind, payload_bytes, driver, messagebox })
+}
+
+fn load(args: &Overrides, file: &scenario::ScenarioFile, at: &Origin<'_>) -> Result<Load> {
+    let lsec = file.load.clone().unwrap_or_default();
+    let mode = if args.clients.is_some() {
+        LoadMode::Closed
+    } else if args.rate.is_some() {
+        LoadMode::Open
+    } else {
+        lsec.mode.unwrap_or(if lsec.clients.is_some() && lsec.rate.is_none() {
+            LoadMode::Closed
+        } else {
+            LoadMode::Open
+        })
+    };
+    Ok(match mode {
+        LoadMode::Open => {
+            let rate = args.rate.or(lsec.rate).unwrap_or(100.0);
+            if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
+                return Err(Error::config(
+                    at.key(args.rate.is_some(), "--rate", "load.rate"),
+                    format!(
+                        "{rate} is not a rate; give publishes per second, more than 0 and at most 1000000, e.g. 500"
+                    ),
+                ));
+            }
+            let arrival = args.arrival.or(lsec.arrival).unwrap_or(Arrival::Poisson);
+            let publishers = args.publishers.or(lsec.publishers).unwrap_or(8);
+            if publishers == 0 || publishers > 500 {
+                return Err(Error::config(
+                    at.key(args.publishers.is_some(), "--publishers", "load.publishers"),
+                    "give 1 to 500 connections",
+                ));
+            }
+            Load::Open { rate, arrival, publishers }
+        }
+        LoadMode::Closed => {
+            let clients = args.clients.or(lsec.clients).unwrap_or(4);
+            if clients == 0 || clients > 500 {
+                return Err(Error::config(
+                    at.key(args.clients.is_some(), "--clients", "load.clients"),
+                    "give 1 to 500",
+                ));
+            }
+            Load::Closed { clients }
+        }
+    })
+}
+
+fn orchestrator(
+    args: &Overrides,
     file: &scenario::ScenarioFile,
-    bad: &dyn Fn(&'static str, String) -> Error,
-) -> Result<ReportsConfig> {
+    at: &Origin<'_>,
+) -> Result<crate::failover::OrchestratorConfig> {
+    let osec = file.orchestrator.clone().unwrap_or_default();
+    let mut o = crate::failover::OrchestratorConfig::default();
+    if let Some(d) = args.probe_interval.or(osec.probe_interval.map(|d| d.0)) {
+        o.probe_interval = d;
+    }
+    if let Some(n) = args.probe_threshold.or(osec.probe_threshold) {
+        o.probe_threshold = n;
+    }
+    if let Some(d) = args.manual_delay.or(osec.manual_delay.map(|d| d.0)) {
+        o.manual_delay = d;
+    }
+    if let Some(f) = osec.p99_factor {
+        o.p99_factor = f;
+    }
+    if o.probe_interval < Duration::from_millis(10) || o.probe_interval > Duration::from_secs(600) {
+        return Err(Error::config(
+            at.key(args.probe_interval.is_some(), "--probe-interval", "orchestrator.probe_interval"),
+            "give 10ms to 10m",
+        ));
+    }
+    if o.probe_threshold == 0 || o.probe_threshold > 10_000 {
+        return Err(Error::config(
+            at.key(args.probe_threshold.is_some(), "--probe-threshold", "orchestrator.probe_threshold"),
+            "give 1 to 10000 missed probes",
+        ));
+    }
+    if o.manual_delay > Duration::from_secs(24 * 3600) {
+        return Err(Error::config(
+            at.key(args.manual_delay.is_some(), "--manual-delay", "orchestrator.manual_delay"),
+            "give 0s to 24h",
+        ));
+    }
+    if !(o.p99_factor.is_finite() && (1.0..=1000.0).contains(&o.p99_factor)) {
+        return Err(Error::config(at.key(false, "p99_factor", "orchestrator.p99_factor"), "give 1 to 1000"));
+    }
+    Ok(o)
+}
+
+fn reports_config(args: &Overrides, file: &scenario::ScenarioFile, at: &Origin<'_>) -> Result<ReportsConfig> {
     let sec = file.reports.clone().unwrap_or_default();
     let mut r = ReportsConfig::default();
     r.on = args.reports_on.or(sec.on).unwrap_or(r.on);
@@ -400,29 +434,32 @@ fn reports_config(
     r.standbys =
         if args.report_standbys.is_empty() { sec.standbys.unwrap_or_default() } else { args.report_standbys.clone() };
     if !(r.rate.is_finite() && r.rate > 0.0 && r.rate <= 100_000.0) {
-        return Err(bad(
-            "--report-rate",
-            format!("rate: {} is not a rate; give report queries per second, e.g. --report-rate 20", r.rate),
+        return Err(Error::config(
+            at.key(args.report_rate.is_some(), "--report-rate", "reports.rate"),
+            format!(
+                "{} is not a rate; give report queries per second, more than 0 and at most 100000, e.g. 20",
+                r.rate
+            ),
         ));
     }
     if r.clients == 0 || r.clients > 200 {
-        return Err(bad("--report-clients", "clients: 1 to 200 concurrent report workers".into()));
+        return Err(Error::config(
+            at.key(args.report_clients.is_some(), "--report-clients", "reports.clients"),
+            "give 1 to 200 concurrent report workers",
+        ));
     }
-    if r.window < Duration::from_secs(1) {
-        return Err(bad("window", "window: at least 1s".into()));
+    if r.window < Duration::from_secs(1) || r.window > MAX_DURATION {
+        return Err(Error::config(at.key(false, "window", "reports.window"), "give 1s to 7d"));
     }
-    r.mix.validate().map_err(|e| bad("--report-mix", e))?;
+    r.mix.validate().map_err(|e| Error::config(at.key(args.report_mix.is_some(), "--report-mix", "reports.mix"), e))?;
     Ok(r)
 }
 
-/// Reports need the MessageBox's tables, and standbys to go to.
-fn check_reports(cfg: &RunConfig) -> Result<()> {
+/// Reports need the MessageBox's tables, and standbys to go to; `source` is where `on` was set.
+fn check_reports(cfg: &RunConfig, source: &str) -> Result<()> {
     let on = cfg.reports.on;
     if on != ReportsOn::None && cfg.workload.kind != WorkloadKind::Messagebox {
-        return Err(Error::config(
-            "--reports-on",
-            "report queries read the MessageBox tables: use --workload messagebox",
-        ));
+        return Err(Error::config(source, "report queries read the MessageBox tables: use --workload messagebox"));
     }
     if let Target::Topology(spec) = &cfg.target {
         let names = spec.node_names();
@@ -435,7 +472,7 @@ fn check_reports(cfg: &RunConfig) -> Result<()> {
     }
     if on == ReportsOn::Standbys && !cfg.has_readable_standbys() {
         return Err(Error::config(
-            "--reports-on",
+            source,
             "standbys: this target has no readable standby; use --topology sync, async or log-shipping with --standbys 1 or more",
         ));
     }
@@ -443,9 +480,13 @@ fn check_reports(cfg: &RunConfig) -> Result<()> {
 }
 
 /// Whether a fault can be injected into this run; the error says why not.
-fn check_fault(fault: crate::fault::FaultKind, topology: Option<TopologyKind>, workload: WorkloadKind) -> Result<()> {
+fn check_fault(
+    fault: crate::fault::FaultKind,
+    topology: Option<TopologyKind>,
+    workload: WorkloadKind,
+) -> std::result::Result<(), String> {
     use crate::fault::FaultKind as F;
-    let bad = |why: String| Err(Error::config("--fault", format!("{fault}: {why}")));
+    let bad = |why: String| Err(format!("{fault}: {why}"));
     match (fault, topology) {
         (F::KillHostInstance, _) if workload != WorkloadKind::Messagebox => bad("needs the messagebox workload".into()),
         (F::KillHostInstance, _) => Ok(()),
@@ -474,8 +515,8 @@ fn random_seed() -> u64 {
 mod tests {
     use super::*;
 
-    fn args(scenario: Option<&str>) -> RunArgs {
-        RunArgs { scenario: scenario.map(str::to_string), ..Default::default() }
+    fn args(scenario: Option<&str>) -> Overrides {
+        Overrides { scenario: scenario.map(str::to_string), ..Default::default() }
     }
 
     #[test]
@@ -483,9 +524,9 @@ mod tests {
         let mut a = args(Some("quick"));
         a.rate = Some(50.0);
         a.duration = Some(Duration::from_secs(2));
-        a.topology = Some(crate::cli::KindArg::Sync);
+        a.topology = Some(TopologyKind::Sync);
         a.topology_flags.standbys = Some(2);
-        let c = RunConfig::from_args(&a).unwrap();
+        let c = RunConfig::from_overrides(&a).unwrap();
         assert!(matches!(c.load, Load::Open { rate, publishers: 8, .. } if rate == 50.0));
         assert_eq!(c.duration, Duration::from_secs(2));
         assert_eq!(c.seed, 1, "from the scenario");
@@ -499,9 +540,9 @@ mod tests {
     fn clients_switch_to_a_closed_loop_and_target_dsn_is_redacted() {
         let mut a = args(None);
         a.clients = Some(4);
-        a.workload = Some(WorkloadArg::Insert);
+        a.workload = Some(WorkloadKind::Insert);
         a.target_dsn = Some("host=127.0.0.1 port=5 user=u password=pw".into());
-        let c = RunConfig::from_args(&a).unwrap();
+        let c = RunConfig::from_overrides(&a).unwrap();
         assert!(matches!(c.load, Load::Closed { clients: 4 }));
         let json = serde_json::to_string(&c).unwrap();
         assert!(!json.contains("pw\""), "{json}");
@@ -512,41 +553,109 @@ mod tests {
     fn reports_need_standbys_to_go_to_and_the_messagebox() {
         let mut a = args(None);
         a.reports_on = Some(ReportsOn::Standbys);
-        let err = RunConfig::from_args(&a).unwrap_err().to_string();
+        let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
         assert!(err.contains("--reports-on") && err.contains("--topology sync"), "{err}");
-        a.topology = Some(crate::cli::KindArg::Async);
-        assert_eq!(RunConfig::from_args(&a).unwrap().reports.on, ReportsOn::Standbys);
+        a.topology = Some(TopologyKind::Async);
+        assert_eq!(RunConfig::from_overrides(&a).unwrap().reports.on, ReportsOn::Standbys);
         let mut a = args(None);
         a.reports_on = Some(ReportsOn::Primary);
-        a.workload = Some(WorkloadArg::Insert);
-        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--workload messagebox"));
+        a.workload = Some(WorkloadKind::Insert);
+        assert!(RunConfig::from_overrides(&a).unwrap_err().to_string().contains("--workload messagebox"));
         let mut a = args(None);
         a.report_rate = Some(-1.0);
-        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--report-rate"));
+        assert!(RunConfig::from_overrides(&a).unwrap_err().to_string().contains("--report-rate"));
     }
 
     #[test]
     fn offload_variants_share_the_scenario_topology_and_set_where_reports_go() {
-        let v = RunConfig::variants_from_args(&args(Some("offload"))).unwrap();
+        let v = RunConfig::variants(&args(Some("offload"))).unwrap();
         let on: Vec<_> = v.iter().map(|c| c.reports.on).collect();
         assert_eq!(on, [ReportsOn::None, ReportsOn::Primary, ReportsOn::Standbys]);
         assert!(v.iter().all(|c| matches!(&c.target, Target::Topology(s) if s.standbys == 2)));
         let mut one = args(Some("offload"));
         one.reports_on = Some(ReportsOn::Primary);
-        assert_eq!(RunConfig::variants_from_args(&one).unwrap().len(), 1, "a flag picks one way");
+        assert_eq!(RunConfig::variants(&one).unwrap().len(), 1, "a flag picks one way");
     }
 
     #[test]
     fn bad_values_name_the_flag() {
         let mut a = args(None);
         a.rate = Some(0.0);
-        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--rate"));
+        assert!(RunConfig::from_overrides(&a).unwrap_err().to_string().contains("--rate"));
         let mut a = args(None);
         a.payload_bytes = Some(10);
-        assert!(RunConfig::from_args(&a).unwrap_err().to_string().contains("--workload insert"));
+        assert!(RunConfig::from_overrides(&a).unwrap_err().to_string().contains("--workload insert"));
         let mut a = args(Some("no-such-scenario"));
         a.rate = Some(1.0);
-        let err = RunConfig::from_args(&a).unwrap_err().to_string();
+        let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
         assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload, distance"), "{err}");
+    }
+
+    fn from_text(text: &str) -> Result<Vec<RunConfig>> {
+        let dir = std::env::temp_dir().join(format!("habench-cfg-{}-{}", std::process::id(), random_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        let r = RunConfig::variants(&args(Some(path.to_str().unwrap())));
+        std::fs::remove_dir_all(&dir).unwrap();
+        r
+    }
+
+    #[test]
+    fn an_error_names_the_flag_it_came_from_once_and_not_a_line_of_the_file() {
+        let mut a = args(Some("offload"));
+        a.rate = Some(0.0);
+        let err = RunConfig::variants(&a).unwrap_err().to_string();
+        assert!(err.starts_with("--rate: 0 is not a rate"), "{err}");
+        assert!(!err.contains("line"), "the flag, not [reports] rate: {err}");
+        assert_eq!(err.matches("rate").count(), 2, "named once: {err}");
+    }
+
+    #[test]
+    fn an_error_from_the_file_names_its_line_table_and_key() {
+        let err = from_text("[reports]\nrate = 5\n[load]\nmode = \"open\"\nrate = 0\n").unwrap_err().to_string();
+        assert!(err.contains("line 5: [load] rate: 0 is not a rate"), "{err}");
+        let err = from_text("duration = \"0s\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 1: duration: give 1s"), "{err}");
+    }
+
+    #[test]
+    fn variant_names_are_plain_and_unique_before_anything_runs() {
+        for (name, why) in
+            [("../../../var/tmp/escaped", "names a results folder"), ("..", "not . or .."), ("a/b", "letters")]
+        {
+            let text = format!("[[variants]]\nname = \"{name}\"\n[[variants]]\nname = \"b\"\n");
+            let err = from_text(&text).unwrap_err().to_string();
+            assert!(err.contains("variants[0].name") && err.contains(why), "{name}: {err}");
+        }
+        let err = from_text("[[variants]]\nname = \"a\"\n[[variants]]\nname = \"a\"\n").unwrap_err().to_string();
+        assert!(err.contains("variants[1].name") && err.contains("used twice"), "{err}");
+        let err = from_text("name = \"../x\"\n").unwrap_err().to_string();
+        assert!(err.contains("name: `../x`"), "{err}");
+    }
+
+    #[test]
+    fn reports_on_keeps_variants_that_have_their_own_topology() {
+        let mut a = args(Some("failover-compare"));
+        a.reports_on = Some(ReportsOn::Primary);
+        let v = RunConfig::variants(&a).unwrap();
+        let kinds: Vec<_> = v
+            .iter()
+            .map(|c| match &c.target {
+                Target::Topology(s) => s.kind,
+                Target::Dsn { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(kinds, [TopologyKind::SharedDisk, TopologyKind::Sync]);
+        assert!(v.iter().all(|c| c.reports.on == ReportsOn::Primary));
+    }
+
+    #[test]
+    fn archive_timeout_in_a_file_is_whole_seconds_like_the_flag() {
+        let err =
+            from_text("[topology]\nkind = \"log-shipping\"\narchive_timeout = \"1500ms\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 3: [topology] archive_timeout") && err.contains("whole seconds"), "{err}");
+        let ok = from_text("[topology]\nkind = \"log-shipping\"\narchive_timeout = \"2s\"\n").unwrap();
+        assert!(matches!(&ok[0].target, Target::Topology(s) if s.archive_timeout == Duration::from_secs(2)));
     }
 }

@@ -180,27 +180,72 @@ pub fn load(name_or_path: &str) -> Result<LoadedScenario, String> {
 pub fn parse(text: &str) -> Result<ScenarioFile, String> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     if let Some(mb) = &file.messagebox {
-        mb.validate().map_err(|e| at_line(text, &format!("messagebox.{e}")))?;
+        mb.validate().map_err(|e| {
+            let key = e.split([':', '[']).next().unwrap_or("");
+            match line_of(text, &format!("messagebox.{key}")) {
+                Some(n) => format!("line {n}: [messagebox] {e}"),
+                None => format!("[messagebox] {e}"),
+            }
+        })?;
     }
+    check_names(&file)?;
     Ok(file)
 }
 
-/// Prefixes a semantic error about `field` with the line that sets it, when it can be found.
-pub fn at_line(text: &str, message: &str) -> String {
-    let field = message.split(':').next().unwrap_or("");
-    let key = field.rsplit('.').next().unwrap_or(field);
-    let key = key.split('[').next().unwrap_or(key);
-    let sets_key = |l: &str| {
-        l.match_indices(key).any(|(i, _)| {
-            let before_ok = l[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-            before_ok && l[i + key.len()..].trim_start().starts_with('=')
-        })
-    };
-    let line = if key.is_empty() { None } else { text.lines().position(sets_key) };
-    match line {
-        Some(n) => format!("line {}: {message}", n + 1),
-        None => message.to_string(),
+/// A name habench turns into a folder: letters, digits, `-`, `_` and `.`, not `.` or `..`, at
+/// most 64 characters.
+pub fn check_plain_name(name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        let shown: String = name.chars().take(64).flat_map(char::escape_default).collect();
+        Err(format!("`{shown}` names a results folder: use 1 to 64 letters, digits, -, _ and . (not . or ..)"))
     }
+}
+
+/// The scenario's name and its variants' names become folders: plain, and each variant once.
+fn check_names(file: &ScenarioFile) -> Result<(), String> {
+    if let Some(name) = &file.name {
+        check_plain_name(name).map_err(|e| format!("name: {e}"))?;
+    }
+    for (i, v) in file.variants.iter().enumerate() {
+        let at = |m: String| format!("variants[{i}].name: {m}");
+        check_plain_name(&v.name).map_err(at)?;
+        if file.variants[..i].iter().any(|o| o.name == v.name) {
+            return Err(at(format!("`{}` is used twice: give every variant its own name", v.name)));
+        }
+    }
+    Ok(())
+}
+
+/// The 1-based line that sets `key` (`load.rate`, `duration`, `topology.pin`), when the text
+/// sets it: the key inside its own table, not a key of the same name elsewhere.
+pub fn line_of(text: &str, key: &str) -> Option<usize> {
+    let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if current == key {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if current == table {
+            if let Some(rest) = l.strip_prefix(name) {
+                if rest.trim_start().starts_with('=') {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    None
 }
 
 impl TopologySection {

@@ -339,20 +339,37 @@ pub fn parse_pin(text: &str) -> std::result::Result<(String, Vec<usize>), String
     Ok((node.trim().to_string(), parse_cpu_list(cpus)?))
 }
 
-/// Parses a CPU list: `1`, `0-3`, `0,2`.
+/// The highest CPU number a list may name (the kernel's CPU_SETSIZE is 1024).
+pub const MAX_CPU: usize = 1023;
+
+/// Parses a CPU list: `1`, `0-3`, `0,2`. Numbers are bounded before anything is allocated.
 pub fn parse_cpu_list(text: &str) -> std::result::Result<Vec<usize>, String> {
-    let bad = || format!("`{text}` is not a CPU list (e.g. 1, 0-1, 0,2)");
+    let bad = || format!("`{}` is not a CPU list (e.g. 1, 0-1, 0,2)", text.chars().take(40).collect::<String>());
+    let cpu = |t: &str| -> std::result::Result<usize, String> {
+        let n: usize = t.trim().parse().map_err(|_| bad())?;
+        if n > MAX_CPU {
+            return Err(format!("CPU {n} is out of range: CPUs are numbered 0 to {MAX_CPU} at most"));
+        }
+        Ok(n)
+    };
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim) {
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b) = (cpu(a)?, cpu(b)?);
                 if a > b {
                     return Err(bad());
                 }
                 out.extend(a..=b);
             }
-            None => out.push(part.parse().map_err(|_| bad())?),
+            None => out.push(cpu(part)?),
+        }
+        if out.len() > MAX_CPU + 1 {
+            return Err(format!(
+                "`{}...` names more than {} CPUs",
+                text.chars().take(40).collect::<String>(),
+                MAX_CPU + 1
+            ));
         }
     }
     out.sort_unstable();
@@ -375,7 +392,10 @@ mod pin_tests {
         let err = spec.validate().unwrap_err().to_string();
         assert!(err.contains("--pin") && err.contains("primary, s1, s2"), "{err}");
         spec.pin.clear();
-        spec.pin.insert("s1".into(), vec![4096]);
+        spec.pin.insert("s1".into(), vec![1000]);
         assert!(spec.validate().unwrap_err().to_string().contains("does not exist"));
+        // Bounded before allocation: billions of CPUs are refused, not listed.
+        assert!(parse_cpu_list("0-4000000000").unwrap_err().contains("out of range"));
+        assert!(parse_pin("s1=0-4000000000").is_err());
     }
 }

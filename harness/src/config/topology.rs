@@ -1,0 +1,105 @@
+//! A topology's configuration: the scenario's `[topology]` table, then the flags on top.
+
+use std::time::Duration;
+
+use crate::config::scenario::TopologySection;
+use crate::config::{Origin, TopologyOverrides};
+use crate::error::{Error, Result};
+use crate::topology::{TopologyKind, TopologySpec};
+
+/// The scenario's values for `spec`, when its table describes this kind (synchronous_commit,
+/// settings, pins and links apply whatever the kind).
+pub(super) fn from_section(
+    mut spec: TopologySpec,
+    section: Option<&TopologySection>,
+    at: &Origin<'_>,
+) -> Result<TopologySpec> {
+    let Some(t) = section else { return Ok(spec) };
+    if t.kind == spec.kind {
+        if let Some(n) = t.standbys {
+            spec.standbys = n;
+        }
+        if let Some(q) = t.quorum {
+            spec.quorum = q;
+        }
+        if let Some(k) = t.sync_count {
+            spec.sync_count = k;
+        }
+        if let Some(a) = t.archive_timeout {
+            spec.archive_timeout = whole_seconds(a.0)
+                .map_err(|e| Error::config(at.key(false, "--archive-timeout", "topology.archive_timeout"), e))?;
+        }
+    }
+    if let Some(level) = t.sync_commit {
+        spec.sync_commit = Some(level);
+    }
+    for (k, v) in t.settings() {
+        spec.pg_settings.set(&k, v);
+    }
+    for (node, cpus) in &t.pin {
+        let cpus = crate::topology::spec::parse_cpu_list(cpus)
+            .map_err(|e| Error::config(at.key(false, "--pin", "topology.pin"), format!("{node}: {e}")))?;
+        spec.pin.insert(node.clone(), cpus);
+    }
+    for (node, link) in &t.links {
+        let link = crate::link::LinkSpec::parse(link)
+            .map_err(|e| Error::config(at.key(false, "--link", "topology.links"), format!("{node}: {e}")))?;
+        spec.links.insert(node.clone(), link);
+    }
+    Ok(spec)
+}
+
+/// PostgreSQL's archive_timeout is whole seconds: anything else is refused, not truncated.
+pub fn whole_seconds(d: Duration) -> std::result::Result<Duration, String> {
+    if d.subsec_nanos() != 0 || d.is_zero() || d > Duration::from_secs(3600) {
+        return Err(format!(
+            "archive_timeout is whole seconds from 1s to 3600s (PostgreSQL's unit); {d:?} is not: write e.g. 1s or 2s"
+        ));
+    }
+    Ok(d)
+}
+
+/// Applies the flags given on top of `spec` (a default or a scenario's), then validates.
+pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<TopologySpec> {
+    let kind = spec.kind;
+    if let Some(n) = flags.standbys {
+        spec.standbys = n;
+    }
+    if kind != TopologyKind::Sync {
+        if flags.quorum.is_some() {
+            return Err(Error::config("--quorum", format!("applies to sync only, not {kind}")));
+        }
+        if flags.sync_count.is_some() {
+            return Err(Error::config("--sync-count", format!("applies to sync only, not {kind}")));
+        }
+    }
+    if kind != TopologyKind::LogShipping && flags.archive_timeout.is_some() {
+        return Err(Error::config("--archive-timeout", format!("applies to log-shipping only, not {kind}")));
+    }
+    if let Some(q) = flags.quorum {
+        spec.quorum = q;
+    }
+    if let Some(k) = flags.sync_count {
+        spec.sync_count = k;
+    }
+    if let Some(l) = flags.sync_commit {
+        spec.sync_commit = Some(l);
+    }
+    if let Some(t) = flags.archive_timeout {
+        spec.archive_timeout = whole_seconds(t).map_err(|e| Error::config("--archive-timeout", e))?;
+    }
+    for (name, value) in &flags.pg_set {
+        spec.pg_settings.set(name, value.clone());
+    }
+    for (node, cpus) in &flags.pin {
+        spec.pin.insert(node.clone(), cpus.clone());
+    }
+    for (node, link) in &flags.links {
+        spec.links.insert(node.clone(), *link);
+    }
+    if let Some(l) = flags.client_link {
+        spec.client_link = Some(l);
+    }
+    spec.validate()?;
+    Ok(spec)
+}
