@@ -18,7 +18,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", habench::commands::error_line(&e));
             std::process::ExitCode::from(2)
         }
     }

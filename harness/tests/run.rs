@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use habench::cli::{KindArg, RunArgs};
-use habench::config::RunConfig;
 use habench::measure::{IntervalRow, Op};
 use habench::runner::{self, Endpoint, Progress, RunSink};
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};

@@ -32,3 +32,50 @@ impl std::fmt::Display for Regressed {
 }
 
 impl std::error::Error for Regressed {}
+
+/// An error and its causes on one line, each said once: a cause whose text the line already
+/// holds (libraries often repeat their source in their own message) is left out.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        // A cause that starts with what the line ends with adds only its rest.
+        let text = match line.rsplit(": ").next() {
+            Some(last) if !last.is_empty() && text.starts_with(last) => {
+                text[last.len()..].trim_start_matches(": ").to_string()
+            }
+            _ => text,
+        };
+        if text.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error connecting to server: Connection refused")]
+    struct Lib(#[source] std::io::Error);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let e = anyhow::Error::new(Lib(io))
+            .context("error connecting to server")
+            .context("connecting to the write endpoint");
+        assert_eq!(error_line(&e), "connecting to the write endpoint: error connecting to server: Connection refused");
+        let plain = anyhow::anyhow!("--rate: give 1 to 500");
+        assert_eq!(error_line(&plain), "--rate: give 1 to 500");
+    }
+}
