@@ -1,13 +1,16 @@
 //! Loopback ports that no other topology (in this process or another) is using.
 //!
 //! Listen ports are picked below the ephemeral range (32768-60999), where a client socket of a
-//! reconnect storm could otherwise hold a would-be listen port. A lease is a file named after the
-//! port in a shared directory, created exclusively and holding the owner's pid; a lease whose owner
-//! is gone is taken over.
+//! reconnect storm could otherwise hold a would-be listen port. A lease is an exclusive `flock`
+//! on a file named after the port in a shared directory, held for the lease's lifetime: the kernel
+//! releases it when the owner dies however it dies, so nothing has to guess whether a lease is
+//! stale. The file holds the owner's pid for people, not for the decision.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -22,6 +25,8 @@ pub const LAST_PORT: u16 = 32000;
 pub struct PortLease {
     port: u16,
     file: PathBuf,
+    /// The locked file: the lease lasts as long as it is open.
+    _lock: File,
 }
 
 impl PortLease {
@@ -32,6 +37,8 @@ impl PortLease {
 
 impl Drop for PortLease {
     fn drop(&mut self) {
+        // Unlinked while still locked: whoever opens the name next gets a new file (and checks
+        // that the name still leads to the file it locked).
         let _ = std::fs::remove_file(&self.file);
     }
 }
@@ -49,38 +56,49 @@ pub fn lease(dir: &Path) -> Result<PortLease> {
         let offset = (seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)).wrapping_add(attempt)) % span;
         let port = FIRST_PORT + offset as u16;
         let file = dir.join(port.to_string());
-        if !claim(&file, me)? {
-            continue;
-        }
+        let Some(lock) = claim(&file, me)? else { continue };
         if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return Ok(PortLease { port, file });
+            return Ok(PortLease { port, file, _lock: lock });
         }
         let _ = std::fs::remove_file(&file);
     }
     Err(Error::NoFreePort { first: FIRST_PORT, last: LAST_PORT, dir: dir.to_path_buf() })
 }
 
-fn claim(file: &Path, me: ProcId) -> Result<bool> {
-    for _ in 0..2 {
-        match OpenOptions::new().write(true).create_new(true).open(file) {
-            Ok(mut f) => {
-                f.write_all(me.to_line().as_bytes()).map_err(|e| Error::io("writing", file, e))?;
-                return Ok(true);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let owner = std::fs::read_to_string(file).ok().and_then(|s| ProcId::parse_line(&s));
-                match owner {
-                    Some(p) if p.is_running() => return Ok(false),
-                    // Owner gone (or a half-written file): take the lease over.
-                    _ => {
-                        let _ = std::fs::remove_file(file);
-                    }
-                }
-            }
-            Err(e) => return Err(Error::io("creating", file, e)),
-        }
+/// Takes the lease file's lock without waiting: Some(file) when this process now owns it.
+fn claim(path: &Path, me: ProcId) -> Result<Option<File>> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("opening", path, e))?;
+    lock_current(f, path, me)
+}
+
+/// Locks `f`, opened from `path`, when nobody holds it and the name still leads to it.
+fn lock_current(mut f: File, path: &Path, me: ProcId) -> Result<Option<File>> {
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => Ok(None),
+            _ => Err(Error::io("locking", path, e)),
+        };
     }
-    Ok(false)
+    // The owner before may have unlinked the name between our open and our lock: the lock is
+    // worth something only if the name still leads to this file.
+    let same = match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    };
+    if !same {
+        return Ok(None);
+    }
+    f.set_len(0).map_err(|e| Error::io("writing", path, e))?;
+    f.write_all(me.to_line().as_bytes()).map_err(|e| Error::io("writing", path, e))?;
+    Ok(Some(f))
 }
 
 #[cfg(test)]
@@ -106,13 +124,32 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_of_a_dead_owner_is_taken_over() {
-        let dir = tmpdir("stale");
+    fn a_held_lease_is_refused_even_before_its_file_is_written_and_a_file_nobody_holds_is_free() {
+        let dir = tmpdir("held");
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("20001");
-        std::fs::write(&file, "999999999 1").unwrap();
-        assert!(claim(&file, ProcId::current()).unwrap());
-        assert!(!claim(&file, ProcId::current()).unwrap(), "a live owner's lease is kept");
+        // An empty file, as a lease looks between creation and its first write: held by its lock.
+        let held = claim(&file, ProcId::current()).unwrap().expect("first claim");
+        std::fs::write(&file, "").unwrap();
+        assert!(claim(&file, ProcId::current()).unwrap().is_none(), "a held lease is kept, written or not");
+        drop(held);
+        // A file left by a dead owner (no lock on it) is free whatever it says.
+        std::fs::write(&file, "1 1").unwrap();
+        assert!(claim(&file, ProcId::current()).unwrap().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lock_on_a_file_the_name_no_longer_leads_to_is_not_a_lease() {
+        let dir = tmpdir("unlinked");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("20002");
+        // Opened, then its owner unlinked the name and a new owner made and locked a new file.
+        let stale = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let owner = claim(&file, ProcId::current()).unwrap().expect("the new file");
+        assert!(lock_current(stale, &file, ProcId::current()).unwrap().is_none(), "the old file's lock is no lease");
+        drop(owner);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
