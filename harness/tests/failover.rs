@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use habench::cli::{KindArg, RunArgs};
-use habench::config::RunConfig;
 use habench::failover::FailoverPlan;
 use habench::measure::IntervalRow;
 use habench::runner::{self, Endpoint, Progress, RunSink};
