@@ -107,7 +107,7 @@ fn bad_flags_get_errors_that_name_the_flag() {
 }
 
 #[test]
-fn servers_of_a_killed_run_are_swept_by_the_next_one() {
+fn servers_die_with_a_killed_habench_and_clean_sweeps_what_it_left() {
     // A private work root: no other test's bring-up sweeps this run before `clean` does.
     let root = std::env::temp_dir().join(format!("habench-sweep-test-{}", std::process::id()));
     let root_s = root.to_str().unwrap();
@@ -116,7 +116,9 @@ fn servers_of_a_killed_run_are_swept_by_the_next_one() {
     let dir = json["dir"].as_str().unwrap().to_string();
     guard.0.kill().unwrap(); // SIGKILL: habench gets no chance to clean up
     guard.0.wait().unwrap();
-    assert!(procs[0].is_running(), "the orphaned server still runs");
+    // The kernel kills the postmaster (parent-death signal); its children follow it.
+    common::assert_all_gone(&procs);
+    assert!(std::path::Path::new(&dir).exists(), "the directory is left for clean");
 
     let out = habench().args(["topology", "clean", "--work-dir", root_s]).output().unwrap();
     assert!(out.status.success());
@@ -124,5 +126,65 @@ fn servers_of_a_killed_run_are_swept_by_the_next_one() {
     assert!(stdout.contains(&dir), "clean names the swept directory:\n{stdout}");
     common::assert_all_gone(&procs);
     assert!(!std::path::Path::new(&dir).exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Every postgres process whose command line names `root` (the run's private work root).
+fn postgres_under(root: &str) -> Vec<ProcId> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("postgres") && cmdline.contains(root) {
+            if let Some(p) = ProcId::of(pid) {
+                out.push(p);
+                out.extend(procs::descendants(pid));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_a_readable_incomplete_folder_and_no_server() {
+    let root = std::env::temp_dir().join(format!("habench-kill9-test-{}", std::process::id()));
+    let out = root.join("results");
+    let (root_s, out_s) = (root.to_str().unwrap(), out.to_str().unwrap());
+    let child = habench()
+        .args(["run", "quick", "--topology", "sync", "--standbys", "2", "--duration", "60s", "--warmup", "0s"])
+        .args(["--quiet", "--work-dir", root_s, "--out", out_s])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    // Wait for two measured intervals in the timeline (polled, not slept).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = std::fs::read_to_string(out.join("timeline.csv")).map(|t| t.lines().count()).unwrap_or(0);
+        if rows >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no measured interval within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let procs = postgres_under(root_s);
+    assert!(procs.len() >= 3, "three servers and their children: {procs:?}");
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    common::assert_all_gone(&procs);
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["complete"], false, "{summary}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["config"]["scenario"], "quick");
+    let ledger = std::fs::read_to_string(out.join("ledger.csv")).unwrap();
+    assert!(ledger.lines().count() > 10, "the ledger so far is on disk: {} lines", ledger.lines().count());
+    // The interval log so far is readable: at least one interval per operation.
+    let hlog = std::fs::read_to_string(out.join("latency.hlog")).unwrap();
+    assert!(hlog.lines().any(|l| l.starts_with("Tag=publish,")), "hlog so far:\n{hlog}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -34,7 +34,7 @@ impl PgEnv {
     }
 
     /// A server program as the server user, with a clean environment: no PG* variables of the
-    /// caller leak into primary_conninfo or connections.
+    /// caller leak into primary_conninfo or connections. It dies with habench.
     pub fn command(&self, program: &str) -> std::process::Command {
         let mut cmd = std::process::Command::new(self.bin.tool(program));
         cmd.env_clear()
@@ -46,6 +46,7 @@ impl PgEnv {
             .current_dir(self.root.path())
             .stdin(Stdio::null());
         self.user.apply(&mut cmd);
+        crate::pg::procs::die_with_parent(&mut cmd);
         cmd
     }
 

@@ -162,6 +162,28 @@ pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
     true
 }
 
+/// Makes the command's process die (SIGKILL) when the thread that started it exits, however
+/// habench ends: `kill -9` included. Set in the child after the switch to the server user
+/// (a uid change clears it); a parent already gone before that is caught by `getppid`.
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
+    // functions (prctl, getppid).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("habench exited while starting a server"));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Makes the command's process (and every process it forks) run only on `cpus`.
 pub fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) {
     use std::os::unix::process::CommandExt;

@@ -1,6 +1,7 @@
 //! `latency.hlog`: an HdrHistogram interval log (V2 compressed histograms, one tag per
 //! operation), readable by HdrHistogram tools. Written by its own thread: the interval log
-//! writer borrows its output for its whole life.
+//! writer borrows its output for its whole life, so the output is line-buffered (each interval
+//! reaches the file as it is written, as the results folder promises).
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -26,7 +27,8 @@ impl HlogWriter {
         let file = std::fs::File::create(&path)?;
         let (tx, rx) = mpsc::channel::<Interval>();
         let thread = std::thread::Builder::new().name("hlog".into()).spawn(move || {
-            let mut out = std::io::BufWriter::new(file);
+            // Line-buffered: every interval is on disk as soon as it is written.
+            let mut out = std::io::LineWriter::new(file);
             let mut ser = V2DeflateSerializer::new();
             let mut builder = IntervalLogWriterBuilder::new();
             builder
