@@ -107,13 +107,8 @@ pub fn markdown(rows: &[Row]) -> String {
 }
 
 pub fn csv(rows: &[Row]) -> String {
-    let mut out = format!("{}\n", HEADER.join(","));
-    for r in rows {
-        let c: Vec<String> =
-            cells(r).into_iter().map(|v| if v.contains(',') { format!("\"{v}\"") } else { v }).collect();
-        let _ = writeln!(out, "{}", c.join(","));
-    }
-    out
+    let records: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
+    crate::csvfmt::table(&HEADER, &records)
 }
 
 #[cfg(test)]

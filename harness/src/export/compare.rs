@@ -78,9 +78,22 @@ fn table(rows: &[Value]) -> (String, String) {
         "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let mut csv = String::from(
-        "variant,topology,runs,rto_ms_p50,rto_ms_max,detected_ms_p50,endpoint_ready_ms_p50,recovery_ms_p50,p99_during_recovery_ms_max,publish_p99_ms,lost,duplicated,valid\n",
-    );
+    let header = [
+        "variant",
+        "topology",
+        "runs",
+        "rto_ms_p50",
+        "rto_ms_max",
+        "detected_ms_p50",
+        "endpoint_ready_ms_p50",
+        "recovery_ms_p50",
+        "p99_during_recovery_ms_max",
+        "publish_p99_ms",
+        "lost",
+        "duplicated",
+        "valid",
+    ];
+    let mut records = Vec::new();
     for r in rows {
         let cells = [
             r["variant"].as_str().unwrap_or("").to_string(),
@@ -98,9 +111,9 @@ fn table(rows: &[Value]) -> (String, String) {
             r["valid"].to_string(),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
-        let _ = writeln!(csv, "{}", cells.join(","));
+        records.push(cells.to_vec());
     }
-    (md, csv)
+    (md, crate::csvfmt::table(&header, &records))
 }
 
 #[cfg(test)]
@@ -128,7 +141,8 @@ mod tests {
         assert_eq!(r.summary["variants"][0]["rto_ms"]["max"], 1200.0);
         assert_eq!(r.summary["failover"]["trials"].as_array().unwrap().len(), 3);
         assert!(r.markdown.contains("| sync | sync | 2 | 1200 | 1200 | 100 |"), "{}", r.markdown);
-        assert_eq!(r.csv.lines().count(), 3);
-        assert_eq!(r.csv.lines().next().unwrap().split(',').count(), r.csv.lines().nth(1).unwrap().split(',').count());
+        let (header, records) = crate::csvfmt::read(&r.csv);
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().all(|rec| rec.len() == header.len()));
     }
 }

@@ -78,8 +78,9 @@ pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
     let summary = json!({ "rows": rows, "p50_slope_per_round_trip": slopes });
     let mut md = String::from("## Distance: commit latency against the link's round trip\n\n");
     md.push_str("| variant | setup | one-way ms | round trip ms | commit p50 ms | commit p99 ms | commits/s |\n|---|---|---|---|---|---|---|\n");
-    let mut csv =
-        String::from("variant,setup,one_way_delay_ms,round_trip_ms,commit_p50_ms,commit_p99_ms,throughput_per_s\n");
+    let header =
+        ["variant", "setup", "one_way_delay_ms", "round_trip_ms", "commit_p50_ms", "commit_p99_ms", "throughput_per_s"];
+    let mut records = Vec::new();
     let cell = |v: &Value| v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
     for r in &rows {
         let cells = [
@@ -92,8 +93,9 @@ pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
             cell(&r["throughput_per_s"]),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
-        let _ = writeln!(csv, "{}", cells.join(","));
+        records.push(cells.to_vec());
     }
+    let csv = crate::csvfmt::table(&header, &records);
     md.push_str("\nSlope of commit p50 per ms of round trip (1.0: each commit waits one round trip):\n\n");
     for (k, v) in &slopes {
         let _ = writeln!(md, "- {k}: {}", v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()));

@@ -2,19 +2,20 @@
 
 use crate::runner::ledger::LedgerEntry;
 
-pub const HEADER: &str = "at_us,event,msg_id,subject,instance,outcome,held,latency_us,attempts\n";
+pub const HEADER: [&str; 9] =
+    ["at_us", "event", "msg_id", "subject", "instance", "outcome", "held", "latency_us", "attempts"];
 
-pub fn row(e: &LedgerEntry) -> String {
-    format!(
-        "{},{},{},{},{},{},{},{},{}\n",
-        e.at_us,
-        e.event.as_str(),
-        e.msg_id,
-        e.subject,
-        e.instance,
-        e.outcome.as_str(),
-        e.held,
-        e.latency_us,
-        e.attempts
-    )
+/// One entry's cells, in the order of `HEADER`.
+pub fn record(e: &LedgerEntry) -> [String; 9] {
+    [
+        e.at_us.to_string(),
+        e.event.as_str().to_string(),
+        e.msg_id.to_string(),
+        e.subject.to_string(),
+        e.instance.to_string(),
+        e.outcome.as_str().to_string(),
+        e.held.to_string(),
+        e.latency_us.to_string(),
+        e.attempts.to_string(),
+    ]
 }

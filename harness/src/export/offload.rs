@@ -110,12 +110,16 @@ fn table(rows: &[Value], summary: &Value) -> (String, String) {
     let mut md = String::from("## Offload: reports on the primary or on readable secondaries\n\n");
     md.push_str(&format!("| {} |\n", COLUMNS.iter().map(|(_, h)| *h).collect::<Vec<_>>().join(" | ")));
     md.push_str(&format!("|{}\n", "---|".repeat(COLUMNS.len())));
-    let mut csv = COLUMNS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",") + ",ryw_checks\n";
+    let mut header: Vec<&str> = COLUMNS.iter().map(|(k, _)| *k).collect();
+    header.push("ryw_checks");
+    let mut records = Vec::new();
     for r in rows {
-        let cells: Vec<String> = COLUMNS.iter().map(|(k, _)| cell(&r[*k])).collect();
+        let mut cells: Vec<String> = COLUMNS.iter().map(|(k, _)| cell(&r[*k])).collect();
         let _ = writeln!(md, "| {} |", cells.join(" | "));
-        let _ = writeln!(csv, "{},{}", cells.join(","), cell(&r["ryw_checks"]));
+        cells.push(cell(&r["ryw_checks"]));
+        records.push(cells);
     }
+    let csv = crate::csvfmt::table(&header, &records);
     let g = &summary["standbys_vs_primary"];
     let x = |v: &Value| v.as_f64().map(|f| format!("{f:.2}")).unwrap_or_else(|| "-".into());
     if !g.is_null() {

@@ -1,7 +1,5 @@
 //! `timeline.csv`: one row per interval. Columns are fixed when the run starts.
 
-use std::fmt::Write;
-
 use crate::measure::{IntervalRow, Op};
 
 /// The columns of one run's timeline.
@@ -20,26 +18,35 @@ fn opt_f(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.3}")).unwrap_or_default()
 }
 
+/// The header record (with its line end).
 pub fn header(c: &Columns) -> String {
-    let mut h = String::from("t_s,interval_s,phase");
+    crate::csvfmt::line(&header_cells(c))
+}
+
+fn header_cells(c: &Columns) -> Vec<String> {
+    let mut h: Vec<String> = ["t_s", "interval_s", "phase"].map(String::from).to_vec();
     for op in &c.ops {
         let o = op.as_str();
-        let _ = write!(h, ",{o}_ok,{o}_fail,{o}_unknown,{o}_ops_per_sec,{o}_p50_us,{o}_p99_us,{o}_max_us");
+        for m in ["ok", "fail", "unknown", "ops_per_sec", "p50_us", "p99_us", "max_us"] {
+            h.push(format!("{o}_{m}"));
+        }
     }
-    let _ = write!(h, ",dequeue_empty");
-    for host in &c.hosts {
-        let _ = write!(h, ",queue_{host}");
-    }
-    h.push_str(",spool_rows");
+    h.push("dequeue_empty".into());
+    h.extend(c.hosts.iter().map(|host| format!("queue_{host}")));
+    h.push("spool_rows".into());
     for s in &c.standbys {
-        let _ = write!(h, ",lag_{s}_write_ms,lag_{s}_flush_ms,lag_{s}_replay_ms,lag_{s}_replay_bytes");
+        for m in ["write_ms", "flush_ms", "replay_ms", "replay_bytes"] {
+            h.push(format!("lag_{s}_{m}"));
+        }
     }
-    h.push_str(",loadavg_1m,habench_rss_bytes\n");
+    h.push("loadavg_1m".into());
+    h.push("habench_rss_bytes".into());
     h
 }
 
+/// One interval's record (with its line end).
 pub fn row(c: &Columns, r: &IntervalRow) -> String {
-    let mut line = format!("{:.3},{:.3},{}", r.t_s, r.interval_s, r.phase.as_str());
+    let mut cells = vec![format!("{:.3}", r.t_s), format!("{:.3}", r.interval_s), r.phase.as_str().to_string()];
     for op in &c.ops {
         match r.stats.op(*op) {
             Some(s) => {
@@ -50,33 +57,26 @@ pub fn row(c: &Columns, r: &IntervalRow) -> String {
                 } else {
                     Default::default()
                 };
-                let _ = write!(line, ",{},{},{},{rate:.1},{p50},{p99},{max}", s.ok, s.fail, s.unknown);
+                cells.extend([s.ok.to_string(), s.fail.to_string(), s.unknown.to_string(), format!("{rate:.1}")]);
+                cells.extend([p50, p99, max]);
             }
-            None => line.push_str(",0,0,0,0.0,,,"),
+            None => cells.extend(["0", "0", "0", "0.0", "", "", ""].map(String::from)),
         }
     }
-    let _ = write!(line, ",{}", r.stats.empty_dequeues);
+    cells.push(r.stats.empty_dequeues.to_string());
     for i in 0..c.hosts.len() {
-        let _ = write!(line, ",{}", opt(r.queue_depths.as_ref().and_then(|d| d.get(i))));
+        cells.push(opt(r.queue_depths.as_ref().and_then(|d| d.get(i))));
     }
-    let _ = write!(line, ",{}", opt(r.spool_rows));
+    cells.push(opt(r.spool_rows));
     for s in &c.standbys {
         match r.lag.iter().find(|l| &l.name == s) {
-            Some(l) => {
-                let _ = write!(
-                    line,
-                    ",{},{},{},{}",
-                    opt_f(l.write_ms),
-                    opt_f(l.flush_ms),
-                    opt_f(l.replay_ms),
-                    opt(l.replay_bytes)
-                );
-            }
-            None => line.push_str(",,,,"),
+            Some(l) => cells.extend([opt_f(l.write_ms), opt_f(l.flush_ms), opt_f(l.replay_ms), opt(l.replay_bytes)]),
+            None => cells.extend(["", "", "", ""].map(String::from)),
         }
     }
-    let _ = writeln!(line, ",{},{}", opt_f(r.loadavg_1m), opt(r.rss_bytes));
-    line
+    cells.push(opt_f(r.loadavg_1m));
+    cells.push(opt(r.rss_bytes));
+    crate::csvfmt::line(&cells)
 }
 
 #[cfg(test)]

@@ -24,16 +24,14 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn parse(text: &str) -> Timeline {
-        let mut lines = text.lines();
-        let names: Vec<String> = lines.next().unwrap_or("").split(',').map(str::to_string).collect();
+        let (names, rows) = crate::csvfmt::read(text);
         let mut t = Timeline { names: names.clone(), ..Default::default() };
         for n in &names {
             t.columns.insert(n.clone(), Vec::new());
         }
-        for line in lines.filter(|l| !l.is_empty()) {
-            let cells: Vec<&str> = line.split(',').collect();
+        for cells in &rows {
             for (i, n) in names.iter().enumerate() {
-                let cell = cells.get(i).copied().unwrap_or("");
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
                 if n == "phase" {
                     t.phases.push(cell.to_string());
                 }
