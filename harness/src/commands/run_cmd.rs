@@ -438,9 +438,13 @@ fn failover_section(trials: &[trials::Trial]) -> serde_json::Value {
 }
 
 async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
-    // What the servers were configured with (not what this session's client set).
+    // What the servers were configured with (not what this session's client set), and the
+    // durability settings whatever their source: a report must say `on`, not leave it out.
     let sql = "SELECT name, current_setting(name) FROM pg_settings \
-               WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name";
+               WHERE source NOT IN ('default', 'override', 'client', 'session') \
+                  OR name IN ('synchronous_commit', 'synchronous_standby_names', 'fsync', 'full_page_writes', \
+                              'wal_sync_method') \
+               ORDER BY name";
     match client.query(sql, &[]).await {
         Ok(rows) => rows
             .iter()

@@ -102,7 +102,9 @@ fn configuration(d: &RunData) -> Vec<Block> {
             .filter(|(k, _)| !NOISE.contains(&k.as_str()))
             .map(|(k, v)| vec![format!("`{k}`"), text(v)])
             .collect();
-        out.push(Block::Para(format!("Server settings of `{primary}` that differ from PostgreSQL's defaults:")));
+        out.push(Block::Para(format!(
+            "Server settings of `{primary}` that differ from PostgreSQL's defaults, and its durability settings:"
+        )));
         out.push(table(&["setting", "value"], rows));
     }
     out
@@ -200,6 +202,17 @@ fn check(d: &RunData) -> Vec<Block> {
     ]
 }
 
+/// A fault as it was asked for (`kill-primary@8s`, `pause-primary@2s:6s`): its time counts from
+/// the measured phase's start, like the flag's.
+fn fault_label(f: &Value) -> String {
+    let mut label = format!("{}@{}", text(&f["kind"]), text(&f["at"]));
+    if let Some(d) = f["duration"].as_str() {
+        label.push(':');
+        label.push_str(d);
+    }
+    label
+}
+
 fn failover(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
     let trials = d.summary["failover"]["trials"].as_array().cloned().unwrap_or_default();
     if trials.is_empty() {
@@ -209,7 +222,7 @@ fn failover(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
         .iter()
         .map(|t| {
             vec![
-                format!("{}@{}", text(&t["fault"]["kind"]), num(&t["injected_at_s"], 1)),
+                fault_label(&t["fault"]),
                 num(&t["detected_ms"], 0),
                 num(&t["fenced_ms"], 0),
                 num(&t["promoted_ms"], 0),
