@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The longest duration anything in habench accepts: a year.
+pub const MAX_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
 /// Parses `<number><unit>` with unit us, ms, s, m or h (a bare 0 is allowed).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -23,7 +26,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{text}` is not a non-negative duration"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    if secs > MAX_SECS {
+        return Err(format!("`{text}` is longer than a year; give a shorter duration"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a duration (examples: 500ms, 10s, 2m)"))
 }
 
 /// serde helpers: a duration field written as a string (`"10s"`).

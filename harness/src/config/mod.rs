@@ -105,15 +105,23 @@ impl RunConfig {
     /// `--reports-on` sets where every variant's reports go (variants that differ only in that
     /// become one run).
     pub fn variants(args: &Overrides) -> Result<Vec<RunConfig>> {
-        let loaded = match &args.scenario {
-            Some(s) => Some(scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?),
-            None => None,
-        };
-        let (file, source, text) = match loaded {
-            Some(l) => (l.file, l.source, l.text),
-            None => (scenario::ScenarioFile::default(), "flags only".to_string(), String::new()),
-        };
-        let at = Origin { source: &source, text: &text };
+        match &args.scenario {
+            Some(s) => {
+                let l = scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?;
+                Self::variants_of(args, l.file, &l.source, &l.text)
+            }
+            None => Self::variants_of(args, scenario::ScenarioFile::default(), "flags only", ""),
+        }
+    }
+
+    /// The same for a scenario given as text (`source` names it in errors).
+    pub fn variants_from_text(args: &Overrides, source: &str, text: &str) -> Result<Vec<RunConfig>> {
+        let file = scenario::parse(text).map_err(|e| Error::config(source, e))?;
+        Self::variants_of(args, file, source, text)
+    }
+
+    fn variants_of(args: &Overrides, file: scenario::ScenarioFile, source: &str, text: &str) -> Result<Vec<RunConfig>> {
+        let at = Origin { source, text };
         let own_topology = file.variants.iter().any(|v| v.topology.is_some());
         if file.variants.is_empty()
             || (own_topology && (args.topology.is_some() || args.target_dsn.is_some()))
@@ -187,6 +195,12 @@ impl RunConfig {
         let fault_source = at.key(!args.faults.is_empty(), "--fault", "faults");
         for f in &faults {
             check_fault(f.kind, topo_kind, workload.kind).map_err(|e| Error::config(fault_source.clone(), e))?;
+            if f.at + f.duration.unwrap_or_default() > duration {
+                return Err(Error::config(
+                    fault_source.clone(),
+                    format!("{} ends after the measured phase ({duration:?}): inject it earlier or run longer", f.kind),
+                ));
+            }
         }
         let orchestrator = orchestrator(args, file, at)?;
         let exactly_once = args.exactly_once || file.check.as_ref().and_then(|c| c.exactly_once).unwrap_or(false);

@@ -17,6 +17,9 @@ pub struct LinkSpec {
     pub bandwidth_bps: Option<u64>,
 }
 
+/// The longest one-way delay an emulated link takes.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+
 impl LinkSpec {
     pub fn parse(text: &str) -> Result<LinkSpec, String> {
         let mut spec = LinkSpec::default();
@@ -30,6 +33,9 @@ impl LinkSpec {
                 "bandwidth" => spec.bandwidth_bps = Some(parse_bandwidth(v.trim())?),
                 other => return Err(format!("`{other}` is not a link property: delay, jitter, bandwidth")),
             }
+        }
+        if spec.delay > MAX_DELAY {
+            return Err(format!("delay {:?} is more than a link can hold here; give at most 60s", spec.delay));
         }
         if spec.jitter > spec.delay {
             return Err(format!(
