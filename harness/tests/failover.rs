@@ -10,7 +10,8 @@ use std::time::Duration;
 use habench::cli::{KindArg, RunArgs};
 use habench::failover::FailoverPlan;
 use habench::measure::IntervalRow;
-use habench::runner::{self, Endpoint, Progress, RunSink};
+use habench::pg::Endpoint;
+use habench::runner::{self, Progress, RunSink};
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use serde_json::Value;
 

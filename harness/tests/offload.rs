@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use habench::cli::{KindArg, RunArgs};
 use habench::config::{ReportsOn, RunConfig};
-use habench::runner::{self, Endpoint, Progress, RunSink};
+use habench::pg::Endpoint;
+use habench::runner::{self, Progress, RunSink};
 use habench::topology::AnyTopology;
 use habench_workloads::reporting::ReportMix;
 use serde_json::Value;

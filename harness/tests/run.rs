@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use habench::cli::{KindArg, RunArgs};
 use habench::measure::{IntervalRow, Op};
-use habench::runner::{self, Endpoint, Progress, RunSink};
+use habench::pg::Endpoint;
+use habench::runner::{self, Progress, RunSink};
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;

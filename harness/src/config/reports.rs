@@ -56,15 +56,3 @@ impl Default for ReportsConfig {
         }
     }
 }
-
-/// `[reports]` in a scenario file.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportsSection {
-    pub on: Option<ReportsOn>,
-    pub rate: Option<f64>,
-    pub clients: Option<u16>,
-    pub window: Option<crate::config::scenario::Dur>,
-    pub mix: Option<ReportMix>,
-    pub standbys: Option<Vec<String>>,
-}

@@ -39,7 +39,7 @@ pub struct ScenarioFile {
     pub faults: Vec<crate::fault::FaultEntry>,
     pub orchestrator: Option<OrchestratorSection>,
     pub check: Option<CheckSection>,
-    pub reports: Option<crate::config::reports::ReportsSection>,
+    pub reports: Option<ReportsSection>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -137,6 +137,18 @@ pub enum Driver {
     Wire,
     /// tokio-postgres: a client and a connection task per connection.
     TokioPostgres,
+}
+
+/// `[reports]` in a scenario file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSection {
+    pub on: Option<crate::config::reports::ReportsOn>,
+    pub rate: Option<f64>,
+    pub clients: Option<u16>,
+    pub window: Option<Dur>,
+    pub mix: Option<habench_workloads::reporting::ReportMix>,
+    pub standbys: Option<Vec<String>>,
 }
 
 /// A duration written as a string in a scenario (`"10s"`).

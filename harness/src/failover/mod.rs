@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::fault::{self, FaultKind, FaultSpec};
-use crate::runner::Endpoint;
+use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, Replicated};
 
 pub use orchestrator::OrchestratorConfig;

@@ -12,8 +12,8 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::failover::{most_advanced_standby, wait_endpoint, EventKind, EventLog, SharedTopology};
+use crate::pg::Endpoint;
 use crate::pg::{conn, Role};
-use crate::runner::Endpoint;
 use crate::topology::{AnyTopology, Topology, TopologyKind};
 
 /// The orchestrator's knobs (written to the manifest).

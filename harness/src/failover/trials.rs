@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::failover::{Event, EventKind};
 use crate::fault::FaultSpec;
-use crate::runner::RunClock;
+use crate::measure::RunClock;
 
 /// What the analysis needs of each interval.
 #[derive(Debug, Clone, Copy, Default, Serialize)]

@@ -1,6 +1,7 @@
 //! Measurement: per-worker recorders of latency (HdrHistogram) and outcomes, merged per
 //! interval; timeline rows. Nothing here formats output (see `export`).
 
+pub mod clock;
 pub mod cpu;
 pub mod op;
 pub mod recorder;
@@ -8,6 +9,7 @@ pub mod reports;
 pub mod stats;
 pub mod timeline;
 
+pub use clock::RunClock;
 pub use op::Op;
 pub use recorder::{Recorders, WorkerRecorder};
 pub use stats::{LatencySummary, OpStats, Stats};

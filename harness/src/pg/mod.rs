@@ -2,6 +2,7 @@
 
 pub mod bindir;
 pub mod conn;
+pub mod endpoint;
 pub mod env;
 pub mod lsn;
 pub mod node;
@@ -13,6 +14,7 @@ pub mod template;
 pub mod wire;
 pub mod workdir;
 
+pub use endpoint::Endpoint;
 pub use env::{EnvOptions, PgEnv};
 pub use lsn::Lsn;
 pub use node::{Node, Role};

@@ -9,8 +9,8 @@ use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
 use tokio::sync::watch;
 
+use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
-use crate::runner::clock::micros_between;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
 

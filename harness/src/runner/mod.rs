@@ -4,8 +4,6 @@
 
 mod alarm;
 mod calibration;
-pub mod clock;
-pub mod endpoint;
 mod host_instance;
 pub mod ledger;
 pub mod pacing;
@@ -30,9 +28,9 @@ use tokio::task::JoinSet;
 use crate::config::{Arrival, Load, RunConfig, WorkloadKind};
 use crate::failover::trials::IntervalDigest;
 use crate::failover::{EventLog, FailoverPlan};
-use crate::measure::{IntervalRow, Op, Phase, Stats};
-pub use clock::RunClock;
-pub use endpoint::Endpoint;
+use crate::measure::clock;
+use crate::measure::{IntervalRow, Op, Phase, RunClock, Stats};
+use crate::pg::Endpoint;
 use ledger::LedgerTx;
 use pacing::Schedule;
 use publisher::Pace;

@@ -10,10 +10,10 @@ use habench_workloads::Outcome;
 use tokio::sync::watch;
 
 use crate::config::{Driver, WorkloadKind};
+use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
 use crate::runner::alarm;
 use crate::runner::calibration::WireInsert;
-use crate::runner::clock::micros_between;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::pacing::Schedule;
 use crate::runner::shared::{Counters, Shared};

@@ -12,10 +12,10 @@ use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
 use tokio::sync::watch;
 
+use crate::measure::clock::micros_between;
 use crate::measure::reports::{ReportSample, ReportStats};
 use crate::measure::Op;
-use crate::runner::clock::micros_between;
-use crate::runner::endpoint::Endpoint;
+use crate::pg::Endpoint;
 use crate::runner::pacing::Schedule;
 use crate::runner::shared::Shared;
 

@@ -8,7 +8,7 @@ use habench_workloads::messagebox::{queue_depths, MessageBoxConfig};
 use tokio_postgres::Client;
 
 use crate::measure::StandbyLag;
-use crate::runner::endpoint::Endpoint;
+use crate::pg::Endpoint;
 
 const SAMPLE_TIMEOUT: Duration = Duration::from_millis(700);
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::config::RunConfig;
 use crate::measure::Recorders;
-use crate::runner::clock::RunClock;
-use crate::runner::endpoint::Endpoint;
+use crate::measure::RunClock;
+use crate::pg::Endpoint;
 use crate::runner::ledger::LedgerTx;
 
 /// Whole-run message counts (warm-up and drain included), for the drain and the summary.
