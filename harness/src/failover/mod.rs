@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::error::{Error, Result};
 use crate::fault::{self, FaultKind, FaultSpec};
 use crate::pg::Endpoint;
-use crate::topology::{AnyTopology, Replicated};
+use crate::topology::AnyTopology;
 
 pub use orchestrator::OrchestratorConfig;
 
@@ -161,23 +160,6 @@ async fn nemesis(
     }
     // Keep running until the run ends (the orchestrator may still be acting).
     let _ = stop.changed().await;
-}
-
-/// The running standby with the most WAL received (ties: the first in topology order, which is
-/// the synchronous priority order).
-pub async fn most_advanced_standby(r: &Replicated) -> Result<String> {
-    let mut best: Option<(crate::pg::Lsn, String)> = None;
-    for s in r.standbys() {
-        if s.role() != crate::pg::Role::Standby {
-            continue;
-        }
-        if let Ok(lsn) = s.current_lsn().await {
-            if best.as_ref().is_none_or(|(b, _)| lsn > *b) {
-                best = Some((lsn, s.name().to_string()));
-            }
-        }
-    }
-    best.map(|(_, n)| n).ok_or_else(|| Error::node("standbys", "no running standby to promote"))
 }
 
 /// Polls the write endpoint until a read-write session answers.

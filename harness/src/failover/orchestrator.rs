@@ -11,7 +11,7 @@ use habench_workloads::duration::serde_str;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::failover::{most_advanced_standby, wait_endpoint, EventKind, EventLog, SharedTopology};
+use crate::failover::{wait_endpoint, EventKind, EventLog, SharedTopology};
 use crate::pg::Endpoint;
 use crate::pg::{conn, Role};
 use crate::topology::{AnyTopology, Topology, TopologyKind};
@@ -161,7 +161,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
                 tokio::time::sleep(cfg.manual_delay).await;
             }
             let t_promote = Instant::now();
-            match most_advanced_standby(r).await {
+            match r.most_advanced_standby().await {
                 Ok(target) => match r.promote(&target).await {
                     Ok(p) => {
                         let detail = p

@@ -129,7 +129,7 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
     let old = r.primary().name().to_string();
     r.node_mut(&old).expect("primary").stop().await?;
     let stopped = t0.elapsed();
-    let target = crate::failover::most_advanced_standby(r).await?;
+    let target = r.most_advanced_standby().await?;
     let promotion = r.promote(&target).await?;
     let method = r.repoint(&old).await?;
     Ok(Injected {

@@ -67,6 +67,23 @@ pub struct Replicated {
 }
 
 impl Replicated {
+    /// The running standby with the most WAL received (ties: the first in topology order, which
+    /// is the synchronous priority order): the one to promote.
+    pub async fn most_advanced_standby(&self) -> Result<String> {
+        let mut best: Option<(crate::pg::Lsn, String)> = None;
+        for s in self.standbys() {
+            if s.role() != Role::Standby {
+                continue;
+            }
+            if let Ok(lsn) = s.current_lsn().await {
+                if best.as_ref().is_none_or(|(b, _)| lsn > *b) {
+                    best = Some((lsn, s.name().to_string()));
+                }
+            }
+        }
+        best.map(|(_, n)| n).ok_or_else(|| Error::node("standbys", "no running standby to promote"))
+    }
+
     pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Replicated> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let archive = if spec.kind == TopologyKind::LogShipping {
