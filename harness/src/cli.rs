@@ -237,6 +237,9 @@ pub struct RunArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// End with one JSON line even on a terminal (pipes and scripts always get it).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub env: EnvArgs,
 }

@@ -45,17 +45,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .context("creating the results folder")?;
         let (summary, topology) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
         let kept = topology.filter(|_| cfg.keep);
-        println!(
-            "{}",
-            serde_json::to_string(&json!({
-                "results": cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(summary["run_id"].as_str().unwrap_or(""))),
-                "complete": summary["complete"],
-                "throughput": summary["throughput"],
-                "latency_us": summary["latency_us"],
-                "check": summary.get("check"),
-                "failover": summary.get("failover").map(|f| json!({ "rto_ms": f["rto_ms"] })),
-            }))?
-        );
+        let results = cfg
+            .out
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("results").join(summary["run_id"].as_str().unwrap_or("")));
+        if human_output(&args) {
+            print_headline(&results, false);
+        } else {
+            println!(
+                "{}",
+                serde_json::to_string(&json!({
+                    "results": results,
+                    "complete": summary["complete"],
+                    "throughput": summary["throughput"],
+                    "latency_us": summary["latency_us"],
+                    "check": summary.get("check"),
+                    "failover": summary.get("failover").map(|f| json!({ "rto_ms": f["rto_ms"] })),
+                }))?
+            );
+        }
         return finish(vec![summary], kept, abort_rx).await;
     }
     let top = ResultsDir::create(first.out.as_deref(), &first.scenario, &stamp, first.quiet)
@@ -112,9 +120,37 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
     std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
     write_report(top.path(), quiet);
-    println!("{}", report.markdown);
-    println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary["complete"] }))?);
+    if human_output(&args) {
+        println!("{}", report.markdown);
+        print_headline(top.path(), true);
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary["complete"] }))?
+        );
+    }
     finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
+}
+
+/// Human lines on a terminal (unless --json), one JSON line for pipes and scripts.
+fn human_output(args: &RunArgs) -> bool {
+    use std::io::IsTerminal;
+    !args.json && std::io::stdout().is_terminal()
+}
+
+/// The report's headline as a few terminal lines, and where the report is.
+fn print_headline(dir: &std::path::Path, repeated: bool) {
+    let Ok(data) = crate::report::RunData::load(dir) else { return };
+    let facts = if repeated {
+        crate::report::sections::headline::repeated_facts(&data)
+    } else {
+        crate::report::sections::headline::facts(&data)
+    };
+    println!();
+    for line in crate::report::sections::headline::terminal_lines(&facts) {
+        println!("{line}");
+    }
+    println!("\n  report: {}", dir.join("report.html").display());
 }
 
 /// report.md, report.html and charts/ of a finished run; a report that fails is a warning.

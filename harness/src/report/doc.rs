@@ -9,8 +9,44 @@ use crate::report::charts::Rendered;
 pub enum Block {
     Heading(u8, String),
     Para(String),
-    Table { head: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        head: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     Chart(Rendered),
+    /// The answer first: a few figures, each with a verdict colour.
+    Headline(Vec<Fact>),
+    /// Blocks shown on request (HTML `<details>`).
+    Folded {
+        summary: String,
+        blocks: Vec<Block>,
+    },
+}
+
+/// One figure of the headline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Bad,
+    Plain,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Bad => "bad",
+            Tone::Plain => "plain",
+        }
+    }
 }
 
 pub fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
@@ -37,6 +73,18 @@ pub fn to_markdown(blocks: &[Block]) -> String {
             }
             Block::Chart(c) => {
                 let _ = writeln!(md, "![{}](charts/{}.svg)\n", c.title, c.name);
+            }
+            Block::Headline(facts) => {
+                for f in facts {
+                    let note = if f.note.is_empty() { String::new() } else { format!(" ({})", f.note) };
+                    let _ = writeln!(md, "- **{}**: {}{note}", f.label, f.value);
+                }
+                md.push('\n');
+            }
+            Block::Folded { summary, blocks } => {
+                let _ = writeln!(md, "<details><summary>{summary}</summary>\n");
+                md.push_str(&to_markdown(blocks));
+                md.push_str("</details>\n\n");
             }
         }
     }
@@ -75,7 +123,11 @@ fn inline(s: &str) -> String {
 const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:0 3px}
-figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}svg{max-width:100%;height:auto}";
+figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}svg{max-width:100%;height:auto}
+.headline{display:flex;flex-wrap:wrap;gap:12px;margin:1em 0 1.5em}.fact{flex:1 1 180px;border:1px solid #ccc;border-left:6px solid #999;padding:8px 12px;border-radius:4px}
+.fact.good{border-left-color:#2a9d3a}.fact.bad{border-left-color:#d62728;background:#fff4f4}.fact .label{font-size:0.85em;color:#555}
+.fact .value{font-size:1.4em;font-weight:bold;margin:2px 0}.fact .note{font-size:0.85em;color:#444}
+details{margin:1em 0}summary{cursor:pointer;color:#1f4f99}";
 
 pub fn to_html(title: &str, blocks: &[Block]) -> String {
     let mut h = String::new();
@@ -84,6 +136,12 @@ pub fn to_html(title: &str, blocks: &[Block]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
         esc(title)
     );
+    html_blocks(&mut h, blocks);
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn html_blocks(h: &mut String, blocks: &[Block]) {
     for b in blocks {
         match b {
             Block::Heading(level, text) => {
@@ -111,10 +169,27 @@ pub fn to_html(title: &str, blocks: &[Block]) -> String {
                 let svg = c.svg.find("<svg").map(|i| &c.svg[i..]).unwrap_or(&c.svg);
                 let _ = writeln!(h, "<figure>{svg}<figcaption>{}</figcaption></figure>", esc(&c.title));
             }
+            Block::Headline(facts) => {
+                h.push_str("<div class=\"headline\">\n");
+                for f in facts {
+                    let _ = writeln!(
+                        h,
+                        "<div class=\"fact {}\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"note\">{}</div></div>",
+                        f.tone.class(),
+                        inline(&f.label),
+                        inline(&f.value),
+                        inline(&f.note)
+                    );
+                }
+                h.push_str("</div>\n");
+            }
+            Block::Folded { summary, blocks } => {
+                let _ = writeln!(h, "<details><summary>{}</summary>", inline(summary));
+                html_blocks(h, blocks);
+                h.push_str("</details>\n");
+            }
         }
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ pub mod data;
 pub mod doc;
 pub mod floor;
 pub mod fonts;
-mod sections;
+pub mod sections;
 
 use std::path::Path;
 

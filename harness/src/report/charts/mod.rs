@@ -77,6 +77,17 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Text style of tick labels and legends: readable at 100 % zoom when the chart is shown at
+/// the page's width.
+pub fn label_font() -> (&'static str, u32) {
+    (fonts::FAMILY, 16)
+}
+
+/// Text style of an axis's name.
+pub fn axis_font() -> (&'static str, u32) {
+    (fonts::FAMILY, 17)
+}
+
 /// Text style of a caption.
 pub fn caption_font() -> (&'static str, u32) {
     (fonts::FAMILY, 22)
@@ -103,7 +114,7 @@ pub fn x_range(series: &[Series]) -> (f64, f64) {
 /// A chart's frame: caption, margins and axis label space.
 pub fn frame<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>, title: &'b str) -> ChartBuilder<'a, 'b, DB> {
     let mut b = ChartBuilder::on(area);
-    b.caption(title, caption_font()).margin(12).x_label_area_size(40).y_label_area_size(70);
+    b.caption(title, caption_font()).margin(12).x_label_area_size(52).y_label_area_size(84);
     b
 }
 
@@ -122,7 +133,14 @@ where
     DB::ErrorType: 'static,
 {
     let mut chart = frame(area, title).build_cartesian_2d(x, y).map_err(|e| e.to_string())?;
-    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .label_style(label_font())
+        .axis_desc_style(axis_font())
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|e| e.to_string())?;
     Ok(chart)
 }
 
@@ -154,6 +172,7 @@ where
     chart
         .configure_series_labels()
         .position(at)
+        .label_font(label_font())
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
@@ -180,6 +199,8 @@ where
         frame(area, title).build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top).map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
+        .label_style(label_font())
+        .axis_desc_style(axis_font())
         .disable_x_mesh()
         .x_labels(n)
         .x_label_formatter(&|x| labels.get(x.round() as usize).cloned().unwrap_or_default())

@@ -64,6 +64,8 @@ impl Chart for SpectrumChart {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .label_style(crate::report::charts::label_font())
+            .axis_desc_style(crate::report::charts::axis_font())
             .x_desc("percentile")
             .y_desc("latency (ms)")
             .x_labels(x_max as usize + 1)

@@ -42,12 +42,19 @@ impl TimelineChart {
     {
         let y_hi = y_max(series, 1.0) * 1.15;
         let mut b = ChartBuilder::on(area);
-        b.margin(10).x_label_area_size(35).y_label_area_size(70);
+        b.margin(10).x_label_area_size(48).y_label_area_size(84);
         if let Some(c) = caption {
             b.caption(c, caption_font());
         }
         let mut chart = b.build_cartesian_2d(x_lo..x_hi, 0f64..y_hi).map_err(|e| e.to_string())?;
-        chart.configure_mesh().x_desc("seconds since start").y_desc(y_desc).draw().map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .label_style(crate::report::charts::label_font())
+            .axis_desc_style(crate::report::charts::axis_font())
+            .x_desc("seconds since start")
+            .y_desc(y_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
         for w in &self.windows {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
@@ -56,12 +63,13 @@ impl TimelineChart {
                 )))
                 .map_err(|e| e.to_string())?;
         }
-        for (t, label) in &self.marks {
+        for ((t, label), row) in self.marks.iter().zip(label_rows(&self.marks, x_hi - x_lo)) {
             chart
                 .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_hi)], BLACK.mix(0.5))))
                 .map_err(|e| e.to_string())?;
+            let y = y_hi * (0.97 - 0.09 * row as f64);
             chart
-                .draw_series(std::iter::once(Text::new(label.clone(), (*t, y_hi * 0.97), (fonts::FAMILY, 12))))
+                .draw_series(std::iter::once(Text::new(label.clone(), (*t, y), (fonts::FAMILY, 15))))
                 .map_err(|e| e.to_string())?;
         }
         draw_lines(&mut chart, series)?;
@@ -70,6 +78,24 @@ impl TimelineChart {
         }
         Ok(())
     }
+}
+
+/// The text row of each mark's label: a mark closer than a label's width to the one before it
+/// goes one row down, so that labels never print over each other.
+pub fn label_rows(marks: &[(f64, String)], x_span: f64) -> Vec<usize> {
+    // A label of ~10 characters at 15 px is ~90 px of a ~860 px wide plot.
+    let min_gap = x_span * 0.11;
+    let mut rows = vec![0; marks.len()];
+    let mut order: Vec<usize> = (0..marks.len()).collect();
+    order.sort_by(|a, b| marks[*a].0.total_cmp(&marks[*b].0));
+    let mut placed: Vec<(f64, usize)> = Vec::new();
+    for i in order {
+        let t = marks[i].0;
+        let row = (0..).find(|r| placed.iter().all(|(pt, pr)| pr != r || (t - pt).abs() >= min_gap)).unwrap_or(0);
+        placed.push((t, row));
+        rows[i] = row;
+    }
+    rows
 }
 
 impl Chart for TimelineChart {
@@ -90,5 +116,19 @@ impl Chart for TimelineChart {
         let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
         self.panel(&top, &self.throughput, "ops/s", Some(&self.title), x)?;
         self.panel(&bottom, &self.p99_ms, "p99 (ms)", None, x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_marks_get_their_own_rows_and_far_ones_share_the_first() {
+        let marks =
+            vec![(10.0, "detected".to_string()), (10.3, "promoted".to_string()), (40.0, "detected".to_string())];
+        assert_eq!(label_rows(&marks, 60.0), vec![0, 1, 0]);
+        let far = vec![(10.0, "a".to_string()), (30.0, "b".to_string())];
+        assert_eq!(label_rows(&far, 60.0), vec![0, 0]);
     }
 }

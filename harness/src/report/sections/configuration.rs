@@ -1,0 +1,78 @@
+//! The run's configuration, and the server settings folded beneath it.
+
+use crate::report::data::RunData;
+use crate::report::doc::{table, Block};
+use crate::report::sections::values::{num, primary_name, text};
+
+/// Settings that say where things are, not how the server behaves.
+pub(super) const NOISE: [&str; 7] = [
+    "port",
+    "cluster_name",
+    "listen_addresses",
+    "unix_socket_directories",
+    "log_line_prefix",
+    "lc_messages",
+    "DateStyle",
+];
+
+pub(super) fn configuration(d: &RunData) -> Vec<Block> {
+    let s = &d.summary;
+    let m = &d.manifest;
+    let c = &m["config"];
+    let primary = primary_name(m);
+    let settings = &m["server_settings"][&primary];
+    let spec = &c["target"]["topology"];
+    let load = &s["load"];
+    let load_text = match load["mode"].as_str() {
+        Some("open") => format!(
+            "open loop, {} msgs/s ({}), {} connections",
+            text(&load["rate"]),
+            text(&load["arrival"]),
+            text(&load["publishers"])
+        ),
+        Some("closed") => format!("closed loop, {} clients", text(&load["clients"])),
+        _ => "-".into(),
+    };
+    let mut rows = vec![
+        vec!["scenario".into(), text(&s["scenario"])],
+        vec!["topology".into(), text(&s["topology"])],
+        vec!["standbys".into(), text(&spec["standbys"])],
+        vec!["synchronous_standby_names".into(), text(&settings["synchronous_standby_names"])],
+        vec!["synchronous_commit".into(), text(&settings["synchronous_commit"])],
+        vec!["workload".into(), text(&s["workload"])],
+        vec!["load".into(), load_text],
+        vec!["measured".into(), format!("{} s after {} warm-up", num(&s["measured_s"], 1), text(&c["warmup"]))],
+        vec!["seed".into(), text(&s["seed"])],
+        vec!["PostgreSQL".into(), text(&m["postgres_version"]).split(" on ").next().unwrap_or("-").to_string()],
+        vec!["habench".into(), format!("{} ({})", text(&m["habench_version"]), text(&m["git_commit"]))],
+        vec!["machine".into(), format!("{} cores", text(&m["machine"]["cores"]))],
+    ];
+    if c["reports"]["on"].as_str().is_some_and(|o| o != "none") {
+        let r = &c["reports"];
+        rows.push(vec![
+            "reports".into(),
+            format!("on {}, {} queries/s, {} workers", text(&r["on"]), text(&r["rate"]), text(&r["clients"])),
+        ]);
+    }
+    for n in m["topology"]["nodes"].as_array().into_iter().flatten() {
+        if let Some(cpus) = n["cpus"].as_str() {
+            rows.push(vec![format!("CPUs of {}", text(&n["name"])), cpus.to_string()]);
+        }
+    }
+    let mut out = vec![Block::Heading(2, "Configuration".into()), table(&["", ""], rows)];
+    if let Some(map) = settings.as_object() {
+        let rows: Vec<Vec<String>> = map
+            .iter()
+            .filter(|(k, _)| !NOISE.contains(&k.as_str()))
+            .map(|(k, v)| vec![format!("`{k}`"), text(v)])
+            .collect();
+        out.push(Block::Folded {
+            summary: format!(
+                "Server settings of `{primary}`: {} that differ from PostgreSQL's defaults, and its durability settings",
+                rows.len()
+            ),
+            blocks: vec![table(&["setting", "value"], rows)],
+        });
+    }
+    out
+}

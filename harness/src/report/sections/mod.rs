@@ -1,0 +1,55 @@
+//! The report's content, one file per section: headline, key figures and floor, check and
+//! failover, reports, charts, configuration; and the repeated run's own report.
+
+mod charts;
+mod configuration;
+mod figures;
+pub mod headline;
+mod outcome;
+mod repeated;
+mod reports;
+mod values;
+
+use crate::report::charts::lag::LagChart;
+use crate::report::data::RunData;
+use crate::report::doc::Block;
+use crate::report::AnyChart;
+use values::text;
+
+pub use charts::rto_chart;
+pub use repeated::repeated_run;
+
+type Draw<'a> = dyn FnMut(AnyChart) -> Option<Block> + 'a;
+
+/// The report of one run: the answer first, then the figures behind it, then how it was set up.
+pub fn single_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
+    let s = &d.summary;
+    let mut out =
+        vec![Block::Heading(1, format!("habench report: {}", text(&s["run_id"]))), Block::Headline(headline::facts(d))];
+    out.extend(figures::key_figures(d));
+    out.extend(outcome::check(d));
+    out.extend(outcome::failover(d, draw));
+    out.extend(figures::physical_floor(d));
+    out.extend(reports::reports(d));
+    out.push(Block::Heading(2, "Charts".into()));
+    if let Some(c) = charts::spectrum_chart(d) {
+        out.extend(draw(AnyChart::Spectrum(c)));
+    }
+    if d.timeline.col("t_s").is_some() {
+        out.extend(draw(AnyChart::Timeline(charts::timeline_chart(d))));
+        let lag: Vec<_> = d
+            .timeline
+            .standbys()
+            .into_iter()
+            .map(|s| (s.clone(), d.timeline.points(&format!("lag_{s}_replay_ms"), &[])))
+            .collect();
+        if lag.iter().any(|(_, p)| !p.is_empty()) {
+            out.extend(draw(AnyChart::Lag(LagChart {
+                title: "Replication replay lag per standby".into(),
+                series: lag,
+            })));
+        }
+    }
+    out.extend(configuration::configuration(d));
+    out
+}
