@@ -287,14 +287,14 @@ async fn run_once(
         Some(t) => {
             let t = t.lock().await;
             let primary = t.as_topology().primary();
-            crate::report::floor::fdatasync(primary.env(), primary.data_dir()).await
+            crate::measure::floor::fdatasync(primary.env(), primary.data_dir()).await
         }
         None => (None, 0),
     };
-    manifest.physical_floor = Some(crate::report::floor::Floor {
+    manifest.physical_floor = Some(crate::measure::floor::Floor {
         fdatasync_us,
         fdatasync_measured_at: measured_at,
-        round_trip_us: crate::report::floor::round_trip(&client).await,
+        round_trip_us: crate::measure::floor::round_trip(&client).await,
     });
     drop(client);
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;

@@ -25,7 +25,7 @@ pub struct Manifest<'a> {
     /// Per node: settings whose source is not the built-in default.
     pub server_settings: BTreeMap<String, BTreeMap<String, String>>,
     /// What the hardware alone costs a commit (see the report's physical floor).
-    pub physical_floor: Option<crate::report::floor::Floor>,
+    pub physical_floor: Option<crate::measure::floor::Floor>,
 }
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,6 +4,7 @@ pub mod bindir;
 pub mod conn;
 pub mod endpoint;
 pub mod env;
+pub mod flock;
 pub mod lsn;
 pub mod node;
 pub mod os_user;

@@ -9,7 +9,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -78,15 +77,10 @@ fn claim(path: &Path, me: ProcId) -> Result<Option<File>> {
 }
 
 /// Locks `f`, opened from `path`, when nobody holds it and the name still leads to it.
-fn lock_current(mut f: File, path: &Path, me: ProcId) -> Result<Option<File>> {
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let e = std::io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => Ok(None),
-            _ => Err(Error::io("locking", path, e)),
-        };
-    }
+fn lock_current(f: File, path: &Path, me: ProcId) -> Result<Option<File>> {
+    let Some(mut f) = crate::pg::flock::lock(f).map_err(|e| Error::io("locking", path, e))? else {
+        return Ok(None);
+    };
     // The owner before may have unlinked the name between our open and our lock: the lock is
     // worth something only if the name still leads to this file.
     let same = match (f.metadata(), std::fs::metadata(path)) {

@@ -5,7 +5,6 @@ pub mod charts;
 pub mod compare;
 pub mod data;
 pub mod doc;
-pub mod floor;
 pub mod fonts;
 pub mod sections;
 

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
+use crate::measure::floor::{commit_floor_us, Floor};
 use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
-use crate::report::floor::{commit_floor_us, Floor};
 use crate::report::sections::values::{ms, num, primary_name, text};
 
 pub(super) fn key_figures(d: &RunData) -> Vec<Block> {

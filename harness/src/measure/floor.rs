@@ -47,17 +47,10 @@ pub async fn fdatasync(env: &PgEnv, data_dir: &Path) -> (Option<f64>, u64) {
             return (f.fdatasync_us, f.fdatasync_measured_at);
         }
     }
-    // One process measures; others running at the same time go without.
+    // One process measures (it holds the lock while it does, however it ends); others running
+    // at the same time go without.
     let lock = env.root.path().join("physical-floor.lock");
-    let stale = std::fs::metadata(&lock)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(120));
-    if stale {
-        let _ = std::fs::remove_file(&lock);
-    }
-    if std::fs::OpenOptions::new().write(true).create_new(true).open(&lock).is_err() {
-        return (None, now_s());
-    }
+    let Ok(Some(_held)) = crate::pg::flock::try_exclusive(&lock) else { return (None, now_s()) };
     let file = data_dir.join("habench_pg_test_fsync.tmp");
     let file = file.to_string_lossy().into_owned();
     let us = match env.run_tool("pg_test_fsync", &["-s", "1", "-f", &file]).await {
@@ -68,7 +61,6 @@ pub async fn fdatasync(env: &PgEnv, data_dir: &Path) -> (Option<f64>, u64) {
         }
     };
     let _ = std::fs::remove_file(&file);
-    let _ = std::fs::remove_file(&lock);
     let f = Floor { fdatasync_us: us, fdatasync_measured_at: now_s(), round_trip_us: None };
     if us.is_some() {
         let tmp = cache.with_extension("tmp");

@@ -1,0 +1,41 @@
+//! Exclusive advisory locks on files (`flock`), held as long as the returned file is open: the
+//! kernel releases them when the holder exits however it exits, so nobody guesses staleness.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+/// Opens (creating) `path` and locks it without waiting: Some(file) while this process holds
+/// it, None when another holder has it.
+pub fn try_exclusive(path: &Path) -> std::io::Result<Option<File>> {
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    lock(f)
+}
+
+/// Locks an open file without waiting.
+pub fn lock(f: File) -> std::io::Result<Option<File>> {
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(f));
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(None),
+        _ => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_is_refused_until_its_file_closes() {
+        let path = std::env::temp_dir().join(format!("habench-flock-test-{}", std::process::id()));
+        let held = try_exclusive(&path).unwrap().expect("free at first");
+        assert!(try_exclusive(&path).unwrap().is_none(), "held: refused");
+        drop(held);
+        assert!(try_exclusive(&path).unwrap().is_some(), "released with the file");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
