@@ -15,6 +15,7 @@ pub mod link;
 pub mod measure;
 pub mod pg;
 pub mod report;
+pub mod run_result;
 pub mod runner;
 pub mod store;
 pub mod sysinfo;

@@ -45,8 +45,10 @@ async fn a_synchronous_commit_waits_one_round_trip_of_the_link() {
     asynchronous.links.insert("s1".into(), link);
     let (s, a) = (commit_median(sync).await, commit_median(asynchronous).await);
     assert!(s >= Duration::from_millis(20), "sync waits the 20 ms round trip: {s:?}");
-    assert!(s < Duration::from_millis(40), "and not much more: {s:?}");
-    assert!(a < Duration::from_millis(10), "async does not wait: {a:?}");
+    // Compared within the run: sync costs async's commit plus about one round trip (and the
+    // standby's flush; generous for a loaded disk), not two.
+    assert!(s < a + Duration::from_millis(40), "one round trip, not two: sync {s:?}, async {a:?}");
+    assert!(a < s / 2, "async does not wait for the link: async {a:?}, sync {s:?}");
 }
 
 /// Runs `args` into a fresh results folder; returns the folder.

@@ -48,11 +48,14 @@ async fn delay_is_applied_each_way_within_tolerance() {
     rtts.sort();
     let (min, median) = (rtts[0], rtts[5]);
     assert!(min >= Duration::from_millis(40), "two 20 ms legs: min round trip {min:?}");
-    assert!(median < Duration::from_millis(48), "at most a few ms of its own: median {median:?}");
+    // Generous: on two shared cores a loaded machine adds scheduling delay to every leg; what
+    // matters is that the proxy does not add a second delay.
+    assert!(median < Duration::from_millis(70), "not a second delay of its own: median {median:?}");
     // The delay can change while connections are open.
     proxy.set_spec(LinkSpec::parse("delay:5ms").unwrap());
     let rtt = round_trip(&mut s, b"x").await;
-    assert!(rtt >= Duration::from_millis(10) && rtt < Duration::from_millis(25), "{rtt:?}");
+    // Shorter than before (two 20 ms legs were 40 ms), so the change took effect at once.
+    assert!(rtt >= Duration::from_millis(10) && rtt < Duration::from_millis(40), "{rtt:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,7 +108,8 @@ async fn a_blackholed_link_holds_bytes_until_it_heals_and_reset_closes_connectio
         .expect("delivered after healing")
         .unwrap();
     assert_eq!(&got, b"during");
-    assert!(healed_at.elapsed() < Duration::from_secs(1));
+    // Held bytes go at once on healing, not after a timeout (generous for a loaded machine).
+    assert!(healed_at.elapsed() < Duration::from_secs(3));
 
     proxy.reset();
     let closed = tokio::time::timeout(Duration::from_secs(5), async {

@@ -4,6 +4,7 @@ pub mod compare_cmd;
 pub mod options;
 pub mod report_cmd;
 pub mod run_cmd;
+mod run_once;
 pub mod summary_cmd;
 pub mod topology_cmd;
 

@@ -193,7 +193,7 @@ pub fn parse(text: &str) -> Result<ScenarioFile, String> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     if let Some(mb) = &file.messagebox {
         mb.validate().map_err(|e| {
-            let key = e.split([':', '[']).next().unwrap_or("");
+            let key = e.split(':').next().unwrap_or("");
             match line_of(text, &format!("messagebox.{key}")) {
                 Some(n) => format!("line {n}: [messagebox] {e}"),
                 None => format!("[messagebox] {e}"),
@@ -235,29 +235,52 @@ fn check_names(file: &ScenarioFile) -> Result<(), String> {
     Ok(())
 }
 
-/// The 1-based line that sets `key` (`load.rate`, `duration`, `topology.pin`), when the text
-/// sets it: the key inside its own table, not a key of the same name elsewhere.
+/// The 1-based line that sets `key` (`load.rate`, `duration`, `topology.pin`, or an element of
+/// an array of tables, `messagebox.hosts[1].name`), when the text sets it: the key inside its
+/// own table, not a key of the same name elsewhere.
 pub fn line_of(text: &str, key: &str) -> Option<usize> {
-    let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+    // `messagebox.hosts[1].name` -> table `messagebox.hosts`, element 1, key `name`.
+    let (table, element, name) = match key.split_once('[') {
+        Some((table, rest)) => {
+            let (n, after) = rest.split_once(']')?;
+            (table, n.parse::<usize>().ok(), after.trim_start_matches('.'))
+        }
+        None => match key.rsplit_once('.') {
+            Some((table, name)) => (table, None, name),
+            None => ("", None, key),
+        },
+    };
+    let (parent, last) = table.rsplit_once('.').unwrap_or(("", table));
     let mut current = String::new();
+    let mut occurrence: Option<usize> = None;
+    let (mut element_header, mut inline, mut key_header) = (None, None, None);
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if l.starts_with('[') {
             current = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if current == table {
+                let n = occurrence.map_or(0, |o| o + 1);
+                occurrence = Some(n);
+                if element == Some(n) {
+                    element_header = Some(i + 1);
+                }
+            }
             if current == key {
-                return Some(i + 1);
+                key_header.get_or_insert(i + 1);
             }
             continue;
         }
-        if current == table {
-            if let Some(rest) = l.strip_prefix(name) {
-                if rest.trim_start().starts_with('=') {
-                    return Some(i + 1);
-                }
-            }
+        let sets = |k: &str| l.strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with('='));
+        let in_target = current == table && element.is_none_or(|e| occurrence == Some(e));
+        if in_target && sets(name) {
+            return Some(i + 1);
+        }
+        // An array written inline (`hosts = [{ ... }]`) in its parent table.
+        if element.is_some() && current == parent && sets(last) {
+            inline.get_or_insert(i + 1);
         }
     }
-    None
+    element_header.or(inline).or(key_header)
 }
 
 impl TopologySection {
@@ -304,6 +327,21 @@ mod tests {
         let err = parse("[messagebox]\nhosts = [{ name = \"send\" }]\nmessage_types = [{ name = \"a\", subscribers = [\"ftp\"] }]\n")
             .unwrap_err();
         assert!(err.contains("line 3") && err.contains("`ftp` is not one of the hosts"), "{err}");
+    }
+
+    #[test]
+    fn lines_are_found_in_their_own_table_and_array_element() {
+        let text = "rate = 1\n[reports]\nrate = 2\n[load]\nrate = 3\n[[messagebox.hosts]]\nname = \"a\"\n\
+                    [[messagebox.hosts]]\ninstances = 2\nname = \"b\"\n";
+        assert_eq!(line_of(text, "rate"), Some(1));
+        assert_eq!(line_of(text, "reports.rate"), Some(3));
+        assert_eq!(line_of(text, "load.rate"), Some(5));
+        assert_eq!(line_of(text, "messagebox.hosts[0].name"), Some(7));
+        assert_eq!(line_of(text, "messagebox.hosts[1].name"), Some(10));
+        assert_eq!(line_of(text, "messagebox.hosts[1].batch_size"), Some(8), "the element's header");
+        assert_eq!(line_of(text, "load.clients"), None);
+        let inline = "[messagebox]\nhosts = [{ name = \"A\" }]\n";
+        assert_eq!(line_of(inline, "messagebox.hosts[0].name"), Some(2));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The live progress line on stderr.
 
 use crate::measure::{IntervalRow, Op};
-use crate::runner::Progress;
+use crate::run_result::Progress;
 
 pub fn line(row: &IntervalRow, p: &Progress<'_>) -> String {
     let main = if row.stats.op(Op::Insert).is_some() { Op::Insert } else { Op::Publish };

@@ -8,7 +8,7 @@ use crate::config::ReportsConfig;
 use crate::measure::cpu::CpuUsage;
 use crate::measure::reports::TargetReports;
 use crate::measure::{LatencySummary, OpStats};
-use crate::runner::ReportResult;
+use crate::run_result::ReportResult;
 
 const CONFLICT_CAUSES: [&str; 5] = ["tablespace", "lock", "snapshot", "bufferpin", "deadlock"];
 

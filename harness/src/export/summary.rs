@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::measure::Stats;
-use crate::runner::RunResult;
+use crate::run_result::RunResult;
 
 /// What the summary says about the run besides its measurements.
 #[derive(Debug, Clone)]

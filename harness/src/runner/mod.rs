@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use habench_workloads::messagebox::cleanup;
 use habench_workloads::Outcome;
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -36,104 +35,110 @@ use pacing::Schedule;
 use publisher::Pace;
 use reporter::{ReportPlan, ReportShared};
 use sampler::DbSampler;
-pub use shared::ErrorLog;
 use shared::{Counters, Shared};
 
-/// Receives each interval as the run goes (the results store, the progress line).
-pub trait RunSink: Send {
-    fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>);
+use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing, Progress, ReportResult, RunResult, RunSink};
+
+/// The tasks of a run's load, and what they share.
+struct RunningLoad {
+    publishers: JoinSet<()>,
+    hosts: JoinSet<()>,
+    schedule: Option<Arc<Mutex<Schedule>>>,
+    reports: Option<Arc<ReportShared>>,
+    conflicts_before: BTreeMap<String, [i64; 5]>,
+    stop_publishers: watch::Sender<bool>,
+    stop_hosts: watch::Sender<bool>,
 }
 
-/// The state of the run after an interval.
-#[derive(Debug)]
-pub struct Progress<'a> {
-    pub totals: &'a Stats,
-    pub measured_s: f64,
-    pub run: &'a RunConfig,
-    pub elapsed_s: f64,
-    pub planned_s: f64,
-}
-
-/// Whole-run message counts (warm-up and drain included).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct MessageCounts {
-    pub published_ok: u64,
-    /// Queue entries created by acknowledged publishes (one per subscribed host).
-    pub routed_ok: u64,
-    pub completed_ok: u64,
-    pub suspended_ok: u64,
-    /// Operations whose outcome is unknown (connection lost or timed out at commit).
-    pub unknown: u64,
-    /// Scheduled publishes never attempted (the run was stopped, or no server came back).
-    pub not_attempted: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DrainResult {
-    /// Every host queue was empty when the run ended.
-    pub drained: bool,
-    pub drain_ms: f64,
-    pub left_in_queues: Option<i64>,
-}
-
-/// Open loop, measured phase: how well the publishers kept the schedule.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Pacing {
-    /// Slots a publisher was idle for and waited until the intended start.
-    pub woken: u64,
-    /// How late those publishers woke after the intended start (µs): habench's timing error.
-    pub wake_late_us_mean: f64,
-    pub wake_late_us_max: u64,
-    /// Slots that found every publisher busy and started late (their latency counts from the
-    /// intended start all the same).
-    pub started_late: u64,
-}
-
-impl Pacing {
-    fn of(c: &shared::PacingCounters) -> Pacing {
-        let woken = Counters::get(&c.woken);
-        Pacing {
-            woken,
-            wake_late_us_mean: Counters::get(&c.wake_late_sum_us) as f64 / woken.max(1) as f64,
-            wake_late_us_max: Counters::get(&c.wake_late_max_us),
-            started_late: Counters::get(&c.started_late),
+/// Starts the publishers (on their threads), the host instances and the purge job, and the
+/// report workers.
+async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportPlan) -> RunningLoad {
+    let cfg = &sh.cfg;
+    let start = sh.clock.start();
+    let (stop_publishers, stop_pub_rx) = watch::channel(false);
+    let (stop_hosts, stop_hosts_rx) = watch::channel(false);
+    let mut publishers = JoinSet::new();
+    let mut schedule = None;
+    let tasks: Vec<_> = match &cfg.load {
+        Load::Open { rate, arrival, publishers: n } => {
+            let s = Schedule::new(start, sh.publish_end, *rate, *arrival, cfg.seed);
+            let s = schedule.insert(Arc::new(Mutex::new(s)));
+            (0..*n).map(|_| publisher::publisher(sh.clone(), Pace::Open(s.clone()), stop_pub_rx.clone())).collect()
+        }
+        Load::Closed { clients } => {
+            (0..*clients).map(|_| publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone())).collect()
+        }
+    };
+    let cores = cfg.threads.map(usize::from).unwrap_or_else(crate::sysinfo::cores);
+    threads::spawn_on_threads(&mut publishers, cores, tasks);
+    let mut hosts = JoinSet::new();
+    if cfg.workload.kind == WorkloadKind::Messagebox {
+        for (i, h) in cfg.workload.messagebox.hosts.iter().enumerate() {
+            for n in 1..=h.instances {
+                hosts.spawn(host_instance::host_instance(sh.clone(), i, n, stop_hosts_rx.clone()));
+            }
+        }
+        hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
+    }
+    let reports = (cfg.reports.on != crate::config::ReportsOn::None && !report_plan.targets.is_empty())
+        .then(|| Arc::new(ReportShared::new(report_plan.targets.clone(), sh.measure_start)));
+    let mut conflicts_before = BTreeMap::new();
+    if let Some(rs) = &reports {
+        conflicts_before = reporter::server_conflicts(&rs.targets).await;
+        let r = &cfg.reports;
+        let s = Schedule::new(start, sh.publish_end, r.rate, Arrival::Poisson, cfg.seed ^ 0x5E9);
+        let s = Arc::new(Mutex::new(s));
+        for w in 0..usize::from(r.clients) {
+            hosts.spawn(reporter::reporter(sh.clone(), rs.clone(), s.clone(), w, stop_hosts_rx.clone()));
+        }
+        if rs.targets.iter().any(|t| t.standby) {
+            hosts.spawn(reporter::track_primary_lsn(endpoint.clone(), rs.clone(), stop_hosts_rx.clone()));
         }
     }
+    RunningLoad { publishers, hosts, schedule, reports, conflicts_before, stop_publishers, stop_hosts }
 }
 
-/// What a run produced.
-#[derive(Debug)]
-pub struct RunResult {
-    /// Measured phase only (warm-up and drain excluded).
-    pub totals: Stats,
-    pub measured_s: f64,
-    pub messages: MessageCounts,
-    /// Open loop only.
-    pub pacing: Option<Pacing>,
-    pub drain: DrainResult,
-    pub errors: ErrorLog,
-    /// None when the run completed; otherwise why it stopped.
-    pub stop_reason: Option<String>,
-    pub clock: RunClock,
-    /// Per interval, what the failover analysis needs.
-    pub digests: Vec<IntervalDigest>,
-    /// Faults injected and what the orchestrator did.
-    pub events: Vec<crate::failover::Event>,
-    /// When the publish schedule ended: the planned end of the measured phase (wall-clock µs).
-    pub schedule_end_us: i64,
-    /// Server CPU over the measured phase (topologies habench started).
-    pub cpu: Option<crate::measure::cpu::CpuUsage>,
-    /// What the report queries measured, when there were any.
-    pub reports: Option<ReportResult>,
+/// What the interval loop accumulates.
+#[derive(Default)]
+struct Tally {
+    interval: Stats,
+    totals: Stats,
+    measured_s: f64,
+    digests: Vec<IntervalDigest>,
+    drain: DrainResult,
+    drain_start: Option<Instant>,
+    cpu_start: Option<(crate::measure::cpu::CpuSnapshot, Instant)>,
+    cpu: Option<crate::measure::cpu::CpuUsage>,
 }
 
-/// The report load's results.
-#[derive(Debug)]
-pub struct ReportResult {
-    pub stats: crate::measure::reports::ReportStats,
-    /// Standby -> growth of `pg_stat_database_conflicts` (tablespace, lock, snapshot,
-    /// bufferpin, deadlock) over the run.
-    pub server_conflicts: BTreeMap<String, [i64; 5]>,
+impl Tally {
+    /// Server CPU from the start of the measured phase to the end of publishing.
+    fn account_cpu(&mut self, sh: &Shared, nodes: &[(String, u32)], reports: Option<&ReportShared>, end_at: Instant) {
+        if self.cpu_start.is_none() && end_at >= sh.measure_start {
+            self.cpu_start = Some((crate::measure::cpu::snapshot(nodes), end_at));
+        } else if self.cpu.is_none() && end_at >= sh.publish_end {
+            if let Some((first, at)) = &self.cpu_start {
+                let last = crate::measure::cpu::snapshot(nodes);
+                let pids = reports.map(|r| r.backends.lock().expect("backends lock").clone());
+                let wall_s = end_at.saturating_duration_since(*at).as_secs_f64();
+                self.cpu = Some(crate::measure::cpu::usage(first, &last, &pids.unwrap_or_default(), wall_s));
+            }
+        }
+    }
+
+    /// Whether the drain is over: the queues are empty, or the drain timed out.
+    fn drained(&mut self, sh: &Shared, now: Instant, depths: Option<Vec<i64>>) -> bool {
+        let since = *self.drain_start.get_or_insert(now);
+        let messagebox = sh.cfg.workload.kind == WorkloadKind::Messagebox;
+        let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
+        self.drain.left_in_queues = left;
+        self.drain.drain_ms = now.saturating_duration_since(since).as_secs_f64() * 1e3;
+        if left == Some(0) {
+            self.drain.drained = true;
+            return true;
+        }
+        now >= since + sh.cfg.drain_timeout
+    }
 }
 
 /// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
@@ -167,52 +172,7 @@ pub async fn run(
         events: EventLog::default(),
         last_completion: Mutex::new(None),
     });
-    let (stop_pub_tx, stop_pub_rx) = watch::channel(false);
-    let (stop_hosts_tx, stop_hosts_rx) = watch::channel(false);
-
-    let mut publishers = JoinSet::new();
-    let mut schedule = None;
-    let tasks: Vec<_> = match &cfg.load {
-        Load::Open { rate, arrival, publishers: n } => {
-            let s = schedule.insert(Arc::new(Mutex::new(Schedule::new(start, publish_end, *rate, *arrival, cfg.seed))));
-            (0..*n).map(|_| publisher::publisher(sh.clone(), Pace::Open(s.clone()), stop_pub_rx.clone())).collect()
-        }
-        Load::Closed { clients } => {
-            (0..*clients).map(|_| publisher::publisher(sh.clone(), Pace::Closed, stop_pub_rx.clone())).collect()
-        }
-    };
-    let cores = match cfg.threads {
-        Some(n) => usize::from(n),
-        None => crate::sysinfo::cores(),
-    };
-    threads::spawn_on_threads(&mut publishers, cores, tasks);
-    let messagebox = cfg.workload.kind == WorkloadKind::Messagebox;
-    let mut hosts = JoinSet::new();
-    if messagebox {
-        for (i, h) in cfg.workload.messagebox.hosts.iter().enumerate() {
-            for n in 1..=h.instances {
-                hosts.spawn(host_instance::host_instance(sh.clone(), i, n, stop_hosts_rx.clone()));
-            }
-        }
-        hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
-    }
-    let reports = (cfg.reports.on != crate::config::ReportsOn::None && !report_plan.targets.is_empty())
-        .then(|| Arc::new(ReportShared::new(report_plan.targets.clone(), measure_start)));
-    let mut conflicts_before = BTreeMap::new();
-    if let Some(rs) = &reports {
-        conflicts_before = reporter::server_conflicts(&rs.targets).await;
-        let r = &cfg.reports;
-        let s = Arc::new(Mutex::new(Schedule::new(start, publish_end, r.rate, Arrival::Poisson, cfg.seed ^ 0x5E9)));
-        for w in 0..usize::from(r.clients) {
-            hosts.spawn(reporter::reporter(sh.clone(), rs.clone(), s.clone(), w, stop_hosts_rx.clone()));
-        }
-        if rs.targets.iter().any(|t| t.standby) {
-            hosts.spawn(reporter::track_primary_lsn(endpoint.clone(), rs.clone(), stop_hosts_rx.clone()));
-        }
-    }
-    let mut cpu_start = None;
-    let mut cpu = None;
-
+    let mut load = start_load(&sh, &endpoint, &report_plan).await;
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
     let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
         tokio::spawn(crate::failover::drive(
@@ -223,18 +183,13 @@ pub async fn run(
             stop_failover_rx,
         ))
     });
-    let mut digests = Vec::new();
 
-    let mb = messagebox.then_some(&cfg.workload.messagebox);
+    let mb = (cfg.workload.kind == WorkloadKind::Messagebox).then_some(&cfg.workload.messagebox);
     let mut sampler = DbSampler::new(endpoint);
-    let mut interval = Stats::default();
-    let mut totals = Stats::default();
-    let mut measured_s = 0.0;
+    let mut tally = Tally::default();
     let mut stop_reason = None;
-    let mut drain = DrainResult::default();
     let planned_s = (cfg.warmup + cfg.duration).as_secs_f64();
     let mut prev_tick = start;
-    let mut drain_start = None;
     for tick in 1u32.. {
         let tick_at = start + cfg.interval * tick;
         tokio::select! {
@@ -245,39 +200,31 @@ pub async fn run(
         }
         let now = Instant::now();
         let end_at = if stop_reason.is_some() { now } else { tick_at };
-        while publishers.try_join_next().is_some() {}
+        while load.publishers.try_join_next().is_some() {}
         // The measured phase lasts until every publish scheduled in it was done: publishes
         // delayed by an outage count with the latency they had.
         let phase = if end_at <= measure_start {
             Phase::Warmup
-        } else if prev_tick < publish_end || !publishers.is_empty() {
+        } else if prev_tick < publish_end || !load.publishers.is_empty() {
             Phase::Measure
         } else {
             Phase::Drain
         };
-        if cpu_start.is_none() && end_at >= measure_start {
-            cpu_start = Some((crate::measure::cpu::snapshot(&report_plan.nodes), end_at));
-        } else if cpu.is_none() && end_at >= publish_end {
-            if let Some((first, at)) = &cpu_start {
-                let last = crate::measure::cpu::snapshot(&report_plan.nodes);
-                let pids = reports.as_ref().map(|r| r.backends.lock().expect("backends lock").clone());
-                let wall_s = end_at.saturating_duration_since(*at).as_secs_f64();
-                cpu = Some(crate::measure::cpu::usage(first, &last, &pids.unwrap_or_default(), wall_s));
-            }
-        }
-        sh.recorders.drain_into(&mut interval);
+        tally.account_cpu(&sh, &report_plan.nodes, load.reports.as_deref(), end_at);
+        sh.recorders.drain_into(&mut tally.interval);
         let db = sampler.sample(mb).await;
         if phase == Phase::Measure {
-            totals.add(&interval);
-            measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
+            tally.totals.add(&tally.interval);
+            tally.measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
         }
         let depths = db.queue_depths.clone();
-        digests.push(IntervalDigest {
+        tally.digests.push(IntervalDigest {
             t_s: clock.elapsed_s(end_at),
             measured: phase == Phase::Measure,
-            publish_p99_us: interval
+            publish_p99_us: tally
+                .interval
                 .op(Op::Publish)
-                .or(interval.op(Op::Insert))
+                .or(tally.interval.op(Op::Insert))
                 .filter(|s| s.ok > 0)
                 .map(|s| s.latency().p99),
             queue_total: depths.as_ref().map(|d| d.iter().sum()),
@@ -286,34 +233,25 @@ pub async fn run(
             t_s: clock.elapsed_s(end_at),
             interval_s: end_at.saturating_duration_since(prev_tick).as_secs_f64(),
             phase,
-            stats: interval.clone(),
+            stats: tally.interval.clone(),
             queue_depths: db.queue_depths,
             spool_rows: db.spool_rows,
             lag: db.lag,
             loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
             rss_bytes: crate::sysinfo::rss_bytes(),
         };
+        let elapsed_s = clock.elapsed_s(end_at);
         let progress =
-            Progress { totals: &totals, measured_s, run: &cfg, elapsed_s: clock.elapsed_s(end_at), planned_s };
+            Progress { totals: &tally.totals, measured_s: tally.measured_s, run: &cfg, elapsed_s, planned_s };
         sink.interval(&row, &progress);
-        interval.reset();
+        tally.interval.reset();
         prev_tick = end_at;
         if stop_reason.is_some() {
             break;
         }
-        if now >= publish_end && publishers.is_empty() {
-            // Drain: publishing is over (late publishes included); wait for the queues to empty.
-            let since = *drain_start.get_or_insert(now);
-            let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
-            drain.left_in_queues = left;
-            drain.drain_ms = now.saturating_duration_since(since).as_secs_f64() * 1e3;
-            if left == Some(0) {
-                drain.drained = true;
-                break;
-            }
-            if now >= since + cfg.drain_timeout {
-                break;
-            }
+        // Drain: publishing is over (late publishes included); wait for the queues to empty.
+        if now >= publish_end && load.publishers.is_empty() && tally.drained(&sh, now, depths) {
+            break;
         }
     }
     let _ = stop_failover_tx.send(true);
@@ -321,26 +259,12 @@ pub async fn run(
         // The orchestrator finishes what it is doing (a promotion holds the topology).
         let _ = t.await;
     }
-    let _ = stop_pub_tx.send(true);
-    let _ = stop_hosts_tx.send(true);
-    let grace = cfg.op_timeout + Duration::from_secs(5);
-    for set in [&mut publishers, &mut hosts] {
-        if tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await.is_err() {
-            set.abort_all();
-        }
-    }
-    if let Some(s) = schedule {
-        Counters::add(&sh.counters.not_attempted, s.lock().expect("schedule lock").take_remaining());
-    }
-    let reports = match reports {
-        Some(rs) => Some(report_result(&rs, &conflicts_before).await),
-        None => None,
-    };
+    let reports = stop_load(&sh, load).await;
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
     RunResult {
-        totals,
-        measured_s,
+        totals: tally.totals,
+        measured_s: tally.measured_s,
         messages: MessageCounts {
             published_ok: Counters::get(&c.published_ok),
             routed_ok: Counters::get(&c.routed_ok),
@@ -349,16 +273,47 @@ pub async fn run(
             unknown: Counters::get(&c.unknown),
             not_attempted: Counters::get(&c.not_attempted),
         },
-        pacing: matches!(cfg.load, Load::Open { .. }).then(|| Pacing::of(&c.pacing)),
-        drain,
+        pacing: matches!(cfg.load, Load::Open { .. }).then(|| pacing_of(&c.pacing)),
+        drain: tally.drain,
         errors,
         stop_reason,
         clock,
-        digests,
+        digests: tally.digests,
         events: sh.events.events(),
         schedule_end_us: clock.epoch_us(publish_end),
-        cpu,
+        cpu: tally.cpu,
         reports,
+    }
+}
+
+/// Stops every task of the load (each finishes its operation, within the operation timeout),
+/// counts the publishes never attempted, and collects the report results.
+async fn stop_load(sh: &Shared, mut load: RunningLoad) -> Option<ReportResult> {
+    let _ = load.stop_publishers.send(true);
+    let _ = load.stop_hosts.send(true);
+    let grace = sh.cfg.op_timeout + Duration::from_secs(5);
+    for set in [&mut load.publishers, &mut load.hosts] {
+        if tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await.is_err() {
+            set.abort_all();
+        }
+    }
+    if let Some(s) = load.schedule {
+        Counters::add(&sh.counters.not_attempted, s.lock().expect("schedule lock").take_remaining());
+    }
+    match load.reports {
+        Some(rs) => Some(report_result(&rs, &load.conflicts_before).await),
+        None => None,
+    }
+}
+
+/// How well the publishers kept the schedule, from their counters.
+fn pacing_of(c: &shared::PacingCounters) -> Pacing {
+    let woken = Counters::get(&c.woken);
+    Pacing {
+        woken,
+        wake_late_us_mean: Counters::get(&c.wake_late_sum_us) as f64 / woken.max(1) as f64,
+        wake_late_us_max: Counters::get(&c.wake_late_max_us),
+        started_late: Counters::get(&c.started_late),
     }
 }
 

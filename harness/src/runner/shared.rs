@@ -1,16 +1,14 @@
 //! What every worker of a run shares.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-use serde::Serialize;
 
 use crate::config::RunConfig;
 use crate::measure::Recorders;
 use crate::measure::RunClock;
 use crate::pg::Endpoint;
+use crate::run_result::ErrorLog;
 use crate::runner::ledger::LedgerTx;
 
 /// Whole-run message counts (warm-up and drain included), for the drain and the summary.
@@ -57,28 +55,6 @@ impl Counters {
     }
 }
 
-/// The first occurrences of each distinct error, with counts (bounded).
-#[derive(Debug, Default, Serialize)]
-pub struct ErrorLog {
-    pub by_message: BTreeMap<String, u64>,
-    pub dropped: u64,
-}
-
-const MAX_DISTINCT_ERRORS: usize = 50;
-
-impl ErrorLog {
-    pub fn note(&mut self, context: &str, message: &str) {
-        let key = format!("{context}: {}", message.lines().next().unwrap_or(message));
-        if let Some(n) = self.by_message.get_mut(&key) {
-            *n += 1;
-        } else if self.by_message.len() < MAX_DISTINCT_ERRORS {
-            self.by_message.insert(key, 1);
-        } else {
-            self.dropped += 1;
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Shared {
     pub cfg: Arc<RunConfig>,
@@ -113,23 +89,5 @@ pub struct Completion {
 impl Shared {
     pub fn note_error(&self, context: &str, message: &str) {
         self.errors.lock().expect("error log lock").note(context, message);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_are_counted_by_message_and_bounded() {
-        let mut log = ErrorLog::default();
-        log.note("publish", "connection closed\ndetail");
-        log.note("publish", "connection closed");
-        for i in 0..100 {
-            log.note("dequeue", &format!("error {i}"));
-        }
-        assert_eq!(log.by_message["publish: connection closed"], 2);
-        assert_eq!(log.by_message.len(), MAX_DISTINCT_ERRORS);
-        assert_eq!(log.dropped, 51);
     }
 }

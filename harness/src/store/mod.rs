@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::export::{ledger_csv, progress, summary, timeline_csv};
 use crate::measure::IntervalRow;
+use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
-use crate::runner::{Progress, RunSink};
 use habench_workloads::checker::LedgerIndex;
 use habench_workloads::Outcome;
 

@@ -1,0 +1,369 @@
+//! One run, phase by phase: servers up (or reused), what they are, results begun, load measured,
+//! what survived checked, results and report written.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::cli::RunArgs;
+use crate::commands::options;
+use crate::config::{Load, ReportsOn, RunConfig, Target, WorkloadKind};
+use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
+use crate::export::{summary, timeline_csv};
+use crate::failover::{trials, FailoverPlan, SharedTopology};
+use crate::measure::Op;
+use crate::pg::{Endpoint, PgEnv};
+use crate::run_result::RunResult;
+use crate::runner::{self, reporter::ReportPlan};
+use crate::store::{LedgerSummary, ResultsDir};
+use crate::topology::{describe, AnyTopology};
+use habench_workloads::checker;
+
+pub(super) fn target_name(cfg: &RunConfig) -> String {
+    match &cfg.target {
+        Target::Topology(s) => s.kind.as_str().to_string(),
+        Target::Dsn { .. } => "target-dsn".to_string(),
+    }
+}
+
+/// One run: servers up (or the `existing` ones), schema, load (with its faults), check, results
+/// written. Returns the final summary, and the servers (dropping them stops them).
+pub(super) async fn run_once(
+    cfg: Arc<RunConfig>,
+    args: &RunArgs,
+    mut dir: ResultsDir,
+    abort_rx: watch::Receiver<bool>,
+    existing: Option<SharedTopology>,
+) -> anyhow::Result<(serde_json::Value, Option<SharedTopology>)> {
+    let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut manifest = Manifest {
+        habench_version: VERSION,
+        git_commit: GIT_COMMIT,
+        created_at: crate::timefmt::rfc3339(SystemTime::now()),
+        run_id: run_id.clone(),
+        seed: cfg.seed,
+        config: &cfg,
+        machine: crate::sysinfo::machine(),
+        load_at_start: crate::sysinfo::load(),
+        postgres_version: None,
+        topology: None,
+        server_settings: BTreeMap::new(),
+        physical_floor: None,
+    };
+    dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
+
+    // The servers, shared with the orchestrator; dropped at the end: every server stopped.
+    let (topology, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
+    let (report_plan, primary_node) = inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?;
+    dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
+
+    let header = begin_results(&cfg, run_id, &endpoint, &mut dir).await?;
+    let (ledger_tx, ledger_rx) = runner::ledger::channel();
+    let ledger_task = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len())?;
+    if !cfg.quiet {
+        eprintln!("habench: {} on {} -> {}", describe_load(&cfg), header.topology, dir.path().display());
+    }
+    let plan = FailoverPlan {
+        faults: cfg.faults.clone(),
+        orchestrator: cfg.orchestrator.clone(),
+        topology: topology.clone(),
+        write_endpoint: endpoint.clone(),
+    };
+    let result =
+        runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
+    let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
+    let sections = analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref()).await;
+    let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
+    dir.write_json("summary.json", &final_summary)?;
+    dir.finish();
+    super::run_cmd::write_report(dir.path(), cfg.quiet);
+    Ok((final_summary, topology))
+}
+
+/// The servers of the run (started, or the `existing` ones) and its write endpoint.
+async fn servers(
+    cfg: &RunConfig,
+    args: &RunArgs,
+    existing: Option<SharedTopology>,
+    abort_rx: watch::Receiver<bool>,
+) -> anyhow::Result<(Option<SharedTopology>, Endpoint)> {
+    Ok(match (&cfg.target, existing) {
+        (Target::Topology(_), Some(t)) => {
+            let dsn = t.lock().await.as_topology().write_dsn();
+            (Some(t), Endpoint::new(dsn.parse::<tokio_postgres::Config>()?))
+        }
+        (Target::Topology(spec), None) => {
+            let env = PgEnv::discover(&options::env_options(&args.env))?;
+            let mut abort = abort_rx;
+            let topo = tokio::select! {
+                t = AnyTopology::up(env, spec.clone()) => t.context("bringing the topology up")?,
+                _ = abort.changed() => bail!("interrupted while bringing the topology up"),
+            };
+            let dsn = topo.as_topology().write_dsn();
+            (Some(Arc::new(tokio::sync::Mutex::new(topo))), Endpoint::new(dsn.parse::<tokio_postgres::Config>()?))
+        }
+        (Target::Dsn { dsn }, _) => (None, Endpoint::new(dsn.config().clone())),
+    })
+}
+
+/// The schema installed, a checkpoint, and what the servers are (version, nodes, settings,
+/// physical floor) in the manifest; where report queries go.
+async fn inspect(
+    cfg: &RunConfig,
+    topology: Option<&SharedTopology>,
+    endpoint: &Endpoint,
+    manifest: &mut Manifest<'_>,
+) -> anyhow::Result<(ReportPlan, Option<String>)> {
+    let client = endpoint.connect_once().await.context("connecting to the write endpoint")?;
+    manifest.postgres_version = client.query_one("SELECT version()", &[]).await.ok().map(|r| r.get(0));
+    habench_workloads::messagebox::install(&client, &cfg.workload.messagebox)
+        .await
+        .context("installing the MessageBox schema")?;
+    // Every run starts from a checkpoint: the same start whether the servers are new or reused.
+    client.batch_execute("CHECKPOINT").await.context("checkpoint before the run")?;
+    let mut report_plan = ReportPlan::default();
+    let mut primary_node = None;
+    let mut fdatasync = (None, 0);
+    match topology {
+        Some(t) => {
+            let mut t = t.lock().await;
+            let t = t.as_topology_mut();
+            manifest.topology = Some(describe(t).await);
+            (report_plan, primary_node) = report_plan_for(cfg, t, endpoint);
+            for node in t.nodes() {
+                if let Ok(c) = node.connect().await {
+                    manifest.server_settings.insert(node.name().to_string(), non_default_settings(&c).await);
+                }
+            }
+            let primary = t.primary();
+            fdatasync = crate::measure::floor::fdatasync(primary.env(), primary.data_dir()).await;
+        }
+        None => {
+            manifest.server_settings.insert("target".into(), non_default_settings(&client).await);
+            if cfg.reports.on == ReportsOn::Primary {
+                report_plan.targets.push(runner::reporter::ReportTarget {
+                    name: "primary".into(),
+                    node: "target".into(),
+                    endpoint: endpoint.clone(),
+                    standby: false,
+                });
+            }
+        }
+    }
+    manifest.physical_floor = Some(crate::measure::floor::Floor {
+        fdatasync_us: fdatasync.0,
+        fdatasync_measured_at: fdatasync.1,
+        round_trip_us: crate::measure::floor::round_trip(&client).await,
+    });
+    Ok((report_plan, primary_node))
+}
+
+/// The per-interval files begun: their columns (operations, host queues, standbys) and the
+/// summary's header.
+async fn begin_results(
+    cfg: &RunConfig,
+    run_id: String,
+    endpoint: &Endpoint,
+    dir: &mut ResultsDir,
+) -> anyhow::Result<summary::Header> {
+    let (ops, hosts) = match cfg.workload.kind {
+        WorkloadKind::Insert => (vec![Op::Insert], vec![]),
+        WorkloadKind::Messagebox => {
+            let mut ops = vec![Op::Publish, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup];
+            if cfg.reports.on != ReportsOn::None {
+                ops.push(Op::Report);
+            }
+            (ops, cfg.workload.messagebox.hosts.iter().map(|h| h.name.clone()).collect())
+        }
+    };
+    let standbys = runner::sampler::DbSampler::new(endpoint.clone()).standby_names().await;
+    let header = summary::Header {
+        run_id,
+        scenario: cfg.scenario.clone(),
+        topology: target_name(cfg),
+        workload: match cfg.workload.kind {
+            WorkloadKind::Insert => "insert".into(),
+            WorkloadKind::Messagebox => "messagebox".into(),
+        },
+        load: serde_json::to_value(&cfg.load)?,
+        started_at: crate::timefmt::rfc3339(SystemTime::now()),
+        seed: cfg.seed,
+    };
+    dir.begin(timeline_csv::Columns { ops, hosts, standbys }, header.clone(), SystemTime::now())?;
+    Ok(header)
+}
+
+/// After the load: the summary's sections (setup, environment, pacing, check, CPU, reports,
+/// failover).
+async fn analyse(
+    cfg: &RunConfig,
+    manifest: &Manifest<'_>,
+    result: &RunResult,
+    ledger: &LedgerSummary,
+    endpoint: &Endpoint,
+    primary_node: Option<&str>,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let mut sections = vec![
+        ("setup", setup_section(cfg, manifest)),
+        (
+            "environment",
+            json!({
+                "load_at_end": crate::sysinfo::load(),
+                "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
+                "ledger_rows": ledger.rows,
+            }),
+        ),
+    ];
+    if let Some(p) = &result.pacing {
+        sections.push(("pacing", json!(p)));
+    }
+    if cfg.workload.kind == WorkloadKind::Messagebox {
+        sections.push(("check", check_results(cfg, endpoint, ledger).await));
+    }
+    if let Some(c) = &result.cpu {
+        sections.push(("cpu", crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores())));
+    }
+    if let Some(r) = &result.reports {
+        sections.push(("reports", crate::export::reports::reports_section(&cfg.reports, r, result.measured_s)));
+    }
+    if !cfg.faults.is_empty() {
+        let trials = trials::build(
+            &result.events,
+            &result.clock,
+            &ledger.publish_acks_us,
+            &result.digests,
+            cfg.orchestrator.p99_factor,
+            result.schedule_end_us,
+        );
+        sections.push(("failover", failover_section(&trials)));
+    }
+    sections
+}
+
+/// What the run was set up as, in the terms a comparison groups by: topology, synchronous
+/// commit, links (one-way delay), and the physical floor's local flush.
+fn setup_section(cfg: &RunConfig, manifest: &Manifest<'_>) -> serde_json::Value {
+    let flush = manifest.physical_floor.as_ref().and_then(|f| f.fdatasync_us);
+    let rtt = manifest.physical_floor.as_ref().and_then(|f| f.round_trip_us);
+    match &cfg.target {
+        Target::Topology(spec) => {
+            let delay_ms = spec.links.values().map(|l| l.delay.as_secs_f64() * 1e3).fold(0.0, f64::max);
+            json!({
+                "kind": spec.kind.as_str(),
+                "standbys": spec.standbys,
+                "sync_commit": spec.sync_commit.map(|l| l.as_str()).unwrap_or("on"),
+                "quorum": format!("{:?}", spec.quorum).to_lowercase(),
+                "sync_count": spec.sync_count,
+                "links": spec.links.iter().map(|(k, v)| (k.clone(), json!(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+                "one_way_delay_ms": delay_ms,
+                "floor_flush_us": flush,
+                "floor_round_trip_us": rtt,
+            })
+        }
+        Target::Dsn { .. } => json!({ "kind": "target-dsn", "floor_round_trip_us": rtt }),
+    }
+}
+
+/// Where report queries go on a topology habench started, and whose CPU is accounted.
+pub fn report_plan_for(
+    cfg: &RunConfig,
+    t: &mut dyn crate::topology::Topology,
+    write: &Endpoint,
+) -> (runner::reporter::ReportPlan, Option<String>) {
+    use runner::reporter::{ReportPlan, ReportTarget};
+    let primary = t.primary().name().to_string();
+    let mut plan = ReportPlan::default();
+    match cfg.reports.on {
+        ReportsOn::None => {}
+        ReportsOn::Primary => plan.targets.push(ReportTarget {
+            name: "primary".into(),
+            node: primary.clone(),
+            endpoint: write.clone(),
+            standby: false,
+        }),
+        ReportsOn::Standbys => {
+            let listed = &cfg.reports.standbys;
+            for n in t.read_nodes().into_iter().filter(|n| listed.is_empty() || listed.iter().any(|l| l == n.name())) {
+                if let Ok(c) = crate::pg::conn::dsn(t.client_port(n)).parse::<tokio_postgres::Config>() {
+                    plan.targets.push(ReportTarget {
+                        name: n.name().to_string(),
+                        node: n.name().to_string(),
+                        endpoint: Endpoint::new(c),
+                        standby: true,
+                    });
+                }
+            }
+        }
+    }
+    plan.nodes = t.nodes_mut().iter_mut().filter_map(|n| Some((n.name().to_string(), n.pid()?))).collect();
+    (plan, Some(primary))
+}
+
+/// The checker: the ledger against what survived (read through the write endpoint, which may
+/// point at a new primary now).
+async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> serde_json::Value {
+    let (_stop_tx, mut stop) = watch::channel(false);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let client = match endpoint.connect(deadline, &mut stop).await {
+        Ok(c) => c,
+        Err(e) => return json!({ "error": format!("could not read the surviving database: {e}") }),
+    };
+    match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
+        Ok(db) => serde_json::to_value(checker::check(&ledger.index, &db, cfg.exactly_once)).unwrap_or_default(),
+        Err(e) => json!({ "error": format!("could not read the surviving database: {e}") }),
+    }
+}
+
+fn failover_section(trials: &[trials::Trial]) -> serde_json::Value {
+    let agg = |f: &dyn Fn(&trials::Trial) -> Option<f64>| {
+        serde_json::to_value(trials::spread(trials.iter().filter_map(f))).unwrap_or_default()
+    };
+    json!({
+        "trials": trials,
+        "rto_ms": agg(&|t| t.rto_ms),
+        "detected_ms": agg(&|t| t.detected_ms),
+        "promoted_ms": agg(&|t| t.promoted_ms),
+        "endpoint_ready_ms": agg(&|t| t.endpoint_ready_ms),
+        "p99_recovered_ms": agg(&|t| t.p99_recovered_ms),
+        "backlog_recovered_ms": agg(&|t| t.backlog_recovered_ms),
+    })
+}
+
+async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+    // What the servers were configured with (not what this session's client set), and the
+    // durability settings whatever their source: a report must say `on`, not leave it out.
+    let sql = "SELECT name, current_setting(name) FROM pg_settings \
+               WHERE source NOT IN ('default', 'override', 'client', 'session') \
+                  OR name IN ('synchronous_commit', 'synchronous_standby_names', 'fsync', 'full_page_writes', \
+                              'wal_sync_method') \
+               ORDER BY name";
+    match client.query(sql, &[]).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| {
+                let (name, value): (String, String) = (r.get(0), r.get(1));
+                let value = crate::config::dsn::shown_setting(&name, &value);
+                (name, value)
+            })
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+fn describe_load(cfg: &RunConfig) -> String {
+    let what = match cfg.workload.kind {
+        WorkloadKind::Insert => format!("insert of {} bytes", cfg.workload.payload_bytes),
+        WorkloadKind::Messagebox => "messagebox".to_string(),
+    };
+    let how = match &cfg.load {
+        Load::Open { rate, arrival, publishers } => {
+            format!("open loop {rate}/s {arrival:?} over {publishers} connections")
+        }
+        Load::Closed { clients } => format!("closed loop, {clients} clients"),
+    };
+    format!("{what}, {how}, warm-up {:?}, measure {:?}, seed {}", cfg.warmup, cfg.duration, cfg.seed)
+}
