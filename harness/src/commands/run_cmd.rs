@@ -16,7 +16,7 @@ use crate::store::ResultsDir;
 use crate::topology::describe;
 
 pub use super::run_once::report_plan_for;
-use super::run_once::{run_once, target_name};
+use super::run_once::{run_once, target_name, write_report};
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let variants = RunConfig::variants(&options::overrides(&args))?;
@@ -146,15 +146,6 @@ fn print_headline(dir: &std::path::Path, repeated: bool) {
         println!("{line}");
     }
     println!("\n  report: {}", dir.join("report.html").display());
-}
-
-/// report.md, report.html and charts/ of a finished run; a report that fails is a warning.
-pub(super) fn write_report(dir: &std::path::Path, quiet: bool) {
-    match crate::report::write(dir) {
-        Ok(out) if !quiet => out.warnings.iter().for_each(|w| eprintln!("habench: warning: {w}")),
-        Ok(_) => {}
-        Err(e) => eprintln!("habench: warning: no report for {}: {e}", dir.display()),
-    }
 }
 
 /// Keeps the servers of the last run when asked to, then turns incomplete runs into an error.

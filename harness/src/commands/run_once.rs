@@ -80,7 +80,7 @@ pub(super) async fn run_once(
     let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
     dir.write_json("summary.json", &final_summary)?;
     dir.finish();
-    super::run_cmd::write_report(dir.path(), cfg.quiet);
+    write_report(dir.path(), cfg.quiet);
     Ok((final_summary, topology))
 }
 
@@ -242,6 +242,15 @@ async fn analyse(
         sections.push(("failover", failover_section(&trials)));
     }
     sections
+}
+
+/// report.md, report.html and charts/ of a finished run; a report that fails is a warning.
+pub(super) fn write_report(dir: &std::path::Path, quiet: bool) {
+    match crate::report::write(dir) {
+        Ok(out) if !quiet => out.warnings.iter().for_each(|w| eprintln!("habench: warning: {w}")),
+        Ok(_) => {}
+        Err(e) => eprintln!("habench: warning: no report for {}: {e}", dir.display()),
+    }
 }
 
 /// What the run was set up as, in the terms a comparison groups by: topology, synchronous
