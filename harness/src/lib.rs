@@ -18,6 +18,7 @@ pub mod report;
 pub mod run_result;
 pub mod runner;
 pub mod store;
+pub mod summary;
 pub mod sysinfo;
 pub mod timefmt;
 pub mod topology;

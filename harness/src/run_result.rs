@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::failover::trials::IntervalDigest;
@@ -26,7 +26,7 @@ pub struct Progress<'a> {
 }
 
 /// Whole-run message counts (warm-up and drain included).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MessageCounts {
     pub published_ok: u64,
     /// Queue entries created by acknowledged publishes (one per subscribed host).
@@ -39,7 +39,7 @@ pub struct MessageCounts {
     pub not_attempted: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DrainResult {
     /// Every host queue was empty when the run ended.
     pub drained: bool,
@@ -48,7 +48,7 @@ pub struct DrainResult {
 }
 
 /// Open loop, measured phase: how well the publishers kept the schedule.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Pacing {
     /// Slots a publisher was idle for and waited until the intended start.
     pub woken: u64,
@@ -96,7 +96,7 @@ pub struct ReportResult {
 }
 
 /// The first occurrences of each distinct error, with counts (bounded).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ErrorLog {
     pub by_message: BTreeMap<String, u64>,
     pub dropped: u64,

@@ -11,14 +11,14 @@ pub struct Machine {
     pub hostname: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Load {
     pub loadavg: Option<[f64; 3]>,
     /// `/proc/pressure/{cpu,io,memory}`: share of time some task waited, averaged over 10 s.
     pub pressure_some_avg10: Option<Pressure>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Pressure {
     pub cpu: Option<f64>,
     pub io: Option<f64>,

@@ -123,7 +123,12 @@ fn synthetic_run(dir: &Path, seed: u64, scale: f64) {
     }
     std::fs::write(dir.join("latency.hlog"), hlog).unwrap();
     std::fs::write(dir.join("timeline.csv"), timeline).unwrap();
-    let summary = json!({ "run_id": dir.file_name().unwrap().to_str(), "complete": true, "latency_us": { "publish": { "count": total } } });
+    let summary = json!({
+        "schema_version": 1, "run_id": dir.file_name().unwrap().to_str(), "complete": true, "scenario": "synthetic",
+        "topology": "single", "workload": "messagebox", "load": { "mode": "closed", "clients": 1 }, "seed": 1,
+        "started_at": "t", "measured_s": 10.0, "ops": {}, "throughput": {}, "dequeue": {},
+        "latency_us": { "publish": { "count": total } },
+    });
     std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
 }
 

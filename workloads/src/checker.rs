@@ -150,7 +150,7 @@ impl DbState {
 /// How many examples of each anomaly the report lists.
 const EXAMPLES: usize = 20;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckReport {
     pub acknowledged: u64,
     /// Acknowledged publishes with no trace, plus acknowledged completions whose tracking is gone.

@@ -10,7 +10,7 @@ use crate::report::compare;
 use crate::report::data::RunData;
 
 fn label(d: &RunData) -> String {
-    d.summary["run_id"].as_str().map(str::to_string).unwrap_or_else(|| d.dir.display().to_string())
+    d.name()
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {

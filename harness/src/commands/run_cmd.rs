@@ -40,22 +40,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .context("creating the results folder")?;
         let (summary, topology) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
         let kept = topology.filter(|_| cfg.keep);
-        let results = cfg
-            .out
-            .clone()
-            .unwrap_or_else(|| std::path::PathBuf::from("results").join(summary["run_id"].as_str().unwrap_or("")));
+        let results = cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&summary.run_id));
         if human_output(&args) {
-            print_headline(&results, false);
+            print_headline(&results);
         } else {
             println!(
                 "{}",
                 serde_json::to_string(&json!({
                     "results": results,
-                    "complete": summary["complete"],
-                    "throughput": summary["throughput"],
-                    "latency_us": summary["latency_us"],
-                    "check": summary.get("check"),
-                    "failover": summary.get("failover").map(|f| json!({ "rto_ms": f["rto_ms"] })),
+                    "complete": summary.complete,
+                    "throughput": summary.throughput,
+                    "latency_us": summary.latency_us,
+                    "check": summary.check,
+                    "failover": summary.failover.as_ref().map(|f| json!({ "rto_ms": f.rto_ms })),
                 }))?
             );
         }
@@ -100,29 +97,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     drop(reusable);
     let mut report = crate::export::compare::trials_report(&summaries);
     if let Some(offload) = crate::export::offload::offload_report(&summaries) {
-        report.summary["offload"] = offload.summary;
+        report.summary.offload = Some(offload.summary);
         std::fs::write(top.path().join("offload.md"), &offload.markdown)?;
         std::fs::write(top.path().join("offload.csv"), &offload.csv)?;
         report.markdown = offload.markdown;
     }
     if let Some(distance) = crate::export::distance::distance_report(&summaries) {
-        report.summary["distance"] = distance.summary;
+        report.summary.distance = Some(distance.summary);
         std::fs::write(top.path().join("distance.md"), &distance.markdown)?;
         std::fs::write(top.path().join("distance.csv"), &distance.csv)?;
         report.markdown = distance.markdown;
     }
-    top.write_json("summary.json", &report.summary)?;
+    top.write_summary(&report.summary)?;
     std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
     std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
     write_report(top.path(), quiet);
     if human_output(&args) {
         println!("{}", report.markdown);
-        print_headline(top.path(), true);
+        print_headline(top.path());
     } else {
-        println!(
-            "{}",
-            serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary["complete"] }))?
-        );
+        println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary.complete }))?);
     }
     finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
 }
@@ -134,15 +128,16 @@ fn human_output(args: &RunArgs) -> bool {
 }
 
 /// The report's headline as a few terminal lines, and where the report is.
-fn print_headline(dir: &std::path::Path, repeated: bool) {
+fn print_headline(dir: &std::path::Path) {
+    use crate::report::data::FolderSummary;
+    use crate::report::sections::headline;
     let Ok(data) = crate::report::RunData::load(dir) else { return };
-    let facts = if repeated {
-        crate::report::sections::headline::repeated_facts(&data)
-    } else {
-        crate::report::sections::headline::facts(&data)
+    let facts = match &data.summary {
+        FolderSummary::Repeated(s) => headline::repeated_facts(s),
+        FolderSummary::Run(s) => headline::facts(&data, s),
     };
     println!();
-    for line in crate::report::sections::headline::terminal_lines(&facts) {
+    for line in headline::terminal_lines(&facts) {
         println!("{line}");
     }
     println!("\n  report: {}", dir.join("report.html").display());
@@ -150,7 +145,7 @@ fn print_headline(dir: &std::path::Path, repeated: bool) {
 
 /// Keeps the servers of the last run when asked to, then turns incomplete runs into an error.
 async fn finish(
-    summaries: Vec<serde_json::Value>,
+    summaries: Vec<crate::summary::Summary>,
     kept: Option<SharedTopology>,
     mut abort: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -168,10 +163,8 @@ async fn finish(
     }
     let incomplete: Vec<String> = summaries
         .iter()
-        .filter(|s| s["complete"] != true)
-        .map(|s| {
-            format!("{}: {}", s["run_id"].as_str().unwrap_or("?"), s["stop_reason"].as_str().unwrap_or("incomplete"))
-        })
+        .filter(|s| !s.complete)
+        .map(|s| format!("{}: {}", s.run_id, s.stop_reason.as_deref().unwrap_or("incomplete")))
         .collect();
     if !incomplete.is_empty() {
         bail!("the run did not complete ({}); what was measured is kept with complete: false", incomplete.join("; "));

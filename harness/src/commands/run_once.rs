@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context};
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::cli::RunArgs;
@@ -20,6 +19,7 @@ use crate::pg::{Endpoint, PgEnv};
 use crate::run_result::RunResult;
 use crate::runner::{self, reporter::ReportPlan};
 use crate::store::{LedgerSummary, ResultsDir};
+use crate::summary::{CheckSection, Environment, FailoverSection, Setup, Summary};
 use crate::topology::{describe, AnyTopology};
 use habench_workloads::checker;
 
@@ -38,7 +38,7 @@ pub(super) async fn run_once(
     mut dir: ResultsDir,
     abort_rx: watch::Receiver<bool>,
     existing: Option<SharedTopology>,
-) -> anyhow::Result<(serde_json::Value, Option<SharedTopology>)> {
+) -> anyhow::Result<(Summary, Option<SharedTopology>)> {
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut manifest = Manifest {
         habench_version: VERSION,
@@ -76,9 +76,9 @@ pub(super) async fn run_once(
     let result =
         runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
-    let sections = analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref()).await;
-    let final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()), sections);
-    dir.write_json("summary.json", &final_summary)?;
+    let mut final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()));
+    analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref(), &mut final_summary).await;
+    dir.write_summary(&final_summary)?;
     dir.finish();
     write_report(dir.path(), cfg.quiet);
     Ok((final_summary, topology))
@@ -189,7 +189,7 @@ async fn begin_results(
             WorkloadKind::Insert => "insert".into(),
             WorkloadKind::Messagebox => "messagebox".into(),
         },
-        load: serde_json::to_value(&cfg.load)?,
+        load: cfg.load.clone(),
         started_at: crate::timefmt::rfc3339(SystemTime::now()),
         seed: cfg.seed,
     };
@@ -197,8 +197,7 @@ async fn begin_results(
     Ok(header)
 }
 
-/// After the load: the summary's sections (setup, environment, pacing, check, CPU, reports,
-/// failover).
+/// After the load: the summary's sections (setup, environment, check, CPU, reports, failover).
 async fn analyse(
     cfg: &RunConfig,
     manifest: &Manifest<'_>,
@@ -206,30 +205,21 @@ async fn analyse(
     ledger: &LedgerSummary,
     endpoint: &Endpoint,
     primary_node: Option<&str>,
-) -> Vec<(&'static str, serde_json::Value)> {
-    let mut sections = vec![
-        ("setup", setup_section(cfg, manifest)),
-        (
-            "environment",
-            json!({
-                "load_at_end": crate::sysinfo::load(),
-                "rss_bytes_at_end": crate::sysinfo::rss_bytes(),
-                "ledger_rows": ledger.rows,
-            }),
-        ),
-    ];
-    if let Some(p) = &result.pacing {
-        sections.push(("pacing", json!(p)));
-    }
+    summary: &mut Summary,
+) {
+    summary.setup = Some(setup_section(cfg, manifest));
+    summary.environment = Some(Environment {
+        load_at_end: crate::sysinfo::load(),
+        rss_bytes_at_end: crate::sysinfo::rss_bytes(),
+        ledger_rows: ledger.rows,
+    });
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        sections.push(("check", check_results(cfg, endpoint, ledger).await));
+        summary.check = Some(check_results(cfg, endpoint, ledger).await);
     }
-    if let Some(c) = &result.cpu {
-        sections.push(("cpu", crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores())));
-    }
-    if let Some(r) = &result.reports {
-        sections.push(("reports", crate::export::reports::reports_section(&cfg.reports, r, result.measured_s)));
-    }
+    summary.cpu =
+        result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
+    summary.reports =
+        result.reports.as_ref().map(|r| crate::export::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {
         let trials = trials::build(
             &result.events,
@@ -239,9 +229,8 @@ async fn analyse(
             cfg.orchestrator.p99_factor,
             result.schedule_end_us,
         );
-        sections.push(("failover", failover_section(&trials)));
+        summary.failover = Some(FailoverSection::of(trials));
     }
-    sections
 }
 
 /// report.md, report.html and charts/ of a finished run; a report that fails is a warning.
@@ -255,25 +244,22 @@ pub(super) fn write_report(dir: &std::path::Path, quiet: bool) {
 
 /// What the run was set up as, in the terms a comparison groups by: topology, synchronous
 /// commit, links (one-way delay), and the physical floor's local flush.
-fn setup_section(cfg: &RunConfig, manifest: &Manifest<'_>) -> serde_json::Value {
-    let flush = manifest.physical_floor.as_ref().and_then(|f| f.fdatasync_us);
-    let rtt = manifest.physical_floor.as_ref().and_then(|f| f.round_trip_us);
+fn setup_section(cfg: &RunConfig, manifest: &Manifest<'_>) -> Setup {
+    let floor_flush_us = manifest.physical_floor.as_ref().and_then(|f| f.fdatasync_us);
+    let floor_round_trip_us = manifest.physical_floor.as_ref().and_then(|f| f.round_trip_us);
     match &cfg.target {
-        Target::Topology(spec) => {
-            let delay_ms = spec.links.values().map(|l| l.delay.as_secs_f64() * 1e3).fold(0.0, f64::max);
-            json!({
-                "kind": spec.kind.as_str(),
-                "standbys": spec.standbys,
-                "sync_commit": spec.sync_commit.map(|l| l.as_str()).unwrap_or("on"),
-                "quorum": format!("{:?}", spec.quorum).to_lowercase(),
-                "sync_count": spec.sync_count,
-                "links": spec.links.iter().map(|(k, v)| (k.clone(), json!(v.to_string()))).collect::<serde_json::Map<_, _>>(),
-                "one_way_delay_ms": delay_ms,
-                "floor_flush_us": flush,
-                "floor_round_trip_us": rtt,
-            })
-        }
-        Target::Dsn { .. } => json!({ "kind": "target-dsn", "floor_round_trip_us": rtt }),
+        Target::Topology(spec) => Setup {
+            kind: spec.kind.as_str().to_string(),
+            standbys: Some(spec.standbys),
+            sync_commit: Some(spec.sync_commit.map(|l| l.as_str()).unwrap_or("on").to_string()),
+            quorum: Some(format!("{:?}", spec.quorum).to_lowercase()),
+            sync_count: Some(spec.sync_count),
+            links: spec.links.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            one_way_delay_ms: spec.links.values().map(|l| l.delay.as_secs_f64() * 1e3).fold(0.0, f64::max),
+            floor_flush_us,
+            floor_round_trip_us,
+        },
+        Target::Dsn { .. } => Setup { kind: "target-dsn".into(), floor_round_trip_us, ..Default::default() },
     }
 }
 
@@ -314,32 +300,18 @@ pub fn report_plan_for(
 
 /// The checker: the ledger against what survived (read through the write endpoint, which may
 /// point at a new primary now).
-async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> serde_json::Value {
+async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> CheckSection {
     let (_stop_tx, mut stop) = watch::channel(false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let unreadable = |e: String| CheckSection::Error { error: format!("could not read the surviving database: {e}") };
     let client = match endpoint.connect(deadline, &mut stop).await {
         Ok(c) => c,
-        Err(e) => return json!({ "error": format!("could not read the surviving database: {e}") }),
+        Err(e) => return unreadable(e),
     };
     match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
-        Ok(db) => serde_json::to_value(checker::check(&ledger.index, &db, cfg.exactly_once)).unwrap_or_default(),
-        Err(e) => json!({ "error": format!("could not read the surviving database: {e}") }),
+        Ok(db) => CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
+        Err(e) => unreadable(e.to_string()),
     }
-}
-
-fn failover_section(trials: &[trials::Trial]) -> serde_json::Value {
-    let agg = |f: &dyn Fn(&trials::Trial) -> Option<f64>| {
-        serde_json::to_value(trials::spread(trials.iter().filter_map(f))).unwrap_or_default()
-    };
-    json!({
-        "trials": trials,
-        "rto_ms": agg(&|t| t.rto_ms),
-        "detected_ms": agg(&|t| t.detected_ms),
-        "promoted_ms": agg(&|t| t.promoted_ms),
-        "endpoint_ready_ms": agg(&|t| t.endpoint_ready_ms),
-        "p99_recovered_ms": agg(&|t| t.p99_recovered_ms),
-        "backlog_recovered_ms": agg(&|t| t.backlog_recovered_ms),
-    })
 }
 
 async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {

@@ -40,7 +40,10 @@ pub fn run(args: SummaryArgs) -> anyhow::Result<()> {
                 std::fs::read_to_string(d.join(f)).with_context(|| format!("reading {}", d.join(f).display()))?;
             serde_json::from_str(&text).with_context(|| format!("parsing {}", d.join(f).display()))
         };
-        let mut row = capacity::row(&read("summary.json")?, &read("manifest.json")?);
+        let path = d.join("summary.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let summary = crate::summary::Summary::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut row = capacity::row(&summary, &read("manifest.json")?);
         // The folder names the run (trial folders repeat their own names).
         row.run_id = d.display().to_string();
         rows.push(row);

@@ -32,7 +32,7 @@ pub enum Target {
 }
 
 /// How publishes are paced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Load {
     /// A schedule at `rate` publishes/s; latency counts from each intended start.

@@ -5,6 +5,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::config::Load;
+use crate::summary::Summary;
+
 /// One run's row, read from its `summary.json` and `manifest.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -22,9 +25,9 @@ pub struct Row {
     pub complete: bool,
 }
 
-pub fn row(summary: &Value, manifest: &Value) -> Row {
+pub fn row(summary: &Summary, manifest: &Value) -> Row {
     let spec = &manifest["config"]["target"]["topology"];
-    let op = if summary["throughput"].get("insert").is_some() { "insert" } else { "publish" };
+    let op = summary.commit_op();
     let sync = match (spec["kind"].as_str(), spec["quorum"].as_str()) {
         (Some("sync"), Some(q)) => format!(
             "{} {} {}",
@@ -42,25 +45,24 @@ pub fn row(summary: &Value, manifest: &Value) -> Row {
         .map(|(name, l)| format!("{name} {}", l["delay"].as_str().unwrap_or("?")))
         .collect();
     let sync = if links.is_empty() { sync } else { format!("{sync} (link {})", links.join(", ")).trim().to_string() };
-    let load = &summary["load"];
-    let rate = match load["mode"].as_str() {
-        Some("open") => format!("{}/s", load["rate"]),
-        Some("closed") => format!("{} clients", load["clients"]),
-        _ => String::new(),
+    let rate = match &summary.load {
+        Load::Open { rate, .. } => format!("{}/s", Value::from(*rate)),
+        Load::Closed { clients } => format!("{clients} clients"),
     };
+    let rto = summary.failover.as_ref().and_then(|f| f.rto_ms);
     Row {
-        run_id: summary["run_id"].as_str().unwrap_or("").to_string(),
-        topology: summary["topology"].as_str().unwrap_or("").to_string(),
+        run_id: summary.run_id.clone(),
+        topology: summary.topology.clone(),
         standbys: spec["standbys"].as_u64().filter(|n| *n > 0),
         sync,
         rate,
-        throughput: summary["throughput"][op]["ops_per_sec"].as_f64(),
-        p99_commit_us: summary["latency_us"][op]["p99"].as_u64(),
-        p99_e2e_us: summary["latency_us"]["end_to_end"]["p99"].as_u64(),
-        rto_p50_ms: summary["failover"]["rto_ms"]["p50"].as_f64(),
-        rto_max_ms: summary["failover"]["rto_ms"]["max"].as_f64(),
-        lost: summary["check"]["lost"].as_u64(),
-        complete: summary["complete"] == true,
+        throughput: summary.rate(op),
+        p99_commit_us: summary.latency(op).map(|l| l.p99),
+        p99_e2e_us: summary.latency("end_to_end").map(|l| l.p99),
+        rto_p50_ms: rto.map(|r| r.p50),
+        rto_max_ms: rto.map(|r| r.max),
+        lost: summary.check_report().map(|c| c.lost),
+        complete: summary.complete,
     }
 }
 
@@ -118,14 +120,15 @@ mod tests {
 
     #[test]
     fn a_sync_run_with_a_failover_becomes_one_row() {
-        let summary = json!({
-            "run_id": "messaging-20261129T170000Z", "topology": "sync", "complete": true,
-            "load": { "mode": "open", "rate": 500.0, "arrival": "poisson", "publishers": 16 },
-            "throughput": { "publish": { "ops_per_sec": 499.5 } },
-            "latency_us": { "publish": { "p99": 4200 }, "end_to_end": { "p99": 612000 } },
-            "failover": { "rto_ms": { "p50": 9799.0, "max": 9886.0, "n": 5 } },
-            "check": { "lost": 0 },
+        let mut summary = Summary::blank("messaging-20261129T170000Z")
+            .with_latency("publish", 1000, 4200, 499.5)
+            .with_latency("end_to_end", 1000, 612_000, 499.0);
+        summary.load = Load::Open { rate: 500.0, arrival: crate::config::Arrival::Poisson, publishers: 16 };
+        summary.failover = Some(crate::summary::FailoverSection {
+            rto_ms: Some(crate::failover::trials::Spread { p50: 9799.0, max: 9886.0, n: 5 }),
+            ..Default::default()
         });
+        summary.check = Some(crate::summary::CheckSection::Report(Default::default()));
         let manifest = json!({ "config": { "target": { "topology": {
             "kind": "sync", "standbys": 2, "quorum": "first", "sync_count": 1, "sync_commit": "on" } } } });
         let r = row(&summary, &manifest);

@@ -3,19 +3,14 @@
 
 use std::fmt::Write;
 
-use serde_json::{json, Value};
-
-use crate::failover::trials::spread;
+use crate::failover::trials::{spread, Spread};
+use crate::summary::{RepeatedFailover, RepeatedSummary, RunRef, Summary, VariantRow, VariantTrial, SCHEMA_VERSION};
 
 /// What the top-level folder of a repeated run holds.
-pub type TrialsReport = crate::export::TableReport;
-
-fn f(v: &Value) -> Option<f64> {
-    v.as_f64()
-}
+pub type TrialsReport = crate::export::TableReport<RepeatedSummary>;
 
 /// `runs`: (variant, trial number, that run's summary).
-pub fn trials_report(runs: &[(String, u32, Value)]) -> TrialsReport {
+pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
     let mut variants: Vec<String> = Vec::new();
     for (v, _, _) in runs {
         if !variants.contains(v) {
@@ -25,55 +20,61 @@ pub fn trials_report(runs: &[(String, u32, Value)]) -> TrialsReport {
     let mut all_trials = Vec::new();
     let mut rows = Vec::new();
     for v in &variants {
-        let mine: Vec<&(String, u32, Value)> = runs.iter().filter(|(name, _, _)| name == v).collect();
+        let mine: Vec<&(String, u32, Summary)> = runs.iter().filter(|(name, _, _)| name == v).collect();
         let mut trials = Vec::new();
         for (_, n, s) in &mine {
-            for t in s["failover"]["trials"].as_array().into_iter().flatten() {
-                let mut t = t.clone();
-                t["variant"] = json!(v);
-                t["trial"] = json!(n);
-                t["run_id"] = s["run_id"].clone();
-                trials.push(t);
+            for t in s.trials() {
+                trials.push(VariantTrial {
+                    timeline: t.clone(),
+                    variant: v.clone(),
+                    trial: *n,
+                    run_id: s.run_id.clone(),
+                });
             }
         }
-        let col = |k: &str| spread(trials.iter().filter_map(|t| f(&t[k])));
-        let sum = |k: &str| mine.iter().map(|(_, _, s)| s["check"][k].as_u64().unwrap_or(0)).sum::<u64>();
-        let recovery_p99 = trials.iter().filter_map(|t| t["p99_during_recovery_us"].as_u64()).max();
-        let publish_p99 = spread(mine.iter().filter_map(|(_, _, s)| f(&s["latency_us"]["publish"]["p99"])));
-        rows.push(json!({
-            "variant": v,
-            "topology": mine.first().map(|(_, _, s)| s["topology"].clone()).unwrap_or_default(),
-            "runs": mine.len(),
-            "complete": mine.iter().all(|(_, _, s)| s["complete"] == true),
-            "rto_ms": col("rto_ms"),
-            "detected_ms": col("detected_ms"),
-            "endpoint_ready_ms": col("endpoint_ready_ms"),
-            "recovery_ms": col("recovery_ms"),
-            "p99_during_recovery_us_max": recovery_p99,
-            "publish_p99_us": publish_p99,
-            "lost": sum("lost"),
-            "duplicated": sum("duplicated"),
-            "recovered": sum("recovered"),
-            "valid": mine.iter().all(|(_, _, s)| s["check"]["valid"] != false),
-        }));
+        let col = |f: fn(&VariantTrial) -> Option<f64>| spread(trials.iter().filter_map(f));
+        let sum = |f: fn(&habench_workloads::checker::CheckReport) -> u64| {
+            mine.iter().filter_map(|(_, _, s)| s.check_report()).map(f).sum::<u64>()
+        };
+        rows.push(VariantRow {
+            variant: v.clone(),
+            topology: mine.first().map(|(_, _, s)| s.topology.clone()).unwrap_or_default(),
+            runs: mine.len(),
+            complete: mine.iter().all(|(_, _, s)| s.complete),
+            rto_ms: col(|t| t.timeline.rto_ms),
+            detected_ms: col(|t| t.timeline.detected_ms),
+            endpoint_ready_ms: col(|t| t.timeline.endpoint_ready_ms),
+            recovery_ms: col(|t| t.timeline.recovery_ms),
+            p99_during_recovery_us_max: trials.iter().filter_map(|t| t.timeline.p99_during_recovery_us).max(),
+            publish_p99_us: spread(mine.iter().filter_map(|(_, _, s)| s.latency("publish")).map(|l| l.p99 as f64)),
+            lost: sum(|c| c.lost),
+            duplicated: sum(|c| c.duplicated),
+            recovered: sum(|c| c.recovered),
+            valid: mine.iter().all(|(_, _, s)| s.check_report().is_none_or(|c| c.valid)),
+        });
         all_trials.extend(trials);
     }
-    let complete = runs.iter().all(|(_, _, s)| s["complete"] == true);
-    let summary = json!({
-        "schema_version": crate::export::summary::SCHEMA_VERSION,
-        "complete": complete,
-        "scenario": runs.first().map(|(_, _, s)| s["scenario"].clone()).unwrap_or_default(),
-        "variants": rows,
-        "failover": { "trials": all_trials },
-        "runs": runs.iter().map(|(v, n, s)| json!({ "variant": v, "trial": n, "run_id": s["run_id"], "complete": s["complete"] })).collect::<Vec<_>>(),
-    });
-    let (markdown, csv) = table(&rows);
+    let summary = RepeatedSummary {
+        schema_version: SCHEMA_VERSION,
+        complete: runs.iter().all(|(_, _, s)| s.complete),
+        scenario: runs.first().map(|(_, _, s)| s.scenario.clone()).unwrap_or_default(),
+        failover: RepeatedFailover { trials: all_trials },
+        runs: runs
+            .iter()
+            .map(|(v, n, s)| RunRef { variant: v.clone(), trial: *n, run_id: s.run_id.clone(), complete: s.complete })
+            .collect(),
+        offload: None,
+        distance: None,
+        variants: rows,
+    };
+    let (markdown, csv) = table(&summary.variants);
     TrialsReport { summary, markdown, csv }
 }
 
-fn table(rows: &[Value]) -> (String, String) {
-    let ms = |v: &Value| v.as_f64().map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
-    let us_ms = |v: &Value| v.as_f64().map(|x| format!("{:.1}", x / 1000.0)).unwrap_or_else(|| "-".into());
+fn table(rows: &[VariantRow]) -> (String, String) {
+    let ms = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
+    let us_ms = |v: Option<f64>| v.map(|x| format!("{:.1}", x / 1000.0)).unwrap_or_else(|| "-".into());
+    let p50 = |s: &Option<Spread>| s.map(|s| s.p50);
     let mut md = String::from(
         "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -96,19 +97,19 @@ fn table(rows: &[Value]) -> (String, String) {
     let mut records = Vec::new();
     for r in rows {
         let cells = [
-            r["variant"].as_str().unwrap_or("").to_string(),
-            r["topology"].as_str().unwrap_or("").to_string(),
-            r["runs"].to_string(),
-            ms(&r["rto_ms"]["p50"]),
-            ms(&r["rto_ms"]["max"]),
-            ms(&r["detected_ms"]["p50"]),
-            ms(&r["endpoint_ready_ms"]["p50"]),
-            ms(&r["recovery_ms"]["p50"]),
-            us_ms(&r["p99_during_recovery_us_max"]),
-            us_ms(&r["publish_p99_us"]["p50"]),
-            r["lost"].to_string(),
-            r["duplicated"].to_string(),
-            r["valid"].to_string(),
+            r.variant.clone(),
+            r.topology.clone(),
+            r.runs.to_string(),
+            ms(p50(&r.rto_ms)),
+            ms(r.rto_ms.map(|s| s.max)),
+            ms(p50(&r.detected_ms)),
+            ms(p50(&r.endpoint_ready_ms)),
+            ms(p50(&r.recovery_ms)),
+            us_ms(r.p99_during_recovery_us_max.map(|v| v as f64)),
+            us_ms(p50(&r.publish_p99_us)),
+            r.lost.to_string(),
+            r.duplicated.to_string(),
+            r.valid.to_string(),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
         records.push(cells.to_vec());
@@ -119,14 +120,26 @@ fn table(rows: &[Value]) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::summary::{CheckSection, FailoverSection};
 
-    fn run(rto: f64, lost: u64) -> Value {
-        json!({
-            "complete": true, "run_id": "r", "scenario": "s", "topology": "sync",
-            "latency_us": { "publish": { "p99": 4000 } },
-            "check": { "lost": lost, "duplicated": 0, "recovered": 1, "valid": lost == 0 },
-            "failover": { "trials": [ { "rto_ms": rto, "detected_ms": 100.0, "p99_during_recovery_us": 900000 } ] },
-        })
+    fn run(rto: f64, lost: u64) -> Summary {
+        let mut s = Summary::blank("r").with_latency("publish", 1000, 4000, 100.0);
+        s.check = Some(CheckSection::Report(habench_workloads::checker::CheckReport {
+            lost,
+            recovered: 1,
+            valid: lost == 0,
+            ..Default::default()
+        }));
+        let trial: crate::failover::trials::Trial = serde_json::from_value(serde_json::json!({
+            "fault": { "kind": "kill-primary", "at": "1s" }, "target": "primary", "injected_at_s": 2.0,
+            "rto_ms": rto, "detected_ms": 100.0, "p99_during_recovery_us": 900000, "events": [],
+            "fenced_ms": null, "promoted_ms": null, "endpoint_ready_ms": null, "last_ack_before_ms": null,
+            "first_ack_after_ms": null, "p99_recovered_ms": null, "pre_fault_p99_us": null,
+            "backlog_recovered_ms": null, "recovery_ms": null, "redo_bytes": null, "promoted_node": null
+        }))
+        .unwrap();
+        s.failover = Some(FailoverSection::of(vec![trial]));
+        s
     }
 
     #[test]
@@ -134,15 +147,19 @@ mod tests {
         let runs = vec![
             ("sync".to_string(), 1, run(1200.0, 0)),
             ("sync".to_string(), 2, run(1000.0, 0)),
-            ("shared-disk".to_string(), 1, run(11000.0, 0)),
+            ("shared-disk".to_string(), 1, run(11000.0, 2)),
         ];
         let r = trials_report(&runs);
-        assert_eq!(r.summary["variants"].as_array().unwrap().len(), 2);
-        assert_eq!(r.summary["variants"][0]["rto_ms"]["max"], 1200.0);
-        assert_eq!(r.summary["failover"]["trials"].as_array().unwrap().len(), 3);
+        assert_eq!(r.summary.variants.len(), 2);
+        assert_eq!(r.summary.variants[0].rto_ms.unwrap().max, 1200.0);
+        assert_eq!((r.summary.variants[1].lost, r.summary.variants[1].valid), (2, false));
+        assert_eq!(r.summary.failover.trials.len(), 3);
         assert!(r.markdown.contains("| sync | sync | 2 | 1200 | 1200 | 100 |"), "{}", r.markdown);
         let (header, records) = crate::csvfmt::read(&r.csv);
         assert_eq!(records.len(), 2);
         assert!(records.iter().all(|rec| rec.len() == header.len()));
+        // What is written reads back as the same type.
+        let text = serde_json::to_string(&r.summary).unwrap();
+        assert_eq!(RepeatedSummary::parse(&text).unwrap().failover.trials[2].variant, "shared-disk");
     }
 }

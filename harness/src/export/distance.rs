@@ -4,25 +4,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::{json, Value};
-
 use crate::export::TableReport;
+use crate::summary::{DistanceRow, DistanceSection, Summary};
 
 /// The setup a run belongs to: `single`, `async`, `sync on`, `sync remote_apply`...
-pub fn setup_name(s: &Value) -> String {
-    let kind = s["setup"]["kind"].as_str().unwrap_or("?");
-    match kind {
-        "sync" => format!("sync {}", s["setup"]["sync_commit"].as_str().unwrap_or("on")),
-        other => other.to_string(),
-    }
-}
-
-/// The commit operation of a run: publish for the MessageBox, insert for the calibration.
-fn commit_op(s: &Value) -> &'static str {
-    if s["latency_us"]["insert"]["count"].as_u64().unwrap_or(0) > 0 {
-        "insert"
-    } else {
-        "publish"
+pub fn setup_name(s: &Summary) -> String {
+    match s.setup.as_ref() {
+        Some(setup) if setup.kind == "sync" => format!("sync {}", setup.sync_commit.as_deref().unwrap_or("on")),
+        Some(setup) => setup.kind.clone(),
+        None => "?".into(),
     }
 }
 
@@ -45,52 +35,51 @@ fn r3(x: f64) -> f64 {
 }
 
 /// None unless some run went through a link.
-pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
-    if !runs.iter().any(|(_, _, s)| s["setup"]["links"].as_object().is_some_and(|l| !l.is_empty())) {
+pub fn distance_report(runs: &[(String, u32, Summary)]) -> Option<TableReport<DistanceSection>> {
+    if !runs.iter().any(|(_, _, s)| s.setup.as_ref().is_some_and(|x| !x.links.is_empty())) {
         return None;
     }
-    let rows: Vec<Value> = runs
+    let rows: Vec<DistanceRow> = runs
         .iter()
         .map(|(variant, _, s)| {
-            let op = commit_op(s);
-            let delay = s["setup"]["one_way_delay_ms"].as_f64().unwrap_or(0.0);
-            json!({
-                "variant": variant,
-                "setup": setup_name(s),
-                "one_way_delay_ms": delay,
-                "round_trip_ms": delay * 2.0,
-                "commit_p50_ms": s["latency_us"][op]["p50"].as_f64().map(|v| r3(v / 1000.0)),
-                "commit_p99_ms": s["latency_us"][op]["p99"].as_f64().map(|v| r3(v / 1000.0)),
-                "throughput_per_s": s["throughput"][op]["ops_per_sec"],
-                "floor_flush_us": s["setup"]["floor_flush_us"],
-                "complete": s["complete"],
-            })
+            let op = s.commit_op();
+            let delay = s.setup.as_ref().map_or(0.0, |x| x.one_way_delay_ms);
+            DistanceRow {
+                variant: variant.clone(),
+                setup: setup_name(s),
+                one_way_delay_ms: delay,
+                round_trip_ms: delay * 2.0,
+                commit_p50_ms: s.latency(op).map(|l| r3(l.p50 as f64 / 1000.0)),
+                commit_p99_ms: s.latency(op).map(|l| r3(l.p99 as f64 / 1000.0)),
+                throughput_per_s: s.rate(op),
+                floor_flush_us: s.setup.as_ref().and_then(|x| x.floor_flush_us),
+                complete: s.complete,
+            }
         })
         .collect();
     let mut by_setup: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for r in &rows {
-        if let (Some(rtt), Some(p50)) = (r["round_trip_ms"].as_f64(), r["commit_p50_ms"].as_f64()) {
-            by_setup.entry(r["setup"].as_str().unwrap_or("?").to_string()).or_default().push((rtt, p50));
+        if let Some(p50) = r.commit_p50_ms {
+            by_setup.entry(r.setup.clone()).or_default().push((r.round_trip_ms, p50));
         }
     }
-    let slopes: serde_json::Map<String, Value> =
-        by_setup.iter().map(|(k, pts)| (k.clone(), json!(slope(pts).map(r3)))).collect();
-    let summary = json!({ "rows": rows, "p50_slope_per_round_trip": slopes });
+    let slopes: BTreeMap<String, Option<f64>> =
+        by_setup.iter().map(|(k, pts)| (k.clone(), slope(pts).map(r3))).collect();
     let mut md = String::from("## Distance: commit latency against the link's round trip\n\n");
     md.push_str("| variant | setup | one-way ms | round trip ms | commit p50 ms | commit p99 ms | commits/s |\n|---|---|---|---|---|---|---|\n");
     let header =
         ["variant", "setup", "one_way_delay_ms", "round_trip_ms", "commit_p50_ms", "commit_p99_ms", "throughput_per_s"];
     let mut records = Vec::new();
-    let cell = |v: &Value| v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+    let cell = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
     for r in &rows {
         let cells = [
-            r["variant"].as_str().unwrap_or("").to_string(),
-            r["setup"].as_str().unwrap_or("").to_string(),
-            cell(&r["one_way_delay_ms"]),
-            cell(&r["round_trip_ms"]),
-            cell(&r["commit_p50_ms"]),
-            cell(&r["commit_p99_ms"]),
-            cell(&r["throughput_per_s"]),
+            r.variant.clone(),
+            r.setup.clone(),
+            cell(Some(r.one_way_delay_ms)),
+            cell(Some(r.round_trip_ms)),
+            cell(r.commit_p50_ms),
+            cell(r.commit_p99_ms),
+            cell(r.throughput_per_s),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
         records.push(cells.to_vec());
@@ -98,22 +87,26 @@ pub fn distance_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
     let csv = crate::csvfmt::table(&header, &records);
     md.push_str("\nSlope of commit p50 per ms of round trip (1.0: each commit waits one round trip):\n\n");
     for (k, v) in &slopes {
-        let _ = writeln!(md, "- {k}: {}", v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()));
+        let _ = writeln!(md, "- {k}: {}", cell(*v));
     }
-    Some(TableReport { summary, markdown: md, csv })
+    Some(TableReport { summary: DistanceSection { rows, p50_slope_per_round_trip: slopes }, markdown: md, csv })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::summary::Setup;
 
-    fn run(kind: &str, level: &str, delay: f64, p50_us: f64) -> Value {
-        json!({
-            "complete": true,
-            "setup": { "kind": kind, "sync_commit": level, "one_way_delay_ms": delay, "links": { "s1": format!("delay:{delay}ms") } },
-            "latency_us": { "insert": { "count": 10, "p50": p50_us, "p99": p50_us * 2.0 } },
-            "throughput": { "insert": { "ops_per_sec": 8.0e6 / p50_us } },
-        })
+    fn run(kind: &str, level: &str, delay: f64, p50_us: f64) -> Summary {
+        let mut s = Summary::blank("r").with_latency("insert", p50_us as u64, (p50_us * 2.0) as u64, 8.0e6 / p50_us);
+        s.setup = Some(Setup {
+            kind: kind.into(),
+            sync_commit: Some(level.into()),
+            one_way_delay_ms: delay,
+            links: [("s1".to_string(), format!("delay:{delay}ms"))].into(),
+            ..Default::default()
+        });
+        s
     }
 
     #[test]
@@ -124,15 +117,15 @@ mod tests {
             runs.push((format!("async-{d}"), 1, run("async", "on", d, 250.0)));
         }
         let r = distance_report(&runs).unwrap();
-        assert_eq!(r.summary["p50_slope_per_round_trip"]["sync on"], json!(1.0));
-        assert_eq!(r.summary["p50_slope_per_round_trip"]["async"], json!(0.0));
+        assert_eq!(r.summary.p50_slope_per_round_trip["sync on"], Some(1.0));
+        assert_eq!(r.summary.p50_slope_per_round_trip["async"], Some(0.0));
         assert!(r.markdown.contains("| sync-20 | sync on | 20.00 | 40.00 | 40.30 |"), "{}", r.markdown);
         assert_eq!(r.csv.lines().count(), 9);
         let no_links: Vec<_> = runs
             .iter()
             .map(|(v, n, s)| {
                 let mut s = s.clone();
-                s["setup"]["links"] = json!({});
+                s.setup.as_mut().unwrap().links.clear();
                 (v.clone(), *n, s)
             })
             .collect();

@@ -14,8 +14,8 @@ pub mod timeline_csv;
 /// A section of a repeated run's top folder: its `summary.json` part, and the same as a
 /// Markdown table and as CSV.
 #[derive(Debug)]
-pub struct TableReport {
-    pub summary: serde_json::Value,
+pub struct TableReport<S> {
+    pub summary: S,
     pub markdown: String,
     pub csv: String,
 }

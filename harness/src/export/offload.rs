@@ -3,77 +3,78 @@
 
 use std::fmt::Write;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::export::TableReport;
+use crate::summary::{Gain, OffloadRow, OffloadSection, Summary};
 
-fn reports_on(s: &Value) -> &str {
-    s["reports"]["on"].as_str().unwrap_or("none")
+fn reports_on(s: &Summary) -> String {
+    s.reports.as_ref().map(|r| r.on.as_str()).unwrap_or("none").to_string()
 }
 
-fn row(variant: &str, s: &Value) -> Value {
-    let primary = s["cpu"]["primary"].as_str().unwrap_or("");
-    let node = &s["cpu"]["nodes"][primary];
-    let r = &s["reports"];
-    json!({
-        "variant": variant,
-        "run_id": s["run_id"],
-        "reports_on": reports_on(s),
-        "complete": s["complete"],
-        "publish_per_s": s["throughput"]["publish"]["ops_per_sec"],
-        "complete_per_s": s["throughput"]["complete"]["ops_per_sec"],
-        "publish_p99_us": s["latency_us"]["publish"]["p99"],
-        "complete_p99_us": s["latency_us"]["complete"]["p99"],
-        "end_to_end_p99_us": s["latency_us"]["end_to_end"]["p99"],
-        "report_per_s": r["queries"]["ok_per_sec"],
-        "report_p50_us": r["latency_us"]["p50"],
-        "report_p99_us": r["latency_us"]["p99"],
-        "report_fail": r["queries"]["fail"],
-        "staleness_ms_p50": r["staleness_ms"]["p50"],
-        "staleness_ms_p99": r["staleness_ms"]["p99"],
-        "staleness_bytes_p99": r["staleness_bytes"]["p99"],
-        "ryw_checks": r["read_your_writes"]["checks"],
-        "ryw_violations": r["read_your_writes"]["violations"],
-        "conflict_cancellations": r["recovery_conflicts"]["client_cancellations"],
-        "primary_cpu_s": node["cpu_s"],
-        "primary_report_cpu_s": node["report_backends_cpu_s"],
-        "lost": s["check"]["lost"],
+fn row(variant: &str, s: &Summary) -> OffloadRow {
+    let primary = s.cpu.as_ref().and_then(|c| c.primary.as_deref().and_then(|p| c.nodes.get(p)));
+    let r = s.reports.as_ref();
+    let p99 = |op: &str| s.latency(op).map(|l| l.p99);
+    OffloadRow {
+        variant: variant.to_string(),
+        run_id: s.run_id.clone(),
+        reports_on: reports_on(s),
+        complete: s.complete,
+        publish_per_s: s.rate("publish"),
+        complete_per_s: s.rate("complete"),
+        publish_p99_us: p99("publish"),
+        complete_p99_us: p99("complete"),
+        end_to_end_p99_us: p99("end_to_end"),
+        report_per_s: r.map(|r| r.queries.ok_per_sec),
+        report_p50_us: r.map(|r| r.latency_us.p50),
+        report_p99_us: r.map(|r| r.latency_us.p99),
+        report_fail: r.map(|r| r.queries.fail),
+        staleness_ms_p50: r.and_then(|r| r.staleness_ms).map(|x| x.p50),
+        staleness_ms_p99: r.and_then(|r| r.staleness_ms).map(|x| x.p99),
+        staleness_bytes_p99: r.and_then(|r| r.staleness_bytes).map(|x| x.p99),
+        ryw_checks: r.map(|r| r.read_your_writes.checks),
+        ryw_violations: r.map(|r| r.read_your_writes.violations),
+        conflict_cancellations: r.map(|r| r.recovery_conflicts.client_cancellations),
+        primary_cpu_s: primary.map(|n| n.cpu_s),
+        primary_report_cpu_s: primary.map(|n| n.report_backends_cpu_s),
+        lost: s.check_report().map(|c| c.lost),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some((a / b * 1000.0).round() / 1000.0),
+        _ => None,
+    }
+}
+
+fn gain(a: Option<&OffloadRow>, b: Option<&OffloadRow>) -> Option<Gain> {
+    let (a, b) = (a?, b?);
+    let f = |v: Option<u64>| v.map(|x| x as f64);
+    Some(Gain {
+        publish_per_s_ratio: ratio(a.publish_per_s, b.publish_per_s),
+        complete_per_s_ratio: ratio(a.complete_per_s, b.complete_per_s),
+        publish_p99_ratio: ratio(f(a.publish_p99_us), f(b.publish_p99_us)),
+        complete_p99_ratio: ratio(f(a.complete_p99_us), f(b.complete_p99_us)),
+        primary_cpu_ratio: ratio(a.primary_cpu_s, b.primary_cpu_s),
     })
 }
 
-fn ratio(a: &Value, b: &Value) -> Value {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(a), Some(b)) if b > 0.0 => json!((a / b * 1000.0).round() / 1000.0),
-        _ => Value::Null,
-    }
-}
-
 /// None when no run had report queries.
-pub fn offload_report(runs: &[(String, u32, Value)]) -> Option<TableReport> {
-    if !runs.iter().any(|(_, _, s)| s.get("reports").is_some()) {
+pub fn offload_report(runs: &[(String, u32, Summary)]) -> Option<TableReport<OffloadSection>> {
+    if !runs.iter().any(|(_, _, s)| s.reports.is_some()) {
         return None;
     }
-    let rows: Vec<Value> = runs.iter().map(|(v, _, s)| row(v, s)).collect();
-    let find = |on: &str| rows.iter().find(|r| r["reports_on"] == on);
-    let gain = |a: Option<&Value>, b: Option<&Value>| {
-        let (a, b) = (a?, b?);
-        Some(json!({
-            "publish_per_s_ratio": ratio(&a["publish_per_s"], &b["publish_per_s"]),
-            "complete_per_s_ratio": ratio(&a["complete_per_s"], &b["complete_per_s"]),
-            "publish_p99_ratio": ratio(&a["publish_p99_us"], &b["publish_p99_us"]),
-            "complete_p99_ratio": ratio(&a["complete_p99_us"], &b["complete_p99_us"]),
-            "primary_cpu_ratio": ratio(&a["primary_cpu_s"], &b["primary_cpu_s"]),
-        }))
+    let rows: Vec<OffloadRow> = runs.iter().map(|(v, _, s)| row(v, s)).collect();
+    let find = |on: &str| rows.iter().find(|r| r.reports_on == on);
+    let summary = OffloadSection {
+        standbys_vs_primary: gain(find("standbys"), find("primary")),
+        primary_vs_none: gain(find("primary"), find("none")),
+        standbys_vs_none: gain(find("standbys"), find("none")),
+        variants: rows.clone(),
     };
-    let summary = json!({
-        "variants": rows,
-        // Reports on the standbys against reports on the primary (below 1: the primary got faster).
-        "standbys_vs_primary": gain(find("standbys"), find("primary")),
-        // What reports cost where they run, against no reports at all.
-        "primary_vs_none": gain(find("primary"), find("none")),
-        "standbys_vs_none": gain(find("standbys"), find("none")),
-    });
-    let (markdown, csv) = table(&rows, &summary);
+    let (markdown, csv) = table(&rows, summary.standbys_vs_primary);
     Some(TableReport { summary, markdown, csv })
 }
 
@@ -106,7 +107,9 @@ fn cell(v: &Value) -> String {
     }
 }
 
-fn table(rows: &[Value], summary: &Value) -> (String, String) {
+fn table(rows: &[OffloadRow], standbys_vs_primary: Option<Gain>) -> (String, String) {
+    // The table's cells by column key: the rows as their JSON fields.
+    let rows: Vec<Value> = rows.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect();
     let mut md = String::from("## Offload: reports on the primary or on readable secondaries\n\n");
     md.push_str(&format!("| {} |\n", COLUMNS.iter().map(|(_, h)| *h).collect::<Vec<_>>().join(" | ")));
     md.push_str(&format!("|{}\n", "---|".repeat(COLUMNS.len())));
@@ -120,17 +123,16 @@ fn table(rows: &[Value], summary: &Value) -> (String, String) {
         records.push(cells);
     }
     let csv = crate::csvfmt::table(&header, &records);
-    let g = &summary["standbys_vs_primary"];
-    let x = |v: &Value| v.as_f64().map(|f| format!("{f:.2}")).unwrap_or_else(|| "-".into());
-    if !g.is_null() {
+    let x = |v: Option<f64>| v.map(|f| format!("{f:.2}")).unwrap_or_else(|| "-".into());
+    if let Some(g) = standbys_vs_primary {
         let _ = write!(
             md,
             "\nReports on the standbys instead of the primary: publish throughput x{}, publish p99 x{}, \
              complete p99 x{}, primary CPU x{}.\n",
-            x(&g["publish_per_s_ratio"]),
-            x(&g["publish_p99_ratio"]),
-            x(&g["complete_p99_ratio"]),
-            x(&g["primary_cpu_ratio"]),
+            x(g.publish_per_s_ratio),
+            x(g.publish_p99_ratio),
+            x(g.complete_p99_ratio),
+            x(g.primary_cpu_ratio),
         );
     }
     (md, csv)
@@ -139,18 +141,29 @@ fn table(rows: &[Value], summary: &Value) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::summary::{CheckSection, CpuSection, NodeCpu, ReportsSection};
 
-    fn run(on: Option<&str>, p99: u64, cpu: f64) -> Value {
-        let mut s = json!({
-            "run_id": "r", "complete": true,
-            "throughput": { "publish": { "ops_per_sec": 500.0 }, "complete": { "ops_per_sec": 875.0 } },
-            "latency_us": { "publish": { "p99": p99 }, "complete": { "p99": 3000 } },
-            "cpu": { "primary": "n1", "nodes": { "n1": { "cpu_s": cpu, "report_backends_cpu_s": 0.0 } } },
-            "check": { "lost": 0 },
+    fn run(on: Option<&str>, p99: u64, cpu: f64) -> Summary {
+        let mut s =
+            Summary::blank("r").with_latency("publish", 1000, p99, 500.0).with_latency("complete", 1000, 3000, 875.0);
+        s.cpu = Some(CpuSection {
+            primary: Some("n1".into()),
+            nodes: [("n1".to_string(), NodeCpu { cpu_s: cpu, ..Default::default() })].into(),
+            ..Default::default()
         });
+        s.check = Some(CheckSection::Report(Default::default()));
         if let Some(on) = on {
-            s["reports"] = json!({ "on": on, "queries": { "ok_per_sec": 40.0, "fail": 0 }, "latency_us": { "p99": 9000 },
-                "read_your_writes": { "checks": 100, "violations": 3 }, "recovery_conflicts": { "client_cancellations": 0 } });
+            let mut r: ReportsSection = serde_json::from_value(serde_json::json!({
+                "on": on, "rate": 20.0, "clients": 2, "mix": { "counts": 1, "lookup": 1, "slowest": 0, "depth": 0, "scan": 0 },
+                "queries": { "ok": 400, "fail": 0, "unknown": 0, "ok_per_sec": 40.0 },
+                "latency_us": { "count": 400, "mean": 1.0, "p50": 1000, "p90": 1, "p99": 9000, "p999": 1, "max": 1 },
+                "targets": {}, "staleness_ms": null, "staleness_bytes": null,
+                "read_your_writes": { "checks": 100, "violations": 3, "violation_share": 0.03 },
+                "recovery_conflicts": { "client_cancellations": 0, "server_counted": 0 }, "misrouted": 0
+            }))
+            .unwrap();
+            r.rate = 20.0;
+            s.reports = Some(r);
         }
         s
     }
@@ -163,9 +176,9 @@ mod tests {
             ("on-standbys".to_string(), 1, run(Some("standbys"), 10_000, 40.0)),
         ];
         let r = offload_report(&runs).unwrap();
-        assert_eq!(r.summary["standbys_vs_primary"]["publish_p99_ratio"], json!(0.25));
-        assert_eq!(r.summary["standbys_vs_primary"]["primary_cpu_ratio"], json!(0.5));
-        assert_eq!(r.summary["variants"][0]["reports_on"], json!("none"));
+        let g = r.summary.standbys_vs_primary.unwrap();
+        assert_eq!((g.publish_p99_ratio, g.primary_cpu_ratio), (Some(0.25), Some(0.5)));
+        assert_eq!(r.summary.variants[0].reports_on, "none");
         assert!(r.markdown.contains("| on-standbys | standbys | 500.0 | 10000 |"), "{}", r.markdown);
         assert!(r.markdown.contains("publish p99 x0.25"), "{}", r.markdown);
         assert_eq!(r.csv.lines().count(), 4);

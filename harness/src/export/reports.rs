@@ -1,14 +1,19 @@
 //! The `reports` and `cpu` sections of summary.json: report query latency per target and query,
 //! staleness of standby reads, read-your-writes probes, recovery conflicts, server CPU.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
-use serde_json::{json, Map, Value};
 
 use crate::config::ReportsConfig;
 use crate::measure::cpu::CpuUsage;
 use crate::measure::reports::TargetReports;
 use crate::measure::{LatencySummary, OpStats};
 use crate::run_result::ReportResult;
+use crate::summary::{
+    CpuSection, HarnessCpu, Latency, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Staleness,
+    TargetConflicts, TotalConflicts, TotalRyw,
+};
 
 const CONFLICT_CAUSES: [&str; 5] = ["tablespace", "lock", "snapshot", "bufferpin", "deadlock"];
 
@@ -16,22 +21,29 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn latency(s: &OpStats) -> Value {
+fn latency(s: &OpStats) -> Latency {
     let l = s.latency();
-    json!({ "count": l.count, "mean": round2(l.mean), "p50": l.p50, "p90": l.p90, "p99": l.p99, "p999": l.p999, "max": l.max })
+    Latency { count: l.count, mean: round2(l.mean), p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max }
 }
 
-fn queries(s: &OpStats, measured_s: f64) -> Value {
+fn queries(s: &OpStats, measured_s: f64) -> Queries {
     let per_s = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
-    json!({ "ok": s.ok, "fail": s.fail, "unknown": s.unknown, "ok_per_sec": round2(per_s) })
+    Queries { ok: s.ok, fail: s.fail, unknown: s.unknown, ok_per_sec: round2(per_s) }
 }
 
 /// Percentiles of a staleness histogram; `scale` turns recorded units into reported ones.
-fn spread(h: Option<&Histogram<u64>>, scale: f64) -> Value {
-    let Some(h) = h.filter(|h| !h.is_empty()) else { return Value::Null };
+fn spread(h: Option<&Histogram<u64>>, scale: f64) -> Option<Staleness> {
+    let h = h.filter(|h| !h.is_empty())?;
     let l = LatencySummary::of(h);
     let v = |x: u64| round2(x as f64 * scale);
-    json!({ "count": l.count, "mean": round2(l.mean * scale), "p50": v(l.p50), "p90": v(l.p90), "p99": v(l.p99), "max": v(l.max) })
+    Some(Staleness {
+        count: l.count,
+        mean: round2(l.mean * scale),
+        p50: v(l.p50),
+        p90: v(l.p90),
+        p99: v(l.p99),
+        max: v(l.max),
+    })
 }
 
 fn merged(targets: &[&TargetReports], pick: fn(&TargetReports) -> Option<&Histogram<u64>>) -> Option<Histogram<u64>> {
@@ -45,81 +57,80 @@ fn merged(targets: &[&TargetReports], pick: fn(&TargetReports) -> Option<&Histog
     out
 }
 
-fn target_section(t: &TargetReports, server_conflicts: Option<&[i64; 5]>, measured_s: f64) -> Value {
-    let mut by_kind = Map::new();
-    by_kind.insert("all".into(), latency(&t.total()));
+fn target_section(t: &TargetReports, server_conflicts: Option<&[i64; 5]>, measured_s: f64) -> ReportTarget {
+    let mut by_kind = BTreeMap::new();
+    by_kind.insert("all".to_string(), latency(&t.total()));
     for (k, s) in &t.by_kind {
-        by_kind.insert(k.as_str().into(), latency(s));
+        by_kind.insert(k.as_str().to_string(), latency(s));
     }
-    json!({
-        "queries": queries(&t.total(), measured_s),
-        "latency_us": by_kind,
-        "staleness_ms": spread(t.staleness_us.as_ref(), 1e-3),
-        "staleness_bytes": spread(t.staleness_bytes.as_ref(), 1.0),
-        "read_your_writes": { "checks": t.ryw_checks, "violations": t.ryw_violations },
-        "recovery_conflicts": {
-            "client_cancellations": t.conflicts,
-            "server": server_conflicts.map(|c| CONFLICT_CAUSES.iter().zip(c).map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>()),
+    ReportTarget {
+        queries: queries(&t.total(), measured_s),
+        latency_us: by_kind,
+        staleness_ms: spread(t.staleness_us.as_ref(), 1e-3),
+        staleness_bytes: spread(t.staleness_bytes.as_ref(), 1.0),
+        read_your_writes: RywCounts { checks: t.ryw_checks, violations: t.ryw_violations },
+        recovery_conflicts: TargetConflicts {
+            client_cancellations: t.conflicts,
+            server: server_conflicts.map(|c| CONFLICT_CAUSES.iter().zip(c).map(|(k, v)| (k.to_string(), *v)).collect()),
         },
-        "connections": t.connections,
-        "misrouted": t.misrouted,
-    })
+        connections: t.connections,
+        misrouted: t.misrouted,
+    }
 }
 
 /// The `reports` section.
-pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -> Value {
-    let mut targets = Map::new();
-    for (name, t) in &r.stats.targets {
-        targets.insert(name.clone(), target_section(t, r.server_conflicts.get(name), measured_s));
-    }
+pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -> ReportsSection {
+    let targets = r
+        .stats
+        .targets
+        .iter()
+        .map(|(name, t)| (name.clone(), target_section(t, r.server_conflicts.get(name), measured_s)))
+        .collect();
     let all: Vec<&TargetReports> = r.stats.targets.values().collect();
     let checks: u64 = all.iter().map(|t| t.ryw_checks).sum();
     let violations: u64 = all.iter().map(|t| t.ryw_violations).sum();
     let client_conflicts: u64 = all.iter().map(|t| t.conflicts).sum();
     let server_conflicts: i64 = r.server_conflicts.values().flat_map(|c| c.iter()).sum();
     let total = r.stats.total();
-    json!({
-        "on": cfg.on.as_str(),
-        "rate": cfg.rate,
-        "clients": cfg.clients,
-        "mix": cfg.mix,
-        "queries": queries(&total, measured_s),
-        "latency_us": latency(&total),
-        "targets": targets,
-        "staleness_ms": spread(merged(&all, |t| t.staleness_us.as_ref()).as_ref(), 1e-3),
-        "staleness_bytes": spread(merged(&all, |t| t.staleness_bytes.as_ref()).as_ref(), 1.0),
-        "read_your_writes": {
-            "checks": checks,
-            "violations": violations,
-            "violation_share": if checks > 0 { round2(violations as f64 / checks as f64 * 1e4) / 1e4 } else { 0.0 },
+    ReportsSection {
+        on: cfg.on,
+        rate: cfg.rate,
+        clients: cfg.clients,
+        mix: cfg.mix,
+        queries: queries(&total, measured_s),
+        latency_us: latency(&total),
+        targets,
+        staleness_ms: spread(merged(&all, |t| t.staleness_us.as_ref()).as_ref(), 1e-3),
+        staleness_bytes: spread(merged(&all, |t| t.staleness_bytes.as_ref()).as_ref(), 1.0),
+        read_your_writes: TotalRyw {
+            checks,
+            violations,
+            violation_share: if checks > 0 { round2(violations as f64 / checks as f64 * 1e4) / 1e4 } else { 0.0 },
         },
-        "recovery_conflicts": { "client_cancellations": client_conflicts, "server_counted": server_conflicts },
-        "misrouted": all.iter().map(|t| t.misrouted).sum::<u64>(),
-    })
+        recovery_conflicts: TotalConflicts { client_cancellations: client_conflicts, server_counted: server_conflicts },
+        misrouted: all.iter().map(|t| t.misrouted).sum::<u64>(),
+    }
 }
 
 /// The `cpu` section: CPU seconds per node and of habench itself over the measured phase, as
 /// cores (1.0 = one core busy), and habench's as a share of the machine.
-pub fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> Value {
-    let nodes: Map<String, Value> = c
+pub fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> CpuSection {
+    let nodes = c
         .by_node
         .iter()
         .map(|(name, s)| {
             let report = c.report_backends.get(name).copied().unwrap_or(0.0);
             let share = if c.wall_s > 0.0 { s / c.wall_s } else { 0.0 };
-            (
-                name.clone(),
-                json!({ "cpu_s": round2(*s), "cores": round2(share), "report_backends_cpu_s": round2(report) }),
-            )
+            (name.clone(), NodeCpu { cpu_s: round2(*s), cores: round2(share), report_backends_cpu_s: round2(report) })
         })
         .collect();
     let cores = if c.wall_s > 0.0 { c.harness_s / c.wall_s } else { 0.0 };
-    let harness = json!({
-        "cpu_s": round2(c.harness_s),
-        "cores": (cores * 1e4).round() / 1e4,
-        "machine_share": (cores / machine_cores.max(1) as f64 * 1e4).round() / 1e4,
-    });
-    json!({ "wall_s": round2(c.wall_s), "primary": primary, "nodes": nodes, "harness": harness })
+    let harness = HarnessCpu {
+        cpu_s: round2(c.harness_s),
+        cores: (cores * 1e4).round() / 1e4,
+        machine_share: (cores / machine_cores.max(1) as f64 * 1e4).round() / 1e4,
+    };
+    CpuSection { wall_s: round2(c.wall_s), primary: primary.map(str::to_string), nodes, harness: Some(harness) }
 }
 
 #[cfg(test)]
@@ -128,6 +139,7 @@ mod tests {
     use crate::measure::reports::{ReportSample, ReportStats};
     use habench_workloads::reporting::ReportKind;
     use habench_workloads::Outcome;
+    use serde_json::json;
 
     #[test]
     fn the_section_has_per_target_figures_and_totals() {
@@ -147,7 +159,7 @@ mod tests {
             stats.target("s1").record_staleness_bytes(8192);
         }
         let r = ReportResult { stats, server_conflicts: [("s1".to_string(), [0, 0, 2, 0, 0])].into() };
-        let v = reports_section(&ReportsConfig::default(), &r, 5.0);
+        let v = serde_json::to_value(reports_section(&ReportsConfig::default(), &r, 5.0)).unwrap();
         assert_eq!(v["queries"]["ok"], json!(10));
         assert_eq!(v["queries"]["ok_per_sec"], json!(2.0));
         assert_eq!(v["read_your_writes"]["violations"], json!(1));

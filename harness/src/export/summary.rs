@@ -1,10 +1,12 @@
-//! `summary.json`: the run's figures (schema in results/README.md). Written after every interval
-//! with `complete: false`, and once more at the end.
+//! `summary.json` from what the run measured (the typed [`Summary`]; keys in results/README.md).
+//! Written after every interval with `complete: false`, and once more at the end.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
+use crate::config::Load;
 use crate::measure::Stats;
 use crate::run_result::RunResult;
+use crate::summary::{DequeueCounts, Latency, OpCounts, Summary, Throughput, SCHEMA_VERSION};
 
 /// What the summary says about the run besides its measurements.
 #[derive(Debug, Clone)]
@@ -13,82 +15,93 @@ pub struct Header {
     pub scenario: String,
     pub topology: String,
     pub workload: String,
-    pub load: Value,
+    pub load: Load,
     pub started_at: String,
     pub seed: u64,
-}
-
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// Per-operation counts, throughput and latency over `measured_s` seconds.
-fn ops_sections(totals: &Stats, measured_s: f64) -> (Value, Value, Value) {
-    let (mut ops, mut thr, mut lat) = (Map::new(), Map::new(), Map::new());
-    for (op, s) in totals.ops() {
-        let name = op.as_str().to_string();
-        ops.insert(name.clone(), json!({ "ok": s.ok, "fail": s.fail, "unknown": s.unknown }));
-        let rate = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
-        thr.insert(name.clone(), json!({ "ops_per_sec": round2(rate) }));
-        let l = s.latency();
-        lat.insert(
-            name,
-            json!({ "count": l.count, "mean": round2(l.mean), "p50": l.p50, "p90": l.p90, "p99": l.p99, "p999": l.p999, "max": l.max }),
-        );
-    }
-    (Value::Object(ops), Value::Object(thr), Value::Object(lat))
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn base(h: &Header, totals: &Stats, measured_s: f64) -> Map<String, Value> {
-    let (ops, thr, lat) = ops_sections(totals, measured_s);
-    let mut m = Map::new();
-    m.insert("schema_version".into(), json!(SCHEMA_VERSION));
-    m.insert("complete".into(), json!(false));
-    m.insert("run_id".into(), json!(h.run_id));
-    m.insert("scenario".into(), json!(h.scenario));
-    m.insert("topology".into(), json!(h.topology));
-    m.insert("workload".into(), json!(h.workload));
-    m.insert("load".into(), h.load.clone());
-    m.insert("seed".into(), json!(h.seed));
-    m.insert("started_at".into(), json!(h.started_at));
-    m.insert("measured_s".into(), json!(round2(measured_s)));
-    m.insert("ops".into(), ops);
-    m.insert("throughput".into(), thr);
-    m.insert("latency_us".into(), lat);
-    m.insert(
-        "dequeue".into(),
-        json!({ "empty": totals.empty_dequeues, "redelivered": totals.redelivered, "not_held": totals.not_held }),
-    );
-    m
+fn base(h: &Header, totals: &Stats, measured_s: f64) -> Summary {
+    let (mut ops, mut throughput, mut latency_us) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for (op, s) in totals.ops() {
+        let name = op.as_str().to_string();
+        ops.insert(name.clone(), OpCounts { ok: s.ok, fail: s.fail, unknown: s.unknown });
+        let rate = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
+        throughput.insert(name.clone(), Throughput { ops_per_sec: round2(rate) });
+        let l = s.latency();
+        latency_us.insert(
+            name,
+            Latency {
+                count: l.count,
+                mean: round2(l.mean),
+                p50: l.p50,
+                p90: l.p90,
+                p99: l.p99,
+                p999: l.p999,
+                max: l.max,
+            },
+        );
+    }
+    Summary {
+        schema_version: SCHEMA_VERSION,
+        complete: false,
+        stop_reason: None,
+        run_id: h.run_id.clone(),
+        scenario: h.scenario.clone(),
+        topology: h.topology.clone(),
+        workload: h.workload.clone(),
+        load: h.load.clone(),
+        seed: h.seed,
+        started_at: h.started_at.clone(),
+        finished_at: None,
+        measured_s: round2(measured_s),
+        ops,
+        throughput,
+        latency_us,
+        dequeue: DequeueCounts {
+            empty: totals.empty_dequeues,
+            redelivered: totals.redelivered,
+            not_held: totals.not_held,
+        },
+        messages: None,
+        drain: None,
+        errors: None,
+        setup: None,
+        environment: None,
+        pacing: None,
+        check: None,
+        cpu: None,
+        reports: None,
+        failover: None,
+    }
 }
 
 /// While the run goes: what is known so far, marked incomplete.
-pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -> Value {
-    let mut m = base(h, totals, measured_s);
-    m.insert("stop_reason".into(), json!(stop_reason));
-    Value::Object(m)
+pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -> Summary {
+    Summary { stop_reason: Some(stop_reason.to_string()), ..base(h, totals, measured_s) }
 }
 
-/// After the run (complete or not).
-pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str, sections: Vec<(&str, Value)>) -> Value {
-    let mut m = base(h, &r.totals, r.measured_s);
-    m.insert("complete".into(), json!(r.stop_reason.is_none()));
-    m.insert("stop_reason".into(), json!(r.stop_reason));
-    m.insert("finished_at".into(), json!(finished_at));
-    m.insert("messages".into(), serde_json::to_value(&r.messages).unwrap_or_default());
-    m.insert("drain".into(), serde_json::to_value(&r.drain).unwrap_or_default());
-    m.insert("errors".into(), serde_json::to_value(&r.errors).unwrap_or_default());
-    for (k, v) in sections {
-        m.insert(k.to_string(), v);
+/// After the run (complete or not); the caller adds the sections it analysed.
+pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
+    Summary {
+        complete: r.stop_reason.is_none(),
+        stop_reason: r.stop_reason.clone(),
+        finished_at: Some(finished_at.to_string()),
+        messages: Some(r.messages.clone()),
+        drain: Some(r.drain.clone()),
+        errors: Some(r.errors.clone()),
+        pacing: r.pacing.clone(),
+        ..base(h, &r.totals, r.measured_s)
     }
-    Value::Object(m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Arrival;
     use crate::measure::Op;
     use habench_workloads::Outcome;
 
@@ -99,7 +112,7 @@ mod tests {
             scenario: "s".into(),
             topology: "single".into(),
             workload: "messagebox".into(),
-            load: json!({"mode": "open"}),
+            load: Load::Open { rate: 10.0, arrival: Arrival::Poisson, publishers: 1 },
             started_at: "t".into(),
             seed: 1,
         };
@@ -108,11 +121,13 @@ mod tests {
             t.record(Op::Publish, Outcome::Ok, 1000);
         }
         t.record(Op::Publish, Outcome::Fail, 0);
-        let v = partial(&h, &t, 10.0, "running");
-        assert_eq!(v["complete"], json!(false));
-        assert_eq!(v["ops"]["publish"]["ok"], json!(100));
-        assert_eq!(v["ops"]["publish"]["fail"], json!(1));
-        assert_eq!(v["throughput"]["publish"]["ops_per_sec"], json!(10.0));
+        let v = serde_json::to_value(partial(&h, &t, 10.0, "running")).unwrap();
+        assert_eq!(v["complete"], false);
+        assert_eq!(v["ops"]["publish"]["ok"], 100);
+        assert_eq!(v["ops"]["publish"]["fail"], 1);
+        assert_eq!(v["throughput"]["publish"]["ops_per_sec"], 10.0);
         assert!(v["latency_us"]["publish"]["p99"].as_u64().unwrap() >= 999);
+        let back = Summary::parse(&v.to_string()).expect("what is written reads back");
+        assert_eq!(back.ops["publish"], OpCounts { ok: 100, fail: 1, unknown: 0 });
     }
 }

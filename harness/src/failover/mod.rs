@@ -21,7 +21,7 @@ pub use orchestrator::OrchestratorConfig;
 /// The topology under test, shared by the nemesis and the orchestrator.
 pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     Injected { fault: FaultSpec, target: String, detail: String },

@@ -1,7 +1,7 @@
 //! One timeline per injected fault, from the event log, the acknowledgement times of publishes
 //! and the per-interval digests. Times are ms from the injection.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::failover::{Event, EventKind};
 use crate::fault::FaultSpec;
@@ -19,14 +19,14 @@ pub struct IntervalDigest {
     pub queue_total: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimedEvent {
     pub at_ms: f64,
     #[serde(flatten)]
     pub event: EventKind,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trial {
     pub fault: FaultSpec,
     pub target: String,
@@ -187,7 +187,7 @@ fn mean(v: Vec<i64>) -> Option<f64> {
 }
 
 /// p50 and max of a set of trial values.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     pub p50: f64,
     pub max: f64,

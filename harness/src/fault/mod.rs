@@ -100,14 +100,19 @@ impl fmt::Display for FaultKind {
 }
 
 /// One scheduled fault.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
     pub kind: FaultKind,
     /// When, counted from the start of the measured phase.
     #[serde(with = "habench_workloads::duration::serde_str")]
     pub at: Duration,
     /// How long (pause-primary: how long the node hangs).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_dur")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_dur",
+        deserialize_with = "opt_dur_de"
+    )]
     pub duration: Option<Duration>,
 }
 
@@ -116,6 +121,11 @@ fn opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S:
         Some(d) => s.serialize_str(&format_duration(*d)),
         None => s.serialize_none(),
     }
+}
+
+fn opt_dur_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
 }
 
 impl FromStr for FaultSpec {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use habench_workloads::rng::Rng;
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::report::data::RunData;
 
@@ -189,8 +188,8 @@ fn judge(
 }
 
 /// Counts compared without an interval: any increase of a bad count is worse.
-fn count(metric: &str, before: &Value, after: &Value) -> Option<MetricChange> {
-    let (b, a) = (before.as_f64()?, after.as_f64()?);
+fn count(metric: &str, before: Option<u64>, after: Option<u64>) -> Option<MetricChange> {
+    let (b, a) = (before? as f64, after? as f64);
     let verdict = if a > b {
         Verdict::Worse
     } else if a < b {
@@ -210,7 +209,7 @@ fn count(metric: &str, before: &Value, after: &Value) -> Option<MetricChange> {
 }
 
 fn rtos(d: &RunData) -> Vec<f64> {
-    d.summary["failover"]["trials"].as_array().into_iter().flatten().filter_map(|t| t["rto_ms"].as_f64()).collect()
+    d.run().map(|s| s.trials().iter().filter_map(|t| t.rto_ms).collect()).unwrap_or_default()
 }
 
 /// Operations whose one call handles a batch of messages: their call rate is not a throughput.
@@ -241,8 +240,10 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
     if !ra.is_empty() || !rb.is_empty() {
         out.push(judge("rto_ms".into(), (&Samples::Values(ra), &Samples::Values(rb)), &[], None, false, &mut rng));
     }
-    for k in ["lost", "duplicated"] {
-        if let Some(m) = count(k, &before.summary["check"][k], &after.summary["check"][k]) {
+    type Pick = fn(&habench_workloads::checker::CheckReport) -> u64;
+    for (k, pick) in [("lost", (|c| c.lost) as Pick), ("duplicated", |c| c.duplicated)] {
+        let of = |d: &RunData| d.run().and_then(|s| s.check_report()).map(pick);
+        if let Some(m) = count(k, of(before), of(after)) {
             out.push(m);
         }
     }
@@ -337,7 +338,7 @@ mod tests {
         let a = Samples::Values((0..20).map(|i| 1000.0 + f64::from(i % 3)).collect());
         let b = Samples::Values((0..20).map(|i| 800.0 + f64::from(i % 3)).collect());
         assert_eq!(judge("t".into(), (&a, &b), &[], None, true, &mut r).verdict, Verdict::Worse);
-        let lost = count("lost", &serde_json::json!(0), &serde_json::json!(3)).unwrap();
+        let lost = count("lost", Some(0), Some(3)).unwrap();
         assert_eq!(lost.verdict, Verdict::Worse);
         assert_eq!(regressions(&[lost], 10.0, &[]).len(), 1, "0 -> 3 lost fails any gate");
     }

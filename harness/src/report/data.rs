@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 
 use crate::measure::stats::new_histogram;
+use crate::summary::{RepeatedSummary, Summary};
 
 /// timeline.csv as columns.
 #[derive(Debug, Clone, Default)]
@@ -71,11 +72,18 @@ impl Timeline {
     }
 }
 
+/// What a results folder's summary.json holds: one run's, or a repeated run's top folder's.
+#[derive(Debug)]
+pub enum FolderSummary {
+    Run(Box<Summary>),
+    Repeated(Box<RepeatedSummary>),
+}
+
 /// One run folder, read.
 #[derive(Debug)]
 pub struct RunData {
     pub dir: PathBuf,
-    pub summary: Value,
+    pub summary: FolderSummary,
     pub manifest: Value,
     pub timeline: Timeline,
     /// Operation -> per measured interval histogram (µs), in time order.
@@ -89,8 +97,18 @@ impl RunData {
             let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", p.display()))
         };
-        let summary = read_json("summary.json")
-            .map_err(|e| format!("{e}; RUN_DIR is a folder that `habench run` wrote (it holds summary.json)"))?;
+        let hint = "RUN_DIR is a folder that `habench run` wrote (it holds summary.json)";
+        let raw = read_json("summary.json").map_err(|e| format!("{e}; {hint}"))?;
+        let path = dir.join("summary.json").display().to_string();
+        let summary = if raw.get("variants").is_some() {
+            FolderSummary::Repeated(Box::new(
+                serde_json::from_value(raw).map_err(|e| format!("{path}: not a repeated run's summary ({e})"))?,
+            ))
+        } else {
+            FolderSummary::Run(Box::new(
+                serde_json::from_value(raw).map_err(|e| format!("{path}: not a run's summary ({e}); {hint}"))?,
+            ))
+        };
         let manifest = read_json("manifest.json").unwrap_or(Value::Null);
         let timeline =
             std::fs::read_to_string(dir.join("timeline.csv")).map(|t| Timeline::parse(&t)).unwrap_or_default();
@@ -108,11 +126,26 @@ impl RunData {
         (!all.is_empty()).then_some(all)
     }
 
+    /// One run's summary (None for a repeated run's top folder).
+    pub fn run(&self) -> Option<&Summary> {
+        match &self.summary {
+            FolderSummary::Run(s) => Some(s),
+            FolderSummary::Repeated(_) => None,
+        }
+    }
+
+    /// The run id (or the scenario of a repeated run).
+    pub fn name(&self) -> String {
+        match &self.summary {
+            FolderSummary::Run(s) => s.run_id.clone(),
+            FolderSummary::Repeated(s) => s.scenario.clone(),
+        }
+    }
+
     /// Operations with latencies in the measured phase, in the summary's order.
     pub fn ops(&self) -> Vec<String> {
-        let mut ops: Vec<String> =
-            self.summary["latency_us"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        ops.retain(|o| self.summary["latency_us"][o]["count"].as_u64().unwrap_or(0) > 0);
+        let Some(s) = self.run() else { return Vec::new() };
+        let mut ops: Vec<String> = s.latency_us.iter().filter(|(_, l)| l.count > 0).map(|(o, _)| o.clone()).collect();
         let rank = |o: &String| crate::measure::Op::ALL.iter().position(|op| op.as_str() == o).unwrap_or(usize::MAX);
         ops.sort_by_key(rank);
         ops

@@ -40,12 +40,11 @@ fn chart<C: charts::Chart>(c: &C, dir: &Path, out: &mut ReportOutput) -> Option<
 pub fn write(dir: &Path) -> Result<ReportOutput, String> {
     let data = RunData::load(dir)?;
     let mut out = ReportOutput::default();
-    let blocks = if data.summary.get("variants").is_some() {
-        sections::repeated_run(&data, &mut |c| chart_any(c, dir, &mut out))
-    } else {
-        sections::single_run(&data, &mut |c| chart_any(c, dir, &mut out))
+    let blocks = match &data.summary {
+        data::FolderSummary::Repeated(s) => sections::repeated_run(s, &mut |c| chart_any(c, dir, &mut out)),
+        data::FolderSummary::Run(s) => sections::single_run(&data, s, &mut |c| chart_any(c, dir, &mut out)),
     };
-    let title = format!("habench report: {}", data.summary["run_id"].as_str().unwrap_or("run"));
+    let title = format!("habench report: {}", data.name());
     std::fs::write(dir.join("report.md"), doc::to_markdown(&blocks)).map_err(|e| format!("report.md: {e}"))?;
     std::fs::write(dir.join("report.html"), doc::to_html(&title, &blocks)).map_err(|e| format!("report.html: {e}"))?;
     Ok(out)

@@ -68,6 +68,11 @@ impl ResultsDir {
         std::fs::rename(&tmp, self.path.join(name))
     }
 
+    /// Writes `summary.json` atomically.
+    pub fn write_summary<S: serde::Serialize>(&self, summary: &S) -> std::io::Result<()> {
+        self.write_json("summary.json", &serde_json::to_value(summary)?)
+    }
+
     /// Starts the per-interval files once the columns are known.
     pub fn begin(
         &mut self,
@@ -81,7 +86,7 @@ impl ResultsDir {
         self.timeline = Some(t);
         self.hlog = Some(HlogWriter::start(self.path.join("latency.hlog"), wall_start, columns.ops.clone())?);
         self.columns = Some(columns);
-        self.write_json("summary.json", &summary::partial(&header, &Default::default(), 0.0, "running"))?;
+        self.write_summary(&summary::partial(&header, &Default::default(), 0.0, "running"))?;
         self.header = Some(header);
         Ok(())
     }
@@ -173,7 +178,7 @@ impl RunSink for ResultsDir {
         }
         if let Some(header) = &self.header {
             let v = summary::partial(header, so_far.totals, so_far.measured_s, "running (or the run crashed)");
-            if let Err(e) = self.write_json("summary.json", &v) {
+            if let Err(e) = self.write_summary(&v) {
                 tracing::warn!("writing summary.json: {e}");
             }
         }

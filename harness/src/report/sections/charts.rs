@@ -1,43 +1,40 @@
 //! The charts of a run, built from its data (drawn elsewhere).
 
-use serde_json::Value;
-
+use crate::failover::trials::Trial;
 use crate::report::charts::rto::RtoChart;
 use crate::report::charts::spectrum::{self, SpectrumChart};
 use crate::report::charts::timeline::{TimelineChart, Window};
 use crate::report::data::RunData;
-use crate::report::sections::values::text;
+use crate::summary::Summary;
 
-/// Stacked RTO steps of each trial.
-pub fn rto_chart(trials: &[Value], label: impl Fn(usize, &Value) -> String) -> RtoChart {
-    let steps = |t: &Value| {
-        let at = |k: &str| t[k].as_f64();
-        let detected = at("detected_ms").unwrap_or(0.0);
-        let fenced = at("fenced_ms").unwrap_or(detected).max(detected);
-        let promoted = at("promoted_ms").unwrap_or(fenced).max(fenced);
-        let rto = at("rto_ms").or(at("first_ack_after_ms")).unwrap_or(promoted).max(promoted);
+/// Stacked RTO steps of each (label, trial).
+pub fn rto_chart(trials: &[(String, &Trial)]) -> RtoChart {
+    let steps = |t: &Trial| {
+        let detected = t.detected_ms.unwrap_or(0.0);
+        let fenced = t.fenced_ms.unwrap_or(detected).max(detected);
+        let promoted = t.promoted_ms.unwrap_or(fenced).max(fenced);
+        let rto = t.rto_ms.or(t.first_ack_after_ms).unwrap_or(promoted).max(promoted);
         [detected, fenced - detected, promoted - fenced, rto - promoted]
     };
     RtoChart {
         title: "RTO breakdown per trial (ms)".into(),
-        trials: trials.iter().enumerate().map(|(i, t)| (label(i, t), steps(t))).collect(),
+        trials: trials.iter().map(|(label, t)| (label.clone(), steps(t))).collect(),
     }
 }
 
-pub(super) fn timeline_chart(d: &RunData) -> TimelineChart {
+pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
     let t = &d.timeline;
     let main = if t.col("publish_ops_per_sec").is_some() { "publish" } else { "insert" };
     let ops: Vec<&str> =
         [main, "complete", "report"].into_iter().filter(|o| t.col(&format!("{o}_ok")).is_some()).collect();
-    let trials = d.summary["failover"]["trials"].as_array().cloned().unwrap_or_default();
     let mut windows = Vec::new();
     let mut marks = Vec::new();
-    for tr in &trials {
-        let Some(at) = tr["injected_at_s"].as_f64() else { continue };
-        let end = tr["first_ack_after_ms"].as_f64().or(tr["rto_ms"].as_f64()).unwrap_or(0.0);
-        windows.push(Window { from_s: at, to_s: at + end / 1000.0, label: text(&tr["fault"]["kind"]) });
-        for (k, label) in [("detected_ms", "detected"), ("promoted_ms", "promoted")] {
-            if let Some(v) = tr[k].as_f64() {
+    for tr in s.trials() {
+        let at = tr.injected_at_s;
+        let end = tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0);
+        windows.push(Window { from_s: at, to_s: at + end / 1000.0, label: tr.fault.kind.to_string() });
+        for (v, label) in [(tr.detected_ms, "detected"), (tr.promoted_ms, "promoted")] {
+            if let Some(v) = v {
                 marks.push((at + v / 1000.0, label.to_string()));
             }
         }

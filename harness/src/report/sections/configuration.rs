@@ -1,8 +1,10 @@
 //! The run's configuration, and the server settings folded beneath it.
 
+use crate::config::Load;
 use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
-use crate::report::sections::values::{num, primary_name, text};
+use crate::report::sections::values::{primary_name, text};
+use crate::summary::Summary;
 
 /// Settings that say where things are, not how the server behaves.
 pub(super) const NOISE: [&str; 7] = [
@@ -15,34 +17,29 @@ pub(super) const NOISE: [&str; 7] = [
     "DateStyle",
 ];
 
-pub(super) fn configuration(d: &RunData) -> Vec<Block> {
-    let s = &d.summary;
+pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
     let m = &d.manifest;
     let c = &m["config"];
     let primary = primary_name(m);
     let settings = &m["server_settings"][&primary];
     let spec = &c["target"]["topology"];
-    let load = &s["load"];
-    let load_text = match load["mode"].as_str() {
-        Some("open") => format!(
-            "open loop, {} msgs/s ({}), {} connections",
-            text(&load["rate"]),
-            text(&load["arrival"]),
-            text(&load["publishers"])
-        ),
-        Some("closed") => format!("closed loop, {} clients", text(&load["clients"])),
-        _ => "-".into(),
+    let load_text = match &s.load {
+        Load::Open { rate, arrival, publishers } => {
+            let rate = serde_json::Value::from(*rate);
+            format!("open loop, {rate} msgs/s ({}), {publishers} connections", format!("{arrival:?}").to_lowercase())
+        }
+        Load::Closed { clients } => format!("closed loop, {clients} clients"),
     };
     let mut rows = vec![
-        vec!["scenario".into(), text(&s["scenario"])],
-        vec!["topology".into(), text(&s["topology"])],
+        vec!["scenario".into(), s.scenario.clone()],
+        vec!["topology".into(), s.topology.clone()],
         vec!["standbys".into(), text(&spec["standbys"])],
         vec!["synchronous_standby_names".into(), text(&settings["synchronous_standby_names"])],
         vec!["synchronous_commit".into(), text(&settings["synchronous_commit"])],
-        vec!["workload".into(), text(&s["workload"])],
+        vec!["workload".into(), s.workload.clone()],
         vec!["load".into(), load_text],
-        vec!["measured".into(), format!("{} s after {} warm-up", num(&s["measured_s"], 1), text(&c["warmup"]))],
-        vec!["seed".into(), text(&s["seed"])],
+        vec!["measured".into(), format!("{:.1} s after {} warm-up", s.measured_s, text(&c["warmup"]))],
+        vec!["seed".into(), s.seed.to_string()],
         vec!["PostgreSQL".into(), text(&m["postgres_version"]).split(" on ").next().unwrap_or("-").to_string()],
         vec!["habench".into(), format!("{} ({})", text(&m["habench_version"]), text(&m["git_commit"]))],
         vec!["machine".into(), format!("{} cores", text(&m["machine"]["cores"]))],

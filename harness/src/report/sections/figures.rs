@@ -1,28 +1,28 @@
 //! Key figures per operation, and the physical floor beside the measured commit.
 
-use serde_json::json;
-
 use crate::measure::floor::{commit_floor_us, Floor};
 use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
-use crate::report::sections::values::{ms, num, primary_name, text};
+use crate::report::sections::values::{fixed, primary_name, us_as_ms};
+use crate::summary::Summary;
 
-pub(super) fn key_figures(d: &RunData) -> Vec<Block> {
-    let s = &d.summary;
+pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
     let rows = d
         .ops()
         .into_iter()
         .map(|op| {
-            let l = &s["latency_us"][&op];
+            let l = s.latency(&op).copied().unwrap_or_default();
+            let counts = s.ops.get(&op).copied().unwrap_or_default();
+            let ms = |us: u64| us_as_ms(Some(us as f64));
             vec![
                 op.clone(),
-                num(&s["throughput"][&op]["ops_per_sec"], 1),
-                ms(&l["p50"]),
-                ms(&l["p99"]),
-                ms(&l["p999"]),
-                ms(&l["max"]),
-                text(&s["ops"][&op]["fail"]),
-                text(&s["ops"][&op]["unknown"]),
+                fixed(s.rate(&op), 1),
+                ms(l.p50),
+                ms(l.p99),
+                ms(l.p999),
+                ms(l.max),
+                counts.fail.to_string(),
+                counts.unknown.to_string(),
             ]
         })
         .collect();
@@ -31,24 +31,19 @@ pub(super) fn key_figures(d: &RunData) -> Vec<Block> {
         Block::Para("Measured phase only; latencies count from each operation's intended start (open loop).".into()),
         table(&["operation", "ok/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "fail", "unknown"], rows),
     ];
-    let h = &s["cpu"]["harness"];
-    if h.is_object() {
+    if let Some(h) = s.cpu.as_ref().and_then(|c| c.harness) {
         out.push(Block::Para(format!(
-            "habench itself used {} CPU-s over the measured phase: {} of a core, {} % of the machine.",
-            num(&h["cpu_s"], 2),
-            num(&h["cores"], 3),
-            num(&json!(h["machine_share"].as_f64().unwrap_or(0.0) * 100.0), 1)
+            "habench itself used {:.2} CPU-s over the measured phase: {:.3} of a core, {:.1} % of the machine.",
+            h.cpu_s,
+            h.cores,
+            h.machine_share * 100.0
         )));
     }
-    let p = &s["pacing"];
-    if p.is_object() {
+    if let Some(p) = &s.pacing {
         out.push(Block::Para(format!(
-            "Pacing: publishers waiting for a slot woke {} µs after its intended start on average \
+            "Pacing: publishers waiting for a slot woke {:.0} µs after its intended start on average \
              (max {} µs, {} slots); {} slots found every publisher busy and started late.",
-            num(&p["wake_late_us_mean"], 0),
-            text(&p["wake_late_us_max"]),
-            text(&p["woken"]),
-            text(&p["started_late"])
+            p.wake_late_us_mean, p.wake_late_us_max, p.woken, p.started_late
         )));
     }
     out
@@ -65,7 +60,7 @@ pub(super) struct SetupFloor {
     pub floor_us: Option<f64>,
 }
 
-pub(super) fn setup_floor(d: &RunData) -> Option<SetupFloor> {
+pub(super) fn setup_floor(d: &RunData, s: &Summary) -> Option<SetupFloor> {
     let measured = serde_json::from_value::<Floor>(d.manifest["physical_floor"].clone()).ok()?;
     let sync = d.manifest["server_settings"][primary_name(&d.manifest)]["synchronous_standby_names"]
         .as_str()
@@ -73,25 +68,16 @@ pub(super) fn setup_floor(d: &RunData) -> Option<SetupFloor> {
     let level = d.manifest["server_settings"][primary_name(&d.manifest)]["synchronous_commit"].as_str().unwrap_or("on");
     let waits = sync && !matches!(level, "off" | "local");
     // An emulated link adds its round trip to the standby's.
-    let link_rtt_us = d.summary["setup"]["one_way_delay_ms"].as_f64().unwrap_or(0.0) * 2000.0;
+    let link_rtt_us = s.setup.as_ref().map_or(0.0, |x| x.one_way_delay_ms) * 2000.0;
     let floor_us = commit_floor_us(&measured, waits).map(|fl| if waits { fl + link_rtt_us } else { fl });
     Some(SetupFloor { measured, waits, link_rtt_us, floor_us })
 }
 
-/// The operation that commits a message: publish, or the calibration insert.
-pub(super) fn commit_op(d: &RunData) -> &'static str {
-    if d.summary["latency_us"]["publish"].is_object() {
-        "publish"
-    } else {
-        "insert"
-    }
-}
-
-pub(super) fn physical_floor(d: &RunData) -> Vec<Block> {
-    let Some(SetupFloor { measured: f, waits, link_rtt_us, floor_us: floor }) = setup_floor(d) else {
+pub(super) fn physical_floor(d: &RunData, s: &Summary) -> Vec<Block> {
+    let Some(SetupFloor { measured: f, waits, link_rtt_us, floor_us: floor }) = setup_floor(d, s) else {
         return Vec::new();
     };
-    let commit = d.summary["latency_us"][commit_op(d)]["p50"].as_f64();
+    let commit = s.latency(s.commit_op()).map(|l| l.p50 as f64);
     let us = |v: Option<f64>| v.map(|x| format!("{x:.0} µs")).unwrap_or_else(|| "not measured".into());
     let mut rows = vec![
         vec!["local WAL flush (pg_test_fsync, one 8 kB write + fdatasync)".into(), us(f.fdatasync_us)],

@@ -2,60 +2,61 @@
 //! how long was the outage, how does the commit latency stand against the physical floor. The
 //! same facts lead report.md and report.html and end the run on a terminal.
 
-use serde_json::Value;
-
 use crate::report::data::RunData;
 use crate::report::doc::{Fact, Tone};
-use crate::report::sections::figures::{commit_op, setup_floor};
-use crate::report::sections::values::{ms, num, text};
+use crate::report::sections::figures::setup_floor;
+use crate::report::sections::values::{fixed, us_as_ms};
+use crate::summary::{CheckSection, RepeatedSummary, Summary};
 
 fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {
     Fact { label: label.into(), value, note, tone }
 }
 
 /// The headline of a single run.
-pub fn facts(d: &RunData) -> Vec<Fact> {
-    let s = &d.summary;
+pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     let mut out = Vec::new();
-    let setup =
-        format!("{} on {}, {} s measured", text(&s["scenario"]), text(&s["topology"]), num(&s["measured_s"], 1));
-    out.push(if s["complete"] == true {
+    let setup = format!("{} on {}, {:.1} s measured", s.scenario, s.topology, s.measured_s);
+    out.push(if s.complete {
         fact("Run", "complete".into(), setup, Tone::Good)
     } else {
-        fact("Run", "INCOMPLETE".into(), format!("{}; {setup}", text(&s["stop_reason"])), Tone::Bad)
+        let why = s.stop_reason.as_deref().unwrap_or("stopped");
+        fact("Run", "INCOMPLETE".into(), format!("{why}; {setup}"), Tone::Bad)
     });
-    let c = &s["check"];
-    if c.is_object() {
-        let (lost, dup) = (c["lost"].as_u64().unwrap_or(0), c["duplicated"].as_u64().unwrap_or(0));
-        let of = format!("of {} acknowledged; {} recovered", text(&c["acknowledged"]), text(&c["recovered"]));
-        let tone = if c["valid"] == true { Tone::Good } else { Tone::Bad };
-        out.push(fact("Messages", format!("{lost} lost, {dup} duplicated"), of, tone));
+    match &s.check {
+        Some(CheckSection::Report(c)) => {
+            let of = format!("of {} acknowledged; {} recovered", c.acknowledged, c.recovered);
+            let tone = if c.valid { Tone::Good } else { Tone::Bad };
+            out.push(fact("Messages", format!("{} lost, {} duplicated", c.lost, c.duplicated), of, tone));
+        }
+        Some(CheckSection::Error { error }) => {
+            out.push(fact("Messages", "not checked".into(), error.clone(), Tone::Bad))
+        }
+        None => {}
     }
-    if let Some(f) = rto(&s["failover"]) {
+    if let Some(f) = rto(s) {
         out.push(f);
     }
-    let op = commit_op(d);
-    let l = &s["latency_us"][op];
-    if l.is_object() {
-        let floor = setup_floor(d).and_then(|f| f.floor_us);
-        let vs_floor = match (floor, l["p50"].as_f64()) {
-            (Some(fl), Some(p50)) if fl > 0.0 => format!(" = {:.1}x the {} ms floor", p50 / fl, ms(&fl.into())),
+    let op = s.commit_op();
+    if let Some(l) = s.latency(op) {
+        let floor = setup_floor(d, s).and_then(|f| f.floor_us);
+        let p50 = l.p50 as f64;
+        let vs_floor = match floor {
+            Some(fl) if fl > 0.0 => format!(" = {:.1}x the {} ms floor", p50 / fl, us_as_ms(Some(fl))),
             _ => String::new(),
         };
         out.push(fact(
             &format!("{op} p99"),
-            format!("{} ms", ms(&l["p99"])),
-            format!("p50 {} ms{vs_floor}", ms(&l["p50"])),
+            format!("{} ms", us_as_ms(Some(l.p99 as f64))),
+            format!("p50 {} ms{vs_floor}", us_as_ms(Some(p50))),
             Tone::Plain,
         ));
-        let rate = num(&s["throughput"][op]["ops_per_sec"], 1);
-        let errors = (s["ops"][op]["fail"].as_u64().unwrap_or(0), s["ops"][op]["unknown"].as_u64().unwrap_or(0));
+        let counts = s.ops.get(op).copied().unwrap_or_default();
         // Failed and unknown operations are what a fault costs; the check says whether any
         // acknowledged message suffered.
         out.push(fact(
             "Throughput",
-            format!("{rate} {op}/s"),
-            format!("{} failed, {} unknown outcome", errors.0, errors.1),
+            format!("{} {op}/s", fixed(s.rate(op), 1)),
+            format!("{} failed, {} unknown outcome", counts.fail, counts.unknown),
             Tone::Plain,
         ));
     }
@@ -63,11 +64,13 @@ pub fn facts(d: &RunData) -> Vec<Fact> {
 }
 
 /// The outage: the longest RTO of the run's faults.
-fn rto(failover: &Value) -> Option<Fact> {
-    let trials = failover["trials"].as_array()?;
-    let rtos: Vec<f64> = trials.iter().filter_map(|t| t["rto_ms"].as_f64()).collect();
-    let max = rtos.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-    let kinds: Vec<String> = trials.iter().map(|t| text(&t["fault"]["kind"])).collect();
+fn rto(s: &Summary) -> Option<Fact> {
+    let trials = s.trials();
+    if trials.is_empty() {
+        return None;
+    }
+    let max = trials.iter().filter_map(|t| t.rto_ms).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let kinds: Vec<String> = trials.iter().map(|t| t.fault.kind.to_string()).collect();
     Some(match max {
         Some(m) => fact(
             "RTO",
@@ -82,27 +85,22 @@ fn rto(failover: &Value) -> Option<Fact> {
 }
 
 /// The headline of a repeated run (variants and trials).
-pub fn repeated_facts(d: &RunData) -> Vec<Fact> {
-    let s = &d.summary;
-    let runs = s["runs"].as_array().map_or(0, Vec::len);
-    let complete = s["complete"] == true;
+pub fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
+    let runs = s.runs.len();
     let mut out = vec![fact(
         "Runs",
-        if complete { format!("{runs} complete") } else { format!("{runs}, INCOMPLETE") },
-        text(&s["scenario"]),
-        if complete { Tone::Good } else { Tone::Bad },
+        if s.complete { format!("{runs} complete") } else { format!("{runs}, INCOMPLETE") },
+        s.scenario.clone(),
+        if s.complete { Tone::Good } else { Tone::Bad },
     )];
-    let variants = s["variants"].as_array().cloned().unwrap_or_default();
-    let lost: u64 = variants.iter().filter_map(|v| v["lost"].as_u64()).sum();
-    let dup: u64 = variants.iter().filter_map(|v| v["duplicated"].as_u64()).sum();
-    if variants.iter().any(|v| v["lost"].is_u64()) {
-        let tone = if lost == 0 && dup == 0 { Tone::Good } else { Tone::Bad };
-        out.push(fact("Messages", format!("{lost} lost, {dup} duplicated"), "over every run".into(), tone));
-    }
-    for v in &variants {
-        if let Some(max) = v["rto_ms"]["max"].as_f64() {
-            let note = format!("p50 {} ms over {} runs", num(&v["rto_ms"]["p50"], 0), text(&v["runs"]));
-            out.push(fact(&format!("RTO {}", text(&v["variant"])), format!("{max:.0} ms max"), note, Tone::Plain));
+    let lost: u64 = s.variants.iter().map(|v| v.lost).sum();
+    let dup: u64 = s.variants.iter().map(|v| v.duplicated).sum();
+    let tone = if lost == 0 && dup == 0 && s.variants.iter().all(|v| v.valid) { Tone::Good } else { Tone::Bad };
+    out.push(fact("Messages", format!("{lost} lost, {dup} duplicated"), "over every run".into(), tone));
+    for v in &s.variants {
+        if let Some(r) = v.rto_ms {
+            let note = format!("p50 {:.0} ms over {} runs", r.p50, v.runs);
+            out.push(fact(&format!("RTO {}", v.variant), format!("{:.0} ms max", r.max), note, Tone::Plain));
         }
     }
     out

@@ -14,7 +14,7 @@ use crate::report::charts::lag::LagChart;
 use crate::report::data::RunData;
 use crate::report::doc::Block;
 use crate::report::AnyChart;
-use values::text;
+use crate::summary::Summary;
 
 pub use charts::rto_chart;
 pub use repeated::repeated_run;
@@ -22,21 +22,20 @@ pub use repeated::repeated_run;
 type Draw<'a> = dyn FnMut(AnyChart) -> Option<Block> + 'a;
 
 /// The report of one run: the answer first, then the figures behind it, then how it was set up.
-pub fn single_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
-    let s = &d.summary;
+pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out =
-        vec![Block::Heading(1, format!("habench report: {}", text(&s["run_id"]))), Block::Headline(headline::facts(d))];
-    out.extend(figures::key_figures(d));
-    out.extend(outcome::check(d));
-    out.extend(outcome::failover(d, draw));
-    out.extend(figures::physical_floor(d));
-    out.extend(reports::reports(d));
+        vec![Block::Heading(1, format!("habench report: {}", s.run_id)), Block::Headline(headline::facts(d, s))];
+    out.extend(figures::key_figures(d, s));
+    out.extend(outcome::check(s));
+    out.extend(outcome::failover(s, draw));
+    out.extend(figures::physical_floor(d, s));
+    out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));
     if let Some(c) = charts::spectrum_chart(d) {
         out.extend(draw(AnyChart::Spectrum(c)));
     }
     if d.timeline.col("t_s").is_some() {
-        out.extend(draw(AnyChart::Timeline(charts::timeline_chart(d))));
+        out.extend(draw(AnyChart::Timeline(charts::timeline_chart(d, s))));
         let lag: Vec<_> = d
             .timeline
             .standbys()
@@ -50,6 +49,6 @@ pub fn single_run(d: &RunData, draw: &mut Draw<'_>) -> Vec<Block> {
             })));
         }
     }
-    out.extend(configuration::configuration(d));
+    out.extend(configuration::configuration(d, s));
     out
 }

@@ -1,30 +1,31 @@
 //! Report queries: where they ran, how fast, how stale.
 
-use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
-use crate::report::sections::values::{ms, num, text};
+use crate::report::sections::values::{fixed, us_as_ms};
+use crate::summary::Summary;
 
-pub(super) fn reports(d: &RunData) -> Vec<Block> {
-    let r = &d.summary["reports"];
-    let Some(targets) = r["targets"].as_object() else { return Vec::new() };
-    let rows = targets
+pub(super) fn reports(s: &Summary) -> Vec<Block> {
+    let Some(r) = &s.reports else { return Vec::new() };
+    let rows = r
+        .targets
         .iter()
         .map(|(name, t)| {
+            let all = t.latency_us.get("all");
             vec![
                 name.clone(),
-                num(&t["queries"]["ok_per_sec"], 1),
-                ms(&t["latency_us"]["all"]["p50"]),
-                ms(&t["latency_us"]["all"]["p99"]),
-                num(&t["staleness_ms"]["p50"], 1),
-                num(&t["staleness_ms"]["p99"], 1),
-                format!("{} / {}", text(&t["read_your_writes"]["violations"]), text(&t["read_your_writes"]["checks"])),
-                text(&t["recovery_conflicts"]["client_cancellations"]),
+                fixed(Some(t.queries.ok_per_sec), 1),
+                us_as_ms(all.map(|l| l.p50 as f64)),
+                us_as_ms(all.map(|l| l.p99 as f64)),
+                fixed(t.staleness_ms.map(|x| x.p50), 1),
+                fixed(t.staleness_ms.map(|x| x.p99), 1),
+                format!("{} / {}", t.read_your_writes.violations, t.read_your_writes.checks),
+                t.recovery_conflicts.client_cancellations.to_string(),
             ]
         })
         .collect();
     vec![
         Block::Heading(2, "Reports".into()),
-        Block::Para(format!("Report queries on **{}**.", text(&r["on"]))),
+        Block::Para(format!("Report queries on **{}**.", r.on.as_str())),
         table(
             &[
                 "target",

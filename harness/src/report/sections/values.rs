@@ -3,14 +3,6 @@
 
 use serde_json::Value;
 
-pub(super) fn ms(us: &Value) -> String {
-    us.as_f64().map(|v| format!("{:.2}", v / 1000.0)).unwrap_or_else(|| "-".into())
-}
-
-pub(super) fn num(v: &Value, digits: usize) -> String {
-    v.as_f64().map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "-".into())
-}
-
 pub(super) fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
@@ -26,4 +18,19 @@ pub(super) fn primary_name(m: &Value) -> String {
         .and_then(|n| n["name"].as_str())
         .unwrap_or("primary")
         .to_string()
+}
+
+/// µs as ms with two decimals.
+pub(super) fn us_as_ms(us: Option<f64>) -> String {
+    us.map(|v| format!("{:.2}", v / 1000.0)).unwrap_or_else(|| "-".into())
+}
+
+/// A number with `digits` decimals, `-` when absent.
+pub(super) fn fixed(v: Option<f64>, digits: usize) -> String {
+    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "-".into())
+}
+
+/// Any value, `-` when absent.
+pub(super) fn shown<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }

@@ -1,0 +1,182 @@
+//! `summary.json` as one typed value, shared by what writes it (the run, after every interval
+//! and at the end) and by everything that reads it (report, compare, the capacity table, the
+//! top folder of a repeated run). Keys and units are documented in results/README.md.
+
+mod repeated;
+mod sections;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use repeated::{
+    DistanceRow, DistanceSection, Gain, OffloadRow, OffloadSection, RepeatedFailover, RepeatedSummary, RunRef,
+    VariantRow, VariantTrial,
+};
+pub use sections::{
+    CheckSection, CpuSection, Environment, FailoverSection, HarnessCpu, NodeCpu, Queries, ReportTarget, ReportsSection,
+    RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
+};
+
+use crate::config::Load;
+use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Outcome counts of one operation in the measured phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpCounts {
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Throughput {
+    pub ops_per_sec: f64,
+}
+
+/// Latency of ok operations, µs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Latency {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DequeueCounts {
+    pub empty: u64,
+    pub redelivered: u64,
+    pub not_held: u64,
+}
+
+/// One run's `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    /// True only when the run finished cleanly.
+    pub complete: bool,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    pub run_id: String,
+    pub scenario: String,
+    pub topology: String,
+    pub workload: String,
+    pub load: Load,
+    pub seed: u64,
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub measured_s: f64,
+    pub ops: BTreeMap<String, OpCounts>,
+    pub throughput: BTreeMap<String, Throughput>,
+    pub latency_us: BTreeMap<String, Latency>,
+    pub dequeue: DequeueCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<MessageCounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<ErrorLog>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Setup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<ReportsSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSection>,
+}
+
+impl Summary {
+    /// Reads a run's summary.json text.
+    pub fn parse(text: &str) -> Result<Summary, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a run's summary.json: {e}"))
+    }
+
+    /// The operation that commits a message: publish, or the calibration insert.
+    pub fn commit_op(&self) -> &'static str {
+        if self.latency_us.contains_key("publish") {
+            "publish"
+        } else {
+            "insert"
+        }
+    }
+
+    pub fn latency(&self, op: &str) -> Option<&Latency> {
+        self.latency_us.get(op)
+    }
+
+    pub fn rate(&self, op: &str) -> Option<f64> {
+        self.throughput.get(op).map(|t| t.ops_per_sec)
+    }
+
+    /// The check's report, when the check ran and could read the database.
+    pub fn check_report(&self) -> Option<&habench_workloads::checker::CheckReport> {
+        match &self.check {
+            Some(CheckSection::Report(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The failover trials (none without faults).
+    pub fn trials(&self) -> &[crate::failover::trials::Trial] {
+        self.failover.as_ref().map(|f| f.trials.as_slice()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+impl Summary {
+    /// A complete run that measured nothing: tests set what they need.
+    pub(crate) fn blank(run_id: &str) -> Summary {
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            complete: true,
+            stop_reason: None,
+            run_id: run_id.into(),
+            scenario: "s".into(),
+            topology: "sync".into(),
+            workload: "messagebox".into(),
+            load: Load::Closed { clients: 1 },
+            seed: 1,
+            started_at: "t".into(),
+            finished_at: None,
+            measured_s: 10.0,
+            ops: BTreeMap::new(),
+            throughput: BTreeMap::new(),
+            latency_us: BTreeMap::new(),
+            dequeue: DequeueCounts::default(),
+            messages: None,
+            drain: None,
+            errors: None,
+            setup: None,
+            environment: None,
+            pacing: None,
+            check: None,
+            cpu: None,
+            reports: None,
+            failover: None,
+        }
+    }
+
+    pub(crate) fn with_latency(mut self, op: &str, p50: u64, p99: u64, ops_per_sec: f64) -> Summary {
+        self.latency_us.insert(op.into(), Latency { count: 10, p50, p99, ..Default::default() });
+        self.throughput.insert(op.into(), Throughput { ops_per_sec });
+        self
+    }
+}

@@ -1,0 +1,193 @@
+//! The sections of a run's summary beside its per-operation figures: setup, environment, check,
+//! CPU, report queries and failover.
+
+use std::collections::BTreeMap;
+
+use habench_workloads::checker::CheckReport;
+use habench_workloads::reporting::ReportMix;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ReportsOn;
+use crate::failover::trials::{Spread, Trial};
+use crate::summary::Latency;
+
+/// What the run was set up as, in the terms a comparison groups by.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Setup {
+    /// The topology kind, or `target-dsn`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standbys: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_count: Option<u8>,
+    /// Standby -> its emulated link.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    /// The longest one-way delay of the links.
+    #[serde(default)]
+    pub one_way_delay_ms: f64,
+    #[serde(default)]
+    pub floor_flush_us: Option<f64>,
+    #[serde(default)]
+    pub floor_round_trip_us: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub load_at_end: crate::sysinfo::Load,
+    pub rss_bytes_at_end: Option<u64>,
+    pub ledger_rows: u64,
+}
+
+/// The checker's report, or why there is none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CheckSection {
+    Report(CheckReport),
+    Error { error: String },
+}
+
+/// CPU over the measured phase.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CpuSection {
+    pub wall_s: f64,
+    /// The primary's node name.
+    pub primary: Option<String>,
+    pub nodes: BTreeMap<String, NodeCpu>,
+    /// habench's own CPU (runs before it was measured have none).
+    pub harness: Option<HarnessCpu>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeCpu {
+    pub cpu_s: f64,
+    /// 1.0: one core busy.
+    pub cores: f64,
+    pub report_backends_cpu_s: f64,
+}
+
+/// habench's own CPU.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HarnessCpu {
+    pub cpu_s: f64,
+    pub cores: f64,
+    pub machine_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Queries {
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub ok_per_sec: f64,
+}
+
+/// A spread of staleness readings (ms or bytes).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Staleness {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RywCounts {
+    pub checks: u64,
+    pub violations: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TotalRyw {
+    pub checks: u64,
+    pub violations: u64,
+    pub violation_share: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetConflicts {
+    pub client_cancellations: u64,
+    /// The standby's own count by cause (`pg_stat_database_conflicts`).
+    pub server: Option<BTreeMap<String, i64>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TotalConflicts {
+    pub client_cancellations: u64,
+    pub server_counted: i64,
+}
+
+/// Report queries on one target (the primary, or a standby).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportTarget {
+    pub queries: Queries,
+    /// `all` and one entry per report kind.
+    pub latency_us: BTreeMap<String, Latency>,
+    pub staleness_ms: Option<Staleness>,
+    pub staleness_bytes: Option<Staleness>,
+    pub read_your_writes: RywCounts,
+    pub recovery_conflicts: TargetConflicts,
+    pub connections: u64,
+    pub misrouted: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportsSection {
+    pub on: ReportsOn,
+    pub rate: f64,
+    pub clients: u16,
+    pub mix: ReportMix,
+    pub queries: Queries,
+    pub latency_us: Latency,
+    pub targets: BTreeMap<String, ReportTarget>,
+    pub staleness_ms: Option<Staleness>,
+    pub staleness_bytes: Option<Staleness>,
+    pub read_your_writes: TotalRyw,
+    pub recovery_conflicts: TotalConflicts,
+    pub misrouted: u64,
+}
+
+/// One timeline per fault, and their spreads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FailoverSection {
+    pub trials: Vec<Trial>,
+    pub rto_ms: Option<Spread>,
+    pub detected_ms: Option<Spread>,
+    pub promoted_ms: Option<Spread>,
+    pub endpoint_ready_ms: Option<Spread>,
+    pub p99_recovered_ms: Option<Spread>,
+    pub backlog_recovered_ms: Option<Spread>,
+}
+
+impl FailoverSection {
+    pub fn of(trials: Vec<Trial>) -> FailoverSection {
+        let agg = |f: &dyn Fn(&Trial) -> Option<f64>| crate::failover::trials::spread(trials.iter().filter_map(f));
+        FailoverSection {
+            rto_ms: agg(&|t| t.rto_ms),
+            detected_ms: agg(&|t| t.detected_ms),
+            promoted_ms: agg(&|t| t.promoted_ms),
+            endpoint_ready_ms: agg(&|t| t.endpoint_ready_ms),
+            p99_recovered_ms: agg(&|t| t.p99_recovered_ms),
+            backlog_recovered_ms: agg(&|t| t.backlog_recovered_ms),
+            trials,
+        }
+    }
+}
