@@ -22,8 +22,7 @@ fn round2(x: f64) -> f64 {
 }
 
 fn latency(s: &OpStats) -> Latency {
-    let l = s.latency();
-    Latency { count: l.count, mean: round2(l.mean), p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max }
+    s.latency().rounded()
 }
 
 fn queries(s: &OpStats, measured_s: f64) -> Queries {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::Load;
 use crate::measure::Stats;
 use crate::run_result::RunResult;
-use crate::summary::{DequeueCounts, Latency, OpCounts, Summary, Throughput, SCHEMA_VERSION};
+use crate::summary::{DequeueCounts, OpCounts, Summary, Throughput};
 
 /// What the summary says about the run besides its measurements.
 #[derive(Debug, Clone)]
@@ -31,52 +31,16 @@ fn base(h: &Header, totals: &Stats, measured_s: f64) -> Summary {
         ops.insert(name.clone(), OpCounts { ok: s.ok, fail: s.fail, unknown: s.unknown });
         let rate = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
         throughput.insert(name.clone(), Throughput { ops_per_sec: round2(rate) });
-        let l = s.latency();
-        latency_us.insert(
-            name,
-            Latency {
-                count: l.count,
-                mean: round2(l.mean),
-                p50: l.p50,
-                p90: l.p90,
-                p99: l.p99,
-                p999: l.p999,
-                max: l.max,
-            },
-        );
+        latency_us.insert(name, s.latency().rounded());
     }
-    Summary {
-        schema_version: SCHEMA_VERSION,
-        complete: false,
-        stop_reason: None,
-        run_id: h.run_id.clone(),
-        scenario: h.scenario.clone(),
-        topology: h.topology.clone(),
-        workload: h.workload.clone(),
-        load: h.load.clone(),
-        seed: h.seed,
-        started_at: h.started_at.clone(),
-        finished_at: None,
-        measured_s: round2(measured_s),
-        ops,
-        throughput,
-        latency_us,
-        dequeue: DequeueCounts {
-            empty: totals.empty_dequeues,
-            redelivered: totals.redelivered,
-            not_held: totals.not_held,
-        },
-        messages: None,
-        drain: None,
-        errors: None,
-        setup: None,
-        environment: None,
-        pacing: None,
-        check: None,
-        cpu: None,
-        reports: None,
-        failover: None,
-    }
+    let mut s = Summary::new(&h.run_id, &h.scenario, &h.topology, &h.workload, h.load.clone(), h.seed, &h.started_at);
+    s.measured_s = round2(measured_s);
+    s.ops = ops;
+    s.throughput = throughput;
+    s.latency_us = latency_us;
+    s.dequeue =
+        DequeueCounts { empty: totals.empty_dequeues, redelivered: totals.redelivered, not_held: totals.not_held };
+    s
 }
 
 /// While the run goes: what is known so far, marked incomplete.

@@ -63,8 +63,9 @@ impl OpStats {
     }
 }
 
-/// Percentiles of one histogram, µs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+/// Percentiles of one histogram, µs (also what summary.json stores per operation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LatencySummary {
     pub count: u64,
     pub mean: f64,
@@ -76,6 +77,11 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
+    /// The same with the mean rounded to 0.01 µs, as stored.
+    pub fn rounded(self) -> LatencySummary {
+        LatencySummary { mean: (self.mean * 100.0).round() / 100.0, ..self }
+    }
+
     pub fn of(h: &Histogram<u64>) -> LatencySummary {
         if h.is_empty() {
             return LatencySummary::default();

@@ -39,17 +39,7 @@ pub struct Throughput {
 }
 
 /// Latency of ok operations, µs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Latency {
-    pub count: u64,
-    pub mean: f64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
+pub use crate::measure::LatencySummary as Latency;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -104,6 +94,46 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// A run that has measured nothing yet (complete: false).
+    pub fn new(
+        run_id: &str,
+        scenario: &str,
+        topology: &str,
+        workload: &str,
+        load: Load,
+        seed: u64,
+        started_at: &str,
+    ) -> Summary {
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            complete: false,
+            stop_reason: None,
+            run_id: run_id.into(),
+            scenario: scenario.into(),
+            topology: topology.into(),
+            workload: workload.into(),
+            load,
+            seed,
+            started_at: started_at.into(),
+            finished_at: None,
+            measured_s: 0.0,
+            ops: BTreeMap::new(),
+            throughput: BTreeMap::new(),
+            latency_us: BTreeMap::new(),
+            dequeue: DequeueCounts::default(),
+            messages: None,
+            drain: None,
+            errors: None,
+            setup: None,
+            environment: None,
+            pacing: None,
+            check: None,
+            cpu: None,
+            reports: None,
+            failover: None,
+        }
+    }
+
     /// Reads a run's summary.json text.
     pub fn parse(text: &str) -> Result<Summary, String> {
         serde_json::from_str(text).map_err(|e| format!("not a run's summary.json: {e}"))
@@ -144,34 +174,8 @@ impl Summary {
 impl Summary {
     /// A complete run that measured nothing: tests set what they need.
     pub(crate) fn blank(run_id: &str) -> Summary {
-        Summary {
-            schema_version: SCHEMA_VERSION,
-            complete: true,
-            stop_reason: None,
-            run_id: run_id.into(),
-            scenario: "s".into(),
-            topology: "sync".into(),
-            workload: "messagebox".into(),
-            load: Load::Closed { clients: 1 },
-            seed: 1,
-            started_at: "t".into(),
-            finished_at: None,
-            measured_s: 10.0,
-            ops: BTreeMap::new(),
-            throughput: BTreeMap::new(),
-            latency_us: BTreeMap::new(),
-            dequeue: DequeueCounts::default(),
-            messages: None,
-            drain: None,
-            errors: None,
-            setup: None,
-            environment: None,
-            pacing: None,
-            check: None,
-            cpu: None,
-            reports: None,
-            failover: None,
-        }
+        let load = Load::Closed { clients: 1 };
+        Summary { complete: true, measured_s: 10.0, ..Summary::new(run_id, "s", "sync", "messagebox", load, 1, "t") }
     }
 
     pub(crate) fn with_latency(mut self, op: &str, p50: u64, p99: u64, ops_per_sec: f64) -> Summary {
