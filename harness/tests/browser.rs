@@ -2,6 +2,8 @@
 //! chart is in the page as drawn SVG, and the page asks for nothing over the network (read from
 //! chromium's own network log, with a page that does ask as the control).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,7 +64,7 @@ fn page_requests(netlog: &Path) -> Vec<String> {
 
 #[test]
 fn the_report_shows_every_chart_and_fetches_nothing() {
-    let work = std::env::temp_dir().join(format!("habench-browser-test-{}", std::process::id()));
+    let work = common::TempDir::new("browser", "report");
     let run = work.join("run");
     std::fs::create_dir_all(&run).unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/examples/quick-seed1");
@@ -90,5 +92,4 @@ fn the_report_shows_every_chart_and_fetches_nothing() {
     std::fs::write(&control, "<html><body><img src=\"http://example.invalid/x.png\"></body></html>").unwrap();
     let (_, requests) = load(&control, &work.join("control"));
     assert_eq!(requests, ["http://example.invalid/x.png"], "the network check sees a page's request");
-    std::fs::remove_dir_all(&work).unwrap();
 }

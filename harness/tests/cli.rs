@@ -109,7 +109,7 @@ fn bad_flags_get_errors_that_name_the_flag() {
 #[test]
 fn servers_die_with_a_killed_habench_and_clean_sweeps_what_it_left() {
     // A private work root: no other test's bring-up sweeps this run before `clean` does.
-    let root = std::env::temp_dir().join(format!("habench-sweep-test-{}", std::process::id()));
+    let root = common::TempDir::new("sweep", "clean");
     let root_s = root.to_str().unwrap();
     let (mut guard, json) = start_up(&["single", "--work-dir", root_s]);
     let procs = server_pids(&json);
@@ -148,7 +148,7 @@ fn postgres_under(root: &str) -> Vec<ProcId> {
 
 #[test]
 fn a_run_killed_with_sigkill_leaves_a_readable_incomplete_folder_and_no_server() {
-    let root = std::env::temp_dir().join(format!("habench-kill9-test-{}", std::process::id()));
+    let root = common::TempDir::new("kill9", "sync");
     let out = root.join("results");
     let (root_s, out_s) = (root.to_str().unwrap(), out.to_str().unwrap());
     let child = habench()
@@ -186,5 +186,4 @@ fn a_run_killed_with_sigkill_leaves_a_readable_incomplete_folder_and_no_server()
     // The interval log so far is readable: at least one interval per operation.
     let hlog = std::fs::read_to_string(out.join("latency.hlog")).unwrap();
     assert!(hlog.lines().any(|l| l.starts_with("Tag=publish,")), "hlog so far:\n{hlog}");
-    std::fs::remove_dir_all(&root).unwrap();
 }

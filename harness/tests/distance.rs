@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use habench::cli::{KindArg, QuorumArg, RunArgs, TopologyFlags};
@@ -11,10 +11,8 @@ use habench::link::LinkSpec;
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use serde_json::Value;
 
-fn out_dir(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("habench-distance-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
+fn out_dir(tag: &str) -> common::TempDir {
+    common::TempDir::new("distance", tag)
 }
 
 fn read_json(p: &Path) -> Value {
@@ -52,9 +50,9 @@ async fn a_synchronous_commit_waits_one_round_trip_of_the_link() {
 }
 
 /// Runs `args` into a fresh results folder; returns the folder.
-fn run_into(tag: &str, mut args: RunArgs) -> PathBuf {
+fn run_into(tag: &str, mut args: RunArgs) -> common::TempDir {
     let out = out_dir(tag);
-    args.out = Some(out.clone());
+    args.out = Some(out.to_path_buf());
     args.quiet = true;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(habench::commands::run_cmd::run(args)).expect("run");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +16,8 @@ use habench::runner;
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use serde_json::Value;
 
-fn out_dir(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("habench-failover-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
+fn out_dir(tag: &str) -> common::TempDir {
+    common::TempDir::new("failover", tag)
 }
 
 /// A short run with a fast orchestrator (probes every 200 ms, 3 missed = down).

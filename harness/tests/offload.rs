@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +17,8 @@ use habench::topology::AnyTopology;
 use habench_workloads::reporting::ReportMix;
 use serde_json::Value;
 
-fn out_dir(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("habench-offload-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
+fn out_dir(tag: &str) -> common::TempDir {
+    common::TempDir::new("offload", tag)
 }
 
 fn read_json(p: &Path) -> Value {
@@ -120,7 +118,7 @@ async fn the_offload_scenario_runs_three_ways_on_one_set_of_servers() {
         duration: Some(Duration::from_secs(2)),
         warmup: Some(Duration::from_secs(1)),
         report_rate: Some(20.0),
-        out: Some(out.clone()),
+        out: Some(out.to_path_buf()),
         quiet: true,
         ..Default::default()
     };

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,10 +19,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 
-fn out_dir(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("habench-run-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
+fn out_dir(tag: &str) -> common::TempDir {
+    common::TempDir::new("run", tag)
 }
 
 fn quick_args(out: &Path) -> RunArgs {

@@ -85,7 +85,7 @@ async fn no_spelling_of_a_password_reaches_any_output() {
         (format!("postgres://127.0.0.1:{port}/postgres?user=plain_user&password={PLAIN}"), None, PLAIN),
         (format!("host=127.0.0.1 port={port} user=plain_user dbname=postgres"), Some(PLAIN), PLAIN),
     ];
-    let root = std::env::temp_dir().join(format!("habench-secrets-test-{}", std::process::id()));
+    let root = common::TempDir::new("secrets", "forms");
     for (i, (dsn, env_pw, password)) in forms.iter().enumerate() {
         // A run that works: every file it writes is clean.
         let out_dir = root.join(format!("form-{i}"));
@@ -115,5 +115,4 @@ async fn no_spelling_of_a_password_reaches_any_output() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && !leaks(&out.stderr, password), "form {i}: {stderr}");
     }
-    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -65,3 +65,35 @@ pub async fn count_rows(node: &Node) -> Option<i64> {
     let row = client.query_one("SELECT count(*) FROM t", &[]).await.ok()?;
     Some(row.get(0))
 }
+
+/// A fresh temporary folder, removed when dropped: also when the test fails.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// `$TMPDIR/habench-<area>-test-<tag>-<pid>`, emptied if a crashed run left it.
+    pub fn new(area: &str, tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("habench-{area}-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        TempDir(p)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
