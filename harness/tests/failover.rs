@@ -56,7 +56,8 @@ fn ms(v: &Value) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_kill_primary_loses_nothing_and_reports_the_rto_breakdown() {
-    let mut a = args(&out_dir("sync-kill"), KindArg::Sync, "kill-primary@3s");
+    let out = out_dir("sync-kill");
+    let mut a = args(&out, KindArg::Sync, "kill-primary@3s");
     a.topology_flags.standbys = Some(2);
     let s = run(a).await;
     assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
@@ -75,7 +76,8 @@ async fn sync_kill_primary_loses_nothing_and_reports_the_rto_breakdown() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_calibration_insert_follows_the_listener_through_a_failover_on_the_wire_client() {
-    let mut a = args(&out_dir("insert-kill"), KindArg::Sync, "kill-primary@3s");
+    let out = out_dir("insert-kill");
+    let mut a = args(&out, KindArg::Sync, "kill-primary@3s");
     a.workload = Some(habench::cli::WorkloadArg::Insert);
     a.driver = Some(habench::cli::DriverArg::Wire);
     a.topology_flags.standbys = Some(1);
@@ -93,7 +95,8 @@ async fn the_calibration_insert_follows_the_listener_through_a_failover_on_the_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shared_disk_kill_primary_recovers_on_the_same_data_with_nothing_lost() {
-    let s = run(args(&out_dir("sd-kill"), KindArg::SharedDisk, "kill-primary@3s")).await;
+    let out = out_dir("sd-kill");
+    let s = run(args(&out, KindArg::SharedDisk, "kill-primary@3s")).await;
     assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
     let t = trial(&s);
     assert_eq!(t["promoted_node"], "node-b");
@@ -103,7 +106,8 @@ async fn shared_disk_kill_primary_recovers_on_the_same_data_with_nothing_lost() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_host_instance_loses_nothing_and_its_batch_is_redelivered() {
-    let s = run(args(&out_dir("host-kill"), KindArg::Single, "kill-host-instance@2s")).await;
+    let out = out_dir("host-kill");
+    let s = run(args(&out, KindArg::Single, "kill-host-instance@2s")).await;
     assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
     assert_eq!(s["check"]["valid"], true);
     assert!(s["dequeue"]["redelivered"].as_u64().unwrap() >= 1, "{:#}", s["dequeue"]);
@@ -115,7 +119,8 @@ async fn a_killed_host_instance_loses_nothing_and_its_batch_is_redelivered() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn losing_the_only_sync_standby_stalls_writes_until_the_orchestrator_drops_it() {
-    let mut a = args(&out_dir("sync-standby"), KindArg::Sync, "kill-sync-standby@2s");
+    let out = out_dir("sync-standby");
+    let mut a = args(&out, KindArg::Sync, "kill-sync-standby@2s");
     a.topology_flags.standbys = Some(1);
     let s = run(a).await;
     let t = trial(&s);
@@ -170,7 +175,8 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
     habench_workloads::messagebox::install(&client, &cfg.workload.messagebox).await.unwrap();
     drop(client);
 
-    let dir = habench::store::ResultsDir::create(Some(&out_dir(tag)), "t", "t", true).unwrap();
+    let out = out_dir(tag);
+    let dir = habench::store::ResultsDir::create(Some(&out), "t", "t", true).unwrap();
     let (ledger_tx, ledger_rx) = runner::ledger::channel();
     let ledger = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len()).unwrap();
     let plan = FailoverPlan {
@@ -279,7 +285,8 @@ fn trials_repeat_the_fault_on_fresh_topologies_and_keep_leaves_the_last_one_runn
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hung_primary_is_fenced_and_replaced_once_its_probes_run_out() {
-    let mut a = args(&out_dir("sync-pause"), KindArg::Sync, "pause-primary@2s:6s");
+    let out = out_dir("sync-pause");
+    let mut a = args(&out, KindArg::Sync, "pause-primary@2s:6s");
     a.topology_flags.standbys = Some(1);
     let s = run(a).await;
     let t = trial(&s);
@@ -291,7 +298,8 @@ async fn a_hung_primary_is_fenced_and_replaced_once_its_probes_run_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_planned_switchover_loses_nothing_and_keeps_the_old_primary_as_a_standby() {
-    let mut a = args(&out_dir("switchover"), KindArg::Async, "switchover@2s");
+    let out = out_dir("switchover");
+    let mut a = args(&out, KindArg::Async, "switchover@2s");
     a.topology_flags.standbys = Some(1);
     let s = run(a).await;
     let t = trial(&s);
