@@ -49,7 +49,7 @@ fn record(c: &mut Criterion) {
 
 fn ledger(c: &mut Criterion) {
     let mut summary = LedgerSummary::new(2);
-    let mut out = csv::Writer::from_writer(std::io::sink());
+    let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(std::io::sink());
     let mut id = 0i64;
     c.bench_function("overhead/ledger_append", |b| {
         b.iter(|| {
@@ -66,7 +66,7 @@ fn ledger(c: &mut Criterion) {
                 latency_us: 1234,
                 attempts: 1,
             };
-            out.write_record(habench::export::ledger_csv::record(&e)).expect("ledger row");
+            out.serialize(habench::export::ledger_csv::record(&e)).expect("ledger row");
             summary.add(&e);
         })
     });

@@ -180,7 +180,7 @@ impl RunConfig {
         }
         let drain_timeout = lsec.drain_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60));
         if drain_timeout > Duration::from_secs(3600) {
-            return Err(Error::config(at.key(false, "--drain-timeout", "load.drain_timeout"), "give 0s to 1h"));
+            return Err(Error::config(at.key(false, "drain_timeout", "load.drain_timeout"), "give 0s to 1h"));
         }
         let seed = args.seed.or(file.seed).unwrap_or_else(random_seed);
         let scenario = file.name.clone().unwrap_or_else(|| match workload.kind {

@@ -103,12 +103,13 @@ impl ResultsDir {
         hosts: usize,
     ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<LedgerSummary>>> {
         let file = File::create(self.path.join("ledger.csv"))?;
-        let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(file);
+        // The header is written here: records are serialized without one.
+        let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(file);
         w.write_record(ledger_csv::HEADER)?;
         Ok(tokio::spawn(async move {
             let mut out = LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new() };
             while let Some(e) = rx.recv().await {
-                w.write_record(ledger_csv::record(&e))?;
+                w.serialize(ledger_csv::record(&e))?;
                 out.add(&e);
                 // Flush whenever the queue is momentarily empty: a crash loses little.
                 if rx.is_empty() {
