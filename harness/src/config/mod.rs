@@ -195,10 +195,18 @@ impl RunConfig {
         let fault_source = at.key(!args.faults.is_empty(), "--fault", "faults");
         for f in &faults {
             check_fault(f.kind, topo_kind, workload.kind).map_err(|e| Error::config(fault_source.clone(), e))?;
-            if f.at + f.duration.unwrap_or_default() > duration {
+            // A fault may last past the measured phase (a long pause, say), but one that would
+            // start after it would never be injected.
+            if f.at >= duration {
                 return Err(Error::config(
                     fault_source.clone(),
-                    format!("{} ends after the measured phase ({duration:?}): inject it earlier or run longer", f.kind),
+                    format!(
+                        "{}@{}: the measured phase is {} long, so it would never be injected; \
+                         inject it earlier or run longer (--duration)",
+                        f.kind,
+                        habench_workloads::duration::format_duration(f.at),
+                        habench_workloads::duration::format_duration(duration)
+                    ),
                 ));
             }
         }
@@ -671,5 +679,16 @@ mod tests {
         assert!(err.contains("line 3: [topology] archive_timeout") && err.contains("whole seconds"), "{err}");
         let ok = from_text("[topology]\nkind = \"log-shipping\"\narchive_timeout = \"2s\"\n").unwrap();
         assert!(matches!(&ok[0].target, Target::Topology(s) if s.archive_timeout == Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_fault_must_start_within_the_measured_phase_and_may_last_past_it() {
+        let mut a = args(Some("quick"));
+        a.topology = Some(TopologyKind::Sync);
+        a.faults = vec!["pause-primary@10s:15s".parse().unwrap()];
+        assert!(RunConfig::from_overrides(&a).is_ok(), "the README's example: a pause outlasting the 15 s");
+        a.faults = vec!["kill-primary@20s".parse().unwrap()];
+        let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
+        assert!(err.starts_with("--fault: kill-primary@20s") && err.contains("never be injected"), "{err}");
     }
 }
