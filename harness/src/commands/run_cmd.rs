@@ -129,8 +129,8 @@ fn human_output(args: &RunArgs) -> bool {
 
 /// The report's headline as a few terminal lines, and where the report is.
 fn print_headline(dir: &std::path::Path) {
-    use crate::report::data::FolderSummary;
     use crate::report::sections::headline;
+    use crate::summary::FolderSummary;
     let Ok(data) = crate::report::RunData::load(dir) else { return };
     let facts = match &data.summary {
         FolderSummary::Repeated(s) => headline::repeated_facts(s),

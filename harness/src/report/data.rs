@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 
 use crate::measure::stats::new_histogram;
-use crate::summary::{RepeatedSummary, Summary};
+use crate::summary::{FolderSummary, Summary};
 
 /// timeline.csv as columns.
 #[derive(Debug, Clone, Default)]
@@ -72,13 +72,6 @@ impl Timeline {
     }
 }
 
-/// What a results folder's summary.json holds: one run's, or a repeated run's top folder's.
-#[derive(Debug)]
-pub enum FolderSummary {
-    Run(Box<Summary>),
-    Repeated(Box<RepeatedSummary>),
-}
-
 /// One run folder, read.
 #[derive(Debug)]
 pub struct RunData {
@@ -97,18 +90,12 @@ impl RunData {
             let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", p.display()))
         };
+        let path = dir.join("summary.json");
         let hint = "RUN_DIR is a folder that `habench run` wrote (it holds summary.json)";
-        let raw = read_json("summary.json").map_err(|e| format!("{e}; {hint}"))?;
-        let path = dir.join("summary.json").display().to_string();
-        let summary = if raw.get("variants").is_some() {
-            FolderSummary::Repeated(Box::new(
-                serde_json::from_value(raw).map_err(|e| format!("{path}: not a repeated run's summary ({e})"))?,
-            ))
-        } else {
-            FolderSummary::Run(Box::new(
-                serde_json::from_value(raw).map_err(|e| format!("{path}: not a run's summary ({e}); {hint}"))?,
-            ))
-        };
+        let summary = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| FolderSummary::parse(&text))
+            .map_err(|e| format!("{}: {e}; {hint}", path.display()))?;
         let manifest = read_json("manifest.json").unwrap_or(Value::Null);
         let timeline =
             std::fs::read_to_string(dir.join("timeline.csv")).map(|t| Timeline::parse(&t)).unwrap_or_default();

@@ -41,8 +41,8 @@ pub fn write(dir: &Path) -> Result<ReportOutput, String> {
     let data = RunData::load(dir)?;
     let mut out = ReportOutput::default();
     let blocks = match &data.summary {
-        data::FolderSummary::Repeated(s) => sections::repeated_run(s, &mut |c| chart_any(c, dir, &mut out)),
-        data::FolderSummary::Run(s) => sections::single_run(&data, s, &mut |c| chart_any(c, dir, &mut out)),
+        crate::summary::FolderSummary::Repeated(s) => sections::repeated_run(s, &mut |c| chart_any(c, dir, &mut out)),
+        crate::summary::FolderSummary::Run(s) => sections::single_run(&data, s, &mut |c| chart_any(c, dir, &mut out)),
     };
     let title = format!("habench report: {}", data.name());
     std::fs::write(dir.join("report.md"), doc::to_markdown(&blocks)).map_err(|e| format!("report.md: {e}"))?;

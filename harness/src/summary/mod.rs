@@ -93,6 +93,27 @@ pub struct Summary {
     pub failover: Option<FailoverSection>,
 }
 
+/// What a results folder's summary.json holds: one run's, or a repeated run's top folder's.
+#[derive(Debug)]
+pub enum FolderSummary {
+    Run(Box<Summary>),
+    Repeated(Box<RepeatedSummary>),
+}
+
+impl FolderSummary {
+    /// Reads summary.json text of either kind (a repeated run's has `variants`).
+    pub fn parse(text: &str) -> Result<FolderSummary, String> {
+        let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        if raw.get("variants").is_some() {
+            let s = serde_json::from_value(raw).map_err(|e| format!("not a repeated run's summary ({e})"))?;
+            Ok(FolderSummary::Repeated(Box::new(s)))
+        } else {
+            let s = serde_json::from_value(raw).map_err(|e| format!("not a run's summary ({e})"))?;
+            Ok(FolderSummary::Run(Box::new(s)))
+        }
+    }
+}
+
 impl Summary {
     /// A run that has measured nothing yet (complete: false).
     pub fn new(
@@ -136,7 +157,10 @@ impl Summary {
 
     /// Reads a run's summary.json text.
     pub fn parse(text: &str) -> Result<Summary, String> {
-        serde_json::from_str(text).map_err(|e| format!("not a run's summary.json: {e}"))
+        match FolderSummary::parse(text)? {
+            FolderSummary::Run(s) => Ok(*s),
+            FolderSummary::Repeated(_) => Err("a repeated run's top folder, not one run's".into()),
+        }
     }
 
     /// The operation that commits a message: publish, or the calibration insert.

@@ -21,12 +21,6 @@ pub struct RepeatedSummary {
     pub distance: Option<DistanceSection>,
 }
 
-impl RepeatedSummary {
-    pub fn parse(text: &str) -> Result<RepeatedSummary, String> {
-        serde_json::from_str(text).map_err(|e| format!("not a repeated run's summary.json: {e}"))
-    }
-}
-
 /// One variant over its trials.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
