@@ -92,6 +92,10 @@ pub struct EnvArgs {
     /// Where data directories, logs and port leases live (default: $TMPDIR/habench).
     #[arg(long, value_name = "DIR", env = "HABENCH_WORK")]
     pub work_dir: Option<PathBuf>,
+    /// Directory of the HA engine's programs, patroni and etcd (default: HABENCH_HA_BIN, PATH,
+    /// the venv of scripts/install-ha-engines.sh, /usr/bin).
+    #[arg(long, value_name = "DIR", env = "HABENCH_HA_BIN")]
+    pub ha_bin: Option<PathBuf>,
 }
 
 /// Topology options shared by `topology up` and `run`.
@@ -126,6 +130,20 @@ pub struct TopologyFlags {
     /// probes), e.g. delay:1ms; added at zero delay for partition-primary.
     #[arg(long, value_name = "SPEC", value_parser = crate::link::LinkSpec::parse)]
     pub client_link: Option<crate::link::LinkSpec>,
+    /// patroni: nodes, one primary and 1-8 replicas (2-9; default 3).
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u8>,
+    /// patroni: etcd members, 1 (default) or 3.
+    #[arg(long, value_name = "N")]
+    pub dcs_members: Option<u8>,
+    /// patroni: synchronous_mode: off (Patroni's default), on, strict or quorum; --sync-count
+    /// sets synchronous_node_count.
+    #[arg(long, value_name = "MODE", value_parser = parse_sync_mode)]
+    pub sync_mode: Option<crate::patroni::SyncMode>,
+    /// patroni: a key of its dynamic configuration (repeatable), e.g. --engine-set ttl=20
+    /// --engine-set loop_wait=1 --engine-set failsafe_mode=true (default: Patroni's own).
+    #[arg(long = "engine-set", value_name = "KEY=VALUE", value_parser = crate::patroni::parse_engine_set)]
+    pub engine_set: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +269,7 @@ pub enum KindArg {
     Sync,
     Async,
     LogShipping,
+    Patroni,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -291,6 +310,10 @@ pub enum WorkloadArg {
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let digits = s.strip_suffix('s').unwrap_or(s);
     digits.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("`{s}` is not whole seconds (e.g. 1s, 30s)"))
+}
+
+fn parse_sync_mode(s: &str) -> Result<crate::patroni::SyncMode, String> {
+    s.parse()
 }
 
 fn parse_mix(s: &str) -> Result<habench_workloads::reporting::ReportMix, String> {

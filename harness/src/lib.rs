@@ -13,6 +13,7 @@ pub mod failover;
 pub mod fault;
 pub mod link;
 pub mod measure;
+pub mod patroni;
 pub mod pg;
 pub mod report;
 pub mod run_result;

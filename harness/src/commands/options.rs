@@ -9,7 +9,12 @@ use crate::pg::EnvOptions;
 use crate::topology::{Quorum, SyncCommit, TopologyKind, TopologySpec};
 
 pub fn env_options(args: &EnvArgs) -> EnvOptions {
-    EnvOptions { pg_bin: args.pg_bin.clone(), pg_user: args.pg_user.clone(), work_dir: args.work_dir.clone() }
+    EnvOptions {
+        pg_bin: args.pg_bin.clone(),
+        pg_user: args.pg_user.clone(),
+        work_dir: args.work_dir.clone(),
+        ha_bin: args.ha_bin.clone(),
+    }
 }
 
 pub fn kind(arg: KindArg) -> TopologyKind {
@@ -19,6 +24,7 @@ pub fn kind(arg: KindArg) -> TopologyKind {
         KindArg::Sync => TopologyKind::Sync,
         KindArg::Async => TopologyKind::Async,
         KindArg::LogShipping => TopologyKind::LogShipping,
+        KindArg::Patroni => TopologyKind::Patroni,
     }
 }
 
@@ -51,6 +57,10 @@ pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
         pin: flags.pin.clone(),
         links: flags.links.clone(),
         client_link: flags.client_link,
+        nodes: flags.nodes,
+        dcs_members: flags.dcs_members,
+        sync_mode: flags.sync_mode,
+        engine_set: flags.engine_set.clone(),
     }
 }
 

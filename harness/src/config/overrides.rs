@@ -58,4 +58,8 @@ pub struct TopologyOverrides {
     pub pin: Vec<(String, Vec<usize>)>,
     pub links: Vec<(String, LinkSpec)>,
     pub client_link: Option<LinkSpec>,
+    pub nodes: Option<u8>,
+    pub dcs_members: Option<u8>,
+    pub sync_mode: Option<crate::patroni::SyncMode>,
+    pub engine_set: Vec<(String, serde_json::Value)>,
 }

@@ -86,6 +86,15 @@ pub struct TopologySection {
     /// Standby name -> link (`"delay:20ms,jitter:2ms"`).
     #[serde(default)]
     pub links: BTreeMap<String, String>,
+    /// patroni: nodes (2-9).
+    pub nodes: Option<u8>,
+    /// patroni: etcd members (1 or 3).
+    pub dcs_members: Option<u8>,
+    /// patroni: off, on, strict or quorum.
+    pub sync_mode: Option<crate::patroni::SyncMode>,
+    /// patroni: keys of its dynamic configuration (`ttl = 20`, `loop_wait = 1`).
+    #[serde(default)]
+    pub engine: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

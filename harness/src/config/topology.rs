@@ -25,6 +25,26 @@ pub(super) fn from_section(
         if let Some(k) = t.sync_count {
             spec.sync_count = k;
         }
+        if let Some(n) = t.nodes {
+            spec.standbys = nodes_to_standbys(n, &at.key(false, "--nodes", "topology.nodes"))?;
+        }
+        if let Some(engine) = spec.engine.as_mut() {
+            if let Some(m) = t.dcs_members {
+                engine.dcs_members = m;
+            }
+            if let Some(m) = t.sync_mode {
+                engine.sync_mode = m;
+            }
+            for (key, value) in &t.engine {
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                let (k, v) = crate::patroni::parse_engine_set(&format!("{key}={text}"))
+                    .map_err(|e| Error::config(at.key(false, "--engine-set", "topology.engine"), e))?;
+                engine.engine_set.insert(k, v);
+            }
+        }
         if let Some(a) = t.archive_timeout {
             spec.archive_timeout = whole_seconds(a.0)
                 .map_err(|e| Error::config(at.key(false, "--archive-timeout", "topology.archive_timeout"), e))?;
@@ -49,6 +69,14 @@ pub(super) fn from_section(
     Ok(spec)
 }
 
+/// A Patroni cluster of `n` nodes has `n - 1` replicas (the topology's standbys).
+fn nodes_to_standbys(n: u8, field: &str) -> Result<u8> {
+    if !(2..=9).contains(&n) {
+        return Err(Error::config(field, format!("{n} nodes asked; patroni takes 2 to 9 (one primary, 1-8 replicas)")));
+    }
+    Ok(n - 1)
+}
+
 /// PostgreSQL's archive_timeout is whole seconds: anything else is refused, not truncated.
 pub fn whole_seconds(d: Duration) -> std::result::Result<Duration, String> {
     if d.subsec_nanos() != 0 || d.is_zero() || d > Duration::from_secs(3600) {
@@ -65,12 +93,39 @@ pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<Topolo
     if let Some(n) = flags.standbys {
         spec.standbys = n;
     }
-    if kind != TopologyKind::Sync {
-        if flags.quorum.is_some() {
-            return Err(Error::config("--quorum", format!("applies to sync only, not {kind}")));
+    if kind != TopologyKind::Sync && flags.quorum.is_some() {
+        let hint = if kind == TopologyKind::Patroni { "; patroni takes --sync-mode quorum" } else { "" };
+        return Err(Error::config("--quorum", format!("applies to sync only, not {kind}{hint}")));
+    }
+    if !matches!(kind, TopologyKind::Sync | TopologyKind::Patroni) && flags.sync_count.is_some() {
+        return Err(Error::config("--sync-count", format!("applies to sync and patroni only, not {kind}")));
+    }
+    if kind == TopologyKind::Patroni {
+        if flags.standbys.is_some() {
+            return Err(Error::config("--standbys", "patroni counts nodes: use --nodes N (2-9)"));
         }
-        if flags.sync_count.is_some() {
-            return Err(Error::config("--sync-count", format!("applies to sync only, not {kind}")));
+        if let Some(n) = flags.nodes {
+            spec.standbys = nodes_to_standbys(n, "--nodes")?;
+        }
+        let engine = spec.engine.get_or_insert_with(Default::default);
+        if let Some(m) = flags.dcs_members {
+            engine.dcs_members = m;
+        }
+        if let Some(m) = flags.sync_mode {
+            engine.sync_mode = m;
+        }
+        for (k, v) in &flags.engine_set {
+            engine.engine_set.insert(k.clone(), v.clone());
+        }
+    } else {
+        let engine_flags = [
+            ("--nodes", flags.nodes.is_some()),
+            ("--dcs-members", flags.dcs_members.is_some()),
+            ("--sync-mode", flags.sync_mode.is_some()),
+            ("--engine-set", !flags.engine_set.is_empty()),
+        ];
+        if let Some((flag, _)) = engine_flags.iter().find(|(_, given)| *given) {
+            return Err(Error::config(*flag, format!("applies to patroni only, not {kind}")));
         }
     }
     if kind != TopologyKind::LogShipping && flags.archive_timeout.is_some() {

@@ -113,6 +113,8 @@ async fn probe(port: u16, timeout: Duration) -> bool {
 async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) {
     let mut guard = topo.lock().await;
     let result = match &mut *guard {
+        // Patroni decides by itself; the built-in orchestrator never runs beside it.
+        AnyTopology::Patroni(_) => Ok(()),
         AnyTopology::SharedDisk(sd) => {
             let t0 = Instant::now();
             match sd.takeover().await {

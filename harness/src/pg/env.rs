@@ -15,6 +15,8 @@ pub struct EnvOptions {
     pub pg_bin: Option<PathBuf>,
     pub pg_user: Option<String>,
     pub work_dir: Option<PathBuf>,
+    /// Directory of the HA engine's programs (`--ha-bin`); see `patroni::locate`.
+    pub ha_bin: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -22,6 +24,7 @@ pub struct PgEnv {
     pub bin: PgBin,
     pub user: OsUser,
     pub root: WorkRoot,
+    pub ha_bin: Option<PathBuf>,
 }
 
 impl PgEnv {
@@ -30,6 +33,7 @@ impl PgEnv {
             bin: PgBin::resolve(opts.pg_bin.as_deref())?,
             user: OsUser::resolve(opts.pg_user.as_deref())?,
             root: WorkRoot::resolve(opts.work_dir.as_deref())?,
+            ha_bin: opts.ha_bin.clone(),
         }))
     }
 

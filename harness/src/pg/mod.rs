@@ -1,10 +1,12 @@
 //! Local PostgreSQL servers: binaries, OS user, ports, processes and single nodes.
 
 pub mod bindir;
+pub mod cgroup;
 pub mod conn;
 pub mod endpoint;
 pub mod env;
 pub mod flock;
+pub mod host;
 pub mod lsn;
 pub mod node;
 pub mod os_user;

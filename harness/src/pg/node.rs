@@ -56,6 +56,8 @@ pub struct Node {
     log_offset: u64,
     /// CPUs the server's processes may run on (None: any), to emulate separate hosts.
     cpus: Option<Vec<usize>>,
+    /// Started and stopped by someone else (a cluster manager): habench only connects to it.
+    managed: bool,
 }
 
 impl Node {
@@ -75,7 +77,16 @@ impl Node {
             orphans: Vec::new(),
             log_offset: 0,
             cpus: None,
+            managed: false,
         })
+    }
+
+    /// A node whose server a cluster manager starts and stops: habench leases its port and
+    /// connects to it, nothing more.
+    pub fn managed(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf) -> Result<Node> {
+        let mut node = Node::new(env, name, data_dir, log_path, Role::Standby)?;
+        node.managed = true;
+        Ok(node)
     }
 
     pub fn name(&self) -> &str {
@@ -111,6 +122,9 @@ impl Node {
     }
     /// Pid of the running postmaster.
     pub fn pid(&mut self) -> Option<u32> {
+        if self.managed {
+            return crate::pg::workdir::running_postmaster(&self.data_dir).map(|p| p.pid);
+        }
         self.is_running().then(|| self.postmaster.map(|p| p.pid)).flatten()
     }
     pub fn is_paused(&self) -> bool {
@@ -330,7 +344,7 @@ impl Node {
 
     /// The role the server reports: primary, standby, or down/unreachable.
     pub async fn live_role(&mut self) -> &'static str {
-        if !self.is_running() {
+        if !self.managed && !self.is_running() {
             return if self.role == Role::Passive { "passive" } else { "down" };
         }
         if self.paused {

@@ -70,7 +70,11 @@ impl WorkRoot {
     /// Kills the servers of topology directories whose owner process is gone and removes those
     /// directories. Returns one line per directory swept.
     pub async fn sweep_leftovers(&self) -> Vec<String> {
-        let mut report = Vec::new();
+        // Hosts of cluster managers (Patroni, etcd) first: they would restart what is killed.
+        let mut report = crate::pg::cgroup::sweep(|name| {
+            let pid = name.strip_prefix("topo-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+            pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+        });
         let Ok(entries) = std::fs::read_dir(&self.path) else { return report };
         for entry in entries.flatten() {
             let dir = entry.path();

@@ -30,6 +30,9 @@ pub struct TopologyInfo {
     pub dir: PathBuf,
     pub server_version: String,
     pub server_user: String,
+    /// The cluster manager, when one runs the topology (Patroni: versions, REST URLs, timings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::topology::EngineInfo>,
 }
 
 /// Asks every node for its live role.
@@ -60,5 +63,6 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
             link,
         });
     }
-    TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user }
+    let engine = topology.engine().cloned();
+    TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user, engine }
 }

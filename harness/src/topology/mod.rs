@@ -6,6 +6,7 @@
 
 mod build;
 mod info;
+mod patroni;
 mod replicated;
 mod shared_disk;
 mod single;
@@ -15,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use info::{describe, NodeInfo, TopologyInfo};
+pub use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
 pub use single::Single;
@@ -71,6 +73,11 @@ pub trait Topology: Send + Sync {
         self.read_nodes().iter().map(|n| conn::dsn(self.client_port(n))).collect()
     }
 
+    /// The cluster manager that runs this topology, when it is not habench's own orchestrator.
+    fn engine(&self) -> Option<&EngineInfo> {
+        None
+    }
+
     fn node(&self, name: &str) -> Option<&Node> {
         self.nodes().iter().find(|n| n.name() == name)
     }
@@ -86,6 +93,7 @@ pub enum AnyTopology {
     Single(Single),
     SharedDisk(SharedDisk),
     Replicated(Replicated),
+    Patroni(Box<Patroni>),
 }
 
 impl AnyTopology {
@@ -102,6 +110,7 @@ impl AnyTopology {
             TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping => {
                 AnyTopology::Replicated(Replicated::up(env, spec).await?)
             }
+            TopologyKind::Patroni => AnyTopology::Patroni(Box::new(Patroni::up(env, spec).await?)),
         })
     }
 
@@ -110,6 +119,7 @@ impl AnyTopology {
             AnyTopology::Single(t) => t,
             AnyTopology::SharedDisk(t) => t,
             AnyTopology::Replicated(t) => t,
+            AnyTopology::Patroni(t) => t.as_ref(),
         }
     }
 
@@ -118,6 +128,7 @@ impl AnyTopology {
             AnyTopology::Single(t) => t,
             AnyTopology::SharedDisk(t) => t,
             AnyTopology::Replicated(t) => t,
+            AnyTopology::Patroni(t) => t.as_mut(),
         }
     }
 }

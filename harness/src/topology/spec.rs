@@ -22,10 +22,13 @@ pub enum TopologyKind {
     Sync,
     Async,
     LogShipping,
+    /// Patroni + etcd: a real cluster manager decides.
+    Patroni,
 }
 
 impl TopologyKind {
-    pub const ALL: [TopologyKind; 5] = [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping];
+    pub const ALL: [TopologyKind; 6] =
+        [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping, Self::Patroni];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl TopologyKind {
             Self::Sync => "sync",
             Self::Async => "async",
             Self::LogShipping => "log-shipping",
+            Self::Patroni => "patroni",
         }
     }
 }
@@ -47,10 +51,9 @@ impl fmt::Display for TopologyKind {
 impl FromStr for TopologyKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown topology `{s}`: use one of single, shared-disk, sync, async, log-shipping"))
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown topology `{s}`: use one of single, shared-disk, sync, async, log-shipping, patroni")
+        })
     }
 }
 
@@ -115,6 +118,9 @@ pub struct TopologySpec {
     /// orchestrator's probes go through it (sync and async only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_link: Option<crate::link::LinkSpec>,
+    /// Patroni only: the DCS, the synchronous mode and the engine's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::patroni::PatroniSpec>,
 }
 
 impl TopologySpec {
@@ -122,6 +128,8 @@ impl TopologySpec {
     pub fn new(kind: TopologyKind) -> Self {
         let standbys = match kind {
             TopologyKind::Single | TopologyKind::SharedDisk => 0,
+            // The usual Patroni shape: a leader and two replicas.
+            TopologyKind::Patroni => 2,
             _ => 1,
         };
         TopologySpec {
@@ -135,6 +143,7 @@ impl TopologySpec {
             pin: BTreeMap::new(),
             links: BTreeMap::new(),
             client_link: None,
+            engine: (kind == TopologyKind::Patroni).then(crate::patroni::PatroniSpec::default),
         }
     }
 
@@ -147,6 +156,7 @@ impl TopologySpec {
             TopologyKind::Sync | TopologyKind::Async => {
                 std::iter::once("primary".to_string()).chain((1..=self.standbys).map(|i| format!("s{i}"))).collect()
             }
+            TopologyKind::Patroni => (1..=self.standbys + 1).map(|i| format!("n{i}")).collect(),
         }
     }
 
@@ -174,6 +184,40 @@ impl TopologySpec {
     /// Checks the combination; the error names the flag and the fix.
     pub fn validate(&self) -> Result<()> {
         match self.kind {
+            TopologyKind::Patroni => {
+                if self.standbys == 0 || self.standbys > MAX_STANDBYS {
+                    return Err(Error::config(
+                        "--nodes",
+                        format!(
+                            "{} nodes asked; patroni takes 2 to {} (one primary, 1-8 replicas)",
+                            self.standbys + 1,
+                            MAX_STANDBYS + 1
+                        ),
+                    ));
+                }
+                if !self.pin.is_empty() {
+                    return Err(Error::config(
+                        "--pin",
+                        "patroni nodes are not pinned to CPUs (each node is a cgroup, not a pinned process)",
+                    ));
+                }
+                let engine = self.engine.clone().unwrap_or_default();
+                if !matches!(engine.dcs_members, 1 | 3) {
+                    return Err(Error::config(
+                        "--dcs-members",
+                        format!("{} etcd members asked; use 1 or 3", engine.dcs_members),
+                    ));
+                }
+                if self.sync_count == 0 || self.sync_count > self.standbys {
+                    return Err(Error::config(
+                        "--sync-count",
+                        format!(
+                            "{} synchronous replicas asked of {}; give 1 to {} (or more --nodes)",
+                            self.sync_count, self.standbys, self.standbys
+                        ),
+                    ));
+                }
+            }
             TopologyKind::Sync | TopologyKind::Async => {
                 if self.standbys == 0 || self.standbys > MAX_STANDBYS {
                     return Err(Error::config(
@@ -321,6 +365,21 @@ mod tests {
         let asynchronous = TopologySpec::new(TopologyKind::Async).with_standbys(2);
         assert_eq!(asynchronous.standby_names(&["s1", "s2"]), "");
         assert_eq!(asynchronous.expected_sync_state(0), "async");
+    }
+
+    #[test]
+    fn a_patroni_cluster_has_2_to_9_nodes_and_1_or_3_etcd_members() {
+        assert_eq!(TopologySpec::new(TopologyKind::Patroni).node_names(), vec!["n1", "n2", "n3"]);
+        let two = TopologySpec::new(TopologyKind::Patroni).with_standbys(1);
+        assert_eq!(two.node_names(), vec!["n1", "n2"]);
+        assert!(two.validate().is_ok());
+        let ten = TopologySpec::new(TopologyKind::Patroni).with_standbys(9);
+        assert!(ten.validate().unwrap_err().to_string().contains("--nodes"));
+        let mut two_dcs = TopologySpec::new(TopologyKind::Patroni);
+        two_dcs.engine.as_mut().unwrap().dcs_members = 2;
+        assert!(two_dcs.validate().unwrap_err().to_string().contains("--dcs-members"));
+        let k = TopologySpec::new(TopologyKind::Patroni).with_standbys(2).with_quorum(Quorum::First, 3);
+        assert!(k.validate().unwrap_err().to_string().contains("--sync-count"));
     }
 
     #[test]

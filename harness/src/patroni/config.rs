@@ -1,0 +1,63 @@
+//! One Patroni node's configuration file (JSON, which Patroni reads as YAML).
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+/// What differs between the nodes of one cluster.
+#[derive(Debug, Clone)]
+pub struct NodeConfig<'a> {
+    pub scope: &'a str,
+    pub name: &'a str,
+    pub rest_port: u16,
+    pub pg_port: u16,
+    pub data_dir: &'a Path,
+    pub pg_bin: &'a Path,
+    pub etcd_hosts: &'a [String],
+    /// Patroni's dynamic configuration for bootstrap (`bootstrap.dcs`).
+    pub dcs: &'a Value,
+    /// Local postgres parameters (habench's, then the user's `--pg-set`).
+    pub parameters: &'a serde_json::Map<String, Value>,
+    pub pgpass: &'a Path,
+}
+
+impl NodeConfig<'_> {
+    pub fn to_json(&self) -> Value {
+        let host = crate::pg::conn::HOST;
+        let user = crate::pg::conn::SUPERUSER;
+        json!({
+            "scope": self.scope,
+            "namespace": "/habench/",
+            "name": self.name,
+            "log": { "level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s" },
+            "restapi": {
+                "listen": format!("{host}:{}", self.rest_port),
+                "connect_address": format!("{host}:{}", self.rest_port),
+            },
+            "etcd3": { "hosts": self.etcd_hosts },
+            "bootstrap": {
+                "dcs": self.dcs,
+                // Patroni runs initdb itself; trust on loopback like habench's own nodes.
+                "initdb": [{ "encoding": "UTF8" }, { "locale": "C" }, { "auth": "trust" }, { "username": user }],
+            },
+            "postgresql": {
+                "listen": format!("{host}:{}", self.pg_port),
+                "connect_address": format!("{host}:{}", self.pg_port),
+                "data_dir": self.data_dir,
+                "bin_dir": self.pg_bin,
+                "pgpass": self.pgpass,
+                "parameters": self.parameters,
+                "pg_hba": [
+                    format!("host all all {host}/32 trust"),
+                    format!("host replication all {host}/32 trust"),
+                ],
+                "authentication": {
+                    "superuser": { "username": user },
+                    "replication": { "username": user },
+                    "rewind": { "username": user },
+                },
+            },
+            "tags": { "nofailover": false, "noloadbalance": false, "clonefrom": false, "nosync": false },
+        })
+    }
+}

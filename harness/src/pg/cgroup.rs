@@ -1,0 +1,253 @@
+//! Hosts as control groups (cgroup v2): every process of an emulated host (a cluster manager, the
+//! postgres it daemonizes and every child) lives in one cgroup, so a node crash (`cgroup.kill`)
+//! and a hung node (`cgroup.freeze`) take all of it at once, whatever re-parents itself.
+//!
+//! A topology's cgroups live under one parent that a *janitor* watches: a tiny shell holding the
+//! read end of a pipe whose write end only habench holds. However habench ends (`kill -9`
+//! included) the pipe closes, the janitor writes `cgroup.kill` and removes the directories.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::pg::os_user::OsUser;
+
+/// Where habench's cgroups live, below the cgroup v2 mount.
+const HABENCH_DIR: &str = "habench";
+
+/// The cgroup v2 mount point (`/sys/fs/cgroup` or, on hybrid systems, `/sys/fs/cgroup/unified`).
+pub fn mount_point() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    text.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mount = left.split_whitespace().nth(4)?;
+        (right.split_whitespace().next() == Some("cgroup2")).then(|| PathBuf::from(mount))
+    })
+}
+
+/// The directory every habench cgroup lives under; created when missing.
+pub fn habench_root() -> Result<PathBuf> {
+    let mount = mount_point().ok_or_else(|| {
+        Error::config("--topology", "this topology needs a cgroup v2 hierarchy (none is mounted on this machine)")
+    })?;
+    let root = mount.join(HABENCH_DIR);
+    std::fs::create_dir_all(&root).map_err(|e| {
+        Error::config(
+            "--topology",
+            format!(
+                "this topology runs each host in its own cgroup and cannot create {} ({e}); run habench as root",
+                root.display()
+            ),
+        )
+    })?;
+    Ok(root)
+}
+
+/// One cgroup: an emulated host, or the parent of a topology's hosts.
+#[derive(Debug)]
+pub struct Group {
+    path: PathBuf,
+}
+
+impl Group {
+    /// Creates `parent/name`.
+    pub fn create(parent: &Path, name: &str) -> Result<Group> {
+        let path = parent.join(name);
+        std::fs::create_dir_all(&path).map_err(|e| Error::io("creating cgroup", &path, e))?;
+        Ok(Group { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Pids of every process in this cgroup and those below it.
+    pub fn pids(&self) -> Vec<u32> {
+        Group::pids_under(&self.path)
+    }
+
+    /// Pids of every process in the cgroup at `path` and below it.
+    pub fn pids_under(path: &Path) -> Vec<u32> {
+        let mut out = Vec::new();
+        collect_pids(path, &mut out);
+        out
+    }
+
+    /// SIGKILL to every process at once (the kernel's `cgroup.kill`); waits until all are gone.
+    /// Returns how many there were.
+    pub fn kill(&self) -> usize {
+        let n = self.pids().len();
+        // A frozen cgroup is killed too: SIGKILL wakes frozen tasks.
+        let _ = std::fs::write(self.path.join("cgroup.kill"), "1");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.pids().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        n
+    }
+
+    /// Freezes (true) or thaws (false) every process: a hung host, no signal seen by anyone.
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        let path = self.path.join("cgroup.freeze");
+        std::fs::write(&path, if frozen { "1" } else { "0" }).map_err(|e| Error::io("writing", &path, e))
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        std::fs::read_to_string(self.path.join("cgroup.events"))
+            .is_ok_and(|t| t.lines().any(|l| l.trim() == "frozen 1"))
+    }
+
+    /// Makes `cmd`'s process start inside this cgroup, then (when `user` switches) become the
+    /// servers' user, then die with habench's thread that spawns it. Replaces `OsUser::apply`:
+    /// joining needs root, so it must happen before the uid switch.
+    pub fn spawn_inside(&self, cmd: &mut std::process::Command, user: &OsUser) {
+        let procs = CString::new(self.path.join("cgroup.procs").into_os_string().into_encoded_bytes())
+            .expect("cgroup path without NUL");
+        let (switch, uid, gid) = (user.switch, user.uid, user.gid);
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
+        // functions (open, write, close, setgroups, setgid, setuid, prctl, getppid) on memory
+        // prepared before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let ok = libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+                libc::close(fd);
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if switch
+                    && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("habench exited while starting a host"));
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Kills what is left and removes the directory (and those below it).
+    pub fn remove(&self) {
+        if !self.path.exists() {
+            return;
+        }
+        self.kill();
+        remove_tree(&self.path);
+    }
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<u32>) {
+    if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        out.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_pids(&e.path(), out);
+            }
+        }
+    }
+}
+
+/// Removes a cgroup tree bottom-up (cgroup directories go with rmdir only).
+fn remove_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path());
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::remove_dir(dir).is_err() && dir.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A topology's parent cgroup and its janitor. Dropping it kills every process below it and
+/// removes the directories; so does habench's death, through the janitor.
+#[derive(Debug)]
+pub struct TopologyGroup {
+    group: Group,
+    janitor: Option<Child>,
+}
+
+impl TopologyGroup {
+    /// `habench/<name>` with a janitor watching it.
+    pub fn create(name: &str) -> Result<TopologyGroup> {
+        let group = Group::create(&habench_root()?, name)?;
+        let path = group.path().display().to_string();
+        // The janitor waits for EOF on stdin, then kills the tree and removes it bottom-up.
+        let script = r#"read _ ; echo 1 > "$1/cgroup.kill" ; i=0
+while [ $i -lt 200 ] ; do
+  find "$1" -depth -type d -exec rmdir {} + 2>/dev/null ; [ -d "$1" ] || exit 0
+  sleep 0.05 ; i=$((i+1))
+done"#;
+        let janitor = std::process::Command::new("/bin/sh")
+            .args(["-c", script, "habench-janitor", &path])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own session: Ctrl-C in the terminal does not reach it.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::io("starting", Path::new("/bin/sh"), e))?;
+        Ok(TopologyGroup { group, janitor: Some(janitor) })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.group.path()
+    }
+
+    /// A host's cgroup below this one.
+    pub fn host(&self, name: &str) -> Result<Group> {
+        Group::create(self.group.path(), name)
+    }
+}
+
+impl Drop for TopologyGroup {
+    fn drop(&mut self) {
+        self.group.remove();
+        if let Some(mut j) = self.janitor.take() {
+            if let Some(stdin) = j.stdin.as_mut() {
+                let _ = stdin.write_all(b"\n");
+            }
+            drop(j.stdin.take());
+            let _ = j.wait();
+        }
+    }
+}
+
+/// Cgroups under `habench/` whose processes are all gone or whose owner died: killed and
+/// removed. `alive(name)` says whether the topology named so still has its owner. Returns one
+/// line per group swept.
+pub fn sweep(alive: impl Fn(&str) -> bool) -> Vec<String> {
+    let Some(root) = mount_point().map(|m| m.join(HABENCH_DIR)) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&root) else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !e.file_type().is_ok_and(|t| t.is_dir()) || alive(&name) {
+            continue;
+        }
+        let g = Group { path: e.path() };
+        let n = g.pids().len();
+        g.remove();
+        out.push(format!("swept cgroup {}: {n} process(es) killed", e.path().display()));
+    }
+    out
+}

@@ -1,0 +1,137 @@
+//! An emulated host: one program (a cluster manager, an etcd member) and every process it
+//! starts, in one cgroup, run as the servers' user, logging to one file. Crashing the host kills
+//! all of it at once; pausing it freezes all of it.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::pg::cgroup::Group;
+use crate::pg::os_user::OsUser;
+
+/// How to start the host's program (kept to start it again after a crash).
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub log: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Host {
+    name: String,
+    group: Group,
+    launch: Launch,
+    user: OsUser,
+    child: Option<Child>,
+}
+
+impl Host {
+    /// A host whose program is not started yet.
+    pub fn new(name: &str, group: Group, launch: Launch, user: OsUser) -> Host {
+        Host { name: name.to_string(), group, launch, user, child: None }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.launch.log
+    }
+
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// Starts the program inside the host's cgroup (its log appended to).
+    pub fn start(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Err(Error::node(&self.name, "already running"));
+        }
+        let l = &self.launch;
+        let log =
+            OpenOptions::new().create(true).append(true).open(&l.log).map_err(|e| Error::io("opening", &l.log, e))?;
+        let log_err = log.try_clone().map_err(|e| Error::io("opening", &l.log, e))?;
+        let mut cmd = Command::new(&l.program);
+        cmd.args(&l.args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("LC_ALL", "C.UTF-8")
+            .env("HOME", &self.user.home)
+            .envs(l.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(&l.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err));
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        self.group.spawn_inside(&mut cmd, &self.user);
+        self.child = Some(cmd.spawn().map_err(|e| Error::io("starting", &l.program, e))?);
+        Ok(())
+    }
+
+    /// The program's own pid while it runs.
+    pub fn pid(&mut self) -> Option<u32> {
+        self.is_running().then(|| self.child.as_ref().map(|c| c.id())).flatten()
+    }
+
+    /// True while the program lives (reaps it when it has exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                self.child = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A signal to the program alone (e.g. SIGTERM: a graceful stop).
+    pub fn signal(&mut self, sig: i32) -> bool {
+        match self.pid() {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+            Some(pid) => unsafe { libc::kill(pid as i32, sig) == 0 },
+            None => false,
+        }
+    }
+
+    /// Every process of the host killed at once (a host crash); returns how many.
+    pub fn crash(&mut self) -> usize {
+        let n = self.group.kill();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        n
+    }
+
+    /// Freezes (a hung host) or thaws every process.
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        self.group.freeze(frozen)
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.group.is_frozen()
+    }
+
+    /// Pids of every process of the host.
+    pub fn pids(&self) -> Vec<u32> {
+        self.group.pids()
+    }
+
+    /// The log's last `n` lines.
+    pub fn log_tail(&self, n: usize) -> String {
+        crate::pg::env::tail(&std::fs::read_to_string(&self.launch.log).unwrap_or_default(), n)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.crash();
+        let _ = std::fs::remove_dir(self.group.path());
+    }
+}

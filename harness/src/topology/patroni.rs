@@ -1,0 +1,403 @@
+//! A Patroni cluster started by habench: an etcd cluster, then one Patroni per node, each node
+//! an emulated host (Patroni, its postgres and every child in one cgroup, as the servers' user).
+//! Patroni bootstraps the cluster itself (initdb on the winner of the race, base backups on the
+//! others) and decides everything after: habench only watches and breaks things.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::patroni::config::NodeConfig;
+use crate::patroni::etcd::{self, EtcdMember};
+use crate::patroni::{http, ClusterView, EnginePrograms, PatroniSpec, Timing};
+use crate::pg::cgroup::TopologyGroup;
+use crate::pg::host::{Host, Launch};
+use crate::pg::ports::PortLease;
+use crate::pg::workdir::TopologyDir;
+use crate::pg::{Node, PgEnv};
+use crate::topology::build;
+use crate::topology::{Topology, TopologyKind, TopologySpec};
+
+/// How long bootstrap (etcd, initdb, base backups, sync standby assigned) may take.
+const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(180);
+/// A REST call that takes longer counts as no answer.
+const REST_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// One node's Patroni: its host and its REST port.
+#[derive(Debug)]
+struct NodeHost {
+    host: Host,
+    rest: PortLease,
+}
+
+/// What the engine is and how it is set, for the manifest and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineInfo {
+    pub engine: String,
+    pub patroni_version: Option<String>,
+    pub etcd_version: Option<String>,
+    pub scope: String,
+    /// Each node's REST URL (`GET /primary` answers 200 on the leader only).
+    pub rest_urls: Vec<(String, String)>,
+    pub dcs_urls: Vec<String>,
+    /// The timings Patroni runs with (its clamping applied).
+    pub timing: Timing,
+    /// The dynamic configuration as the DCS holds it after bootstrap (`GET /config`).
+    pub dynamic_config: serde_json::Value,
+    /// Lines of Patroni's logs where it adjusted or refused a setting.
+    pub engine_notes: Vec<String>,
+    /// From the first Patroni started to a leader, every replica streaming and the sync standby
+    /// assigned (ms).
+    pub bootstrap_ms: f64,
+}
+
+#[derive(Debug)]
+pub struct Patroni {
+    // Fields drop in order: the hosts die before the DCS, the cgroups go, then the directory.
+    nodes: Vec<Node>,
+    hosts: Vec<NodeHost>,
+    dcs: Vec<EtcdMember>,
+    groups: TopologyGroup,
+    spec: TopologySpec,
+    info: EngineInfo,
+    primary: usize,
+    dir: TopologyDir,
+}
+
+impl Patroni {
+    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Patroni> {
+        let engine = spec.engine.clone().unwrap_or_default();
+        let programs = EnginePrograms::find(env.ha_bin.as_deref())?;
+        let dir = env.root.new_topology_dir(spec.kind.as_str())?;
+        let dir_name = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let groups = TopologyGroup::create(&dir_name)?;
+        let scope = dir_name.clone();
+        let t0 = Instant::now();
+        let dcs = etcd::start(&env, &programs.etcd, engine.dcs_members, dir.path(), &groups, &scope).await?;
+        let etcd_hosts: Vec<String> = dcs.iter().map(|m| format!("127.0.0.1:{}", m.client_port())).collect();
+        let dynamic = engine.dynamic_config(spec.sync_count, postgres_section(&spec));
+        let mut nodes = Vec::new();
+        let mut hosts = Vec::new();
+        for name in spec.node_names() {
+            let home = dir.path().join("nodes").join(&name);
+            std::fs::create_dir_all(&home).map_err(|e| Error::io("creating", &home, e))?;
+            env.user.own(&home, 0o700)?;
+            let (data, _) = build::node_paths(dir.path(), &name)?;
+            let log = home.join("patroni.log");
+            let node = Node::managed(env.clone(), &name, data.clone(), log.clone())?;
+            let rest = crate::pg::ports::lease(&env.root.ports_dir())?;
+            let config = NodeConfig {
+                scope: &scope,
+                name: &name,
+                rest_port: rest.port(),
+                pg_port: node.port(),
+                data_dir: &data,
+                pg_bin: env.bin.dir(),
+                etcd_hosts: &etcd_hosts,
+                dcs: &dynamic,
+                parameters: &serde_json::Map::new(),
+                pgpass: &home.join("pgpass"),
+            };
+            let path = home.join("patroni.yml");
+            let text = serde_json::to_string_pretty(&config.to_json()).expect("json");
+            std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
+            env.user.own(&path, 0o600)?;
+            let launch = Launch {
+                program: programs.patroni.clone(),
+                args: vec![path.display().to_string()],
+                env: vec![("PATH".into(), format!("{}:/usr/bin:/bin", env.bin.dir().display()))],
+                cwd: home.clone(),
+                log,
+            };
+            hosts.push(NodeHost { host: Host::new(&name, groups.host(&name)?, launch, env.user.clone()), rest });
+            nodes.push(node);
+        }
+        refuse_what_patroni_refuses(&programs, &hosts[0].host).await?;
+        let info = EngineInfo {
+            engine: "patroni+etcd".into(),
+            patroni_version: programs.patroni_version(),
+            etcd_version: programs.etcd_version(),
+            scope,
+            rest_urls: nodes.iter().zip(&hosts).map(|(n, h)| (n.name().to_string(), rest_url(h))).collect(),
+            dcs_urls: dcs.iter().map(|m| m.client_url()).collect(),
+            timing: engine.timing(),
+            dynamic_config: serde_json::Value::Null,
+            engine_notes: Vec::new(),
+            bootstrap_ms: 0.0,
+        };
+        let mut topo = Patroni { nodes, hosts, dcs, groups, spec, info, primary: 0, dir };
+        for h in &mut topo.hosts {
+            h.host.start()?;
+        }
+        let view = topo.wait_healthy(BOOTSTRAP_TIMEOUT).await?;
+        topo.info.bootstrap_ms = t0.elapsed().as_secs_f64() * 1e3;
+        topo.follow(&view);
+        topo.info.dynamic_config = topo.rest_get("/config").await.and_then(|r| r.json()).unwrap_or_default();
+        topo.info.engine_notes = topo.engine_notes();
+        Ok(topo)
+    }
+
+    pub fn engine_spec(&self) -> PatroniSpec {
+        self.spec.engine.clone().unwrap_or_default()
+    }
+
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    /// The cluster as the first node that answers sees it.
+    pub async fn cluster(&self) -> Option<ClusterView> {
+        self.rest_get("/cluster").await.and_then(|r| ClusterView::parse(&r.body))
+    }
+
+    /// Polls until a leader runs, every replica streams on its timeline and the synchronous
+    /// standbys the mode asks for are assigned.
+    pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<ClusterView> {
+        let deadline = Instant::now() + timeout;
+        let replicas = self.nodes.len() - 1;
+        let sync = match self.engine_spec().sync_mode {
+            crate::patroni::SyncMode::Off => 0,
+            _ => usize::from(self.spec.sync_count),
+        };
+        let mut last = ClusterView::default();
+        loop {
+            if let Some(view) = self.cluster().await {
+                if view.is_healthy(replicas, sync) {
+                    return Ok(view);
+                }
+                last = view;
+            }
+            if let Some(h) = self.hosts.iter_mut().find_map(|h| (!h.host.is_running()).then_some(h)) {
+                return Err(Error::node(
+                    h.host.name(),
+                    format!("Patroni exited; its log {}:\n{}", h.host.log_path().display(), h.host.log_tail(20)),
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "Patroni cluster: a leader, {replicas} replica(s) streaming, {sync} sync standby(s); last seen: {}",
+                        last.brief()
+                    ),
+                    waited: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Makes the leader of `view` the topology's primary (it changes behind habench's back).
+    pub fn follow(&mut self, view: &ClusterView) {
+        if let Some(leader) = view.leader() {
+            if let Some(i) = self.nodes.iter().position(|n| n.name() == leader.name) {
+                self.primary = i;
+            }
+        }
+    }
+
+    /// `GET path` on the first node whose Patroni answers.
+    pub async fn rest_get(&self, path: &str) -> Option<http::Response> {
+        for h in &self.hosts {
+            if let Ok(r) = http::request(&rest_url(h), "GET", path, None, REST_TIMEOUT).await {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// `method path` on the named node's Patroni.
+    pub async fn rest_call(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<http::Response> {
+        let h = self.host_of(node)?;
+        http::request(&rest_url(h), method, path, body, timeout)
+            .await
+            .map_err(|e| Error::node(node, format!("Patroni REST {method} {path}: {e}")))
+    }
+
+    pub fn rest_urls(&self) -> Vec<(String, String)> {
+        self.info.rest_urls.clone()
+    }
+
+    fn host_of(&self, node: &str) -> Result<&NodeHost> {
+        let i = self.nodes.iter().position(|n| n.name() == node).ok_or_else(|| Error::node(node, "no such node"))?;
+        Ok(&self.hosts[i])
+    }
+
+    fn host_of_mut(&mut self, node: &str) -> Result<&mut Host> {
+        let i = self.nodes.iter().position(|n| n.name() == node).ok_or_else(|| Error::node(node, "no such node"))?;
+        Ok(&mut self.hosts[i].host)
+    }
+
+    /// Every process of the node (Patroni, postgres, children) killed at once.
+    pub fn crash_node(&mut self, node: &str) -> Result<usize> {
+        Ok(self.host_of_mut(node)?.crash())
+    }
+
+    /// Starts the node's Patroni again (after a crash): it rejoins by itself.
+    pub fn start_node(&mut self, node: &str) -> Result<()> {
+        self.host_of_mut(node)?.start()
+    }
+
+    /// SIGKILL to the node's postmaster alone; Patroni keeps running.
+    pub fn kill_postmaster(&mut self, node: &str) -> Result<u32> {
+        let n = self.node(node).ok_or_else(|| Error::node(node, "no such node"))?;
+        let pm = crate::pg::workdir::running_postmaster(n.data_dir())
+            .ok_or_else(|| Error::node(node, "no postmaster running"))?;
+        crate::pg::procs::signal(pm, libc::SIGKILL);
+        Ok(pm.pid)
+    }
+
+    /// Freezes (true) or thaws every process of the node.
+    pub fn freeze_node(&mut self, node: &str, frozen: bool) -> Result<()> {
+        self.host_of_mut(node)?.freeze(frozen)
+    }
+
+    pub fn is_frozen(&self, node: &str) -> bool {
+        self.host_of(node).is_ok_and(|h| h.host.is_frozen())
+    }
+
+    /// SIGTERM to the node's Patroni (it stops its postgres and releases the leader key), then,
+    /// once it has exited, Patroni started again. Returns how long the stop took.
+    pub async fn restart_engine(&mut self, node: &str) -> Result<Duration> {
+        let t0 = Instant::now();
+        let host = self.host_of_mut(node)?;
+        host.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while host.is_running() {
+            if Instant::now() >= deadline {
+                host.crash();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let stopped = t0.elapsed();
+        // What Patroni left (a postgres it could not stop) goes with the host.
+        host.crash();
+        host.start()?;
+        Ok(stopped)
+    }
+
+    /// Freezes (true) or thaws every etcd member: the DCS is gone, no error, no answer.
+    pub fn freeze_dcs(&mut self, frozen: bool) -> Result<()> {
+        for m in &self.dcs {
+            m.host.freeze(frozen)?;
+        }
+        Ok(())
+    }
+
+    pub fn dcs_frozen(&self) -> bool {
+        self.dcs.iter().any(|m| m.host.is_frozen())
+    }
+
+    /// Patroni's own words where it adjusted or refused a setting.
+    fn engine_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for h in &self.hosts {
+            let text = std::fs::read_to_string(h.host.log_path()).unwrap_or_default();
+            for line in text.lines() {
+                let interesting = line.contains("can't be smaller")
+                    || line.contains("Violated the rule")
+                    || line.contains("didn't pass validation");
+                if interesting {
+                    let msg = line.split_once(": ").map(|(_, m)| m).unwrap_or(line).trim().to_string();
+                    if !notes.contains(&msg) {
+                        notes.push(msg);
+                    }
+                }
+            }
+        }
+        notes
+    }
+
+    pub fn node_pids(&self, node: &str) -> Vec<u32> {
+        self.host_of(node).map(|h| h.host.pids()).unwrap_or_default()
+    }
+
+    /// Pids of everything the topology runs (Patroni, postgres, etcd).
+    pub fn all_pids(&self) -> Vec<u32> {
+        crate::pg::cgroup::Group::pids_under(self.groups.path())
+    }
+}
+
+fn rest_url(h: &NodeHost) -> String {
+    format!("http://{}:{}", crate::pg::conn::HOST, h.rest.port())
+}
+
+/// `bootstrap.dcs.postgresql`: habench's settings for every node (the ones Patroni does not own),
+/// then the user's `--pg-set`.
+fn postgres_section(spec: &TopologySpec) -> serde_json::Value {
+    let mut params = serde_json::Map::new();
+    let ours = build::base_settings(spec, "patroni");
+    for (k, v) in ours.iter().chain(spec.pg_settings.iter()) {
+        // Patroni sets these from its own configuration (listen, scope).
+        if matches!(k, "listen_addresses" | "cluster_name" | "port") {
+            continue;
+        }
+        params.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    serde_json::json!({ "use_pg_rewind": true, "use_slots": true, "parameters": params })
+}
+
+/// `patroni --validate-config` on a node's file: what it refuses is refused here, in its words
+/// (its complaints about loopback addresses, which it rejects at validation but accepts at run
+/// time, and about the DCS not yet reachable, are not refusals).
+async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host) -> Result<()> {
+    let Some(config) = host_config_path(host) else { return Ok(()) };
+    let out = tokio::process::Command::new(&programs.patroni)
+        .arg("--validate-config")
+        .arg(&config)
+        .output()
+        .await
+        .map_err(|e| Error::io("running", &programs.patroni, e))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let refusals: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("didn't pass validation"))
+        .filter(|l| !l.contains("must not contain") && !l.contains("is not reachable"))
+        .collect();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(Error::config("--engine-set", format!("Patroni refuses the configuration: {}", refusals.join("; "))))
+}
+
+fn host_config_path(host: &Host) -> Option<std::path::PathBuf> {
+    Some(host.log_path().parent()?.join("patroni.yml"))
+}
+
+impl Topology for Patroni {
+    fn kind(&self) -> TopologyKind {
+        TopologyKind::Patroni
+    }
+    fn spec(&self) -> &TopologySpec {
+        &self.spec
+    }
+    fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    fn nodes_mut(&mut self) -> &mut [Node] {
+        &mut self.nodes
+    }
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    fn primary(&self) -> &Node {
+        &self.nodes[self.primary]
+    }
+    fn engine(&self) -> Option<&EngineInfo> {
+        Some(&self.info)
+    }
+    fn read_nodes(&self) -> Vec<&Node> {
+        self.nodes.iter().enumerate().filter(|(i, _)| *i != self.primary).map(|(_, n)| n).collect()
+    }
+}
