@@ -221,7 +221,7 @@ async fn analyse(
     summary.reports =
         result.reports.as_ref().map(|r| crate::export::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {
-        let trials = trials::build(
+        let mut trials = trials::build(
             &result.events,
             &result.clock,
             &ledger.publish_acks_us,
@@ -229,8 +229,25 @@ async fn analyse(
             cfg.orchestrator.p99_factor,
             result.schedule_end_us,
         );
+        if let Some(model) = rto_model(cfg) {
+            crate::failover::band::annotate(&mut trials, &model);
+        }
         summary.failover = Some(FailoverSection::of(trials));
     }
+}
+
+/// Who decides failovers in this run, for the RTO band of each trial.
+fn rto_model(cfg: &RunConfig) -> Option<crate::failover::band::RtoModel> {
+    use crate::failover::band::RtoModel;
+    let Target::Topology(spec) = &cfg.target else { return None };
+    Some(match &spec.engine {
+        Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
+        None => RtoModel::Builtin {
+            interval: cfg.orchestrator.probe_interval,
+            threshold: cfg.orchestrator.probe_threshold,
+            manual_delay: cfg.orchestrator.manual_delay,
+        },
+    })
 }
 
 /// report.md, report.html and charts/ of a finished run; a report that fails is a warning.

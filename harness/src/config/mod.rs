@@ -316,6 +316,11 @@ fn target(
     };
     let spec = topology::from_section(TopologySpec::new(kind), section, at)?;
     let mut spec = topology::apply(spec, &args.topology_flags)?;
+    for f in faults {
+        f.kind
+            .applies_to(spec.kind)
+            .map_err(|e| Error::config(at.key(!args.faults.is_empty(), "--fault", "faults"), e))?;
+    }
     // Faults on links need links: zero-delay ones where none were given.
     if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
         if faults.iter().any(|f| f.kind.needs_links()) {

@@ -3,6 +3,8 @@
 //! promote or restart, endpoint ready). Both log timestamped events; `trials` turns them and the
 //! acknowledgement times into one timeline per fault.
 
+pub mod band;
+mod engine_watch;
 mod orchestrator;
 pub mod trials;
 
@@ -24,17 +26,53 @@ pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    Injected { fault: FaultSpec, target: String, detail: String },
-    Resumed { node: String },
-    Detected { node: String, missed_probes: u32 },
-    Fenced { node: String, processes: usize },
-    Promoted { node: String, promote_ms: f64, detail: String },
-    Restarted { node: String, start_ms: f64, recovery_ms: Option<f64>, redo_bytes: Option<u64> },
-    StandbyDropped { node: String },
-    StandbyRejoined { node: String, detail: String },
+    Injected {
+        fault: FaultSpec,
+        target: String,
+        detail: String,
+    },
+    Resumed {
+        node: String,
+    },
+    Detected {
+        node: String,
+        missed_probes: u32,
+    },
+    Fenced {
+        node: String,
+        processes: usize,
+    },
+    Promoted {
+        node: String,
+        promote_ms: f64,
+        detail: String,
+    },
+    Restarted {
+        node: String,
+        start_ms: f64,
+        recovery_ms: Option<f64>,
+        redo_bytes: Option<u64>,
+    },
+    StandbyDropped {
+        node: String,
+    },
+    StandbyRejoined {
+        node: String,
+        detail: String,
+    },
     EndpointReady,
-    HostInstanceKilled { host: String },
-    Failed { what: String, error: String },
+    /// What a cluster manager (Patroni) shows changing: leader key, leader state, timeline.
+    Engine {
+        node: String,
+        what: String,
+    },
+    HostInstanceKilled {
+        host: String,
+    },
+    Failed {
+        what: String,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,16 +121,25 @@ pub async fn drive(
     kill_host: Arc<std::sync::atomic::AtomicBool>,
     stop: watch::Receiver<bool>,
 ) {
+    let managed = match &plan.topology {
+        Some(t) => matches!(&*t.lock().await, AnyTopology::Patroni(_)),
+        None => false,
+    };
+    // A topology with its own cluster manager is only watched; the others get habench's.
     let orch = plan.topology.clone().map(|t| {
-        tokio::spawn(orchestrator::run(
-            t,
-            plan.orchestrator.clone(),
-            plan.write_endpoint.clone(),
-            log.clone(),
-            stop.clone(),
-        ))
+        if managed {
+            tokio::spawn(engine_watch::run(t, log.clone(), stop.clone()))
+        } else {
+            tokio::spawn(orchestrator::run(
+                t,
+                plan.orchestrator.clone(),
+                plan.write_endpoint.clone(),
+                log.clone(),
+                stop.clone(),
+            ))
+        }
     });
-    nemesis(&plan, measure_start, &log, &kill_host, stop).await;
+    nemesis(&plan, managed, measure_start, &log, &kill_host, stop).await;
     if let Some(o) = orch {
         let _ = o.await;
     }
@@ -100,6 +147,7 @@ pub async fn drive(
 
 async fn nemesis(
     plan: &FailoverPlan,
+    managed: bool,
     measure_start: Instant,
     log: &EventLog,
     kill_host: &std::sync::atomic::AtomicBool,
@@ -137,7 +185,7 @@ async fn nemesis(
             Ok(i) => {
                 let node = i.target.clone();
                 log.push_at(t_inject, EventKind::Injected { fault: f.clone(), target: i.target, detail: i.detail });
-                if f.kind == FaultKind::Switchover {
+                if f.kind == FaultKind::Switchover && !managed {
                     // Planned: the nemesis did the whole switchover; the endpoint is ready when
                     // the new primary answers through the listener.
                     if wait_endpoint(&plan.write_endpoint, Duration::from_secs(120)).await {

@@ -55,6 +55,9 @@ pub struct Trial {
     /// WAL that crash recovery replayed.
     pub redo_bytes: Option<u64>,
     pub promoted_node: Option<String>,
+    /// The RTO band the configuration predicts, and whether the measurement is inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<crate::failover::band::Band>,
     pub events: Vec<TimedEvent>,
 }
 
@@ -141,6 +144,7 @@ pub fn build(
             recovery_ms,
             redo_bytes,
             promoted_node,
+            band: None,
             events: window.iter().map(|e| TimedEvent { at_ms: ms(e), event: e.kind.clone() }).collect(),
         });
     }

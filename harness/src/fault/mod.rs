@@ -1,6 +1,7 @@
 //! Faults: what breaks, when, and for how long. The schedule is parsed once from the scenario
 //! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
 
+mod engine;
 mod nemesis;
 
 use std::fmt;
@@ -33,10 +34,16 @@ pub enum FaultKind {
     SlowLink,
     /// The primary is cut from its clients and its standbys for the duration (client links).
     PartitionPrimary,
+    /// Cluster manager: a failover to a chosen replica asked of it (Patroni `POST /failover`).
+    Failover,
+    /// Cluster manager: SIGTERM of the leader's manager (Patroni), started again once it exits.
+    RestartEngine,
+    /// Cluster manager: every DCS (etcd) member frozen for the duration.
+    DcsOutage,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -46,6 +53,9 @@ impl FaultKind {
         FaultKind::PartitionStandby,
         FaultKind::SlowLink,
         FaultKind::PartitionPrimary,
+        FaultKind::Failover,
+        FaultKind::RestartEngine,
+        FaultKind::DcsOutage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +69,9 @@ impl FaultKind {
             FaultKind::PartitionStandby => "partition-standby",
             FaultKind::SlowLink => "slow-link",
             FaultKind::PartitionPrimary => "partition-primary",
+            FaultKind::Failover => "failover",
+            FaultKind::RestartEngine => "restart-engine",
+            FaultKind::DcsOutage => "dcs-outage",
         }
     }
 
@@ -66,8 +79,28 @@ impl FaultKind {
     pub fn needs_duration(self) -> bool {
         matches!(
             self,
-            FaultKind::PausePrimary | FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary
+            FaultKind::PausePrimary
+                | FaultKind::PartitionStandby
+                | FaultKind::SlowLink
+                | FaultKind::PartitionPrimary
+                | FaultKind::DcsOutage
         )
+    }
+
+    /// Whether the fault can be injected into `kind`; the error says what to use instead.
+    pub fn applies_to(self, kind: crate::topology::TopologyKind) -> Result<(), String> {
+        use crate::topology::TopologyKind as K;
+        let engine_only = matches!(self, FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage);
+        match kind {
+            K::Patroni if self.needs_links() => Err(format!(
+                "{self} acts on habench's emulated links, which a patroni topology does not have yet; \
+                 use crash-primary, kill-primary, pause-primary, switchover, failover, kill-sync-standby, \
+                 restart-engine or dcs-outage"
+            )),
+            K::Patroni => Ok(()),
+            _ if engine_only => Err(format!("{self} asks a cluster manager: it needs --topology patroni (not {kind})")),
+            _ => Ok(()),
+        }
     }
 
     /// Faults that act on the standbys' replication links.
@@ -89,6 +122,8 @@ impl FaultKind {
                 | FaultKind::PausePrimary
                 | FaultKind::Switchover
                 | FaultKind::PartitionPrimary
+                | FaultKind::Failover
+                | FaultKind::RestartEngine
         )
     }
 }
@@ -155,7 +190,7 @@ impl FaultSpec {
         match (self.kind.needs_duration(), self.duration) {
             (true, None) => Err(format!("{k} needs a duration: {k}@TIME:DURATION, e.g. {k}@10s:5s", k = self.kind)),
             (false, Some(_)) => {
-                Err(format!("{} takes no duration (only pause-primary, partition-standby and slow-link do)", self.kind))
+                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link and dcs-outage do)", self.kind))
             }
             _ => Ok(()),
         }

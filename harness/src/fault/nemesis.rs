@@ -20,6 +20,9 @@ pub struct Injected {
 /// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
 /// once the node is paused; the caller resumes it after the duration.
 pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
+    if let AnyTopology::Patroni(p) = topo {
+        return super::engine::inject(kind, p).await;
+    }
     if matches!(kind, FaultKind::KillPrimary | FaultKind::CrashPrimary) {
         cut_links_of_primary(topo);
     }
@@ -77,6 +80,9 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             Ok(Injected { target: "links".into(), detail: format!("one-way delay now: {}", names.join("; ")) })
         }
         FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
+            Err(Error::config("--fault", format!("{kind} needs --topology patroni")))
+        }
     }
 }
 
@@ -153,6 +159,9 @@ fn no_links() -> Error {
 /// Ends a fault that lasts (pause-primary, partition-standby, partition-primary, slow-link).
 /// Returns whether there was something to undo.
 pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
+    if let AnyTopology::Patroni(p) = topo {
+        return super::engine::resume(p, kind, target);
+    }
     match kind {
         FaultKind::PausePrimary => match topo.as_topology_mut().node_mut(target) {
             Some(n) if n.is_paused() => {

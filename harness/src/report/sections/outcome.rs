@@ -48,6 +48,53 @@ pub(super) fn fault_label(f: &FaultSpec) -> String {
     label
 }
 
+/// `9000-14000 inside`, `19000-24000 OUTSIDE`, or `-` when the configuration predicts nothing.
+fn band_cell(t: &Trial) -> String {
+    match &t.band {
+        None => "-".into(),
+        Some(b) => {
+            let verdict = match b.inside {
+                Some(true) => "inside",
+                Some(false) => "OUTSIDE",
+                None => "no RTO",
+            };
+            format!("{:.0}-{:.0} {verdict}", b.lo_ms, b.hi_ms)
+        }
+    }
+}
+
+/// The model behind each band, once per distinct text; trials outside their band are named.
+fn band_notes(trials: &[Trial]) -> Vec<Block> {
+    let mut models: Vec<String> = Vec::new();
+    for t in trials {
+        if let Some(b) = &t.band {
+            let line = format!("{}: {}.", t.fault.kind, b.model);
+            if !models.contains(&line) {
+                models.push(line);
+            }
+        }
+    }
+    if models.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![Block::Para(format!("Predicted RTO, from the configuration: {}", models.join(" ")))];
+    let outside: Vec<String> = trials
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.band.as_ref().is_some_and(|b| b.inside == Some(false)))
+        .map(|(i, t)| {
+            format!("trial {} ({}, RTO {:.0} ms)", i + 1, fault_label(&t.fault), t.rto_ms.unwrap_or_default())
+        })
+        .collect();
+    if !outside.is_empty() {
+        out.push(Block::Para(format!(
+            "**Outside the predicted band**: {}. The model does not explain these: look at the engine's events below and its log.",
+            outside.join(", ")
+        )));
+    }
+    out
+}
+
 pub(super) fn failover(s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     let trials = s.trials();
     if trials.is_empty() {
@@ -64,6 +111,7 @@ pub(super) fn failover(s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
                 ms(t.promoted_ms),
                 ms(t.endpoint_ready_ms),
                 ms(t.rto_ms),
+                band_cell(t),
                 ms(t.p99_recovered_ms),
                 ms(t.recovery_ms),
             ]
@@ -73,10 +121,21 @@ pub(super) fn failover(s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
         Block::Heading(2, "Failover".into()),
         Block::Para("Milliseconds from the fault's injection.".into()),
         table(
-            &["fault", "detected", "fenced", "promoted", "endpoint ready", "RTO", "p99 recovered", "crash recovery"],
+            &[
+                "fault",
+                "detected",
+                "fenced",
+                "promoted",
+                "endpoint ready",
+                "RTO",
+                "predicted RTO",
+                "p99 recovered",
+                "crash recovery",
+            ],
             rows,
         ),
     ];
+    out.extend(band_notes(&trials));
     let labelled: Vec<(String, &Trial)> = trials.iter().enumerate().map(|(i, t)| ((i + 1).to_string(), t)).collect();
     out.extend(draw(AnyChart::Rto(rto_chart(&labelled))));
     out

@@ -1,0 +1,190 @@
+//! Watches a cluster manager (Patroni) decide, without ever acting: polls its view of the
+//! cluster (`GET /cluster`) every 50 ms and logs each change of leader key, leader state and
+//! timeline, plus the phases the trials time: detected (the old leader's key gone or its server
+//! down), promoted (a new leader running on a new timeline) or restarted (the same leader
+//! running again), endpoint ready (`GET /primary` answers 200 on the leader).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::failover::{EventKind, EventLog, SharedTopology};
+use crate::patroni::{http, ClusterView};
+use crate::topology::AnyTopology;
+
+/// How often the cluster's view is read.
+pub const POLL: Duration = Duration::from_millis(50);
+const CALL_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The leader as one poll saw it.
+#[derive(Debug, Clone, PartialEq)]
+struct Leader {
+    /// Who holds the leader key (None: nobody; the key expired or was released).
+    key: Option<String>,
+    state: Option<String>,
+    timeline: Option<u64>,
+}
+
+impl Leader {
+    fn of(view: &ClusterView) -> Leader {
+        let m = view.members.iter().find(|m| m.role == "leader");
+        Leader {
+            key: m.map(|m| m.name.clone()),
+            state: m.map(|m| m.state.clone()),
+            timeline: m.and_then(|m| m.timeline),
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.state.as_deref() == Some("running")
+    }
+}
+
+/// Where an outage stands, from the watcher's view.
+#[derive(Debug, Default)]
+struct Phase {
+    /// The leader before the outage began, and its timeline.
+    before: Option<(String, Option<u64>)>,
+    detected: bool,
+    /// The leader that took over (or came back), awaiting `/primary`.
+    awaiting_endpoint: Option<String>,
+}
+
+pub async fn run(topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<bool>) {
+    let urls: Vec<(String, String)> = {
+        let t = topo.lock().await;
+        match &*t {
+            AnyTopology::Patroni(p) => p.rest_urls(),
+            _ => return,
+        }
+    };
+    let mut last: Option<Leader> = None;
+    let mut phase = Phase::default();
+    let mut first_url = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => return,
+        }
+        let Some((view, answered)) = read_cluster(&urls, first_url).await else { continue };
+        first_url = answered;
+        let now = Leader::of(&view);
+        if last.as_ref() != Some(&now) {
+            log.push(EventKind::Engine { what: describe(&now), node: now.key.clone().unwrap_or_default() });
+            step(&mut phase, last.as_ref(), &now, &log);
+            if now.running() {
+                if let AnyTopology::Patroni(p) = &mut *topo.lock().await {
+                    p.follow(&view);
+                }
+            }
+            last = Some(now.clone());
+        }
+        if let Some(node) = phase.awaiting_endpoint.clone() {
+            if let Some((_, url)) = urls.iter().find(|(n, _)| *n == node) {
+                if http::request(url, "GET", "/primary", None, CALL_TIMEOUT).await.is_ok_and(|r| r.status == 200) {
+                    log.push(EventKind::EndpointReady);
+                    phase = Phase::default();
+                }
+            }
+        }
+    }
+}
+
+/// Advances the outage's phases on a change of leader.
+fn step(phase: &mut Phase, last: Option<&Leader>, now: &Leader, log: &EventLog) {
+    let Some(last) = last else { return };
+    if last.running() && phase.before.is_none() {
+        phase.before = last.key.clone().map(|k| (k, last.timeline));
+    }
+    let Some((old, old_tl)) = phase.before.clone() else { return };
+    if !phase.detected && (now.key.as_deref() != Some(old.as_str()) || !now.running()) {
+        phase.detected = true;
+        log.push(EventKind::Detected { node: old.clone(), missed_probes: 0 });
+    }
+    if now.running() && phase.awaiting_endpoint.is_none() {
+        let Some(key) = now.key.clone() else { return };
+        // A new leader counts once it runs on a new timeline (it holds the key while promoting).
+        let new_timeline = match (now.timeline, old_tl) {
+            (Some(a), Some(b)) => a > b,
+            _ => key != old,
+        };
+        if new_timeline {
+            log.push(EventKind::Promoted {
+                node: key.clone(),
+                promote_ms: 0.0,
+                detail: format!(
+                    "Patroni: leader {key} on timeline {}",
+                    now.timeline.map_or("?".into(), |t| t.to_string())
+                ),
+            });
+        } else if key == old && phase.detected {
+            log.push(EventKind::Restarted { node: key.clone(), start_ms: 0.0, recovery_ms: None, redo_bytes: None });
+        } else {
+            return;
+        }
+        phase.awaiting_endpoint = Some(key);
+    }
+}
+
+fn describe(l: &Leader) -> String {
+    match (&l.key, &l.state) {
+        (None, _) => "no leader key".into(),
+        (Some(k), Some(s)) => {
+            format!("leader key {k}, {s}, timeline {}", l.timeline.map_or("?".into(), |t| t.to_string()))
+        }
+        (Some(k), None) => format!("leader key {k}"),
+    }
+}
+
+/// `GET /cluster` from the first node that answers, starting with the one that answered last.
+async fn read_cluster(urls: &[(String, String)], first: usize) -> Option<(ClusterView, usize)> {
+    for k in 0..urls.len() {
+        let i = (first + k) % urls.len();
+        if let Ok(r) = http::request(&urls[i].1, "GET", "/cluster", None, CALL_TIMEOUT).await {
+            if let Some(v) = ClusterView::parse(&r.body) {
+                return Some((v, i));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader(key: Option<&str>, state: &str, tl: u64) -> Leader {
+        Leader { key: key.map(str::to_string), state: Some(state.to_string()), timeline: Some(tl) }
+    }
+
+    fn kinds(log: &EventLog) -> Vec<String> {
+        log.events().iter().map(|e| format!("{:?}", e.kind).split([' ', '{']).next().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn a_key_that_expires_then_a_new_leader_is_detected_then_promoted() {
+        let log = EventLog::default();
+        let mut phase = Phase::default();
+        let a = leader(Some("n1"), "running", 1);
+        let gone = Leader { key: None, state: None, timeline: None };
+        let promoting = leader(Some("n2"), "running", 1);
+        let b = leader(Some("n2"), "running", 2);
+        step(&mut phase, Some(&a), &gone, &log);
+        step(&mut phase, Some(&gone), &promoting, &log);
+        assert_eq!(kinds(&log), vec!["Detected"], "the key alone is not a promotion");
+        step(&mut phase, Some(&promoting), &b, &log);
+        assert_eq!(kinds(&log), vec!["Detected", "Promoted"]);
+        assert_eq!(phase.awaiting_endpoint.as_deref(), Some("n2"));
+    }
+
+    #[test]
+    fn a_leader_that_comes_back_on_its_timeline_was_restarted() {
+        let log = EventLog::default();
+        let mut phase = Phase::default();
+        let up = leader(Some("n1"), "running", 1);
+        let crashed = leader(Some("n1"), "crashed", 1);
+        step(&mut phase, Some(&up), &crashed, &log);
+        step(&mut phase, Some(&crashed), &up, &log);
+        assert_eq!(kinds(&log), vec!["Detected", "Restarted"]);
+    }
+}

@@ -1,0 +1,100 @@
+//! Faults on a topology that a cluster manager runs (Patroni): the node, its postmaster, its
+//! manager, the DCS, or a request to the manager's REST API. The target is whoever the manager
+//! says leads now.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::fault::{FaultKind, Injected};
+use crate::topology::{Patroni, Topology};
+
+/// How long a planned switchover or failover may take to be answered.
+const PLANNED_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
+    let view = p.cluster().await.ok_or_else(|| Error::node("patroni", "no Patroni REST API answers"))?;
+    p.follow(&view);
+    let leader = view
+        .leader()
+        .map(|m| m.name.clone())
+        .ok_or_else(|| Error::node("patroni", format!("no running leader to break ({})", view.brief())))?;
+    match kind {
+        FaultKind::KillPrimary => {
+            let pid = p.kill_postmaster(&leader)?;
+            Ok(Injected { target: leader, detail: format!("SIGKILL to postmaster {pid}; Patroni keeps running") })
+        }
+        FaultKind::CrashPrimary => {
+            let n = p.crash_node(&leader)?;
+            Ok(Injected { target: leader, detail: format!("{n} processes (Patroni, postgres) killed at once") })
+        }
+        FaultKind::PausePrimary => {
+            p.freeze_node(&leader, true)?;
+            Ok(Injected { target: leader, detail: "every process frozen (cgroup freezer)".into() })
+        }
+        FaultKind::KillSyncStandby => {
+            let standby = view.sync_standbys().first().map(|m| m.name.clone()).ok_or_else(|| {
+                Error::config(
+                    "--fault",
+                    "kill-sync-standby needs a synchronous standby: --sync-mode on, strict or quorum",
+                )
+            })?;
+            let n = p.crash_node(&standby)?;
+            Ok(Injected { target: standby, detail: format!("{n} processes (Patroni, postgres) killed at once") })
+        }
+        FaultKind::Switchover | FaultKind::Failover => {
+            let candidate = view
+                .sync_standbys()
+                .first()
+                .map(|m| m.name.clone())
+                .or_else(|| view.streaming().first().map(|m| m.name.clone()))
+                .ok_or_else(|| Error::node("patroni", format!("no replica to switch to ({})", view.brief())))?;
+            let (path, body) = if kind == FaultKind::Switchover {
+                ("/switchover", serde_json::json!({ "leader": leader, "candidate": candidate }))
+            } else {
+                ("/failover", serde_json::json!({ "candidate": candidate }))
+            };
+            let t0 = Instant::now();
+            let r = p.rest_call(&leader, "POST", path, Some(&body), PLANNED_TIMEOUT).await?;
+            let took = t0.elapsed().as_millis();
+            if r.status != 200 {
+                return Err(Error::node(
+                    &leader,
+                    format!("Patroni refused POST {path} ({}): {}", r.status, r.body.trim()),
+                ));
+            }
+            Ok(Injected {
+                target: leader,
+                detail: format!("POST {path} to {candidate} answered in {took} ms: {}", r.body.trim()),
+            })
+        }
+        FaultKind::RestartEngine => {
+            let stopped = p.restart_engine(&leader).await?;
+            Ok(Injected {
+                target: leader,
+                detail: format!("SIGTERM to Patroni: it stopped in {} ms, then started again", stopped.as_millis()),
+            })
+        }
+        FaultKind::DcsOutage => {
+            p.freeze_dcs(true)?;
+            let failsafe = p.engine_spec().timing().failsafe_mode;
+            Ok(Injected {
+                target: "dcs".into(),
+                detail: format!("every etcd member frozen (failsafe_mode {})", if failsafe { "on" } else { "off" }),
+            })
+        }
+        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => Err(Error::config(
+            "--fault",
+            kind.applies_to(p.kind()).err().unwrap_or_else(|| format!("{kind} is not built for patroni")),
+        )),
+    }
+}
+
+/// Ends a lasting fault: thaws the node or the DCS. Returns whether there was something to undo.
+pub fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
+    match kind {
+        FaultKind::PausePrimary if p.is_frozen(target) => p.freeze_node(target, false).is_ok(),
+        FaultKind::DcsOutage if p.dcs_frozen() => p.freeze_dcs(false).is_ok(),
+        _ => false,
+    }
+}
