@@ -135,7 +135,7 @@ pub(super) fn failover(s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
             rows,
         ),
     ];
-    out.extend(band_notes(&trials));
+    out.extend(band_notes(trials));
     let labelled: Vec<(String, &Trial)> = trials.iter().enumerate().map(|(i, t)| ((i + 1).to_string(), t)).collect();
     out.extend(draw(AnyChart::Rto(rto_chart(&labelled))));
     out
