@@ -133,12 +133,14 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
                     } else if d < rt {
                         (0.0, d + p, format!("the outage ({}) is shorter than retry_timeout {}: no demotion", fmt_s(d), fmt_s(rt)))
                     } else {
+                        // Demotion: a failed read of the cluster and a failed key update, each
+                        // retried for retry_timeout (measured here: 2 x retry_timeout).
                         (
-                            (d - lw - rt).max(0.0),
-                            d + lw + p,
+                            (d - 2.0 * rt - lw).max(0.0),
+                            d - rt + lw + p,
                             format!(
-                                "failsafe_mode off: the leader demotes itself retry_timeout {} (+ up to loop_wait {}) into the outage ({}); a leader is elected on the first loop after it, + up to {}",
-                                fmt_s(rt), fmt_s(lw), fmt_s(d), fmt_s(p)
+                                "failsafe_mode off: the leader demotes itself {}-{} into the outage (1-2 x retry_timeout {} + loop_wait {}), a leader is elected on the first loop after the outage ({}), + up to {}",
+                                fmt_s(rt), fmt_s(2.0 * rt + lw), fmt_s(rt), fmt_s(lw), fmt_s(d), fmt_s(p)
                             ),
                         )
                     }
@@ -200,7 +202,7 @@ mod tests {
     fn dcs_outage_depends_on_failsafe_and_builtin_on_probes() {
         let off = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, false), sync_mode: SyncMode::On };
         let b = predict(&off, &fault("dcs-outage@5s:10s")).unwrap();
-        assert_eq!((b.lo_ms, b.hi_ms), (6_000.0, 14_000.0));
+        assert_eq!((b.lo_ms, b.hi_ms), (3_000.0, 11_000.0));
         let on = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, true), sync_mode: SyncMode::On };
         assert_eq!(predict(&on, &fault("dcs-outage@5s:10s")).unwrap().hi_ms, 3_000.0);
         let builtin =

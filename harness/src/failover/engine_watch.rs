@@ -66,18 +66,42 @@ pub async fn run(topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<
             _ = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => return,
         }
-        let Some((view, answered)) = read_cluster(&urls, first_url).await else { continue };
-        first_url = answered;
-        let now = Leader::of(&view);
-        if last.as_ref() != Some(&now) {
-            log.push(EventKind::Engine { what: describe(&now), node: now.key.clone().unwrap_or_default() });
-            step(&mut phase, last.as_ref(), &now, &log);
-            if now.running() {
-                if let AnyTopology::Patroni(p) = &mut *topo.lock().await {
-                    p.follow(&view);
+        // The leader's own answer (no DCS needed) and the cluster's view (read from the DCS),
+        // at once: a frozen node's REST must not slow the cadence.
+        let leader_url = last
+            .as_ref()
+            .filter(|l| l.running() && !phase.detected)
+            .and_then(|l| l.key.clone())
+            .and_then(|k| urls.iter().find(|(n, _)| *n == k).cloned());
+        let (cluster, demoted) = tokio::join!(read_cluster(&urls, first_url), async {
+            let (name, url) = leader_url?;
+            let r = http::request(&url, "GET", "/primary", None, CALL_TIMEOUT).await.ok()?;
+            (r.status == 503).then_some(name)
+        });
+        if let (Some(name), Some(l)) = (demoted, last.as_ref()) {
+            // An explicit "not the primary" from the leader: Patroni demoted it (no DCS, a
+            // switchover, postgres down).
+            phase.before.get_or_insert((name.clone(), l.timeline));
+            phase.detected = true;
+            log.push(EventKind::Engine {
+                what: "answers GET /primary with 503: no longer a writable leader".into(),
+                node: name.clone(),
+            });
+            log.push(EventKind::Detected { node: name, missed_probes: 0 });
+        }
+        if let Some((view, answered)) = cluster {
+            first_url = answered;
+            let now = Leader::of(&view);
+            if last.as_ref() != Some(&now) {
+                log.push(EventKind::Engine { what: describe(&now), node: now.key.clone().unwrap_or_default() });
+                step(&mut phase, last.as_ref(), &now, &log);
+                if now.running() {
+                    if let AnyTopology::Patroni(p) = &mut *topo.lock().await {
+                        p.follow(&view);
+                    }
                 }
+                last = Some(now.clone());
             }
-            last = Some(now.clone());
         }
         if let Some(node) = phase.awaiting_endpoint.clone() {
             if let Some((_, url)) = urls.iter().find(|(n, _)| *n == node) {

@@ -17,6 +17,52 @@ pub(super) const NOISE: [&str; 7] = [
     "DateStyle",
 ];
 
+/// The cluster manager, when one ran the topology: versions, the timings it ran with (its own
+/// clamping applied, with its words), its synchronous mode and its REST endpoints.
+fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
+    if e.is_null() {
+        return Vec::new();
+    }
+    let t = &e["timing"];
+    let dynamic = &e["dynamic_config"];
+    let mode = match (&dynamic["synchronous_mode"], &dynamic["synchronous_mode_strict"]) {
+        (serde_json::Value::Bool(true), serde_json::Value::Bool(true)) => "strict".to_string(),
+        (serde_json::Value::Bool(true), _) => "on".to_string(),
+        (serde_json::Value::String(s), _) => s.clone(),
+        _ => "off".to_string(),
+    };
+    let mut rows = vec![
+        vec![
+            "cluster manager".into(),
+            format!("{} ({}, {})", text(&e["engine"]), text(&e["patroni_version"]), text(&e["etcd_version"])),
+        ],
+        vec![
+            "manager timings".into(),
+            format!(
+                "ttl {} s, loop_wait {} s, retry_timeout {} s, primary_start_timeout {} s, failsafe_mode {}",
+                text(&t["ttl"]),
+                text(&t["loop_wait"]),
+                text(&t["retry_timeout"]),
+                text(&t["primary_start_timeout"]),
+                if t["failsafe_mode"].as_bool() == Some(true) { "on" } else { "off" }
+            ),
+        ],
+        vec![
+            "synchronous mode".into(),
+            format!("{mode}, synchronous_node_count {}", dynamic["synchronous_node_count"].as_i64().unwrap_or(1)),
+        ],
+        vec!["cluster up in".into(), format!("{:.1} s", e["bootstrap_ms"].as_f64().unwrap_or_default() / 1e3)],
+    ];
+    for note in t["adjusted"].as_array().into_iter().flatten().chain(e["engine_notes"].as_array().into_iter().flatten())
+    {
+        rows.push(vec!["manager adjusted".into(), text(note)]);
+    }
+    for pair in e["rest_urls"].as_array().into_iter().flatten() {
+        rows.push(vec![format!("REST of {}", text(&pair[0])), text(&pair[1])]);
+    }
+    rows
+}
+
 pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
     let m = &d.manifest;
     let c = &m["config"];
@@ -56,6 +102,7 @@ pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
             rows.push(vec![format!("CPUs of {}", text(&n["name"])), cpus.to_string()]);
         }
     }
+    rows.extend(engine_rows(&m["topology"]["engine"]));
     let mut out = vec![Block::Heading(2, "Configuration".into()), table(&["", ""], rows)];
     if let Some(map) = settings.as_object() {
         let rows: Vec<Vec<String>> = map

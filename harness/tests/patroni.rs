@@ -1,0 +1,263 @@
+//! The real HA engine: Patroni + etcd clusters that habench starts, breaks and tears down, from
+//! the `habench` binary. These tests need etcd and Patroni (`scripts/install-ha-engines.sh`,
+//! which `.ci/run` calls). They run one at a time: RTOs on 2 shared cores are what they assert.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One Patroni cluster at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Timings every test uses unless it says otherwise: the fastest Patroni allows (ttl 20 is its
+/// floor), so that a node crash costs ~20 s, not ~30.
+const FAST: [&str; 6] = ["--engine-set", "ttl=20", "--engine-set", "loop_wait=1", "--engine-set", "retry_timeout=3"];
+
+fn habench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_habench"))
+}
+
+/// Kills the child on drop, so that a failing assertion leaves nothing behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
+    let mut child = habench()
+        .args(["topology", "up", "patroni"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
+    (guard, json)
+}
+
+/// The topology's cgroup, from the directory `topology up` printed.
+fn cgroup_of(json: &serde_json::Value) -> PathBuf {
+    let dir = Path::new(json["dir"].as_str().unwrap());
+    habench::pg::cgroup::mount_point().unwrap().join("habench").join(dir.file_name().unwrap())
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alive(pids: &[u32]) -> Vec<u32> {
+    pids.iter().copied().filter(|p| Path::new(&format!("/proc/{p}")).exists()).collect()
+}
+
+async fn rest(url: &str, path: &str) -> u16 {
+    habench::patroni::http::request(url, "GET", path, None, Duration::from_secs(2)).await.map(|r| r.status).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+// The guard only orders this test binary's tests, each on its own thread.
+#[allow(clippy::await_holding_lock)]
+async fn patroni_bootstraps_a_cluster_that_habench_finds_and_sigterm_leaves_no_process() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = vec!["--sync-mode", "on"];
+    args.extend(FAST);
+    let (mut guard, json) = start_up(&args);
+    let engine = &json["engine"];
+    assert_eq!(engine["engine"], "patroni+etcd", "{json}");
+    assert_eq!(engine["timing"]["loop_wait"], 1);
+    let nodes = json["nodes"].as_array().unwrap();
+    let roles: Vec<&str> = nodes.iter().map(|n| n["role"].as_str().unwrap()).collect();
+    assert_eq!(roles.iter().filter(|r| **r == "primary").count(), 1, "{roles:?}");
+    assert_eq!(roles.iter().filter(|r| **r == "standby").count(), 2, "{roles:?}");
+    // Patroni's REST API agrees: /primary answers 200 on the leader only (what HAProxy checks).
+    let mut leaders = Vec::new();
+    for pair in engine["rest_urls"].as_array().unwrap() {
+        if rest(pair[1].as_str().unwrap(), "/primary").await == 200 {
+            leaders.push(pair[0].as_str().unwrap().to_string());
+        }
+    }
+    let primary = nodes.iter().find(|n| n["role"] == "primary").unwrap()["name"].as_str().unwrap();
+    assert_eq!(leaders, vec![primary.to_string()]);
+    // The write endpoint reaches the leader; one replica confirms commits.
+    let cfg: tokio_postgres::Config = json["write_dsn"].as_str().unwrap().parse().unwrap();
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let sync: i64 = client
+        .query_one("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sync, 1);
+    drop(client);
+
+    let group = cgroup_of(&json);
+    let pids = habench::pg::cgroup::Group::pids_under(&group);
+    assert!(pids.len() >= 10, "etcd, 3 Patronis and their servers: {pids:?}");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
+    let status = guard.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_until("every process of the cluster gone", Duration::from_secs(10), || alive(&pids).is_empty());
+    assert!(!group.exists(), "cgroup {} left", group.display());
+    assert!(!Path::new(json["dir"].as_str().unwrap()).exists());
+}
+
+#[test]
+fn a_cluster_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = vec!["--nodes", "2"];
+    args.extend(FAST);
+    let (mut guard, json) = start_up(&args);
+    let group = cgroup_of(&json);
+    let pids = habench::pg::cgroup::Group::pids_under(&group);
+    assert!(pids.len() >= 6, "{pids:?}");
+    guard.0.kill().unwrap(); // SIGKILL: habench gets no chance to clean up
+    guard.0.wait().unwrap();
+    // Patroni's postgres is not habench's child: the janitor's cgroup.kill takes it.
+    wait_until("every process of the cluster gone", Duration::from_secs(10), || alive(&pids).is_empty());
+    wait_until("the cgroup removed", Duration::from_secs(10), || !group.exists());
+    let out = habench().args(["topology", "clean"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!Path::new(json["dir"].as_str().unwrap()).exists(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Runs `habench run quick` on a Patroni cluster and returns its summary.
+fn run(tag: &str, args: &[&str]) -> serde_json::Value {
+    let root = common::TempDir::new("patroni", tag);
+    let out = root.join("results");
+    let status = habench()
+        .args(["run", "quick", "--topology", "patroni", "--rate", "100", "--warmup", "1s", "--quiet"])
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "habench run {args:?}: {status:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(out.join("report.html").exists());
+    summary
+}
+
+fn only_trial(summary: &serde_json::Value) -> &serde_json::Value {
+    let trials = summary["failover"]["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 1, "{summary}");
+    &trials[0]
+}
+
+fn assert_nothing_lost(summary: &serde_json::Value) {
+    let check = &summary["check"];
+    assert_eq!(check["lost"], 0, "{check}");
+    assert_eq!(check["duplicated"], 0, "{check}");
+    assert_eq!(check["valid"], true, "{check}");
+    assert!(check["acknowledged"].as_u64().unwrap() > 500, "{check}");
+}
+
+fn events(trial: &serde_json::Value, kind: &str) -> Vec<serde_json::Value> {
+    trial["events"].as_array().unwrap().iter().filter(|e| e["event"] == kind).cloned().collect()
+}
+
+#[test]
+fn a_node_crash_under_load_fails_over_inside_the_predicted_band_with_nothing_lost() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = vec!["--sync-mode", "on", "--duration", "30s", "--fault", "crash-primary@3s"];
+    args.extend(FAST);
+    let summary = run("crash", &args);
+    assert_nothing_lost(&summary);
+    let t = only_trial(&summary);
+    let band = &t["band"];
+    assert_eq!((band["lo_ms"].as_f64(), band["hi_ms"].as_f64()), (Some(19_000.0), Some(24_000.0)), "{band}");
+    assert_eq!(band["inside"], true, "RTO {} outside {band}", t["rto_ms"]);
+    // The engine's phases: the key expires (detected), another node promotes on a new timeline.
+    assert!(t["detected_ms"].as_f64().unwrap() > 15_000.0, "{t}");
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    assert!(t["endpoint_ready_ms"].as_f64().unwrap() >= t["promoted_ms"].as_f64().unwrap(), "{t}");
+}
+
+#[test]
+fn a_switchover_through_patrons_rest_api_moves_the_leader_with_nothing_lost() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = vec!["--sync-mode", "on", "--duration", "12s", "--fault", "switchover@3s"];
+    args.extend(FAST);
+    let summary = run("switchover", &args);
+    assert_nothing_lost(&summary);
+    let t = only_trial(&summary);
+    let injected = &events(t, "injected")[0];
+    assert!(injected["detail"].as_str().unwrap().contains("POST /switchover"), "{injected}");
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+}
+
+#[test]
+fn a_dcs_outage_demotes_the_primary_without_failsafe_and_not_with_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = ["--sync-mode", "on", "--duration", "18s", "--fault", "dcs-outage@3s:8s"];
+    let mut on = base.to_vec();
+    on.extend(FAST);
+    on.extend(["--engine-set", "failsafe_mode=true"]);
+    let with = run("dcs-failsafe", &on);
+    assert_nothing_lost(&with);
+    let t = only_trial(&with);
+    assert!(events(t, "detected").is_empty(), "failsafe: the leader stays: {t}");
+    assert!(t["rto_ms"].as_f64().unwrap() < 3_000.0, "{t}");
+    assert_eq!(t["band"]["inside"], true, "{}", t["band"]);
+
+    let mut off = base.to_vec();
+    off.extend(FAST);
+    let without = run("dcs-nofailsafe", &off);
+    assert_nothing_lost(&without);
+    let t = only_trial(&without);
+    assert!(!events(t, "detected").is_empty(), "without failsafe the leader demotes: {t}");
+    assert!(t["rto_ms"].as_f64().unwrap() > 3_000.0, "the DCS alone caused a write outage: {t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+}
+
+#[test]
+fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() {
+    let empty = common::TempDir::new("patroni", "noengine");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = habench()
+        .args(["topology", "up", "patroni"])
+        .env("PATH", "/bin")
+        .env("HABENCH_HA_VENV", empty.to_str().unwrap())
+        .env_remove("HABENCH_HA_BIN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("`patroni` was not found") && err.contains("scripts/install-ha-engines.sh"), "{err}");
+
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = habench().args(["topology", "up", "patroni", "--engine-set", "ttl=abc"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("--engine-set: Patroni refuses the configuration: bootstrap.dcs.ttl abc"), "{err}");
+
+    let out = habench().args(["topology", "up", "patroni", "--engine-set", "tll=20"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a key of Patroni's dynamic configuration"));
+    let out = habench()
+        .args(["run", "quick", "--topology", "patroni", "--fault", "partition-primary@1s:1s"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--fault: partition-primary acts on habench's emulated links"), "{err}");
+    let out = habench().args(["run", "quick", "--topology", "sync", "--fault", "dcs-outage@1s:1s"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --topology patroni"));
+}
