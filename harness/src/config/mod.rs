@@ -673,7 +673,7 @@ mod tests {
                 Target::Dsn { .. } => unreachable!(),
             })
             .collect();
-        assert_eq!(kinds, [TopologyKind::SharedDisk, TopologyKind::Sync]);
+        assert_eq!(kinds, [TopologyKind::SharedDisk, TopologyKind::Sync, TopologyKind::Patroni]);
         assert!(v.iter().all(|c| c.reports.on == ReportsOn::Primary));
     }
 
