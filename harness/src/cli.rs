@@ -75,7 +75,7 @@ pub struct SummaryArgs {
 #[derive(Debug, Subcommand)]
 pub enum TopologyCommand {
     /// Bring a topology up, print one JSON line describing it, keep it until SIGINT/SIGTERM.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Stop servers and remove directories left by habench processes that died.
     Clean(EnvArgs),
 }
@@ -153,6 +153,10 @@ pub struct UpArgs {
     pub kind: KindArg,
     #[command(flatten)]
     pub topology: TopologyFlags,
+    /// patroni: also write a `--cluster` file describing this cluster (DSNs, REST URLs and
+    /// commands that crash, kill, pause and resume its nodes and pause its DCS).
+    #[arg(long, value_name = "PATH")]
+    pub cluster_file: Option<PathBuf>,
     #[command(flatten)]
     pub env: EnvArgs,
 }
@@ -197,6 +201,10 @@ pub struct RunArgs {
     /// Run against an existing server instead of starting a topology (faults unavailable).
     #[arg(long, value_name = "DSN", conflicts_with = "topology")]
     pub target_dsn: Option<String>,
+    /// Run against a cluster that already runs elsewhere, described by a TOML file (nodes'
+    /// DSNs, Patroni REST URLs, fault commands); habench starts and stops nothing of it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["topology", "target_dsn"])]
+    pub cluster: Option<PathBuf>,
     /// `messagebox` (default) or `insert` (calibration: one single-row INSERT per transaction).
     #[arg(long, value_enum)]
     pub workload: Option<WorkloadArg>,

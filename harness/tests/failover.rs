@@ -187,6 +187,7 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         faults: cfg.faults.clone(),
         orchestrator: cfg.orchestrator.clone(),
         topology: Some(topo.clone()),
+        cluster: None,
         write_endpoint: endpoint.clone(),
     };
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);

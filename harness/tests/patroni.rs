@@ -230,6 +230,52 @@ fn a_dcs_outage_demotes_the_primary_without_failsafe_and_not_with_it() {
 }
 
 #[test]
+fn an_existing_cluster_is_discovered_and_broken_through_its_files_commands() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::TempDir::new("patroni", "external");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cluster.toml");
+    let mut args = vec!["--sync-mode", "on", "--cluster-file", file.to_str().unwrap()];
+    args.extend(FAST);
+    // Another habench process runs the cluster; this one only knows the file.
+    let (_owner, json) = start_up(&args);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("[nodes.commands]") && text.contains("[dcs]"), "{text}");
+    let out = dir.join("results");
+    let status = habench()
+        .args(["run", "quick", "--cluster", file.to_str().unwrap(), "--rate", "100", "--warmup", "1s"])
+        .args(["--duration", "12s", "--fault", "pause-primary@3s:4s", "--quiet", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_nothing_lost(&summary);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let cluster = &manifest["cluster"];
+    let primaries: Vec<&serde_json::Value> = cluster["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["role"].as_str().unwrap().starts_with("primary"))
+        .collect();
+    assert_eq!(primaries.len(), 1, "{cluster}");
+    assert_eq!(cluster["engine"]["timing"]["ttl"], 20, "the timings are read from the cluster's DCS: {cluster}");
+    let t = only_trial(&summary);
+    assert_eq!(events(t, "injected")[0]["detail"], "commands.pause ran", "{t}");
+    assert_eq!(events(t, "resumed").len(), 1, "{t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+    // The cluster is untouched by the run's end: the owner still has all three nodes.
+    let rest = json["engine"]["rest_urls"][0][1].as_str().unwrap();
+    let view = habench::patroni::http::request(rest, "GET", "/cluster", None, Duration::from_secs(2));
+    let members = tokio::runtime::Runtime::new().unwrap().block_on(view).unwrap().json().unwrap();
+    assert_eq!(members["members"].as_array().unwrap().len(), 3, "{members}");
+}
+
+#[test]
 fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() {
     let empty = common::TempDir::new("patroni", "noengine");
     std::fs::create_dir_all(&empty).unwrap();
@@ -260,4 +306,16 @@ fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() 
     assert!(err.contains("--fault: partition-primary acts on habench's emulated links"), "{err}");
     let out = habench().args(["run", "quick", "--topology", "sync", "--fault", "dcs-outage@1s:1s"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --topology patroni"));
+    // A cluster file without the command a fault needs is refused before anything runs.
+    let file = empty.join("cluster.toml");
+    std::fs::write(&file, "[[nodes]]\nname = \"n1\"\ndsn = \"host=127.0.0.1 port=1 user=u\"\n").unwrap();
+    let out = habench()
+        .args(["run", "quick", "--cluster", file.to_str().unwrap(), "--fault", "crash-primary@1s"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--fault: crash-primary needs `commands.crash` on every node") && err.contains("node n1"),
+        "{err}"
+    );
 }

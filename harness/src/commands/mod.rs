@@ -17,7 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary(args) => summary_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
-        Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(args).await,
+        Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(*args).await,
         Command::Topology(TopologyCommand::Clean(args)) => topology_cmd::clean(args).await,
     }
 }

@@ -83,6 +83,7 @@ pub fn overrides(a: &RunArgs) -> Overrides {
         seed: a.seed,
         out: a.out.clone(),
         target_dsn: a.target_dsn.clone(),
+        cluster: a.cluster.clone(),
         workload: a.workload.map(|w| match w {
             WorkloadArg::Messagebox => WorkloadKind::Messagebox,
             WorkloadArg::Insert => WorkloadKind::Insert,

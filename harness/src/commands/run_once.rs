@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use tokio::sync::watch;
 
 use crate::cli::RunArgs;
+use crate::cluster::External;
 use crate::commands::options;
 use crate::config::{Load, ReportsOn, RunConfig, Target, WorkloadKind};
 use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
@@ -27,6 +28,7 @@ pub(super) fn target_name(cfg: &RunConfig) -> String {
     match &cfg.target {
         Target::Topology(s) => s.kind.as_str().to_string(),
         Target::Dsn { .. } => "target-dsn".to_string(),
+        Target::Cluster { .. } => "cluster".to_string(),
     }
 }
 
@@ -51,13 +53,15 @@ pub(super) async fn run_once(
         load_at_start: crate::sysinfo::load(),
         postgres_version: None,
         topology: None,
+        cluster: None,
         server_settings: BTreeMap::new(),
         physical_floor: None,
     };
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
-    let (topology, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
+    let (topology, cluster, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
+    manifest.cluster = cluster.as_ref().map(|c| c.info().clone());
     let (report_plan, primary_node) = inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?;
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
@@ -71,6 +75,7 @@ pub(super) async fn run_once(
         faults: cfg.faults.clone(),
         orchestrator: cfg.orchestrator.clone(),
         topology: topology.clone(),
+        cluster: cluster.clone(),
         write_endpoint: endpoint.clone(),
     };
     let result =
@@ -84,14 +89,20 @@ pub(super) async fn run_once(
     Ok((final_summary, topology))
 }
 
-/// The servers of the run (started, or the `existing` ones) and its write endpoint.
+/// The servers of the run (started, the `existing` ones, or a cluster that runs elsewhere) and
+/// its write endpoint.
 async fn servers(
     cfg: &RunConfig,
     args: &RunArgs,
     existing: Option<SharedTopology>,
     abort_rx: watch::Receiver<bool>,
-) -> anyhow::Result<(Option<SharedTopology>, Endpoint)> {
-    Ok(match (&cfg.target, existing) {
+) -> anyhow::Result<(Option<SharedTopology>, Option<Arc<External>>, Endpoint)> {
+    if let Target::Cluster { cluster } = &cfg.target {
+        let c = External::discover(cluster.clone()).await.context("discovering the cluster")?;
+        let endpoint = Endpoint::new(c.write_config());
+        return Ok((None, Some(Arc::new(c)), endpoint));
+    }
+    let (t, e) = match (&cfg.target, existing) {
         (Target::Topology(_), Some(t)) => {
             let dsn = t.lock().await.as_topology().write_dsn();
             (Some(t), Endpoint::new(dsn.parse::<tokio_postgres::Config>()?))
@@ -107,7 +118,9 @@ async fn servers(
             (Some(Arc::new(tokio::sync::Mutex::new(topo))), Endpoint::new(dsn.parse::<tokio_postgres::Config>()?))
         }
         (Target::Dsn { dsn }, _) => (None, Endpoint::new(dsn.config().clone())),
-    })
+        (Target::Cluster { .. }, _) => unreachable!("handled above"),
+    };
+    Ok((t, None, e))
 }
 
 /// The schema installed, a checkpoint, and what the servers are (version, nodes, settings,
@@ -229,7 +242,7 @@ async fn analyse(
             cfg.orchestrator.p99_factor,
             result.schedule_end_us,
         );
-        if let Some(model) = rto_model(cfg) {
+        if let Some(model) = rto_model(cfg, manifest) {
             crate::failover::band::annotate(&mut trials, &model);
         }
         summary.failover = Some(FailoverSection::of(trials));
@@ -237,8 +250,12 @@ async fn analyse(
 }
 
 /// Who decides failovers in this run, for the RTO band of each trial.
-fn rto_model(cfg: &RunConfig) -> Option<crate::failover::band::RtoModel> {
+fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover::band::RtoModel> {
     use crate::failover::band::RtoModel;
+    if let Some(e) = manifest.cluster.as_ref().and_then(|c| c.engine.as_ref()) {
+        // A cluster that runs elsewhere: the timings its DCS holds.
+        return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode });
+    }
     let Target::Topology(spec) = &cfg.target else { return None };
     Some(match &spec.engine {
         Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
@@ -277,6 +294,12 @@ fn setup_section(cfg: &RunConfig, manifest: &Manifest<'_>) -> Setup {
             floor_round_trip_us,
         },
         Target::Dsn { .. } => Setup { kind: "target-dsn".into(), floor_round_trip_us, ..Default::default() },
+        Target::Cluster { cluster } => Setup {
+            kind: "cluster".into(),
+            standbys: u8::try_from(cluster.nodes.len().saturating_sub(1)).ok(),
+            floor_round_trip_us,
+            ..Default::default()
+        },
     }
 }
 
@@ -344,7 +367,7 @@ async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<Strin
             .iter()
             .map(|r| {
                 let (name, value): (String, String) = (r.get(0), r.get(1));
-                let value = crate::config::dsn::shown_setting(&name, &value);
+                let value = crate::pg::dsn::shown_setting(&name, &value);
                 (name, value)
             })
             .collect(),

@@ -34,6 +34,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         _ = sigterm.recv() => return Ok(()),
     };
     let up_ms = t0.elapsed().as_secs_f64() * 1e3;
+    if let Some(path) = &args.cluster_file {
+        let AnyTopology::Patroni(p) = &topo else {
+            anyhow::bail!("--cluster-file: only a patroni topology is written as a cluster file");
+        };
+        crate::store::write_atomic(path, p.cluster_file().as_bytes())
+            .with_context(|| format!("--cluster-file: writing {}", path.display()))?;
+    }
     let info = describe(topo.as_topology_mut()).await;
     let line = serde_json::to_string(&UpLine { info, up_ms })?;
     {

@@ -1,7 +1,6 @@
 //! The effective configuration of a run: a scenario file (optional) with the flags on top,
 //! validated once into typed values. Everything downstream reads only these types.
 
-pub mod dsn;
 pub mod overrides;
 pub mod reports;
 pub mod scenario;
@@ -19,6 +18,7 @@ pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
 
 use crate::error::{Error, Result};
+use crate::pg::dsn;
 use crate::topology::{TopologyKind, TopologySpec};
 
 /// What the load is run against.
@@ -29,6 +29,8 @@ pub enum Target {
     Topology(TopologySpec),
     /// An existing server (`--target-dsn`), parsed once; serialized without its password.
     Dsn { dsn: dsn::UserDsn },
+    /// A cluster that runs elsewhere (`--cluster FILE`); faults through its commands or REST API.
+    Cluster { cluster: crate::cluster::ClusterFile },
 }
 
 /// How publishes are paced.
@@ -124,7 +126,7 @@ impl RunConfig {
         let at = Origin { source, text };
         let own_topology = file.variants.iter().any(|v| v.topology.is_some());
         if file.variants.is_empty()
-            || (own_topology && (args.topology.is_some() || args.target_dsn.is_some()))
+            || (own_topology && (args.topology.is_some() || args.target_dsn.is_some() || args.cluster.is_some()))
             || (!own_topology && args.reports_on.is_some())
         {
             return Ok(vec![Self::build(args, &file, &at, file.topology.as_ref(), None)?]);
@@ -190,11 +192,17 @@ impl RunConfig {
         scenario::check_plain_name(&scenario).map_err(|e| Error::config(at.key(false, "name", "name"), e))?;
         let topo_kind = match &target {
             Target::Topology(s) => Some(s.kind),
-            Target::Dsn { .. } => None,
+            Target::Dsn { .. } | Target::Cluster { .. } => None,
         };
         let fault_source = at.key(!args.faults.is_empty(), "--fault", "faults");
         for f in &faults {
-            check_fault(f.kind, topo_kind, workload.kind).map_err(|e| Error::config(fault_source.clone(), e))?;
+            match &target {
+                Target::Cluster { cluster } if f.kind != crate::fault::FaultKind::KillHostInstance => {
+                    f.kind.applies_to_cluster(cluster)
+                }
+                _ => check_fault(f.kind, topo_kind, workload.kind),
+            }
+            .map_err(|e| Error::config(fault_source.clone(), e))?;
             // A fault may last past the measured phase (a long pause, say), but one that would
             // start after it would never be injected.
             if f.at >= duration {
@@ -257,7 +265,7 @@ impl RunConfig {
             Target::Topology(s) => {
                 matches!(s.kind, TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping) && s.standbys > 0
             }
-            Target::Dsn { .. } => false,
+            Target::Dsn { .. } | Target::Cluster { .. } => false,
         }
     }
 }
@@ -298,6 +306,20 @@ fn target(
     section: Option<&scenario::TopologySection>,
     faults: &[crate::fault::FaultSpec],
 ) -> Result<Target> {
+    if let Some(path) = &args.cluster {
+        let flags = &args.topology_flags;
+        if flags.standbys.is_some() || flags.sync_commit.is_some() || !flags.pg_set.is_empty() || flags.nodes.is_some()
+        {
+            return Err(Error::config(
+                "--cluster",
+                "runs against a cluster that already runs: habench starts nothing, so drop the topology flags",
+            ));
+        }
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::config("--cluster", format!("{shown}: {e}")))?;
+        let cluster = crate::cluster::ClusterFile::parse(&shown, &text).map_err(|e| Error::config("--cluster", e))?;
+        return Ok(Target::Cluster { cluster });
+    }
     if let Some(raw) = &args.target_dsn {
         let parsed = dsn::UserDsn::parse(raw).map_err(|e| Error::config("--target-dsn", e))?;
         let flags = &args.topology_flags;
@@ -517,7 +539,10 @@ fn check_fault(
     match (fault, topology) {
         (F::KillHostInstance, _) if workload != WorkloadKind::Messagebox => bad("needs the messagebox workload".into()),
         (F::KillHostInstance, _) => Ok(()),
-        (_, None) => bad("needs a topology habench starts; --target-dsn servers are not broken".into()),
+        (_, None) => {
+            bad("needs a topology habench starts (or --cluster FILE); --target-dsn servers are not broken".into())
+        }
+        (_, Some(k)) if k == TopologyKind::Patroni || fault.applies_to(k).is_err() => fault.applies_to(k),
         (F::Switchover, Some(TopologyKind::Single | TopologyKind::SharedDisk)) => {
             bad("a switchover needs standbys: use sync, async or log-shipping".into())
         }
@@ -526,7 +551,7 @@ fn check_fault(
         {
             bad(format!("{k} has no replication link to cut or slow; use --topology sync or async"))
         }
-        (F::KillSyncStandby, Some(k)) if k != TopologyKind::Sync => {
+        (F::KillSyncStandby, Some(k)) if k != TopologyKind::Sync && k != TopologyKind::Patroni => {
             bad(format!("{k} has no synchronous standby; use --topology sync"))
         }
         _ => Ok(()),
@@ -670,7 +695,7 @@ mod tests {
             .iter()
             .map(|c| match &c.target {
                 Target::Topology(s) => s.kind,
-                Target::Dsn { .. } => unreachable!(),
+                Target::Dsn { .. } | Target::Cluster { .. } => unreachable!(),
             })
             .collect();
         assert_eq!(kinds, [TopologyKind::SharedDisk, TopologyKind::Sync, TopologyKind::Patroni]);

@@ -27,6 +27,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub out: Option<PathBuf>,
     pub target_dsn: Option<String>,
+    pub cluster: Option<PathBuf>,
     pub workload: Option<WorkloadKind>,
     pub payload_bytes: Option<u32>,
     pub driver: Option<Driver>,

@@ -22,6 +22,9 @@ pub struct Manifest<'a> {
     /// `SELECT version()` of the server under test.
     pub postgres_version: Option<String>,
     pub topology: Option<TopologyInfo>,
+    /// A cluster that runs elsewhere (`--cluster`), as discovered at the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterInfo>,
     /// Per node: settings whose source is not the built-in default.
     pub server_settings: BTreeMap<String, BTreeMap<String, String>>,
     /// What the hardware alone costs a commit (see the report's physical floor).

@@ -13,6 +13,10 @@ use crate::failover::trials::Trial;
 use crate::fault::{FaultKind, FaultSpec};
 use crate::patroni::{SyncMode, Timing};
 
+/// What a lasting fault's start may take (the signal or the command that injects it): the
+/// clients' outage may be this much shorter than the fault.
+const INJECTION_SLACK: f64 = 0.2;
+
 /// Time allowed after the decision for promotion (or restart with crash recovery) and for the
 /// clients to reach the new primary.
 pub const ALLOWANCE: Duration = Duration::from_secs(3);
@@ -63,7 +67,7 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
                 FaultKind::PausePrimary => {
                     let d = d?;
                     (
-                        d.min(dlo),
+                        (d - INJECTION_SLACK).min(dlo),
                         d.min(dhi + m) + p,
                         format!(
                             "the pause ({}) or detection {detect}, whichever ends first, + up to {}",
@@ -108,7 +112,7 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
                 FaultKind::PausePrimary => {
                     let d = d?;
                     (
-                        d.min(ttl - lw),
+                        (d - INJECTION_SLACK).min(ttl - lw),
                         (d + p).min(ttl + lw + rt + p),
                         format!("the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first", fmt_s(d), fmt_s(ttl), fmt_s(lw)),
                     )

@@ -50,14 +50,14 @@ struct Phase {
     awaiting_endpoint: Option<String>,
 }
 
-pub async fn run(topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<bool>) {
-    let urls: Vec<(String, String)> = {
-        let t = topo.lock().await;
-        match &*t {
-            AnyTopology::Patroni(p) => p.rest_urls(),
-            _ => return,
-        }
-    };
+/// Watches the engine behind `urls` (node name, REST URL); a topology habench started is told
+/// who leads after each change.
+pub async fn run(
+    urls: Vec<(String, String)>,
+    topo: Option<SharedTopology>,
+    log: EventLog,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut last: Option<Leader> = None;
     let mut phase = Phase::default();
     let mut first_url = 0;
@@ -95,8 +95,8 @@ pub async fn run(topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<
             if last.as_ref() != Some(&now) {
                 log.push(EventKind::Engine { what: describe(&now), node: now.key.clone().unwrap_or_default() });
                 step(&mut phase, last.as_ref(), &now, &log);
-                if now.running() {
-                    if let AnyTopology::Patroni(p) = &mut *topo.lock().await {
+                if let (true, Some(t)) = (now.running(), &topo) {
+                    if let AnyTopology::Patroni(p) = &mut *t.lock().await {
                         p.follow(&view);
                     }
                 }
@@ -127,19 +127,19 @@ fn step(phase: &mut Phase, last: Option<&Leader>, now: &Leader, log: &EventLog) 
     }
     if now.running() && phase.awaiting_endpoint.is_none() {
         let Some(key) = now.key.clone() else { return };
-        // A new leader counts once it runs on a new timeline (it holds the key while promoting).
-        let new_timeline = match (now.timeline, old_tl) {
-            (Some(a), Some(b)) => a > b,
-            _ => key != old,
+        // Another node holding the key and running: Patroni promotes right after taking the
+        // key (the timeline it reports in the DCS lags by a loop). The same node on a new
+        // timeline after it was detected down: it demoted and was promoted again.
+        let promoted = match (now.timeline, old_tl) {
+            _ if key != old => true,
+            (Some(a), Some(b)) => phase.detected && a > b,
+            _ => false,
         };
-        if new_timeline {
+        if promoted {
             log.push(EventKind::Promoted {
                 node: key.clone(),
                 promote_ms: 0.0,
-                detail: format!(
-                    "Patroni: leader {key} on timeline {}",
-                    now.timeline.map_or("?".into(), |t| t.to_string())
-                ),
+                detail: format!("Patroni: leader key {key}, running"),
             });
         } else if key == old && phase.detected {
             log.push(EventKind::Restarted { node: key.clone(), start_ms: 0.0, recovery_ms: None, redo_bytes: None });
@@ -195,10 +195,22 @@ mod tests {
         let b = leader(Some("n2"), "running", 2);
         step(&mut phase, Some(&a), &gone, &log);
         step(&mut phase, Some(&gone), &promoting, &log);
-        assert_eq!(kinds(&log), vec!["Detected"], "the key alone is not a promotion");
+        assert_eq!(kinds(&log), vec!["Detected", "Promoted"], "another node runs holding the key");
         step(&mut phase, Some(&promoting), &b, &log);
-        assert_eq!(kinds(&log), vec!["Detected", "Promoted"]);
+        assert_eq!(kinds(&log), vec!["Detected", "Promoted"], "its timeline showing later is no new promotion");
         assert_eq!(phase.awaiting_endpoint.as_deref(), Some("n2"));
+    }
+
+    #[test]
+    fn a_new_timeline_on_the_same_leader_counts_only_after_it_was_seen_down() {
+        let log = EventLog::default();
+        let mut phase = Phase::default();
+        let (one, two) = (leader(Some("n1"), "running", 1), leader(Some("n1"), "running", 2));
+        step(&mut phase, Some(&one), &two, &log);
+        assert!(kinds(&log).is_empty(), "a late timeline update alone: {:?}", kinds(&log));
+        let mut phase = Phase { before: Some(("n1".into(), Some(1))), detected: true, awaiting_endpoint: None };
+        step(&mut phase, Some(&one), &two, &log);
+        assert_eq!(kinds(&log), vec!["Promoted"]);
     }
 
     #[test]

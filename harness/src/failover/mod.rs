@@ -108,6 +108,8 @@ pub struct FailoverPlan {
     pub faults: Vec<FaultSpec>,
     pub orchestrator: OrchestratorConfig,
     pub topology: Option<SharedTopology>,
+    /// A cluster habench did not start (`--cluster`): faults through its commands or REST API.
+    pub cluster: Option<Arc<crate::cluster::External>>,
     pub write_endpoint: Endpoint,
 }
 
@@ -121,24 +123,28 @@ pub async fn drive(
     kill_host: Arc<std::sync::atomic::AtomicBool>,
     stop: watch::Receiver<bool>,
 ) {
-    let managed = match &plan.topology {
-        Some(t) => matches!(&*t.lock().await, AnyTopology::Patroni(_)),
-        None => false,
+    // A cluster manager's REST API, when one runs the target: it is only watched; a topology
+    // without one gets habench's orchestrator.
+    let rest_urls = match (&plan.topology, &plan.cluster) {
+        (Some(t), _) => match &*t.lock().await {
+            AnyTopology::Patroni(p) => Some(p.rest_urls()),
+            _ => None,
+        },
+        (None, Some(c)) => Some(c.rest_urls()).filter(|u| !u.is_empty()),
+        (None, None) => None,
     };
-    // A topology with its own cluster manager is only watched; the others get habench's.
-    let orch = plan.topology.clone().map(|t| {
-        if managed {
-            tokio::spawn(engine_watch::run(t, log.clone(), stop.clone()))
-        } else {
-            tokio::spawn(orchestrator::run(
-                t,
-                plan.orchestrator.clone(),
-                plan.write_endpoint.clone(),
-                log.clone(),
-                stop.clone(),
-            ))
-        }
-    });
+    let managed = rest_urls.is_some() || plan.cluster.is_some();
+    let orch = match (rest_urls, &plan.topology) {
+        (Some(urls), t) => Some(tokio::spawn(engine_watch::run(urls, t.clone(), log.clone(), stop.clone()))),
+        (None, Some(t)) if plan.cluster.is_none() => Some(tokio::spawn(orchestrator::run(
+            t.clone(),
+            plan.orchestrator.clone(),
+            plan.write_endpoint.clone(),
+            log.clone(),
+            stop.clone(),
+        ))),
+        _ => None,
+    };
     nemesis(&plan, managed, measure_start, &log, &kill_host, stop).await;
     if let Some(o) = orch {
         let _ = o.await;
@@ -167,6 +173,26 @@ async fn nemesis(
                 target: "host instance".into(),
                 detail: "dies holding its next batch".into(),
             });
+            continue;
+        }
+        if let Some(c) = &plan.cluster {
+            let t_inject = Instant::now();
+            match fault::external::inject(f.kind, c).await {
+                Ok(i) => {
+                    let node = i.target.clone();
+                    log.push_at(t_inject, EventKind::Injected { fault: f.clone(), target: i.target, detail: i.detail });
+                    if let (true, Some(d)) = (f.kind.needs_duration(), f.duration) {
+                        tokio::select! {
+                            _ = tokio::time::sleep(d) => {}
+                            _ = stop.changed() => {}
+                        }
+                        if fault::external::resume(c, f.kind, &node) {
+                            log.push(EventKind::Resumed { node });
+                        }
+                    }
+                }
+                Err(e) => log.push(EventKind::Failed { what: f.kind.to_string(), error: e.to_string() }),
+            }
             continue;
         }
         let Some(topo) = &plan.topology else {

@@ -2,6 +2,7 @@
 //! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
 
 mod engine;
+pub mod external;
 mod nemesis;
 
 use std::fmt;
@@ -85,6 +86,37 @@ impl FaultKind {
                 | FaultKind::PartitionPrimary
                 | FaultKind::DcsOutage
         )
+    }
+
+    /// Whether the fault can be carried out on an existing cluster, before anything runs; the
+    /// error names the missing key.
+    pub fn applies_to_cluster(self, c: &crate::cluster::ClusterFile) -> Result<(), String> {
+        let need = |actions: &[&str]| {
+            match c.missing_action(actions) {
+            Some((node, action)) => Err(format!(
+                "{self} needs `commands.{action}` on every node of {}; node {node} has none (add it under [nodes.commands])",
+                c.path
+            )),
+            None => Ok(()),
+        }
+        };
+        match self {
+            FaultKind::CrashPrimary | FaultKind::KillSyncStandby => need(&["crash"]),
+            FaultKind::KillPrimary => need(&["kill"]),
+            FaultKind::PausePrimary => need(&["pause", "resume"]),
+            FaultKind::RestartEngine => need(&["restart_engine"]),
+            FaultKind::Switchover | FaultKind::Failover if !c.has_patroni() => Err(format!(
+                "{self} is asked of Patroni's REST API: give `patroni = \"http://HOST:PORT\"` on the nodes of {}",
+                c.path
+            )),
+            FaultKind::DcsOutage if !c.has_dcs_commands() => {
+                Err(format!("dcs-outage needs [dcs] `pause` and `resume` commands in {}", c.path))
+            }
+            FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
+                Err(format!("{self} needs habench's emulated links, which a cluster it did not start has not"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether the fault can be injected into `kind`; the error says what to use instead.

@@ -3,6 +3,7 @@
 pub mod bindir;
 pub mod cgroup;
 pub mod conn;
+pub mod dsn;
 pub mod endpoint;
 pub mod env;
 pub mod flock;

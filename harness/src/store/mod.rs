@@ -58,14 +58,9 @@ impl ResultsDir {
 
     /// Writes `name` atomically (temporary file, fsync, rename).
     pub fn write_json(&self, name: &str, value: &Value) -> std::io::Result<()> {
-        let tmp = self.path.join(format!(".{name}.tmp"));
-        {
-            let mut f = File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, value)?;
-            f.write_all(b"\n")?;
-            f.sync_data()?;
-        }
-        std::fs::rename(&tmp, self.path.join(name))
+        let mut text = serde_json::to_vec_pretty(value)?;
+        text.push(b'\n');
+        write_atomic(&self.path.join(name), &text)
     }
 
     /// Writes `summary.json` atomically.
@@ -187,4 +182,17 @@ impl RunSink for ResultsDir {
             eprintln!("{}", progress::line(row, so_far));
         }
     }
+}
+
+/// Writes `path` atomically: a temporary file beside it, fsync, rename. A reader sees the old
+/// content or the new, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+    }
+    std::fs::rename(&tmp, path)
 }

@@ -318,6 +318,44 @@ impl Patroni {
         notes
     }
 
+    /// A `--cluster` file that drives this cluster from another habench process: each node's
+    /// DSN and REST URL, and commands that act on its cgroup (crash, pause, resume), its
+    /// postmaster (kill) and the DCS members' cgroups (pause, resume).
+    pub fn cluster_file(&self) -> String {
+        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+        let mut out = format!(
+            "# Patroni cluster {} started by `habench topology up patroni` (pid {}).\n\
+             # Use it with `habench run --cluster FILE` while that process runs.\n",
+            self.info.scope,
+            std::process::id()
+        );
+        for n in &self.nodes {
+            let group = self.groups.path().join(n.name());
+            let rest = self.info.rest_urls.iter().find(|(name, _)| name == n.name()).map(|(_, u)| u.clone());
+            out.push_str(&format!("\n[[nodes]]\nname = {}\ndsn = {}\n", q(n.name()), q(&n.dsn())));
+            if let Some(url) = rest {
+                out.push_str(&format!("patroni = {}\n", q(&url)));
+            }
+            let pid_file = n.data_dir().join("postmaster.pid");
+            out.push_str(&format!(
+                "[nodes.commands]\ncrash = {}\nkill = {}\npause = {}\nresume = {}\n",
+                q(&format!("echo 1 > {}", group.join("cgroup.kill").display())),
+                q(&format!("kill -KILL $(head -n 1 {})", pid_file.display())),
+                q(&format!("echo 1 > {}", group.join("cgroup.freeze").display())),
+                q(&format!("echo 0 > {}", group.join("cgroup.freeze").display())),
+            ));
+        }
+        let freeze = |v: u8| {
+            self.dcs
+                .iter()
+                .map(|m| format!("echo {v} > {}", m.host.group().path().join("cgroup.freeze").display()))
+                .collect::<Vec<_>>()
+                .join(" && ")
+        };
+        out.push_str(&format!("\n[dcs]\npause = {}\nresume = {}\n", q(&freeze(1)), q(&freeze(0))));
+        out
+    }
+
     pub fn node_pids(&self, node: &str) -> Vec<u32> {
         self.host_of(node).map(|h| h.host.pids()).unwrap_or_default()
     }

@@ -1,0 +1,9 @@
+//! Clusters that run elsewhere (`--cluster FILE`): described by a file, discovered at the start,
+//! broken only through the file's commands or Patroni's REST API. habench starts and stops
+//! nothing of them; it creates and drops only its own schema.
+
+mod external;
+mod file;
+
+pub use external::{ClusterInfo, EngineState, External, NodeState};
+pub use file::{ClusterFile, ClusterNode, ACTIONS};

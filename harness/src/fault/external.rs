@@ -1,0 +1,69 @@
+//! Faults on a cluster that runs elsewhere: the file's command for the action on the node that
+//! is primary now (or its sync standby), Patroni's REST API for planned moves, the DCS commands.
+
+use crate::cluster::External;
+use crate::error::{Error, Result};
+use crate::fault::{FaultKind, Injected};
+
+pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
+    let primary = c.primary().await?;
+    let ran = |target: String, action: &str, out: String| Injected {
+        target,
+        detail: if out.is_empty() { format!("commands.{action} ran") } else { format!("commands.{action} ran: {out}") },
+    };
+    match kind {
+        FaultKind::CrashPrimary => Ok(ran(primary.clone(), "crash", c.run_action(&primary, "crash").await?)),
+        FaultKind::KillPrimary => Ok(ran(primary.clone(), "kill", c.run_action(&primary, "kill").await?)),
+        FaultKind::PausePrimary => Ok(ran(primary.clone(), "pause", c.run_action(&primary, "pause").await?)),
+        FaultKind::RestartEngine => {
+            Ok(ran(primary.clone(), "restart_engine", c.run_action(&primary, "restart_engine").await?))
+        }
+        FaultKind::KillSyncStandby => {
+            let standby = c.sync_standby().await?;
+            Ok(ran(standby.clone(), "crash", c.run_action(&standby, "crash").await?))
+        }
+        FaultKind::DcsOutage => Ok(ran("dcs".into(), "pause", c.run_dcs("pause").await?)),
+        FaultKind::Switchover | FaultKind::Failover => {
+            let view = c.view().await.ok_or_else(|| Error::node("cluster", "no Patroni REST API answers"))?;
+            let candidate = view
+                .sync_standbys()
+                .first()
+                .map(|m| m.name.clone())
+                .or_else(|| view.streaming().first().map(|m| m.name.clone()))
+                .ok_or_else(|| Error::node("cluster", format!("no replica to switch to ({})", view.brief())))?;
+            let (path, body) = if kind == FaultKind::Switchover {
+                ("/switchover", serde_json::json!({ "leader": primary, "candidate": candidate }))
+            } else {
+                ("/failover", serde_json::json!({ "candidate": candidate }))
+            };
+            let r = c.rest_call(&primary, "POST", path, &body).await?;
+            if r.status != 200 {
+                return Err(Error::node(
+                    &primary,
+                    format!("Patroni refused POST {path} ({}): {}", r.status, r.body.trim()),
+                ));
+            }
+            Ok(Injected { target: primary, detail: format!("POST {path} to {candidate}: {}", r.body.trim()) })
+        }
+        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
+            Err(Error::config("--fault", format!("{kind} needs habench's emulated links")))
+        }
+    }
+}
+
+/// Ends a lasting fault with the file's `resume` command (node or DCS).
+pub fn resume(c: &External, kind: FaultKind, target: &str) -> bool {
+    let result = match kind {
+        FaultKind::PausePrimary => c.run_blocking(target, "resume"),
+        FaultKind::DcsOutage => c.run_blocking("dcs", "resume"),
+        _ => return false,
+    };
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!("ending {kind} on {target}: {e}");
+            false
+        }
+    }
+}
