@@ -144,26 +144,43 @@ impl RunSink for Nothing {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn async_failover_loses_acknowledged_messages_and_the_checker_counts_them_exactly() {
-    async_loss(TopologySpec::new(TopologyKind::Async).with_standbys(1), 200.0, true, "async-loss").await;
+    async_loss(TopologySpec::new(TopologyKind::Async).with_standbys(1), 200.0, true, "async-loss", LOCAL_KILL).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn async_behind_a_20ms_link_loses_what_was_in_flight_and_the_checker_counts_it() {
     let mut spec = TopologySpec::new(TopologyKind::Async).with_standbys(1);
     spec.links.insert("s1".into(), habench::link::LinkSpec::parse("delay:20ms").unwrap());
-    async_loss(spec, 500.0, false, "async-link-loss").await;
+    async_loss(spec, 500.0, false, "async-link-loss", LOCAL_KILL).await;
 }
 
-/// Kills the primary of an async topology under load (optionally with its walsender stopped
-/// 1 s before) and checks that the checker's lost count equals an independent SQL count.
-async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &str) {
+/// Patroni with `synchronous_mode` off: the leader's walsender stalls 1 s before its node
+/// crashes; Patroni promotes the replica once the leader key expires (ttl 20), and what the
+/// replica never received is lost, as many as an independent SQL count says.
+#[tokio::test(flavor = "multi_thread")]
+async fn patroni_async_loses_what_the_stalled_walsender_held_and_the_checker_counts_it() {
+    let mut spec = TopologySpec::new(TopologyKind::Patroni).with_standbys(1);
+    let engine = spec.engine.as_mut().unwrap();
+    // Failing over to a replica that is behind must be allowed for the loss to show.
+    for (k, v) in [("ttl", 20), ("loop_wait", 1), ("retry_timeout", 3), ("maximum_lag_on_failover", 1 << 30)] {
+        engine.engine_set.insert(k.into(), v.into());
+    }
+    async_loss(spec, 200.0, true, "patroni-async-loss", ("crash-primary@3s", Duration::from_secs(30))).await;
+}
+
+/// The fault and the measured time of the built-in orchestrator's loss tests.
+const LOCAL_KILL: (&str, Duration) = ("kill-primary@3s", Duration::from_secs(8));
+
+/// Kills the primary under load (optionally with its walsenders stopped 1 s before) and checks
+/// that the checker's lost count equals an independent SQL count.
+async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &str, fault: (&str, Duration)) {
     let topo = AnyTopology::up(common::env(), spec).await.unwrap();
     let write_dsn = topo.as_topology().write_dsn();
     let topo = Arc::new(tokio::sync::Mutex::new(topo));
     let args = RunArgs {
         scenario: Some("quick".into()),
         target_dsn: Some(write_dsn.clone()),
-        duration: Some(Duration::from_secs(8)),
+        duration: Some(fault.1),
         warmup: Some(Duration::ZERO),
         rate: Some(rate),
         quiet: true,
@@ -172,7 +189,7 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
     let mut cfg = habench::commands::options::run_config(&args).unwrap();
     cfg.orchestrator.probe_interval = Duration::from_millis(200);
     cfg.orchestrator.probe_threshold = 10; // 2 s: the paused standby below is not declared dead
-    cfg.faults = vec!["kill-primary@3s".parse().unwrap()];
+    cfg.faults = vec![fault.0.parse().unwrap()];
     let cfg = Arc::new(cfg);
     let endpoint = Endpoint::new(write_dsn.parse().unwrap());
     let client = endpoint.connect_once().await.unwrap();
@@ -201,13 +218,16 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         // The replication link stalls 1 s before the primary dies: its walsender is stopped, so
         // what the primary acknowledges from then on never reaches the standby.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let walsender: i32 = {
+        let walsenders: Vec<i32> = {
             let t = topo.lock().await;
-            let c = t.as_topology().node("primary").unwrap().connect().await.unwrap();
-            c.query_one("SELECT pid FROM pg_stat_replication WHERE application_name = 's1'", &[]).await.unwrap().get(0)
+            let c = t.as_topology().primary().connect().await.unwrap();
+            c.query("SELECT pid FROM pg_stat_replication", &[]).await.unwrap().iter().map(|r| r.get(0)).collect()
         };
-        // SAFETY: kill has no memory-safety preconditions.
-        assert_eq!(unsafe { libc::kill(walsender, libc::SIGSTOP) }, 0);
+        assert!(!walsenders.is_empty(), "no walsender to stall");
+        for pid in walsenders {
+            // SAFETY: kill has no memory-safety preconditions.
+            assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+        }
     }
     let result = run.await.unwrap();
     let ledger = ledger.await.unwrap().unwrap();
