@@ -31,11 +31,10 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
         (serde_json::Value::String(s), _) => s.clone(),
         _ => "off".to_string(),
     };
+    let versions: Vec<String> =
+        [&e["patroni_version"], &e["etcd_version"]].into_iter().filter(|v| !v.is_null()).map(text).collect();
     let mut rows = vec![
-        vec![
-            "cluster manager".into(),
-            format!("{} ({}, {})", text(&e["engine"]), text(&e["patroni_version"]), text(&e["etcd_version"])),
-        ],
+        vec!["cluster manager".into(), format!("{} ({})", text(&e["engine"]), versions.join(", "))],
         vec![
             "manager timings".into(),
             format!(
@@ -51,8 +50,10 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
             "synchronous mode".into(),
             format!("{mode}, synchronous_node_count {}", dynamic["synchronous_node_count"].as_i64().unwrap_or(1)),
         ],
-        vec!["cluster up in".into(), format!("{:.1} s", e["bootstrap_ms"].as_f64().unwrap_or_default() / 1e3)],
     ];
+    if let Some(ms) = e["bootstrap_ms"].as_f64() {
+        rows.push(vec!["cluster up in".into(), format!("{:.1} s", ms / 1e3)]);
+    }
     for note in t["adjusted"].as_array().into_iter().flatten().chain(e["engine_notes"].as_array().into_iter().flatten())
     {
         rows.push(vec!["manager adjusted".into(), text(note)]);
@@ -102,7 +103,14 @@ pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
             rows.push(vec![format!("CPUs of {}", text(&n["name"])), cpus.to_string()]);
         }
     }
-    rows.extend(engine_rows(&m["topology"]["engine"]));
+    for n in m["cluster"]["nodes"].as_array().into_iter().flatten() {
+        rows.push(vec![format!("node {}", text(&n["name"])), format!("{} ({})", text(&n["role"]), text(&n["dsn"]))]);
+    }
+    if !m["cluster"].is_null() {
+        rows.push(vec!["cluster file".into(), text(&m["cluster"]["file"])]);
+    }
+    let engine = if m["topology"]["engine"].is_null() { &m["cluster"]["engine"] } else { &m["topology"]["engine"] };
+    rows.extend(engine_rows(engine));
     let mut out = vec![Block::Heading(2, "Configuration".into()), table(&["", ""], rows)];
     if let Some(map) = settings.as_object() {
         let rows: Vec<Vec<String>> = map
