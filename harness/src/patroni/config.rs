@@ -37,8 +37,10 @@ impl NodeConfig<'_> {
             "etcd3": { "hosts": self.etcd_hosts },
             "bootstrap": {
                 "dcs": self.dcs,
-                // Patroni runs initdb itself; trust on loopback like habench's own nodes.
-                "initdb": [{ "encoding": "UTF8" }, { "locale": "C" }, { "auth": "trust" }, { "username": user }],
+                // Patroni runs initdb itself; trust on loopback like habench's own nodes. No
+                // fsync of the new cluster's files (a host crash here is a process kill; the
+                // page cache survives it), as habench's own template is made.
+                "initdb": [{ "encoding": "UTF8" }, { "locale": "C" }, { "auth": "trust" }, { "username": user }, "no-sync"],
             },
             "postgresql": {
                 "listen": format!("{host}:{}", self.pg_port),
@@ -46,6 +48,8 @@ impl NodeConfig<'_> {
                 "data_dir": self.data_dir,
                 "bin_dir": self.pg_bin,
                 "pgpass": self.pgpass,
+                // Replicas are cloned as habench clones its own standbys: fast checkpoint.
+                "basebackup": [{ "checkpoint": "fast" }, "no-sync"],
                 "parameters": self.parameters,
                 "pg_hba": [
                     format!("host all all {host}/32 trust"),

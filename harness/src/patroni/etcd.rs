@@ -28,8 +28,8 @@ impl EtcdMember {
     }
 }
 
-/// Starts `members` etcd members (`e1`...) under `dir` and waits until each answers healthy.
-pub async fn start(
+/// Starts `members` etcd members (`e1`...) under `dir`; [`wait_healthy`] waits for them.
+pub fn launch(
     env: &PgEnv,
     etcd: &Path,
     members: u8,
@@ -83,13 +83,18 @@ pub async fn start(
         host.start()?;
         out.push(EtcdMember { host, client, _peer: peer });
     }
-    for m in &mut out {
-        wait_healthy(m, Duration::from_secs(30)).await?;
-    }
     Ok(out)
 }
 
-async fn wait_healthy(m: &mut EtcdMember, timeout: Duration) -> Result<()> {
+/// Waits until every member answers healthy.
+pub async fn wait_healthy(members: &mut [EtcdMember]) -> Result<()> {
+    for m in members {
+        wait_member(m, Duration::from_secs(30)).await?;
+    }
+    Ok(())
+}
+
+async fn wait_member(m: &mut EtcdMember, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let url = m.client_url();
     loop {

@@ -52,7 +52,19 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
         ],
     ];
     if let Some(ms) = e["bootstrap_ms"].as_f64() {
-        rows.push(vec!["cluster up in".into(), format!("{:.1} s", ms / 1e3)]);
+        let p = &e["phases_ms"];
+        let at = |k: &str| p[k].as_f64().map_or("-".to_string(), |v| format!("{:.1} s", v / 1e3));
+        rows.push(vec![
+            "cluster up in".into(),
+            format!(
+                "{:.1} s (etcd {}, leader {}, replicas streaming {}, sync standby {})",
+                ms / 1e3,
+                at("dcs_ready"),
+                at("leader"),
+                at("streaming"),
+                at("sync_assigned")
+            ),
+        ]);
     }
     for note in t["adjusted"].as_array().into_iter().flatten().chain(e["engine_notes"].as_array().into_iter().flatten())
     {
