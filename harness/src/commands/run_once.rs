@@ -243,7 +243,7 @@ async fn analyse(
             result.schedule_end_us,
         );
         if let Some(model) = rto_model(cfg, manifest) {
-            crate::failover::band::annotate(&mut trials, &model);
+            trials::annotate_bands(&mut trials, &model);
         }
         summary.failover = Some(FailoverSection::of(trials));
     }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::failover::trials::Trial;
 use crate::fault::{FaultKind, FaultSpec};
 use crate::patroni::{SyncMode, Timing};
 
@@ -154,16 +153,6 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
         }
     };
     Some(Band { lo_ms: lo * 1e3, hi_ms: hi * 1e3, model: text, inside: None })
-}
-
-/// Sets each trial's band and whether its RTO falls inside.
-pub fn annotate(trials: &mut [Trial], model: &RtoModel) {
-    for t in trials {
-        t.band = predict(model, &t.fault).map(|mut b| {
-            b.inside = t.rto_ms.map(|r| r >= b.lo_ms && r <= b.hi_ms);
-            b
-        });
-    }
 }
 
 fn manual(m: f64) -> String {

@@ -61,6 +61,16 @@ pub struct Trial {
     pub events: Vec<TimedEvent>,
 }
 
+/// Sets each trial's predicted RTO band (from `model`) and whether its RTO falls inside.
+pub fn annotate_bands(trials: &mut [Trial], model: &crate::failover::band::RtoModel) {
+    for t in trials {
+        t.band = crate::failover::band::predict(model, &t.fault).map(|mut b| {
+            b.inside = t.rto_ms.map(|r| r >= b.lo_ms && r <= b.hi_ms);
+            b
+        });
+    }
+}
+
 /// Builds the trials. `acks_us` are the wall-clock µs of every acknowledged publish, sorted;
 /// `schedule_end_us`: when the publish schedule ended (the measured phase's planned end).
 pub fn build(
