@@ -3,37 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use habench::pg::procs::{self, ProcId};
 
-fn habench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_habench"))
-}
-
-/// Kills the child on drop, so that a failing assertion leaves nothing behind.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
-    let mut child =
-        habench().args(["topology", "up"]).args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let guard = Guard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let json: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
-    (guard, json)
-}
+use common::{habench, start_up, Guard};
 
 fn server_pids(json: &serde_json::Value) -> Vec<ProcId> {
     let mut all = Vec::new();

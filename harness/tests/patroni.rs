@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,35 +16,13 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// floor), so that a node crash costs ~20 s, not ~30.
 const FAST: [&str; 6] = ["--engine-set", "ttl=20", "--engine-set", "loop_wait=1", "--engine-set", "retry_timeout=3"];
 
-fn habench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_habench"))
-}
+use common::{habench, start_up, Guard};
 
-/// Kills the child on drop, so that a failing assertion leaves nothing behind.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
-    let mut child = habench()
-        .args(["topology", "up", "patroni"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let guard = Guard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let json: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
-    (guard, json)
+/// `habench topology up patroni ARGS`.
+fn up_patroni(args: &[&str]) -> (Guard, serde_json::Value) {
+    let mut all = vec!["patroni"];
+    all.extend_from_slice(args);
+    start_up(&all)
 }
 
 /// The topology's cgroup, from the directory `topology up` printed.
@@ -77,7 +54,7 @@ async fn patroni_bootstraps_a_cluster_that_habench_finds_and_sigterm_leaves_no_p
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut args = vec!["--sync-mode", "on"];
     args.extend(FAST);
-    let (mut guard, json) = start_up(&args);
+    let (mut guard, json) = up_patroni(&args);
     let engine = &json["engine"];
     assert_eq!(engine["engine"], "patroni+etcd", "{json}");
     assert_eq!(engine["timing"]["loop_wait"], 1);
@@ -123,7 +100,7 @@ fn a_cluster_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut args = vec!["--nodes", "2"];
     args.extend(FAST);
-    let (mut guard, json) = start_up(&args);
+    let (mut guard, json) = up_patroni(&args);
     let group = cgroup_of(&json);
     let pids = habench::pg::cgroup::Group::pids_under(&group);
     assert!(pids.len() >= 6, "{pids:?}");
@@ -238,7 +215,7 @@ fn an_existing_cluster_is_discovered_and_broken_through_its_files_commands() {
     let mut args = vec!["--sync-mode", "on", "--cluster-file", file.to_str().unwrap()];
     args.extend(FAST);
     // Another habench process runs the cluster; this one only knows the file.
-    let (_owner, json) = start_up(&args);
+    let (_owner, json) = up_patroni(&args);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("[nodes.commands]") && text.contains("[dcs]"), "{text}");
     let out = dir.join("results");

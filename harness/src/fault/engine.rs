@@ -42,17 +42,7 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
             Ok(Injected { target: standby, detail: format!("{n} processes (Patroni, postgres) killed at once") })
         }
         FaultKind::Switchover | FaultKind::Failover => {
-            let candidate = view
-                .sync_standbys()
-                .first()
-                .map(|m| m.name.clone())
-                .or_else(|| view.streaming().first().map(|m| m.name.clone()))
-                .ok_or_else(|| Error::node("patroni", format!("no replica to switch to ({})", view.brief())))?;
-            let (path, body) = if kind == FaultKind::Switchover {
-                ("/switchover", serde_json::json!({ "leader": leader, "candidate": candidate }))
-            } else {
-                ("/failover", serde_json::json!({ "candidate": candidate }))
-            };
+            let (path, body, candidate) = planned_move(kind, &leader, &view)?;
             let t0 = Instant::now();
             let r = p.rest_call(&leader, "POST", path, Some(&body), PLANNED_TIMEOUT).await?;
             let took = t0.elapsed().as_millis();
@@ -88,6 +78,26 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
             kind.applies_to(p.kind()).err().unwrap_or_else(|| format!("{kind} is not built for patroni")),
         )),
     }
+}
+
+/// A switchover (from `leader`) or a failover asked of Patroni's REST API, to its sync standby
+/// (else the first streaming replica): the path, the body and the candidate.
+pub(super) fn planned_move(
+    kind: FaultKind,
+    leader: &str,
+    view: &crate::patroni::ClusterView,
+) -> Result<(&'static str, serde_json::Value, String)> {
+    let candidate = view
+        .sync_standbys()
+        .first()
+        .map(|m| m.name.clone())
+        .or_else(|| view.streaming().first().map(|m| m.name.clone()))
+        .ok_or_else(|| Error::node("patroni", format!("no replica to switch to ({})", view.brief())))?;
+    Ok(if kind == FaultKind::Switchover {
+        ("/switchover", serde_json::json!({ "leader": leader, "candidate": candidate }), candidate)
+    } else {
+        ("/failover", serde_json::json!({ "candidate": candidate }), candidate)
+    })
 }
 
 /// Ends a lasting fault: thaws the node or the DCS. Returns whether there was something to undo.

@@ -25,17 +25,7 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
         FaultKind::DcsOutage => Ok(ran("dcs".into(), "pause", c.run_dcs("pause").await?)),
         FaultKind::Switchover | FaultKind::Failover => {
             let view = c.view().await.ok_or_else(|| Error::node("cluster", "no Patroni REST API answers"))?;
-            let candidate = view
-                .sync_standbys()
-                .first()
-                .map(|m| m.name.clone())
-                .or_else(|| view.streaming().first().map(|m| m.name.clone()))
-                .ok_or_else(|| Error::node("cluster", format!("no replica to switch to ({})", view.brief())))?;
-            let (path, body) = if kind == FaultKind::Switchover {
-                ("/switchover", serde_json::json!({ "leader": primary, "candidate": candidate }))
-            } else {
-                ("/failover", serde_json::json!({ "candidate": candidate }))
-            };
+            let (path, body, candidate) = super::engine::planned_move(kind, &primary, &view)?;
             let r = c.rest_call(&primary, "POST", path, &body).await?;
             if r.status != 200 {
                 return Err(Error::node(

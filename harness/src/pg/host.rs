@@ -80,14 +80,7 @@ impl Host {
 
     /// True while the program lives (reaps it when it has exited).
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut().map(|c| c.try_wait()) {
-            Some(Ok(None)) => true,
-            Some(_) => {
-                self.child = None;
-                false
-            }
-            None => false,
-        }
+        crate::pg::procs::child_alive(&mut self.child)
     }
 
     /// A signal to the program alone (e.g. SIGTERM: a graceful stop).

@@ -133,14 +133,7 @@ impl Node {
 
     /// True while the postmaster lives (reaps it when it has exited).
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut().map(|c| c.try_wait()) {
-            Some(Ok(None)) => true,
-            Some(_) => {
-                self.child = None;
-                false
-            }
-            None => false,
-        }
+        crate::pg::procs::child_alive(&mut self.child)
     }
 
     /// Writes `habench.conf` into the data directory from this node's settings.

@@ -162,6 +162,18 @@ pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
     true
 }
 
+/// True while the child lives; reaps it (and forgets it) once it has exited.
+pub fn child_alive(child: &mut Option<std::process::Child>) -> bool {
+    match child.as_mut().map(|c| c.try_wait()) {
+        Some(Ok(None)) => true,
+        Some(_) => {
+            *child = None;
+            false
+        }
+        None => false,
+    }
+}
+
 /// Makes the command's process die (SIGKILL) when the thread that started it exits, however
 /// habench ends: `kill -9` included. Set in the child after the switch to the server user
 /// (a uid change clears it); a parent already gone before that is caught by `getppid`.

@@ -97,3 +97,37 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The habench binary of this build.
+pub fn habench() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
+}
+
+/// Kills the child on drop, so that a failing assertion leaves nothing behind.
+pub struct Guard(pub std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `habench topology up ARGS`: the running process (guarded) and the one JSON line it printed.
+pub fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
+    use std::io::BufRead;
+    let mut child = habench()
+        .args(["topology", "up"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
+    (guard, json)
+}
