@@ -183,6 +183,22 @@ fn a_switchover_through_patrons_rest_api_moves_the_leader_with_nothing_lost() {
 }
 
 #[test]
+fn a_partitioned_primary_loses_its_key_and_a_replica_takes_over_with_nothing_lost() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = vec!["--sync-mode", "on", "--duration", "32s", "--fault", "partition-primary@3s:24s"];
+    args.extend(FAST);
+    let summary = run("partition", &args);
+    assert_nothing_lost(&summary);
+    let t = only_trial(&summary);
+    // Cut from the DCS, the old leader cannot renew its key: a replica takes over at expiry.
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    let promoted = t["promoted_ms"].as_f64().unwrap();
+    assert!((18_000.0..24_000.0).contains(&promoted), "promoted at the key's expiry (ttl 20): {t}");
+    assert_eq!(events(t, "resumed").len(), 1, "{t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+}
+
+#[test]
 fn a_dcs_outage_demotes_the_primary_without_failsafe_and_not_with_it() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let base = ["--sync-mode", "on", "--duration", "18s", "--fault", "dcs-outage@3s:8s"];
@@ -275,12 +291,16 @@ fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() 
 
     let out = habench().args(["topology", "up", "patroni", "--engine-set", "tll=20"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a key of Patroni's dynamic configuration"));
+    let out = habench().args(["run", "quick", "--topology", "patroni", "--fault", "slow-link@1s:1s"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--fault: slow-link acts on replication links between standbys"), "{err}");
     let out = habench()
         .args(["run", "quick", "--topology", "patroni", "--fault", "partition-primary@1s:1s"])
+        .args(["--engine-set", "failsafe_mode=true"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--fault: partition-primary acts on habench's emulated links"), "{err}");
+    assert!(err.contains("partition-primary with failsafe_mode on") && err.contains("incomplete"), "{err}");
     let out = habench().args(["run", "quick", "--topology", "sync", "--fault", "dcs-outage@1s:1s"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --topology patroni"));
     // A cluster file without the command a fault needs is refused before anything runs.

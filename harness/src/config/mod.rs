@@ -343,6 +343,20 @@ fn target(
             .applies_to(spec.kind)
             .map_err(|e| Error::config(at.key(!args.faults.is_empty(), "--fault", "faults"), e))?;
     }
+    // A partitioned Patroni node needs links around every node (postgres, REST, DCS).
+    if let (Some(engine), true) =
+        (spec.engine.as_mut(), faults.iter().any(|f| f.kind == crate::fault::FaultKind::PartitionPrimary))
+    {
+        if engine.engine_set.get("failsafe_mode").and_then(|v| v.as_bool()) == Some(true) {
+            return Err(Error::config(
+                at.key(!args.faults.is_empty(), "--fault", "faults"),
+                "partition-primary with failsafe_mode on: the partitioned leader would still reach the other \
+                 members' REST API (links are emulated per node, not per pair), so the partition would be \
+                 incomplete; drop failsafe_mode=true for this fault",
+            ));
+        }
+        engine.links = true;
+    }
     // Faults on links need links: zero-delay ones where none were given.
     if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
         if faults.iter().any(|f| f.kind.needs_links()) {

@@ -113,7 +113,21 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
                     (
                         (d - INJECTION_SLACK).min(ttl - lw),
                         (d + p).min(ttl + lw + rt + p),
-                        format!("the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first", fmt_s(d), fmt_s(ttl), fmt_s(lw)),
+                        format!(
+                            "the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first",
+                            fmt_s(d), fmt_s(ttl), fmt_s(lw)
+                        ),
+                    )
+                }
+                FaultKind::PartitionPrimary => {
+                    let d = d?;
+                    (
+                        (d - INJECTION_SLACK).min(ttl - lw),
+                        d + p,
+                        format!(
+                            "a new leader after the key's expiry (ttl {} - loop_wait {}) if the partition ({}) lasts that long, but clients on open connections to the old primary wait until it heals (or their op timeout)",
+                            fmt_s(ttl), fmt_s(lw), fmt_s(d)
+                        ),
                     )
                 }
                 FaultKind::Switchover | FaultKind::Failover | FaultKind::RestartEngine => (

@@ -73,7 +73,16 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
             })
         }
         FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
-        FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => Err(Error::config(
+        FaultKind::PartitionPrimary => {
+            if !p.partition_node(&leader, true)? {
+                return Err(Error::config("--fault", "this patroni topology was started without links to cut"));
+            }
+            Ok(Injected {
+                target: leader,
+                detail: "cut from its clients, its replicas, the other members' REST calls and the DCS".into(),
+            })
+        }
+        FaultKind::PartitionStandby | FaultKind::SlowLink => Err(Error::config(
             "--fault",
             kind.applies_to(p.kind()).err().unwrap_or_else(|| format!("{kind} is not built for patroni")),
         )),
@@ -105,6 +114,7 @@ pub fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
     match kind {
         FaultKind::PausePrimary if p.is_frozen(target) => p.freeze_node(target, false).is_ok(),
         FaultKind::DcsOutage if p.dcs_frozen() => p.freeze_dcs(false).is_ok(),
+        FaultKind::PartitionPrimary if p.is_partitioned(target) => p.partition_node(target, false).unwrap_or(false),
         _ => false,
     }
 }

@@ -124,10 +124,10 @@ impl FaultKind {
         use crate::topology::TopologyKind as K;
         let engine_only = matches!(self, FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage);
         match kind {
-            K::Patroni if self.needs_links() => Err(format!(
-                "{self} acts on habench's emulated links, which a patroni topology does not have yet; \
-                 use crash-primary, kill-primary, pause-primary, switchover, failover, kill-sync-standby, \
-                 restart-engine or dcs-outage"
+            K::Patroni if self.needs_links() && self != FaultKind::PartitionPrimary => Err(format!(
+                "{self} acts on replication links between standbys, which a patroni topology does not emulate; \
+                 use partition-primary, crash-primary, kill-primary, pause-primary, switchover, failover, \
+                 kill-sync-standby, restart-engine or dcs-outage"
             )),
             K::Patroni => Ok(()),
             _ if engine_only => Err(format!("{self} asks a cluster manager: it needs --topology patroni (not {kind})")),

@@ -78,6 +78,10 @@ impl LinkProxy {
         self.state.send_replace(state);
     }
 
+    pub fn state(&self) -> LinkState {
+        *self.state.borrow()
+    }
+
     /// Closes every connection through the link now (new ones are accepted).
     pub fn reset(&self) {
         self.conns.lock().expect("link connections lock").abort_all();

@@ -11,6 +11,10 @@ pub struct NodeConfig<'a> {
     pub name: &'a str,
     pub rest_port: u16,
     pub pg_port: u16,
+    /// Where the other members and the clients reach this node's REST API and postgres (the
+    /// ports themselves, or emulated links in front of them).
+    pub rest_connect_port: u16,
+    pub pg_connect_port: u16,
     pub data_dir: &'a Path,
     pub pg_bin: &'a Path,
     pub etcd_hosts: &'a [String],
@@ -32,9 +36,11 @@ impl NodeConfig<'_> {
             "log": { "level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s" },
             "restapi": {
                 "listen": format!("{host}:{}", self.rest_port),
-                "connect_address": format!("{host}:{}", self.rest_port),
+                "connect_address": format!("{host}:{}", self.rest_connect_port),
             },
-            "etcd3": { "hosts": self.etcd_hosts },
+            // The hosts are used as given (emulated links when the node has them): no discovery of
+            // the members' own addresses, which would go around the links.
+            "etcd3": { "hosts": self.etcd_hosts, "use_proxies": true },
             "bootstrap": {
                 "dcs": self.dcs,
                 // Patroni runs initdb itself; trust on loopback like habench's own nodes. No
@@ -44,7 +50,7 @@ impl NodeConfig<'_> {
             },
             "postgresql": {
                 "listen": format!("{host}:{}", self.pg_port),
-                "connect_address": format!("{host}:{}", self.pg_port),
+                "connect_address": format!("{host}:{}", self.pg_connect_port),
                 "data_dir": self.data_dir,
                 "bin_dir": self.pg_bin,
                 "pgpass": self.pgpass,

@@ -82,11 +82,15 @@ pub struct PatroniSpec {
     /// `--engine-set KEY=VALUE`, in order; values typed as Patroni reads them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub engine_set: BTreeMap<String, serde_json::Value>,
+    /// Every node's postgres, REST API and DCS connections go through emulated links (so that a
+    /// node can be partitioned); set when a fault needs them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub links: bool,
 }
 
 impl Default for PatroniSpec {
     fn default() -> Self {
-        PatroniSpec { dcs_members: 1, sync_mode: SyncMode::Off, engine_set: BTreeMap::new() }
+        PatroniSpec { dcs_members: 1, sync_mode: SyncMode::Off, engine_set: BTreeMap::new(), links: false }
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::link::{LinkProxy, LinkSpec, LinkState};
 use crate::patroni::config::NodeConfig;
 use crate::patroni::etcd::{self, EtcdMember};
 use crate::patroni::{http, ClusterView, EnginePrograms, PatroniSpec, Timing};
@@ -26,11 +27,41 @@ const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(180);
 /// A REST call that takes longer counts as no answer.
 const REST_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// One node's Patroni: its host and its REST port.
+/// One node's Patroni: its host, its REST port and, when the topology has them, the links
+/// in front of it.
 #[derive(Debug)]
 struct NodeHost {
     host: Host,
     rest: PortLease,
+    links: Option<NodeLinks>,
+}
+
+/// Emulated links around one node: what reaches its postgres (clients, replicas) and its REST
+/// API (the other members), and what it sends to each etcd member. Cutting all three is a
+/// network partition of the node.
+#[derive(Debug)]
+struct NodeLinks {
+    pg: LinkProxy,
+    rest: LinkProxy,
+    dcs: Vec<LinkProxy>,
+}
+
+impl NodeLinks {
+    async fn start(pg_port: u16, rest_port: u16, etcd_ports: &[u16], seed: u64) -> Result<NodeLinks> {
+        let link = |port: u16, k: u64| LinkProxy::start(port, LinkSpec::default(), seed * 100 + k);
+        let io = |e: std::io::Error| Error::node("link", format!("starting a link emulator: {e}"));
+        let pg = link(pg_port, 1).await.map_err(io)?;
+        let rest = link(rest_port, 2).await.map_err(io)?;
+        let mut dcs = Vec::new();
+        for (i, p) in etcd_ports.iter().enumerate() {
+            dcs.push(link(*p, 3 + i as u64).await.map_err(io)?);
+        }
+        Ok(NodeLinks { pg, rest, dcs })
+    }
+
+    fn all(&self) -> impl Iterator<Item = &LinkProxy> {
+        [&self.pg, &self.rest].into_iter().chain(self.dcs.iter())
+    }
 }
 
 /// What the engine is and how it is set, for the manifest and the report.
@@ -96,7 +127,7 @@ impl Patroni {
         let dynamic = engine.dynamic_config(spec.sync_count, postgres_section(&spec));
         let mut nodes = Vec::new();
         let mut hosts = Vec::new();
-        for name in spec.node_names() {
+        for (i, name) in spec.node_names().into_iter().enumerate() {
             let home = dir.path().join("nodes").join(&name);
             std::fs::create_dir_all(&home).map_err(|e| Error::io("creating", &home, e))?;
             env.user.own(&home, 0o700)?;
@@ -104,14 +135,27 @@ impl Patroni {
             let log = home.join("patroni.log");
             let node = Node::managed(env.clone(), &name, data.clone(), log.clone())?;
             let rest = crate::pg::ports::lease(&env.root.ports_dir())?;
+            let links = match engine.links {
+                true => {
+                    let etcd_ports: Vec<u16> = dcs.iter().map(|m| m.client_port()).collect();
+                    Some(NodeLinks::start(node.port(), rest.port(), &etcd_ports, i as u64 + 1).await?)
+                }
+                false => None,
+            };
+            let node_etcd: Vec<String> = match &links {
+                Some(l) => l.dcs.iter().map(|p| format!("127.0.0.1:{}", p.port())).collect(),
+                None => etcd_hosts.clone(),
+            };
             let config = NodeConfig {
                 scope: &scope,
                 name: &name,
                 rest_port: rest.port(),
                 pg_port: node.port(),
+                rest_connect_port: links.as_ref().map_or(rest.port(), |l| l.rest.port()),
+                pg_connect_port: links.as_ref().map_or(node.port(), |l| l.pg.port()),
                 data_dir: &data,
                 pg_bin: env.bin.dir(),
-                etcd_hosts: &etcd_hosts,
+                etcd_hosts: &node_etcd,
                 dcs: &dynamic,
                 parameters: &serde_json::Map::new(),
                 pgpass: &home.join("pgpass"),
@@ -127,7 +171,7 @@ impl Patroni {
                 cwd: home.clone(),
                 log,
             };
-            hosts.push(NodeHost { host: Host::new(&name, groups.host(&name)?, launch, env.user.clone()), rest });
+            hosts.push(NodeHost { host: Host::new(&name, groups.host(&name)?, launch, env.user.clone()), rest, links });
             nodes.push(node);
         }
         // Patroni's own check of the configuration while etcd starts (both take ~0.7 s).
@@ -321,6 +365,21 @@ impl Patroni {
         Ok(stopped)
     }
 
+    /// Cuts (true) or heals every link of the node: clients and replicas cannot reach its
+    /// postgres, the other members its REST API, and it cannot reach the DCS. Returns false when
+    /// the topology has no links.
+    pub fn partition_node(&mut self, node: &str, cut: bool) -> Result<bool> {
+        let Some(links) = &self.host_of(node)?.links else { return Ok(false) };
+        for l in links.all() {
+            l.set_state(if cut { LinkState::Blackhole } else { LinkState::Up });
+        }
+        Ok(true)
+    }
+
+    pub fn is_partitioned(&self, node: &str) -> bool {
+        self.host_of(node).ok().and_then(|h| h.links.as_ref()).is_some_and(|l| l.pg.state() == LinkState::Blackhole)
+    }
+
     /// Freezes (true) or thaws every etcd member: the DCS is gone, no error, no answer.
     pub fn freeze_dcs(&mut self, frozen: bool) -> Result<()> {
         for m in &self.dcs {
@@ -472,5 +531,9 @@ impl Topology for Patroni {
     }
     fn read_nodes(&self) -> Vec<&Node> {
         self.nodes.iter().enumerate().filter(|(i, _)| *i != self.primary).map(|(_, n)| n).collect()
+    }
+    fn client_port(&self, node: &Node) -> u16 {
+        let i = self.nodes.iter().position(|n| n.name() == node.name());
+        i.and_then(|i| self.hosts[i].links.as_ref()).map_or(node.port(), |l| l.pg.port())
     }
 }
