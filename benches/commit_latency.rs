@@ -14,7 +14,7 @@ static NEXT_ID: AtomicI64 = AtomicI64::new(1);
 
 fn cases() -> Vec<(&'static str, TopologySpec)> {
     let sync = |n| TopologySpec::new(TopologyKind::Sync).with_standbys(n);
-    vec![
+    [
         ("single", TopologySpec::new(TopologyKind::Single)),
         ("shared-disk", TopologySpec::new(TopologyKind::SharedDisk)),
         ("sync-first1-on", sync(1).with_sync_commit(SyncCommit::On)),
@@ -22,6 +22,23 @@ fn cases() -> Vec<(&'static str, TopologySpec)> {
         ("sync-first1-remote_apply", sync(1).with_sync_commit(SyncCommit::RemoteApply)),
         ("async", TopologySpec::new(TopologyKind::Async).with_standbys(1)),
     ]
+    .into_iter()
+    .chain(patroni())
+    .collect()
+}
+
+/// Patroni (3 nodes, synchronous mode on) when the engine is installed
+/// (`scripts/install-ha-engines.sh`); said and skipped otherwise.
+fn patroni() -> Option<(&'static str, TopologySpec)> {
+    if let Err(e) = habench::patroni::EnginePrograms::find(None) {
+        eprintln!("commit_latency: no patroni case: {e}");
+        return None;
+    }
+    let mut spec = TopologySpec::new(TopologyKind::Patroni).with_sync_commit(SyncCommit::On);
+    let engine = spec.engine.as_mut().expect("patroni spec");
+    engine.sync_mode = habench::patroni::SyncMode::On;
+    engine.engine_set.insert("loop_wait".into(), 1.into());
+    Some(("patroni-sync-on", spec))
 }
 
 async fn connect(dsn: &str) -> tokio_postgres::Client {
