@@ -289,6 +289,10 @@ fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() 
     assert!(!out.status.success());
     assert!(err.contains("--engine-set: Patroni refuses the configuration: bootstrap.dcs.ttl abc"), "{err}");
 
+    let out = habench().args(["topology", "up", "patroni", "--engine-set", "ttl=10"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ttl 10 didn't pass validation") && err.contains("ttl=10 can't be smaller than 20"), "{err}");
+
     let out = habench().args(["topology", "up", "patroni", "--engine-set", "tll=20"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a key of Patroni's dynamic configuration"));
     let out = habench().args(["run", "quick", "--topology", "patroni", "--fault", "slow-link@1s:1s"]).output().unwrap();

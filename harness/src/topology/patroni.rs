@@ -175,8 +175,9 @@ impl Patroni {
             nodes.push(node);
         }
         // Patroni's own check of the configuration while etcd starts (both take ~0.7 s).
+        let timing = engine.timing();
         let (refused, healthy) =
-            tokio::join!(refuse_what_patroni_refuses(&programs, &hosts[0].host), etcd::wait_healthy(&mut dcs));
+            tokio::join!(refuse_what_patroni_refuses(&programs, &hosts[0].host, &timing), etcd::wait_healthy(&mut dcs));
         refused?;
         healthy?;
         let dcs_ready_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -482,7 +483,7 @@ fn postgres_section(spec: &TopologySpec) -> serde_json::Value {
 /// `patroni --validate-config` on a node's file: what it refuses is refused here, in its words
 /// (its complaints about loopback addresses, which it rejects at validation but accepts at run
 /// time, and about the DCS not yet reachable, are not refusals).
-async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host) -> Result<()> {
+async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host, timing: &Timing) -> Result<()> {
     let Some(config) = host_config_path(host) else { return Ok(()) };
     let out = tokio::process::Command::new(&programs.patroni)
         .arg("--validate-config")
@@ -500,7 +501,13 @@ async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host) -> 
     if refusals.is_empty() {
         return Ok(());
     }
-    Err(Error::config("--engine-set", format!("Patroni refuses the configuration: {}", refusals.join("; "))))
+    // Its validator says "Wrong value"; its rules say why.
+    let rules = if timing.adjusted.is_empty() {
+        String::new()
+    } else {
+        format!(" (Patroni's rules: {})", timing.adjusted.join("; "))
+    };
+    Err(Error::config("--engine-set", format!("Patroni refuses the configuration: {}{rules}", refusals.join("; "))))
 }
 
 fn host_config_path(host: &Host) -> Option<std::path::PathBuf> {
