@@ -4,9 +4,11 @@
 # failover-compare scenario. Every run writes its own folder under results/patroni-ref-<stamp>/;
 # a table of RTO p50/max, phases, band verdicts and losses is printed at the end.
 #   scripts/patroni-reference.sh [habench binary] [trials]
+#   ONLY="crash-tuned partition-tuned" scripts/patroni-reference.sh   # some runs only, no bring-up
 set -euo pipefail
 bin=${1:-target/release/habench}
 n=${2:-5}
+only=${ONLY:-}
 root=results/patroni-ref-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$root"
 
@@ -24,15 +26,20 @@ bringup() {
   done
   echo "bring-up ms, $label: ${times[*]}" | tee -a "$root/bringup.txt"
 }
+if [ -z "$only" ]; then
 bringup "defaults (30/10/10), sync on" --sync-mode on
 bringup "loop_wait 1, sync on" --sync-mode on --engine-set loop_wait=1
 bringup "ttl 20, loop_wait 1, retry_timeout 3, sync on" --sync-mode on --engine-set ttl=20 --engine-set loop_wait=1 --engine-set retry_timeout=3
+fi
 
 tuned=(--engine-set ttl=20 --engine-set loop_wait=1 --engine-set retry_timeout=3)
 run() {
   local name=$1; shift
+  if [ -n "$only" ] && ! [[ " $only " == *" $name "* ]]; then return; fi
+  local mode=on
+  if [ "${1:-}" = "--mode" ]; then mode=$2; shift 2; fi
   echo "== $name: $*" >&2
-  "$bin" run quick --topology patroni --sync-mode on --rate 200 --warmup 2s --trials "$n" "$@" \
+  "$bin" run quick --topology patroni --sync-mode "$mode" --rate 200 --warmup 2s --trials "$n" "$@" \
     --quiet --out "$root/$name" > "$root/$name.out" 2> "$root/$name.err" || echo "  ($name exited non-zero)" >&2
 }
 run crash-defaults --duration 45s --fault crash-primary@5s
@@ -47,12 +54,21 @@ run switchover-tuned --duration 15s --fault switchover@5s "${tuned[@]}"
 run dcs20-defaults --duration 40s --fault dcs-outage@5s:20s
 run dcs10-tuned --duration 25s --fault dcs-outage@5s:10s "${tuned[@]}"
 run dcs10-tuned-failsafe --duration 25s --fault dcs-outage@5s:10s "${tuned[@]}" --engine-set failsafe_mode=true
-"$bin" run failover-compare --quiet --out "$root/compare" > "$root/compare.out" 2> "$root/compare.err" || echo "  (compare exited non-zero)" >&2
+run partition25-defaults --duration 40s --fault partition-primary@5s:25s
+run partition25-tuned --duration 40s --fault partition-primary@5s:25s "${tuned[@]}"
+run crash-tuned-strict --mode strict --duration 30s --fault crash-primary@5s "${tuned[@]}"
+run crash-tuned-quorum --mode quorum --duration 30s --fault crash-primary@5s "${tuned[@]}"
+if [ -z "$only" ] || [[ " $only " == *" compare "* ]]; then
+  "$bin" run failover-compare --quiet --out "$root/compare" > "$root/compare.out" 2> "$root/compare.err" \
+    || echo "  (compare exited non-zero)" >&2
+fi
 
 python3 - "$root" <<'PY'
 import json, os, sys, statistics
 root = sys.argv[1]
-print(open(os.path.join(root, "bringup.txt")).read())
+b = os.path.join(root, "bringup.txt")
+if os.path.exists(b):
+    print(open(b).read())
 print("| run | trials | RTO p50 ms | RTO max ms | detected p50 | promoted/restarted p50 | endpoint ready p50 | predicted band ms | inside | lost | duplicated |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name in sorted(os.listdir(root)):
