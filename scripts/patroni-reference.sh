@@ -4,7 +4,7 @@
 # failover-compare scenario. Every run writes its own folder under results/patroni-ref-<stamp>/;
 # a table of RTO p50/max, phases, band verdicts and losses is printed at the end.
 #   scripts/patroni-reference.sh [habench binary] [trials]
-#   ONLY="crash-tuned partition-tuned" scripts/patroni-reference.sh   # some runs only, no bring-up
+#   ONLY="crash-tuned partition-tuned" scripts/patroni-reference.sh   # some runs only ("bringup" names the bring-up times)
 set -euo pipefail
 bin=${1:-target/release/habench}
 n=${2:-5}
@@ -26,7 +26,7 @@ bringup() {
   done
   echo "bring-up ms, $label: ${times[*]}" | tee -a "$root/bringup.txt"
 }
-if [ -z "$only" ]; then
+if [ -z "$only" ] || [[ " $only " == *" bringup "* ]]; then
 bringup "defaults (30/10/10), sync on" --sync-mode on
 bringup "loop_wait 1, sync on" --sync-mode on --engine-set loop_wait=1
 bringup "ttl 20, loop_wait 1, retry_timeout 3, sync on" --sync-mode on --engine-set ttl=20 --engine-set loop_wait=1 --engine-set retry_timeout=3

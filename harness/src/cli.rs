@@ -30,6 +30,46 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two results folders metric by metric, with bootstrap confidence intervals.
     Compare(CompareArgs),
+    /// Capacity planning: each topology's maximum sustainable throughput (MST) under an SLO.
+    Capacity(Box<CapacityArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Service levels a sustainable step holds, e.g. publish.p99=50ms,end_to_end.p99=5s
+    /// (operations: publish, insert, dequeue, complete, end_to_end, report; statistics: p50,
+    /// p90, p99, p99.9, max).
+    #[arg(long, value_name = "OP.STAT=LIMIT,...")]
+    pub slo: String,
+    /// Topologies to search, e.g. single,shared-disk,sync,async (default: the scenario's
+    /// variants, else --topology, else single).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
+    pub topologies: Vec<KindArg>,
+    /// The load you plan for (publishes/s): the search starts there and the planning table
+    /// states each design's headroom over it.
+    #[arg(long, value_name = "N")]
+    pub target_load: Option<f64>,
+    /// Lowest rate the search tries (default 20).
+    #[arg(long, value_name = "N")]
+    pub min_rate: Option<f64>,
+    /// Highest rate the search tries (default 20000).
+    #[arg(long, value_name = "N")]
+    pub max_rate: Option<f64>,
+    /// The search ends when the lowest unsustainable rate is within this of the highest
+    /// sustainable one, e.g. 5% (default; 15% with --quick).
+    #[arg(long, value_name = "PCT")]
+    pub precision: Option<String>,
+    /// Measured time of each step (default 20s; 6s with --quick).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub step: Option<Duration>,
+    /// After the search, one longer run at the MST found; the result says whether it held.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub confirm: Option<Duration>,
+    /// Short steps and a coarse precision: for CI and a first look.
+    #[arg(long)]
+    pub quick: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

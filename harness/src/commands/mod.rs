@@ -1,5 +1,7 @@
 //! What each subcommand does; `options` turns flags into typed config once.
 
+pub mod capacity_cmd;
+mod capacity_search;
 pub mod compare_cmd;
 pub mod options;
 pub mod report_cmd;
@@ -17,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary(args) => summary_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
+        Command::Capacity(args) => capacity_cmd::run(*args).await,
         Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(*args).await,
         Command::Topology(TopologyCommand::Clean(args)) => topology_cmd::clean(args).await,
     }

@@ -58,6 +58,9 @@ pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
         drain: Some(r.drain.clone()),
         errors: Some(r.errors.clone()),
         pacing: r.pacing.clone(),
+        backlog: crate::summary::Backlog::of(
+            &r.digests.iter().filter(|d| d.measured).filter_map(|d| Some((d.t_s, d.queue_total?))).collect::<Vec<_>>(),
+        ),
         ..base(h, &r.totals, r.measured_s)
     }
 }

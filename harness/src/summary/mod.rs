@@ -14,8 +14,8 @@ pub use repeated::{
     VariantRow, VariantTrial,
 };
 pub use sections::{
-    CheckSection, CpuSection, Environment, FailoverSection, HarnessCpu, NodeCpu, Queries, ReportTarget, ReportsSection,
-    RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
+    Backlog, CheckSection, CpuSection, Environment, FailoverSection, HarnessCpu, NodeCpu, Queries, ReportTarget,
+    ReportsSection, RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
 };
 
 use crate::config::Load;
@@ -77,6 +77,9 @@ pub struct Summary {
     pub drain: Option<DrainResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<ErrorLog>,
+    /// Host-queue depth over the measured phase (MessageBox runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<Backlog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup: Option<Setup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,6 +148,7 @@ impl Summary {
             messages: None,
             drain: None,
             errors: None,
+            backlog: None,
             setup: None,
             environment: None,
             pacing: None,

@@ -44,6 +44,39 @@ pub struct Environment {
     pub ledger_rows: u64,
 }
 
+/// Messages waiting in every host queue over the measured phase: where they began and ended,
+/// their peak, and their growth per second (least-squares slope of the per-interval samples).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Backlog {
+    pub start: i64,
+    pub end: i64,
+    pub peak: i64,
+    pub slope_per_s: f64,
+    pub samples: u32,
+}
+
+impl Backlog {
+    /// From (seconds, depth) samples; None with fewer than two.
+    pub fn of(samples: &[(f64, i64)]) -> Option<Backlog> {
+        if samples.len() < 2 {
+            return None;
+        }
+        let n = samples.len() as f64;
+        let mx = samples.iter().map(|s| s.0).sum::<f64>() / n;
+        let my = samples.iter().map(|s| s.1 as f64).sum::<f64>() / n;
+        let sxx: f64 = samples.iter().map(|s| (s.0 - mx).powi(2)).sum();
+        let sxy: f64 = samples.iter().map(|s| (s.0 - mx) * (s.1 as f64 - my)).sum();
+        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        Some(Backlog {
+            start: samples[0].1,
+            end: samples[samples.len() - 1].1,
+            peak: samples.iter().map(|s| s.1).max().unwrap_or(0),
+            slope_per_s: (slope * 100.0).round() / 100.0,
+            samples: u32::try_from(samples.len()).unwrap_or(u32::MAX),
+        })
+    }
+}
+
 /// The checker's report, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -189,5 +222,19 @@ impl FailoverSection {
             backlog_recovered_ms: agg(&|t| t.backlog_recovered_ms),
             trials,
         }
+    }
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::Backlog;
+
+    #[test]
+    fn the_slope_is_the_least_squares_growth_per_second() {
+        let flat = Backlog::of(&[(1.0, 40), (2.0, 60), (3.0, 40), (4.0, 60)]).unwrap();
+        assert!(flat.slope_per_s.abs() < 5.0, "{flat:?}");
+        let growing = Backlog::of(&[(1.0, 100), (2.0, 200), (3.0, 300), (4.0, 400)]).unwrap();
+        assert_eq!((growing.slope_per_s, growing.start, growing.end, growing.peak), (100.0, 100, 400, 400));
+        assert_eq!(Backlog::of(&[(1.0, 5)]), None);
     }
 }

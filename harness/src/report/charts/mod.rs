@@ -1,6 +1,7 @@
 //! Charts, one per file: each draws itself on any plotters backend; [`render`] writes it as SVG
 //! and PNG under `charts/` and returns the SVG text for inlining.
 
+pub mod capacity;
 pub mod distance;
 pub mod lag;
 pub mod offload;

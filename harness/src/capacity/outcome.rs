@@ -1,0 +1,222 @@
+//! What a capacity search found, as `capacity.json` holds it: every step of every topology with
+//! its measure and verdict, how each search ended, and the planning figures derived from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::capacity::search::{End, Params};
+use crate::capacity::verdict::{Rules, StepMeasure, Verdict};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One step: a run at one offered rate, in its own results folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub index: usize,
+    pub rate: f64,
+    /// The step's results folder, relative to the capacity folder.
+    pub folder: String,
+    /// None when the step did not finish (stopped, or its run failed: see `error`).
+    pub measure: Option<StepMeasure>,
+    pub verdict: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub elapsed_s: f64,
+}
+
+/// The longer run at the MST found (`--confirm`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirm {
+    pub rate: f64,
+    pub duration_s: f64,
+    pub folder: String,
+    pub measure: Option<StepMeasure>,
+    pub verdict: Option<Verdict>,
+}
+
+/// One topology's search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopologySearch {
+    pub label: String,
+    pub steps: Vec<Step>,
+    /// How the search ended (None: stopped before it did).
+    pub end: Option<End>,
+    /// The highest sustainable rate found, and the lowest unsustainable one above it.
+    pub mst: Option<f64>,
+    pub unsustainable: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<Confirm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub elapsed_s: f64,
+}
+
+/// The whole `capacity.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOutcome {
+    pub schema_version: u32,
+    /// True when every search ended (converged or at a bound) and nothing was stopped.
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    pub created_at: String,
+    pub scenario: String,
+    pub rules: Rules,
+    pub rules_text: String,
+    pub params: Params,
+    /// Measured seconds per step, and the warm-up before each.
+    pub step_s: f64,
+    pub warmup_s: f64,
+    pub target_load: Option<f64>,
+    pub topologies: Vec<TopologySearch>,
+    pub planning: Vec<PlanRow>,
+}
+
+/// One row of the planning table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    pub label: String,
+    pub mst: Option<f64>,
+    /// `>=` when the maximum rate held (the MST is at least this), `<` when the minimum failed.
+    pub bound: Option<String>,
+    /// The first SLO term's value at 50, 70 and 90 % of the MST (µs), interpolated between
+    /// the steps around each rate.
+    pub latency_at_us: [Option<f64>; 3],
+    /// MST over the target load.
+    pub headroom: Option<f64>,
+    pub steps: usize,
+}
+
+pub const PLAN_FRACTIONS: [f64; 3] = [0.5, 0.7, 0.9];
+
+/// Headroom that counts as carrying the target load.
+pub const HEADROOM_NEEDED: f64 = 1.3;
+
+impl TopologySearch {
+    /// Steps that finished, by rate.
+    fn measured(&self) -> Vec<(f64, &StepMeasure)> {
+        let mut v: Vec<(f64, &StepMeasure)> =
+            self.steps.iter().filter_map(|s| Some((s.rate, s.measure.as_ref()?))).collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v
+    }
+
+    /// The value of SLO term `term` at `rate`, interpolated linearly between the steps below and
+    /// above it (None outside the steps' range).
+    pub fn term_at(&self, term: usize, rate: f64) -> Option<f64> {
+        let pts: Vec<(f64, f64)> =
+            self.measured().into_iter().filter_map(|(r, m)| Some((r, *m.slo_us.get(term)?.as_ref()? as f64))).collect();
+        let exact = pts.iter().find(|p| p.0 == rate).map(|p| p.1);
+        exact.or_else(|| {
+            let below = pts.iter().rev().find(|p| p.0 < rate)?;
+            let above = pts.iter().find(|p| p.0 > rate)?;
+            Some(below.1 + (above.1 - below.1) * (rate - below.0) / (above.0 - below.0))
+        })
+    }
+
+    pub fn plan_row(&self, target: Option<f64>) -> PlanRow {
+        let bound = match self.end {
+            Some(End::MaxHeld) => Some(">=".to_string()),
+            Some(End::MinFailed) => Some("<".to_string()),
+            _ => None,
+        };
+        let at = |f: f64| self.mst.and_then(|m| self.term_at(0, m * f));
+        PlanRow {
+            label: self.label.clone(),
+            mst: self.mst,
+            bound,
+            latency_at_us: [at(PLAN_FRACTIONS[0]), at(PLAN_FRACTIONS[1]), at(PLAN_FRACTIONS[2])],
+            headroom: match (self.mst, target) {
+                (Some(m), Some(t)) if t > 0.0 => Some(m / t),
+                _ => None,
+            },
+            steps: self.steps.len(),
+        }
+    }
+}
+
+/// The plain sentence under the planning table: which designs carry the target load with at
+/// least 30 % headroom.
+pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String> {
+    let target = target?;
+    let carry: Vec<&str> =
+        rows.iter().filter(|r| r.headroom.is_some_and(|h| h >= HEADROOM_NEEDED)).map(|r| r.label.as_str()).collect();
+    let short: Vec<&str> =
+        rows.iter().filter(|r| r.headroom.is_some_and(|h| h < HEADROOM_NEEDED)).map(|r| r.label.as_str()).collect();
+    let pct = (HEADROOM_NEEDED - 1.0) * 100.0;
+    Some(match (carry.is_empty(), short.is_empty()) {
+        (false, true) => format!(
+            "Every design measured carries {target:.0}/s with at least {pct:.0} % headroom: {}.",
+            carry.join(", ")
+        ),
+        (true, _) => format!("No design measured carries {target:.0}/s with {pct:.0} % headroom."),
+        (false, false) => format!(
+            "{} carr{} {target:.0}/s with at least {pct:.0} % headroom; {} do{} not.",
+            carry.join(", "),
+            if carry.len() == 1 { "ies" } else { "y" },
+            short.join(", "),
+            if short.len() == 1 { "es" } else { "" }
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rate: f64, p99_us: u64) -> Step {
+        Step {
+            index: 0,
+            rate,
+            folder: String::new(),
+            measure: Some(StepMeasure {
+                offered: rate,
+                achieved: rate,
+                delivered: rate,
+                slo_us: vec![Some(p99_us)],
+                backlog_slope: Some(0.0),
+                entries_per_publish: 1.0,
+                backlog_end: Some(0),
+                failed: 0,
+                late_share: 0.0,
+                complete: true,
+            }),
+            verdict: None,
+            error: None,
+            elapsed_s: 1.0,
+        }
+    }
+
+    fn search(label: &str, mst: f64) -> TopologySearch {
+        TopologySearch {
+            label: label.into(),
+            steps: vec![step(100.0, 1000), step(400.0, 4000), step(800.0, 90_000), step(500.0, 5000)],
+            end: Some(End::Converged),
+            mst: Some(mst),
+            unsustainable: Some(mst * 1.04),
+            confirm: None,
+            error: None,
+            elapsed_s: 10.0,
+        }
+    }
+
+    #[test]
+    fn latency_is_interpolated_between_the_steps_around_each_rate() {
+        let s = search("single", 500.0);
+        assert_eq!(s.term_at(0, 400.0), Some(4000.0));
+        assert_eq!(s.term_at(0, 250.0), Some(2500.0));
+        assert_eq!(s.term_at(0, 50.0), None, "below every step");
+        let row = s.plan_row(Some(400.0));
+        assert_eq!(row.latency_at_us, [Some(2500.0), Some(3500.0), Some(4500.0)]);
+        assert_eq!(row.headroom, Some(1.25));
+    }
+
+    #[test]
+    fn the_sentence_names_who_carries_the_target() {
+        let rows = vec![search("single", 1300.0).plan_row(Some(800.0)), search("sync", 900.0).plan_row(Some(800.0))];
+        assert_eq!(
+            verdict_sentence(&rows, Some(800.0)).unwrap(),
+            "single carries 800/s with at least 30 % headroom; sync does not."
+        );
+        assert_eq!(verdict_sentence(&rows, None), None);
+    }
+}

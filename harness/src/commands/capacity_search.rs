@@ -1,0 +1,222 @@
+//! One topology's capacity search: its servers started once, then one open-loop run per step
+//! at the rate the search asks for (the schema reinstalled before each, so that one step's
+//! backlog does not bill the next), each in its own results folder; a plain line per finished
+//! step; then the optional confirmation run at the MST.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::capacity::outcome::{Confirm, Step, TopologySearch};
+use crate::capacity::search::{Params, Search};
+use crate::capacity::verdict::{judge, Rules, StepMeasure, Verdict};
+use crate::cli::RunArgs;
+use crate::config::{Arrival, Load, RunConfig};
+use crate::failover::SharedTopology;
+use crate::store::ResultsDir;
+
+/// How every step is run and judged.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub rules: Rules,
+    pub params: Params,
+    pub step: Duration,
+    pub warmup: Duration,
+    pub confirm: Option<Duration>,
+    pub quiet: bool,
+}
+
+/// Longest wait after a step for its queues to empty: the next step reinstalls the schema.
+const STEP_DRAIN: Duration = Duration::from_secs(3);
+/// Seconds a step costs beyond warm-up and measured time (schema, checkpoint, check, report).
+const STEP_OVERHEAD_S: f64 = 4.0;
+
+pub async fn search_topology(
+    cfg: &RunConfig,
+    label: &str,
+    plan: &StepPlan,
+    args: &RunArgs,
+    dir: &Path,
+    abort: watch::Receiver<bool>,
+    on_step: &mut dyn FnMut(&TopologySearch) -> anyhow::Result<()>,
+) -> TopologySearch {
+    let started = Instant::now();
+    let mut out = TopologySearch {
+        label: label.to_string(),
+        steps: Vec::new(),
+        end: None,
+        mst: None,
+        unsustainable: None,
+        confirm: None,
+        error: None,
+        elapsed_s: 0.0,
+    };
+    let mut search = Search::new(plan.params.clone());
+    let mut servers: Option<SharedTopology> = None;
+    let step_s = plan.warmup.as_secs_f64() + plan.step.as_secs_f64() + STEP_OVERHEAD_S;
+    loop {
+        let rate = match search.next() {
+            Ok(r) => r,
+            Err(end) => {
+                out.end = Some(end);
+                break;
+            }
+        };
+        if *abort.borrow() {
+            break;
+        }
+        let index = out.steps.len() + 1;
+        if !plan.quiet {
+            let left = search.steps_left();
+            eprintln!(
+                "habench: capacity {label}: step {index}, {rate:.0}/s (about {left} step{} left, ~{:.0} min)",
+                if left == 1 { "" } else { "s" },
+                (left as f64 * step_s / 60.0).ceil()
+            );
+        }
+        let folder = format!("{label}/step-{index:02}-{rate:.0}");
+        let t0 = Instant::now();
+        let run = run_step(cfg, rate, plan.step, plan, index, args, &dir.join(&folder), &abort, servers.take()).await;
+        let mut step = Step { index, rate, folder, measure: None, verdict: None, error: None, elapsed_s: 0.0 };
+        match run {
+            Ok((summary, topo)) => {
+                servers = topo;
+                if *abort.borrow() && !summary.complete {
+                    step.error = Some("stopped".into());
+                } else {
+                    let m = StepMeasure::of(&summary, &plan.rules.terms, rate);
+                    let v = judge(&m, &plan.rules);
+                    search.record(rate, v.sustainable);
+                    step.measure = Some(m);
+                    step.verdict = Some(v);
+                }
+            }
+            Err(e) => step.error = Some(super::error_line(&e)),
+        }
+        step.elapsed_s = t0.elapsed().as_secs_f64();
+        if !plan.quiet {
+            eprintln!("habench: capacity {label}: step {index}, {rate:.0}/s: {}", step_line(&step));
+        }
+        let failed = step.error.clone();
+        out.steps.push(step);
+        out.mst = search.sustainable();
+        out.unsustainable = search.unsustainable().map(|u| u.0);
+        out.elapsed_s = started.elapsed().as_secs_f64();
+        if let Err(e) = on_step(&out) {
+            eprintln!("habench: warning: {e:#}");
+        }
+        if let Some(e) = failed {
+            if e != "stopped" {
+                out.error = Some(format!("step {index} at {rate:.0}/s: {e}"));
+            }
+            break;
+        }
+    }
+    if let (Some(d), Some(mst), Some(_)) = (plan.confirm, out.mst, out.end) {
+        if !*abort.borrow() {
+            out.confirm = Some(confirm(cfg, mst, d, plan, args, dir, label, &abort, servers.take()).await);
+        }
+    }
+    out.elapsed_s = started.elapsed().as_secs_f64();
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn confirm(
+    cfg: &RunConfig,
+    rate: f64,
+    duration: Duration,
+    plan: &StepPlan,
+    args: &RunArgs,
+    dir: &Path,
+    label: &str,
+    abort: &watch::Receiver<bool>,
+    servers: Option<SharedTopology>,
+) -> Confirm {
+    if !plan.quiet {
+        eprintln!("habench: capacity {label}: confirming {rate:.0}/s for {duration:?}");
+    }
+    let folder = format!("{label}/confirm-{rate:.0}");
+    let run = run_step(cfg, rate, duration, plan, 0, args, &dir.join(&folder), abort, servers).await;
+    let (measure, verdict) = match run {
+        Ok((s, _)) => {
+            let m = StepMeasure::of(&s, &plan.rules.terms, rate);
+            let v = judge(&m, &plan.rules);
+            (Some(m), Some(v))
+        }
+        Err(e) => (None, Some(Verdict { sustainable: false, reasons: vec![super::error_line(&e)] })),
+    };
+    if !plan.quiet {
+        let held = verdict.as_ref().is_some_and(|v| v.sustainable);
+        eprintln!(
+            "habench: capacity {label}: {rate:.0}/s for {duration:?} {}",
+            if held { "held" } else { "did not hold" }
+        );
+    }
+    Confirm { rate, duration_s: duration.as_secs_f64(), folder, measure, verdict }
+}
+
+/// One step's run: the scenario at `rate` for `duration`, on the servers of the last step.
+#[allow(clippy::too_many_arguments)]
+async fn run_step(
+    cfg: &RunConfig,
+    rate: f64,
+    duration: Duration,
+    plan: &StepPlan,
+    index: usize,
+    args: &RunArgs,
+    path: &Path,
+    abort: &watch::Receiver<bool>,
+    servers: Option<SharedTopology>,
+) -> anyhow::Result<(crate::summary::Summary, Option<SharedTopology>)> {
+    let mut c = cfg.clone();
+    let (arrival, publishers) = match cfg.load {
+        Load::Open { arrival, publishers, .. } => (arrival, publishers),
+        Load::Closed { .. } => (Arrival::Poisson, 8),
+    };
+    c.load = Load::Open { rate, arrival, publishers: step_publishers(publishers, rate) };
+    c.duration = duration;
+    c.warmup = plan.warmup;
+    c.drain_timeout = STEP_DRAIN;
+    c.trials = 1;
+    c.faults.clear();
+    c.seed = cfg.seed.wrapping_add(index as u64);
+    c.quiet = true;
+    c.keep = false;
+    c.out = Some(path.to_path_buf());
+    let d = ResultsDir::create(Some(path), &c.scenario, "", true)?;
+    super::run_once::run_once(Arc::new(c), args, d, abort.clone(), servers).await
+}
+
+/// Enough publisher connections that a rate is not capped by them: one per 100/s above the
+/// scenario's own (at most 64).
+fn step_publishers(scenario: u16, rate: f64) -> u16 {
+    let wanted = (rate / 100.0).ceil().min(64.0) as u16;
+    scenario.max(wanted)
+}
+
+fn step_line(step: &Step) -> String {
+    match (&step.verdict, &step.error) {
+        (_, Some(e)) => format!("not judged ({e})"),
+        (Some(v), None) if v.sustainable => {
+            let m = step.measure.as_ref();
+            format!("sustainable (achieved {:.0}/s)", m.map(|m| m.achieved).unwrap_or(0.0))
+        }
+        (Some(v), None) => format!("not sustainable: {}", v.reasons.join("; ")),
+        (None, None) => "not judged".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishers_grow_with_the_rate() {
+        assert_eq!(step_publishers(8, 200.0), 8);
+        assert_eq!(step_publishers(8, 2000.0), 20);
+        assert_eq!(step_publishers(8, 1e6), 64);
+    }
+}

@@ -1,0 +1,231 @@
+//! capacity.md and capacity.html from a capacity search's outcome: the planning table and its
+//! sentence first, then the charts, the rules a step was judged by, and every step.
+
+use std::path::Path;
+
+use crate::capacity::outcome::{verdict_sentence, CapacityOutcome, PlanRow, TopologySearch, PLAN_FRACTIONS};
+use crate::capacity::search::End;
+use crate::capacity::slo::limit_text;
+use crate::report::charts::capacity::{CapacityChart, Kind};
+use crate::report::doc::{self, table, Block, Fact, Tone};
+use crate::report::ReportOutput;
+
+/// Writes capacity.md, capacity.html and charts/ into `dir`.
+pub fn write(dir: &Path, o: &CapacityOutcome) -> Result<ReportOutput, String> {
+    let mut out = ReportOutput::default();
+    let mut charts = Vec::new();
+    for c in chart_specs(o) {
+        if let Some(r) = super::chart(&c, dir, &mut out) {
+            charts.push(Block::Chart(r));
+        }
+    }
+    let blocks = blocks(o, charts);
+    let md = doc::to_markdown(&blocks);
+    let html = doc::to_html("habench capacity", &blocks);
+    crate::store::write_atomic(&dir.join("capacity.md"), md.as_bytes()).map_err(|e| format!("capacity.md: {e}"))?;
+    crate::store::write_atomic(&dir.join("capacity.html"), html.as_bytes())
+        .map_err(|e| format!("capacity.html: {e}"))?;
+    Ok(out)
+}
+
+/// The planning table and its sentence, as Markdown (the terminal's answer).
+pub fn planning_markdown(o: &CapacityOutcome) -> String {
+    let mut blocks = vec![planning_table(o)];
+    if let Some(s) = verdict_sentence(&o.planning, o.target_load) {
+        blocks.push(Block::Para(s));
+    }
+    doc::to_markdown(&blocks)
+}
+
+pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
+    let mut b = vec![Block::Heading(1, format!("Capacity: maximum sustainable throughput ({})", o.scenario))];
+    if !o.complete {
+        b.push(Block::Para(format!(
+            "**Incomplete**: {}. The table holds the steps that finished.",
+            o.stop_reason.as_deref().unwrap_or("a search did not end")
+        )));
+    }
+    b.push(Block::Headline(o.planning.iter().map(|r| fact(r, o.target_load)).collect()));
+    b.push(planning_table(o));
+    if let Some(s) = verdict_sentence(&o.planning, o.target_load) {
+        b.push(Block::Para(s));
+    }
+    b.push(Block::Para(format!(
+        "A step is sustainable when, over its measured phase: {}. Each step runs {:.0} s measured after {:.0} s of \
+         warm-up, open loop, on the same servers with the schema reinstalled before it. The search doubles the rate \
+         until a step fails, then bisects until the bounds are within {:.0} %; the failing bound is run twice before \
+         the search ends on it. Latency at a share of the MST is interpolated between the steps around that rate.",
+        o.rules_text,
+        o.step_s,
+        o.warmup_s,
+        o.params.precision * 100.0
+    )));
+    b.extend(charts);
+    for t in &o.topologies {
+        b.push(Block::Heading(2, format!("{}: {}", t.label, end_text(t))));
+        b.push(steps_table(o, t));
+        if let Some(c) = &t.confirm {
+            let held = c.verdict.as_ref().is_some_and(|v| v.sustainable);
+            let why = c.verdict.as_ref().map(|v| v.reasons.join("; ")).unwrap_or_default();
+            b.push(Block::Para(format!(
+                "Confirmation: {:.0}/s for {:.0} s {} ({}){}.",
+                c.rate,
+                c.duration_s,
+                if held { "held" } else { "did not hold" },
+                c.folder,
+                if why.is_empty() { String::new() } else { format!(": {why}") }
+            )));
+        }
+    }
+    b
+}
+
+fn fact(r: &PlanRow, target: Option<f64>) -> Fact {
+    let value = match (r.mst, &r.bound) {
+        (Some(m), Some(b)) => format!("{b} {m:.0}/s"),
+        (Some(m), None) => format!("{m:.0}/s"),
+        (None, Some(b)) => format!("{b} min"),
+        (None, None) => "-".into(),
+    };
+    let (note, tone) = match (r.headroom, target) {
+        (Some(h), Some(t)) => (
+            format!("{h:.2}x over {t:.0}/s"),
+            if h >= crate::capacity::outcome::HEADROOM_NEEDED { Tone::Good } else { Tone::Bad },
+        ),
+        _ => ("MST".into(), Tone::Plain),
+    };
+    Fact { label: r.label.clone(), value, note, tone }
+}
+
+fn planning_table(o: &CapacityOutcome) -> Block {
+    let term = o.rules.terms.first().map(|t| format!("{}.{}", t.op, t.stat.as_str())).unwrap_or_default();
+    let mut head: Vec<String> = vec!["topology".into(), "MST (publishes/s)".into()];
+    head.extend(PLAN_FRACTIONS.iter().map(|f| format!("{term} at {:.0} % of MST", f * 100.0)));
+    if let Some(t) = o.target_load {
+        head.push(format!("headroom over {t:.0}/s"));
+    }
+    head.extend(["steps".to_string(), "search".to_string()]);
+    let rows = o
+        .planning
+        .iter()
+        .zip(&o.topologies)
+        .map(|(r, t)| {
+            let mut row = vec![
+                r.label.clone(),
+                match (r.mst, &r.bound) {
+                    (Some(m), Some(b)) => format!("{b} {m:.0}"),
+                    (Some(m), None) => format!("{m:.0}"),
+                    _ => "-".into(),
+                },
+            ];
+            row.extend(r.latency_at_us.iter().map(|v| v.map(|us| limit_text(us.round() as u64)).unwrap_or("-".into())));
+            if o.target_load.is_some() {
+                row.push(r.headroom.map(|h| format!("{h:.2}x")).unwrap_or("-".into()));
+            }
+            row.push(r.steps.to_string());
+            row.push(end_text(t));
+            row
+        })
+        .collect();
+    Block::Table { head, rows }
+}
+
+fn end_text(t: &TopologySearch) -> String {
+    let bound = |v: Option<f64>| v.map(|x| format!("{x:.0}/s")).unwrap_or("-".into());
+    match (&t.error, t.end) {
+        (Some(e), _) => format!("failed: {e}"),
+        (None, Some(End::Converged)) => {
+            format!("MST {} (next rate up, {}, failed twice)", bound(t.mst), bound(t.unsustainable))
+        }
+        (None, Some(End::MaxHeld)) => format!("even the maximum, {}, held", bound(t.mst)),
+        (None, Some(End::MinFailed)) => format!("even the minimum, {}, failed", bound(t.unsustainable)),
+        (None, Some(End::StepLimit)) => {
+            format!("step limit reached between {} and {}", bound(t.mst), bound(t.unsustainable))
+        }
+        (None, None) => "stopped before the search ended".into(),
+    }
+}
+
+fn steps_table(o: &CapacityOutcome, t: &TopologySearch) -> Block {
+    let mut head = vec!["step", "offered/s", "verdict", "achieved/s", "delivered/s"];
+    let terms: Vec<String> = o.rules.terms.iter().map(|t| format!("{}.{}", t.op, t.stat.as_str())).collect();
+    head.extend(terms.iter().map(String::as_str));
+    head.extend(["backlog growth/s", "backlog at end", "started late", "folder", "why"]);
+    let mut steps: Vec<_> = t.steps.iter().collect();
+    steps.sort_by_key(|s| s.index);
+    let rows = steps
+        .iter()
+        .map(|s| {
+            let m = s.measure.as_ref();
+            let mut row = vec![
+                s.index.to_string(),
+                format!("{:.0}", s.rate),
+                match (&s.verdict, &s.error) {
+                    (Some(v), _) if v.sustainable => "sustainable".into(),
+                    (Some(_), _) => "**not sustainable**".into(),
+                    (None, _) => "not judged".into(),
+                },
+                m.map(|m| format!("{:.0}", m.achieved)).unwrap_or("-".into()),
+                m.map(|m| format!("{:.0}", m.delivered)).unwrap_or("-".into()),
+            ];
+            for i in 0..terms.len() {
+                row.push(m.and_then(|m| *m.slo_us.get(i)?).map(limit_text).unwrap_or("-".into()));
+            }
+            row.push(m.and_then(|m| m.backlog_slope).map(|v| format!("{v:.1}")).unwrap_or("-".into()));
+            row.push(m.and_then(|m| m.backlog_end).map(|v| v.to_string()).unwrap_or("-".into()));
+            row.push(m.map(|m| format!("{:.1} %", m.late_share * 100.0)).unwrap_or("-".into()));
+            row.push(s.folder.clone());
+            row.push(match (&s.verdict, &s.error) {
+                (_, Some(e)) => e.clone(),
+                (Some(v), None) => v.reasons.join("; "),
+                _ => String::new(),
+            });
+            row
+        })
+        .collect();
+    table(&head, rows)
+}
+
+/// The three charts, from every finished step.
+fn chart_specs(o: &CapacityOutcome) -> Vec<CapacityChart> {
+    let series = |f: &dyn Fn(&crate::capacity::verdict::StepMeasure) -> Option<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
+        o.topologies
+            .iter()
+            .map(|t| {
+                let mut pts: Vec<(f64, f64)> =
+                    t.steps.iter().filter_map(|s| Some((s.rate, f(s.measure.as_ref()?)?))).collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                pts.dedup_by(|a, b| a.0 == b.0);
+                (t.label.clone(), pts)
+            })
+            .collect()
+    };
+    let Some(first) = o.rules.terms.first() else { return Vec::new() };
+    let term = format!("{}.{}", first.op, first.stat.as_str());
+    vec![
+        CapacityChart {
+            kind: Kind::Latency,
+            title: format!("{term} against offered load"),
+            y_desc: format!("{term} (ms, log scale)"),
+            series: series(&|m| Some(*m.slo_us.first()?.as_ref()? as f64 / 1e3)),
+            limit: Some(first.limit_us as f64 / 1e3),
+            msts: o.topologies.iter().map(|t| t.mst).collect(),
+        },
+        CapacityChart {
+            kind: Kind::Throughput,
+            title: "Achieved against offered throughput".into(),
+            y_desc: "acknowledged publishes/s".into(),
+            series: series(&|m| Some(m.achieved)),
+            limit: None,
+            msts: Vec::new(),
+        },
+        CapacityChart {
+            kind: Kind::Backlog,
+            title: "Host-queue growth per step".into(),
+            y_desc: "queue entries/s (least-squares slope)".into(),
+            series: series(&|m| m.backlog_slope),
+            limit: None,
+            msts: Vec::new(),
+        },
+    ]
+}
