@@ -59,6 +59,10 @@ pub struct CapacityArgs {
     /// sustainable one, e.g. 5% (default; 15% with --quick).
     #[arg(long, value_name = "PCT")]
     pub precision: Option<String>,
+    /// Most steps per topology (default 12): on a noisy machine the bounds may not meet within
+    /// the precision; the search then ends saying between which rates the MST lies.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
     /// Measured time of each step (default 20s; 6s with --quick).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub step: Option<Duration>,

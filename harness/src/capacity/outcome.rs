@@ -117,7 +117,9 @@ impl TopologySearch {
         let bound = match self.end {
             Some(End::MaxHeld) => Some(">=".to_string()),
             Some(End::MinFailed) => Some("<".to_string()),
-            _ => None,
+            Some(End::Converged) => None,
+            // Stopped or out of steps before the bounds met: the MST is at least the best held.
+            Some(End::StepLimit) | None => self.mst.map(|_| ">=".to_string()),
         };
         let at = |f: f64| self.mst.and_then(|m| self.term_at(0, m * f));
         PlanRow {
@@ -140,8 +142,11 @@ pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String>
     let target = target?;
     let carry: Vec<&str> =
         rows.iter().filter(|r| r.headroom.is_some_and(|h| h >= HEADROOM_NEEDED)).map(|r| r.label.as_str()).collect();
-    let short: Vec<&str> =
-        rows.iter().filter(|r| r.headroom.is_some_and(|h| h < HEADROOM_NEEDED)).map(|r| r.label.as_str()).collect();
+    let short: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.headroom.is_some_and(|h| h < HEADROOM_NEEDED) || r.bound.as_deref() == Some("<"))
+        .map(|r| r.label.as_str())
+        .collect();
     let pct = (HEADROOM_NEEDED - 1.0) * 100.0;
     Some(match (carry.is_empty(), short.is_empty()) {
         (false, true) => format!(

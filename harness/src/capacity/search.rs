@@ -32,6 +32,9 @@ impl Params {
                 self.max, self.min
             ));
         }
+        if self.max_steps < 2 {
+            return Err("--max-steps: a search needs at least 2 steps".into());
+        }
         if !(self.precision > 0.0 && self.precision < 1.0) {
             return Err("--precision: give a share between 0 and 100 %, e.g. 5%".into());
         }

@@ -130,7 +130,7 @@ fn plan(args: &CapacityArgs) -> anyhow::Result<Plan> {
         max: args.max_rate.unwrap_or(20_000.0),
         precision,
         factor: 2.0,
-        max_steps: 20,
+        max_steps: args.max_steps.unwrap_or(12),
     };
     params.check().map_err(|e| anyhow::anyhow!(e))?;
     let step = args.step.unwrap_or(if quick { Duration::from_secs(6) } else { Duration::from_secs(20) });

@@ -38,7 +38,7 @@ pub fn planning_markdown(o: &CapacityOutcome) -> String {
 }
 
 pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
-    let mut b = vec![Block::Heading(1, format!("Capacity: maximum sustainable throughput ({})", o.scenario))];
+    let mut b = vec![Block::Heading(1, format!("Capacity: maximum sustainable throughput, scenario `{}`", o.scenario))];
     if !o.complete {
         b.push(Block::Para(format!(
             "**Incomplete**: {}. The table holds the steps that finished.",
@@ -54,7 +54,8 @@ pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
         "A step is sustainable when, over its measured phase: {}. Each step runs {:.0} s measured after {:.0} s of \
          warm-up, open loop, on the same servers with the schema reinstalled before it. The search doubles the rate \
          until a step fails, then bisects until the bounds are within {:.0} %; the failing bound is run twice before \
-         the search ends on it. Latency at a share of the MST is interpolated between the steps around that rate.",
+         the search ends on it. Latency at a share of the MST is interpolated between the steps around that rate \
+         (- where no step was run below that rate).",
         o.rules_text,
         o.step_s,
         o.warmup_s,

@@ -1,0 +1,149 @@
+//! `habench capacity`: a real `--quick` search on `single` finds an MST whose steps agree with
+//! it and writes every file; Ctrl-C keeps the finished steps; bad input is refused naming the term.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn habench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_habench"))
+}
+
+fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn steps(search: &Value) -> Vec<(f64, bool)> {
+    search["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["rate"].as_f64().unwrap(), s["verdict"]["sustainable"].as_bool().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
+    let out = common::TempDir::new("capacity", "quick");
+    let res = habench()
+        .args(["capacity", "quick", "--slo", "publish.p99=50ms,end_to_end.p99=5s", "--quick"])
+        .args(["--max-rate", "3200", "--target-load", "100", "--quiet", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    let line: Value = serde_json::from_slice(&res.stdout).expect("one JSON line on stdout");
+    assert_eq!(line["complete"], true);
+
+    let cap = read_json(&out.join("capacity.json"));
+    let search = &cap["topologies"][0];
+    assert_eq!(search["label"], "single");
+    let tried = steps(search);
+    assert!(tried.len() >= 2, "a search tries more than one rate: {tried:?}");
+    assert_eq!(tried[0].0, 100.0, "the search starts at the target load");
+    let mst = search["mst"].as_f64().expect("an MST is found between 100/s and 3200/s");
+    assert!(tried.contains(&(mst, true)), "the MST is a rate that held: {mst} in {tried:?}");
+    match search["end"].as_str().unwrap() {
+        "converged" => {
+            let above = search["unsustainable"].as_f64().unwrap();
+            assert!(above > mst && above <= mst * 1.15 + 1.0, "bounds within --quick's 15 %: {mst} .. {above}");
+            let fails = tried.iter().filter(|t| t.0 == above && !t.1).count();
+            assert!(fails >= 1, "the bound above the MST failed: {above} in {tried:?}");
+        }
+        "max_held" => assert_eq!(mst, 3200.0),
+        other => panic!("search ended {other}: {tried:?}"),
+    }
+    assert_eq!(cap["planning"][0]["mst"].as_f64(), Some(mst));
+    let headroom = cap["planning"][0]["headroom"].as_f64().unwrap();
+    assert!((headroom - mst / 100.0).abs() < 1e-6, "headroom over --target-load: {headroom}");
+
+    // Every step is a results folder of its own, run at the step's rate, judged on its numbers.
+    for s in search["steps"].as_array().unwrap() {
+        let dir = out.join(s["folder"].as_str().unwrap());
+        let summary = read_json(&dir.join("summary.json"));
+        assert_eq!(summary["complete"], true, "{}", dir.display());
+        let manifest = read_json(&dir.join("manifest.json"));
+        assert_eq!(manifest["config"]["load"]["rate"].as_f64(), s["rate"].as_f64(), "{}", dir.display());
+        assert!(dir.join("report.html").is_file());
+        let v = &s["verdict"];
+        assert_eq!(v["sustainable"].as_bool().unwrap(), v["reasons"].as_array().unwrap().is_empty(), "{s}");
+        let publish_p99 = s["measure"]["slo_us"][0].as_u64().unwrap();
+        if publish_p99 > 50_000 {
+            assert_eq!(v["sustainable"], false, "a p99 over the SLO cannot hold: {s}");
+        }
+    }
+    for f in ["capacity.md", "capacity.html", "charts/capacity-latency.svg", "charts/capacity-throughput.svg"] {
+        assert!(out.join(f).is_file(), "{f} is written");
+    }
+    let md = std::fs::read_to_string(out.join("capacity.md")).unwrap();
+    assert!(md.contains(&format!("| single | {mst:.0}")), "planning table names the MST:\n{md}");
+    let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("src=\"charts/"), "capacity.html is self-contained");
+}
+
+#[test]
+fn ctrl_c_keeps_the_finished_steps_and_writes_the_partial_table() {
+    let out = common::TempDir::new("capacity", "stopped");
+    let child = habench()
+        .args(["capacity", "quick", "--slo", "publish.p99=50ms", "--quick", "--quiet"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cap_file = out.join("capacity.json");
+    let finished = |v: &Value| v["topologies"][0]["steps"].as_array().map(|s| s.len()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&cap_file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|v| finished(&v))
+        < Some(1)
+    {
+        assert!(Instant::now() < deadline, "no step finished within 120 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let res = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "a stopped search exits non-zero");
+    assert!(stderr.contains("stopped") && stderr.contains("partial planning table"), "{stderr}");
+    let cap = read_json(&cap_file);
+    assert_eq!(cap["complete"], false);
+    assert!(cap["stop_reason"].as_str().unwrap().contains("interrupted"));
+    let kept = &cap["topologies"][0]["steps"][0];
+    assert!(kept["verdict"]["sustainable"].is_boolean(), "the finished step is kept: {kept}");
+    assert!(out.join(kept["folder"].as_str().unwrap()).join("summary.json").is_file());
+    assert!(out.join("capacity.md").is_file(), "the partial report is written");
+}
+
+#[test]
+fn bad_capacity_flags_are_refused_naming_the_term() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--slo", "publish.p99=50parsecs"], &["--slo", "parsecs", "ms"]),
+        (&["--slo", "latency.p99=5ms"], &["--slo", "unknown operation `latency`", "publish"]),
+        (&["--slo", "publish.p42=5ms"], &["--slo", "unknown statistic `p42`", "p99"]),
+        (
+            &["--slo", "publish.p99=5ms", "--min-rate", "500", "--max-rate", "100"],
+            &["--max-rate 100", "--min-rate 500"],
+        ),
+        (&["--slo", "publish.p99=5ms", "--precision", "0"], &["--precision", "above 0"]),
+        (&["--slo", "publish.p99=5ms", "--rate", "100"], &["--rate is not a capacity flag"]),
+        (&["--slo", "publish.p99=5ms", "--topologies", "single", "--standbys", "2"], &["--standbys", "single"]),
+        (&["offload", "--slo", "publish.p99=5ms", "--topologies", "single"], &["reports_on", "readable standby"]),
+    ];
+    for (args, wanted) in cases {
+        let res = habench().arg("capacity").args(*args).args(["--out", "/nonexistent/never-written"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(!res.status.success(), "{args:?} must be refused");
+        for w in *wanted {
+            assert!(stderr.contains(w), "{args:?}: want {w:?} in:\n{stderr}");
+        }
+    }
+}
