@@ -56,6 +56,8 @@ fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
             assert!(fails >= 1, "the bound above the MST failed: {above} in {tried:?}");
         }
         "max_held" => assert_eq!(mst, 3200.0),
+        // A noisy machine: the bounds did not meet within --max-steps (default 12).
+        "step_limit" => assert_eq!(tried.len(), 12, "{tried:?}"),
         other => panic!("search ended {other}: {tried:?}"),
     }
     assert_eq!(cap["planning"][0]["mst"].as_f64(), Some(mst));
