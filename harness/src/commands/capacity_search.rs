@@ -218,7 +218,8 @@ mod tests {
 
     #[test]
     fn publishers_grow_with_the_rate() {
-        assert_eq!(step_publishers(8, 200.0), 8);
+        assert_eq!(step_publishers(8, 50.0), 8, "never fewer than the scenario's");
+        assert_eq!(step_publishers(40, 200.0), 40);
         assert_eq!(step_publishers(8, 300.0), 30);
         assert_eq!(step_publishers(8, 1e6), 64);
     }
