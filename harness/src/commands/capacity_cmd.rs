@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
-use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
 
 use crate::capacity::outcome::{CapacityOutcome, SCHEMA_VERSION};
 use crate::capacity::search::Params;
@@ -21,16 +19,7 @@ use super::capacity_search::{search_topology, StepPlan};
 
 pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
     let plan = plan(&args)?;
-    let (abort_tx, abort_rx) = watch::channel(false);
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
-        }
-        let _ = abort_tx.send(true);
-    });
+    let abort_rx = super::abort_on_signal()?;
     std::fs::create_dir_all(&plan.dir).with_context(|| format!("creating {}", plan.dir.display()))?;
     let mut outcome = CapacityOutcome {
         schema_version: SCHEMA_VERSION,

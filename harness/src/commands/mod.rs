@@ -25,6 +25,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A flag that turns true on the first SIGINT or SIGTERM: runs and searches stop at the next
+/// safe point and keep what they measured.
+fn abort_on_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
+        let _ = abort_tx.send(true);
+    });
+    Ok(abort_rx)
+}
+
 /// A comparison found a regression beyond the gate: the process exits with status 1.
 #[derive(Debug)]
 pub struct Regressed(pub String);

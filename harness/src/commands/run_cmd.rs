@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context};
 use serde_json::json;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::cli::RunArgs;
@@ -20,16 +19,7 @@ use super::run_once::{run_once, target_name, write_report};
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let variants = RunConfig::variants(&options::overrides(&args))?;
-    let (abort_tx, abort_rx) = watch::channel(false);
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
-        }
-        let _ = abort_tx.send(true);
-    });
+    let abort_rx = super::abort_on_signal()?;
     let stamp = crate::timefmt::compact(SystemTime::now());
     let first = &variants[0];
     let quiet = first.quiet;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::export::TableReport;
+use crate::measure::fit::slope;
 use crate::summary::{DistanceRow, DistanceSection, Summary};
 
 /// The setup a run belongs to: `single`, `async`, `sync on`, `sync remote_apply`...
@@ -14,20 +15,6 @@ pub fn setup_name(s: &Summary) -> String {
         Some(setup) => setup.kind.clone(),
         None => "?".into(),
     }
-}
-
-/// Least-squares slope of y on x.
-pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
-    let n = points.len() as f64;
-    if points.len() < 2 {
-        return None;
-    }
-    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    if sxx == 0.0 {
-        return None;
-    }
-    Some(points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx)
 }
 
 fn r3(x: f64) -> f64 {

@@ -61,12 +61,8 @@ impl Backlog {
         if samples.len() < 2 {
             return None;
         }
-        let n = samples.len() as f64;
-        let mx = samples.iter().map(|s| s.0).sum::<f64>() / n;
-        let my = samples.iter().map(|s| s.1 as f64).sum::<f64>() / n;
-        let sxx: f64 = samples.iter().map(|s| (s.0 - mx).powi(2)).sum();
-        let sxy: f64 = samples.iter().map(|s| (s.0 - mx) * (s.1 as f64 - my)).sum();
-        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let points: Vec<(f64, f64)> = samples.iter().map(|s| (s.0, s.1 as f64)).collect();
+        let slope = crate::measure::fit::slope(&points).unwrap_or(0.0);
         Some(Backlog {
             start: samples[0].1,
             end: samples[samples.len() - 1].1,
