@@ -27,8 +27,13 @@ fn steps(search: &Value) -> Vec<(f64, bool)> {
         .collect()
 }
 
+/// The two tests that run searches take turns: on 2 cores, a second search beside the first
+/// would be part of what the first one measures.
+static SERVERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
+    let _turn = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
     let out = common::TempDir::new("capacity", "quick");
     let res = habench()
         .args(["capacity", "quick", "--slo", "publish.p99=50ms,end_to_end.p99=5s", "--quick"])
@@ -44,6 +49,14 @@ fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
     let search = &cap["topologies"][0];
     assert_eq!(search["label"], "single");
     let tried = steps(search);
+    // Every step's verdict and why, shown when an assertion below fails.
+    let why: Vec<String> = search["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["rate"], s["verdict"]["reasons"]))
+        .collect();
+    eprintln!("steps: {why:#?}");
     assert!(tried.len() >= 2, "a search tries more than one rate: {tried:?}");
     assert_eq!(tried[0].0, 100.0, "the search starts at the target load");
     let mst = search["mst"].as_f64().expect("an MST is found between 100/s and 3200/s");
@@ -83,13 +96,15 @@ fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
         assert!(out.join(f).is_file(), "{f} is written");
     }
     let md = std::fs::read_to_string(out.join("capacity.md")).unwrap();
-    assert!(md.contains(&format!("| single | {mst:.0}")), "planning table names the MST:\n{md}");
+    let bound = cap["planning"][0]["bound"].as_str().map(|b| format!("{b} ")).unwrap_or_default();
+    assert!(md.contains(&format!("| single | {bound}{mst:.0} |")), "planning table names the MST:\n{md}");
     let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("src=\"charts/"), "capacity.html is self-contained");
 }
 
 #[test]
 fn ctrl_c_keeps_the_finished_steps_and_writes_the_partial_table() {
+    let _turn = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
     let out = common::TempDir::new("capacity", "stopped");
     let child = habench()
         .args(["capacity", "quick", "--slo", "publish.p99=50ms", "--quick", "--quiet"])
