@@ -230,6 +230,11 @@ pub struct RunArgs {
     /// Client threads the publishers are spread over, like pgbench's -j (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<u16>,
+    /// Throttle publishing like BizTalk's "database size" state: above N messages in the
+    /// MessageBox (host queues plus suspended; default 50000) every publish waits a delay that
+    /// doubles each second the condition lasts (10 ms up to 300 s).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "50000")]
+    pub throttle: Option<u64>,
     /// Measured time, e.g. 60s, 10m.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,

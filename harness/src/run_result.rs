@@ -60,6 +60,37 @@ pub struct Pacing {
     pub started_late: u64,
 }
 
+/// Publishing throttling over the run (`--throttle`): how long and how hard it throttled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throttling {
+    /// The message-count threshold (host queues plus suspended).
+    pub threshold: u64,
+    /// Seconds of the measured phase that were throttled.
+    pub throttled_s: f64,
+    /// Seconds throttled over the whole run (warm-up and drain included).
+    pub throttled_total_s: f64,
+    /// The longest delay applied to a publish (ms).
+    pub max_delay_ms: f64,
+    /// Publishes that waited a throttling delay.
+    pub delayed_publishes: u64,
+    /// The most messages sampled in the MessageBox.
+    pub peak_messages: Option<i64>,
+}
+
+impl Throttling {
+    /// Adds one interval's sample.
+    pub fn add(&mut self, sample: &crate::measure::ThrottleSample, interval_s: f64, measured: bool) {
+        if sample.throttled {
+            self.throttled_total_s += interval_s;
+            if measured {
+                self.throttled_s += interval_s;
+            }
+        }
+        self.max_delay_ms = self.max_delay_ms.max(sample.delay.as_secs_f64() * 1e3);
+        self.peak_messages = self.peak_messages.max(sample.messages);
+    }
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
@@ -84,6 +115,8 @@ pub struct RunResult {
     pub cpu: Option<crate::measure::cpu::CpuUsage>,
     /// What the report queries measured, when there were any.
     pub reports: Option<ReportResult>,
+    /// `--throttle` runs.
+    pub throttle: Option<Throttling>,
 }
 
 /// The report load's results.

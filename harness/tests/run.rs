@@ -246,6 +246,10 @@ fn bad_scenario_files_name_the_line_and_the_field() {
     }
     let (ok, stderr) = run_bin(&["--rate", "0"]);
     assert!(!ok && stderr.contains("--rate"), "{stderr}");
+    let (ok, stderr) = run_bin(&["--throttle", "0"]);
+    assert!(!ok && stderr.contains("--throttle") && stderr.contains("50000"), "{stderr}");
+    let (ok, stderr) = run_bin(&["--throttle", "--workload", "insert"]);
+    assert!(!ok && stderr.contains("--throttle") && stderr.contains("insert"), "{stderr}");
     let (ok, stderr) = run_bin(&["--target-dsn", "host=x port=bad password=hunter2"]);
     assert!(!ok && stderr.contains("--target-dsn") && !stderr.contains("hunter2"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -281,4 +285,46 @@ fn an_interrupted_run_leaves_readable_results_marked_incomplete() {
     assert!(s["stop_reason"].as_str().unwrap().contains("interrupted"));
     assert!(s["ops"]["publish"]["ok"].as_u64().unwrap() > 0, "what was measured is kept");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_delays_publishes_exactly_in_the_intervals_over_the_threshold() {
+    for (threshold, tag) in [(1u64, "throttled"), (10_000_000, "never")] {
+        let out = out_dir(&format!("throttle-{tag}"));
+        let mut a = quick_args(&out);
+        a.rate = Some(400.0);
+        a.throttle = Some(threshold);
+        habench::commands::run_cmd::run(a).await.expect("run");
+        let s = assert_sane_results(&out);
+        let t = &s["throttle"];
+        assert_eq!(t["threshold"], threshold, "{t}");
+        let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
+        let head: Vec<&str> = timeline.lines().next().unwrap().split(',').collect();
+        let col = |name: &str| head.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name}: {head:?}"));
+        let (messages, throttled, delay) = (col("messagebox_messages"), col("throttled"), col("throttle_delay_ms"));
+        let mut throttled_rows = 0;
+        let mut prev = false;
+        for line in timeline.lines().skip(1) {
+            let c: Vec<&str> = line.split(',').collect();
+            let on = c[throttled] == "1";
+            // The state follows the sampled count (an unsampled interval keeps the last state).
+            match c[messages].parse::<u64>() {
+                Ok(n) => assert_eq!(on, n >= threshold, "{line}"),
+                Err(_) => assert_eq!(on, prev, "{line}"),
+            }
+            assert_eq!(on, c[delay].parse::<f64>().unwrap() > 0.0, "{line}");
+            throttled_rows += usize::from(on);
+            prev = on;
+        }
+        let delayed = t["delayed_publishes"].as_u64().unwrap();
+        if threshold == 1 {
+            assert!(throttled_rows > 0 && delayed > 0, "{t}");
+            assert!(delayed <= s["messages"]["published_ok"].as_u64().unwrap() + 1, "{t}");
+            let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+            assert!(report.contains("publishing throttled for"), "report.md says so");
+        } else {
+            assert_eq!((throttled_rows, delayed, t["throttled_total_s"].as_f64()), (0, 0, Some(0.0)), "{t}");
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }

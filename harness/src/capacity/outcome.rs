@@ -184,6 +184,7 @@ mod tests {
                 failed: 0,
                 late_share: 0.0,
                 complete: true,
+                throttled_s: 0.0,
             }),
             verdict: None,
             error: None,

@@ -30,6 +30,9 @@ pub struct StepMeasure {
     pub late_share: f64,
     /// The run finished cleanly.
     pub complete: bool,
+    /// Seconds of the measured phase in which publishing was throttled (`--throttle`).
+    #[serde(default)]
+    pub throttled_s: f64,
 }
 
 impl StepMeasure {
@@ -50,6 +53,7 @@ impl StepMeasure {
             failed: s.ops.values().map(|c| c.fail + c.unknown).sum(),
             late_share: if scheduled > 0 { late as f64 / scheduled as f64 } else { 0.0 },
             complete: s.complete,
+            throttled_s: s.throttle.as_ref().map(|t| t.throttled_s).unwrap_or(0.0),
         }
     }
 }
@@ -81,7 +85,7 @@ impl Rules {
         format!(
             "{}; queue growth at most {:.0} % of the queue entries offered per second + {:.0}/s (least-squares slope \
              of the total host-queue depth over the measured phase); no failed or unknown operation; at most {:.0} % \
-             of publishes started late",
+             of publishes started late; no second of throttled publishing (with --throttle)",
             terms.join(", "),
             self.backlog_share * 100.0,
             self.backlog_floor,
@@ -127,6 +131,9 @@ pub fn judge(m: &StepMeasure, rules: &Rules) -> Verdict {
     if m.failed > 0 {
         reasons.push(format!("{} failed or unknown operations", m.failed));
     }
+    if m.throttled_s > 0.0 {
+        reasons.push(format!("publishing throttled for {:.0} s", m.throttled_s));
+    }
     if m.late_share > rules.late_share {
         reasons.push(format!("{:.1} % of publishes started late", m.late_share * 100.0));
     }
@@ -150,6 +157,7 @@ mod tests {
             failed: 0,
             late_share: 0.0,
             complete: true,
+            throttled_s: 0.0,
         }
     }
 
@@ -162,6 +170,7 @@ mod tests {
         m.backlog_slope = Some(30.0);
         m.failed = 3;
         m.late_share = 0.05;
+        m.throttled_s = 3.0;
         let v = judge(&m, &rules);
         assert!(!v.sustainable);
         assert_eq!(
@@ -170,6 +179,7 @@ mod tests {
                 "publish.p99 80 ms > 50 ms",
                 "backlog grew 30.0/s (allowed 22.0/s)",
                 "3 failed or unknown operations",
+                "publishing throttled for 3 s",
                 "5.0 % of publishes started late"
             ]
         );

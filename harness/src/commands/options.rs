@@ -78,6 +78,7 @@ pub fn overrides(a: &RunArgs) -> Overrides {
         }),
         publishers: a.publishers,
         threads: a.threads,
+        throttle: a.throttle,
         duration: a.duration,
         warmup: a.warmup,
         seed: a.seed,

@@ -206,7 +206,11 @@ async fn begin_results(
         started_at: crate::timefmt::rfc3339(SystemTime::now()),
         seed: cfg.seed,
     };
-    dir.begin(timeline_csv::Columns { ops, hosts, standbys }, header.clone(), SystemTime::now())?;
+    dir.begin(
+        timeline_csv::Columns { ops, hosts, standbys, throttle: cfg.throttle.is_some() },
+        header.clone(),
+        SystemTime::now(),
+    )?;
     Ok(header)
 }
 

@@ -4,6 +4,7 @@
 pub mod overrides;
 pub mod reports;
 pub mod scenario;
+pub mod throttle;
 pub mod topology;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub use overrides::{Overrides, TopologyOverrides};
 pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
+pub use throttle::ThrottleConfig;
 
 use crate::error::{Error, Result};
 use crate::pg::dsn;
@@ -41,6 +43,15 @@ pub enum Load {
     Open { rate: f64, arrival: Arrival, publishers: u16 },
     /// `clients` connections publishing back to back.
     Closed { clients: u16 },
+}
+
+/// Open loop: from `at` after the start of the measured phase, the schedule runs at `rate`
+/// (an overdrive and the lower load after it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateChange {
+    #[serde(with = "serde_str")]
+    pub at: Duration,
+    pub rate: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +97,12 @@ pub struct RunConfig {
     pub reports: ReportsConfig,
     /// Client threads for the publishers (pgbench's -j); None: one per core.
     pub threads: Option<u16>,
+    /// Publishing throttled above a message count in the MessageBox (`--throttle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleConfig>,
+    /// Open loop: rate changes during the measured phase (set by `habench capacity --overdrive`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_changes: Vec<RateChange>,
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
@@ -232,6 +249,7 @@ impl RunConfig {
         if args.threads.is_some_and(|t| t == 0 || t > 64) {
             return Err(Error::config("--threads", "give 1 to 64 client threads"));
         }
+        let throttle = throttle(args, workload.kind)?;
         let cfg = RunConfig {
             scenario,
             variant,
@@ -251,6 +269,8 @@ impl RunConfig {
             trials,
             reports,
             threads: args.threads,
+            throttle,
+            rate_changes: Vec::new(),
             keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,
@@ -268,6 +288,15 @@ impl RunConfig {
             Target::Dsn { .. } | Target::Cluster { .. } => false,
         }
     }
+}
+
+/// `--throttle N`: only the MessageBox has queues to count.
+fn throttle(args: &Overrides, kind: WorkloadKind) -> Result<Option<ThrottleConfig>> {
+    let Some(n) = args.throttle else { return Ok(None) };
+    if kind != WorkloadKind::Messagebox {
+        return Err(Error::config("--throttle", "it counts MessageBox queue entries; the insert workload has none"));
+    }
+    ThrottleConfig::with_threshold(n).map(Some)
 }
 
 /// The longest measured phase or warm-up habench accepts.

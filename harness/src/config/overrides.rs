@@ -22,6 +22,8 @@ pub struct Overrides {
     pub arrival: Option<Arrival>,
     pub publishers: Option<u16>,
     pub threads: Option<u16>,
+    /// `--throttle [N]`: the message-count threshold.
+    pub throttle: Option<u64>,
     pub duration: Option<Duration>,
     pub warmup: Option<Duration>,
     pub seed: Option<u64>,

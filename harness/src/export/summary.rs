@@ -58,6 +58,7 @@ pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
         drain: Some(r.drain.clone()),
         errors: Some(r.errors.clone()),
         pacing: r.pacing.clone(),
+        throttle: r.throttle.clone(),
         backlog: crate::summary::Backlog::of(
             &r.digests.iter().filter(|d| d.measured).filter_map(|d| Some((d.t_s, d.queue_total?))).collect::<Vec<_>>(),
         ),

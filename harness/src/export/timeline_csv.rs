@@ -8,6 +8,8 @@ pub struct Columns {
     pub ops: Vec<Op>,
     pub hosts: Vec<String>,
     pub standbys: Vec<String>,
+    /// `--throttle` runs: the throttling state and the delay per interval.
+    pub throttle: bool,
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -34,6 +36,9 @@ fn header_cells(c: &Columns) -> Vec<String> {
     h.push("dequeue_empty".into());
     h.extend(c.hosts.iter().map(|host| format!("queue_{host}")));
     h.push("spool_rows".into());
+    if c.throttle {
+        h.extend(["messagebox_messages", "throttled", "throttle_delay_ms"].map(String::from));
+    }
     for s in &c.standbys {
         for m in ["write_ms", "flush_ms", "replay_ms", "replay_bytes"] {
             h.push(format!("lag_{s}_{m}"));
@@ -68,6 +73,12 @@ pub fn row(c: &Columns, r: &IntervalRow) -> String {
         cells.push(opt(r.queue_depths.as_ref().and_then(|d| d.get(i))));
     }
     cells.push(opt(r.spool_rows));
+    if c.throttle {
+        let t = r.throttle;
+        cells.push(opt(t.and_then(|t| t.messages)));
+        cells.push(opt(t.map(|t| u8::from(t.throttled))));
+        cells.push(opt_f(t.map(|t| t.delay.as_secs_f64() * 1e3)));
+    }
     for s in &c.standbys {
         match r.lag.iter().find(|l| &l.name == s) {
             Some(l) => cells.extend([opt_f(l.write_ms), opt_f(l.flush_ms), opt_f(l.replay_ms), opt(l.replay_bytes)]),
@@ -91,6 +102,7 @@ mod tests {
             ops: vec![Op::Publish, Op::Complete],
             hosts: vec!["send".into()],
             standbys: vec!["s1".into(), "s2".into()],
+            throttle: true,
         };
         let mut stats = Stats::default();
         stats.record(Op::Publish, Outcome::Ok, 1200);
@@ -102,6 +114,11 @@ mod tests {
             stats,
             queue_depths: Some(vec![7]),
             spool_rows: None,
+            throttle: Some(crate::measure::ThrottleSample {
+                throttled: true,
+                delay: std::time::Duration::from_millis(20),
+                messages: Some(51_000),
+            }),
             lag: vec![StandbyLag { name: "s1".into(), write_ms: Some(0.5), ..Default::default() }],
             loadavg_1m: Some(1.25),
             rss_bytes: Some(10 << 20),
@@ -111,5 +128,7 @@ mod tests {
         assert_eq!(h.split(',').count(), line.split(',').count(), "{h}{line}");
         assert!(line.starts_with("2.000,1.000,measure,1,0,1,1.0,"), "{line}");
         assert!(h.contains("lag_s2_replay_bytes") && h.contains("queue_send"));
+        assert!(h.contains("spool_rows,messagebox_messages,throttled,throttle_delay_ms,"), "{h}");
+        assert!(line.contains(",7,,51000,1,20.000,"), "{line}");
     }
 }

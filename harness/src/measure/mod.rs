@@ -15,4 +15,4 @@ pub use clock::RunClock;
 pub use op::Op;
 pub use recorder::{Recorders, WorkerRecorder};
 pub use stats::{LatencySummary, OpStats, Stats};
-pub use timeline::{IntervalRow, Phase, StandbyLag};
+pub use timeline::{IntervalRow, Phase, StandbyLag, ThrottleSample};

@@ -34,6 +34,16 @@ pub struct StandbyLag {
     pub replay_bytes: Option<i64>,
 }
 
+/// One interval's publishing throttling (`--throttle`), as decided at its end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleSample {
+    pub throttled: bool,
+    /// The delay each publish waits from now on.
+    pub delay: std::time::Duration,
+    /// The message count it was decided on (None: not sampled this interval).
+    pub messages: Option<i64>,
+}
+
 /// What happened in one interval.
 #[derive(Debug, Clone)]
 pub struct IntervalRow {
@@ -45,6 +55,8 @@ pub struct IntervalRow {
     /// Queue depth per host, in config order (None when it could not be sampled).
     pub queue_depths: Option<Vec<i64>>,
     pub spool_rows: Option<i64>,
+    /// Publishing throttling decided at the end of the interval (`--throttle` runs only).
+    pub throttle: Option<ThrottleSample>,
     pub lag: Vec<StandbyLag>,
     pub loadavg_1m: Option<f64>,
     /// Resident memory of habench itself (it must stay flat however long the run).

@@ -12,6 +12,7 @@ pub mod reporter;
 pub mod sampler;
 mod shared;
 mod threads;
+pub mod throttle;
 mod watchdog;
 
 use std::collections::BTreeMap;
@@ -109,6 +110,7 @@ struct Tally {
     drain_start: Option<Instant>,
     cpu_start: Option<(crate::measure::cpu::CpuSnapshot, Instant)>,
     cpu: Option<crate::measure::cpu::CpuUsage>,
+    throttle: Option<crate::run_result::Throttling>,
 }
 
 impl Tally {
@@ -171,6 +173,7 @@ pub async fn run(
         kill_host: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         events: EventLog::default(),
         last_completion: Mutex::new(None),
+        throttle: throttle::ThrottleGate::default(),
     });
     let mut load = start_load(&sh, &endpoint, &report_plan).await;
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
@@ -186,7 +189,11 @@ pub async fn run(
 
     let mb = (cfg.workload.kind == WorkloadKind::Messagebox).then_some(&cfg.workload.messagebox);
     let mut sampler = DbSampler::new(endpoint);
-    let mut tally = Tally::default();
+    let mut throttle = cfg.throttle.map(throttle::ThrottleController::new);
+    let mut tally = Tally {
+        throttle: cfg.throttle.map(|t| crate::run_result::Throttling { threshold: t.threshold, ..Default::default() }),
+        ..Tally::default()
+    };
     let mut stop_reason = None;
     let planned_s = (cfg.warmup + cfg.duration).as_secs_f64();
     let mut prev_tick = start;
@@ -218,6 +225,8 @@ pub async fn run(
             tally.measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
         }
         let depths = db.queue_depths.clone();
+        let messages = depths.as_ref().zip(db.suspended).map(|(d, s)| d.iter().sum::<i64>() + s);
+        let throttled = throttle.as_mut().map(|t| t.update(messages, &sh.throttle));
         tally.digests.push(IntervalDigest {
             t_s: clock.elapsed_s(end_at),
             measured: phase == Phase::Measure,
@@ -229,6 +238,9 @@ pub async fn run(
                 .map(|s| s.latency().p99),
             queue_total: depths.as_ref().map(|d| d.iter().sum()),
         });
+        if let (Some(t), Some(sample)) = (tally.throttle.as_mut(), throttled.as_ref()) {
+            t.add(sample, end_at.saturating_duration_since(prev_tick).as_secs_f64(), phase == Phase::Measure);
+        }
         let row = IntervalRow {
             t_s: clock.elapsed_s(end_at),
             interval_s: end_at.saturating_duration_since(prev_tick).as_secs_f64(),
@@ -236,6 +248,7 @@ pub async fn run(
             stats: tally.interval.clone(),
             queue_depths: db.queue_depths,
             spool_rows: db.spool_rows,
+            throttle: throttled,
             lag: db.lag,
             loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
             rss_bytes: crate::sysinfo::rss_bytes(),
@@ -283,6 +296,9 @@ pub async fn run(
         schedule_end_us: clock.epoch_us(publish_end),
         cpu: tally.cpu,
         reports,
+        throttle: tally
+            .throttle
+            .map(|t| crate::run_result::Throttling { delayed_publishes: Counters::get(&c.throttled_publishes), ..t }),
     }
 }
 

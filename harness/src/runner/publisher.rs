@@ -76,6 +76,13 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
         } else if measured && session.is_some() {
             Counters::add(&sh.counters.pacing.started_late, 1);
         }
+        // Throttled (`--throttle`): the publish waits the delay the MessageBox's size asks for,
+        // from when it would have started; its latency still counts from the intended start.
+        let delay = sh.throttle.delay();
+        if !stopped && !delay.is_zero() {
+            Counters::add(&sh.counters.throttled_publishes, 1);
+            stopped = !alarm::wait_unless_stopped(alarm.as_mut(), Instant::now() + delay, &mut stop).await;
+        }
         // A slot is attempted however late (its latency counts from its intended start), unless
         // the run is stopped or no server comes back before the hard end.
         while !stopped && session.is_none() {

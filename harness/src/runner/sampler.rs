@@ -21,6 +21,8 @@ pub struct DbSampler {
 #[derive(Debug, Default)]
 pub struct DbSample {
     pub queue_depths: Option<Vec<i64>>,
+    /// Entries in every suspended queue.
+    pub suspended: Option<i64>,
     pub spool_rows: Option<i64>,
     pub lag: Vec<StandbyLag>,
 }
@@ -54,9 +56,10 @@ impl DbSampler {
         let client = self.client.as_ref()?;
         let mut out = DbSample::default();
         if let Some(mb) = mb {
-            let (depths, spool) = queue_depths(client, mb).await.ok()?;
-            out.queue_depths = Some(depths);
-            out.spool_rows = Some(spool);
+            let d = queue_depths(client, mb).await.ok()?;
+            out.suspended = Some(d.suspended);
+            out.spool_rows = Some(d.spool);
+            out.queue_depths = Some(d.queues);
         }
         if let Ok(rows) = client.query(LAG_SQL, &[]).await {
             out.lag = rows

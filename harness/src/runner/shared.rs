@@ -22,6 +22,8 @@ pub struct Counters {
     pub unknown: AtomicU64,
     /// Scheduled publishes never attempted (the run was stopped, or no server came back).
     pub not_attempted: AtomicU64,
+    /// Publishes that waited a throttling delay first (`--throttle`).
+    pub throttled_publishes: AtomicU64,
     /// Open loop, measured phase: how the publishers kept the schedule.
     pub pacing: PacingCounters,
 }
@@ -75,6 +77,8 @@ pub struct Shared {
     /// Set by the nemesis: an instance of host 0 dies holding its next batch.
     pub kill_host: Arc<std::sync::atomic::AtomicBool>,
     pub events: crate::failover::EventLog,
+    /// The delay every publish waits now (`--throttle`).
+    pub throttle: crate::runner::throttle::ThrottleGate,
     /// The newest completion acknowledged by the primary (the read-your-writes probe's target).
     pub last_completion: Mutex<Option<Completion>>,
 }

@@ -86,6 +86,9 @@ pub struct Summary {
     pub environment: Option<Environment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pacing: Option<Pacing>,
+    /// Publishing throttling (`--throttle` runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<crate::run_result::Throttling>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +155,7 @@ impl Summary {
             setup: None,
             environment: None,
             pacing: None,
+            throttle: None,
             check: None,
             cpu: None,
             reports: None,

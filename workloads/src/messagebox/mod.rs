@@ -6,4 +6,4 @@ pub mod ops;
 pub mod schema;
 
 pub use config::{BodySize, HostConfig, MessageBoxConfig, MessageTypeConfig};
-pub use ops::{cleanup, install, queue_depths, Delivery, HostSession, OpError, PublishSession};
+pub use ops::{cleanup, install, queue_depths, Delivery, Depths, HostSession, OpError, PublishSession};

@@ -179,14 +179,36 @@ pub async fn cleanup(client: &Client) -> Result<i64, OpError> {
     Ok(row.get(0))
 }
 
-/// Queue depth per host (in config order) and the spool's row count.
-pub async fn queue_depths(client: &Client, cfg: &MessageBoxConfig) -> Result<(Vec<i64>, i64), tokio_postgres::Error> {
+/// What the MessageBox holds at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Depths {
+    /// Entries waiting per host queue, in config order.
+    pub queues: Vec<i64>,
+    /// Entries in every host's suspended queue.
+    pub suspended: i64,
+    /// Spool rows (messages not purged yet).
+    pub spool: i64,
+}
+
+impl Depths {
+    /// The messages in the MessageBox as BizTalk's database-size throttling counts them: host
+    /// queues plus suspended queues.
+    pub fn message_count(&self) -> i64 {
+        self.queues.iter().sum::<i64>() + self.suspended
+    }
+}
+
+/// Queue depth per host, suspended entries and the spool's row count, in one statement.
+pub async fn queue_depths(client: &Client, cfg: &MessageBoxConfig) -> Result<Depths, tokio_postgres::Error> {
     let mut parts: Vec<String> =
         cfg.hosts.iter().map(|h| format!("(SELECT count(*) FROM {}.q_{})", schema::SCHEMA, h.name)).collect();
+    let suspended: Vec<String> =
+        cfg.hosts.iter().map(|h| format!("(SELECT count(*) FROM {}.q_{}_suspended)", schema::SCHEMA, h.name)).collect();
+    parts.push(if suspended.is_empty() { "0::int8".to_string() } else { format!("({})::int8", suspended.join(" + ")) });
     parts.push(format!("(SELECT count(*) FROM {}.spool)", schema::SCHEMA));
     let row = client.query_one(&format!("SELECT {}", parts.join(", ")), &[]).await?;
-    let depths = (0..cfg.hosts.len()).map(|i| row.get::<_, i64>(i)).collect();
-    Ok((depths, row.get(cfg.hosts.len())))
+    let n = cfg.hosts.len();
+    Ok(Depths { queues: (0..n).map(|i| row.get::<_, i64>(i)).collect(), suspended: row.get(n), spool: row.get(n + 1) })
 }
 
 #[cfg(test)]

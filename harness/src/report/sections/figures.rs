@@ -46,7 +46,23 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
             p.wake_late_us_mean, p.wake_late_us_max, p.woken, p.started_late
         )));
     }
+    if let Some(t) = &s.throttle {
+        out.push(Block::Para(throttle_text(t)));
+    }
     out
+}
+
+/// What `--throttle` did, in a sentence.
+fn throttle_text(t: &crate::run_result::Throttling) -> String {
+    let peak = t.peak_messages.map(|p| format!("; at most {p} messages in the MessageBox")).unwrap_or_default();
+    if t.throttled_total_s == 0.0 {
+        return format!("Throttling (above {} messages): never throttled{peak}.", t.threshold);
+    }
+    format!(
+        "Throttling (above {} messages): publishing throttled for {:.0} s of the measured phase ({:.0} s in all); \
+         {} publishes waited a delay, the longest {:.0} ms{peak}.",
+        t.threshold, t.throttled_s, t.throttled_total_s, t.delayed_publishes, t.max_delay_ms
+    )
 }
 
 /// The commit floor of the run's setup.

@@ -1,0 +1,36 @@
+//! Publishing throttling like BizTalk's "database size" state (`--throttle [N]`).
+
+use std::time::Duration;
+
+use habench_workloads::duration::serde_str;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// BizTalk's default "message count in database" threshold.
+pub const DEFAULT_THRESHOLD: u64 = 50_000;
+
+/// Above `threshold` messages in the MessageBox (host queues plus suspended), every publish is
+/// delayed: first by `initial_delay`, doubled each interval the condition lasts, at most
+/// `max_delay` (BizTalk's default maximum publishing delay is 300 s).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ThrottleConfig {
+    pub threshold: u64,
+    #[serde(with = "serde_str")]
+    pub initial_delay: Duration,
+    #[serde(with = "serde_str")]
+    pub max_delay: Duration,
+}
+
+impl ThrottleConfig {
+    /// From `--throttle N` (N: the threshold).
+    pub fn with_threshold(threshold: u64) -> Result<ThrottleConfig> {
+        if threshold == 0 {
+            return Err(Error::config(
+                "--throttle",
+                "give the message count above which publishing is throttled, e.g. 50000 (BizTalk's default)",
+            ));
+        }
+        Ok(ThrottleConfig { threshold, initial_delay: Duration::from_millis(10), max_delay: Duration::from_secs(300) })
+    }
+}
