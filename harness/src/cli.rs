@@ -69,6 +69,15 @@ pub struct CapacityArgs {
     /// After the search, one longer run at the MST found; the result says whether it held.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub confirm: Option<Duration>,
+    /// BizTalk's overdrive test after the search: FACTOR x the MST for DURATION (e.g. 1.4:2m),
+    /// then half the MST for twice DURATION: backlog peak, throttled time, time to drain.
+    #[arg(long, value_name = "FACTOR:DURATION")]
+    pub overdrive: Option<String>,
+    /// After the search, take one node away with a real fault under load (sync, Patroni: the
+    /// synchronous standby crashes; shared-disk, async: the primary's node crashes and the other
+    /// takes over) and search again on what is left: the MST after losing a node.
+    #[arg(long)]
+    pub n_minus_1: bool,
     /// Short steps and a coarse precision: for CI and a first look.
     #[arg(long)]
     pub quick: bool,

@@ -3,6 +3,7 @@
 //! and judgement only; `report::capacity` formats it.
 
 pub mod outcome;
+pub mod overdrive;
 pub mod search;
 pub mod slo;
 pub mod verdict;

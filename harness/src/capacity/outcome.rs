@@ -45,9 +45,34 @@ pub struct TopologySearch {
     pub unsustainable: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm: Option<Confirm>,
+    /// `--overdrive`: F x MST for D, then the low load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdrive: Option<crate::capacity::overdrive::OverdriveResult>,
+    /// `--n-minus-1`: the fault that took a node away, and the search on what was left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_minus_1: Option<Box<Degraded>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub elapsed_s: f64,
+}
+
+/// The degraded state: how a node was lost (a run with one fault, on the searched servers),
+/// what that failover cost, and the search run afterwards on the remaining nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Degraded {
+    /// The fault, e.g. `kill-sync-standby@2s`, and what it hit.
+    pub fault: String,
+    pub target: Option<String>,
+    /// The fault run's results folder, relative to the capacity folder.
+    pub folder: String,
+    /// From the fault run: the write outage (last ack before to first ack after) and the
+    /// acknowledged messages the checker found lost.
+    pub rto_ms: Option<f64>,
+    pub lost: Option<u64>,
+    /// None when the node could not be taken away (then there is no search).
+    pub search: Option<TopologySearch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The whole `capacity.json`.
@@ -84,6 +109,22 @@ pub struct PlanRow {
     /// MST over the target load.
     pub headroom: Option<f64>,
     pub steps: usize,
+    /// `--n-minus-1`: the MST after losing a node (with its bound), its headroom, and the
+    /// outage and loss of the fault that took the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n1: Option<NMinus1Row>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NMinus1Row {
+    pub fault: String,
+    pub mst: Option<f64>,
+    pub bound: Option<String>,
+    pub headroom: Option<f64>,
+    pub rto_ms: Option<f64>,
+    pub lost: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 pub const PLAN_FRACTIONS: [f64; 3] = [0.5, 0.7, 0.9];
@@ -113,42 +154,59 @@ impl TopologySearch {
         })
     }
 
-    pub fn plan_row(&self, target: Option<f64>) -> PlanRow {
-        let bound = match self.end {
+    /// `>=` when the MST is at least the figure (the maximum held, or the search stopped or ran
+    /// out of steps first), `<` when even the minimum failed.
+    fn bound(&self) -> Option<String> {
+        match self.end {
             Some(End::MaxHeld) => Some(">=".to_string()),
             Some(End::MinFailed) => Some("<".to_string()),
             Some(End::Converged) => None,
-            // Stopped or out of steps before the bounds met: the MST is at least the best held.
             Some(End::StepLimit) | None => self.mst.map(|_| ">=".to_string()),
-        };
+        }
+    }
+
+    pub fn plan_row(&self, target: Option<f64>) -> PlanRow {
         let at = |f: f64| self.mst.and_then(|m| self.term_at(0, m * f));
+        let headroom = |mst: Option<f64>| match (mst, target) {
+            (Some(m), Some(t)) if t > 0.0 => Some(m / t),
+            _ => None,
+        };
         PlanRow {
             label: self.label.clone(),
             mst: self.mst,
-            bound,
+            bound: self.bound(),
             latency_at_us: [at(PLAN_FRACTIONS[0]), at(PLAN_FRACTIONS[1]), at(PLAN_FRACTIONS[2])],
-            headroom: match (self.mst, target) {
-                (Some(m), Some(t)) if t > 0.0 => Some(m / t),
-                _ => None,
-            },
+            headroom: headroom(self.mst),
             steps: self.steps.len(),
+            n1: self.n_minus_1.as_ref().map(|d| {
+                let search = d.search.as_ref();
+                NMinus1Row {
+                    fault: d.fault.clone(),
+                    mst: search.and_then(|s| s.mst),
+                    bound: search.and_then(|s| s.bound()),
+                    headroom: headroom(search.and_then(|s| s.mst)),
+                    rto_ms: d.rto_ms,
+                    lost: d.lost,
+                    error: d.error.clone().or_else(|| search.and_then(|s| s.error.clone())),
+                }
+            }),
         }
     }
 }
 
 /// The plain sentence under the planning table: which designs carry the target load with at
-/// least 30 % headroom.
+/// least 30 % headroom, and (with `--n-minus-1`) which still do after losing a node.
 pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String> {
     let target = target?;
-    let carry: Vec<&str> =
-        rows.iter().filter(|r| r.headroom.is_some_and(|h| h >= HEADROOM_NEEDED)).map(|r| r.label.as_str()).collect();
-    let short: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.headroom.is_some_and(|h| h < HEADROOM_NEEDED) || r.bound.as_deref() == Some("<"))
-        .map(|r| r.label.as_str())
-        .collect();
     let pct = (HEADROOM_NEEDED - 1.0) * 100.0;
-    Some(match (carry.is_empty(), short.is_empty()) {
+    let split = |headroom: &dyn Fn(&PlanRow) -> Option<f64>| -> (Vec<&str>, Vec<&str>) {
+        let carry = rows.iter().filter(|r| headroom(r).is_some_and(|h| h >= HEADROOM_NEEDED)).map(|r| r.label.as_str());
+        let short = rows.iter().filter(|r| headroom(r).is_some_and(|h| h < HEADROOM_NEEDED)).map(|r| r.label.as_str());
+        (carry.collect(), short.collect())
+    };
+    let (carry, mut short) = split(&|r| r.headroom);
+    short.extend(rows.iter().filter(|r| r.mst.is_none() && r.bound.as_deref() == Some("<")).map(|r| r.label.as_str()));
+    let mut text = match (carry.is_empty(), short.is_empty()) {
         (false, true) => format!(
             "Every design measured carries {target:.0}/s with at least {pct:.0} % headroom: {}.",
             carry.join(", ")
@@ -161,7 +219,20 @@ pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String>
             short.join(", "),
             if short.len() == 1 { "es" } else { "" }
         ),
-    })
+    };
+    let (n1_carry, n1_short) = split(&|r| r.n1.as_ref().and_then(|n| n.headroom));
+    let fall = if n1_short.len() == 1 { "falls" } else { "fall" };
+    if !n1_carry.is_empty() || !n1_short.is_empty() {
+        text.push_str(&format!(
+            " After losing a node: {}.",
+            match (n1_carry.is_empty(), n1_short.is_empty()) {
+                (false, true) => format!("{} still do", n1_carry.join(", ")),
+                (true, _) => format!("none does ({} {fall} short)", n1_short.join(", ")),
+                (false, false) => format!("{} still do; {} {fall} short", n1_carry.join(", "), n1_short.join(", ")),
+            }
+        ));
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -200,6 +271,8 @@ mod tests {
             mst: Some(mst),
             unsustainable: Some(mst * 1.04),
             confirm: None,
+            overdrive: None,
+            n_minus_1: None,
             error: None,
             elapsed_s: 10.0,
         }
@@ -224,5 +297,23 @@ mod tests {
             "single carries 800/s with at least 30 % headroom; sync does not."
         );
         assert_eq!(verdict_sentence(&rows, None), None);
+        let mut degraded = search("sync", 1300.0);
+        degraded.n_minus_1 = Some(Box::new(Degraded {
+            fault: "kill-sync-standby@2s".into(),
+            target: Some("s1".into()),
+            folder: "sync/n-1-kill-sync-standby".into(),
+            rto_ms: Some(1200.0),
+            lost: Some(0),
+            search: Some(search("sync/n-1", 950.0)),
+            error: None,
+        }));
+        let row = degraded.plan_row(Some(800.0));
+        let n1 = row.n1.as_ref().unwrap();
+        assert_eq!((n1.mst, n1.headroom, n1.lost), (Some(950.0), Some(950.0 / 800.0), Some(0)));
+        assert_eq!(
+            verdict_sentence(&[row], Some(800.0)).unwrap(),
+            "Every design measured carries 800/s with at least 30 % headroom: sync. After losing a node: none does \
+             (sync falls short)."
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context};
 
 use crate::capacity::outcome::{CapacityOutcome, SCHEMA_VERSION};
+use crate::capacity::overdrive::OverdrivePlan;
 use crate::capacity::search::Params;
 use crate::capacity::slo;
 use crate::capacity::verdict::Rules;
@@ -42,13 +43,28 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
             break;
         }
         let label = cfg.variant.clone().unwrap_or_else(|| super::run_once::target_name(cfg));
-        let search =
-            search_topology(cfg, &label, &plan.steps, &args.run, &plan.dir, abort_rx.clone(), &mut |partial| {
-                let mut o = outcome.clone();
-                o.topologies.push(partial.clone());
-                save(&plan.dir, &mut o)
+        let save_partial = |partial: &crate::capacity::outcome::TopologySearch| {
+            let mut o = outcome.clone();
+            o.topologies.push(partial.clone());
+            save(&plan.dir, &mut o)
+        };
+        let (mut search, servers) =
+            search_topology(cfg, &label, &plan.steps, &args.run, &plan.dir, abort_rx.clone(), None, &mut |p| {
+                save_partial(p)
             })
             .await;
+        if args.n_minus_1 && search.mst.is_some() && !*abort_rx.borrow() {
+            let healthy = search.clone();
+            let n1 = n_minus_1(cfg, &label, &healthy, &plan, &args.run, abort_rx.clone(), servers, &mut |degraded| {
+                let mut t = healthy.clone();
+                t.n_minus_1 = Some(Box::new(degraded.clone()));
+                save_partial(&t)
+            })
+            .await;
+            search.n_minus_1 = Some(Box::new(n1));
+        } else {
+            drop(servers);
+        }
         outcome.topologies.push(search);
         save(&plan.dir, &mut outcome)?;
     }
@@ -73,6 +89,65 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
         bail!("the search on {} failed: {}", t.label, t.error.as_deref().unwrap_or_default());
     }
     Ok(())
+}
+
+/// The node taken away (a fault run at half the MST), then the search again on what is left,
+/// starting at the healthy MST.
+#[allow(clippy::too_many_arguments)]
+async fn n_minus_1(
+    cfg: &RunConfig,
+    label: &str,
+    healthy: &crate::capacity::outcome::TopologySearch,
+    plan: &Plan,
+    args: &crate::cli::RunArgs,
+    abort: tokio::sync::watch::Receiver<bool>,
+    servers: Option<crate::failover::SharedTopology>,
+    on_step: &mut dyn FnMut(&crate::capacity::outcome::Degraded) -> anyhow::Result<()>,
+) -> crate::capacity::outcome::Degraded {
+    let mst = healthy.mst.unwrap_or(plan.steps.params.start);
+    let kind = match super::capacity_degrade::fault_for(cfg) {
+        Ok(k) => k,
+        Err(why) => {
+            return crate::capacity::outcome::Degraded {
+                fault: "-".into(),
+                target: None,
+                folder: String::new(),
+                rto_ms: None,
+                lost: None,
+                search: None,
+                error: Some(why),
+            }
+        }
+    };
+    let (mut degraded, servers) = super::capacity_degrade::degrade(
+        cfg,
+        kind,
+        (mst * crate::capacity::overdrive::LOW_SHARE).round().max(1.0),
+        &plan.steps,
+        args,
+        &plan.dir,
+        label,
+        &abort,
+        servers,
+    )
+    .await;
+    let _ = on_step(&degraded);
+    if degraded.error.is_some() || *abort.borrow() {
+        return degraded;
+    }
+    let mut steps = plan.steps.clone();
+    steps.params.start = mst;
+    steps.confirm = None;
+    steps.overdrive = None;
+    let n1_label = format!("{label}/n-1");
+    let (search, _servers) = search_topology(cfg, &n1_label, &steps, args, &plan.dir, abort, servers, &mut |p| {
+        let mut d = degraded.clone();
+        d.search = Some(p.clone());
+        on_step(&d)
+    })
+    .await;
+    degraded.search = Some(search);
+    degraded
 }
 
 /// Everything the searches need, from the flags.
@@ -126,12 +201,24 @@ fn plan(args: &CapacityArgs) -> anyhow::Result<Plan> {
     if step < Duration::from_secs(2) {
         bail!("--step {step:?} is too short to judge a backlog; give at least 2s");
     }
+    let overdrive = match &args.overdrive {
+        Some(text) => Some(OverdrivePlan::parse(text).map_err(|e| anyhow::anyhow!("--overdrive: {e}"))?),
+        None => None,
+    };
     let warmup = r.warmup.unwrap_or(if quick { Duration::from_secs(2) } else { Duration::from_secs(3) });
     let stamp = crate::timefmt::compact(SystemTime::now());
     let dir = r.out.clone().unwrap_or_else(|| Path::new("results").join(format!("capacity-{stamp}")));
     Ok(Plan {
         variants,
-        steps: StepPlan { rules: Rules::new(terms), params, step, warmup, confirm: args.confirm, quiet: r.quiet },
+        steps: StepPlan {
+            rules: Rules::new(terms),
+            params,
+            step,
+            warmup,
+            confirm: args.confirm,
+            overdrive,
+            quiet: r.quiet,
+        },
         target: args.target_load,
         dir,
     })

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::capacity::outcome::{Confirm, Step, TopologySearch};
+use crate::capacity::overdrive::OverdrivePlan;
 use crate::capacity::search::{Params, Search};
 use crate::capacity::verdict::{judge, Rules, StepMeasure, Verdict};
 use crate::cli::RunArgs;
@@ -25,6 +26,7 @@ pub struct StepPlan {
     pub step: Duration,
     pub warmup: Duration,
     pub confirm: Option<Duration>,
+    pub overdrive: Option<OverdrivePlan>,
     pub quiet: bool,
 }
 
@@ -33,6 +35,7 @@ const STEP_DRAIN: Duration = Duration::from_secs(3);
 /// Seconds a step costs beyond warm-up and measured time (schema, checkpoint, check, report).
 const STEP_OVERHEAD_S: f64 = 4.0;
 
+#[allow(clippy::too_many_arguments)]
 pub async fn search_topology(
     cfg: &RunConfig,
     label: &str,
@@ -40,8 +43,10 @@ pub async fn search_topology(
     args: &RunArgs,
     dir: &Path,
     abort: watch::Receiver<bool>,
+    servers: Option<SharedTopology>,
     on_step: &mut dyn FnMut(&TopologySearch) -> anyhow::Result<()>,
-) -> TopologySearch {
+) -> (TopologySearch, Option<SharedTopology>) {
+    let mut servers = servers;
     let started = Instant::now();
     let mut out = TopologySearch {
         label: label.to_string(),
@@ -50,11 +55,12 @@ pub async fn search_topology(
         mst: None,
         unsustainable: None,
         confirm: None,
+        overdrive: None,
+        n_minus_1: None,
         error: None,
         elapsed_s: 0.0,
     };
     let mut search = Search::new(plan.params.clone());
-    let mut servers: Option<SharedTopology> = None;
     let step_s = plan.warmup.as_secs_f64() + plan.step.as_secs_f64() + STEP_OVERHEAD_S;
     loop {
         let rate = match search.next() {
@@ -78,7 +84,18 @@ pub async fn search_topology(
         }
         let folder = format!("{label}/step-{index:02}-{rate:.0}");
         let t0 = Instant::now();
-        let run = run_step(cfg, rate, plan.step, plan, index, args, &dir.join(&folder), &abort, servers.take()).await;
+        let run = run_step(
+            cfg,
+            StepLoad::flat(rate),
+            plan.step,
+            plan,
+            index,
+            args,
+            &dir.join(&folder),
+            &abort,
+            servers.take(),
+        )
+        .await;
         let mut step = Step { index, rate, folder, measure: None, verdict: None, error: None, elapsed_s: 0.0 };
         match run {
             Ok((summary, topo)) => {
@@ -116,11 +133,21 @@ pub async fn search_topology(
     }
     if let (Some(d), Some(mst), Some(_)) = (plan.confirm, out.mst, out.end) {
         if !*abort.borrow() {
-            out.confirm = Some(confirm(cfg, mst, d, plan, args, dir, label, &abort, servers.take()).await);
+            let (c, s) = confirm(cfg, mst, d, plan, args, dir, label, &abort, servers.take()).await;
+            out.confirm = Some(c);
+            servers = s;
+        }
+    }
+    if let (Some(o), Some(mst), Some(_)) = (plan.overdrive, out.mst, out.end) {
+        if !*abort.borrow() {
+            let (r, s) =
+                super::capacity_overdrive::overdrive(cfg, mst, o, plan, args, dir, label, &abort, servers.take()).await;
+            out.overdrive = Some(r);
+            servers = s;
         }
     }
     out.elapsed_s = started.elapsed().as_secs_f64();
-    out
+    (out, servers)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -134,19 +161,19 @@ async fn confirm(
     label: &str,
     abort: &watch::Receiver<bool>,
     servers: Option<SharedTopology>,
-) -> Confirm {
+) -> (Confirm, Option<SharedTopology>) {
     if !plan.quiet {
         eprintln!("habench: capacity {label}: confirming {rate:.0}/s for {duration:?}");
     }
     let folder = format!("{label}/confirm-{rate:.0}");
-    let run = run_step(cfg, rate, duration, plan, 0, args, &dir.join(&folder), abort, servers).await;
-    let (measure, verdict) = match run {
-        Ok((s, _)) => {
+    let run = run_step(cfg, StepLoad::flat(rate), duration, plan, 0, args, &dir.join(&folder), abort, servers).await;
+    let (measure, verdict, servers) = match run {
+        Ok((s, topo)) => {
             let m = StepMeasure::of(&s, &plan.rules.terms, rate);
             let v = judge(&m, &plan.rules);
-            (Some(m), Some(v))
+            (Some(m), Some(v), topo)
         }
-        Err(e) => (None, Some(Verdict { sustainable: false, reasons: vec![super::error_line(&e)] })),
+        Err(e) => (None, Some(Verdict { sustainable: false, reasons: vec![super::error_line(&e)] }), None),
     };
     if !plan.quiet {
         let held = verdict.as_ref().is_some_and(|v| v.sustainable);
@@ -155,14 +182,32 @@ async fn confirm(
             if held { "held" } else { "did not hold" }
         );
     }
-    Confirm { rate, duration_s: duration.as_secs_f64(), folder, measure, verdict }
+    (Confirm { rate, duration_s: duration.as_secs_f64(), folder, measure, verdict }, servers)
 }
 
-/// One step's run: the scenario at `rate` for `duration`, on the servers of the last step.
+/// A step's offered load: a rate (for the warm-up too), and the changes in the measured phase.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct StepLoad {
+    pub rate: f64,
+    pub changes: Vec<crate::config::RateChange>,
+}
+
+impl StepLoad {
+    pub fn flat(rate: f64) -> StepLoad {
+        StepLoad { rate, changes: Vec::new() }
+    }
+
+    /// The highest rate it offers (what the publishers must serve).
+    fn peak(&self) -> f64 {
+        self.changes.iter().map(|c| c.rate).fold(self.rate, f64::max)
+    }
+}
+
+/// One step's run: the scenario at `load` for `duration`, on the servers of the last step.
 #[allow(clippy::too_many_arguments)]
-async fn run_step(
+pub(super) async fn run_step(
     cfg: &RunConfig,
-    rate: f64,
+    load: StepLoad,
     duration: Duration,
     plan: &StepPlan,
     index: usize,
@@ -176,7 +221,8 @@ async fn run_step(
         Load::Open { arrival, publishers, .. } => (arrival, publishers),
         Load::Closed { .. } => (Arrival::Poisson, 8),
     };
-    c.load = Load::Open { rate, arrival, publishers: step_publishers(publishers, rate) };
+    c.load = Load::Open { rate: load.rate, arrival, publishers: step_publishers(publishers, load.peak()) };
+    c.rate_changes = load.changes;
     c.duration = duration;
     c.warmup = plan.warmup;
     c.drain_timeout = STEP_DRAIN;

@@ -1,6 +1,8 @@
 //! What each subcommand does; `options` turns flags into typed config once.
 
 pub mod capacity_cmd;
+mod capacity_degrade;
+mod capacity_overdrive;
 mod capacity_search;
 pub mod compare_cmd;
 pub mod options;

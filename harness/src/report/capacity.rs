@@ -62,9 +62,13 @@ pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
         o.params.precision * 100.0
     )));
     b.extend(charts);
+    b.extend(overdrive_blocks(o));
     for t in &o.topologies {
         b.push(Block::Heading(2, format!("{}: {}", t.label, end_text(t))));
         b.push(steps_table(o, t));
+        if let Some(d) = &t.n_minus_1 {
+            b.extend(degraded_blocks(o, d));
+        }
         if let Some(c) = &t.confirm {
             let held = c.verdict.as_ref().is_some_and(|v| v.sustainable);
             let why = c.verdict.as_ref().map(|v| v.reasons.join("; ")).unwrap_or_default();
@@ -81,6 +85,91 @@ pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
     b
 }
 
+/// The node taken away and the search afterwards.
+fn degraded_blocks(o: &CapacityOutcome, d: &crate::capacity::outcome::Degraded) -> Vec<Block> {
+    let mut b = Vec::new();
+    if d.fault == "-" {
+        b.push(Block::Para(format!("N-1: not searched: {}.", d.error.as_deref().unwrap_or("no node to spare"))));
+        return b;
+    }
+    let cost = format!(
+        "write outage {}, {} acknowledged messages lost",
+        d.rto_ms.map(|ms| format!("{:.1} s", ms / 1e3)).unwrap_or("-".into()),
+        d.lost.map(|l| l.to_string()).unwrap_or("-".into())
+    );
+    b.push(Block::Para(format!(
+        "N-1: `{}`{} under half the MST ({}): {cost}{}.",
+        d.fault,
+        d.target.as_ref().map(|t| format!(" hit {t}")).unwrap_or_default(),
+        d.folder,
+        d.error.as_ref().map(|e| format!("; **{e}**: no N-1 search")).unwrap_or_default()
+    )));
+    if let Some(s) = &d.search {
+        b.push(Block::Heading(3, format!("{} (after losing a node): {}", s.label, end_text(s))));
+        b.push(steps_table(o, s));
+    }
+    b
+}
+
+/// BizTalk's overdrive test, one row per topology that ran it.
+fn overdrive_blocks(o: &CapacityOutcome) -> Vec<Block> {
+    let runs: Vec<(&str, &crate::capacity::overdrive::OverdriveResult)> =
+        o.topologies.iter().filter_map(|t| Some((t.label.as_str(), t.overdrive.as_ref()?))).collect();
+    let Some((_, first)) = runs.first() else { return Vec::new() };
+    let n = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or("-".into());
+    let rows = runs
+        .iter()
+        .map(|(label, r)| {
+            let drain = match (r.drain_s, r.drain_estimate_s, &r.error) {
+                (_, _, Some(e)) => format!("not measured: {e}"),
+                (Some(d), _, None) => format!("{d:.0} s"),
+                (None, Some(e), None) => format!("**not in {:.0} s** (~{e:.0} s at the recovery's pace)", r.recovery_s),
+                (None, None, None) => format!("**not in {:.0} s** (not falling)", r.recovery_s),
+            };
+            vec![
+                label.to_string(),
+                format!("{:.0} ({:.2}x)", r.rate, r.factor),
+                format!("{:.0}", r.achieved),
+                n(r.backlog_start),
+                match (r.backlog_peak, r.peak_at_s) {
+                    (Some(p), Some(t)) => format!("{p:.0} at {t:.0} s"),
+                    _ => "-".into(),
+                },
+                n(r.backlog_at_overdrive_end),
+                format!("{:.0} s", r.throttled_s),
+                drain,
+                r.failed.to_string(),
+                r.folder.clone(),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Heading(2, "Overdrive".into()),
+        Block::Para(format!(
+            "BizTalk's overdrive test: {:.0} s at the factor times each MST, after a warm-up at half the MST and \
+             followed by {:.0} s at half the MST again. Backlog: messages waiting in every host queue; drained: back \
+             within one second's worth of the low load's queue entries of where it started. Throttled: seconds of \
+             publishing throttling (`--throttle`).",
+            first.duration_s, first.recovery_s
+        )),
+        table(
+            &[
+                "topology",
+                "overdrive/s",
+                "achieved/s",
+                "backlog before",
+                "backlog peak",
+                "at the end of overdrive",
+                "throttled",
+                "drain time",
+                "fail+unknown",
+                "folder",
+            ],
+            rows,
+        ),
+    ]
+}
+
 fn fact(r: &PlanRow, target: Option<f64>) -> Fact {
     let value = match (r.mst, &r.bound) {
         (Some(m), Some(b)) => format!("{b} {m:.0}/s"),
@@ -95,6 +184,10 @@ fn fact(r: &PlanRow, target: Option<f64>) -> Fact {
         ),
         _ => ("MST".into(), Tone::Plain),
     };
+    let note = match r.n1.as_ref().and_then(|n| n.mst) {
+        Some(m) => format!("{note}; N-1 {m:.0}/s"),
+        None => note,
+    };
     Fact { label: r.label.clone(), value, note, tone }
 }
 
@@ -104,6 +197,14 @@ fn planning_table(o: &CapacityOutcome) -> Block {
     head.extend(PLAN_FRACTIONS.iter().map(|f| format!("{term} at {:.0} % of MST", f * 100.0)));
     if let Some(t) = o.target_load {
         head.push(format!("headroom over {t:.0}/s"));
+    }
+    let n1 = o.planning.iter().any(|r| r.n1.is_some());
+    if n1 {
+        head.push("N-1 MST".into());
+        if let Some(t) = o.target_load {
+            head.push(format!("N-1 headroom over {t:.0}/s"));
+        }
+        head.push("losing the node (RTO, lost)".into());
     }
     head.extend(["steps".to_string(), "search".to_string()]);
     let rows = o
@@ -123,12 +224,40 @@ fn planning_table(o: &CapacityOutcome) -> Block {
             if o.target_load.is_some() {
                 row.push(r.headroom.map(|h| format!("{h:.2}x")).unwrap_or("-".into()));
             }
+            if n1 {
+                row.extend(n1_cells(r.n1.as_ref(), o.target_load.is_some()));
+            }
             row.push(r.steps.to_string());
             row.push(end_text(t));
             row
         })
         .collect();
     Block::Table { head, rows }
+}
+
+/// The N-1 MST, its headroom (when there is a target) and what losing the node cost.
+fn n1_cells(n: Option<&crate::capacity::outcome::NMinus1Row>, target: bool) -> Vec<String> {
+    let Some(n) = n else {
+        return vec!["-".into(); if target { 3 } else { 2 }];
+    };
+    let mut cells = vec![match (&n.error, n.mst, &n.bound) {
+        (Some(e), _, _) => format!("- ({e})"),
+        (None, Some(m), Some(b)) => format!("{b} {m:.0}"),
+        (None, Some(m), None) => format!("{m:.0}"),
+        (None, None, Some(b)) => format!("{b} min"),
+        (None, None, None) => "-".into(),
+    }];
+    if target {
+        cells.push(n.headroom.map(|h| format!("{h:.2}x")).unwrap_or("-".into()));
+    }
+    cells.push(if n.fault == "-" {
+        "-".into()
+    } else {
+        let rto = n.rto_ms.map(|ms| format!("{:.1} s", ms / 1e3)).unwrap_or("-".into());
+        let lost = n.lost.map(|l| l.to_string()).unwrap_or("-".into());
+        format!("{}: {rto}, lost {lost}", n.fault)
+    });
+    cells
 }
 
 fn end_text(t: &TopologySearch) -> String {

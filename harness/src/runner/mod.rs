@@ -62,7 +62,8 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
     let mut schedule = None;
     let tasks: Vec<_> = match &cfg.load {
         Load::Open { rate, arrival, publishers: n } => {
-            let s = Schedule::new(start, sh.publish_end, *rate, *arrival, cfg.seed);
+            let changes = cfg.rate_changes.iter().map(|c| ((cfg.warmup + c.at).as_secs_f64(), c.rate)).collect();
+            let s = Schedule::with_changes(start, sh.publish_end, *rate, changes, *arrival, cfg.seed);
             let s = schedule.insert(Arc::new(Mutex::new(s)));
             (0..*n).map(|_| publisher::publisher(sh.clone(), Pace::Open(s.clone()), stop_pub_rx.clone())).collect()
         }

@@ -17,10 +17,27 @@ pub struct Schedule {
     rng: Rng,
     next_offset_s: f64,
     seq: u64,
+    /// Rate changes still to come: (seconds from `start`, publishes/s), in time order.
+    changes: Vec<(f64, f64)>,
 }
 
 impl Schedule {
     pub fn new(start: Instant, end: Instant, rate: f64, arrival: Arrival, seed: u64) -> Schedule {
+        Schedule::with_changes(start, end, rate, Vec::new(), arrival, seed)
+    }
+
+    /// A schedule whose rate changes at the given offsets from its start (seconds,
+    /// publishes/s). Poisson arrivals stay Poisson across a change (no memory: from the change
+    /// on, the next gap is drawn at the new rate).
+    pub fn with_changes(
+        start: Instant,
+        end: Instant,
+        rate: f64,
+        mut changes: Vec<(f64, f64)>,
+        arrival: Arrival,
+        seed: u64,
+    ) -> Schedule {
+        changes.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut s = Schedule {
             start,
             end,
@@ -29,9 +46,29 @@ impl Schedule {
             rng: Rng::new(seed).fork(0xA11),
             next_offset_s: 0.0,
             seq: 0,
+            changes,
         };
-        s.next_offset_s = s.gap();
+        s.advance();
         s
+    }
+
+    /// Moves `next_offset_s` to the next slot, applying the rate changes it passes.
+    fn advance(&mut self) {
+        let mut from = self.next_offset_s;
+        loop {
+            let next = from + self.gap();
+            match self.changes.first().copied() {
+                Some((at, rate)) if next >= at => {
+                    from = at;
+                    self.mean_gap_s = 1.0 / rate;
+                    self.changes.remove(0);
+                }
+                _ => {
+                    self.next_offset_s = next;
+                    return;
+                }
+            }
+        }
     }
 
     fn gap(&mut self) -> f64 {
@@ -58,7 +95,7 @@ impl Schedule {
         }
         let slot = (self.seq, at);
         self.seq += 1;
-        self.next_offset_s += self.gap();
+        self.advance();
         Some(slot)
     }
 }
@@ -84,6 +121,24 @@ mod tests {
         assert_eq!(n, 999, "slots at 10ms, 20ms, ... 9990ms");
         let gap = t[1] - t[0];
         assert!((gap.as_secs_f64() - 0.01).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_rate_change_takes_effect_at_its_offset() {
+        let start = Instant::now();
+        for arrival in [Arrival::Uniform, Arrival::Poisson] {
+            let changes = vec![(10.0, 300.0), (5.0, 200.0)];
+            let mut s = Schedule::with_changes(start, start + Duration::from_secs(20), 100.0, changes, arrival, 5);
+            let mut per_5s = [0u32; 4];
+            while let Some((_, at)) = s.next_slot() {
+                per_5s[((at - start).as_secs_f64() / 5.0) as usize] += 1;
+            }
+            // 100/s for 5 s, 200/s for 5 s, then 300/s (changes given out of order).
+            let want = [500.0, 1000.0, 1500.0, 1500.0];
+            for (got, want) in per_5s.iter().zip(want) {
+                assert!((*got as f64 - want).abs() <= want * 0.12, "{arrival:?}: {per_5s:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,96 @@
+//! `--n-minus-1`: one node taken away from the searched servers by a real fault under load
+//! (sync and Patroni: the synchronous standby crashed, and dropped or replaced; shared disk and
+//! async: the primary's node crashed and the other took over), then the same search on what
+//! is left.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::capacity::outcome::Degraded;
+use crate::cli::RunArgs;
+use crate::config::{RunConfig, Target};
+use crate::failover::SharedTopology;
+use crate::fault::{FaultKind, FaultSpec};
+use crate::summary::CheckSection;
+use crate::topology::TopologyKind;
+
+use super::capacity_search::{run_step, StepLoad, StepPlan};
+
+/// When the fault is injected in its run, and how long the run lasts: long enough for the
+/// orchestrator's detection (probe interval x threshold), the takeover and the crash recovery.
+const FAULT_AT: Duration = Duration::from_secs(2);
+const FAULT_RUN: Duration = Duration::from_secs(30);
+
+/// The fault that takes one node away, per design; None where there is no node to spare (or
+/// none that habench can take over automatically).
+pub(super) fn fault_for(cfg: &RunConfig) -> Result<FaultKind, String> {
+    let Target::Topology(spec) = &cfg.target else {
+        return Err("a cluster habench did not start: take the node away yourself and search again".into());
+    };
+    match spec.kind {
+        TopologyKind::Sync | TopologyKind::Patroni => Ok(FaultKind::KillSyncStandby),
+        TopologyKind::SharedDisk | TopologyKind::Async => Ok(FaultKind::CrashPrimary),
+        TopologyKind::Single => Err("one node: losing it is an outage, there is no N-1".into()),
+        TopologyKind::LogShipping => Err("the DR standby is promoted by hand: no automatic N-1".into()),
+    }
+}
+
+/// Injects the fault in a run at half the MST on `servers`; returns what it cost and the
+/// degraded servers.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn degrade(
+    cfg: &RunConfig,
+    kind: FaultKind,
+    rate: f64,
+    plan: &StepPlan,
+    args: &RunArgs,
+    dir: &Path,
+    label: &str,
+    abort: &watch::Receiver<bool>,
+    servers: Option<SharedTopology>,
+) -> (Degraded, Option<SharedTopology>) {
+    let fault = FaultSpec { kind, at: FAULT_AT, duration: None };
+    let folder = format!("{label}/n-1-{kind}");
+    let spec = format!("{kind}@{}s", FAULT_AT.as_secs());
+    if !plan.quiet {
+        eprintln!("habench: capacity {label}: N-1: {spec} at {rate:.0}/s, then the search on what is left");
+    }
+    let mut c = cfg.clone();
+    c.faults = vec![fault];
+    let mut out = Degraded {
+        fault: spec,
+        target: None,
+        folder: folder.clone(),
+        rto_ms: None,
+        lost: None,
+        search: None,
+        error: None,
+    };
+    let run = run_step(&c, StepLoad::flat(rate), FAULT_RUN, plan, 0, args, &dir.join(&folder), abort, servers).await;
+    let servers = match run {
+        Ok((s, topo)) => {
+            let trial = s.failover.as_ref().and_then(|f| f.trials.first());
+            out.rto_ms = trial.and_then(|t| t.rto_ms);
+            out.target = trial.map(|t| t.target.clone());
+            out.lost = match &s.check {
+                Some(CheckSection::Report(r)) => Some(r.lost),
+                _ => None,
+            };
+            if !s.complete {
+                out.error = Some(s.stop_reason.clone().unwrap_or_else(|| "the fault run did not complete".into()));
+            } else if trial.is_none() {
+                out.error = Some("the fault was not injected".into());
+            } else if kind == FaultKind::CrashPrimary && trial.is_some_and(|t| t.promoted_ms.is_none()) {
+                out.error = Some(format!("no takeover within {} s of the crash", (FAULT_RUN - FAULT_AT).as_secs()));
+            }
+            topo
+        }
+        Err(e) => {
+            out.error = Some(super::error_line(&e));
+            None
+        }
+    };
+    (out, servers)
+}

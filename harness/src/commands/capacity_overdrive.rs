@@ -1,0 +1,133 @@
+//! The overdrive run after a search (`--overdrive F:D`): the low load (half the MST) in the
+//! warm-up, F x MST for D, then the low load again for twice D; its timeline read back for the
+//! backlog's peak, the throttled time and the time to drain.
+
+use std::path::Path;
+
+use tokio::sync::watch;
+
+use crate::capacity::overdrive::{analyse, OverdrivePlan, OverdriveResult, Sample, LOW_SHARE};
+use crate::cli::RunArgs;
+use crate::config::{RateChange, RunConfig};
+use crate::failover::SharedTopology;
+use crate::report::data::Timeline;
+
+use super::capacity_search::{run_step, StepLoad, StepPlan};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn overdrive(
+    cfg: &RunConfig,
+    mst: f64,
+    o: OverdrivePlan,
+    plan: &StepPlan,
+    args: &RunArgs,
+    dir: &Path,
+    label: &str,
+    abort: &watch::Receiver<bool>,
+    servers: Option<SharedTopology>,
+) -> (OverdriveResult, Option<SharedTopology>) {
+    let rate = (mst * o.factor).round();
+    let low = (mst * LOW_SHARE).round().max(1.0);
+    let folder = format!("{label}/overdrive-{rate:.0}");
+    if !plan.quiet {
+        eprintln!(
+            "habench: capacity {label}: overdrive {rate:.0}/s ({}x the MST) for {:?}, then {low:.0}/s for {:?}",
+            o.factor,
+            o.duration,
+            o.recovery()
+        );
+    }
+    let load = StepLoad {
+        rate: low,
+        changes: vec![RateChange { at: std::time::Duration::ZERO, rate }, RateChange { at: o.duration, rate: low }],
+    };
+    let mut out = OverdriveResult {
+        factor: o.factor,
+        rate,
+        low_rate: low,
+        duration_s: o.duration.as_secs_f64(),
+        recovery_s: o.recovery().as_secs_f64(),
+        folder: folder.clone(),
+        backlog_start: None,
+        backlog_peak: None,
+        peak_at_s: None,
+        backlog_at_overdrive_end: None,
+        throttled_s: 0.0,
+        drain_s: None,
+        left_at_end: None,
+        drain_estimate_s: None,
+        achieved: 0.0,
+        failed: 0,
+        error: None,
+    };
+    let path = dir.join(&folder);
+    let run = run_step(cfg, load, o.duration + o.recovery(), plan, 0, args, &path, abort, servers).await;
+    let servers = match run {
+        Ok((s, topo)) => {
+            out.achieved = s.rate(s.commit_op()).unwrap_or(0.0);
+            out.failed = s.ops.values().map(|c| c.fail + c.unknown).sum();
+            let routed = s.messages.as_ref().map(|m| (m.routed_ok as f64 / m.published_ok.max(1) as f64).max(1.0));
+            // Drained: back within one second of the low load's queue entries of the start.
+            let allowance = low * routed.unwrap_or(1.0);
+            match std::fs::read_to_string(path.join("timeline.csv")) {
+                Ok(text) => {
+                    let samples = samples(&Timeline::parse(&text), plan.warmup.as_secs_f64());
+                    let f = analyse(&samples, o.duration.as_secs_f64(), cfg.interval.as_secs_f64(), allowance);
+                    out.backlog_start = f.start;
+                    out.backlog_peak = f.peak;
+                    out.peak_at_s = f.peak_at_s;
+                    out.backlog_at_overdrive_end = f.at_end_of_overdrive;
+                    out.throttled_s = f.throttled_s;
+                    out.drain_s = f.drain_s;
+                    out.left_at_end = f.left_at_end;
+                    out.drain_estimate_s = f.drain_estimate_s;
+                }
+                Err(e) => out.error = Some(format!("reading its timeline: {e}")),
+            }
+            if !s.complete {
+                out.error = Some(s.stop_reason.clone().unwrap_or_else(|| "the run did not complete".into()));
+            }
+            topo
+        }
+        Err(e) => {
+            out.error = Some(super::error_line(&e));
+            None
+        }
+    };
+    if !plan.quiet {
+        eprintln!("habench: capacity {label}: overdrive: {}", line(&out));
+    }
+    (out, servers)
+}
+
+/// The timeline's rows as samples timed from the start of the measured phase (`warmup_s` after
+/// the run's start).
+fn samples(t: &Timeline, warmup_s: f64) -> Vec<Sample> {
+    let queues: Vec<&[Option<f64>]> =
+        t.names.iter().filter(|n| n.starts_with("queue_")).filter_map(|n| t.col(n)).collect();
+    let (Some(times), throttled) = (t.col("t_s"), t.col("throttled")) else { return Vec::new() };
+    times
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| {
+            let queued = (!queues.is_empty())
+                .then(|| queues.iter().map(|q| q.get(i).copied().flatten()).sum::<Option<f64>>())
+                .flatten();
+            let on = throttled.and_then(|c| c.get(i).copied().flatten()).is_some_and(|v| v > 0.0);
+            Some(Sample { t_s: (*at)? - warmup_s, queued, throttled: on })
+        })
+        .collect()
+}
+
+fn line(o: &OverdriveResult) -> String {
+    if let Some(e) = &o.error {
+        return format!("not measured ({e})");
+    }
+    let peak = o.backlog_peak.map(|p| format!("backlog peak {p:.0}")).unwrap_or_else(|| "backlog not sampled".into());
+    let drain = match (o.drain_s, o.drain_estimate_s) {
+        (Some(d), _) => format!("drained {d:.0} s after it"),
+        (None, Some(e)) => format!("not drained in {:.0} s (estimate {e:.0} s)", o.recovery_s),
+        (None, None) => format!("not drained in {:.0} s", o.recovery_s),
+    };
+    format!("{peak}, throttled {:.0} s, {drain}", o.throttled_s)
+}
