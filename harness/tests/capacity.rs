@@ -100,6 +100,39 @@ fn a_quick_search_on_single_finds_an_mst_its_steps_agree_with() {
     assert!(md.contains(&format!("| single | {bound}{mst:.0} |")), "planning table names the MST:\n{md}");
     let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("src=\"charts/"), "capacity.html is self-contained");
+    compare_against_a_faster_copy(&out, &cap);
+}
+
+/// `habench compare` on two capacity folders: a copy whose bracket sits wholly above is better,
+/// and the other way round is worse and fails `--fail-if-worse`.
+fn compare_against_a_faster_copy(out: &Path, cap: &Value) {
+    let faster = common::TempDir::new("capacity", "faster");
+    std::fs::create_dir_all(&*faster).unwrap();
+    let mut c = cap.clone();
+    let t = &mut c["topologies"][0];
+    let (mst, above) = (t["mst"].as_f64().unwrap(), t["unsustainable"].as_f64().unwrap_or(3200.0));
+    t["mst"] = (above * 2.0).into();
+    t["unsustainable"] = (above * 2.2).into();
+    std::fs::write(faster.join("capacity.json"), serde_json::to_string(&c).unwrap()).unwrap();
+    let cmp = common::TempDir::new("capacity", "compare");
+    let run = |before: &Path, after: &Path| {
+        habench()
+            .args(["compare", before.to_str().unwrap(), after.to_str().unwrap(), "--fail-if-worse", "5"])
+            .args(["--out", cmp.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let up = run(out, &faster);
+    let text = String::from_utf8_lossy(&up.stdout);
+    assert!(up.status.success(), "{text}{}", String::from_utf8_lossy(&up.stderr));
+    assert!(text.contains(&format!("| single.mst | {mst:.0} |")) && text.contains("| better |"), "{text}");
+    let json = read_json(&cmp.join("compare.json"));
+    assert_eq!(json["kind"], "capacity");
+    let down = run(&faster, out);
+    assert_eq!(down.status.code(), Some(1), "worse by more than 5 %: {}", String::from_utf8_lossy(&down.stderr));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("single.mst"));
+    let mixed = habench().args(["compare", out.to_str().unwrap(), "/nonexistent-run"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("capacity folder"), "capacity vs run is refused");
 }
 
 #[test]
@@ -154,6 +187,10 @@ fn bad_capacity_flags_are_refused_naming_the_term() {
         (&["--slo", "publish.p99=5ms", "--rate", "100"], &["--rate is not a capacity flag"]),
         (&["--slo", "publish.p99=5ms", "--topologies", "single", "--standbys", "2"], &["--standbys", "single"]),
         (&["offload", "--slo", "publish.p99=5ms", "--topologies", "single"], &["reports_on", "readable standby"]),
+        (&["--slo", "publish.p99=5ms", "--overdrive", "0.8:1m"], &["--overdrive", "more than 1"]),
+        (&["--slo", "publish.p99=5ms", "--overdrive", "1.4"], &["--overdrive", "FACTOR:DURATION"]),
+        (&["--slo", "publish.p99=5ms", "--overdrive", "1.4:2s"], &["--overdrive", "shorter than 5 s"]),
+        (&["--slo", "publish.p99=5ms", "--throttle", "0"], &["--throttle", "50000"]),
     ];
     for (args, wanted) in cases {
         let res = habench().arg("capacity").args(*args).args(["--out", "/nonexistent/never-written"]).output().unwrap();
@@ -163,4 +200,76 @@ fn bad_capacity_flags_are_refused_naming_the_term() {
             assert!(stderr.contains(w), "{args:?}: want {w:?} in:\n{stderr}");
         }
     }
+}
+
+/// Sums of the `queue_*` columns and the publish rate per row of a timeline, with `t_s`.
+fn timeline_rows(dir: &Path) -> Vec<(f64, f64, f64)> {
+    let text = std::fs::read_to_string(dir.join("timeline.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let queues: Vec<usize> = (0..head.len()).filter(|i| head[*i].starts_with("queue_")).collect();
+    let rate = head.iter().position(|h| *h == "publish_ops_per_sec").unwrap();
+    lines
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            let q = queues.iter().map(|i| c[*i].parse::<f64>().unwrap_or(0.0)).sum();
+            (c[0].parse().unwrap(), q, c[rate].parse().unwrap_or(0.0))
+        })
+        .collect()
+}
+
+#[test]
+fn n_minus_1_on_sync_searches_again_without_the_standby_and_overdrive_measures_the_backlog() {
+    let _turn = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    let out = common::TempDir::new("capacity", "n1");
+    let res = habench()
+        .args(["capacity", "quick", "--topologies", "sync", "--slo", "publish.p99=200ms", "--quick"])
+        .args(["--max-steps", "2", "--target-load", "100", "--n-minus-1", "--overdrive", "2:5s", "--quiet"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    let cap = read_json(&out.join("capacity.json"));
+    let search = &cap["topologies"][0];
+    let mst = search["mst"].as_f64().expect("an MST (at least the first step held)");
+
+    // The node was taken by a real fault under load: nothing acknowledged was lost, and the
+    // primary the N-1 steps ran on confirms commits with no standby (its own settings say so).
+    let n1 = &search["n_minus_1"];
+    assert_eq!(n1["fault"], "kill-sync-standby@2s", "{n1}");
+    assert!(n1["error"].is_null(), "{n1}");
+    assert_eq!(n1["lost"], 0, "{n1}");
+    let sync_names = |folder: &str| {
+        let m = read_json(&out.join(folder).join("manifest.json"));
+        m["server_settings"]["primary"]["synchronous_standby_names"].as_str().unwrap().to_string()
+    };
+    assert_eq!(sync_names(search["steps"][0]["folder"].as_str().unwrap()), "FIRST 1 (s1)");
+    let n1_steps = n1["search"]["steps"].as_array().unwrap();
+    assert!(!n1_steps.is_empty(), "{n1}");
+    assert_eq!(n1_steps[0]["rate"].as_f64(), Some(mst), "the N-1 search starts at the healthy MST");
+    for s in n1_steps {
+        assert_eq!(sync_names(s["folder"].as_str().unwrap()), "", "the dead standby was dropped: {s}");
+    }
+    let row = &cap["planning"][0]["n1"];
+    assert_eq!(row["mst"], n1["search"]["mst"], "{row}");
+    let md = std::fs::read_to_string(out.join("capacity.md")).unwrap();
+    assert!(md.contains("N-1 MST") && md.contains("kill-sync-standby@2s:"), "{md}");
+
+    // Overdrive: twice the MST for 5 s between loads of half the MST; its figures are those of
+    // its own timeline.
+    let o = &search["overdrive"];
+    assert!(o["error"].is_null(), "{o}");
+    assert_eq!(o["rate"].as_f64(), Some((mst * 2.0).round()));
+    let rows = timeline_rows(&out.join(o["folder"].as_str().unwrap()));
+    let warmup = cap["warmup_s"].as_f64().unwrap();
+    let peak = rows.iter().filter(|r| r.0 > warmup).map(|r| r.1).fold(0.0, f64::max);
+    assert_eq!(o["backlog_peak"].as_f64(), Some(peak), "{o}");
+    let mean_rate = |from: f64, to: f64| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.0 > warmup + from && r.0 <= warmup + to).map(|r| r.2).collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let (during, after) = (mean_rate(1.0, 5.0), mean_rate(9.0, 15.0));
+    assert!(during > after * 1.5, "offered twice as much during the overdrive: {during:.0}/s vs {after:.0}/s");
+    assert!(md.contains("## Overdrive"), "{md}");
 }

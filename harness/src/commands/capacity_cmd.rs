@@ -178,7 +178,10 @@ fn plan(args: &CapacityArgs) -> anyhow::Result<Plan> {
         None if quick => 0.15,
         None => 0.05,
     };
-    let variants = variants(args)?;
+    let mut variants = variants(args)?;
+    // A search measures the healthy state: a scenario's own faults are not injected (only
+    // --n-minus-1's, in a run of its own).
+    variants.iter_mut().for_each(|v| v.faults.clear());
     if let Some(t) = args.target_load {
         if !(t > 0.0 && t.is_finite()) {
             bail!("--target-load: give the planned publishes per second, e.g. 800");
@@ -217,7 +220,7 @@ fn plan(args: &CapacityArgs) -> anyhow::Result<Plan> {
             warmup,
             confirm: args.confirm,
             overdrive,
-            quiet: r.quiet,
+            progress: super::progress::Progress::new(r.quiet),
         },
         target: args.target_load,
         dir,

@@ -54,11 +54,11 @@ pub(super) async fn degrade(
     let fault = FaultSpec { kind, at: FAULT_AT, duration: None };
     let folder = format!("{label}/n-1-{kind}");
     let spec = format!("{kind}@{}s", FAULT_AT.as_secs());
-    if !plan.quiet {
-        eprintln!("habench: capacity {label}: N-1: {spec} at {rate:.0}/s, then the search on what is left");
-    }
+    let tick = plan.progress.begin(format!("capacity {label}: N-1: {spec} at {rate:.0}/s"), FAULT_RUN + plan.warmup);
     let mut c = cfg.clone();
     c.faults = vec![fault];
+    // The node stays lost: no restart, no rejoin.
+    c.orchestrator.heal = false;
     let mut out = Degraded {
         fault: spec,
         target: None,
@@ -92,5 +92,18 @@ pub(super) async fn degrade(
             None
         }
     };
+    drop(tick);
+    plan.progress.line(&format!(
+        "capacity {label}: N-1: {}",
+        match &out.error {
+            Some(e) => format!("no node taken away: {e}"),
+            None => format!(
+                "{} lost its node (write outage {}, lost {}); searching again on what is left",
+                out.target.as_deref().unwrap_or("-"),
+                out.rto_ms.map(|ms| format!("{:.1} s", ms / 1e3)).unwrap_or("-".into()),
+                out.lost.map(|l| l.to_string()).unwrap_or("-".into())
+            ),
+        }
+    ));
     (out, servers)
 }

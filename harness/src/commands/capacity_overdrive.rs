@@ -29,14 +29,15 @@ pub(super) async fn overdrive(
     let rate = (mst * o.factor).round();
     let low = (mst * LOW_SHARE).round().max(1.0);
     let folder = format!("{label}/overdrive-{rate:.0}");
-    if !plan.quiet {
-        eprintln!(
-            "habench: capacity {label}: overdrive {rate:.0}/s ({}x the MST) for {:?}, then {low:.0}/s for {:?}",
+    let tick = plan.progress.begin(
+        format!(
+            "capacity {label}: overdrive {rate:.0}/s ({}x the MST) for {:?}, then {low:.0}/s for {:?}",
             o.factor,
             o.duration,
             o.recovery()
-        );
-    }
+        ),
+        o.duration + o.recovery() + plan.warmup,
+    );
     let load = StepLoad {
         rate: low,
         changes: vec![RateChange { at: std::time::Duration::ZERO, rate }, RateChange { at: o.duration, rate: low }],
@@ -94,9 +95,8 @@ pub(super) async fn overdrive(
             None
         }
     };
-    if !plan.quiet {
-        eprintln!("habench: capacity {label}: overdrive: {}", line(&out));
-    }
+    drop(tick);
+    plan.progress.line(&format!("capacity {label}: overdrive: {}", line(&out)));
     (out, servers)
 }
 

@@ -27,7 +27,7 @@ pub struct StepPlan {
     pub warmup: Duration,
     pub confirm: Option<Duration>,
     pub overdrive: Option<OverdrivePlan>,
-    pub quiet: bool,
+    pub progress: super::progress::Progress,
 }
 
 /// Longest wait after a step for its queues to empty: the next step reinstalls the schema.
@@ -74,14 +74,15 @@ pub async fn search_topology(
             break;
         }
         let index = out.steps.len() + 1;
-        if !plan.quiet {
-            let left = search.steps_left();
-            eprintln!(
-                "habench: capacity {label}: step {index}, {rate:.0}/s (about {left} step{} left, ~{:.0} min)",
+        let left = search.steps_left();
+        let tick = plan.progress.begin(
+            format!(
+                "capacity {label}: step {index}, {rate:.0}/s (about {left} step{} left, ~{:.0} min)",
                 if left == 1 { "" } else { "s" },
                 (left as f64 * step_s / 60.0).ceil()
-            );
-        }
+            ),
+            Duration::from_secs_f64(step_s),
+        );
         let folder = format!("{label}/step-{index:02}-{rate:.0}");
         let t0 = Instant::now();
         let run = run_step(
@@ -113,9 +114,8 @@ pub async fn search_topology(
             Err(e) => step.error = Some(super::error_line(&e)),
         }
         step.elapsed_s = t0.elapsed().as_secs_f64();
-        if !plan.quiet {
-            eprintln!("habench: capacity {label}: step {index}, {rate:.0}/s: {}", step_line(&step));
-        }
+        drop(tick);
+        plan.progress.line(&format!("capacity {label}: step {index}, {rate:.0}/s: {}", step_line(&step)));
         let failed = step.error.clone();
         out.steps.push(step);
         out.mst = search.sustainable();
@@ -162,9 +162,7 @@ async fn confirm(
     abort: &watch::Receiver<bool>,
     servers: Option<SharedTopology>,
 ) -> (Confirm, Option<SharedTopology>) {
-    if !plan.quiet {
-        eprintln!("habench: capacity {label}: confirming {rate:.0}/s for {duration:?}");
-    }
+    let tick = plan.progress.begin(format!("capacity {label}: confirming {rate:.0}/s for {duration:?}"), duration);
     let folder = format!("{label}/confirm-{rate:.0}");
     let run = run_step(cfg, StepLoad::flat(rate), duration, plan, 0, args, &dir.join(&folder), abort, servers).await;
     let (measure, verdict, servers) = match run {
@@ -175,13 +173,12 @@ async fn confirm(
         }
         Err(e) => (None, Some(Verdict { sustainable: false, reasons: vec![super::error_line(&e)] }), None),
     };
-    if !plan.quiet {
-        let held = verdict.as_ref().is_some_and(|v| v.sustainable);
-        eprintln!(
-            "habench: capacity {label}: {rate:.0}/s for {duration:?} {}",
-            if held { "held" } else { "did not hold" }
-        );
-    }
+    drop(tick);
+    let held = verdict.as_ref().is_some_and(|v| v.sustainable);
+    plan.progress.line(&format!(
+        "capacity {label}: {rate:.0}/s for {duration:?} {}",
+        if held { "held" } else { "did not hold" }
+    ));
     (Confirm { rate, duration_s: duration.as_secs_f64(), folder, measure, verdict }, servers)
 }
 
@@ -227,7 +224,6 @@ pub(super) async fn run_step(
     c.warmup = plan.warmup;
     c.drain_timeout = STEP_DRAIN;
     c.trials = 1;
-    c.faults.clear();
     c.seed = cfg.seed.wrapping_add(index as u64);
     c.quiet = true;
     c.keep = false;

@@ -19,6 +19,16 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             bail!("--fail-if-worse: {p} is not a percentage; give e.g. 10");
         }
     }
+    let capacity = [&args.before, &args.after].map(|d| d.join("capacity.json").is_file());
+    match capacity {
+        [true, true] => return compare_capacity(&args),
+        [true, false] | [false, true] => bail!(
+            "{} is a capacity folder and {} is not: compare two capacity searches, or two runs",
+            if capacity[0] { "BEFORE" } else { "AFTER" },
+            if capacity[0] { "AFTER" } else { "BEFORE" }
+        ),
+        [false, false] => {}
+    }
     let before = RunData::load(&args.before).map_err(|e| anyhow::anyhow!("BEFORE: {e}"))?;
     let after = RunData::load(&args.after).map_err(|e| anyhow::anyhow!("AFTER: {e}"))?;
     let changes = compare::compare(&before, &after, args.seed);
@@ -40,8 +50,38 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         eprintln!("habench: warning: {w}");
     }
     println!("{md}");
+    gate(&args, &changes)
+}
+
+/// Two capacity folders: MST per topology (and N-1, overdrive drain) before and after.
+fn compare_capacity(args: &CompareArgs) -> anyhow::Result<()> {
+    use crate::report::capacity_compare;
+    let before = capacity_compare::load(&args.before).map_err(|e| anyhow::anyhow!("BEFORE: {e}"))?;
+    let after = capacity_compare::load(&args.after).map_err(|e| anyhow::anyhow!("AFTER: {e}"))?;
+    let changes = capacity_compare::compare(&before, &after);
+    if changes.is_empty() {
+        bail!("BEFORE and AFTER searched no topology in common (their labels differ)");
+    }
+    let known: Vec<&str> = changes.iter().map(|c| c.metric.as_str()).collect();
+    if let Some(m) = args.metrics.iter().find(|m| !known.contains(&m.as_str())) {
+        bail!("--metric: `{m}` is not a metric of these searches; they have {}", known.join(", "));
+    }
+    let out = args.out.clone().unwrap_or_else(|| args.after.join("compare"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (b, a) = (name(&args.before), name(&args.after));
+    let md = format!("{}\n{}\n", compare::markdown(&b, &a, &changes), capacity_compare::NOTE);
+    crate::store::write_atomic(&out.join("compare.md"), md.as_bytes())?;
+    let json = serde_json::json!({ "before": b, "after": a, "kind": "capacity", "metrics": changes });
+    crate::store::write_atomic(&out.join("compare.json"), (serde_json::to_string_pretty(&json)? + "\n").as_bytes())?;
+    println!("{md}");
+    gate(args, &changes)
+}
+
+/// `--fail-if-worse`: exit 1 naming what got worse.
+fn gate(args: &CompareArgs, changes: &[compare::MetricChange]) -> anyhow::Result<()> {
     if let Some(pct) = args.fail_if_worse {
-        let worse = compare::regressions(&changes, pct, &args.metrics);
+        let worse = compare::regressions(changes, pct, &args.metrics);
         if !worse.is_empty() {
             let names: Vec<String> = worse
                 .iter()

@@ -6,6 +6,7 @@ mod capacity_overdrive;
 mod capacity_search;
 pub mod compare_cmd;
 pub mod options;
+mod progress;
 pub mod report_cmd;
 pub mod run_cmd;
 mod run_once;

@@ -29,6 +29,10 @@ pub struct OrchestratorConfig {
     pub manual_delay: Duration,
     /// p99 counts as recovered when an interval's p99 is back under the pre-fault p99 times this.
     pub p99_factor: f64,
+    /// After a failover or a dropped standby, bring the lost node back (the old primary as a
+    /// standby of the new one, a dead standby restarted). Off for `capacity --n-minus-1`, which
+    /// measures what is left after losing it.
+    pub heal: bool,
 }
 
 impl Default for OrchestratorConfig {
@@ -39,6 +43,7 @@ impl Default for OrchestratorConfig {
             probe_threshold: 10,
             manual_delay: Duration::ZERO,
             p99_factor: 2.0,
+            heal: true,
         }
     }
 }
@@ -96,7 +101,7 @@ pub async fn run(
             misses.clear();
         }
         for name in failed_standbys {
-            replace_standby(&topo, &name, &log).await;
+            replace_standby(&topo, &name, cfg.heal, &log).await;
         }
     }
 }
@@ -197,6 +202,9 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
         });
     }
     // Heal: the old primary of a replica set comes back as a standby of the new one.
+    if !cfg.heal {
+        return;
+    }
     let mut guard = topo.lock().await;
     if let AnyTopology::Replicated(r) = &mut *guard {
         let down: Vec<String> =
@@ -210,7 +218,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
     }
 }
 
-async fn replace_standby(topo: &SharedTopology, name: &str, log: &EventLog) {
+async fn replace_standby(topo: &SharedTopology, name: &str, heal: bool, log: &EventLog) {
     let mut guard = topo.lock().await;
     let AnyTopology::Replicated(r) = &mut *guard else { return };
     match r.drop_standby(name).await {
@@ -219,6 +227,9 @@ async fn replace_standby(topo: &SharedTopology, name: &str, log: &EventLog) {
             log.push(EventKind::Failed { what: format!("drop {name}"), error: e.to_string() });
             return;
         }
+    }
+    if !heal {
+        return;
     }
     match r.restart_standby(name).await {
         Ok(()) => log.push(EventKind::StandbyRejoined { node: name.to_string(), detail: "restarted".into() }),

@@ -2,6 +2,7 @@
 //! and SVG under charts/, from a results folder. Also written at the end of every run.
 
 pub mod capacity;
+pub mod capacity_compare;
 pub mod charts;
 pub mod compare;
 pub mod data;
