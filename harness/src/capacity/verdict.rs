@@ -18,8 +18,9 @@ pub struct StepMeasure {
     pub delivered: f64,
     /// Per SLO term, the measured value (None: the operation never completed).
     pub slo_us: Vec<Option<u64>>,
-    /// Growth of the messages waiting in every host queue over the measured phase, per second
-    /// (least squares), and the queue entries each publish creates.
+    /// Growth of the messages waiting in every host queue over the second half of the measured
+    /// phase, per second (least squares; the first half lets the queues fill to their steady
+    /// depth), and the queue entries each publish creates.
     pub backlog_slope: Option<f64>,
     pub entries_per_publish: f64,
     /// Messages waiting at the end of the measured phase.
@@ -47,7 +48,7 @@ impl StepMeasure {
             achieved: s.rate(s.commit_op()).unwrap_or(0.0),
             delivered: s.rate("complete").unwrap_or(0.0),
             slo_us: terms.iter().map(|t| t.measured_us(s)).collect(),
-            backlog_slope: s.backlog.as_ref().map(|b| b.slope_per_s),
+            backlog_slope: s.backlog.as_ref().map(|b| b.late_slope_per_s.unwrap_or(b.slope_per_s)),
             entries_per_publish: if published > 0 { routed as f64 / published as f64 } else { 1.0 },
             backlog_end: s.backlog.as_ref().map(|b| b.end),
             failed: s.ops.values().map(|c| c.fail + c.unknown).sum(),
@@ -84,7 +85,8 @@ impl Rules {
         let terms: Vec<String> = self.terms.iter().map(|t| t.to_string()).collect();
         format!(
             "{}; queue growth at most {:.0} % of the queue entries offered per second + {:.0}/s (least-squares slope \
-             of the total host-queue depth over the measured phase); no failed or unknown operation; at most {:.0} % \
+             of the total host-queue depth over the second half of the measured phase, once the queues have filled \
+             to their steady depth); no failed or unknown operation; at most {:.0} % \
              of publishes started late; no second of throttled publishing (with --throttle)",
             terms.join(", "),
             self.backlog_share * 100.0,

@@ -52,6 +52,10 @@ pub struct Backlog {
     pub end: i64,
     pub peak: i64,
     pub slope_per_s: f64,
+    /// The slope over the second half of the samples: by then the queues have filled to their
+    /// steady depth (what `habench capacity` judges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_slope_per_s: Option<f64>,
     pub samples: u32,
 }
 
@@ -63,11 +67,14 @@ impl Backlog {
         }
         let points: Vec<(f64, f64)> = samples.iter().map(|s| (s.0, s.1 as f64)).collect();
         let slope = crate::measure::fit::slope(&points).unwrap_or(0.0);
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        let late = (points.len() >= 4).then(|| crate::measure::fit::slope(&points[points.len() / 2..])).flatten();
         Some(Backlog {
             start: samples[0].1,
             end: samples[samples.len() - 1].1,
             peak: samples.iter().map(|s| s.1).max().unwrap_or(0),
-            slope_per_s: (slope * 100.0).round() / 100.0,
+            slope_per_s: round(slope),
+            late_slope_per_s: late.map(round),
             samples: u32::try_from(samples.len()).unwrap_or(u32::MAX),
         })
     }
@@ -232,5 +239,9 @@ mod backlog_tests {
         let growing = Backlog::of(&[(1.0, 100), (2.0, 200), (3.0, 300), (4.0, 400)]).unwrap();
         assert_eq!((growing.slope_per_s, growing.start, growing.end, growing.peak), (100.0, 100, 400, 400));
         assert_eq!(Backlog::of(&[(1.0, 5)]), None);
+        // Queues filling to their steady depth, then flat: growth overall, none once filled.
+        let filling = Backlog::of(&[(1.0, 0), (2.0, 200), (3.0, 400), (4.0, 400), (5.0, 400), (6.0, 400)]).unwrap();
+        assert!(filling.slope_per_s > 50.0 && filling.late_slope_per_s == Some(0.0), "{filling:?}");
+        assert_eq!(Backlog::of(&[(1.0, 5), (2.0, 6), (3.0, 7)]).unwrap().late_slope_per_s, None, "too few samples");
     }
 }
