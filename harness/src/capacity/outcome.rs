@@ -250,6 +250,7 @@ mod tests {
                 delivered: rate,
                 slo_us: vec![Some(p99_us)],
                 backlog_slope: Some(0.0),
+                backlog_slope_se: None,
                 entries_per_publish: 1.0,
                 backlog_end: Some(0),
                 failed: 0,

@@ -22,6 +22,9 @@ pub struct StepMeasure {
     /// phase, per second (least squares; the first half lets the queues fill to their steady
     /// depth), and the queue entries each publish creates.
     pub backlog_slope: Option<f64>,
+    /// The slope's standard error: growth within twice it is sampling noise.
+    #[serde(default)]
+    pub backlog_slope_se: Option<f64>,
     pub entries_per_publish: f64,
     /// Messages waiting at the end of the measured phase.
     pub backlog_end: Option<i64>,
@@ -49,6 +52,7 @@ impl StepMeasure {
             delivered: s.rate("complete").unwrap_or(0.0),
             slo_us: terms.iter().map(|t| t.measured_us(s)).collect(),
             backlog_slope: s.backlog.as_ref().map(|b| b.late_slope_per_s.unwrap_or(b.slope_per_s)),
+            backlog_slope_se: s.backlog.as_ref().and_then(|b| b.late_slope_se_per_s),
             entries_per_publish: if published > 0 { routed as f64 / published as f64 } else { 1.0 },
             backlog_end: s.backlog.as_ref().map(|b| b.end),
             failed: s.ops.values().map(|c| c.fail + c.unknown).sum(),
@@ -86,7 +90,8 @@ impl Rules {
         format!(
             "{}; queue growth at most {:.0} % of the queue entries offered per second + {:.0}/s (least-squares slope \
              of the total host-queue depth over the second half of the measured phase, once the queues have filled \
-             to their steady depth); no failed or unknown operation; at most {:.0} % \
+             to their steady depth, less twice its standard error: growth the sampling noise explains does not \
+             count); no failed or unknown operation; at most {:.0} % \
              of publishes started late; no second of throttled publishing (with --throttle)",
             terms.join(", "),
             self.backlog_share * 100.0,
@@ -123,9 +128,13 @@ pub fn judge(m: &StepMeasure, rules: &Rules) -> Verdict {
         }
     }
     let allowed = rules.backlog_allowed(m.offered, m.entries_per_publish);
+    let noise = 2.0 * m.backlog_slope_se.unwrap_or(0.0);
     match m.backlog_slope {
-        Some(slope) if slope > allowed => {
-            reasons.push(format!("backlog grew {slope:.1}/s (allowed {allowed:.1}/s)"));
+        Some(slope) if slope - noise > allowed => {
+            reasons.push(match m.backlog_slope_se {
+                Some(se) => format!("backlog grew {slope:.1} ± {se:.1}/s (allowed {allowed:.1}/s)"),
+                None => format!("backlog grew {slope:.1}/s (allowed {allowed:.1}/s)"),
+            });
         }
         Some(_) => {}
         None => reasons.push("queue depth not sampled".to_string()),
@@ -154,6 +163,7 @@ mod tests {
             delivered: offered * 2.0,
             slo_us: vec![Some(10_000)],
             backlog_slope: Some(0.5),
+            backlog_slope_se: None,
             entries_per_publish: 2.0,
             backlog_end: Some(40),
             failed: 0,
@@ -185,6 +195,12 @@ mod tests {
                 "5.0 % of publishes started late"
             ]
         );
+        m = measure(500.0);
+        m.backlog_slope = Some(35.0);
+        m.backlog_slope_se = Some(10.0);
+        assert!(judge(&m, &rules).sustainable, "35 ± 10 is within 22 + 2 x 10");
+        m.backlog_slope_se = Some(5.0);
+        assert_eq!(judge(&m, &rules).reasons, ["backlog grew 35.0 ± 5.0/s (allowed 22.0/s)"]);
         m = measure(500.0);
         m.slo_us = vec![None];
         assert_eq!(judge(&m, &rules).reasons, ["no publish completed"]);

@@ -30,6 +30,11 @@ pub(super) fn fault_for(cfg: &RunConfig) -> Result<FaultKind, String> {
         return Err("a cluster habench did not start: take the node away yourself and search again".into());
     };
     match spec.kind {
+        TopologyKind::Patroni if spec.engine.as_ref().is_none_or(|e| e.sync_mode == crate::patroni::SyncMode::Off) => {
+            Err("Patroni with --sync-mode off has no synchronous standby to lose; give --sync-mode on, strict or \
+                 quorum"
+                .into())
+        }
         TopologyKind::Sync | TopologyKind::Patroni => Ok(FaultKind::KillSyncStandby),
         TopologyKind::SharedDisk | TopologyKind::Async => Ok(FaultKind::CrashPrimary),
         TopologyKind::Single => Err("one node: losing it is an outage, there is no N-1".into()),

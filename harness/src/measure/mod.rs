@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod cpu;
+pub mod exposure;
 pub mod fit;
 pub mod floor;
 pub mod op;

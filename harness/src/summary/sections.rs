@@ -56,6 +56,9 @@ pub struct Backlog {
     /// steady depth (what `habench capacity` judges).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_slope_per_s: Option<f64>,
+    /// Its standard error (the queue's sampling noise: polls take entries in batches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_slope_se_per_s: Option<f64>,
     pub samples: u32,
 }
 
@@ -68,13 +71,16 @@ impl Backlog {
         let points: Vec<(f64, f64)> = samples.iter().map(|s| (s.0, s.1 as f64)).collect();
         let slope = crate::measure::fit::slope(&points).unwrap_or(0.0);
         let round = |v: f64| (v * 100.0).round() / 100.0;
-        let late = (points.len() >= 4).then(|| crate::measure::fit::slope(&points[points.len() / 2..])).flatten();
+        let half = &points[points.len() / 2..];
+        let late = (points.len() >= 4).then(|| crate::measure::fit::slope(half)).flatten();
+        let late_se = (points.len() >= 6).then(|| crate::measure::fit::slope_with_error(half)).flatten().map(|f| f.1);
         Some(Backlog {
             start: samples[0].1,
             end: samples[samples.len() - 1].1,
             peak: samples.iter().map(|s| s.1).max().unwrap_or(0),
             slope_per_s: round(slope),
             late_slope_per_s: late.map(round),
+            late_slope_se_per_s: late_se.map(round),
             samples: u32::try_from(samples.len()).unwrap_or(u32::MAX),
         })
     }

@@ -1,0 +1,130 @@
+//! Durability exposure: the intervals in which the primary acknowledged commits with fewer
+//! synchronous standbys than the run was configured with (a dead standby dropped from
+//! `synchronous_standby_names`, Patroni's `on` mode with no standby left), from samples of the
+//! primary's setting. Pure: the samples come from the runner, the acknowledgements from the
+//! ledger.
+
+use serde::{Deserialize, Serialize};
+
+/// How many standbys must confirm a commit under a `synchronous_standby_names` value:
+/// `FIRST k (...)`, `ANY k (...)` and `k (...)` need k; a plain list (or `*`) needs one; an empty
+/// value none.
+pub fn required_standbys(names: &str) -> u32 {
+    let t = names.trim();
+    if t.is_empty() {
+        return 0;
+    }
+    let upper = t.to_ascii_uppercase();
+    let rest = upper.strip_prefix("FIRST").or_else(|| upper.strip_prefix("ANY")).unwrap_or(&upper).trim_start();
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let after = rest[digits.len()..].trim_start();
+    match digits.parse::<u32>() {
+        Ok(k) if after.starts_with('(') => k,
+        _ => 1,
+    }
+}
+
+/// One sample of the primary's synchronous setting; `names` is None when the primary could not
+/// be asked (down, or a failover in progress: no commit is acknowledged then either).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSample {
+    pub at_us: i64,
+    pub names: Option<String>,
+}
+
+/// An interval of acknowledged but unprotected commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Wall-clock µs of the first sample that showed it, and of the first that no longer did
+    /// (None: it lasted to the end of the run).
+    pub start_us: i64,
+    pub end_us: Option<i64>,
+    /// The setting during the window, and the one configured.
+    pub names: String,
+    pub configured: String,
+}
+
+/// The windows in which fewer standbys than `configured` would confirm a commit.
+pub fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
+    let need = required_standbys(configured);
+    let mut out: Vec<Window> = Vec::new();
+    let mut open: Option<Window> = None;
+    for s in samples {
+        let Some(names) = &s.names else { continue };
+        let exposed = required_standbys(names) < need;
+        match (&mut open, exposed) {
+            (None, true) => {
+                open = Some(Window {
+                    start_us: s.at_us,
+                    end_us: None,
+                    names: names.clone(),
+                    configured: configured.into(),
+                })
+            }
+            (Some(w), false) => {
+                w.end_us = Some(s.at_us);
+                out.extend(open.take());
+            }
+            _ => {}
+        }
+    }
+    out.extend(open);
+    out
+}
+
+/// Acknowledgements (sorted wall-clock µs) inside a window.
+pub fn count_in(w: &Window, acks_us: &[i64]) -> u64 {
+    let from = acks_us.partition_point(|&a| a < w.start_us);
+    let to = w.end_us.map_or(acks_us.len(), |e| acks_us.partition_point(|&a| a < e));
+    to.saturating_sub(from) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_require_what_postgres_waits_for() {
+        for (names, k) in [
+            ("", 0),
+            ("  ", 0),
+            ("FIRST 1 (s1)", 1),
+            ("first 2 (s1, s2, s3)", 2),
+            ("ANY 2 (s1,s2)", 2),
+            ("3 (a, b, c)", 3),
+            ("s1, s2", 1),
+            ("*", 1),
+            ("\"s1\"", 1),
+        ] {
+            assert_eq!(required_standbys(names), k, "{names:?}");
+        }
+    }
+
+    fn at(t: i64, names: Option<&str>) -> SyncSample {
+        SyncSample { at_us: t, names: names.map(String::from) }
+    }
+
+    #[test]
+    fn a_dropped_standby_opens_a_window_until_it_is_back_and_unsampled_moments_keep_the_state() {
+        let s = [
+            at(0, Some("FIRST 1 (s1)")),
+            at(50, Some("")),
+            at(100, None),
+            at(150, Some("")),
+            at(200, Some("FIRST 1 (s1)")),
+            at(250, Some("")),
+        ];
+        let w = windows(&s, "FIRST 1 (s1)");
+        assert_eq!(w.len(), 2);
+        assert_eq!((w[0].start_us, w[0].end_us, w[0].names.as_str()), (50, Some(200), ""));
+        assert_eq!((w[1].start_us, w[1].end_us), (250, None), "open to the end of the run");
+        let acks = [10, 60, 120, 199, 200, 260, 900];
+        assert_eq!(count_in(&w[0], &acks), 3);
+        assert_eq!(count_in(&w[1], &acks), 2);
+        // FIRST 1 of 2 keeps one confirming standby: no window.
+        assert!(
+            windows(&[at(0, Some("FIRST 1 (s1, s2)")), at(50, Some("FIRST 1 (s2)"))], "FIRST 1 (s1, s2)").is_empty()
+        );
+        assert!(windows(&s, "").is_empty(), "an asynchronous setup promises nothing to break");
+    }
+}
