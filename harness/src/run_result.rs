@@ -117,6 +117,8 @@ pub struct RunResult {
     pub reports: Option<ReportResult>,
     /// `--throttle` runs.
     pub throttle: Option<Throttling>,
+    /// Changes of the primary's `synchronous_standby_names` (MessageBox runs).
+    pub sync_samples: Vec<crate::measure::exposure::SyncSample>,
 }
 
 /// The report load's results.

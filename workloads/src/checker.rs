@@ -170,6 +170,11 @@ pub struct CheckReport {
     pub unexpected_ids: Vec<i64>,
 }
 
+/// Every acknowledged publish with no trace in the database (the report lists only examples).
+pub fn lost_publish_ids(ledger: &LedgerIndex, db: &DbState) -> Vec<i64> {
+    (1..ledger.len()).filter(|&id| ledger.publishes[id] == PUB_OK && !db.exists(id)).map(|id| id as i64).collect()
+}
+
 /// Compares what clients were told with what survived.
 pub fn check(ledger: &LedgerIndex, db: &DbState, exactly_once: bool) -> CheckReport {
     assert_eq!(ledger.hosts, db.hosts.max(1), "ledger and database describe the same hosts");

@@ -231,7 +231,18 @@ async fn analyse(
         ledger_rows: ledger.rows,
     });
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        summary.check = Some(check_results(cfg, endpoint, ledger).await);
+        let (check, lost_ids) = check_results(cfg, endpoint, ledger).await;
+        summary.check = Some(check);
+        let c = &result.clock;
+        let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
+        summary.exposure = crate::export::exposure::section(
+            &result.sync_samples,
+            c,
+            &result.events,
+            &ledger.message_acks,
+            &lost_ids,
+            run_end_us,
+        );
     }
     summary.cpu =
         result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
@@ -344,17 +355,21 @@ pub fn report_plan_for(
 
 /// The checker: the ledger against what survived (read through the write endpoint, which may
 /// point at a new primary now).
-async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> CheckSection {
+/// The checker's report, and every lost publish's id (the report keeps examples).
+async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> (CheckSection, Vec<i64>) {
     let (_stop_tx, mut stop) = watch::channel(false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let unreadable = |e: String| CheckSection::Error { error: format!("could not read the surviving database: {e}") };
     let client = match endpoint.connect(deadline, &mut stop).await {
         Ok(c) => c,
-        Err(e) => return unreadable(e),
+        Err(e) => return (unreadable(e), Vec::new()),
     };
     match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
-        Ok(db) => CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
-        Err(e) => unreadable(e.to_string()),
+        Ok(db) => (
+            CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
+            checker::lost_publish_ids(&ledger.index, &db),
+        ),
+        Err(e) => (unreadable(e.to_string()), Vec::new()),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod distance;
+pub mod exposure;
 pub mod ledger_csv;
 pub mod manifest;
 pub mod offload;

@@ -11,6 +11,7 @@ mod publisher;
 pub mod reporter;
 pub mod sampler;
 mod shared;
+mod sync_watch;
 mod threads;
 pub mod throttle;
 mod watchdog;
@@ -188,6 +189,12 @@ pub async fn run(
         ))
     });
 
+    // Durability exposure: the primary's synchronous setting, sampled every 50 ms (MessageBox
+    // runs; the calibration insert measures habench's own overhead and gets no extra load).
+    let sync_samples = Arc::new(Mutex::new(Vec::new()));
+    let (stop_watch_tx, stop_watch_rx) = watch::channel(false);
+    let watch_task = (cfg.workload.kind == WorkloadKind::Messagebox)
+        .then(|| tokio::spawn(sync_watch::sync_watch(endpoint.clone(), clock, sync_samples.clone(), stop_watch_rx)));
     let mb = (cfg.workload.kind == WorkloadKind::Messagebox).then_some(&cfg.workload.messagebox);
     let mut sampler = DbSampler::new(endpoint);
     let mut throttle = cfg.throttle.map(throttle::ThrottleController::new);
@@ -274,6 +281,11 @@ pub async fn run(
         let _ = t.await;
     }
     let reports = stop_load(&sh, load).await;
+    let _ = stop_watch_tx.send(true);
+    if let Some(t) = watch_task {
+        let _ = t.await;
+    }
+    let sync_samples = std::mem::take(&mut *sync_samples.lock().expect("sync samples lock"));
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
     RunResult {
@@ -297,6 +309,7 @@ pub async fn run(
         schedule_end_us: clock.epoch_us(publish_end),
         cpu: tally.cpu,
         reports,
+        sync_samples,
         throttle: tally
             .throttle
             .map(|t| crate::run_result::Throttling { delayed_publishes: Counters::get(&c.throttled_publishes), ..t }),

@@ -102,7 +102,7 @@ impl ResultsDir {
         let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(file);
         w.write_record(ledger_csv::HEADER)?;
         Ok(tokio::spawn(async move {
-            let mut out = LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new() };
+            let mut out = LedgerSummary::new(hosts);
             while let Some(e) = rx.recv().await {
                 w.serialize(ledger_csv::record(&e))?;
                 out.add(&e);
@@ -113,6 +113,7 @@ impl ResultsDir {
             }
             w.flush()?;
             out.publish_acks_us.sort_unstable();
+            out.message_acks.sort_unstable();
             Ok(out)
         }))
     }
@@ -135,11 +136,14 @@ pub struct LedgerSummary {
     pub index: LedgerIndex,
     /// Wall-clock µs of every acknowledged publish, sorted.
     pub publish_acks_us: Vec<i64>,
+    /// (wall-clock µs, message id) of every acknowledged MessageBox publish, sorted: which
+    /// messages were acknowledged when (durability exposure).
+    pub message_acks: Vec<(i64, i64)>,
 }
 
 impl LedgerSummary {
     pub fn new(hosts: usize) -> LedgerSummary {
-        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new() }
+        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new(), message_acks: Vec::new() }
     }
 
     pub fn add(&mut self, e: &LedgerEntry) {
@@ -149,6 +153,7 @@ impl LedgerSummary {
                 self.index.record_publish(e.msg_id, e.outcome);
                 if e.outcome == Outcome::Ok {
                     self.publish_acks_us.push(e.at_us);
+                    self.message_acks.push((e.at_us, e.msg_id));
                 }
             }
             Event::Complete | Event::Suspend => {

@@ -14,8 +14,9 @@ pub use repeated::{
     VariantRow, VariantTrial,
 };
 pub use sections::{
-    Backlog, CheckSection, CpuSection, Environment, FailoverSection, HarnessCpu, NodeCpu, Queries, ReportTarget,
-    ReportsSection, RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
+    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailoverSection, HarnessCpu,
+    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts,
+    TotalRyw,
 };
 
 use crate::config::Load;
@@ -86,6 +87,9 @@ pub struct Summary {
     pub environment: Option<Environment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pacing: Option<Pacing>,
+    /// Durability exposure (MessageBox runs on servers with synchronous standbys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<ExposureSection>,
     /// Publishing throttling (`--throttle` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<crate::run_result::Throttling>,
@@ -156,6 +160,7 @@ impl Summary {
             environment: None,
             pacing: None,
             throttle: None,
+            exposure: None,
             check: None,
             cpu: None,
             reports: None,

@@ -86,6 +86,39 @@ impl Backlog {
     }
 }
 
+/// Durability exposure: the intervals in which the primary acknowledged commits with fewer
+/// synchronous standbys than it started with, what was acknowledged in them, and which of the
+/// lost messages were.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExposureSection {
+    /// `synchronous_standby_names` when the run started, and the standbys it requires.
+    pub configured: String,
+    pub required: u32,
+    pub windows: Vec<ExposureWindow>,
+    /// Seconds exposed, and the publishes acknowledged in those seconds.
+    pub exposed_s: f64,
+    pub acked_exposed: u64,
+    /// Acknowledged publishes the checker found lost, and how many of them were acknowledged
+    /// inside a window.
+    pub lost: u64,
+    pub lost_in_windows: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExposureWindow {
+    /// Seconds since the run started (the timeline's `t_s`); no end: it lasted to the run's end.
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    /// The same as wall-clock µs (the ledger's `at_us`); the end is the run's end when it lasted.
+    pub start_us: i64,
+    pub end_us: i64,
+    /// The setting during the window, and what made it so.
+    pub names: String,
+    pub cause: String,
+    pub acked: u64,
+    pub lost: u64,
+}
+
 /// The checker's report, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -1,4 +1,4 @@
-//! Throughput and p99 over time, one panel each, with the fault windows shaded and the
+//! Throughput and p99 over time, one panel each, with the fault and exposure windows shaded and the
 //! failover timeline marked (detected, promoted, first write after).
 
 use plotters::coord::Shift;
@@ -7,12 +7,15 @@ use plotters::prelude::*;
 use crate::report::charts::{caption_font, draw_legend, draw_lines, x_range, y_max, Chart, Series};
 use crate::report::fonts;
 
-/// A shaded span of time (a fault, from injection to the first acknowledged write after it).
+/// A shaded span of time: a fault, from injection to the first acknowledged write after it
+/// (red), or a durability exposure, commits acknowledged without the synchronous guarantee
+/// (orange).
 #[derive(Debug, Clone)]
 pub struct Window {
     pub from_s: f64,
     pub to_s: f64,
     pub label: String,
+    pub exposure: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +62,7 @@ impl TimelineChart {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(w.from_s.max(x_lo), 0.0), (w.to_s.min(x_hi), y_hi)],
-                    RED.mix(0.15).filled(),
+                    if w.exposure { RGBColor(255, 140, 0).mix(0.18).filled() } else { RED.mix(0.15).filled() },
                 )))
                 .map_err(|e| e.to_string())?;
         }

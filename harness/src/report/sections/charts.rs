@@ -32,12 +32,22 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
     for tr in s.trials() {
         let at = tr.injected_at_s;
         let end = tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0);
-        windows.push(Window { from_s: at, to_s: at + end / 1000.0, label: tr.fault.kind.to_string() });
+        windows.push(Window { from_s: at, to_s: at + end / 1000.0, label: tr.fault.kind.to_string(), exposure: false });
         for (v, label) in [(tr.detected_ms, "detected"), (tr.promoted_ms, "promoted")] {
             if let Some(v) = v {
                 marks.push((at + v / 1000.0, label.to_string()));
             }
         }
+    }
+    // Durability exposure: acknowledged commits without the synchronous guarantee.
+    let run_end = t.col("t_s").and_then(|c| c.iter().rev().find_map(|v| *v)).unwrap_or(0.0);
+    for w in s.exposure.iter().flat_map(|e| &e.windows) {
+        windows.push(Window {
+            from_s: w.start_s,
+            to_s: w.end_s.unwrap_or(run_end),
+            label: "exposed".into(),
+            exposure: true,
+        });
     }
     TimelineChart {
         name: "timeline".into(),

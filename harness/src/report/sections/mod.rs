@@ -28,6 +28,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(figures::key_figures(d, s));
     out.extend(outcome::check(s));
     out.extend(outcome::failover(s, draw));
+    out.extend(outcome::exposure(s));
     out.extend(figures::physical_floor(d, s));
     out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));

@@ -37,6 +37,49 @@ pub(super) fn check(s: &Summary) -> Vec<Block> {
     ]
 }
 
+/// Durability exposure: the windows in which commits were acknowledged without the
+/// synchronous guarantee the run started with.
+pub(super) fn exposure(s: &Summary) -> Vec<Block> {
+    let Some(e) = &s.exposure else { return Vec::new() };
+    let mut out = vec![Block::Heading(2, "Durability exposure".into())];
+    if e.windows.is_empty() {
+        out.push(Block::Para(format!(
+            "Every commit was acknowledged with `synchronous_standby_names = '{}'` in force (sampled every 50 ms): \
+             no window of unprotected commits.",
+            e.configured
+        )));
+        return out;
+    }
+    out.push(Block::Para(format!(
+        "The run started with `synchronous_standby_names = '{}'` ({} standby{} confirming each commit). For {:.1} s \
+         the primary required fewer and acknowledged **{} publishes that lived on fewer nodes than promised**; of \
+         the {} acknowledged messages lost, {} were acknowledged inside a window (shaded orange on the timeline).",
+        e.configured,
+        e.required,
+        if e.required == 1 { "" } else { "s" },
+        e.exposed_s,
+        e.acked_exposed,
+        e.lost,
+        e.lost_in_windows
+    )));
+    let rows = e
+        .windows
+        .iter()
+        .map(|w| {
+            vec![
+                format!("{:.2}", w.start_s),
+                w.end_s.map(|x| format!("{x:.2}")).unwrap_or("end of run".into()),
+                format!("'{}'", w.names),
+                w.cause.clone(),
+                w.acked.to_string(),
+                w.lost.to_string(),
+            ]
+        })
+        .collect();
+    out.push(table(&["from s", "to s", "setting", "cause", "acknowledged", "lost"], rows));
+    out
+}
+
 /// A fault as it was asked for (`kill-primary@8s`, `pause-primary@2s:6s`): its time counts from
 /// the measured phase's start, like the flag's.
 pub(super) fn fault_label(f: &FaultSpec) -> String {

@@ -1,0 +1,136 @@
+//! Durability exposure on real servers: a synchronous standby that dies and is dropped opens a
+//! window of commits acknowledged on the primary alone; its bounds follow the primary's own log
+//! of the setting changing, and its acknowledged count is the ledger's. With a second standby
+//! to take over, no window opens.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// `habench run` with `--keep`: the servers stay up (their logs with them) until dropped.
+struct Kept {
+    child: std::process::Child,
+}
+
+impl Kept {
+    /// A sync run at 200/s whose synchronous standby is killed 2 s in, with a fast
+    /// orchestrator (probes every 200 ms, 3 missed = down); returns once the run is written.
+    fn run(out: &Path, standbys: u8) -> Kept {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
+            .args(["run", "quick", "--topology", "sync", "--standbys", &standbys.to_string(), "--rate", "200"])
+            .args(["--duration", "10s", "--warmup", "1s", "--fault", "kill-sync-standby@2s"])
+            .args(["--probe-interval", "200ms", "--probe-threshold", "3", "--keep", "--quiet"])
+            .args(["--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let kept = Kept { child };
+        // The results line, then the kept servers' JSON line.
+        let seen = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("{\"kind\""));
+        assert!(seen, "the run ended without keeping its servers");
+        kept
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// `2026-12-02 01:16:43.898 UTC` (the server's `%m`) as wall-clock µs.
+fn log_time_us(line: &str) -> Option<i64> {
+    let (date, rest) = line.split_once(' ')?;
+    let time = rest.split(' ').next()?;
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let (hms, ms) = time.split_once('.')?;
+    let t: Vec<i64> = hms.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm.
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000 + ms.parse::<i64>().ok()?) * 1000)
+}
+
+/// When the primary's log says `synchronous_standby_names` changed, and to what.
+fn setting_changes(manifest: &Value) -> Vec<(i64, String)> {
+    let nodes = manifest["topology"]["nodes"].as_array().unwrap();
+    let primary = nodes.iter().find(|n| n["role"] == "primary").expect("a primary");
+    let log = std::fs::read_to_string(primary["log"].as_str().unwrap()).unwrap();
+    log.lines()
+        .filter(|l| l.contains("parameter \"synchronous_standby_names\" changed to"))
+        .filter_map(|l| Some((log_time_us(l)?, l.rsplit_once("changed to ")?.1.trim_matches('"').to_string())))
+        .collect()
+}
+
+/// Acknowledged publishes in the ledger between two wall-clock instants.
+fn ledger_acks(dir: &Path, from_us: i64, to_us: i64) -> u64 {
+    let text = std::fs::read_to_string(dir.join("ledger.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap_or_else(|| panic!("no {n} in {head:?}"));
+    let (at, event, outcome) = (col("at_us"), col("event"), col("outcome"));
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| c[event] == "publish" && c[outcome] == "ok")
+        .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
+        .count() as u64
+}
+
+#[test]
+fn a_dropped_only_standby_opens_a_window_that_the_primary_log_and_the_ledger_agree_with() {
+    let out = common::TempDir::new("exposure", "first-1-of-1");
+    let _servers = Kept::run(&out, 1);
+    let s = read_json(&out.join("summary.json"));
+    let e = &s["exposure"];
+    assert_eq!(e["configured"], "FIRST 1 (s1)", "{e:#}");
+    let windows = e["windows"].as_array().unwrap();
+    assert!(!windows.is_empty(), "the dropped standby left commits unprotected: {e:#}");
+    let w = &windows[0];
+    assert_eq!(w["names"], "");
+    assert!(w["cause"].as_str().unwrap().contains("s1 dropped"), "{w}");
+    // The primary's own log: the setting was emptied (the drop) and restored (the rejoin); the
+    // window cannot have been seen before the first, nor have ended before the second.
+    let changes = setting_changes(&read_json(&out.join("manifest.json")));
+    let dropped = changes.iter().find(|c| c.1.is_empty()).unwrap_or_else(|| panic!("no drop logged: {changes:?}"));
+    let (start, end) = (w["start_us"].as_i64().unwrap(), w["end_us"].as_i64().unwrap());
+    assert!(start >= dropped.0 - 1000, "seen at {start}, set at {}", dropped.0);
+    if let Some(restored) = changes.iter().find(|c| c.0 > dropped.0 && !c.1.is_empty()) {
+        assert!(end >= restored.0 - 1000, "closed at {end}, restored at {}", restored.0);
+    }
+    // Its acknowledged count is the ledger's, counted from the file.
+    assert_eq!(w["acked"].as_u64(), Some(ledger_acks(&out, start, end)), "{w}");
+    assert!(w["acked"].as_u64().unwrap() > 0, "200/s were acknowledged while exposed: {w}");
+    assert_eq!((e["lost"].as_u64(), s["check"]["lost"].as_u64()), (Some(0), Some(0)), "no primary failed");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Durability exposure") && report.contains("s1 dropped"), "{report}");
+}
+
+#[test]
+fn with_a_second_standby_to_take_over_no_window_opens() {
+    let out = common::TempDir::new("exposure", "first-1-of-2");
+    let _servers = Kept::run(&out, 2);
+    let s = read_json(&out.join("summary.json"));
+    let e = &s["exposure"];
+    assert_eq!(e["configured"], "FIRST 1 (s1, s2)", "{e:#}");
+    assert_eq!(e["windows"].as_array().map(Vec::len), Some(0), "{e:#}");
+    let trial = &s["failover"]["trials"][0];
+    let events: Vec<&str> = trial["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert!(events.contains(&"standby_dropped"), "the dead standby was dropped all the same: {events:?}");
+    // The primary's log: after the drop, the setting still names a standby.
+    let changes = setting_changes(&read_json(&out.join("manifest.json")));
+    assert!(changes.iter().all(|c| !c.1.is_empty()), "{changes:?}");
+}
