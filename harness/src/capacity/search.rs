@@ -106,15 +106,22 @@ impl Search {
         Some((hi, fails))
     }
 
-    /// The next rate to try, or how the search ended.
+    /// The next rate to try, or how the search ended. A search whose last step settled it ends
+    /// the way it did, even at the step limit; only a search that wants another step stops there.
     pub fn next(&self) -> Result<f64, End> {
         let p = &self.params;
         if self.tried.is_empty() {
             return Ok(round(p.start.clamp(p.min, p.max)));
         }
-        if self.tried.len() >= p.max_steps {
-            return Err(End::StepLimit);
+        match self.wanted() {
+            Ok(_) if self.tried.len() >= p.max_steps => Err(End::StepLimit),
+            other => other,
         }
+    }
+
+    /// The next rate the bounds ask for, whatever the step limit.
+    fn wanted(&self) -> Result<f64, End> {
+        let p = &self.params;
         match (self.sustainable(), self.unsustainable()) {
             (Some(lo), None) if lo >= p.max => Err(End::MaxHeld),
             (Some(lo), None) => Ok(round((lo * p.factor).min(p.max))),
@@ -250,6 +257,12 @@ mod tests {
 
         let (s, end) = drive(Params { max_steps: 3, ..params(100.0) }, |_, _| true);
         assert_eq!((end, s.tried().len()), (End::StepLimit, 3));
+        // A last step that settles the search ends it as settled, not at the limit.
+        let server = Server { mu: 1000.0, slo_s: 0.05 };
+        let (full, _) = drive(params(100.0), |_, r| server.sustainable(r));
+        let n = full.tried().len();
+        let (s, end) = drive(Params { max_steps: n, ..params(100.0) }, |_, r| server.sustainable(r));
+        assert_eq!((end, s.tried().len()), (End::Converged, n));
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn overdrive_blocks(o: &CapacityOutcome) -> Vec<Block> {
             &[
                 "topology",
                 "overdrive/s",
-                "achieved/s",
+                "achieved/s (whole run)",
                 "backlog before",
                 "backlog peak",
                 "at the end of overdrive",
