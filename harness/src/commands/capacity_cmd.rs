@@ -16,7 +16,8 @@ use crate::cli::CapacityArgs;
 use crate::commands::options;
 use crate::config::{Load, RunConfig};
 
-use super::capacity_search::{search_topology, StepPlan};
+use super::capacity_search::search_topology;
+use super::capacity_step::StepPlan;
 
 pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
     let plan = plan(&args)?;
@@ -53,6 +54,25 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
                 save_partial(p)
             })
             .await;
+        let mut servers = servers;
+        if let (Some(o), Some(mst), Some(_)) = (plan.steps.overdrive, search.mst, search.end) {
+            if !*abort_rx.borrow() {
+                let (r, s) = super::capacity_overdrive::overdrive(
+                    cfg,
+                    mst,
+                    o,
+                    &plan.steps,
+                    &args.run,
+                    &plan.dir,
+                    &label,
+                    &abort_rx,
+                    servers,
+                )
+                .await;
+                search.overdrive = Some(r);
+                servers = s;
+            }
+        }
         if args.n_minus_1 && search.mst.is_some() && !*abort_rx.borrow() {
             let healthy = search.clone();
             let n1 = n_minus_1(cfg, &label, &healthy, &plan, &args.run, abort_rx.clone(), servers, &mut |degraded| {

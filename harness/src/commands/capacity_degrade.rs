@@ -16,7 +16,7 @@ use crate::fault::{FaultKind, FaultSpec};
 use crate::summary::CheckSection;
 use crate::topology::TopologyKind;
 
-use super::capacity_search::{run_step, StepLoad, StepPlan};
+use super::capacity_step::{run_step, StepLoad, StepPlan};
 
 /// When the fault is injected in its run, and how long the run lasts: long enough for the
 /// orchestrator's detection (probe interval x threshold), the takeover and the crash recovery.

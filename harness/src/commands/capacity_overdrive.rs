@@ -12,7 +12,7 @@ use crate::config::{RateChange, RunConfig};
 use crate::failover::SharedTopology;
 use crate::report::data::Timeline;
 
-use super::capacity_search::{run_step, StepLoad, StepPlan};
+use super::capacity_step::{run_step, StepLoad, StepPlan};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn overdrive(

@@ -1,37 +1,21 @@
-//! One topology's capacity search: its servers started once, then one open-loop run per step
-//! at the rate the search asks for (the schema reinstalled before each, so that one step's
-//! backlog does not bill the next), each in its own results folder; a plain line per finished
-//! step; then the optional confirmation run at the MST.
+//! One topology's capacity search: its servers started once (or handed over), then one
+//! open-loop run per step at the rate the search asks for, each in its own results folder; a
+//! line per finished step; then the optional confirmation run at the MST.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use crate::capacity::outcome::{Confirm, Step, TopologySearch};
-use crate::capacity::overdrive::OverdrivePlan;
-use crate::capacity::search::{Params, Search};
-use crate::capacity::verdict::{judge, Rules, StepMeasure, Verdict};
+use crate::capacity::search::Search;
+use crate::capacity::verdict::{judge, StepMeasure, Verdict};
 use crate::cli::RunArgs;
-use crate::config::{Arrival, Load, RunConfig};
+use crate::config::RunConfig;
 use crate::failover::SharedTopology;
-use crate::store::ResultsDir;
 
-/// How every step is run and judged.
-#[derive(Debug, Clone)]
-pub struct StepPlan {
-    pub rules: Rules,
-    pub params: Params,
-    pub step: Duration,
-    pub warmup: Duration,
-    pub confirm: Option<Duration>,
-    pub overdrive: Option<OverdrivePlan>,
-    pub progress: super::progress::Progress,
-}
+use super::capacity_step::{run_step, StepLoad, StepPlan};
 
-/// Longest wait after a step for its queues to empty: the next step reinstalls the schema.
-const STEP_DRAIN: Duration = Duration::from_secs(3);
 /// Seconds a step costs beyond warm-up and measured time (schema, checkpoint, check, report).
 const STEP_OVERHEAD_S: f64 = 4.0;
 
@@ -138,14 +122,6 @@ pub async fn search_topology(
             servers = s;
         }
     }
-    if let (Some(o), Some(mst), Some(_)) = (plan.overdrive, out.mst, out.end) {
-        if !*abort.borrow() {
-            let (r, s) =
-                super::capacity_overdrive::overdrive(cfg, mst, o, plan, args, dir, label, &abort, servers.take()).await;
-            out.overdrive = Some(r);
-            servers = s;
-        }
-    }
     out.elapsed_s = started.elapsed().as_secs_f64();
     (out, servers)
 }
@@ -182,66 +158,6 @@ async fn confirm(
     (Confirm { rate, duration_s: duration.as_secs_f64(), folder, measure, verdict }, servers)
 }
 
-/// A step's offered load: a rate (for the warm-up too), and the changes in the measured phase.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct StepLoad {
-    pub rate: f64,
-    pub changes: Vec<crate::config::RateChange>,
-}
-
-impl StepLoad {
-    pub fn flat(rate: f64) -> StepLoad {
-        StepLoad { rate, changes: Vec::new() }
-    }
-
-    /// The highest rate it offers (what the publishers must serve).
-    fn peak(&self) -> f64 {
-        self.changes.iter().map(|c| c.rate).fold(self.rate, f64::max)
-    }
-}
-
-/// One step's run: the scenario at `load` for `duration`, on the servers of the last step.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn run_step(
-    cfg: &RunConfig,
-    load: StepLoad,
-    duration: Duration,
-    plan: &StepPlan,
-    index: usize,
-    args: &RunArgs,
-    path: &Path,
-    abort: &watch::Receiver<bool>,
-    servers: Option<SharedTopology>,
-) -> anyhow::Result<(crate::summary::Summary, Option<SharedTopology>)> {
-    let mut c = cfg.clone();
-    let (arrival, publishers) = match cfg.load {
-        Load::Open { arrival, publishers, .. } => (arrival, publishers),
-        Load::Closed { .. } => (Arrival::Poisson, 8),
-    };
-    c.load = Load::Open { rate: load.rate, arrival, publishers: step_publishers(publishers, load.peak()) };
-    c.rate_changes = load.changes;
-    c.duration = duration;
-    c.warmup = plan.warmup;
-    c.drain_timeout = STEP_DRAIN;
-    c.trials = 1;
-    c.seed = cfg.seed.wrapping_add(index as u64);
-    c.quiet = true;
-    c.keep = false;
-    c.out = Some(path.to_path_buf());
-    let d = ResultsDir::create(Some(path), &c.scenario, "", true)?;
-    super::run_once::run_once(Arc::new(c), args, d, abort.clone(), servers).await
-}
-
-/// Enough publisher connections that a rate is not capped by them: one per 10/s (at most 64,
-/// at least the scenario's own). At a few ms per publish, all of them are busy at once only
-/// when the server stalls for longer than publishers / rate (100 ms), so a late start means the
-/// server (or the machine) fell behind, not that a burst of Poisson arrivals found a small pool
-/// busy: with one per 40/s, steps failed on 1 % late starts with their p99 well inside the SLO.
-fn step_publishers(scenario: u16, rate: f64) -> u16 {
-    let wanted = (rate / 10.0).ceil().min(64.0) as u16;
-    scenario.max(wanted)
-}
-
 fn step_line(step: &Step) -> String {
     match (&step.verdict, &step.error) {
         (_, Some(e)) => format!("not judged ({e})"),
@@ -251,18 +167,5 @@ fn step_line(step: &Step) -> String {
         }
         (Some(v), None) => format!("not sustainable: {}", v.reasons.join("; ")),
         (None, None) => "not judged".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publishers_grow_with_the_rate() {
-        assert_eq!(step_publishers(8, 50.0), 8, "never fewer than the scenario's");
-        assert_eq!(step_publishers(40, 200.0), 40);
-        assert_eq!(step_publishers(8, 300.0), 30);
-        assert_eq!(step_publishers(8, 1e6), 64);
     }
 }

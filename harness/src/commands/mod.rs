@@ -4,6 +4,7 @@ pub mod capacity_cmd;
 mod capacity_degrade;
 mod capacity_overdrive;
 mod capacity_search;
+mod capacity_step;
 pub mod compare_cmd;
 pub mod options;
 mod progress;
