@@ -221,16 +221,22 @@ pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String>
         ),
     };
     let (n1_carry, n1_short) = split(&|r| r.n1.as_ref().and_then(|n| n.headroom));
-    let fall = if n1_short.len() == 1 { "falls" } else { "fall" };
-    if !n1_carry.is_empty() || !n1_short.is_empty() {
-        text.push_str(&format!(
-            " After losing a node: {}.",
-            match (n1_carry.is_empty(), n1_short.is_empty()) {
-                (false, true) => format!("{} still do", n1_carry.join(", ")),
-                (true, _) => format!("none does ({} {fall} short)", n1_short.join(", ")),
-                (false, false) => format!("{} still do; {} {fall} short", n1_carry.join(", "), n1_short.join(", ")),
-            }
-        ));
+    let verb = |v: &[&str], one: &str, many: &str| if v.len() == 1 { one.to_string() } else { many.to_string() };
+    match (n1_carry.is_empty(), n1_short.is_empty()) {
+        (true, true) => {}
+        (false, true) => text.push_str(&format!(
+            " After losing a node, {} {} it with at least {pct:.0} % headroom.",
+            n1_carry.join(", "),
+            verb(&n1_carry, "carries", "carry")
+        )),
+        (true, false) => text.push_str(&format!(" After losing a node, none carries it with {pct:.0} % headroom.")),
+        (false, false) => text.push_str(&format!(
+            " After losing a node, {} {} it with at least {pct:.0} % headroom; {} {} not.",
+            n1_carry.join(", "),
+            verb(&n1_carry, "carries", "carry"),
+            n1_short.join(", "),
+            verb(&n1_short, "does", "do")
+        )),
     }
     Some(text)
 }
@@ -313,8 +319,8 @@ mod tests {
         assert_eq!((n1.mst, n1.headroom, n1.lost), (Some(950.0), Some(950.0 / 800.0), Some(0)));
         assert_eq!(
             verdict_sentence(&[row], Some(800.0)).unwrap(),
-            "Every design measured carries 800/s with at least 30 % headroom: sync. After losing a node: none does \
-             (sync falls short)."
+            "Every design measured carries 800/s with at least 30 % headroom: sync. After losing a node, none \
+             carries it with 30 % headroom."
         );
     }
 }
