@@ -76,12 +76,11 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
         } else if measured && session.is_some() {
             Counters::add(&sh.counters.pacing.started_late, 1);
         }
-        // Throttled (`--throttle`): the publish waits the delay the MessageBox's size asks for,
-        // from when it would have started; its latency still counts from the intended start.
-        let delay = sh.throttle.delay();
-        if !stopped && !delay.is_zero() {
+        // Throttled (`--throttle`): the publish waits the delay the MessageBox's size asks for;
+        // its latency still counts from the intended start.
+        if !stopped && !sh.throttle.delay().is_zero() {
             Counters::add(&sh.counters.throttled_publishes, 1);
-            stopped = !alarm::wait_unless_stopped(alarm.as_mut(), Instant::now() + delay, &mut stop).await;
+            stopped = !throttle_wait(&sh, &mut stop).await;
         }
         // A slot is attempted however late (its latency counts from its intended start), unless
         // the run is stopped or no server comes back before the hard end.
@@ -97,6 +96,28 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
         let closed = publish_one(&sh, s, &rec, &mut watchdog, seq, intended).await;
         if closed {
             session = None;
+        }
+    }
+}
+
+/// Waits the throttling delay, re-read every 100 ms: a delay that grows is waited in full, one
+/// that ends (the MessageBox back under the threshold) ends the wait. Returns false when the run
+/// is stopped, or gives up (its hard end) first.
+async fn throttle_wait(sh: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
+    let began = Instant::now();
+    loop {
+        let delay = sh.throttle.delay();
+        let now = Instant::now();
+        if delay.is_zero() || now >= began + delay {
+            return true;
+        }
+        if now >= sh.hard_end {
+            return false;
+        }
+        let until = (began + delay).min(now + std::time::Duration::from_millis(100)).min(sh.hard_end);
+        tokio::select! {
+            _ = tokio::time::sleep_until(until.into()) => {}
+            _ = stop.changed() => return false,
         }
     }
 }
