@@ -49,12 +49,11 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
             o.topologies.push(partial.clone());
             save(&plan.dir, &mut o)
         };
-        let (mut search, servers) =
+        let (mut search, mut servers) =
             search_topology(cfg, &label, &plan.steps, &args.run, &plan.dir, abort_rx.clone(), None, &mut |p| {
                 save_partial(p)
             })
             .await;
-        let mut servers = servers;
         if let (Some(o), Some(mst), Some(_)) = (plan.steps.overdrive, search.mst, search.end) {
             if !*abort_rx.borrow() {
                 let (r, s) = super::capacity_overdrive::overdrive(

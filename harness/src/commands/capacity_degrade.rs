@@ -13,7 +13,6 @@ use crate::cli::RunArgs;
 use crate::config::{RunConfig, Target};
 use crate::failover::SharedTopology;
 use crate::fault::{FaultKind, FaultSpec};
-use crate::summary::CheckSection;
 use crate::topology::TopologyKind;
 
 use super::capacity_step::{run_step, StepLoad, StepPlan};
@@ -79,10 +78,7 @@ pub(super) async fn degrade(
             let trial = s.failover.as_ref().and_then(|f| f.trials.first());
             out.rto_ms = trial.and_then(|t| t.rto_ms);
             out.target = trial.map(|t| t.target.clone());
-            out.lost = match &s.check {
-                Some(CheckSection::Report(r)) => Some(r.lost),
-                _ => None,
-            };
+            out.lost = s.check_report().map(|r| r.lost);
             if !s.complete {
                 out.error = Some(s.stop_reason.clone().unwrap_or_else(|| "the fault run did not complete".into()));
             } else if trial.is_none() {

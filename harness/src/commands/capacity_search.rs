@@ -27,10 +27,9 @@ pub async fn search_topology(
     args: &RunArgs,
     dir: &Path,
     abort: watch::Receiver<bool>,
-    servers: Option<SharedTopology>,
+    mut servers: Option<SharedTopology>,
     on_step: &mut dyn FnMut(&TopologySearch) -> anyhow::Result<()>,
 ) -> (TopologySearch, Option<SharedTopology>) {
-    let mut servers = servers;
     let started = Instant::now();
     let mut out = TopologySearch {
         label: label.to_string(),
