@@ -26,14 +26,13 @@ pub fn section(
     let start_us = clock.epoch_us(clock.start());
     let t_s = |us: i64| (us - start_us) as f64 / 1e6;
     let lost: HashSet<i64> = lost_ids.iter().copied().collect();
-    let ack_times: Vec<i64> = acks.iter().map(|a| a.0).collect();
     let mut out =
         ExposureSection { configured: configured.clone(), required, lost: lost.len() as u64, ..Default::default() };
     for w in exposure::windows(samples, &configured) {
         let end = w.end_us.unwrap_or(run_end_us);
-        let inside = acks.iter().filter(|a| a.0 >= w.start_us && a.0 < end);
-        let lost_here = inside.filter(|a| lost.contains(&a.1)).count() as u64;
-        let acked = exposure::count_in(&exposure::Window { end_us: Some(end), ..w.clone() }, &ack_times);
+        let inside = exposure::acks_between(acks, w.start_us, end);
+        let lost_here = inside.iter().filter(|a| lost.contains(&a.1)).count() as u64;
+        let acked = inside.len() as u64;
         out.exposed_s += (end - w.start_us) as f64 / 1e6;
         out.acked_exposed += acked;
         out.lost_in_windows += lost_here;

@@ -72,11 +72,11 @@ pub fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
     out
 }
 
-/// Acknowledgements (sorted wall-clock µs) inside a window.
-pub fn count_in(w: &Window, acks_us: &[i64]) -> u64 {
-    let from = acks_us.partition_point(|&a| a < w.start_us);
-    let to = w.end_us.map_or(acks_us.len(), |e| acks_us.partition_point(|&a| a < e));
-    to.saturating_sub(from) as u64
+/// The acknowledgements (wall-clock µs, message id; sorted) from `start_us` up to `end_us`.
+pub fn acks_between(acks: &[(i64, i64)], start_us: i64, end_us: i64) -> &[(i64, i64)] {
+    let from = acks.partition_point(|a| a.0 < start_us);
+    let to = acks.partition_point(|a| a.0 < end_us).max(from);
+    &acks[from..to]
 }
 
 #[cfg(test)]
@@ -118,9 +118,9 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].start_us, w[0].end_us, w[0].names.as_str()), (50, Some(200), ""));
         assert_eq!((w[1].start_us, w[1].end_us), (250, None), "open to the end of the run");
-        let acks = [10, 60, 120, 199, 200, 260, 900];
-        assert_eq!(count_in(&w[0], &acks), 3);
-        assert_eq!(count_in(&w[1], &acks), 2);
+        let acks: Vec<(i64, i64)> = [10, 60, 120, 199, 200, 260, 900].iter().map(|&t| (t, t)).collect();
+        assert_eq!(acks_between(&acks, w[0].start_us, w[0].end_us.unwrap()).len(), 3);
+        assert_eq!(acks_between(&acks, w[1].start_us, 1000).len(), 2);
         // FIRST 1 of 2 keeps one confirming standby: no window.
         assert!(
             windows(&[at(0, Some("FIRST 1 (s1, s2)")), at(50, Some("FIRST 1 (s2)"))], "FIRST 1 (s1, s2)").is_empty()
