@@ -292,6 +292,15 @@ pub struct RunArgs {
     /// Orchestrator, log-shipping: wait before promoting the DR standby (a person decides).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub manual_delay: Option<Duration>,
+    /// Orchestrator: leave a lost node lost (no restart of a dropped standby, no rejoin of an old
+    /// primary): the exposure stays open to the end of the run.
+    #[arg(long)]
+    pub no_heal: bool,
+    /// Orchestrator: take over without killing the old primary first (sync, async,
+    /// log-shipping): a hung primary that wakes up still has its clients (split brain). Refused
+    /// for shared-disk, where two servers would run on one data directory.
+    #[arg(long)]
+    pub no_fence: bool,
     /// Repeat the faulted run N times, each on a fresh topology, and report the distribution.
     #[arg(long, value_name = "N")]
     pub trials: Option<u32>,

@@ -12,28 +12,54 @@ use serde_json::Value;
 /// `habench run` with `--keep`: the servers stay up (their logs with them) until dropped.
 struct Kept {
     child: std::process::Child,
+    /// The kept topology as `habench` printed it (write_dsn, nodes).
+    info: Value,
 }
 
 impl Kept {
     /// A sync run at 200/s whose synchronous standby is killed 2 s in, with a fast
     /// orchestrator (probes every 200 ms, 3 missed = down); returns once the run is written.
     fn run(out: &Path, standbys: u8) -> Kept {
+        Kept::run_with(out, standbys, &[])
+    }
+
+    fn run_with(out: &Path, standbys: u8, more: &[&str]) -> Kept {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
             .args(["run", "quick", "--topology", "sync", "--standbys", &standbys.to_string(), "--rate", "200"])
             .args(["--duration", "10s", "--warmup", "1s", "--fault", "kill-sync-standby@2s"])
             .args(["--probe-interval", "200ms", "--probe-threshold", "3", "--keep", "--quiet"])
+            .args(more)
             .args(["--out", out.to_str().unwrap()])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let kept = Kept { child };
+        let mut kept = Kept { child, info: Value::Null };
         // The results line, then the kept servers' JSON line.
-        let seen = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("{\"kind\""));
-        assert!(seen, "the run ended without keeping its servers");
+        let line = BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("{\"kind\""));
+        kept.info = serde_json::from_str(&line.expect("the run ended without keeping its servers")).unwrap();
         kept
+    }
+}
+
+impl Kept {
+    /// How many of `ids` the kept topology's primary has no spool row for.
+    fn missing_on_primary(&self, ids: &[i64]) -> u64 {
+        let dsn = self.info["write_dsn"].as_str().expect("the kept servers' write endpoint").to_string();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            // A message keeps its spool row until every subscriber completed it, then its
+            // tracking rows stay: neither means it is gone.
+            let sql = "SELECT count(*) FROM unnest($1::bigint[]) AS i(id) \
+                       WHERE NOT EXISTS (SELECT 1 FROM mbox.spool s WHERE s.id = i.id) \
+                       AND NOT EXISTS (SELECT 1 FROM mbox.tracking t WHERE t.msg_id = i.id)";
+            let row = c.query_one(sql, &[&ids]).await.unwrap();
+            row.get::<_, i64>(0) as u64
+        })
     }
 }
 
@@ -107,7 +133,10 @@ fn a_dropped_only_standby_opens_a_window_that_the_primary_log_and_the_ledger_agr
     let changes = setting_changes(&read_json(&out.join("manifest.json")));
     let dropped = changes.iter().find(|c| c.1.is_empty()).unwrap_or_else(|| panic!("no drop logged: {changes:?}"));
     let (start, end) = (w["start_us"].as_i64().unwrap(), w["end_us"].as_i64().unwrap());
-    assert!(start >= dropped.0 - 1000, "seen at {start}, set at {}", dropped.0);
+    let seen = w["seen_us"].as_i64().unwrap();
+    // The change happened between the last sample before it and the first that showed it (the
+    // log's clock has ms; the sampler's query follows the log line).
+    assert!(start <= dropped.0 + 1000 && dropped.0 <= seen + 1000, "{start} <= {} <= {seen}", dropped.0);
     if let Some(restored) = changes.iter().find(|c| c.0 > dropped.0 && !c.1.is_empty()) {
         assert!(end >= restored.0 - 1000, "closed at {end}, restored at {}", restored.0);
     }
@@ -133,4 +162,53 @@ fn with_a_second_standby_to_take_over_no_window_opens() {
     // The primary's log: after the drop, the setting still names a standby.
     let changes = setting_changes(&read_json(&out.join("manifest.json")));
     assert!(changes.iter().all(|c| !c.1.is_empty()), "{changes:?}");
+}
+
+/// Acknowledged publishes' ids in the ledger between two wall-clock instants.
+fn ledger_ack_ids(dir: &Path, from_us: i64, to_us: i64) -> Vec<i64> {
+    let text = std::fs::read_to_string(dir.join("ledger.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap_or_else(|| panic!("no {n} in {head:?}"));
+    let (at, event, outcome, id) = (col("at_us"), col("event"), col("outcome"), col("msg_id"));
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| c[event] == "publish" && c[outcome] == "ok")
+        .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
+        .map(|c| c[id].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_primary_lost_while_exposed_loses_what_the_window_acknowledged_and_it_is_attributed_there() {
+    let out = common::TempDir::new("exposure", "second-fault");
+    // The standby stays lost (--no-heal); 4 s later the primary's node crashes. Nothing else
+    // runs, so the orchestrator starts the stale standby and promotes it (a forced failover).
+    let servers = Kept::run_with(&out, 1, &["--no-heal", "--fault", "crash-primary@6s"]);
+    let s = read_json(&out.join("summary.json"));
+    let e = &s["exposure"];
+    let windows = e["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "one window, from the drop to the end of the run: {e:#}");
+    let w = &windows[0];
+    assert!(w["end_s"].is_null(), "the standby never came back: {w}");
+    let lost = e["lost"].as_u64().unwrap();
+    assert!(lost > 0, "the promoted standby stopped at 2 s; the primary acknowledged 4 s more: {e:#}");
+    assert_eq!(e["lost_in_windows"].as_u64(), Some(lost), "all the loss sits in the window: {e:#}");
+    assert_eq!(w["lost"].as_u64(), Some(lost), "{w}");
+    assert_eq!(s["check"]["lost_publishes"].as_u64(), Some(lost), "{}", s["check"]);
+    // Independently: every publish the ledger shows acknowledged in the window before the
+    // standby was promoted is missing on the survivor, counted there by SQL.
+    let trial = s["failover"]["trials"].as_array().unwrap().iter().find(|t| t["fault"]["kind"] == "crash-primary");
+    let trial = trial.expect("the crash's trial");
+    let promoted_s = trial["injected_at_s"].as_f64().unwrap() + trial["promoted_ms"].as_f64().unwrap() / 1e3;
+    let start_us = w["start_us"].as_i64().unwrap();
+    let promoted_us = start_us + ((promoted_s - w["start_s"].as_f64().unwrap()) * 1e6) as i64;
+    // The window opens at the last sample before the change: the commits acknowledged before
+    // the first sample that showed it may have been protected; every one after it is lost.
+    let ids = ledger_ack_ids(&out, start_us, promoted_us);
+    let missing = servers.missing_on_primary(&ids);
+    assert_eq!(missing, lost, "SQL on the survivor: {missing} of {} acknowledged ids absent", ids.len());
+    let sure = ledger_ack_ids(&out, w["seen_us"].as_i64().unwrap(), promoted_us);
+    assert!(!sure.is_empty());
+    assert_eq!(servers.missing_on_primary(&sure), sure.len() as u64, "every ack after the drop was seen is lost");
 }

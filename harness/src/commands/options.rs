@@ -99,6 +99,8 @@ pub fn overrides(a: &RunArgs) -> Overrides {
         probe_interval: a.probe_interval,
         probe_threshold: a.probe_threshold,
         manual_delay: a.manual_delay,
+        no_heal: a.no_heal,
+        no_fence: a.no_fence,
         trials: a.trials,
         keep: a.keep,
         exactly_once: a.exactly_once,

@@ -236,6 +236,10 @@ impl RunConfig {
             }
         }
         let orchestrator = orchestrator(args, file, at)?;
+        if !orchestrator.fence {
+            check_no_fence(topo_kind)
+                .map_err(|e| Error::config(at.key(args.no_fence, "--no-fence", "orchestrator.fence"), e))?;
+        }
         let exactly_once = args.exactly_once || file.check.as_ref().and_then(|c| c.exactly_once).unwrap_or(false);
         let trials = args.trials.or(file.trials).unwrap_or(1);
         let trials_at = at.key(args.trials.is_some(), "--trials", "trials");
@@ -491,6 +495,8 @@ fn orchestrator(
     if let Some(f) = osec.p99_factor {
         o.p99_factor = f;
     }
+    o.heal = !args.no_heal && osec.heal.unwrap_or(true);
+    o.fence = !args.no_fence && osec.fence.unwrap_or(true);
     if o.probe_interval < Duration::from_millis(10) || o.probe_interval > Duration::from_secs(600) {
         return Err(Error::config(
             at.key(args.probe_interval.is_some(), "--probe-interval", "orchestrator.probe_interval"),
@@ -601,6 +607,27 @@ fn check_fault(
     }
 }
 
+/// Where a takeover without fencing can run. Shared disk cannot: the passive node would start a
+/// second server on the data directory the hung one still has open (PostgreSQL's postmaster.pid
+/// interlock refuses it on one machine; on real shared storage across machines nothing would,
+/// and the data directory would be corrupted).
+fn check_no_fence(kind: Option<TopologyKind>) -> std::result::Result<(), String> {
+    match kind {
+        Some(TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping) => Ok(()),
+        Some(TopologyKind::SharedDisk) => {
+            Err("shared-disk has one data directory: a takeover without fencing would run two \
+             servers on it and corrupt it, so habench refuses; measure split-brain writes on replicas \
+             (--topology async or sync) where the old primary keeps its own copy"
+                .into())
+        }
+        Some(TopologyKind::Single) => Err("single has no other node to take over; use --topology async or sync".into()),
+        Some(TopologyKind::Patroni) => {
+            Err("Patroni fences by itself (the old leader demotes when it loses its key); drop --no-fence".into())
+        }
+        None => Err("the built-in orchestrator only acts on topologies habench starts".into()),
+    }
+}
+
 fn random_seed() -> u64 {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     t.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)
@@ -684,6 +711,20 @@ mod tests {
         a.rate = Some(1.0);
         let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
         assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload, distance"), "{err}");
+    }
+
+    #[test]
+    fn no_fence_is_refused_where_two_servers_would_share_a_data_directory() {
+        let mut a = args(None);
+        a.topology = Some(TopologyKind::SharedDisk);
+        a.no_fence = true;
+        let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
+        assert!(err.contains("--no-fence") && err.contains("corrupt"), "{err}");
+        a.topology = Some(TopologyKind::Async);
+        let cfg = RunConfig::from_overrides(&a).unwrap();
+        assert!(!cfg.orchestrator.fence && cfg.orchestrator.heal);
+        a.no_heal = true;
+        assert!(!RunConfig::from_overrides(&a).unwrap().orchestrator.heal);
     }
 
     fn from_text(text: &str) -> Result<Vec<RunConfig>> {

@@ -38,6 +38,8 @@ pub struct Overrides {
     pub probe_interval: Option<Duration>,
     pub probe_threshold: Option<u32>,
     pub manual_delay: Option<Duration>,
+    pub no_heal: bool,
+    pub no_fence: bool,
     pub trials: Option<u32>,
     pub keep: bool,
     pub exactly_once: bool,

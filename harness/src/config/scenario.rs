@@ -49,6 +49,10 @@ pub struct OrchestratorSection {
     pub probe_threshold: Option<u32>,
     pub manual_delay: Option<Dur>,
     pub p99_factor: Option<f64>,
+    /// Bring lost nodes back (default true).
+    pub heal: Option<bool>,
+    /// Kill the old primary before a takeover (default true).
+    pub fence: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -53,6 +53,17 @@ pub enum EventKind {
         recovery_ms: Option<f64>,
         redo_bytes: Option<u64>,
     },
+    /// A takeover without fencing (`--no-fence`): the old primary was left running; `port` is
+    /// its own, `client_port` where clients reach it.
+    LeftRunning {
+        node: String,
+        port: u16,
+        client_port: u16,
+    },
+    /// An old primary left running answered as read-write beside the new one.
+    SplitBrain {
+        node: String,
+    },
     StandbyDropped {
         node: String,
     },

@@ -33,6 +33,9 @@ pub struct OrchestratorConfig {
     /// standby of the new one, a dead standby restarted). Off for `capacity --n-minus-1`, which
     /// measures what is left after losing it.
     pub heal: bool,
+    /// Kill the old primary before a takeover. Off (`--no-fence`): a replica is promoted while
+    /// the old primary still runs; when it is seen taking writes again it is fenced then.
+    pub fence: bool,
 }
 
 impl Default for OrchestratorConfig {
@@ -44,6 +47,7 @@ impl Default for OrchestratorConfig {
             manual_delay: Duration::ZERO,
             p99_factor: 2.0,
             heal: true,
+            fence: true,
         }
     }
 }
@@ -102,6 +106,9 @@ pub async fn run(
         }
         for name in failed_standbys {
             replace_standby(&topo, &name, cfg.heal, &log).await;
+        }
+        if !cfg.fence {
+            fence_split_brain(&topo, &cfg, &log, probe_timeout).await;
         }
     }
 }
@@ -162,14 +169,19 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
         }
         AnyTopology::Replicated(r) => {
             let old = r.primary().name().to_string();
-            let killed = r.node_mut(&old).expect("primary").crash().await;
-            log.push(EventKind::Fenced { node: old.clone(), processes: killed });
+            if cfg.fence {
+                let killed = r.node_mut(&old).expect("primary").crash().await;
+                log.push(EventKind::Fenced { node: old.clone(), processes: killed });
+            } else {
+                let port = r.client_port(r.primary());
+                log.push(EventKind::LeftRunning { node: old.clone(), port: r.primary().port(), client_port: port });
+            }
             if r.kind() == TopologyKind::LogShipping && !cfg.manual_delay.is_zero() {
                 tokio::time::sleep(cfg.manual_delay).await;
             }
             let t_promote = Instant::now();
-            match r.most_advanced_standby().await {
-                Ok(target) => match r.promote(&target).await {
+            match promotion_target(r, log).await {
+                Ok(target) => match r.promote(&target, cfg.fence).await {
                     Ok(p) => {
                         let detail = p
                             .followers
@@ -207,15 +219,84 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
     }
     let mut guard = topo.lock().await;
     if let AnyTopology::Replicated(r) = &mut *guard {
-        let down: Vec<String> =
-            r.nodes().iter().filter(|n| n.role() == Role::Down).map(|n| n.name().to_string()).collect();
+        // An old primary left running (no fence) rejoins once it has been fenced, not before.
+        let down: Vec<String> = r
+            .nodes_mut()
+            .iter_mut()
+            .filter(|n| n.role() == Role::Down)
+            .filter_map(|n| (!n.is_running()).then(|| n.name().to_string()))
+            .collect();
         for name in down {
-            match r.repoint(&name).await {
-                Ok(m) => log.push(EventKind::StandbyRejoined { node: name, detail: format!("{m:?}") }),
-                Err(e) => log.push(EventKind::Failed { what: format!("rejoin {name}"), error: e.to_string() }),
-            }
+            rejoin(r, &name, log).await;
         }
     }
+}
+
+async fn rejoin(r: &mut crate::topology::Replicated, name: &str, log: &EventLog) {
+    match r.repoint(name).await {
+        Ok(m) => log.push(EventKind::StandbyRejoined { node: name.to_string(), detail: format!("{m:?}") }),
+        Err(e) => log.push(EventKind::Failed { what: format!("rejoin {name}"), error: e.to_string() }),
+    }
+}
+
+/// The standby to promote: the most advanced running one; when none runs (the last standby was
+/// lost and not brought back), the most recently running one is started on its own data and
+/// promoted, as an availability group's forced failover "with possible data loss": what the old
+/// primary acknowledged after that standby stopped is gone, and the exposure section says so.
+async fn promotion_target(r: &mut crate::topology::Replicated, log: &EventLog) -> crate::error::Result<String> {
+    match r.most_advanced_standby().await {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let Some(name) = r.start_stopped_standby().await? else { return Err(e) };
+            log.push(EventKind::Engine {
+                node: name.clone(),
+                what:
+                    "forced failover: no standby was running; started on its own data, what it never received is lost"
+                        .into(),
+            });
+            Ok(name)
+        }
+    }
+}
+
+/// Old primaries left running by a takeover without fencing that answer as read-write again
+/// (a hung primary that woke up): split brain. Each is fenced as soon as it is seen, and
+/// rejoins as a standby when healing is on.
+async fn fence_split_brain(topo: &SharedTopology, cfg: &OrchestratorConfig, log: &EventLog, timeout: Duration) {
+    let candidates: Vec<(String, u16)> = {
+        let mut t = topo.lock().await;
+        let AnyTopology::Replicated(r) = &mut *t else { return };
+        let ports: Vec<(String, u16)> =
+            r.nodes().iter().filter(|n| n.role() == Role::Down).map(|n| (n.name().to_string(), n.port())).collect();
+        ports
+            .into_iter()
+            .filter(|(name, _)| r.node_mut(name).is_some_and(|n| n.is_running() && !n.is_paused()))
+            .collect()
+    };
+    for (name, port) in candidates {
+        if !answers_read_write(port, timeout).await {
+            continue;
+        }
+        log.push(EventKind::SplitBrain { node: name.clone() });
+        let mut t = topo.lock().await;
+        let AnyTopology::Replicated(r) = &mut *t else { return };
+        let killed = r.node_mut(&name).expect("node").crash().await;
+        log.push(EventKind::Fenced { node: name.clone(), processes: killed });
+        if cfg.heal {
+            rejoin(r, &name, log).await;
+        }
+    }
+}
+
+/// Whether the server on `port` (its own port: the split-brain check asks the node itself) is
+/// up and out of recovery.
+async fn answers_read_write(port: u16, timeout: Duration) -> bool {
+    let attempt = async {
+        let c = conn::connect(port, timeout).await.ok()?;
+        let row = c.query_one("SELECT pg_is_in_recovery()", &[]).await.ok()?;
+        Some(!row.get::<_, bool>(0))
+    };
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
 }
 
 async fn replace_standby(topo: &SharedTopology, name: &str, heal: bool, log: &EventLog) {

@@ -136,7 +136,7 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
     r.node_mut(&old).expect("primary").stop().await?;
     let stopped = t0.elapsed();
     let target = r.most_advanced_standby().await?;
-    let promotion = r.promote(&target).await?;
+    let promotion = r.promote(&target, true).await?;
     let method = r.repoint(&old).await?;
     Ok(Injected {
         target: old.clone(),

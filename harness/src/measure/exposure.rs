@@ -25,19 +25,26 @@ pub fn required_standbys(names: &str) -> u32 {
 }
 
 /// One sample of the primary's synchronous setting; `names` is None when the primary could not
-/// be asked (down, or a failover in progress: no commit is acknowledged then either).
+/// be asked (down, or a failover in progress: no commit is acknowledged then either). Only
+/// changes are kept: `since_us` is the sample before, which still showed the previous state, so
+/// the change happened between `since_us` and `at_us`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSample {
     pub at_us: i64,
+    pub since_us: i64,
     pub names: Option<String>,
 }
 
-/// An interval of acknowledged but unprotected commits.
+/// An interval of acknowledged but unprotected commits. Its bounds are conservative (they err
+/// towards exposure): it starts at the last sample that still showed the protected state and
+/// ends at the first that showed it again, so it may hold up to one sampling interval of
+/// protected commits at each end, never miss an exposed one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Window {
-    /// Wall-clock µs of the first sample that showed it, and of the first that no longer did
-    /// (None: it lasted to the end of the run).
+    /// Wall-clock µs: the last sample before the change, the first that showed it, and the first
+    /// that no longer did (None: it lasted to the end of the run).
     pub start_us: i64,
+    pub seen_us: i64,
     pub end_us: Option<i64>,
     /// The setting during the window, and the one configured.
     pub names: String,
@@ -55,7 +62,8 @@ pub fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
         match (&mut open, exposed) {
             (None, true) => {
                 open = Some(Window {
-                    start_us: s.at_us,
+                    start_us: s.since_us,
+                    seen_us: s.at_us,
                     end_us: None,
                     names: names.clone(),
                     configured: configured.into(),
@@ -101,7 +109,7 @@ mod tests {
     }
 
     fn at(t: i64, names: Option<&str>) -> SyncSample {
-        SyncSample { at_us: t, names: names.map(String::from) }
+        SyncSample { at_us: t, since_us: t - 10, names: names.map(String::from) }
     }
 
     #[test]
@@ -116,8 +124,8 @@ mod tests {
         ];
         let w = windows(&s, "FIRST 1 (s1)");
         assert_eq!(w.len(), 2);
-        assert_eq!((w[0].start_us, w[0].end_us, w[0].names.as_str()), (50, Some(200), ""));
-        assert_eq!((w[1].start_us, w[1].end_us), (250, None), "open to the end of the run");
+        assert_eq!((w[0].start_us, w[0].seen_us, w[0].end_us, w[0].names.as_str()), (40, 50, Some(200), ""));
+        assert_eq!((w[1].start_us, w[1].end_us), (240, None), "open to the end of the run");
         let acks: Vec<(i64, i64)> = [10, 60, 120, 199, 200, 260, 900].iter().map(|&t| (t, t)).collect();
         assert_eq!(acks_between(&acks, w[0].start_us, w[0].end_us.unwrap()).len(), 3);
         assert_eq!(acks_between(&acks, w[1].start_us, 1000).len(), 2);

@@ -27,6 +27,7 @@ pub async fn sync_watch(
 ) {
     let mut client: Option<tokio_postgres::Client> = None;
     let mut last: Option<Option<String>> = None;
+    let mut last_at_us = clock.epoch_us(std::time::Instant::now());
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -48,11 +49,12 @@ pub async fn sync_watch(
             },
             None => None,
         };
+        let at_us = clock.epoch_us(std::time::Instant::now());
+        let since_us = std::mem::replace(&mut last_at_us, at_us);
         if last.as_ref() == Some(&names) {
             continue;
         }
         last = Some(names.clone());
-        let at_us = clock.epoch_us(std::time::Instant::now());
-        out.lock().expect("sync samples lock").push(SyncSample { at_us, names });
+        out.lock().expect("sync samples lock").push(SyncSample { at_us, since_us, names });
     }
 }

@@ -110,7 +110,11 @@ pub struct ExposureWindow {
     pub start_s: f64,
     pub end_s: Option<f64>,
     /// The same as wall-clock µs (the ledger's `at_us`); the end is the run's end when it lasted.
+    /// The start is the last sample that still showed the protected setting, `seen_us` the first
+    /// that showed the change (it happened in between).
     pub start_us: i64,
+    #[serde(default)]
+    pub seen_us: i64,
     pub end_us: i64,
     /// The setting during the window, and what made it so.
     pub names: String,

@@ -268,17 +268,19 @@ impl Replicated {
         self.nodes.iter().enumerate().filter(move |(i, _)| *i != p).map(|(_, n)| n)
     }
 
-    /// Promotes standby `name` to primary. The old primary must be down already (killed,
-    /// crashed or stopped): two writable primaries would split the brain. The new primary gets
-    /// its own `synchronous_standby_names` over the standbys left, and every other running
-    /// standby is re-pointed at it (followed, rewound or re-cloned).
-    pub async fn promote(&mut self, name: &str) -> Result<Promotion> {
+    /// Promotes standby `name` to primary. With `fenced`, the old primary must be down already
+    /// (killed, crashed or stopped): two writable primaries would split the brain. Without
+    /// (`--no-fence`, the split-brain experiment), the old primary may still run: it is marked
+    /// down and left as it is. The new primary gets its own `synchronous_standby_names` over
+    /// the standbys left, and every other running standby is re-pointed at it (followed,
+    /// rewound or re-cloned).
+    pub async fn promote(&mut self, name: &str, fenced: bool) -> Result<Promotion> {
         let idx = self.index_of(name)?;
         let old = self.primary;
         if idx == old {
             return Err(Error::node(name, "is the primary already"));
         }
-        if self.nodes[old].is_running() {
+        if fenced && self.nodes[old].is_running() {
             return Err(Error::node(
                 self.nodes[old].name(),
                 "the primary still runs: kill, crash or stop it before promoting a standby (two primaries would both accept writes)",
@@ -435,6 +437,23 @@ impl Replicated {
         let p = &self.nodes[self.primary];
         p.write_conf()?;
         p.execute("SELECT pg_reload_conf()").await
+    }
+
+    /// A forced failover's last resort: when no standby runs, the first stopped standby (in
+    /// node order; with FIRST 1 of 1, the only one) is started on its own data directory as a
+    /// standby of the lost primary, so that it replays all the WAL it has and can be promoted.
+    /// None when there is no stopped standby.
+    pub async fn start_stopped_standby(&mut self) -> Result<Option<String>> {
+        let p = self.primary;
+        let Some(idx) = (0..self.nodes.len()).find(|&i| i != p && self.nodes[i].role() == Role::Down) else {
+            return Ok(None);
+        };
+        if self.nodes[idx].is_running() {
+            return Ok(None);
+        }
+        self.configure_standby(idx)?;
+        self.nodes[idx].start().await?;
+        Ok(Some(self.nodes[idx].name().to_string()))
     }
 
     pub fn archive_dir(&self) -> Option<&Path> {
