@@ -79,7 +79,7 @@ async fn a_promoted_sync_standby_takes_writes_and_the_other_standby_follows_it()
     let killed = topo.node_mut("primary").unwrap().kill_postmaster();
     assert!(killed.is_some());
 
-    let promotion = topo.promote("s1").await.expect("promotion");
+    let promotion = topo.promote("s1", true).await.expect("promotion");
     assert_eq!(topo.primary().name(), "s1");
     assert!(!topo.primary().in_recovery().await.unwrap());
     assert!(topo.primary().current_lsn().await.unwrap() > old_lsn);
@@ -114,7 +114,7 @@ async fn a_promoted_sync_standby_takes_writes_and_the_other_standby_follows_it()
 #[tokio::test(flavor = "multi_thread")]
 async fn promoting_while_the_primary_runs_is_refused() {
     let mut topo = replicated(TopologySpec::new(TopologyKind::Async).with_standbys(1)).await;
-    let err = topo.promote("s1").await.unwrap_err().to_string();
+    let err = topo.promote("s1", true).await.unwrap_err().to_string();
     assert!(err.contains("still runs"), "{err}");
     assert!(topo.node("s1").unwrap().in_recovery().await.unwrap(), "s1 was left a standby");
 }
