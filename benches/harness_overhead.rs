@@ -65,6 +65,7 @@ fn ledger(c: &mut Criterion) {
                 held: true,
                 latency_us: 1234,
                 attempts: 1,
+                server_port: 5432,
             };
             out.serialize(habench::export::ledger_csv::record(&e)).expect("ledger row");
             summary.add(&e);

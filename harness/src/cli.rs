@@ -276,6 +276,12 @@ pub struct RunArgs {
     /// An operation without an answer for this long counts as unknown (default 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub op_timeout: Option<Duration>,
+    /// A commit still waiting for its synchronous standbys after this long is cancelled (as a
+    /// client that gives up does): PostgreSQL then acknowledges it with a warning, recorded as
+    /// `acked_unreplicated`. sync and patroni only. (`statement_timeout` does not do this: it is
+    /// not armed while a commit waits for a standby.)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sync_wait_timeout: Option<Duration>,
     /// A fault (repeatable): KIND@TIME[:DURATION], TIME counted from the start of the measured
     /// phase. Kinds: kill-primary, crash-primary, pause-primary (needs :DURATION), switchover,
     /// kill-sync-standby, kill-host-instance, partition-standby, partition-primary and slow-link

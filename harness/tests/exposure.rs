@@ -91,11 +91,16 @@ fn log_time_us(line: &str) -> Option<i64> {
     Some(((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000 + ms.parse::<i64>().ok()?) * 1000)
 }
 
-/// When the primary's log says `synchronous_standby_names` changed, and to what.
-fn setting_changes(manifest: &Value) -> Vec<(i64, String)> {
+/// The server log of the run's first primary.
+fn primary_log(manifest: &Value) -> String {
     let nodes = manifest["topology"]["nodes"].as_array().unwrap();
     let primary = nodes.iter().find(|n| n["role"] == "primary").expect("a primary");
-    let log = std::fs::read_to_string(primary["log"].as_str().unwrap()).unwrap();
+    std::fs::read_to_string(primary["log"].as_str().unwrap()).unwrap()
+}
+
+/// When the primary's log says `synchronous_standby_names` changed, and to what.
+fn setting_changes(manifest: &Value) -> Vec<(i64, String)> {
+    let log = primary_log(manifest);
     log.lines()
         .filter(|l| l.contains("parameter \"synchronous_standby_names\" changed to"))
         .filter_map(|l| Some((log_time_us(l)?, l.rsplit_once("changed to ")?.1.trim_matches('"').to_string())))
@@ -111,7 +116,7 @@ fn ledger_acks(dir: &Path, from_us: i64, to_us: i64) -> u64 {
     let (at, event, outcome) = (col("at_us"), col("event"), col("outcome"));
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|c| c[event] == "publish" && c[outcome] == "ok")
+        .filter(|c| c[event] == "publish" && (c[outcome] == "ok" || c[outcome] == "acked_unreplicated"))
         .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
         .count() as u64
 }
@@ -173,7 +178,7 @@ fn ledger_ack_ids(dir: &Path, from_us: i64, to_us: i64) -> Vec<i64> {
     let (at, event, outcome, id) = (col("at_us"), col("event"), col("outcome"), col("msg_id"));
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|c| c[event] == "publish" && c[outcome] == "ok")
+        .filter(|c| c[event] == "publish" && (c[outcome] == "ok" || c[outcome] == "acked_unreplicated"))
         .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
         .map(|c| c[id].parse().unwrap())
         .collect()
@@ -211,4 +216,27 @@ fn a_primary_lost_while_exposed_loses_what_the_window_acknowledged_and_it_is_att
     let sure = ledger_ack_ids(&out, w["seen_us"].as_i64().unwrap(), promoted_us);
     assert!(!sure.is_empty());
     assert_eq!(servers.missing_on_primary(&sure), sure.len() as u64, "every ack after the drop was seen is lost");
+}
+
+#[test]
+fn commits_whose_standby_wait_was_cancelled_are_counted_apart_as_the_primary_log_warns() {
+    let out = common::TempDir::new("exposure", "cancelled-waits");
+    // The standby dies at 2 s and is dropped ~0.6 s later; meanwhile every commit waits for it
+    // and is cancelled after 100 ms: PostgreSQL acknowledges it with a warning.
+    let _servers = Kept::run_with(&out, 1, &["--sync-wait-timeout", "100ms"]);
+    let s = read_json(&out.join("summary.json"));
+    let ops = s["ops"].as_object().unwrap();
+    let counted: u64 = ops.values().map(|o| o["acked_unreplicated"].as_u64().unwrap_or(0)).sum();
+    // The independent count: the primary's own log has one warning per such commit.
+    let log = primary_log(&read_json(&out.join("manifest.json")));
+    let warned = log.matches("canceling wait for synchronous replication due to user request").count() as u64;
+    assert!(warned > 0, "commits waited for the dead standby and were cancelled");
+    assert_eq!(counted, warned, "every warned commit counted apart, none as plain ok: {ops:?}");
+    // The ledger has them too (publishes and completions: every op but the dequeues).
+    let text = std::fs::read_to_string(out.join("ledger.csv")).unwrap();
+    let in_ledger = text.lines().filter(|l| l.contains(",acked_unreplicated,")).count() as u64;
+    let dequeues = s["ops"]["dequeue"]["acked_unreplicated"].as_u64().unwrap_or(0);
+    assert_eq!(in_ledger + dequeues, warned);
+    // Acknowledged all the same: the checker holds them to the promise (nothing failed here).
+    assert_eq!(s["check"]["lost"].as_u64(), Some(0));
 }

@@ -49,7 +49,7 @@ impl LedgerIndex {
         let Ok(id) = usize::try_from(msg_id) else { return };
         self.grow(id);
         self.publishes[id] = match outcome {
-            Outcome::Ok => PUB_OK,
+            Outcome::Ok | Outcome::AckedUnreplicated => PUB_OK,
             Outcome::Fail => PUB_FAIL,
             Outcome::Unknown => PUB_UNKNOWN,
         };
@@ -65,7 +65,9 @@ impl LedgerIndex {
         self.grow(id);
         let cell = &mut self.finishes[id * self.hosts + host];
         match outcome {
-            Outcome::Ok if held => *cell = (*cell & !DONE_MASK) | ((*cell & DONE_MASK) + 1).min(DONE_MASK),
+            Outcome::Ok | Outcome::AckedUnreplicated if held => {
+                *cell = (*cell & !DONE_MASK) | ((*cell & DONE_MASK) + 1).min(DONE_MASK)
+            }
             Outcome::Unknown => *cell |= FIN_UNKNOWN,
             _ => {}
         }

@@ -10,4 +10,4 @@ pub mod outcome;
 pub mod reporting;
 pub mod rng;
 
-pub use outcome::{classify, classify_sqlstate, error_text, Outcome, Phase};
+pub use outcome::{classify, classify_sqlstate, error_text, is_cancelled_sync_wait, Outcome, Phase};

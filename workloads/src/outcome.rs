@@ -1,6 +1,9 @@
-//! The three outcomes of an operation (Jepsen's ok / fail / info).
+//! The outcomes of an operation (Jepsen's ok / fail / info, and one PostgreSQL adds).
 //!
 //! * `Ok`: the server acknowledged it.
+//! * `AckedUnreplicated`: the server acknowledged it, with the warning that it stopped waiting
+//!   for synchronous replication (the wait was cancelled): committed on the primary, maybe on
+//!   no standby. Acknowledged, so the checker holds it to the promise, but never counted as ok.
 //! * `Fail`: the server said no and nothing happened.
 //! * `Unknown`: the connection was lost or timed out while the operation could have committed.
 //!
@@ -26,18 +29,34 @@ pub enum Outcome {
     Ok,
     Fail,
     Unknown,
+    AckedUnreplicated,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Ok, Outcome::Fail, Outcome::Unknown];
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Fail, Outcome::Unknown, Outcome::AckedUnreplicated];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Fail => "fail",
             Outcome::Unknown => "unknown",
+            Outcome::AckedUnreplicated => "acked_unreplicated",
         }
     }
+
+    /// Whether the client was told it committed.
+    pub fn acknowledged(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::AckedUnreplicated)
+    }
+}
+
+/// Whether a server notice is PostgreSQL's warning that a commit stopped waiting for
+/// synchronous replication because the query was cancelled (`canceling wait for synchronous
+/// replication due to user request`; the commit then returns success). The variant sent when the
+/// backend is terminated ends the connection, so that commit's outcome stays unknown. Matched on
+/// the English text, as the servers habench starts speak it.
+pub fn is_cancelled_sync_wait(code: &str, message: &str) -> bool {
+    code == "01000" && message.starts_with("canceling wait for synchronous replication")
 }
 
 /// Classifies an error that ended an operation.
@@ -119,6 +138,15 @@ mod tests {
     #[test]
     fn outcome_names_are_stable_snake_case() {
         let names: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-        assert_eq!(names, ["ok", "fail", "unknown"]);
+        assert_eq!(names, ["ok", "fail", "unknown", "acked_unreplicated"]);
+        assert!(Outcome::AckedUnreplicated.acknowledged() && !Outcome::Unknown.acknowledged());
+    }
+
+    #[test]
+    fn the_cancelled_wait_warning_is_told_from_other_notices() {
+        let text = "canceling wait for synchronous replication due to user request";
+        assert!(is_cancelled_sync_wait("01000", text));
+        assert!(!is_cancelled_sync_wait("57014", text), "an error, not the warning");
+        assert!(!is_cancelled_sync_wait("01000", "there is no transaction in progress"));
     }
 }

@@ -44,7 +44,7 @@ impl StepMeasure {
     pub fn of(s: &Summary, terms: &[Term], offered: f64) -> StepMeasure {
         let published = s.messages.as_ref().map(|m| m.published_ok).unwrap_or(0);
         let routed = s.messages.as_ref().map(|m| m.routed_ok).unwrap_or(0);
-        let scheduled = s.ops.get(s.commit_op()).map(|c| c.ok + c.fail + c.unknown).unwrap_or(0);
+        let scheduled = s.ops.get(s.commit_op()).map(|c| c.ok + c.fail + c.unknown + c.acked_unreplicated).unwrap_or(0);
         let late = s.pacing.as_ref().map(|p| p.started_late).unwrap_or(0);
         StepMeasure {
             offered,

@@ -95,6 +95,7 @@ pub fn overrides(a: &RunArgs) -> Overrides {
             DriverArg::TokioPostgres => Driver::TokioPostgres,
         }),
         op_timeout: a.op_timeout,
+        sync_wait_timeout: a.sync_wait_timeout,
         faults: a.faults.clone(),
         probe_interval: a.probe_interval,
         probe_threshold: a.probe_threshold,

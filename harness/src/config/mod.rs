@@ -80,6 +80,9 @@ pub struct RunConfig {
     pub seed: u64,
     #[serde(with = "serde_str")]
     pub op_timeout: Duration,
+    /// `--sync-wait-timeout`: commits still waiting for a standby after this are cancelled.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_duration")]
+    pub sync_wait_timeout: Option<Duration>,
     /// Longest wait, after the measured phase, for the host queues to empty.
     #[serde(with = "serde_str")]
     pub drain_timeout: Duration,
@@ -197,6 +200,24 @@ impl RunConfig {
                 "give 10ms to 1h",
             ));
         }
+        let sync_wait_timeout = args.sync_wait_timeout.or(lsec.sync_wait_timeout.map(|d| d.0));
+        if let Some(d) = sync_wait_timeout {
+            let key = at.key(args.sync_wait_timeout.is_some(), "--sync-wait-timeout", "load.sync_wait_timeout");
+            if d < Duration::from_millis(1) || d > Duration::from_secs(3600) {
+                return Err(Error::config(key, "give 1ms to 1h"));
+            }
+            if let Target::Topology(s) = &target {
+                if !matches!(s.kind, TopologyKind::Sync | TopologyKind::Patroni) {
+                    return Err(Error::config(
+                        key,
+                        format!(
+                            "{} has no synchronous standby, so no commit waits; use --topology sync or patroni",
+                            s.kind
+                        ),
+                    ));
+                }
+            }
+        }
         let drain_timeout = lsec.drain_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60));
         if drain_timeout > Duration::from_secs(3600) {
             return Err(Error::config(at.key(false, "drain_timeout", "load.drain_timeout"), "give 0s to 1h"));
@@ -265,6 +286,7 @@ impl RunConfig {
             warmup,
             seed,
             op_timeout,
+            sync_wait_timeout,
             drain_timeout,
             interval: Duration::from_secs(1),
             faults,
@@ -625,6 +647,13 @@ fn check_no_fence(kind: Option<TopologyKind>) -> std::result::Result<(), String>
             Err("Patroni fences by itself (the old leader demotes when it loses its key); drop --no-fence".into())
         }
         None => Err("the built-in orchestrator only acts on topologies habench starts".into()),
+    }
+}
+
+fn opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&habench_workloads::duration::format_duration(*d)),
+        None => s.serialize_none(),
     }
 }
 

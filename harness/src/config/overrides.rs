@@ -34,6 +34,7 @@ pub struct Overrides {
     pub payload_bytes: Option<u32>,
     pub driver: Option<Driver>,
     pub op_timeout: Option<Duration>,
+    pub sync_wait_timeout: Option<Duration>,
     pub faults: Vec<FaultSpec>,
     pub probe_interval: Option<Duration>,
     pub probe_threshold: Option<u32>,

@@ -124,6 +124,7 @@ pub struct LoadSection {
     pub publishers: Option<u16>,
     pub clients: Option<u16>,
     pub op_timeout: Option<Dur>,
+    pub sync_wait_timeout: Option<Dur>,
     pub drain_timeout: Option<Dur>,
 }
 

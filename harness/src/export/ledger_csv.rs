@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::runner::ledger::LedgerEntry;
 
-pub const HEADER: [&str; 9] =
-    ["at_us", "event", "msg_id", "subject", "instance", "outcome", "held", "latency_us", "attempts"];
+pub const HEADER: [&str; 10] =
+    ["at_us", "event", "msg_id", "subject", "instance", "outcome", "held", "latency_us", "attempts", "server_port"];
 
 /// One entry as a CSV record, in the order of `HEADER`, borrowed from the entry: written with
 /// `csv::Writer::serialize`, no cell is allocated.
@@ -20,6 +20,7 @@ pub struct Record<'a> {
     held: bool,
     latency_us: u64,
     attempts: i32,
+    server_port: u16,
 }
 
 pub fn record(e: &LedgerEntry) -> Record<'_> {
@@ -33,6 +34,7 @@ pub fn record(e: &LedgerEntry) -> Record<'_> {
         held: e.held,
         latency_us: e.latency_us,
         attempts: e.attempts,
+        server_port: e.server_port,
     }
 }
 
@@ -55,6 +57,7 @@ mod tests {
             held: true,
             latency_us: 250,
             attempts: 1,
+            server_port: 5432,
         };
         let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         w.write_record(HEADER).unwrap();
@@ -62,6 +65,6 @@ mod tests {
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let (header, rows) = crate::csvfmt::read(&text);
         assert_eq!(header, HEADER);
-        assert_eq!(rows, [["1", "publish", "7", "order, \"urgent\"", "", "ok", "true", "250", "1"]]);
+        assert_eq!(rows, [["1", "publish", "7", "order, \"urgent\"", "", "ok", "true", "250", "1", "5432"]]);
     }
 }

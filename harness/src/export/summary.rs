@@ -28,7 +28,10 @@ fn base(h: &Header, totals: &Stats, measured_s: f64) -> Summary {
     let (mut ops, mut throughput, mut latency_us) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (op, s) in totals.ops() {
         let name = op.as_str().to_string();
-        ops.insert(name.clone(), OpCounts { ok: s.ok, fail: s.fail, unknown: s.unknown });
+        ops.insert(
+            name.clone(),
+            OpCounts { ok: s.ok, fail: s.fail, unknown: s.unknown, acked_unreplicated: s.acked_unreplicated },
+        );
         let rate = if measured_s > 0.0 { s.ok as f64 / measured_s } else { 0.0 };
         throughput.insert(name.clone(), Throughput { ops_per_sec: round2(rate) });
         latency_us.insert(name, s.latency().rounded());
@@ -96,6 +99,6 @@ mod tests {
         assert_eq!(v["throughput"]["publish"]["ops_per_sec"], 10.0);
         assert!(v["latency_us"]["publish"]["p99"].as_u64().unwrap() >= 999);
         let back = Summary::parse(&v.to_string()).expect("what is written reads back");
-        assert_eq!(back.ops["publish"], OpCounts { ok: 100, fail: 1, unknown: 0 });
+        assert_eq!(back.ops["publish"], OpCounts { ok: 100, fail: 1, unknown: 0, acked_unreplicated: 0 });
     }
 }

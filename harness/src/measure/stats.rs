@@ -16,11 +16,13 @@ pub struct OpStats {
     pub ok: u64,
     pub fail: u64,
     pub unknown: u64,
+    /// Acknowledged after a cancelled synchronous-replication wait (in the histogram, not in ok).
+    pub acked_unreplicated: u64,
 }
 
 impl Default for OpStats {
     fn default() -> Self {
-        OpStats { hist: new_histogram(), ok: 0, fail: 0, unknown: 0 }
+        OpStats { hist: new_histogram(), ok: 0, fail: 0, unknown: 0, acked_unreplicated: 0 }
     }
 }
 
@@ -35,6 +37,10 @@ impl OpStats {
                 self.ok += 1;
                 self.hist.saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
             }
+            Outcome::AckedUnreplicated => {
+                self.acked_unreplicated += 1;
+                self.hist.saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+            }
             Outcome::Fail => self.fail += 1,
             Outcome::Unknown => self.unknown += 1,
         }
@@ -45,6 +51,7 @@ impl OpStats {
         self.ok += other.ok;
         self.fail += other.fail;
         self.unknown += other.unknown;
+        self.acked_unreplicated += other.acked_unreplicated;
     }
 
     pub fn reset(&mut self) {
@@ -52,10 +59,11 @@ impl OpStats {
         self.ok = 0;
         self.fail = 0;
         self.unknown = 0;
+        self.acked_unreplicated = 0;
     }
 
     pub fn total(&self) -> u64 {
-        self.ok + self.fail + self.unknown
+        self.ok + self.fail + self.unknown + self.acked_unreplicated
     }
 
     pub fn latency(&self) -> LatencySummary {

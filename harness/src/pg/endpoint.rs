@@ -40,6 +40,16 @@ impl Endpoint {
         self.retry(deadline, stop, || self.connect_once()).await
     }
 
+    /// The same for a worker: the connection also says which server it reached and counts the
+    /// server's cancelled-wait warnings.
+    pub async fn connect_worker(
+        &self,
+        deadline: Instant,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(Client, crate::pg::worker_conn::ConnInfo), String> {
+        self.retry(deadline, stop, || crate::pg::worker_conn::connect(&self.config, CONNECT_TIMEOUT)).await
+    }
+
     /// The same with habench's wire client (the calibration insert).
     pub async fn connect_wire(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<WireConn, String> {
         self.retry(deadline, stop, || wire::connect(&self.config, CONNECT_TIMEOUT)).await

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod template;
 pub mod wire;
 pub mod workdir;
+pub mod worker_conn;
 
 pub use endpoint::Endpoint;
 pub use env::{EnvOptions, PgEnv};

@@ -11,7 +11,9 @@ use tokio::sync::watch;
 
 use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
+use crate::pg::worker_conn::ConnInfo;
 use crate::runner::ledger::{Event, LedgerEntry};
+use crate::runner::publisher::acknowledged;
 use crate::runner::shared::{Completion, Counters, Shared};
 
 pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
@@ -20,12 +22,12 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
     let rec = sh.recorders.register();
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
-    let mut session: Option<HostSession> = None;
+    let mut session: Option<(HostSession, ConnInfo)> = None;
     while !*stop.borrow() {
         if session.is_none() {
-            session = match sh.endpoint.connect(sh.hard_end, &mut stop).await {
-                Ok(c) => match HostSession::prepare(c, &host.name, &instance).await {
-                    Ok(s) => Some(s),
+            session = match sh.endpoint.connect_worker(sh.hard_end, &mut stop).await {
+                Ok((c, info)) => match HostSession::prepare(c, &host.name, &instance).await {
+                    Ok(s) => Some((s, info)),
                     Err(e) => {
                         sh.note_error("prepare", &habench_workloads::error_text(&e));
                         None
@@ -43,9 +45,11 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
                 continue;
             }
         }
-        let s = session.as_ref().expect("connected");
+        let (s, info) = session.as_ref().expect("connected");
         let t0 = Instant::now();
-        let batch = match tokio::time::timeout(sh.cfg.op_timeout, s.dequeue(i64::from(host.batch_size))).await {
+        let waits_before = info.cancelled_waits();
+        let dequeue = info.cancel_after(sh.cfg.sync_wait_timeout, s.dequeue(i64::from(host.batch_size)));
+        let batch = match tokio::time::timeout(sh.cfg.op_timeout, dequeue).await {
             Ok(r) => r,
             Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
         };
@@ -70,7 +74,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             }
             continue;
         }
-        rec.record(Op::Dequeue, Outcome::Ok, micros_between(t0, Instant::now()));
+        rec.record(Op::Dequeue, acknowledged(Some(info), Some(waits_before)), micros_between(t0, Instant::now()));
         if host_idx == 0 && sh.kill_host.swap(false, std::sync::atomic::Ordering::SeqCst) {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
@@ -81,7 +85,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
         }
         for d in &batch {
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
-            if finish(&sh, s, &rec, (host_idx, &host.name), &instance, d, suspend).await {
+            if finish(&sh, (s, info), &rec, (host_idx, &host.name), &instance, d, suspend).await {
                 session = None;
                 break;
             }
@@ -92,7 +96,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
 /// Completes or suspends one delivery. Returns true when the connection must be replaced.
 async fn finish(
     sh: &Shared,
-    s: &HostSession,
+    (s, info): (&HostSession, &ConnInfo),
     rec: &WorkerRecorder,
     (host_idx, host): (usize, &str),
     instance: &str,
@@ -102,13 +106,14 @@ async fn finish(
     let t0 = Instant::now();
     let e2e_us = sh.clock.epoch_us(t0).saturating_sub(d.intended_us).max(0);
     let (op, event) = if suspend { (Op::Suspend, Event::Suspend) } else { (Op::Complete, Event::Complete) };
-    let work = async {
+    let waits_before = info.cancelled_waits();
+    let work = info.cancel_after(sh.cfg.sync_wait_timeout, async {
         if suspend {
             s.suspend(d, e2e_us).await
         } else {
             s.complete(d, e2e_us).await
         }
-    };
+    });
     let result = match tokio::time::timeout(sh.cfg.op_timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
@@ -116,7 +121,7 @@ async fn finish(
     let done = Instant::now();
     let latency_us = micros_between(t0, done);
     let (outcome, held, closed) = match &result {
-        Ok(held) => (Outcome::Ok, *held, false),
+        Ok(held) => (acknowledged(Some(info), Some(waits_before)), *held, false),
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
             if e.outcome == Outcome::Unknown {
@@ -129,18 +134,18 @@ async fn finish(
         if d.attempts > 1 {
             st.redelivered += 1;
         }
-        if outcome == Outcome::Ok && !held {
+        if outcome.acknowledged() && !held {
             st.not_held += 1;
             return;
         }
         st.record(op, outcome, latency_us);
-        if outcome == Outcome::Ok {
+        if outcome.acknowledged() {
             // End to end: intended publish start to this completion, as the business sees it.
             let e2e_done = micros_between(sh.clock.instant_of(d.intended_us), done);
             st.record(Op::EndToEnd, Outcome::Ok, e2e_done);
         }
     });
-    if outcome == Outcome::Ok && held {
+    if outcome.acknowledged() && held {
         let c = if suspend { &sh.counters.suspended_ok } else { &sh.counters.completed_ok };
         Counters::add(c, 1);
         // Only report lookups read it: no lock on the measured path otherwise.
@@ -160,6 +165,7 @@ async fn finish(
         held,
         latency_us,
         attempts: d.attempts,
+        server_port: info.server_port,
     });
     closed
 }

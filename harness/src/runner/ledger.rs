@@ -42,6 +42,9 @@ pub struct LedgerEntry {
     pub held: bool,
     pub latency_us: u64,
     pub attempts: i32,
+    /// The port of the server that answered (0: unknown): after a takeover without fencing,
+    /// which of two primaries took the write.
+    pub server_port: u16,
 }
 
 pub type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;

@@ -7,6 +7,8 @@ use std::time::Instant;
 use habench_workloads::messagebox::{OpError, PublishSession};
 use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
+
+use crate::pg::worker_conn::ConnInfo;
 use tokio::sync::watch;
 
 use crate::config::{Driver, WorkloadKind};
@@ -30,15 +32,22 @@ pub enum Pace {
 /// habench's wire client (the calibration insert).
 #[derive(Debug)]
 enum Session {
-    Driver(PublishSession),
+    Driver(Box<PublishSession>, ConnInfo),
     Wire(WireInsert),
 }
 
 impl Session {
     fn is_closed(&self) -> bool {
         match self {
-            Session::Driver(s) => s.is_closed(),
+            Session::Driver(s, _) => s.is_closed(),
             Session::Wire(s) => s.is_closed(),
+        }
+    }
+
+    fn info(&self) -> Option<&ConnInfo> {
+        match self {
+            Session::Driver(_, info) => Some(info),
+            Session::Wire(_) => None,
         }
     }
 }
@@ -140,7 +149,7 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Sessio
             }
         };
     }
-    let client = match sh.endpoint.connect(sh.hard_end, stop).await {
+    let (client, info) = match sh.endpoint.connect_worker(sh.hard_end, stop).await {
         Ok(c) => c,
         Err(e) => {
             sh.note_error("connect", &e);
@@ -148,7 +157,7 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Sessio
         }
     };
     match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
-        Ok(s) => Some(Session::Driver(s)),
+        Ok(s) => Some(Session::Driver(Box::new(s), info)),
         Err(e) => {
             sh.note_error("prepare", &habench_workloads::error_text(&e));
             None
@@ -177,11 +186,17 @@ async fn publish_one(
             (Op::Publish, Event::Publish, mtype, mb.body.draw(&mut rng))
         }
     };
+    let waits_before = s.info().map(ConnInfo::cancelled_waits);
     let work = async {
         match s {
             Session::Wire(w) => w.insert().await.map(|_| 0),
-            Session::Driver(d) if op == Op::Insert => d.insert(body as i32).await.map(|_| 0),
-            Session::Driver(d) => d.publish(msg_id, &subject, body, sh.clock.epoch_us(intended)).await,
+            Session::Driver(d, info) if op == Op::Insert => {
+                info.cancel_after(cfg.sync_wait_timeout, d.insert(body as i32)).await.map(|_| 0)
+            }
+            Session::Driver(d, info) => {
+                let publish = d.publish(msg_id, &subject, body, sh.clock.epoch_us(intended));
+                info.cancel_after(cfg.sync_wait_timeout, publish).await
+            }
         }
     };
     let result = match watchdog.run(Instant::now(), work).await {
@@ -194,7 +209,7 @@ async fn publish_one(
         Ok(routed) => {
             Counters::add(&sh.counters.published_ok, 1);
             Counters::add(&sh.counters.routed_ok, *routed as u64);
-            (Outcome::Ok, false)
+            (acknowledged(s.info(), waits_before), false)
         }
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
@@ -221,6 +236,16 @@ async fn publish_one(
         held: true,
         latency_us,
         attempts: 1,
+        server_port: s.info().map_or(0, |i| i.server_port),
     });
     closed
+}
+
+/// An acknowledged commit's outcome: `acked_unreplicated` when the server warned, while it ran,
+/// that it stopped waiting for synchronous replication.
+pub(crate) fn acknowledged(info: Option<&ConnInfo>, waits_before: Option<u64>) -> Outcome {
+    match (info, waits_before) {
+        (Some(i), Some(before)) if i.cancelled_waits() > before => Outcome::AckedUnreplicated,
+        _ => Outcome::Ok,
+    }
 }

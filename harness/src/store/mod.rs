@@ -15,7 +15,6 @@ use crate::measure::IntervalRow;
 use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use habench_workloads::checker::LedgerIndex;
-use habench_workloads::Outcome;
 
 pub use hlog::HlogWriter;
 
@@ -151,7 +150,7 @@ impl LedgerSummary {
         match e.event {
             Event::Publish => {
                 self.index.record_publish(e.msg_id, e.outcome);
-                if e.outcome == Outcome::Ok {
+                if e.outcome.acknowledged() {
                     self.publish_acks_us.push(e.at_us);
                     self.message_acks.push((e.at_us, e.msg_id));
                 }
@@ -160,7 +159,7 @@ impl LedgerSummary {
                 self.index.record_finish(e.msg_id, usize::from(e.host), e.outcome, e.held)
             }
             // Calibration inserts are no messages; their acks time the outage of a fault.
-            Event::Insert if e.outcome == Outcome::Ok => self.publish_acks_us.push(e.at_us),
+            Event::Insert if e.outcome.acknowledged() => self.publish_acks_us.push(e.at_us),
             Event::Insert => {}
         }
     }

@@ -31,6 +31,13 @@ pub struct OpCounts {
     pub ok: u64,
     pub fail: u64,
     pub unknown: u64,
+    /// Acknowledged with the warning that the synchronous-replication wait was cancelled.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub acked_unreplicated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -31,6 +31,20 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
         Block::Para("Measured phase only; latencies count from each operation's intended start (open loop).".into()),
         table(&["operation", "ok/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "fail", "unknown"], rows),
     ];
+    let unreplicated: Vec<String> = s
+        .ops
+        .iter()
+        .filter(|(_, c)| c.acked_unreplicated > 0)
+        .map(|(op, c)| format!("{op} {}", c.acked_unreplicated))
+        .collect();
+    if !unreplicated.is_empty() {
+        out.push(Block::Para(format!(
+            "Acknowledged with PostgreSQL's warning that the wait for synchronous replication was cancelled \
+             (committed on the primary, maybe on no standby; outcome `acked_unreplicated`, in the latencies \
+             but not in ok/s): {}.",
+            unreplicated.join(", ")
+        )));
+    }
     if let Some(h) = s.cpu.as_ref().and_then(|c| c.harness) {
         out.push(Block::Para(format!(
             "habench itself used {:.2} CPU-s over the measured phase: {:.3} of a core, {:.1} % of the machine.",

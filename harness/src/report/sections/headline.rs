@@ -56,7 +56,13 @@ pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
         out.push(fact(
             "Throughput",
             format!("{} {op}/s", fixed(s.rate(op), 1)),
-            format!("{} failed, {} unknown outcome", counts.fail, counts.unknown),
+            match counts.acked_unreplicated {
+                0 => format!("{} failed, {} unknown outcome", counts.fail, counts.unknown),
+                n => format!(
+                    "{} failed, {} unknown outcome, {n} acknowledged after a cancelled standby wait",
+                    counts.fail, counts.unknown
+                ),
+            },
             Tone::Plain,
         ));
     }
