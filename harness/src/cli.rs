@@ -303,8 +303,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_heal: bool,
     /// Orchestrator: take over without killing the old primary first (sync, async,
-    /// log-shipping): a hung primary that wakes up still has its clients (split brain). Refused
-    /// for shared-disk, where two servers would run on one data directory.
+    /// log-shipping): a hung primary that wakes up still has its clients (split brain) until the
+    /// orchestrator has seen it answer as a primary for --probe-threshold probes in a row and
+    /// fences it then. Refused for shared-disk, where two servers would run on one data
+    /// directory.
     #[arg(long)]
     pub no_fence: bool,
     /// Repeat the faulted run N times, each on a fresh topology, and report the distribution.

@@ -7,72 +7,23 @@ mod common;
 
 use std::path::Path;
 
+use common::kept::{ledger_acks, read_json, Kept};
 use serde_json::Value;
 
-/// `habench run` with `--keep`: the servers stay up (their logs with them) until dropped.
-struct Kept {
-    child: std::process::Child,
-    /// The kept topology as `habench` printed it (write_dsn, nodes).
-    info: Value,
+/// A sync run at 200/s whose synchronous standby is killed 2 s in, with a fast orchestrator
+/// (probes every 200 ms, 3 missed = down), plus `more`.
+fn run(out: &Path, standbys: u8, more: &[&str]) -> Kept {
+    let standbys = standbys.to_string();
+    let mut args = vec!["--topology", "sync", "--standbys", &standbys, "--rate", "200", "--duration", "10s"];
+    args.extend(["--warmup", "1s", "--fault", "kill-sync-standby@2s", "--probe-interval", "200ms"]);
+    args.extend(["--probe-threshold", "3"]);
+    args.extend(more);
+    Kept::run(out, &args)
 }
 
-impl Kept {
-    /// A sync run at 200/s whose synchronous standby is killed 2 s in, with a fast
-    /// orchestrator (probes every 200 ms, 3 missed = down); returns once the run is written.
-    fn run(out: &Path, standbys: u8) -> Kept {
-        Kept::run_with(out, standbys, &[])
-    }
-
-    fn run_with(out: &Path, standbys: u8, more: &[&str]) -> Kept {
-        use std::io::{BufRead, BufReader};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
-            .args(["run", "quick", "--topology", "sync", "--standbys", &standbys.to_string(), "--rate", "200"])
-            .args(["--duration", "10s", "--warmup", "1s", "--fault", "kill-sync-standby@2s"])
-            .args(["--probe-interval", "200ms", "--probe-threshold", "3", "--keep", "--quiet"])
-            .args(more)
-            .args(["--out", out.to_str().unwrap()])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut kept = Kept { child, info: Value::Null };
-        // The results line, then the kept servers' JSON line.
-        let line = BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("{\"kind\""));
-        kept.info = serde_json::from_str(&line.expect("the run ended without keeping its servers")).unwrap();
-        kept
-    }
-}
-
-impl Kept {
-    /// How many of `ids` the kept topology's primary has no spool row for.
-    fn missing_on_primary(&self, ids: &[i64]) -> u64 {
-        let dsn = self.info["write_dsn"].as_str().expect("the kept servers' write endpoint").to_string();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let (c, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(conn);
-            // A message keeps its spool row until every subscriber completed it, then its
-            // tracking rows stay: neither means it is gone.
-            let sql = "SELECT count(*) FROM unnest($1::bigint[]) AS i(id) \
-                       WHERE NOT EXISTS (SELECT 1 FROM mbox.spool s WHERE s.id = i.id) \
-                       AND NOT EXISTS (SELECT 1 FROM mbox.tracking t WHERE t.msg_id = i.id)";
-            let row = c.query_one(sql, &[&ids]).await.unwrap();
-            row.get::<_, i64>(0) as u64
-        })
-    }
-}
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+/// Acknowledged publishes' ids in the ledger between two wall-clock instants.
+fn ledger_ack_ids(dir: &Path, from_us: i64, to_us: i64) -> Vec<i64> {
+    ledger_acks(dir).into_iter().filter(|a| a.at_us >= from_us && a.at_us < to_us).map(|a| a.msg_id).collect()
 }
 
 /// `2026-12-02 01:16:43.898 UTC` (the server's `%m`) as wall-clock µs.
@@ -107,24 +58,10 @@ fn setting_changes(manifest: &Value) -> Vec<(i64, String)> {
         .collect()
 }
 
-/// Acknowledged publishes in the ledger between two wall-clock instants.
-fn ledger_acks(dir: &Path, from_us: i64, to_us: i64) -> u64 {
-    let text = std::fs::read_to_string(dir.join("ledger.csv")).unwrap();
-    let mut lines = text.lines();
-    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |n: &str| head.iter().position(|h| *h == n).unwrap_or_else(|| panic!("no {n} in {head:?}"));
-    let (at, event, outcome) = (col("at_us"), col("event"), col("outcome"));
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|c| c[event] == "publish" && (c[outcome] == "ok" || c[outcome] == "acked_unreplicated"))
-        .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
-        .count() as u64
-}
-
 #[test]
 fn a_dropped_only_standby_opens_a_window_that_the_primary_log_and_the_ledger_agree_with() {
     let out = common::TempDir::new("exposure", "first-1-of-1");
-    let _servers = Kept::run(&out, 1);
+    let _servers = run(&out, 1, &[]);
     let s = read_json(&out.join("summary.json"));
     let e = &s["exposure"];
     assert_eq!(e["configured"], "FIRST 1 (s1)", "{e:#}");
@@ -146,7 +83,7 @@ fn a_dropped_only_standby_opens_a_window_that_the_primary_log_and_the_ledger_agr
         assert!(end >= restored.0 - 1000, "closed at {end}, restored at {}", restored.0);
     }
     // Its acknowledged count is the ledger's, counted from the file.
-    assert_eq!(w["acked"].as_u64(), Some(ledger_acks(&out, start, end)), "{w}");
+    assert_eq!(w["acked"].as_u64(), Some(ledger_ack_ids(&out, start, end).len() as u64), "{w}");
     assert!(w["acked"].as_u64().unwrap() > 0, "200/s were acknowledged while exposed: {w}");
     assert_eq!((e["lost"].as_u64(), s["check"]["lost"].as_u64()), (Some(0), Some(0)), "no primary failed");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -156,7 +93,7 @@ fn a_dropped_only_standby_opens_a_window_that_the_primary_log_and_the_ledger_agr
 #[test]
 fn with_a_second_standby_to_take_over_no_window_opens() {
     let out = common::TempDir::new("exposure", "first-1-of-2");
-    let _servers = Kept::run(&out, 2);
+    let _servers = run(&out, 2, &[]);
     let s = read_json(&out.join("summary.json"));
     let e = &s["exposure"];
     assert_eq!(e["configured"], "FIRST 1 (s1, s2)", "{e:#}");
@@ -169,27 +106,12 @@ fn with_a_second_standby_to_take_over_no_window_opens() {
     assert!(changes.iter().all(|c| !c.1.is_empty()), "{changes:?}");
 }
 
-/// Acknowledged publishes' ids in the ledger between two wall-clock instants.
-fn ledger_ack_ids(dir: &Path, from_us: i64, to_us: i64) -> Vec<i64> {
-    let text = std::fs::read_to_string(dir.join("ledger.csv")).unwrap();
-    let mut lines = text.lines();
-    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |n: &str| head.iter().position(|h| *h == n).unwrap_or_else(|| panic!("no {n} in {head:?}"));
-    let (at, event, outcome, id) = (col("at_us"), col("event"), col("outcome"), col("msg_id"));
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|c| c[event] == "publish" && (c[outcome] == "ok" || c[outcome] == "acked_unreplicated"))
-        .filter(|c| c[at].parse::<i64>().is_ok_and(|t| t >= from_us && t < to_us))
-        .map(|c| c[id].parse().unwrap())
-        .collect()
-}
-
 #[test]
 fn a_primary_lost_while_exposed_loses_what_the_window_acknowledged_and_it_is_attributed_there() {
     let out = common::TempDir::new("exposure", "second-fault");
     // The standby stays lost (--no-heal); 4 s later the primary's node crashes. Nothing else
     // runs, so the orchestrator starts the stale standby and promotes it (a forced failover).
-    let servers = Kept::run_with(&out, 1, &["--no-heal", "--fault", "crash-primary@6s"]);
+    let servers = run(&out, 1, &["--no-heal", "--fault", "crash-primary@6s"]);
     let s = read_json(&out.join("summary.json"));
     let e = &s["exposure"];
     let windows = e["windows"].as_array().unwrap();
@@ -223,7 +145,7 @@ fn commits_whose_standby_wait_was_cancelled_are_counted_apart_as_the_primary_log
     let out = common::TempDir::new("exposure", "cancelled-waits");
     // The standby dies at 2 s and is dropped ~0.6 s later; meanwhile every commit waits for it
     // and is cancelled after 100 ms: PostgreSQL acknowledges it with a warning.
-    let _servers = Kept::run_with(&out, 1, &["--sync-wait-timeout", "100ms"]);
+    let _servers = run(&out, 1, &["--sync-wait-timeout", "100ms"]);
     let s = read_json(&out.join("summary.json"));
     let ops = s["ops"].as_object().unwrap();
     let counted: u64 = ops.values().map(|o| o["acked_unreplicated"].as_u64().unwrap_or(0)).sum();

@@ -243,6 +243,7 @@ async fn analyse(
             &lost_ids,
             run_end_us,
         );
+        summary.split_brain = crate::export::split_brain::section(&result.events, c, &ledger.message_acks, &lost_ids);
     }
     summary.cpu =
         result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::failover::{Event, EventKind};
-use crate::measure::exposure::{self, SyncSample};
+use crate::measure::exposure::{self, MessageAck, SyncSample};
 use crate::measure::RunClock;
 use crate::summary::{ExposureSection, ExposureWindow};
 
@@ -14,7 +14,7 @@ pub fn section(
     samples: &[SyncSample],
     clock: &RunClock,
     events: &[Event],
-    acks: &[(i64, i64)],
+    acks: &[MessageAck],
     lost_ids: &[i64],
     run_end_us: i64,
 ) -> Option<ExposureSection> {
@@ -31,7 +31,7 @@ pub fn section(
     for w in exposure::windows(samples, &configured) {
         let end = w.end_us.unwrap_or(run_end_us);
         let inside = exposure::acks_between(acks, w.start_us, end);
-        let lost_here = inside.iter().filter(|a| lost.contains(&a.1)).count() as u64;
+        let lost_here = inside.iter().filter(|a| lost.contains(&a.msg_id)).count() as u64;
         let acked = inside.len() as u64;
         out.exposed_s += (end - w.start_us) as f64 / 1e6;
         out.acked_exposed += acked;

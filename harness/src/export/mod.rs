@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod offload;
 pub mod progress;
 pub mod reports;
+pub mod split_brain;
 pub mod summary;
 pub mod timeline_csv;
 

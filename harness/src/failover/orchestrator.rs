@@ -62,6 +62,8 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut misses: HashMap<String, u32> = HashMap::new();
+    // Old primaries left running (no fence) seen answering as primaries, in a row.
+    let mut zombies: HashMap<String, u32> = HashMap::new();
     let probe_timeout = cfg.probe_interval.max(Duration::from_millis(50));
     loop {
         tokio::select! {
@@ -108,7 +110,7 @@ pub async fn run(
             replace_standby(&topo, &name, cfg.heal, &log).await;
         }
         if !cfg.fence {
-            fence_split_brain(&topo, &cfg, &log, probe_timeout).await;
+            fence_split_brain(&topo, &cfg, &log, probe_timeout, &mut zombies).await;
         }
     }
 }
@@ -260,9 +262,16 @@ async fn promotion_target(r: &mut crate::topology::Replicated, log: &EventLog) -
 }
 
 /// Old primaries left running by a takeover without fencing that answer as read-write again
-/// (a hung primary that woke up): split brain. Each is fenced as soon as it is seen, and
-/// rejoins as a standby when healing is on.
-async fn fence_split_brain(topo: &SharedTopology, cfg: &OrchestratorConfig, log: &EventLog, timeout: Duration) {
+/// (a hung primary that woke up): split brain. Logged when first seen; fenced once seen the
+/// threshold of probes in a row (the same confirmation a failure needs), then rejoined as a
+/// standby when healing is on.
+async fn fence_split_brain(
+    topo: &SharedTopology,
+    cfg: &OrchestratorConfig,
+    log: &EventLog,
+    timeout: Duration,
+    seen: &mut HashMap<String, u32>,
+) {
     let candidates: Vec<(String, u16)> = {
         let mut t = topo.lock().await;
         let AnyTopology::Replicated(r) = &mut *t else { return };
@@ -275,9 +284,18 @@ async fn fence_split_brain(topo: &SharedTopology, cfg: &OrchestratorConfig, log:
     };
     for (name, port) in candidates {
         if !answers_read_write(port, timeout).await {
+            seen.remove(&name);
             continue;
         }
-        log.push(EventKind::SplitBrain { node: name.clone() });
+        let n = seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            log.push(EventKind::SplitBrain { node: name.clone() });
+        }
+        if *n < cfg.probe_threshold {
+            continue;
+        }
+        seen.remove(&name);
         let mut t = topo.lock().await;
         let AnyTopology::Replicated(r) = &mut *t else { return };
         let killed = r.node_mut(&name).expect("node").crash().await;

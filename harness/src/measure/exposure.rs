@@ -80,10 +80,19 @@ pub fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
     out
 }
 
-/// The acknowledgements (wall-clock µs, message id; sorted) from `start_us` up to `end_us`.
-pub fn acks_between(acks: &[(i64, i64)], start_us: i64, end_us: i64) -> &[(i64, i64)] {
-    let from = acks.partition_point(|a| a.0 < start_us);
-    let to = acks.partition_point(|a| a.0 < end_us).max(from);
+/// One acknowledged publish: when (wall-clock µs), which message, and which server answered
+/// (its port; 0 unknown). Sorted by time, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MessageAck {
+    pub at_us: i64,
+    pub msg_id: i64,
+    pub server_port: u16,
+}
+
+/// The acknowledgements (sorted) from `start_us` up to `end_us`.
+pub fn acks_between(acks: &[MessageAck], start_us: i64, end_us: i64) -> &[MessageAck] {
+    let from = acks.partition_point(|a| a.at_us < start_us);
+    let to = acks.partition_point(|a| a.at_us < end_us).max(from);
     &acks[from..to]
 }
 
@@ -126,7 +135,10 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].start_us, w[0].seen_us, w[0].end_us, w[0].names.as_str()), (40, 50, Some(200), ""));
         assert_eq!((w[1].start_us, w[1].end_us), (240, None), "open to the end of the run");
-        let acks: Vec<(i64, i64)> = [10, 60, 120, 199, 200, 260, 900].iter().map(|&t| (t, t)).collect();
+        let acks: Vec<MessageAck> = [10, 60, 120, 199, 200, 260, 900]
+            .iter()
+            .map(|&t| MessageAck { at_us: t, msg_id: t, server_port: 1 })
+            .collect();
         assert_eq!(acks_between(&acks, w[0].start_us, w[0].end_us.unwrap()).len(), 3);
         assert_eq!(acks_between(&acks, w[1].start_us, 1000).len(), 2);
         // FIRST 1 of 2 keeps one confirming standby: no window.

@@ -135,9 +135,9 @@ pub struct LedgerSummary {
     pub index: LedgerIndex,
     /// Wall-clock µs of every acknowledged publish, sorted.
     pub publish_acks_us: Vec<i64>,
-    /// (wall-clock µs, message id) of every acknowledged MessageBox publish, sorted: which
-    /// messages were acknowledged when (durability exposure).
-    pub message_acks: Vec<(i64, i64)>,
+    /// Every acknowledged MessageBox publish (when, which message, which server), sorted:
+    /// durability exposure and split brain.
+    pub message_acks: Vec<crate::measure::exposure::MessageAck>,
 }
 
 impl LedgerSummary {
@@ -152,7 +152,11 @@ impl LedgerSummary {
                 self.index.record_publish(e.msg_id, e.outcome);
                 if e.outcome.acknowledged() {
                     self.publish_acks_us.push(e.at_us);
-                    self.message_acks.push((e.at_us, e.msg_id));
+                    self.message_acks.push(crate::measure::exposure::MessageAck {
+                        at_us: e.at_us,
+                        msg_id: e.msg_id,
+                        server_port: e.server_port,
+                    });
                 }
             }
             Event::Complete | Event::Suspend => {

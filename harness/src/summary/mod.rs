@@ -15,8 +15,8 @@ pub use repeated::{
 };
 pub use sections::{
     Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailoverSection, HarnessCpu,
-    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, Staleness, TargetConflicts, TotalConflicts,
-    TotalRyw,
+    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness, TargetConflicts,
+    TotalConflicts, TotalRyw,
 };
 
 use crate::config::Load;
@@ -97,6 +97,9 @@ pub struct Summary {
     /// Durability exposure (MessageBox runs on servers with synchronous standbys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<ExposureSection>,
+    /// Writes taken by an old primary after a takeover without fencing (`--no-fence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_brain: Option<SplitBrainSection>,
     /// Publishing throttling (`--throttle` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<crate::run_result::Throttling>,
@@ -168,6 +171,7 @@ impl Summary {
             pacing: None,
             throttle: None,
             exposure: None,
+            split_brain: None,
             check: None,
             cpu: None,
             reports: None,

@@ -123,6 +123,31 @@ pub struct ExposureWindow {
     pub lost: u64,
 }
 
+/// A takeover without fencing: the old primary was left running, and what it acknowledged
+/// after the new primary was promoted (times in seconds since the run started).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SplitBrainSection {
+    /// The old primary, and its port (the ledger's `server_port`).
+    pub node: String,
+    pub port: u16,
+    pub promoted_node: Option<String>,
+    pub promoted_s: Option<f64>,
+    /// The promotion as wall-clock µs (the ledger's `at_us`).
+    pub promoted_us: Option<i64>,
+    /// When the orchestrator saw it answering as a primary again, and fenced it.
+    pub seen_s: Option<f64>,
+    pub fenced_s: Option<f64>,
+    /// Publishes it acknowledged after the promotion, the first and the last of them, and how
+    /// long after the promotion it still took writes.
+    pub acked: u64,
+    pub first_write_s: Option<f64>,
+    pub last_write_s: Option<f64>,
+    pub accepted_for_ms: Option<f64>,
+    /// Of its acknowledged publishes, how many the checker found lost.
+    pub lost: u64,
+}
+
 /// The checker's report, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -1,6 +1,8 @@
 //! Shared helpers of the real-PostgreSQL integration tests.
 #![allow(dead_code)]
 
+pub mod kept;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -29,6 +29,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(outcome::check(s));
     out.extend(outcome::failover(s, draw));
     out.extend(outcome::exposure(s));
+    out.extend(outcome::split_brain(s));
     out.extend(figures::physical_floor(d, s));
     out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));

@@ -80,6 +80,42 @@ pub(super) fn exposure(s: &Summary) -> Vec<Block> {
     out
 }
 
+/// Split brain: what an old primary left running by a takeover without fencing acknowledged
+/// after the new primary was promoted.
+pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
+    let Some(b) = &s.split_brain else { return Vec::new() };
+    let secs = |x: Option<f64>| x.map(|v| format!("{v:.2} s")).unwrap_or("never".into());
+    let promoted = match (&b.promoted_node, b.promoted_s) {
+        (Some(n), Some(t)) => format!("{n} was promoted at {t:.2} s"),
+        _ => "no standby was promoted".into(),
+    };
+    let verdict = if b.acked == 0 {
+        "It acknowledged no publish after the promotion: no write went to two primaries.".to_string()
+    } else {
+        format!(
+            "After the promotion it still acknowledged **{} publishes** (from {} to {}, {} ms after the promotion); \
+             the checker finds **{} of them lost**: they lived only on the old primary, whose divergent history \
+             was discarded when it was fenced and rejoined.",
+            b.acked,
+            secs(b.first_write_s),
+            secs(b.last_write_s),
+            b.accepted_for_ms.map(|m| format!("{m:.0}")).unwrap_or("-".into()),
+            b.lost
+        )
+    };
+    vec![
+        Block::Heading(2, "Split brain".into()),
+        Block::Para(format!(
+            "The takeover did not fence the old primary ({}, port {}): {promoted} while it still ran. It was seen \
+             answering as a primary at {} and fenced at {}. {verdict}",
+            b.node,
+            b.port,
+            secs(b.seen_s),
+            secs(b.fenced_s)
+        )),
+    ]
+}
+
 /// A fault as it was asked for (`kill-primary@8s`, `pause-primary@2s:6s`): its time counts from
 /// the measured phase's start, like the flag's.
 pub(super) fn fault_label(f: &FaultSpec) -> String {
