@@ -247,6 +247,34 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
             out.push(m);
         }
     }
+    out.extend(exposure_counts(before.run(), after.run()));
+    out
+}
+
+/// Durability exposure and split brain: acknowledged commits without the promised copies, and
+/// writes a second primary took. Compared when either run measured them (the other counts 0).
+fn exposure_counts(
+    before: Option<&crate::summary::Summary>,
+    after: Option<&crate::summary::Summary>,
+) -> Vec<MetricChange> {
+    let mut out = Vec::new();
+    type Counted = fn(&crate::summary::Summary) -> Option<u64>;
+    let exposure: [(&str, Counted); 5] = [
+        ("exposure.acked_exposed", |s| s.exposure.as_ref().map(|e| e.acked_exposed)),
+        ("exposure.lost_in_windows", |s| s.exposure.as_ref().map(|e| e.lost_in_windows)),
+        ("acked_unreplicated", |s| {
+            let n: u64 = s.ops.values().map(|c| c.acked_unreplicated).sum();
+            (n > 0).then_some(n)
+        }),
+        ("split_brain.acked", |s| s.split_brain.as_ref().map(|b| b.acked)),
+        ("split_brain.lost", |s| s.split_brain.as_ref().map(|b| b.lost)),
+    ];
+    for (k, pick) in exposure {
+        let (b, a) = (before.and_then(pick), after.and_then(pick));
+        if b.is_some() || a.is_some() {
+            out.extend(count(k, Some(b.unwrap_or(0)), Some(a.unwrap_or(0))));
+        }
+    }
     out
 }
 
@@ -341,5 +369,17 @@ mod tests {
         let lost = count("lost", Some(0), Some(3)).unwrap();
         assert_eq!(lost.verdict, Verdict::Worse);
         assert_eq!(regressions(&[lost], 10.0, &[]).len(), 1, "0 -> 3 lost fails any gate");
+    }
+
+    #[test]
+    fn exposure_and_split_brain_compare_as_counts_when_either_run_has_them() {
+        let plain = crate::summary::Summary::blank("a");
+        assert!(exposure_counts(Some(&plain), Some(&plain)).is_empty(), "neither run measured them");
+        let mut split = plain.clone();
+        split.split_brain = Some(crate::summary::SplitBrainSection { acked: 32, lost: 32, ..Default::default() });
+        let c = exposure_counts(Some(&plain), Some(&split));
+        let names: Vec<&str> = c.iter().map(|m| m.metric.as_str()).collect();
+        assert_eq!(names, ["split_brain.acked", "split_brain.lost"]);
+        assert!(c.iter().all(|m| m.verdict == Verdict::Worse && m.before == Some(0.0) && m.after == Some(32.0)));
     }
 }
