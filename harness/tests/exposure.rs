@@ -135,6 +135,14 @@ fn a_primary_lost_while_exposed_loses_what_the_window_acknowledged_and_it_is_att
     let ids = ledger_ack_ids(&out, start_us, promoted_us);
     let missing = servers.missing_on_primary(&ids);
     assert_eq!(missing, lost, "SQL on the survivor: {missing} of {} acknowledged ids absent", ids.len());
+    // On the time axis: all of it in the window, before the switch to timeline 2, charted.
+    let l = &s["lost_writes"];
+    assert_eq!(
+        (l["lost"].as_u64(), l["in_windows"].as_u64(), l["timeline"].as_u64()),
+        (Some(lost), Some(lost), Some(2))
+    );
+    assert!(l["latest_s"].as_f64().unwrap() < l["switch_s"].as_f64().unwrap(), "{l}");
+    assert!(out.join("charts/lost-writes.svg").exists());
     let sure = ledger_ack_ids(&out, w["seen_us"].as_i64().unwrap(), promoted_us);
     assert!(!sure.is_empty());
     assert_eq!(servers.missing_on_primary(&sure), sure.len() as u64, "every ack after the drop was seen is lost");

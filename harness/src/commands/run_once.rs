@@ -12,6 +12,7 @@ use crate::cli::RunArgs;
 use crate::cluster::External;
 use crate::commands::options;
 use crate::config::{Load, ReportsOn, RunConfig, Target, WorkloadKind};
+use crate::export::lost_writes::TimelineSwitch;
 use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
 use crate::export::{summary, timeline_csv};
 use crate::failover::{trials, FailoverPlan, SharedTopology};
@@ -231,7 +232,7 @@ async fn analyse(
         ledger_rows: ledger.rows,
     });
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        let (check, lost_ids) = check_results(cfg, endpoint, ledger).await;
+        let (check, lost_ids, switch) = check_results(cfg, endpoint, ledger).await;
         summary.check = Some(check);
         let c = &result.clock;
         let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
@@ -244,6 +245,14 @@ async fn analyse(
             run_end_us,
         );
         summary.split_brain = crate::export::split_brain::section(&result.events, c, &ledger.message_acks, &lost_ids);
+        summary.lost_writes = crate::export::lost_writes::section(
+            &result.events,
+            c,
+            &ledger.message_acks,
+            &lost_ids,
+            summary.exposure.as_ref(),
+            switch,
+        );
     }
     summary.cpu =
         result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
@@ -357,21 +366,38 @@ pub fn report_plan_for(
 /// The checker: the ledger against what survived (read through the write endpoint, which may
 /// point at a new primary now).
 /// The checker's report, and every lost publish's id (the report keeps examples).
-async fn check_results(cfg: &RunConfig, endpoint: &Endpoint, ledger: &LedgerSummary) -> (CheckSection, Vec<i64>) {
+/// The checker's verdict on the surviving database, the lost publishes' ids, and the survivor's
+/// last timeline switch (None on timeline 1, or when its history file cannot be read).
+async fn check_results(
+    cfg: &RunConfig,
+    endpoint: &Endpoint,
+    ledger: &LedgerSummary,
+) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>) {
     let (_stop_tx, mut stop) = watch::channel(false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let unreadable = |e: String| CheckSection::Error { error: format!("could not read the surviving database: {e}") };
     let client = match endpoint.connect(deadline, &mut stop).await {
         Ok(c) => c,
-        Err(e) => return (unreadable(e), Vec::new()),
+        Err(e) => return (unreadable(e), Vec::new(), None),
     };
+    let switch = timeline_switch(&client).await;
     match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
         Ok(db) => (
             CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
             checker::lost_publish_ids(&ledger.index, &db),
+            switch,
         ),
-        Err(e) => (unreadable(e.to_string()), Vec::new()),
+        Err(e) => (unreadable(e.to_string()), Vec::new(), switch),
     }
+}
+
+/// The primary's current timeline and where it forked, from its history file.
+async fn timeline_switch(client: &tokio_postgres::Client) -> Option<TimelineSwitch> {
+    let row = client.query_one("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", &[]).await.ok()?;
+    let hex: String = row.get(0);
+    let timeline = u32::from_str_radix(&hex, 16).ok().filter(|&t| t > 1)?;
+    let row = client.query_one("SELECT pg_read_file('pg_wal/' || $1 || '.history')", &[&hex]).await.ok()?;
+    crate::export::lost_writes::parse_history(timeline, &row.get::<_, String>(0))
 }
 
 async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {

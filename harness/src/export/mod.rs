@@ -5,6 +5,7 @@ pub mod compare;
 pub mod distance;
 pub mod exposure;
 pub mod ledger_csv;
+pub mod lost_writes;
 pub mod manifest;
 pub mod offload;
 pub mod progress;

@@ -15,8 +15,8 @@ pub use repeated::{
 };
 pub use sections::{
     Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailoverSection, HarnessCpu,
-    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness, TargetConflicts,
-    TotalConflicts, TotalRyw,
+    LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness,
+    TargetConflicts, TotalConflicts, TotalRyw,
 };
 
 use crate::config::Load;
@@ -100,6 +100,9 @@ pub struct Summary {
     /// Writes taken by an old primary after a takeover without fencing (`--no-fence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_brain: Option<SplitBrainSection>,
+    /// Where the lost acknowledged publishes sit in time (runs that lost some).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_writes: Option<LostWritesSection>,
     /// Publishing throttling (`--throttle` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<crate::run_result::Throttling>,
@@ -172,6 +175,7 @@ impl Summary {
             throttle: None,
             exposure: None,
             split_brain: None,
+            lost_writes: None,
             check: None,
             cpu: None,
             reports: None,

@@ -148,6 +148,30 @@ pub struct SplitBrainSection {
     pub lost: u64,
 }
 
+/// Where the lost acknowledged publishes sit in time: against the run's clock and against the
+/// timeline switch (the promotion, and the switch point from the new primary's history file).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LostWritesSection {
+    pub lost: u64,
+    /// The promotion that followed the loss (seconds since the run started).
+    pub switch_node: Option<String>,
+    pub switch_s: Option<f64>,
+    /// The new timeline and where it forked from its parent (`0/3000148`), from the history file.
+    pub timeline: Option<u32>,
+    pub switch_lsn: Option<String>,
+    /// The first and the last lost publish's acknowledgement, and how long before the switch
+    /// the first one was acknowledged.
+    pub earliest_s: Option<f64>,
+    pub latest_s: Option<f64>,
+    pub before_switch_ms: Option<f64>,
+    /// Of them, acknowledged inside a durability-exposure window.
+    pub in_windows: u64,
+    /// Every lost publish's acknowledgement, seconds since the run started, sorted (at most
+    /// 10,000; `lost` counts them all).
+    pub at_s: Vec<f64>,
+}
+
 /// The checker's report, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod distance;
 pub mod lag;
+pub mod lost;
 pub mod offload;
 pub mod rto;
 pub mod spectrum;
@@ -82,6 +83,11 @@ pub fn color(i: usize) -> RGBColor {
 /// the page's width.
 pub fn label_font() -> (&'static str, u32) {
     (fonts::FAMILY, 16)
+}
+
+/// Text style of a label drawn inside a plot (a marked instant's name).
+pub fn fonts_label() -> (&'static str, u32) {
+    (fonts::FAMILY, 15)
 }
 
 /// Text style of an axis's name.

@@ -30,6 +30,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(outcome::failover(s, draw));
     out.extend(outcome::exposure(s));
     out.extend(outcome::split_brain(s));
+    out.extend(outcome::lost_writes(s, draw));
     out.extend(figures::physical_floor(d, s));
     out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));

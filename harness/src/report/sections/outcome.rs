@@ -116,6 +116,53 @@ pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
     ]
 }
 
+/// Lost writes on the time axis: how long before the timeline switch the lost publishes were
+/// acknowledged, and how many inside an exposure window; the chart shows each one.
+pub(super) fn lost_writes(s: &Summary, draw: &mut super::Draw<'_>) -> Vec<Block> {
+    let Some(l) = &s.lost_writes else { return Vec::new() };
+    let switch = match (&l.switch_node, l.switch_s) {
+        (Some(n), Some(t)) => {
+            let fork = match (l.timeline, &l.switch_lsn) {
+                (Some(tl), Some(lsn)) => format!(" (timeline {tl}, forked at WAL {lsn})"),
+                _ => String::new(),
+            };
+            format!("the promotion of {n} at {t:.2} s{fork}")
+        }
+        _ => "no promotion after them (none was needed, or it failed)".into(),
+    };
+    let span = l.before_switch_ms.map(|m| format!(", the first {m:.0} ms before the switch")).unwrap_or_default();
+    let mut out = vec![
+        Block::Heading(2, "Lost writes".into()),
+        Block::Para(format!(
+            "{} acknowledged publishes were lost, acknowledged from {} s to {} s{span}; they were lost by {switch}. \
+             {} of them were acknowledged inside a durability-exposure window.",
+            l.lost,
+            l.earliest_s.map(|t| format!("{t:.2}")).unwrap_or("-".into()),
+            l.latest_s.map(|t| format!("{t:.2}")).unwrap_or("-".into()),
+            l.in_windows
+        )),
+    ];
+    let origin = l.switch_s.or(l.latest_s).unwrap_or(0.0);
+    let ms = |t: f64| (t - origin) * 1e3;
+    let chart = crate::report::charts::lost::LostChart {
+        title: "Lost acknowledged publishes against the timeline switch".into(),
+        points: l.at_s.iter().enumerate().map(|(i, &t)| (ms(t), (i + 1) as f64)).collect(),
+        windows: s
+            .exposure
+            .iter()
+            .flat_map(|e| &e.windows)
+            .map(|w| (ms(w.start_s), ms(w.end_s.unwrap_or(f64::MAX / 4e3))))
+            .collect(),
+        switch_label: match (l.timeline, &l.switch_lsn) {
+            (Some(tl), Some(lsn)) => format!("timeline {tl} from {lsn}"),
+            _ => "switch".into(),
+        },
+        faults: s.trials().iter().map(|t| (ms(t.injected_at_s), t.fault.kind.to_string())).collect(),
+    };
+    out.extend(draw(crate::report::AnyChart::Lost(chart)));
+    out
+}
+
 /// A fault as it was asked for (`kill-primary@8s`, `pause-primary@2s:6s`): its time counts from
 /// the measured phase's start, like the flag's.
 pub(super) fn fault_label(f: &FaultSpec) -> String {
