@@ -149,13 +149,14 @@ impl RunConfig {
             || (own_topology && (args.topology.is_some() || args.target_dsn.is_some() || args.cluster.is_some()))
             || (!own_topology && args.reports_on.is_some())
         {
-            return Ok(vec![Self::build(args, &file, &at, file.topology.as_ref(), None)?]);
+            return Ok(vec![Self::build(args, &file, &at, file.topology.as_ref(), &file.faults, None)?]);
         }
         file.variants
             .iter()
             .map(|v| {
                 let topology = v.topology.as_ref().or(file.topology.as_ref());
-                let mut cfg = Self::build(args, &file, &at, topology, Some(v.name.clone()))?;
+                let faults = v.faults.as_ref().unwrap_or(&file.faults);
+                let mut cfg = Self::build(args, &file, &at, topology, faults, Some(v.name.clone()))?;
                 if let (Some(on), None) = (v.reports_on, args.reports_on) {
                     cfg.reports.on = on;
                     check_reports(&cfg, &at.key(false, "--reports-on", "variants.reports_on"))?;
@@ -170,10 +171,11 @@ impl RunConfig {
         file: &scenario::ScenarioFile,
         at: &Origin<'_>,
         topology: Option<&scenario::TopologySection>,
+        file_faults: &[crate::fault::FaultEntry],
         variant: Option<String>,
     ) -> Result<RunConfig> {
         let faults = if args.faults.is_empty() {
-            file.faults
+            file_faults
                 .iter()
                 .map(|f| f.to_spec())
                 .collect::<Result<Vec<_>, _>>()
@@ -739,7 +741,21 @@ mod tests {
         let mut a = args(Some("no-such-scenario"));
         a.rate = Some(1.0);
         let err = RunConfig::from_overrides(&a).unwrap_err().to_string();
-        assert!(err.contains("shipped scenarios: quick, messaging, failover-compare, offload, distance"), "{err}");
+        assert!(
+            err.contains("shipped scenarios: quick, messaging, failover-compare, offload, distance, exposure"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_variant_s_own_faults_replace_the_scenario_s() {
+        let v = RunConfig::variants(&args(Some("exposure"))).unwrap();
+        let names: Vec<&str> = v.iter().map(|c| c.variant.as_deref().unwrap()).collect();
+        assert_eq!(names, ["first-1-of-1", "first-1-of-2", "any-1-of-2", "patroni-on", "patroni-strict"]);
+        let kinds = |c: &RunConfig| c.faults.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>();
+        assert_eq!(kinds(&v[0]), ["kill-sync-standby", "crash-primary"]);
+        assert_eq!(kinds(&v[3]), ["kill-sync-standby"]);
+        assert!(v.iter().all(|c| !c.orchestrator.heal));
     }
 
     #[test]

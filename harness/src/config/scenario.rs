@@ -11,12 +11,13 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 5] = [
+pub const SHIPPED: [(&str, &str); 6] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
     ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
     ("offload", include_str!("../../../workloads/scenarios/offload.toml")),
     ("distance", include_str!("../../../workloads/scenarios/distance.toml")),
+    ("exposure", include_str!("../../../workloads/scenarios/exposure.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +71,8 @@ pub struct VariantSection {
     pub topology: Option<TopologySection>,
     /// Where this variant's report queries go (overrides `[reports] on`).
     pub reports_on: Option<crate::config::reports::ReportsOn>,
+    /// The variant's own faults, instead of the scenario's `[[faults]]`.
+    pub faults: Option<Vec<crate::fault::FaultEntry>>,
 }
 
 #[derive(Debug, Deserialize)]
