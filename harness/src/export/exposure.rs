@@ -58,6 +58,10 @@ fn cause(events: &[Event], clock: &RunClock, start_us: i64, names: &str) -> Stri
     let mut said = before.filter_map(|e| match &e.kind {
         EventKind::StandbyDropped { node } => Some(format!("{node} dropped from the synchronous standbys")),
         EventKind::Engine { node, what } => Some(format!("{node}: {what}")),
+        EventKind::Promoted { node, .. } if names.trim().is_empty() => {
+            Some(format!("{node} promoted with no standby left to confirm"))
+        }
+        EventKind::Promoted { node, .. } => Some(format!("{node} promoted; '{names}' requires fewer standbys")),
         _ => None,
     });
     said.next_back().unwrap_or_else(|| format!("synchronous_standby_names became '{names}'"))

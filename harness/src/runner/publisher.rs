@@ -92,7 +92,11 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
             stopped = !throttle_wait(&sh, &mut stop).await;
         }
         // A slot is attempted however late (its latency counts from its intended start), unless
-        // the run is stopped or no server comes back before the hard end.
+        // the run is stopped or its hard end has passed (a server that takes connections but
+        // never acknowledges a commit, such as Patroni's strict mode without a standby, would
+        // otherwise be tried one op timeout at a time for every slot left), or no server comes
+        // back before the hard end.
+        stopped = stopped || Instant::now() >= sh.hard_end;
         while !stopped && session.is_none() {
             session = connect(&sh, &mut stop).await;
             stopped = session.is_none() && (*stop.borrow() || Instant::now() >= sh.hard_end);
