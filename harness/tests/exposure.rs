@@ -170,3 +170,46 @@ fn commits_whose_standby_wait_was_cancelled_are_counted_apart_as_the_primary_log
     // Acknowledged all the same: the checker holds them to the promise (nothing failed here).
     assert_eq!(s["check"]["lost"].as_u64(), Some(0));
 }
+
+#[test]
+fn a_primary_that_takes_connections_but_never_acknowledges_ends_the_run_at_its_hard_end() {
+    let out = common::TempDir::new("exposure", "never-acked");
+    // `quick` with a 2 s drain.
+    let quick =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads/scenarios/quick.toml")).unwrap();
+    let scenario_dir = common::TempDir::new("exposure", "never-acked-scenario");
+    std::fs::create_dir_all(&*scenario_dir).unwrap();
+    let scenario = scenario_dir.join("quick-2s-drain.toml");
+    let text = quick.replacen("[load]\n", "[load]\ndrain_timeout = \"2s\"\n", 1);
+    assert_ne!(text, quick);
+    std::fs::write(&scenario, text).unwrap();
+    // The only standby dies and is never declared failed (1000 missed probes): every commit
+    // waits for it. Publishers must give up at the hard end (drain 2 s + 5 s after the 4 s of
+    // publishing) instead of trying each remaining slot for one op timeout after another.
+    let mut child = common::habench()
+        .args(["run", scenario.to_str().unwrap(), "--topology", "sync", "--rate", "100", "--duration", "4s"])
+        .args(["--warmup", "1s"])
+        .args(["--fault", "kill-sync-standby@1s", "--probe-threshold", "1000", "--op-timeout", "2s", "--quiet"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // With the bug the run took hours (~300 slots x 2 s over 8 publishers); done, it takes
+    // ~20 s. The deadline is only there so that a regression fails instead of hanging CI.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(status.is_some(), "the run did not end at its hard end");
+    let s = read_json(&out.join("summary.json"));
+    assert!(s["messages"]["not_attempted"].as_u64().unwrap() > 0, "{}", s["messages"]);
+}

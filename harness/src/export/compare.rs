@@ -51,6 +51,9 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
             duplicated: sum(|c| c.duplicated),
             recovered: sum(|c| c.recovered),
             valid: mine.iter().all(|(_, _, s)| s.check_report().is_none_or(|c| c.valid)),
+            exposed_s: exposure_sum(&mine, |e| e.exposed_s),
+            acked_exposed: exposure_sum(&mine, |e| e.acked_exposed as f64).map(|v| v as u64),
+            lost_in_windows: exposure_sum(&mine, |e| e.lost_in_windows as f64).map(|v| v as u64),
         });
         all_trials.extend(trials);
     }
@@ -71,13 +74,22 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
     TrialsReport { summary, markdown, csv }
 }
 
+/// A figure of the runs' exposure sections, summed; None when no run had one.
+fn exposure_sum(
+    runs: &[&(String, u32, Summary)],
+    pick: impl Fn(&crate::summary::ExposureSection) -> f64,
+) -> Option<f64> {
+    let sections: Vec<f64> = runs.iter().filter_map(|(_, _, s)| s.exposure.as_ref()).map(pick).collect();
+    (!sections.is_empty()).then(|| sections.iter().sum())
+}
+
 fn table(rows: &[VariantRow]) -> (String, String) {
     let ms = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
     let us_ms = |v: Option<f64>| v.map(|x| format!("{:.1}", x / 1000.0)).unwrap_or_else(|| "-".into());
     let p50 = |s: &Option<Spread>| s.map(|s| s.p50);
     let mut md = String::from(
-        "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid | exposed s | acked while exposed | lost in exposure |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let header = [
         "variant",
@@ -93,6 +105,9 @@ fn table(rows: &[VariantRow]) -> (String, String) {
         "lost",
         "duplicated",
         "valid",
+        "exposed_s",
+        "acked_exposed",
+        "lost_in_windows",
     ];
     let mut records = Vec::new();
     for r in rows {
@@ -110,6 +125,9 @@ fn table(rows: &[VariantRow]) -> (String, String) {
             r.lost.to_string(),
             r.duplicated.to_string(),
             r.valid.to_string(),
+            r.exposed_s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
+            r.acked_exposed.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            r.lost_in_windows.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
         records.push(cells.to_vec());

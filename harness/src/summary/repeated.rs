@@ -40,6 +40,14 @@ pub struct VariantRow {
     pub duplicated: u64,
     pub recovered: u64,
     pub valid: bool,
+    /// Durability exposure summed over the runs (None: no run had synchronous standbys):
+    /// seconds exposed, publishes acknowledged while exposed, and lost ones acknowledged then.
+    #[serde(default)]
+    pub exposed_s: Option<f64>,
+    #[serde(default)]
+    pub acked_exposed: Option<u64>,
+    #[serde(default)]
+    pub lost_in_windows: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
