@@ -128,7 +128,15 @@ pub(super) fn lost_writes(s: &Summary, draw: &mut super::Draw<'_>) -> Vec<Block>
             };
             format!("the promotion of {n} at {t:.2} s{fork}")
         }
-        _ => "no promotion after them (none was needed, or it failed)".into(),
+        _ => match &s.split_brain {
+            Some(b) if b.lost > 0 => format!(
+                "the old primary ({}), which took them after {} had been promoted (split brain) and lost them when it \
+                 was fenced and rewound",
+                b.node,
+                b.promoted_node.as_deref().unwrap_or("a standby")
+            ),
+            _ => "no promotion after them (none was needed, or it failed)".into(),
+        },
     };
     let span = l.before_switch_ms.map(|m| format!(", the first {m:.0} ms before the switch")).unwrap_or_default();
     let mut out = vec![
