@@ -17,7 +17,7 @@ use crate::commands::options;
 use crate::config::{Load, RunConfig};
 
 use super::capacity_search::search_topology;
-use super::capacity_step::StepPlan;
+use super::capacity_step::{StepCtx, StepPlan};
 
 pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
     let plan = plan(&args)?;
@@ -49,32 +49,18 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
             o.topologies.push(partial.clone());
             save(&plan.dir, &mut o)
         };
-        let (mut search, mut servers) =
-            search_topology(cfg, &label, &plan.steps, &args.run, &plan.dir, abort_rx.clone(), None, &mut |p| {
-                save_partial(p)
-            })
-            .await;
+        let ctx = StepCtx { plan: &plan.steps, args: &args.run, dir: &plan.dir, label: &label, abort: &abort_rx };
+        let (mut search, mut servers) = search_topology(cfg, ctx, None, &mut |p| save_partial(p)).await;
         if let (Some(o), Some(mst), Some(_)) = (plan.steps.overdrive, search.mst, search.end) {
             if !*abort_rx.borrow() {
-                let (r, s) = super::capacity_overdrive::overdrive(
-                    cfg,
-                    mst,
-                    o,
-                    &plan.steps,
-                    &args.run,
-                    &plan.dir,
-                    &label,
-                    &abort_rx,
-                    servers,
-                )
-                .await;
+                let (r, s) = super::capacity_overdrive::overdrive(cfg, ctx, (mst, o), servers).await;
                 search.overdrive = Some(r);
                 servers = s;
             }
         }
         if args.n_minus_1 && search.mst.is_some() && !*abort_rx.borrow() {
             let healthy = search.clone();
-            let n1 = n_minus_1(cfg, &label, &healthy, &plan, &args.run, abort_rx.clone(), servers, &mut |degraded| {
+            let n1 = n_minus_1(cfg, ctx, &healthy, servers, &mut |degraded| {
                 let mut t = healthy.clone();
                 t.n_minus_1 = Some(Box::new(degraded.clone()));
                 save_partial(&t)
@@ -112,18 +98,14 @@ pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
 
 /// The node taken away (a fault run at half the MST), then the search again on what is left,
 /// starting at the healthy MST.
-#[allow(clippy::too_many_arguments)]
 async fn n_minus_1(
     cfg: &RunConfig,
-    label: &str,
+    ctx: StepCtx<'_>,
     healthy: &crate::capacity::outcome::TopologySearch,
-    plan: &Plan,
-    args: &crate::cli::RunArgs,
-    abort: tokio::sync::watch::Receiver<bool>,
     servers: Option<crate::failover::SharedTopology>,
     on_step: &mut dyn FnMut(&crate::capacity::outcome::Degraded) -> anyhow::Result<()>,
 ) -> crate::capacity::outcome::Degraded {
-    let mst = healthy.mst.unwrap_or(plan.steps.params.start);
+    let mst = healthy.mst.unwrap_or(ctx.plan.params.start);
     let kind = match super::capacity_degrade::fault_for(cfg) {
         Ok(k) => k,
         Err(why) => {
@@ -138,28 +120,19 @@ async fn n_minus_1(
             }
         }
     };
-    let (mut degraded, servers) = super::capacity_degrade::degrade(
-        cfg,
-        kind,
-        (mst * crate::capacity::overdrive::LOW_SHARE).round().max(1.0),
-        &plan.steps,
-        args,
-        &plan.dir,
-        label,
-        &abort,
-        servers,
-    )
-    .await;
+    let low = (mst * crate::capacity::overdrive::LOW_SHARE).round().max(1.0);
+    let (mut degraded, servers) = super::capacity_degrade::degrade(cfg, ctx, (kind, low), servers).await;
     let _ = on_step(&degraded);
-    if degraded.error.is_some() || *abort.borrow() {
+    if degraded.error.is_some() || *ctx.abort.borrow() {
         return degraded;
     }
-    let mut steps = plan.steps.clone();
+    let mut steps = ctx.plan.clone();
     steps.params.start = mst;
     steps.confirm = None;
     steps.overdrive = None;
-    let n1_label = format!("{label}/n-1");
-    let (search, _servers) = search_topology(cfg, &n1_label, &steps, args, &plan.dir, abort, servers, &mut |p| {
+    let n1_label = format!("{}/n-1", ctx.label);
+    let n1 = StepCtx { plan: &steps, label: &n1_label, ..ctx };
+    let (search, _servers) = search_topology(cfg, n1, servers, &mut |p| {
         let mut d = degraded.clone();
         d.search = Some(p.clone());
         on_step(&d)

@@ -3,19 +3,15 @@
 //! async: the primary's node crashed and the other took over), then the same search on what
 //! is left.
 
-use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use crate::capacity::outcome::Degraded;
-use crate::cli::RunArgs;
 use crate::config::{RunConfig, Target};
 use crate::failover::SharedTopology;
 use crate::fault::{FaultKind, FaultSpec};
 use crate::topology::TopologyKind;
 
-use super::capacity_step::{run_step, StepLoad, StepPlan};
+use super::capacity_step::{run_step, StepCtx, StepLoad};
 
 /// When the fault is injected in its run, and how long the run lasts: long enough for the
 /// orchestrator's detection (probe interval x threshold), the takeover and the crash recovery.
@@ -43,18 +39,13 @@ pub(super) fn fault_for(cfg: &RunConfig) -> Result<FaultKind, String> {
 
 /// Injects the fault in a run at half the MST on `servers`; returns what it cost and the
 /// degraded servers.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn degrade(
     cfg: &RunConfig,
-    kind: FaultKind,
-    rate: f64,
-    plan: &StepPlan,
-    args: &RunArgs,
-    dir: &Path,
-    label: &str,
-    abort: &watch::Receiver<bool>,
+    ctx: StepCtx<'_>,
+    (kind, rate): (FaultKind, f64),
     servers: Option<SharedTopology>,
 ) -> (Degraded, Option<SharedTopology>) {
+    let (plan, label) = (ctx.plan, ctx.label);
     let fault = FaultSpec { kind, at: FAULT_AT, duration: None };
     let folder = format!("{label}/n-1-{kind}");
     let spec = format!("{kind}@{}s", FAULT_AT.as_secs());
@@ -72,7 +63,7 @@ pub(super) async fn degrade(
         search: None,
         error: None,
     };
-    let run = run_step(&c, StepLoad::flat(rate), FAULT_RUN, plan, 0, args, &dir.join(&folder), abort, servers).await;
+    let run = run_step(&c, ctx, (StepLoad::flat(rate), FAULT_RUN), 0, &folder, servers).await;
     let servers = match run {
         Ok((s, topo)) => {
             let trial = s.failover.as_ref().and_then(|f| f.trials.first());

@@ -2,30 +2,20 @@
 //! warm-up, F x MST for D, then the low load again for twice D; its timeline read back for the
 //! backlog's peak, the throttled time and the time to drain.
 
-use std::path::Path;
-
-use tokio::sync::watch;
-
 use crate::capacity::overdrive::{analyse, OverdrivePlan, OverdriveResult, Sample, LOW_SHARE};
-use crate::cli::RunArgs;
 use crate::config::{RateChange, RunConfig};
 use crate::failover::SharedTopology;
 use crate::report::data::Timeline;
 
-use super::capacity_step::{run_step, StepLoad, StepPlan};
+use super::capacity_step::{run_step, StepCtx, StepLoad};
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn overdrive(
     cfg: &RunConfig,
-    mst: f64,
-    o: OverdrivePlan,
-    plan: &StepPlan,
-    args: &RunArgs,
-    dir: &Path,
-    label: &str,
-    abort: &watch::Receiver<bool>,
+    ctx: StepCtx<'_>,
+    (mst, o): (f64, OverdrivePlan),
     servers: Option<SharedTopology>,
 ) -> (OverdriveResult, Option<SharedTopology>) {
+    let (plan, label) = (ctx.plan, ctx.label);
     let rate = (mst * o.factor).round();
     let low = (mst * LOW_SHARE).round().max(1.0);
     let folder = format!("{label}/overdrive-{rate:.0}");
@@ -61,8 +51,7 @@ pub(super) async fn overdrive(
         failed: 0,
         error: None,
     };
-    let path = dir.join(&folder);
-    let run = run_step(cfg, load, o.duration + o.recovery(), plan, 0, args, &path, abort, servers).await;
+    let run = run_step(cfg, ctx, (load, o.duration + o.recovery()), 0, &folder, servers).await;
     let servers = match run {
         Ok((s, topo)) => {
             out.achieved = s.rate(s.commit_op()).unwrap_or(0.0);
@@ -70,7 +59,7 @@ pub(super) async fn overdrive(
             let routed = s.messages.as_ref().map(|m| (m.routed_ok as f64 / m.published_ok.max(1) as f64).max(1.0));
             // Drained: back within one second of the low load's queue entries of the start.
             let allowance = low * routed.unwrap_or(1.0);
-            match std::fs::read_to_string(path.join("timeline.csv")) {
+            match std::fs::read_to_string(ctx.dir.join(&folder).join("timeline.csv")) {
                 Ok(text) => {
                     let samples = samples(&Timeline::parse(&text), plan.warmup.as_secs_f64());
                     let f = analyse(&samples, o.duration.as_secs_f64(), cfg.interval.as_secs_f64(), allowance);

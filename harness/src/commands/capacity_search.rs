@@ -2,34 +2,26 @@
 //! open-loop run per step at the rate the search asks for, each in its own results folder; a
 //! line per finished step; then the optional confirmation run at the MST.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-use tokio::sync::watch;
 
 use crate::capacity::outcome::{Confirm, Step, TopologySearch};
 use crate::capacity::search::Search;
 use crate::capacity::verdict::{judge, StepMeasure, Verdict};
-use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::failover::SharedTopology;
 
-use super::capacity_step::{run_step, StepLoad, StepPlan};
+use super::capacity_step::{run_step, StepCtx, StepLoad};
 
 /// Seconds a step costs beyond warm-up and measured time (schema, checkpoint, check, report).
 const STEP_OVERHEAD_S: f64 = 4.0;
 
-#[allow(clippy::too_many_arguments)]
 pub async fn search_topology(
     cfg: &RunConfig,
-    label: &str,
-    plan: &StepPlan,
-    args: &RunArgs,
-    dir: &Path,
-    abort: watch::Receiver<bool>,
+    ctx: StepCtx<'_>,
     mut servers: Option<SharedTopology>,
     on_step: &mut dyn FnMut(&TopologySearch) -> anyhow::Result<()>,
 ) -> (TopologySearch, Option<SharedTopology>) {
+    let (plan, label, abort) = (ctx.plan, ctx.label, ctx.abort);
     let started = Instant::now();
     let mut out = TopologySearch {
         label: label.to_string(),
@@ -68,18 +60,7 @@ pub async fn search_topology(
         );
         let folder = format!("{label}/step-{index:02}-{rate:.0}");
         let t0 = Instant::now();
-        let run = run_step(
-            cfg,
-            StepLoad::flat(rate),
-            plan.step,
-            plan,
-            index,
-            args,
-            &dir.join(&folder),
-            &abort,
-            servers.take(),
-        )
-        .await;
+        let run = run_step(cfg, ctx, (StepLoad::flat(rate), plan.step), index, &folder, servers.take()).await;
         let mut step = Step { index, rate, folder, measure: None, verdict: None, error: None, elapsed_s: 0.0 };
         match run {
             Ok((summary, topo)) => {
@@ -116,7 +97,7 @@ pub async fn search_topology(
     }
     if let (Some(d), Some(mst), Some(_)) = (plan.confirm, out.mst, out.end) {
         if !*abort.borrow() {
-            let (c, s) = confirm(cfg, mst, d, plan, args, dir, label, &abort, servers.take()).await;
+            let (c, s) = confirm(cfg, ctx, (mst, d), servers.take()).await;
             out.confirm = Some(c);
             servers = s;
         }
@@ -125,21 +106,16 @@ pub async fn search_topology(
     (out, servers)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn confirm(
     cfg: &RunConfig,
-    rate: f64,
-    duration: Duration,
-    plan: &StepPlan,
-    args: &RunArgs,
-    dir: &Path,
-    label: &str,
-    abort: &watch::Receiver<bool>,
+    ctx: StepCtx<'_>,
+    (rate, duration): (f64, Duration),
     servers: Option<SharedTopology>,
 ) -> (Confirm, Option<SharedTopology>) {
+    let (plan, label) = (ctx.plan, ctx.label);
     let tick = plan.progress.begin(format!("capacity {label}: confirming {rate:.0}/s for {duration:?}"), duration);
     let folder = format!("{label}/confirm-{rate:.0}");
-    let run = run_step(cfg, StepLoad::flat(rate), duration, plan, 0, args, &dir.join(&folder), abort, servers).await;
+    let run = run_step(cfg, ctx, (StepLoad::flat(rate), duration), 0, &folder, servers).await;
     let (measure, verdict, servers) = match run {
         Ok((s, topo)) => {
             let m = StepMeasure::of(&s, &plan.rules.terms, rate);

@@ -28,6 +28,18 @@ pub struct StepPlan {
     pub progress: super::progress::Progress,
 }
 
+/// What every run of one topology's search shares: how steps run and are judged, the command's
+/// run flags, the results folder, the topology's label (its runs' folders start with it) and
+/// the abort signal.
+#[derive(Clone, Copy)]
+pub struct StepCtx<'a> {
+    pub plan: &'a StepPlan,
+    pub args: &'a RunArgs,
+    pub dir: &'a Path,
+    pub label: &'a str,
+    pub abort: &'a watch::Receiver<bool>,
+}
+
 /// Longest wait after a step for its queues to empty: the next step reinstalls the schema.
 const STEP_DRAIN: Duration = Duration::from_secs(3);
 /// A step's offered load: a rate (for the warm-up too), and the changes in the measured phase.
@@ -48,19 +60,18 @@ impl StepLoad {
     }
 }
 
-/// One step's run: the scenario at `load` for `duration`, on the servers of the last step.
-#[allow(clippy::too_many_arguments)]
+/// One step's run: the scenario at `load` for `duration`, on the servers of the last step, in
+/// `folder` under the search's results folder.
 pub async fn run_step(
     cfg: &RunConfig,
-    load: StepLoad,
-    duration: Duration,
-    plan: &StepPlan,
+    ctx: StepCtx<'_>,
+    (load, duration): (StepLoad, Duration),
     index: usize,
-    args: &RunArgs,
-    path: &Path,
-    abort: &watch::Receiver<bool>,
+    folder: &str,
     servers: Option<SharedTopology>,
 ) -> anyhow::Result<(crate::summary::Summary, Option<SharedTopology>)> {
+    let (plan, path) = (ctx.plan, ctx.dir.join(folder));
+    let path = path.as_path();
     let mut c = cfg.clone();
     let (arrival, publishers) = match cfg.load {
         Load::Open { arrival, publishers, .. } => (arrival, publishers),
@@ -77,7 +88,7 @@ pub async fn run_step(
     c.keep = false;
     c.out = Some(path.to_path_buf());
     let d = ResultsDir::create(Some(path), &c.scenario, "", true)?;
-    super::run_once::run_once(Arc::new(c), args, d, abort.clone(), servers).await
+    super::run_once::run_once(Arc::new(c), ctx.args, d, ctx.abort.clone(), servers).await
 }
 
 /// Enough publisher connections that a rate is not capped by them: one per 10/s (at most 64,
