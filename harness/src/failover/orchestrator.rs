@@ -275,8 +275,14 @@ async fn fence_split_brain(
     let candidates: Vec<(String, u16)> = {
         let mut t = topo.lock().await;
         let AnyTopology::Replicated(r) = &mut *t else { return };
-        let ports: Vec<(String, u16)> =
-            r.nodes().iter().filter(|n| n.role() == Role::Down).map(|n| (n.name().to_string(), n.port())).collect();
+        // Through the clients' path, like every probe: a partitioned old primary is not seen
+        // until its clients can reach it again.
+        let ports: Vec<(String, u16)> = r
+            .nodes()
+            .iter()
+            .filter(|n| n.role() == Role::Down)
+            .map(|n| (n.name().to_string(), r.client_port(n)))
+            .collect();
         ports
             .into_iter()
             .filter(|(name, _)| r.node_mut(name).is_some_and(|n| n.is_running() && !n.is_paused()))
@@ -306,8 +312,7 @@ async fn fence_split_brain(
     }
 }
 
-/// Whether the server on `port` (its own port: the split-brain check asks the node itself) is
-/// up and out of recovery.
+/// Whether the server behind `port` is up and out of recovery.
 async fn answers_read_write(port: u16, timeout: Duration) -> bool {
     let attempt = async {
         let c = conn::connect(port, timeout).await.ok()?;
