@@ -9,10 +9,11 @@ use std::path::Path;
 
 use common::kept::{ledger_acks, read_json, Kept};
 
-/// async at 200/s; the primary hangs from 2 s for 3 s; probes every 200 ms, 3 missed = down.
+/// async at 200/s; the primary hangs from 2 s for 5 s (the takeover needs ~1.5 s of it: 3 missed
+/// probes of 200 ms plus their 200 ms timeouts, then the promotion).
 fn run(out: &Path, more: &[&str]) -> Kept {
     let mut args = vec!["--topology", "async", "--rate", "200", "--duration", "10s", "--warmup", "1s"];
-    args.extend(["--fault", "pause-primary@2s:3s", "--probe-interval", "200ms", "--probe-threshold", "3"]);
+    args.extend(["--fault", "pause-primary@2s:5s", "--probe-interval", "200ms", "--probe-threshold", "3"]);
     args.extend(more);
     Kept::run(out, &args)
 }
