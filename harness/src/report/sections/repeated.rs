@@ -7,7 +7,7 @@ use crate::report::sections::charts::rto_chart;
 use crate::report::sections::values::{fixed, shown, us_as_ms};
 use crate::report::sections::Draw;
 use crate::report::AnyChart;
-use crate::summary::{DistanceSection, OffloadSection, RepeatedSummary};
+use crate::summary::{DistanceSection, OffloadSection, RepeatedSummary, VariantRow};
 
 pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out = vec![
@@ -34,6 +34,7 @@ pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
         &["variant", "runs", "RTO p50 ms", "RTO max ms", "publish p99 ms (median)", "lost", "duplicated"],
         rows,
     ));
+    out.extend(exposure(&s.variants));
     let trials = &s.failover.trials;
     if !trials.is_empty() {
         let labelled: Vec<_> = trials.iter().map(|t| (format!("{} {}", t.variant, t.trial), &t.timeline)).collect();
@@ -46,6 +47,37 @@ pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
         out.extend(offload(o, draw));
     }
     out
+}
+
+/// The variants' durability exposure side by side (the `exposure` scenario's answer), when any
+/// variant ran on synchronous standbys.
+fn exposure(variants: &[VariantRow]) -> Vec<Block> {
+    if variants.iter().all(|v| v.exposed_s.is_none()) {
+        return Vec::new();
+    }
+    let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    let rows = variants
+        .iter()
+        .map(|v| {
+            vec![
+                v.variant.clone(),
+                fixed(v.exposed_s, 1),
+                count(v.acked_exposed),
+                v.lost.to_string(),
+                count(v.lost_in_windows),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Heading(2, "Durability exposure".into()),
+        Block::Para(
+            "Seconds in which the primary required fewer confirming standbys than it started with, the publishes it \
+             acknowledged then, and how many of the lost ones were acknowledged then (summed over each variant's runs; \
+             `-`: no synchronous standby to lose)."
+                .into(),
+        ),
+        table(&["variant", "exposed s", "acknowledged while exposed", "lost", "lost while exposed"], rows),
+    ]
 }
 
 fn distance(d: &DistanceSection, draw: &mut Draw<'_>) -> Vec<Block> {
@@ -146,4 +178,26 @@ fn offload(o: &OffloadSection, draw: &mut Draw<'_>) -> Vec<Block> {
     };
     out.extend(draw(AnyChart::Offload(chart)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposure_is_tabled_only_when_a_variant_measured_it() {
+        let plain = VariantRow { variant: "single".into(), ..Default::default() };
+        assert!(exposure(std::slice::from_ref(&plain)).is_empty());
+        let sync = VariantRow {
+            variant: "first-1-of-1".into(),
+            lost: 3849,
+            exposed_s: Some(31.8),
+            acked_exposed: Some(7845),
+            lost_in_windows: Some(3849),
+            ..Default::default()
+        };
+        let md = crate::report::doc::to_markdown(&exposure(&[sync, plain]));
+        assert!(md.contains("| first-1-of-1 | 31.8 | 7845 | 3849 | 3849 |"), "{md}");
+        assert!(md.contains("| single | - | - | 0 | - |"), "{md}");
+    }
 }
