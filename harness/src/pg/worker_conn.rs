@@ -35,6 +35,17 @@ impl ConnInfo {
         self.cancelled_waits.load(Ordering::Acquire)
     }
 
+    /// An acknowledged operation's outcome, given the warning count read before it ran:
+    /// `acked_unreplicated` when the server warned meanwhile that it stopped waiting for
+    /// synchronous replication.
+    pub fn acknowledged_since(&self, waits_before: u64) -> habench_workloads::Outcome {
+        if self.cancelled_waits() > waits_before {
+            habench_workloads::Outcome::AckedUnreplicated
+        } else {
+            habench_workloads::Outcome::Ok
+        }
+    }
+
     /// Runs `op`; if it has not answered after `after`, asks the server to cancel it (what a
     /// client that gives up does: a commit waiting for a standby then returns success with the
     /// warning) and still waits for its answer.

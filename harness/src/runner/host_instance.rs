@@ -13,7 +13,6 @@ use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
 use crate::pg::worker_conn::ConnInfo;
 use crate::runner::ledger::{Event, LedgerEntry};
-use crate::runner::publisher::acknowledged;
 use crate::runner::shared::{Completion, Counters, Shared};
 
 pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
@@ -74,7 +73,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             }
             continue;
         }
-        rec.record(Op::Dequeue, acknowledged(Some(info), Some(waits_before)), micros_between(t0, Instant::now()));
+        rec.record(Op::Dequeue, info.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
         if host_idx == 0 && sh.kill_host.swap(false, std::sync::atomic::Ordering::SeqCst) {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
@@ -121,7 +120,7 @@ async fn finish(
     let done = Instant::now();
     let latency_us = micros_between(t0, done);
     let (outcome, held, closed) = match &result {
-        Ok(held) => (acknowledged(Some(info), Some(waits_before)), *held, false),
+        Ok(held) => (info.acknowledged_since(waits_before), *held, false),
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
             if e.outcome == Outcome::Unknown {

@@ -213,7 +213,7 @@ async fn publish_one(
         Ok(routed) => {
             Counters::add(&sh.counters.published_ok, 1);
             Counters::add(&sh.counters.routed_ok, *routed as u64);
-            (acknowledged(s.info(), waits_before), false)
+            (s.info().zip(waits_before).map_or(Outcome::Ok, |(i, w)| i.acknowledged_since(w)), false)
         }
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
@@ -243,13 +243,4 @@ async fn publish_one(
         server_port: s.info().map_or(0, |i| i.server_port),
     });
     closed
-}
-
-/// An acknowledged commit's outcome: `acked_unreplicated` when the server warned, while it ran,
-/// that it stopped waiting for synchronous replication.
-pub(crate) fn acknowledged(info: Option<&ConnInfo>, waits_before: Option<u64>) -> Outcome {
-    match (info, waits_before) {
-        (Some(i), Some(before)) if i.cancelled_waits() > before => Outcome::AckedUnreplicated,
-        _ => Outcome::Ok,
-    }
 }
