@@ -335,6 +335,15 @@ pub struct RunArgs {
     /// e.g. s2 or s1,s2 (default: all).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub report_standbys: Vec<String>,
+    /// Receive location (scenarios with `[receive]`, e.g. `receive`): receive instances polling
+    /// it (1-16; default 2).
+    #[arg(long, value_name = "N")]
+    pub receive_instances: Option<u16>,
+    /// Receive location: `none` (list and read without claiming, as FTP: duplicates and
+    /// half-written reads), `exclusive` (skip files being written, claim by an atomic rename) or
+    /// `clustered` (one active instance, another takes over after its death).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub receive_lock: Option<ReceiveLockArg>,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -353,6 +362,13 @@ pub enum KindArg {
     Async,
     LogShipping,
     Patroni,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReceiveLockArg {
+    None,
+    Exclusive,
+    Clustered,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

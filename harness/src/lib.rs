@@ -17,6 +17,7 @@ pub mod link;
 pub mod measure;
 pub mod patroni;
 pub mod pg;
+pub mod receive;
 pub mod report;
 pub mod run_result;
 pub mod runner;

@@ -119,6 +119,8 @@ pub struct RunResult {
     pub throttle: Option<Throttling>,
     /// Changes of the primary's `synchronous_standby_names` (MessageBox runs).
     pub sync_samples: Vec<crate::measure::exposure::SyncSample>,
+    /// A receive location's files and reads.
+    pub receive: Option<crate::receive::ReceiveRecords>,
 }
 
 /// The report load's results.

@@ -1,7 +1,8 @@
 //! Flags to typed configuration, validated once; errors name the flag and the fix.
 
 use crate::cli::{
-    ArrivalArg, DriverArg, EnvArgs, KindArg, QuorumArg, RunArgs, SyncCommitArg, TopologyFlags, WorkloadArg,
+    ArrivalArg, DriverArg, EnvArgs, KindArg, QuorumArg, ReceiveLockArg, RunArgs, SyncCommitArg, TopologyFlags,
+    WorkloadArg,
 };
 use crate::config::{Arrival, Driver, Overrides, RunConfig, TopologyOverrides, WorkloadKind};
 use crate::error::Result;
@@ -110,6 +111,14 @@ pub fn overrides(a: &RunArgs) -> Overrides {
         report_clients: a.report_clients,
         report_mix: a.report_mix,
         report_standbys: a.report_standbys.clone(),
+        receive: crate::config::receive::ReceiveOverrides {
+            instances: a.receive_instances,
+            lock: a.receive_lock.map(|l| match l {
+                ReceiveLockArg::None => crate::config::ReceiveLock::None,
+                ReceiveLockArg::Exclusive => crate::config::ReceiveLock::Exclusive,
+                ReceiveLockArg::Clustered => crate::config::ReceiveLock::Clustered,
+            }),
+        },
         quiet: a.quiet,
     }
 }

@@ -43,6 +43,7 @@ pub(super) async fn run_once(
     existing: Option<SharedTopology>,
 ) -> anyhow::Result<(Summary, Option<SharedTopology>)> {
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let cfg = with_receive_dir(cfg, dir.path());
     let mut manifest = Manifest {
         habench_version: VERSION,
         git_commit: GIT_COMMIT,
@@ -84,10 +85,21 @@ pub(super) async fn run_once(
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
     let mut final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()));
     analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref(), &mut final_summary).await;
+    if let Some(r) = &result.receive {
+        crate::store::write_atomic(&dir.path().join("receive.csv"), crate::export::receive_csv::render(r).as_bytes())?;
+    }
     dir.write_summary(&final_summary)?;
     dir.finish();
     write_report(dir.path(), cfg.quiet);
     Ok((final_summary, topology))
+}
+
+/// A receive location lives in the run's folder: `receive/`.
+fn with_receive_dir(cfg: Arc<RunConfig>, dir: &std::path::Path) -> Arc<RunConfig> {
+    let Some(rc) = &cfg.receive else { return cfg };
+    let mut c = (*cfg).clone();
+    c.receive = Some(crate::config::ReceiveConfig { dir: Some(dir.join("receive")), ..rc.clone() });
+    Arc::new(c)
 }
 
 /// The servers of the run (started, the `existing` ones, or a cluster that runs elsewhere) and
@@ -254,6 +266,11 @@ async fn analyse(
             switch,
         );
     }
+    summary.receive = result
+        .receive
+        .as_ref()
+        .zip(cfg.receive.as_ref())
+        .map(|(r, rc)| crate::receive::check::section(rc, r, &result.events, &result.clock));
     summary.cpu =
         result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
     summary.reports =

@@ -2,6 +2,7 @@
 //! validated once into typed values. Everything downstream reads only these types.
 
 pub mod overrides;
+pub mod receive;
 pub mod reports;
 pub mod scenario;
 pub mod throttle;
@@ -15,6 +16,7 @@ use habench_workloads::messagebox::MessageBoxConfig;
 use serde::Serialize;
 
 pub use overrides::{Overrides, TopologyOverrides};
+pub use receive::{ReceiveConfig, ReceiveLock};
 pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
 pub use throttle::ThrottleConfig;
@@ -106,6 +108,10 @@ pub struct RunConfig {
     /// Open loop: rate changes during the measured phase (set by `habench capacity --overdrive`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rate_changes: Vec<RateChange>,
+    /// A receive location: files a feeder writes, read and published by receive instances
+    /// (instead of the publishers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive: Option<ReceiveConfig>,
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
@@ -237,9 +243,7 @@ impl RunConfig {
         let fault_source = at.key(!args.faults.is_empty(), "--fault", "faults");
         for f in &faults {
             match &target {
-                Target::Cluster { cluster } if f.kind != crate::fault::FaultKind::KillHostInstance => {
-                    f.kind.applies_to_cluster(cluster)
-                }
+                Target::Cluster { cluster } if !f.kind.on_workers() => f.kind.applies_to_cluster(cluster),
                 _ => check_fault(f.kind, topo_kind, workload.kind),
             }
             .map_err(|e| Error::config(fault_source.clone(), e))?;
@@ -277,6 +281,13 @@ impl RunConfig {
             return Err(Error::config("--threads", "give 1 to 64 client threads"));
         }
         let throttle = throttle(args, workload.kind)?;
+        let receive = receive::receive(args.receive, file.receive.as_ref(), at, workload.kind, &load)?;
+        if receive.is_none() && faults.iter().any(|f| f.kind == crate::fault::FaultKind::KillReceiveInstance) {
+            return Err(Error::config(
+                fault_source.clone(),
+                "kill-receive-instance needs a receive location: use `habench run receive`, or add [receive]",
+            ));
+        }
         let cfg = RunConfig {
             scenario,
             variant,
@@ -299,6 +310,7 @@ impl RunConfig {
             threads: args.threads,
             throttle,
             rate_changes: Vec::new(),
+            receive,
             keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,
@@ -612,6 +624,7 @@ fn check_fault(
     match (fault, topology) {
         (F::KillHostInstance, _) if workload != WorkloadKind::Messagebox => bad("needs the messagebox workload".into()),
         (F::KillHostInstance, _) => Ok(()),
+        (F::KillReceiveInstance, _) => Ok(()),
         (_, None) => {
             bad("needs a topology habench starts (or --cluster FILE); --target-dsn servers are not broken".into())
         }

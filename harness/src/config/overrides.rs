@@ -49,6 +49,7 @@ pub struct Overrides {
     pub report_clients: Option<u16>,
     pub report_mix: Option<ReportMix>,
     pub report_standbys: Vec<String>,
+    pub receive: crate::config::receive::ReceiveOverrides,
     pub quiet: bool,
 }
 

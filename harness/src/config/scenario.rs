@@ -11,13 +11,14 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 6] = [
+pub const SHIPPED: [(&str, &str); 7] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
     ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
     ("offload", include_str!("../../../workloads/scenarios/offload.toml")),
     ("distance", include_str!("../../../workloads/scenarios/distance.toml")),
     ("exposure", include_str!("../../../workloads/scenarios/exposure.toml")),
+    ("receive", include_str!("../../../workloads/scenarios/receive.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +42,7 @@ pub struct ScenarioFile {
     pub orchestrator: Option<OrchestratorSection>,
     pub check: Option<CheckSection>,
     pub reports: Option<ReportsSection>,
+    pub receive: Option<crate::config::receive::ReceiveSection>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

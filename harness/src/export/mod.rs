@@ -9,6 +9,7 @@ pub mod lost_writes;
 pub mod manifest;
 pub mod offload;
 pub mod progress;
+pub mod receive_csv;
 pub mod reports;
 pub mod split_brain;
 pub mod summary;

@@ -80,6 +80,19 @@ pub enum EventKind {
     HostInstanceKilled {
         host: String,
     },
+    /// A receive instance died (`kill-receive-instance`).
+    ReceiveInstanceKilled {
+        instance: String,
+    },
+    /// A receive instance started again after its death.
+    ReceiveInstanceRestarted {
+        instance: String,
+    },
+    /// clustered receive host: a waiting instance took over from one that stopped beating.
+    ReceiveTakeover {
+        from: String,
+        to: String,
+    },
     Failed {
         what: String,
         error: String,
@@ -125,13 +138,13 @@ pub struct FailoverPlan {
 }
 
 /// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
-/// topology, the orchestrator, until `stop` is set. `kill_host` asks the runner to kill an
-/// instance of host 0 while it holds a batch.
+/// topology, the orchestrator, until `stop` is set. `kills` asks the runner to kill one of its
+/// workers (a host instance holding a batch, a receive instance).
 pub async fn drive(
     plan: FailoverPlan,
     measure_start: Instant,
     log: EventLog,
-    kill_host: Arc<std::sync::atomic::AtomicBool>,
+    kills: Arc<crate::fault::WorkerKills>,
     stop: watch::Receiver<bool>,
 ) {
     // A cluster manager's REST API, when one runs the target: it is only watched; a topology
@@ -156,7 +169,7 @@ pub async fn drive(
         ))),
         _ => None,
     };
-    nemesis(&plan, managed, measure_start, &log, &kill_host, stop).await;
+    nemesis(&plan, managed, measure_start, &log, &kills, stop).await;
     if let Some(o) = orch {
         let _ = o.await;
     }
@@ -167,7 +180,7 @@ async fn nemesis(
     managed: bool,
     measure_start: Instant,
     log: &EventLog,
-    kill_host: &std::sync::atomic::AtomicBool,
+    kills: &crate::fault::WorkerKills,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut faults = plan.faults.clone();
@@ -178,12 +191,23 @@ async fn nemesis(
             _ = stop.changed() => return,
         }
         if f.kind == FaultKind::KillHostInstance {
-            kill_host.store(true, std::sync::atomic::Ordering::SeqCst);
+            kills.kill_host_instance();
             log.push(EventKind::Injected {
                 fault: f.clone(),
                 target: "host instance".into(),
                 detail: "dies holding its next batch".into(),
             });
+            continue;
+        }
+        if f.kind == FaultKind::KillReceiveInstance {
+            kills.kill_receive_instance(f.duration);
+            let detail = match f.duration {
+                Some(d) => {
+                    format!("dies at its next step, restarts after {}", habench_workloads::duration::format_duration(d))
+                }
+                None => "dies at its next step, for the rest of the run".into(),
+            };
+            log.push(EventKind::Injected { fault: f.clone(), target: "receive instance".into(), detail });
             continue;
         }
         if let Some(c) = &plan.cluster {

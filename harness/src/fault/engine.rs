@@ -72,7 +72,9 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
                 detail: format!("every etcd member frozen (failsafe_mode {})", if failsafe { "on" } else { "off" }),
             })
         }
-        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
+            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        }
         FaultKind::PartitionPrimary => {
             if !p.partition_node(&leader, true)? {
                 return Err(Error::config("--fault", "this patroni topology was started without links to cut"));

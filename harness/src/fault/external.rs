@@ -35,7 +35,9 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
             }
             Ok(Injected { target: primary, detail: format!("POST {path} to {candidate}: {}", r.body.trim()) })
         }
-        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
+            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        }
         FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
             Err(Error::config("--fault", format!("{kind} needs habench's emulated links")))
         }

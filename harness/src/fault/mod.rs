@@ -4,6 +4,7 @@
 mod engine;
 pub mod external;
 mod nemesis;
+mod worker_kill;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,7 @@ use habench_workloads::duration::{format_duration, parse_duration};
 use serde::{Deserialize, Serialize};
 
 pub use nemesis::{inject, resume, Injected};
+pub use worker_kill::WorkerKills;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -41,10 +43,13 @@ pub enum FaultKind {
     RestartEngine,
     /// Cluster manager: every DCS (etcd) member frozen for the duration.
     DcsOutage,
+    /// A receive instance dies (the active one of a clustered host); with a duration it is
+    /// started again after it.
+    KillReceiveInstance,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -57,6 +62,7 @@ impl FaultKind {
         FaultKind::Failover,
         FaultKind::RestartEngine,
         FaultKind::DcsOutage,
+        FaultKind::KillReceiveInstance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +79,7 @@ impl FaultKind {
             FaultKind::Failover => "failover",
             FaultKind::RestartEngine => "restart-engine",
             FaultKind::DcsOutage => "dcs-outage",
+            FaultKind::KillReceiveInstance => "kill-receive-instance",
         }
     }
 
@@ -86,6 +93,16 @@ impl FaultKind {
                 | FaultKind::PartitionPrimary
                 | FaultKind::DcsOutage
         )
+    }
+
+    /// Faults that may last a while: with a duration they are undone after it, without one not.
+    pub fn takes_optional_duration(self) -> bool {
+        self == FaultKind::KillReceiveInstance
+    }
+
+    /// Faults the runner carries out on its own workers, whatever the servers.
+    pub fn on_workers(self) -> bool {
+        matches!(self, FaultKind::KillHostInstance | FaultKind::KillReceiveInstance)
     }
 
     /// Whether the fault can be carried out on an existing cluster, before anything runs; the
@@ -219,10 +236,13 @@ impl FromStr for FaultSpec {
 
 impl FaultSpec {
     pub fn validate(&self) -> Result<(), String> {
+        if self.kind.takes_optional_duration() {
+            return Ok(());
+        }
         match (self.kind.needs_duration(), self.duration) {
             (true, None) => Err(format!("{k} needs a duration: {k}@TIME:DURATION, e.g. {k}@10s:5s", k = self.kind)),
             (false, Some(_)) => {
-                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link and dcs-outage do)", self.kind))
+                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link and dcs-outage do; kill-receive-instance may)", self.kind))
             }
             _ => Ok(()),
         }

@@ -79,7 +79,9 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             }
             Ok(Injected { target: "links".into(), detail: format!("one-way delay now: {}", names.join("; ")) })
         }
-        FaultKind::KillHostInstance => Err(Error::config("--fault", "kill-host-instance is injected by the runner")),
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
+            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        }
         FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
             Err(Error::config("--fault", format!("{kind} needs --topology patroni")))
         }

@@ -74,7 +74,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             continue;
         }
         rec.record(Op::Dequeue, info.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
-        if host_idx == 0 && sh.kill_host.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        if host_idx == 0 && sh.kills.take_host_kill() {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
             sh.events.push(crate::failover::EventKind::HostInstanceKilled {

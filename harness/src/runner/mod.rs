@@ -8,6 +8,8 @@ mod host_instance;
 pub mod ledger;
 pub mod pacing;
 mod publisher;
+mod receive_feeder;
+mod receive_instance;
 pub mod reporter;
 pub mod sampler;
 mod shared;
@@ -44,6 +46,7 @@ use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing, Progress, 
 /// The tasks of a run's load, and what they share.
 struct RunningLoad {
     publishers: JoinSet<()>,
+    receive: Option<Arc<crate::receive::ReceiveLog>>,
     hosts: JoinSet<()>,
     schedule: Option<Arc<Mutex<Schedule>>>,
     reports: Option<Arc<ReportShared>>,
@@ -61,7 +64,17 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
     let (stop_hosts, stop_hosts_rx) = watch::channel(false);
     let mut publishers = JoinSet::new();
     let mut schedule = None;
+    let mut receive = None;
     let tasks: Vec<_> = match &cfg.load {
+        // A receive location: the feeder writes files on the schedule; receive instances publish.
+        Load::Open { rate, arrival, .. } if cfg.receive.is_some() => {
+            let s = Schedule::new(start, sh.publish_end, *rate, *arrival, cfg.seed);
+            let s = schedule.insert(Arc::new(Mutex::new(s)));
+            let log = receive_log(cfg);
+            publishers.spawn(receive_feeder::feeder(sh.clone(), log.clone(), s.clone(), stop_pub_rx.clone()));
+            receive = Some(log);
+            Vec::new()
+        }
         Load::Open { rate, arrival, publishers: n } => {
             let changes = cfg.rate_changes.iter().map(|c| ((cfg.warmup + c.at).as_secs_f64(), c.rate)).collect();
             let s = Schedule::with_changes(start, sh.publish_end, *rate, changes, *arrival, cfg.seed);
@@ -83,6 +96,11 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
         }
         hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
     }
+    if let (Some(log), Some(rc)) = (&receive, &cfg.receive) {
+        for n in 1..=rc.instances {
+            hosts.spawn(receive_instance::receive_instance(sh.clone(), log.clone(), n, stop_hosts_rx.clone()));
+        }
+    }
     let reports = (cfg.reports.on != crate::config::ReportsOn::None && !report_plan.targets.is_empty())
         .then(|| Arc::new(ReportShared::new(report_plan.targets.clone(), sh.measure_start)));
     let mut conflicts_before = BTreeMap::new();
@@ -98,7 +116,22 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
             hosts.spawn(reporter::track_primary_lsn(endpoint.clone(), rs.clone(), stop_hosts_rx.clone()));
         }
     }
-    RunningLoad { publishers, hosts, schedule, reports, conflicts_before, stop_publishers, stop_hosts }
+    RunningLoad { publishers, receive, hosts, schedule, reports, conflicts_before, stop_publishers, stop_hosts }
+}
+
+/// The receive location's log, in its directory (`receive/` of the results folder, else a
+/// temporary one).
+fn receive_log(cfg: &RunConfig) -> Arc<crate::receive::ReceiveLog> {
+    let dir = cfg.receive.as_ref().and_then(|r| r.dir.clone()).unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "habench-receive-{}-{}",
+            std::process::id(),
+            crate::timefmt::compact(std::time::SystemTime::now())
+        ))
+    });
+    let log =
+        crate::receive::ReceiveLog::new(&dir).unwrap_or_else(|e| panic!("receive location {}: {e}", dir.display()));
+    Arc::new(log)
 }
 
 /// What the interval loop accumulates.
@@ -131,10 +164,11 @@ impl Tally {
     }
 
     /// Whether the drain is over: the queues are empty, or the drain timed out.
-    fn drained(&mut self, sh: &Shared, now: Instant, depths: Option<Vec<i64>>) -> bool {
+    fn drained(&mut self, sh: &Shared, now: Instant, depths: Option<Vec<i64>>, files: usize) -> bool {
         let since = *self.drain_start.get_or_insert(now);
         let messagebox = sh.cfg.workload.kind == WorkloadKind::Messagebox;
-        let left = if messagebox { depths.map(|d| d.iter().sum::<i64>()) } else { Some(0) };
+        // Files not yet received count as messages still to come.
+        let left = if messagebox { depths.map(|d| d.iter().sum::<i64>() + files as i64) } else { Some(0) };
         self.drain.left_in_queues = left;
         self.drain.drain_ms = now.saturating_duration_since(since).as_secs_f64() * 1e3;
         if left == Some(0) {
@@ -172,7 +206,7 @@ pub async fn run(
         publish_end,
         hard_end: drain_end + Duration::from_secs(5),
         next_seq: AtomicU64::new(0),
-        kill_host: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        kills: Arc::default(),
         events: EventLog::default(),
         last_completion: Mutex::new(None),
         throttle: throttle::ThrottleGate::default(),
@@ -180,13 +214,7 @@ pub async fn run(
     let mut load = start_load(&sh, &endpoint, &report_plan).await;
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
     let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
-        tokio::spawn(crate::failover::drive(
-            plan,
-            measure_start,
-            sh.events.clone(),
-            sh.kill_host.clone(),
-            stop_failover_rx,
-        ))
+        tokio::spawn(crate::failover::drive(plan, measure_start, sh.events.clone(), sh.kills.clone(), stop_failover_rx))
     });
 
     // Durability exposure: the primary's synchronous setting, sampled every 50 ms (MessageBox
@@ -271,7 +299,8 @@ pub async fn run(
             break;
         }
         // Drain: publishing is over (late publishes included); wait for the queues to empty.
-        if now >= publish_end && load.publishers.is_empty() && tally.drained(&sh, now, depths) {
+        let files = load.receive.as_ref().map_or(0, |r| r.pending().len());
+        if now >= publish_end && load.publishers.is_empty() && tally.drained(&sh, now, depths, files) {
             break;
         }
     }
@@ -280,7 +309,9 @@ pub async fn run(
         // The orchestrator finishes what it is doing (a promotion holds the topology).
         let _ = t.await;
     }
+    let receive_log = load.receive.clone();
     let reports = stop_load(&sh, load).await;
+    let receive = receive_log.map(|r| r.records());
     let _ = stop_watch_tx.send(true);
     if let Some(t) = watch_task {
         let _ = t.await;
@@ -310,6 +341,7 @@ pub async fn run(
         cpu: tally.cpu,
         reports,
         sync_samples,
+        receive,
         throttle: tally
             .throttle
             .map(|t| crate::run_result::Throttling { delayed_publishes: Counters::get(&c.throttled_publishes), ..t }),

@@ -74,8 +74,8 @@ pub struct Shared {
     pub hard_end: Instant,
     /// Closed loop: the next message id.
     pub next_seq: AtomicU64,
-    /// Set by the nemesis: an instance of host 0 dies holding its next batch.
-    pub kill_host: Arc<std::sync::atomic::AtomicBool>,
+    /// Set by the nemesis: one of the runner's workers dies.
+    pub kills: Arc<crate::fault::WorkerKills>,
     pub events: crate::failover::EventLog,
     /// The delay every publish waits now (`--throttle`).
     pub throttle: crate::runner::throttle::ThrottleGate,

@@ -2,6 +2,7 @@
 //! and at the end) and by everything that reads it (report, compare, the capacity table, the
 //! top folder of a repeated run). Keys and units are documented in results/README.md.
 
+mod receive;
 mod repeated;
 mod sections;
 
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use receive::{PickupDelay, ReceiveKill, ReceiveSection};
 pub use repeated::{
     DistanceRow, DistanceSection, Gain, OffloadRow, OffloadSection, RepeatedFailover, RepeatedSummary, RunRef,
     VariantRow, VariantTrial,
@@ -97,6 +99,9 @@ pub struct Summary {
     /// Durability exposure (MessageBox runs on servers with synchronous standbys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<ExposureSection>,
+    /// A receive location: files written, read, duplicated and read half-written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive: Option<ReceiveSection>,
     /// Writes taken by an old primary after a takeover without fencing (`--no-fence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_brain: Option<SplitBrainSection>,
@@ -175,6 +180,7 @@ impl Summary {
             throttle: None,
             exposure: None,
             split_brain: None,
+            receive: None,
             lost_writes: None,
             check: None,
             cpu: None,

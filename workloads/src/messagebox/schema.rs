@@ -46,6 +46,13 @@ CREATE TABLE {SCHEMA}.tracking (
 CREATE INDEX tracking_msg ON {SCHEMA}.tracking (msg_id);
 CREATE INDEX tracking_time ON {SCHEMA}.tracking (completed_at);
 CREATE TABLE {SCHEMA}.calib (id bigserial PRIMARY KEY, payload text NOT NULL);
+-- Message event tracking of a receive location: the file each received message came from.
+CREATE TABLE {SCHEMA}.receipts (
+    msg_id bigint PRIMARY KEY,
+    file text NOT NULL,
+    instance text NOT NULL,
+    bytes int NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now());
 "
     );
     for h in &cfg.hosts {
@@ -102,6 +109,19 @@ q_{n} AS (
     }
     sql.push_str("\nSELECT ref_count FROM s");
     sql
+}
+
+/// A publish from a receive location: the publish, and a receipt naming the file ($6), the
+/// receive instance ($7) and the bytes it read ($8), in the same statement.
+pub fn receive_publish_sql(cfg: &MessageBoxConfig) -> String {
+    let publish = publish_sql(cfg);
+    let (ctes, select) = publish.rsplit_once("\nSELECT ").expect("publish ends with its SELECT");
+    format!(
+        "{ctes},
+rc AS (
+  INSERT INTO {SCHEMA}.receipts (msg_id, file, instance, bytes) VALUES ($1, $6, $7, $8))
+SELECT {select}"
+    )
 }
 
 /// Claims up to $1 messages for instance $2: unowned entries, or entries whose owner's
@@ -185,5 +205,13 @@ mod tests {
         let sql = publish_sql(&MessageBoxConfig::default());
         assert!(sql.contains("INSERT INTO mbox.q_send (msg_id, intended_us)"));
         assert!(sql.contains("host = 'archive'"));
+    }
+
+    #[test]
+    fn a_received_publish_writes_its_receipt_in_the_same_statement() {
+        let sql = receive_publish_sql(&MessageBoxConfig::default());
+        assert!(sql.contains("INSERT INTO mbox.q_send (msg_id, intended_us)"));
+        assert!(sql.contains("INSERT INTO mbox.receipts (msg_id, file, instance, bytes) VALUES ($1, $6, $7, $8))"));
+        assert!(sql.ends_with("SELECT ref_count FROM s"), "{sql}");
     }
 }

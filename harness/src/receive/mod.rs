@@ -1,0 +1,125 @@
+//! A receive location: a real directory, a feeder that writes files into it on the run's
+//! schedule (each in pieces, as an upload arrives), and receive instances that poll it and
+//! publish every file they read. What they read is recorded; `check` compares it with what was
+//! written.
+
+pub mod check;
+pub mod file;
+mod lease;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use lease::Lease;
+pub use lease::Role;
+
+/// The suffix of the feeder's hidden names, before a file is linked to its own.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// A file the feeder wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Feed {
+    pub seq: u64,
+    pub file: String,
+    pub bytes: usize,
+    /// µs since the Unix epoch: the file appeared (empty), and its last piece was written.
+    pub created_us: i64,
+    pub done_us: i64,
+}
+
+/// One read of a file by a receive instance, and what became of its publish.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub seq: u64,
+    pub file: String,
+    pub instance: String,
+    pub msg_id: i64,
+    /// Bytes read, and whether they were the whole file (length and checksum).
+    pub bytes: usize,
+    pub whole: bool,
+    /// µs since the Unix epoch: the read began.
+    pub read_us: i64,
+    pub outcome: habench_workloads::Outcome,
+}
+
+/// What the feeder and the receive instances share, and what they record.
+#[derive(Debug)]
+pub struct ReceiveLog {
+    dir: PathBuf,
+    feeds: Mutex<Vec<Feed>>,
+    receipts: Mutex<Vec<Receipt>>,
+    lease: Mutex<Lease>,
+}
+
+/// Everything recorded about a receive location in one run.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveRecords {
+    pub feeds: Vec<Feed>,
+    pub receipts: Vec<Receipt>,
+    /// Files still in the location after the run (unread, or claimed and never finished).
+    pub left_on_disk: Vec<String>,
+}
+
+impl ReceiveLog {
+    /// A log for the location `dir` (created when missing).
+    pub fn new(dir: &Path) -> std::io::Result<ReceiveLog> {
+        std::fs::create_dir_all(dir)?;
+        Ok(ReceiveLog {
+            dir: dir.to_path_buf(),
+            feeds: Mutex::default(),
+            receipts: Mutex::default(),
+            lease: Mutex::new(Lease::held_by(1)),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn feed(&self, f: Feed) {
+        self.feeds.lock().expect("feeds lock").push(f);
+    }
+
+    pub fn receipt(&self, r: Receipt) {
+        self.receipts.lock().expect("receipts lock").push(r);
+    }
+
+    /// Files not yet taken away: the feeder's files and claimed ones (not the feeder's
+    /// temporary names).
+    pub fn pending(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(TMP_SUFFIX))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// clustered: instance `n` asks to be (or stay) the active one.
+    pub fn ask_lease(&self, n: u16, dead_after: std::time::Duration) -> Role {
+        self.lease.lock().expect("lease lock").ask(n, std::time::Instant::now(), dead_after)
+    }
+
+    /// clustered: the active instance's heartbeat; false when `n` is not the active one.
+    pub fn beat(&self, n: u16) -> bool {
+        self.lease.lock().expect("lease lock").beat(n, std::time::Instant::now())
+    }
+
+    /// The records, sorted by time, and the files left.
+    pub fn records(&self) -> ReceiveRecords {
+        let mut feeds = std::mem::take(&mut *self.feeds.lock().expect("feeds lock"));
+        feeds.sort_by_key(|f| f.seq);
+        let mut receipts = std::mem::take(&mut *self.receipts.lock().expect("receipts lock"));
+        receipts.sort_by_key(|r| (r.read_us, r.msg_id));
+        ReceiveRecords { feeds, receipts, left_on_disk: self.pending() }
+    }
+}
+
+/// Receive instances share one shape of name: `recv-N`.
+pub fn instance_name(n: u16) -> String {
+    format!("recv-{n}")
+}
