@@ -15,9 +15,14 @@ impl Kept {
     /// `habench run quick` with `args`, `--keep --quiet --out out`; returns once the run is
     /// written and its servers are kept.
     pub fn run(out: &Path, args: &[&str]) -> Kept {
+        Kept::run_scenario("quick", out, args)
+    }
+
+    /// The same with another scenario (a shipped name or a file).
+    pub fn run_scenario(scenario: &str, out: &Path, args: &[&str]) -> Kept {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_habench"))
-            .args(["run", "quick"])
+            .args(["run", scenario])
             .args(args)
             .args(["--keep", "--quiet", "--out", out.to_str().unwrap()])
             .stdout(std::process::Stdio::piped())
@@ -45,6 +50,27 @@ impl Kept {
                        AND NOT EXISTS (SELECT 1 FROM mbox.tracking t WHERE t.msg_id = i.id)";
             let row = c.query_one(sql, &[&ids]).await.unwrap();
             row.get::<_, i64>(0) as u64
+        })
+    }
+}
+
+impl Kept {
+    /// Rows of a query on the kept topology's primary, each as text cells.
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        let dsn = self.info["write_dsn"].as_str().expect("the kept servers' write endpoint").to_string();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let rows = c.simple_query(sql).await.unwrap();
+            rows.iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).unwrap_or("").to_string()).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
         })
     }
 }
