@@ -88,7 +88,16 @@ fn a_clustered_host_takes_over_after_its_active_instance_dies() {
     let k = Kept::run_scenario(
         &sc,
         &out,
-        &["--receive-instances", "2", "--receive-lock", "clustered", "--duration", "6s", "--fault", "kill-receive-instance@2s"],
+        &[
+            "--receive-instances",
+            "2",
+            "--receive-lock",
+            "clustered",
+            "--duration",
+            "6s",
+            "--fault",
+            "kill-receive-instance@2s",
+        ],
     );
     let r = receive_of(&out);
     let kill = &r["kills"][0];

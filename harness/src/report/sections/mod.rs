@@ -6,6 +6,7 @@ mod configuration;
 mod figures;
 pub mod headline;
 mod outcome;
+mod receive;
 mod repeated;
 mod reports;
 mod values;
@@ -31,6 +32,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(outcome::exposure(s));
     out.extend(outcome::split_brain(s));
     out.extend(outcome::lost_writes(s, draw));
+    out.extend(receive::receive(s));
     out.extend(figures::physical_floor(d, s));
     out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));
