@@ -285,7 +285,7 @@ pub struct RunArgs {
     /// A fault (repeatable): KIND@TIME[:DURATION], TIME counted from the start of the measured
     /// phase. Kinds: kill-primary, crash-primary, pause-primary (needs :DURATION), switchover,
     /// kill-sync-standby, kill-host-instance, partition-standby, partition-primary and slow-link
-    /// (need :DURATION).
+    /// (need :DURATION), kill-receive-instance[:RESTART], sso-outage (needs :DURATION).
     /// Replaces the scenario's faults.
     #[arg(long = "fault", value_name = "KIND@TIME[:DURATION]", value_parser = parse_fault)]
     pub faults: Vec<crate::fault::FaultSpec>,
@@ -344,6 +344,14 @@ pub struct RunArgs {
     /// `clustered` (one active instance, another takes over after its death).
     #[arg(long, value_enum, value_name = "MODE")]
     pub receive_lock: Option<ReceiveLockArg>,
+    /// The SSO master secret server: `none` (default), `separate` (its own PostgreSQL server,
+    /// failing on its own) or `co-located` (the `sso` schema on the MessageBox cluster, failing
+    /// over with it). Host instances fetch the secret at start and cache it.
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub sso: Option<SsoArg>,
+    /// How often every host instance re-syncs the master secret (default 60s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sso_refresh: Option<Duration>,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -362,6 +370,13 @@ pub enum KindArg {
     Async,
     LogShipping,
     Patroni,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SsoArg {
+    None,
+    Separate,
+    CoLocated,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -21,6 +21,7 @@ pub mod receive;
 pub mod report;
 pub mod run_result;
 pub mod runner;
+pub mod sso;
 pub mod store;
 pub mod summary;
 pub mod sysinfo;

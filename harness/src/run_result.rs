@@ -121,6 +121,8 @@ pub struct RunResult {
     pub sync_samples: Vec<crate::measure::exposure::SyncSample>,
     /// A receive location's files and reads.
     pub receive: Option<crate::receive::ReceiveRecords>,
+    /// The SSO master secret's counts (`--sso`).
+    pub sso: Option<std::sync::Arc<crate::sso::SsoState>>,
 }
 
 /// The report load's results.

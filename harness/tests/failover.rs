@@ -206,12 +206,13 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         topology: Some(topo.clone()),
         cluster: None,
         write_endpoint: endpoint.clone(),
+        sso: None,
     };
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
     let run_cfg = cfg.clone();
     let ep = endpoint.clone();
     let run = tokio::spawn(async move {
-        runner::run(run_cfg, ep, ledger_tx, &mut Nothing, abort_rx, Some(plan), Default::default()).await
+        runner::run(run_cfg, ep.into(), ledger_tx, &mut Nothing, abort_rx, Some(plan), Default::default()).await
     });
 
     if stall_walsender {

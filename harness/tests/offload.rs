@@ -78,7 +78,7 @@ async fn reports_on_standbys_read_there_and_measure_staleness() {
     let (ledger_tx, mut ledger_rx) = runner::ledger::channel();
     let drain = tokio::spawn(async move { while ledger_rx.recv().await.is_some() {} });
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
-    let r = runner::run(cfg, endpoint, ledger_tx, &mut Discard, abort_rx, None, plan).await;
+    let r = runner::run(cfg, endpoint.into(), ledger_tx, &mut Discard, abort_rx, None, plan).await;
     drain.await.unwrap();
     assert!(r.stop_reason.is_none());
 
@@ -190,7 +190,9 @@ async fn a_provoked_recovery_conflict_is_counted_and_the_run_goes_on() {
     let run_cfg = cfg.clone();
     let ep = endpoint.clone();
     let run =
-        tokio::spawn(async move { runner::run(run_cfg, ep, ledger_tx, &mut Discard, abort_rx, None, plan).await });
+        tokio::spawn(
+            async move { runner::run(run_cfg, ep.into(), ledger_tx, &mut Discard, abort_rx, None, plan).await },
+        );
     // The vacuum that conflicts: dead queue entries removed while scans run on the standby, for
     // the first 2.5 s (the reports after it must go on).
     let vacuum = tokio::spawn(async move {

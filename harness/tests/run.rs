@@ -188,7 +188,7 @@ async fn a_server_paused_for_one_second_shows_up_as_publish_latency() {
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
     let run = tokio::spawn(async move {
         let mut rows = Rows::default();
-        let r = runner::run(cfg, endpoint, ledger_tx, &mut rows, abort_rx, None, Default::default()).await;
+        let r = runner::run(cfg, endpoint.into(), ledger_tx, &mut rows, abort_rx, None, Default::default()).await;
         (r, rows)
     });
     tokio::time::sleep(Duration::from_millis(1500)).await; // let the load settle in

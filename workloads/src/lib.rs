@@ -9,5 +9,6 @@ pub mod messagebox;
 pub mod outcome;
 pub mod reporting;
 pub mod rng;
+pub mod sso;
 
 pub use outcome::{classify, classify_sqlstate, error_text, is_cancelled_sync_wait, Outcome, Phase};

@@ -11,6 +11,7 @@ mod progress;
 pub mod report_cmd;
 pub mod run_cmd;
 mod run_once;
+mod run_sso;
 pub mod summary_cmd;
 pub mod topology_cmd;
 

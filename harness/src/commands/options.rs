@@ -1,7 +1,7 @@
 //! Flags to typed configuration, validated once; errors name the flag and the fix.
 
 use crate::cli::{
-    ArrivalArg, DriverArg, EnvArgs, KindArg, QuorumArg, ReceiveLockArg, RunArgs, SyncCommitArg, TopologyFlags,
+    ArrivalArg, DriverArg, EnvArgs, KindArg, QuorumArg, ReceiveLockArg, RunArgs, SsoArg, SyncCommitArg, TopologyFlags,
     WorkloadArg,
 };
 use crate::config::{Arrival, Driver, Overrides, RunConfig, TopologyOverrides, WorkloadKind};
@@ -118,6 +118,14 @@ pub fn overrides(a: &RunArgs) -> Overrides {
                 ReceiveLockArg::Exclusive => crate::config::ReceiveLock::Exclusive,
                 ReceiveLockArg::Clustered => crate::config::ReceiveLock::Clustered,
             }),
+        },
+        sso: crate::config::sso::SsoOverrides {
+            mode: a.sso.map(|m| match m {
+                SsoArg::None => crate::config::SsoMode::None,
+                SsoArg::Separate => crate::config::SsoMode::Separate,
+                SsoArg::CoLocated => crate::config::SsoMode::CoLocated,
+            }),
+            refresh: a.sso_refresh,
         },
         quiet: a.quiet,
     }

@@ -63,10 +63,13 @@ pub(super) async fn run_once(
 
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
     let (topology, cluster, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
+    // A separate SSO secret server beside them (dropped with them).
+    let sso = super::run_sso::start(&cfg, args).await?;
     manifest.cluster = cluster.as_ref().map(|c| c.info().clone());
     let (report_plan, primary_node) = inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?;
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
+    let sso_endpoint = super::run_sso::install(&cfg, sso.as_ref(), &endpoint).await?;
     let header = begin_results(&cfg, run_id, &endpoint, &mut dir).await?;
     let (ledger_tx, ledger_rx) = runner::ledger::channel();
     let ledger_task = dir.spawn_ledger_writer(ledger_rx, cfg.workload.messagebox.hosts.len())?;
@@ -79,9 +82,10 @@ pub(super) async fn run_once(
         topology: topology.clone(),
         cluster: cluster.clone(),
         write_endpoint: endpoint.clone(),
+        sso: sso.clone(),
     };
-    let result =
-        runner::run(cfg.clone(), endpoint.clone(), ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
+    let endpoints = runner::Endpoints { write: endpoint.clone(), sso: sso_endpoint };
+    let result = runner::run(cfg.clone(), endpoints, ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
     let mut final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()));
     analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref(), &mut final_summary).await;
@@ -271,6 +275,11 @@ async fn analyse(
         .as_ref()
         .zip(cfg.receive.as_ref())
         .map(|(r, rc)| crate::receive::check::section(rc, r, &result.events, &result.clock));
+    if let (Some(st), Some(c)) = (&result.sso, &cfg.sso) {
+        let mut section = crate::sso::check::section(c, st, &result.events, &result.clock);
+        section.server_credentials = crate::sso::check::server_credentials(st).await;
+        summary.sso = Some(section);
+    }
     summary.cpu =
         result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
     summary.reports =

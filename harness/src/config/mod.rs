@@ -5,6 +5,7 @@ pub mod overrides;
 pub mod receive;
 pub mod reports;
 pub mod scenario;
+pub mod sso;
 pub mod throttle;
 pub mod topology;
 
@@ -19,6 +20,7 @@ pub use overrides::{Overrides, TopologyOverrides};
 pub use receive::{ReceiveConfig, ReceiveLock};
 pub use reports::{ReportsConfig, ReportsOn};
 pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
+pub use sso::{SsoConfig, SsoMode};
 pub use throttle::ThrottleConfig;
 
 use crate::error::{Error, Result};
@@ -112,6 +114,9 @@ pub struct RunConfig {
     /// (instead of the publishers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receive: Option<ReceiveConfig>,
+    /// The SSO master secret: its server, and what of the load needs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoConfig>,
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
@@ -288,6 +293,16 @@ impl RunConfig {
                 "kill-receive-instance needs a receive location: use `habench run receive`, or add [receive]",
             ));
         }
+        let sso = sso::sso(args.sso, file.sso.as_ref(), at, workload.kind, &target)?;
+        if sso.as_ref().is_none_or(|s| s.mode != SsoMode::Separate)
+            && faults.iter().any(|f| f.kind == crate::fault::FaultKind::SsoOutage)
+        {
+            return Err(Error::config(
+                fault_source.clone(),
+                "sso-outage stops a separate secret server: add --sso separate (co-located, the secret server is \
+                 the MessageBox's own cluster: use a fault of the database)",
+            ));
+        }
         let cfg = RunConfig {
             scenario,
             variant,
@@ -311,6 +326,7 @@ impl RunConfig {
             throttle,
             rate_changes: Vec::new(),
             receive,
+            sso,
             keep: args.keep,
             out: args.out.clone(),
             quiet: args.quiet,
@@ -624,7 +640,7 @@ fn check_fault(
     match (fault, topology) {
         (F::KillHostInstance, _) if workload != WorkloadKind::Messagebox => bad("needs the messagebox workload".into()),
         (F::KillHostInstance, _) => Ok(()),
-        (F::KillReceiveInstance, _) => Ok(()),
+        (F::KillReceiveInstance, _) | (F::SsoOutage, _) => Ok(()),
         (_, None) => {
             bad("needs a topology habench starts (or --cluster FILE); --target-dsn servers are not broken".into())
         }

@@ -50,6 +50,7 @@ pub struct Overrides {
     pub report_mix: Option<ReportMix>,
     pub report_standbys: Vec<String>,
     pub receive: crate::config::receive::ReceiveOverrides,
+    pub sso: crate::config::sso::SsoOverrides,
     pub quiet: bool,
 }
 

@@ -43,6 +43,7 @@ pub struct ScenarioFile {
     pub check: Option<CheckSection>,
     pub reports: Option<ReportsSection>,
     pub receive: Option<crate::config::receive::ReceiveSection>,
+    pub sso: Option<crate::config::sso::SsoSection>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -135,6 +135,8 @@ pub struct FailoverPlan {
     /// A cluster habench did not start (`--cluster`): faults through its commands or REST API.
     pub cluster: Option<Arc<crate::cluster::External>>,
     pub write_endpoint: Endpoint,
+    /// A separate SSO master secret server (`--sso separate`), for `sso-outage`.
+    pub sso: Option<Arc<tokio::sync::Mutex<crate::sso::SsoServer>>>,
 }
 
 /// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
@@ -210,6 +212,10 @@ async fn nemesis(
             log.push(EventKind::Injected { fault: f.clone(), target: "receive instance".into(), detail });
             continue;
         }
+        if f.kind == FaultKind::SsoOutage {
+            sso_outage(plan.sso.clone(), &f, log, stop.clone()).await;
+            continue;
+        }
         if let Some(c) = &plan.cluster {
             let t_inject = Instant::now();
             match fault::external::inject(f.kind, c).await {
@@ -269,6 +275,41 @@ async fn nemesis(
     }
     // Keep running until the run ends (the orchestrator may still be acting).
     let _ = stop.changed().await;
+}
+
+/// The separate secret server crashes now and starts again after the fault's duration (in a
+/// task of its own: later faults, such as a host instance's death, happen during the outage).
+async fn sso_outage(
+    sso: Option<Arc<tokio::sync::Mutex<crate::sso::SsoServer>>>,
+    f: &FaultSpec,
+    log: &EventLog,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(server) = sso else {
+        log.push(EventKind::Failed {
+            what: f.kind.to_string(),
+            error: "no separate secret server (--sso separate)".into(),
+        });
+        return;
+    };
+    let t_inject = Instant::now();
+    let killed = server.lock().await.crash().await;
+    let node = crate::sso::check::NODE.to_string();
+    log.push_at(
+        t_inject,
+        EventKind::Injected { fault: f.clone(), target: node.clone(), detail: format!("{killed} processes killed") },
+    );
+    let (log, d) = (log.clone(), f.duration.unwrap_or_default());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.changed() => {}
+        }
+        match server.lock().await.start().await {
+            Ok(_) => log.push(EventKind::Resumed { node }),
+            Err(e) => log.push(EventKind::Failed { what: "sso server start".into(), error: e.to_string() }),
+        }
+    });
 }
 
 /// Polls the write endpoint until a read-write session answers.

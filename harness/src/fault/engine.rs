@@ -72,8 +72,8 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
                 detail: format!("every etcd member frozen (failsafe_mode {})", if failsafe { "on" } else { "off" }),
             })
         }
-        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
-            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
+            Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
         FaultKind::PartitionPrimary => {
             if !p.partition_node(&leader, true)? {

@@ -35,8 +35,8 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
             }
             Ok(Injected { target: primary, detail: format!("POST {path} to {candidate}: {}", r.body.trim()) })
         }
-        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
-            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
+            Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
         FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
             Err(Error::config("--fault", format!("{kind} needs habench's emulated links")))

@@ -46,10 +46,12 @@ pub enum FaultKind {
     /// A receive instance dies (the active one of a clustered host); with a duration it is
     /// started again after it.
     KillReceiveInstance,
+    /// The separate SSO master secret server crashes and comes back after the duration.
+    SsoOutage,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -63,6 +65,7 @@ impl FaultKind {
         FaultKind::RestartEngine,
         FaultKind::DcsOutage,
         FaultKind::KillReceiveInstance,
+        FaultKind::SsoOutage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl FaultKind {
             FaultKind::RestartEngine => "restart-engine",
             FaultKind::DcsOutage => "dcs-outage",
             FaultKind::KillReceiveInstance => "kill-receive-instance",
+            FaultKind::SsoOutage => "sso-outage",
         }
     }
 
@@ -92,6 +96,7 @@ impl FaultKind {
                 | FaultKind::SlowLink
                 | FaultKind::PartitionPrimary
                 | FaultKind::DcsOutage
+                | FaultKind::SsoOutage
         )
     }
 
@@ -100,9 +105,10 @@ impl FaultKind {
         self == FaultKind::KillReceiveInstance
     }
 
-    /// Faults the runner carries out on its own workers, whatever the servers.
+    /// Faults that habench carries out on what it runs itself (its workers, the secret server),
+    /// whatever the servers under test.
     pub fn on_workers(self) -> bool {
-        matches!(self, FaultKind::KillHostInstance | FaultKind::KillReceiveInstance)
+        matches!(self, FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage)
     }
 
     /// Whether the fault can be carried out on an existing cluster, before anything runs; the
@@ -242,7 +248,7 @@ impl FaultSpec {
         match (self.kind.needs_duration(), self.duration) {
             (true, None) => Err(format!("{k} needs a duration: {k}@TIME:DURATION, e.g. {k}@10s:5s", k = self.kind)),
             (false, Some(_)) => {
-                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link and dcs-outage do; kill-receive-instance may)", self.kind))
+                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link, dcs-outage and sso-outage do; kill-receive-instance may)", self.kind))
             }
             _ => Ok(()),
         }

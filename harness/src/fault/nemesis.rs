@@ -79,8 +79,8 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
             }
             Ok(Injected { target: "links".into(), detail: format!("one-way delay now: {}", names.join("; ")) })
         }
-        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance => {
-            Err(Error::config("--fault", "a worker's death is injected by the runner"))
+        FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
+            Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
         FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
             Err(Error::config("--fault", format!("{kind} needs --topology patroni")))

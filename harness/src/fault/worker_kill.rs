@@ -12,6 +12,8 @@ pub struct WorkerKills {
     host: AtomicBool,
     /// A receive instance dies; Some(d): it is started again after d.
     receive: Mutex<Option<Option<Duration>>>,
+    /// Wakes receive instances that wait between polls: the death is not put off to the next poll.
+    receive_raised: tokio::sync::Notify,
 }
 
 impl WorkerKills {
@@ -28,15 +30,16 @@ impl WorkerKills {
     /// A receive instance dies, and restarts after `restart` if given.
     pub fn kill_receive_instance(&self, restart: Option<Duration>) {
         *self.receive.lock().expect("worker kills lock") = Some(restart);
+        self.receive_raised.notify_waiters();
+    }
+
+    /// Resolves when a receive instance is next asked to die.
+    pub async fn receive_kill_raised(&self) {
+        self.receive_raised.notified().await;
     }
 
     /// Taken by the receive instance that dies (once): its restart delay, if any.
     pub fn take_receive_kill(&self) -> Option<Option<Duration>> {
         self.receive.lock().expect("worker kills lock").take()
-    }
-
-    /// Whether a receive instance is asked to die (without taking the request).
-    pub fn receive_kill_pending(&self) -> bool {
-        self.receive.lock().expect("worker kills lock").is_some()
     }
 }

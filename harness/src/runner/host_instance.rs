@@ -14,6 +14,7 @@ use crate::measure::{Op, WorkerRecorder};
 use crate::pg::worker_conn::ConnInfo;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
+use crate::runner::sso_worker;
 
 pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
     let host = sh.cfg.workload.messagebox.hosts[host_idx].clone();
@@ -22,7 +23,23 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
     let mut session: Option<(HostSession, ConnInfo)> = None;
+    // With a master secret server, nothing is processed before the secret is fetched.
+    let mut secret = Vec::new();
+    if let Some(st) = &sh.sso {
+        match sso_worker::obtain(&sh, st, &instance, &mut stop).await {
+            Some(s) => secret = s,
+            None => return,
+        }
+    }
+    let refresh_every = sh.cfg.sso.as_ref().map(|c| c.refresh);
+    let mut next_refresh = refresh_every.map(|r| Instant::now() + r);
     while !*stop.borrow() {
+        if let (Some(st), Some(at)) = (&sh.sso, next_refresh) {
+            if Instant::now() >= at {
+                sso_worker::refresh(&sh, st, &mut secret).await;
+                next_refresh = refresh_every.map(|r| Instant::now() + r);
+            }
+        }
         if session.is_none() {
             session = match sh.endpoint.connect_worker(sh.hard_end, &mut stop).await {
                 Ok((c, info)) => match HostSession::prepare(c, &host.name, &instance).await {
@@ -80,9 +97,27 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             sh.events.push(crate::failover::EventKind::HostInstanceKilled {
                 host: format!("{instance} (holding {} messages)", batch.len()),
             });
-            return;
+            let (Some(st), Some(c)) = (&sh.sso, &sh.cfg.sso) else { return };
+            // With a secret server it is started again (a service restart) and must fetch the
+            // secret before it does anything.
+            session = None;
+            tokio::select! {
+                _ = tokio::time::sleep(c.restart_after) => {}
+                _ = stop.changed() => return,
+            }
+            match sso_worker::obtain(&sh, st, &instance, &mut stop).await {
+                Some(s) => secret = s,
+                None => return,
+            }
+            next_refresh = Some(Instant::now() + c.refresh);
+            continue;
         }
         for d in &batch {
+            if let Some(st) = &sh.sso {
+                if rng.chance(sh.cfg.sso.as_ref().map_or(0.0, |c| c.decrypt_share)) {
+                    sso_worker::decrypt(st, &secret, d.msg_id);
+                }
+            }
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
             if finish(&sh, (s, info), &rec, (host_idx, &host.name), &instance, d, suspend).await {
                 session = None;

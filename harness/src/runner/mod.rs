@@ -13,6 +13,7 @@ mod receive_instance;
 pub mod reporter;
 pub mod sampler;
 mod shared;
+mod sso_worker;
 mod sync_watch;
 mod threads;
 pub mod throttle;
@@ -95,6 +96,9 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
             }
         }
         hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
+        if sh.sso.is_some() {
+            hosts.spawn(sso_worker::configuration_changes(sh.clone(), stop_hosts_rx.clone()));
+        }
     }
     if let (Some(log), Some(rc)) = (&receive, &cfg.receive) {
         for n in 1..=rc.instances {
@@ -132,6 +136,20 @@ fn receive_log(cfg: &RunConfig) -> Arc<crate::receive::ReceiveLog> {
     let log =
         crate::receive::ReceiveLog::new(&dir).unwrap_or_else(|e| panic!("receive location {}: {e}", dir.display()));
     Arc::new(log)
+}
+
+/// Where the load goes: the write endpoint, and a separate SSO secret server's (`--sso
+/// separate`; co-located, the secret lives behind the write endpoint).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub write: Endpoint,
+    pub sso: Option<Endpoint>,
+}
+
+impl From<Endpoint> for Endpoints {
+    fn from(write: Endpoint) -> Endpoints {
+        Endpoints { write, sso: None }
+    }
 }
 
 /// What the interval loop accumulates.
@@ -179,16 +197,19 @@ impl Tally {
     }
 }
 
-/// Runs the configured load against `endpoint`. The MessageBox schema must be installed.
+/// Runs the configured load against `endpoint`. The MessageBox schema must be installed (and
+/// the SSO schema where `--sso` puts it: on `sso_endpoint` when the secret server is separate,
+/// else on `endpoint`).
 pub async fn run(
     cfg: Arc<RunConfig>,
-    endpoint: Endpoint,
+    endpoints: Endpoints,
     ledger: LedgerTx,
     sink: &mut dyn RunSink,
     mut abort: watch::Receiver<bool>,
     failover: Option<FailoverPlan>,
     report_plan: ReportPlan,
 ) -> RunResult {
+    let Endpoints { write: endpoint, sso: sso_endpoint } = endpoints;
     let clock = RunClock::start_now();
     let start = clock.start();
     let measure_start = start + cfg.warmup;
@@ -210,6 +231,10 @@ pub async fn run(
         events: EventLog::default(),
         last_completion: Mutex::new(None),
         throttle: throttle::ThrottleGate::default(),
+        sso: cfg
+            .sso
+            .as_ref()
+            .map(|_| Arc::new(crate::sso::SsoState::new(sso_endpoint.unwrap_or_else(|| endpoint.clone())))),
     });
     let mut load = start_load(&sh, &endpoint, &report_plan).await;
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
@@ -342,6 +367,7 @@ pub async fn run(
         reports,
         sync_samples,
         receive,
+        sso: sh.sso.clone(),
         throttle: tally
             .throttle
             .map(|t| crate::run_result::Throttling { delayed_publishes: Counters::get(&c.throttled_publishes), ..t }),

@@ -115,7 +115,7 @@ impl Instance {
                         next_poll = Instant::now();
                     }
                     Role::Waiting => {
-                        if !sleep_or_stop(Instant::now() + self.rc.detect_interval, stop).await {
+                        if !sleep_or_stop(&self.sh, Instant::now() + self.rc.detect_interval, stop).await {
                             return End::Stopped;
                         }
                         continue;
@@ -128,7 +128,7 @@ impl Instance {
             let now = Instant::now();
             if now < next_poll {
                 // Short naps: a waiting instance of a clustered host keeps asking for the lease.
-                if !sleep_or_stop(next_poll.min(now + self.rc.detect_interval), stop).await {
+                if !sleep_or_stop(&self.sh, next_poll.min(now + self.rc.detect_interval), stop).await {
                     return End::Stopped;
                 }
                 continue;
@@ -300,10 +300,12 @@ fn give_back(t: &Taken, dir: &std::path::Path) {
     }
 }
 
-/// Sleeps until `until`; false when the run stops first.
-async fn sleep_or_stop(until: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+/// Sleeps until `until`, or until a receive instance is asked to die; false when the run stops
+/// first.
+async fn sleep_or_stop(sh: &Shared, until: Instant, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep_until(until.into()) => true,
+        _ = sh.kills.receive_kill_raised() => true,
         _ = stop.changed() => false,
     }
 }

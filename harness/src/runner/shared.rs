@@ -79,6 +79,8 @@ pub struct Shared {
     pub events: crate::failover::EventLog,
     /// The delay every publish waits now (`--throttle`).
     pub throttle: crate::runner::throttle::ThrottleGate,
+    /// The SSO master secret (`--sso`): its server and what the workers did with it.
+    pub sso: Option<Arc<crate::sso::SsoState>>,
     /// The newest completion acknowledged by the primary (the read-your-writes probe's target).
     pub last_completion: Mutex<Option<Completion>>,
 }

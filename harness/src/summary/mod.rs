@@ -5,6 +5,7 @@
 mod receive;
 mod repeated;
 mod sections;
+mod sso;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ pub use sections::{
     LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness,
     TargetConflicts, TotalConflicts, TotalRyw,
 };
+pub use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
 use crate::config::Load;
 use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing};
@@ -102,6 +104,9 @@ pub struct Summary {
     /// A receive location: files written, read, duplicated and read half-written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive: Option<ReceiveSection>,
+    /// The SSO master secret: decryptions, encryptions and host instance starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoSection>,
     /// Writes taken by an old primary after a takeover without fencing (`--no-fence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_brain: Option<SplitBrainSection>,
@@ -181,6 +186,7 @@ impl Summary {
             exposure: None,
             split_brain: None,
             receive: None,
+            sso: None,
             lost_writes: None,
             check: None,
             cpu: None,

@@ -4,7 +4,7 @@
 //! (shared-disk takeover, standby promotion) are inherent methods. [`AnyTopology`] holds any of
 //! them when the kind is chosen at run time.
 
-mod build;
+pub(crate) mod build;
 mod info;
 mod patroni;
 mod replicated;

@@ -9,6 +9,7 @@ mod outcome;
 mod receive;
 mod repeated;
 mod reports;
+mod sso;
 mod values;
 
 use crate::report::charts::lag::LagChart;
@@ -33,6 +34,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(outcome::split_brain(s));
     out.extend(outcome::lost_writes(s, draw));
     out.extend(receive::receive(s));
+    out.extend(sso::sso(s));
     out.extend(figures::physical_floor(d, s));
     out.extend(reports::reports(s));
     out.push(Block::Heading(2, "Charts".into()));
