@@ -89,16 +89,22 @@ pub fn build(
         .filter(|(_, e)| matches!(e.kind, EventKind::Injected { .. }))
         .map(|(i, _)| i)
         .collect();
+    // A fault on habench's own workers (a host instance's death, the secret server) does not
+    // end the window of a server fault before it: the orchestrator's actions stay with the
+    // fault that caused them, and the worker fault's window holds only its own events.
+    let on_workers = |i: usize| matches!(&events[i].kind, EventKind::Injected { fault, .. } if fault.kind.on_workers());
     let mut trials = Vec::new();
     for (k, &i) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(events.len());
-        let window = &events[i..end];
+        let next = if on_workers(i) { starts.get(k + 1) } else { starts[k + 1..].iter().find(|&&j| !on_workers(j)) };
+        let end = next.copied().unwrap_or(events.len());
+        let window: Vec<&Event> =
+            events[i..end].iter().copied().filter(|e| !on_workers(i) || !is_orchestrator_action(&e.kind)).collect();
         let t0 = events[i].at;
         let EventKind::Injected { fault, target, .. } = &events[i].kind else { continue };
         let ms = |e: &Event| e.at.saturating_duration_since(t0).as_secs_f64() * 1e3;
         let first = |pred: &dyn Fn(&EventKind) -> bool| window.iter().find(|e| pred(&e.kind)).map(|e| ms(e));
         let fault_us = clock.epoch_us(t0);
-        let until_us = starts.get(k + 1).map(|&j| clock.epoch_us(events[j].at)).unwrap_or(i64::MAX);
+        let until_us = next.map(|&j| clock.epoch_us(events[j].at)).unwrap_or(i64::MAX);
         let gap = outage(acks_us, fault_us, until_us, schedule_end_us);
         let injected_at_s = clock.elapsed_s(t0);
         let outage_end_s = gap.map(|(_, e)| injected_at_s + e / 1e3).unwrap_or(injected_at_s);
@@ -159,6 +165,18 @@ pub fn build(
         });
     }
     trials
+}
+
+/// What the orchestrator or a cluster manager does about a server fault.
+fn is_orchestrator_action(k: &EventKind) -> bool {
+    matches!(
+        k,
+        EventKind::Detected { .. }
+            | EventKind::Fenced { .. }
+            | EventKind::Promoted { .. }
+            | EventKind::Restarted { .. }
+            | EventKind::EndpointReady
+    )
 }
 
 /// The longest gap between consecutive acknowledgements from just before the fault until the
@@ -238,6 +256,33 @@ mod tests {
         let acks = vec![0, 10_000, 20_000, 21_000, 22_000, 900_000, 910_000];
         let (s, e) = outage(&acks, 20_500, i64::MAX, 910_000).unwrap();
         assert_eq!((s, e), (1.5, 879.5));
+    }
+
+    #[test]
+    fn a_worker_fault_during_a_failover_leaves_the_orchestrator_s_actions_with_the_server_fault() {
+        use std::time::{Duration, Instant};
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let injected = |kind: &str| EventKind::Injected {
+            fault: format!("{kind}@10s").parse().unwrap(),
+            target: "x".into(),
+            detail: String::new(),
+        };
+        let events = vec![
+            Event { at: at(0), kind: injected("kill-primary") },
+            Event { at: at(1_000), kind: injected("kill-host-instance") },
+            Event { at: at(8_000), kind: EventKind::Detected { node: "primary".into(), missed_probes: 10 } },
+            Event {
+                at: at(8_200),
+                kind: EventKind::Promoted { node: "s1".into(), promote_ms: 200.0, detail: String::new() },
+            },
+            Event { at: at(9_000), kind: EventKind::HostInstanceKilled { host: "send-1".into() } },
+        ];
+        let trials = build(&events, &RunClock::start_now(), &[], &[], 3.0, 0);
+        assert_eq!(trials.len(), 2);
+        assert_eq!((trials[0].detected_ms, trials[0].promoted_ms), (Some(8_000.0), Some(8_200.0)));
+        assert_eq!((trials[1].detected_ms, trials[1].promoted_ms), (None, None));
+        assert_eq!(trials[1].events.len(), 2, "its injection and the death: {:?}", trials[1].events);
     }
 
     #[test]
