@@ -31,8 +31,20 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
     let mut marks = Vec::new();
     for tr in s.trials() {
         let at = tr.injected_at_s;
-        let end = tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0);
-        windows.push(Window { from_s: at, to_s: at + end / 1000.0, label: tr.fault.kind.to_string(), exposure: false });
+        // A fault on habench's own workers stops no write: its window is its own duration (the
+        // secret server's outage), or up to the first write after it (a receive instance's
+        // death stops publishes); a host instance's death is a mark, not a window.
+        let end_s = match (tr.fault.kind, tr.fault.duration) {
+            (k, Some(d)) if k.on_workers() => Some(d.as_secs_f64()),
+            (crate::fault::FaultKind::KillHostInstance, _) => None,
+            _ => Some(tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0) / 1000.0),
+        };
+        match end_s {
+            Some(e) => {
+                windows.push(Window { from_s: at, to_s: at + e, label: tr.fault.kind.to_string(), exposure: false })
+            }
+            None => marks.push((at, tr.fault.kind.to_string())),
+        }
         for (v, label) in [(tr.detected_ms, "detected"), (tr.promoted_ms, "promoted")] {
             if let Some(v) = v {
                 marks.push((at + v / 1000.0, label.to_string()));

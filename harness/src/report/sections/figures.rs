@@ -28,7 +28,15 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
         .collect();
     let mut out = vec![
         Block::Heading(2, "Key figures".into()),
-        Block::Para("Measured phase only; latencies count from each operation's intended start (open loop).".into()),
+        Block::Para(
+            if s.receive.is_some() {
+                "Measured phase only. A receive location publishes what it reads: a publish counts from the start of \
+                 its statement, end to end from the received file's last write."
+            } else {
+                "Measured phase only; latencies count from each operation's intended start (open loop)."
+            }
+            .into(),
+        ),
         table(&["operation", "ok/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "fail", "unknown"], rows),
     ];
     let unreplicated: Vec<String> = s
@@ -53,7 +61,13 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
             h.machine_share * 100.0
         )));
     }
-    if let Some(p) = &s.pacing {
+    if let (Some(p), Some(_)) = (&s.pacing, &s.receive) {
+        out.push(Block::Para(format!(
+            "Pacing: the feeder started each file {:.0} µs after its intended time on average (max {} µs, {} \
+             files; tokio timers, millisecond resolution).",
+            p.wake_late_us_mean, p.wake_late_us_max, p.woken
+        )));
+    } else if let Some(p) = &s.pacing {
         out.push(Block::Para(format!(
             "Pacing: publishers waiting for a slot woke {:.0} µs after its intended start on average \
              (max {} µs, {} slots); {} slots found every publisher busy and started late.",
