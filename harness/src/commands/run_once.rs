@@ -274,10 +274,10 @@ async fn analyse(
         .receive
         .as_ref()
         .zip(cfg.receive.as_ref())
-        .map(|(r, rc)| crate::receive::check::section(rc, r, &result.events, &result.clock));
+        .map(|(r, rc)| crate::export::receive::section(rc, r, &result.events, &result.clock));
     if let (Some(st), Some(c)) = (&result.sso, &cfg.sso) {
-        let mut section = crate::sso::check::section(c, st, &result.events, &result.clock);
-        section.server_credentials = crate::sso::check::server_credentials(st).await;
+        let mut section = crate::export::sso::section(c, st, &result.events, &result.clock);
+        section.server_credentials = crate::export::sso::server_credentials(st).await;
         summary.sso = Some(section);
     }
     summary.cpu =

@@ -9,7 +9,7 @@ use crate::cli::RunArgs;
 use crate::commands::options;
 use crate::config::{RunConfig, SsoMode};
 use crate::pg::{Endpoint, PgEnv};
-use crate::sso::SsoServer;
+use crate::topology::SsoServer;
 
 pub(super) type SharedSso = Arc<tokio::sync::Mutex<SsoServer>>;
 

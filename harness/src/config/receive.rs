@@ -5,48 +5,12 @@
 use std::time::Duration;
 
 use habench_workloads::duration::serde_str;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::scenario::Dur;
+pub use crate::config::scenario::ReceiveLock;
+use crate::config::scenario::ReceiveSection;
 use crate::config::{Load, Origin, WorkloadKind};
 use crate::error::{Error, Result};
-
-/// How receive instances share the location.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiveLock {
-    /// List and read without claiming (an FTP adapter): duplicates and partial reads happen.
-    None,
-    /// Open only a file nobody writes (its writer holds an exclusive lock) and claim it by an
-    /// atomic rename before reading (a file adapter that locks).
-    Exclusive,
-    /// One active instance reads as `none` does; another takes over after its death (a
-    /// clustered host).
-    Clustered,
-}
-
-impl ReceiveLock {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReceiveLock::None => "none",
-            ReceiveLock::Exclusive => "exclusive",
-            ReceiveLock::Clustered => "clustered",
-        }
-    }
-}
-
-/// `[receive]` in a scenario file.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiveSection {
-    pub instances: Option<u16>,
-    pub lock: Option<ReceiveLock>,
-    pub poll_interval: Option<Dur>,
-    pub write_time: Option<Dur>,
-    pub pieces: Option<u16>,
-    pub detect_interval: Option<Dur>,
-    pub detect_threshold: Option<u32>,
-}
 
 /// The receive location of a run.
 #[derive(Debug, Clone, Serialize)]

@@ -42,8 +42,8 @@ pub struct ScenarioFile {
     pub orchestrator: Option<OrchestratorSection>,
     pub check: Option<CheckSection>,
     pub reports: Option<ReportsSection>,
-    pub receive: Option<crate::config::receive::ReceiveSection>,
-    pub sso: Option<crate::config::sso::SsoSection>,
+    pub receive: Option<ReceiveSection>,
+    pub sso: Option<SsoSection>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -169,6 +169,76 @@ pub struct ReportsSection {
     pub window: Option<Dur>,
     pub mix: Option<habench_workloads::reporting::ReportMix>,
     pub standbys: Option<Vec<String>>,
+}
+
+/// How receive instances share the location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiveLock {
+    /// List and read without claiming (an FTP adapter): duplicates and partial reads happen.
+    None,
+    /// Open only a file nobody writes (its writer holds an exclusive lock) and claim it by an
+    /// atomic rename before reading (a file adapter that locks).
+    Exclusive,
+    /// One active instance reads as `none` does; another takes over after its death (a
+    /// clustered host).
+    Clustered,
+}
+
+impl ReceiveLock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiveLock::None => "none",
+            ReceiveLock::Exclusive => "exclusive",
+            ReceiveLock::Clustered => "clustered",
+        }
+    }
+}
+
+/// `[receive]` in a scenario file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveSection {
+    pub instances: Option<u16>,
+    pub lock: Option<ReceiveLock>,
+    pub poll_interval: Option<Dur>,
+    pub write_time: Option<Dur>,
+    pub pieces: Option<u16>,
+    pub detect_interval: Option<Dur>,
+    pub detect_threshold: Option<u32>,
+}
+
+/// Where the master secret server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SsoMode {
+    /// No secret server: nothing in the load needs one.
+    None,
+    /// Its own PostgreSQL server, which habench starts beside the topology: it fails on its own.
+    Separate,
+    /// The `sso` schema on the MessageBox's own cluster: it fails over with the database.
+    CoLocated,
+}
+
+impl SsoMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SsoMode::None => "none",
+            SsoMode::Separate => "separate",
+            SsoMode::CoLocated => "co-located",
+        }
+    }
+}
+
+/// `[sso]` in a scenario file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSection {
+    pub mode: Option<SsoMode>,
+    pub refresh: Option<Dur>,
+    pub decrypt_share: Option<f64>,
+    pub encrypt_rate: Option<f64>,
+    pub restart_after: Option<Dur>,
 }
 
 /// A duration written as a string in a scenario (`"10s"`).

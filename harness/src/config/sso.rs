@@ -4,44 +4,12 @@
 use std::time::Duration;
 
 use habench_workloads::duration::serde_str;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::scenario::Dur;
+pub use crate::config::scenario::SsoMode;
+use crate::config::scenario::SsoSection;
 use crate::config::{Origin, Target, WorkloadKind};
 use crate::error::{Error, Result};
-
-/// Where the master secret server runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SsoMode {
-    /// No secret server: nothing in the load needs one.
-    None,
-    /// Its own PostgreSQL server, which habench starts beside the topology: it fails on its own.
-    Separate,
-    /// The `sso` schema on the MessageBox's own cluster: it fails over with the database.
-    CoLocated,
-}
-
-impl SsoMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SsoMode::None => "none",
-            SsoMode::Separate => "separate",
-            SsoMode::CoLocated => "co-located",
-        }
-    }
-}
-
-/// `[sso]` in a scenario file.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SsoSection {
-    pub mode: Option<SsoMode>,
-    pub refresh: Option<Dur>,
-    pub decrypt_share: Option<f64>,
-    pub encrypt_rate: Option<f64>,
-    pub restart_after: Option<Dur>,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SsoConfig {

@@ -9,9 +9,11 @@ pub mod lost_writes;
 pub mod manifest;
 pub mod offload;
 pub mod progress;
+pub mod receive;
 pub mod receive_csv;
 pub mod reports;
 pub mod split_brain;
+pub mod sso;
 pub mod summary;
 pub mod timeline_csv;
 

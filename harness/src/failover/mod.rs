@@ -20,6 +20,9 @@ use crate::topology::AnyTopology;
 
 pub use orchestrator::OrchestratorConfig;
 
+/// The separate SSO secret server's name in the event log.
+pub const SSO_NODE: &str = "sso";
+
 /// The topology under test, shared by the nemesis and the orchestrator.
 pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
 
@@ -136,7 +139,7 @@ pub struct FailoverPlan {
     pub cluster: Option<Arc<crate::cluster::External>>,
     pub write_endpoint: Endpoint,
     /// A separate SSO master secret server (`--sso separate`), for `sso-outage`.
-    pub sso: Option<Arc<tokio::sync::Mutex<crate::sso::SsoServer>>>,
+    pub sso: Option<Arc<tokio::sync::Mutex<crate::topology::SsoServer>>>,
 }
 
 /// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
@@ -280,7 +283,7 @@ async fn nemesis(
 /// The separate secret server crashes now and starts again after the fault's duration (in a
 /// task of its own: later faults, such as a host instance's death, happen during the outage).
 async fn sso_outage(
-    sso: Option<Arc<tokio::sync::Mutex<crate::sso::SsoServer>>>,
+    sso: Option<Arc<tokio::sync::Mutex<crate::topology::SsoServer>>>,
     f: &FaultSpec,
     log: &EventLog,
     mut stop: watch::Receiver<bool>,
@@ -294,7 +297,7 @@ async fn sso_outage(
     };
     let t_inject = Instant::now();
     let killed = server.lock().await.crash().await;
-    let node = crate::sso::check::NODE.to_string();
+    let node = SSO_NODE.to_string();
     log.push_at(
         t_inject,
         EventKind::Injected { fault: f.clone(), target: node.clone(), detail: format!("{killed} processes killed") },

@@ -1,9 +1,8 @@
 //! A receive location: a real directory, a feeder that writes files into it on the run's
 //! schedule (each in pieces, as an upload arrives), and receive instances that poll it and
-//! publish every file they read. What they read is recorded; `check` compares it with what was
-//! written.
+//! publish every file they read. What they read is recorded; `export::receive` compares it with
+//! what was written.
 
-pub mod check;
 pub mod file;
 mod lease;
 

@@ -11,6 +11,7 @@ mod replicated;
 mod shared_disk;
 mod single;
 pub mod spec;
+mod sso_server;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
 pub use single::Single;
 pub use spec::{Quorum, SyncCommit, TopologyKind, TopologySpec};
+pub use sso_server::SsoServer;
 
 use crate::error::Result;
 use crate::pg::{conn, Node, PgEnv};

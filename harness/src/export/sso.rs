@@ -1,7 +1,7 @@
 //! The summary's SSO section from what the workers counted and the nemesis logged.
 
 use crate::config::SsoConfig;
-use crate::failover::{Event, EventKind};
+use crate::failover::{Event, EventKind, SSO_NODE};
 use crate::fault::FaultKind;
 use crate::measure::RunClock;
 use crate::sso::SsoState;
@@ -12,9 +12,6 @@ pub async fn server_credentials(st: &SsoState) -> Option<u64> {
     let c = st.endpoint.connect_once().await.ok()?;
     habench_workloads::sso::credentials(&c).await.ok().map(|n| n as u64)
 }
-
-/// The secret server's name in the event log.
-pub const NODE: &str = "sso";
 
 pub fn section(cfg: &SsoConfig, st: &SsoState, events: &[Event], clock: &RunClock) -> SsoSection {
     let start_us = clock.epoch_us(clock.start());
@@ -27,7 +24,7 @@ pub fn section(cfg: &SsoConfig, st: &SsoState, events: &[Event], clock: &RunCloc
             to_s: events
                 .iter()
                 .filter(|r| r.at >= e.at)
-                .find(|r| matches!(&r.kind, EventKind::Resumed { node } if node == NODE))
+                .find(|r| matches!(&r.kind, EventKind::Resumed { node } if node == SSO_NODE))
                 .map(|r| clock.elapsed_s(r.at)),
         })
         .collect();

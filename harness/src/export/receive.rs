@@ -1,6 +1,7 @@
-//! The receive checker: compares what the feeder wrote with what the receive instances read and
-//! published. Every acknowledged read is a message; a file read twice is a duplicate; a read that
-//! is not the whole file (length and checksum from its name) is an incomplete read.
+//! The summary's receive section, a checker: compares what the feeder wrote with what the
+//! receive instances read and published. Every acknowledged read is a message; a file read twice
+//! is a duplicate; a read that is not the whole file (length and checksum from its name) is an
+//! incomplete read.
 
 use std::collections::HashMap;
 
