@@ -41,19 +41,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             }
         }
         if session.is_none() {
-            session = match sh.endpoint.connect_worker(sh.hard_end, &mut stop).await {
-                Ok((c, info)) => match HostSession::prepare(c, &host.name, &instance).await {
-                    Ok(s) => Some((s, info)),
-                    Err(e) => {
-                        sh.note_error("prepare", &habench_workloads::error_text(&e));
-                        None
-                    }
-                },
-                Err(e) => {
-                    sh.note_error("connect", &e);
-                    None
-                }
-            };
+            session = sh.worker_session(&mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
             if session.is_none() {
                 if Instant::now() >= sh.hard_end {
                     break;

@@ -153,20 +153,9 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Sessio
             }
         };
     }
-    let (client, info) = match sh.endpoint.connect_worker(sh.hard_end, stop).await {
-        Ok(c) => c,
-        Err(e) => {
-            sh.note_error("connect", &e);
-            return None;
-        }
-    };
-    match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
-        Ok(s) => Some(Session::Driver(Box::new(s), info)),
-        Err(e) => {
-            sh.note_error("prepare", &habench_workloads::error_text(&e));
-            None
-        }
-    }
+    let mb = &sh.cfg.workload.messagebox;
+    let (s, info) = sh.worker_session(stop, |c| PublishSession::prepare(c, mb)).await?;
+    Some(Session::Driver(Box::new(s), info))
 }
 
 /// One publish (or calibration insert). Returns true when the connection must be replaced.

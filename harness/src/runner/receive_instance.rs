@@ -275,21 +275,8 @@ impl Instance {
     }
 
     async fn connect(&self, stop: &mut watch::Receiver<bool>) -> Option<(ReceiveSession, ConnInfo)> {
-        let sh = &self.sh;
-        let (client, info) = match sh.endpoint.connect_worker(sh.hard_end, stop).await {
-            Ok(c) => c,
-            Err(e) => {
-                sh.note_error("connect", &e);
-                return None;
-            }
-        };
-        match ReceiveSession::prepare(client, &sh.cfg.workload.messagebox).await {
-            Ok(s) => Some((s, info)),
-            Err(e) => {
-                sh.note_error("prepare", &habench_workloads::error_text(&e));
-                None
-            }
-        }
+        let mb = &self.sh.cfg.workload.messagebox;
+        self.sh.worker_session(stop, |c| ReceiveSession::prepare(c, mb)).await
     }
 }
 

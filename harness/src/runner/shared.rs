@@ -96,4 +96,31 @@ impl Shared {
     pub fn note_error(&self, context: &str, message: &str) {
         self.errors.lock().expect("error log lock").note(context, message);
     }
+
+    /// A worker's connection through the write endpoint (retried until the run's hard end or
+    /// its stop), with its statements prepared by `prepare`; a failure is noted, and None.
+    pub async fn worker_session<S, F, Fut>(
+        &self,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+        prepare: F,
+    ) -> Option<(S, crate::pg::worker_conn::ConnInfo)>
+    where
+        F: FnOnce(tokio_postgres::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<S, tokio_postgres::Error>>,
+    {
+        let (client, info) = match self.endpoint.connect_worker(self.hard_end, stop).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.note_error("connect", &e);
+                return None;
+            }
+        };
+        match prepare(client).await {
+            Ok(s) => Some((s, info)),
+            Err(e) => {
+                self.note_error("prepare", &habench_workloads::error_text(&e));
+                None
+            }
+        }
+    }
 }
