@@ -96,7 +96,7 @@ fn a_clustered_host_takes_over_after_its_active_instance_dies() {
             "--duration",
             "6s",
             "--fault",
-            "kill-receive-instance@2s",
+            "kill-receive-instance@2s:1s",
         ],
     );
     let r = receive_of(&out);
@@ -105,6 +105,9 @@ fn a_clustered_host_takes_over_after_its_active_instance_dies() {
     let takeover_ms = kill["takeover_ms"].as_f64().unwrap();
     assert!((600.0..5_000.0).contains(&takeover_ms), "3 missed 200 ms heartbeats, then a takeover: {takeover_ms}");
     assert!(kill["pickup_gap_ms"].as_f64().unwrap() >= 600.0, "{kill}");
+    // Started again 1 s after its death, it found recv-2 active and waited.
+    let back = kill["restarted_after_ms"].as_f64().expect("recv-1 was started again");
+    assert!((1_000.0..3_000.0).contains(&back), "{kill}");
     let (rows, files, dups, _) = db_counts(&k);
     // One instance reads at a time: a file is read again only if the dead one published it
     // and had not deleted it yet.

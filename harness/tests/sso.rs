@@ -28,6 +28,8 @@ fn a_secret_server_outage_fails_encryptions_not_deliveries_and_holds_a_restartin
     );
     let s = read_json(&out.join("summary.json"));
     assert_eq!(s["check"]["valid"], true, "{}", s["check"]);
+    let m = read_json(&out.join("manifest.json"));
+    assert!(m["sso_server"]["port"].as_u64().unwrap() > 0, "the manifest names the secret server: {}", m["sso_server"]);
     let x = &s["sso"];
     assert_eq!(x["mode"], "separate");
     let outage = &x["outages"][0];

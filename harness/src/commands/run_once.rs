@@ -56,6 +56,7 @@ pub(super) async fn run_once(
         postgres_version: None,
         topology: None,
         cluster: None,
+        sso_server: None,
         server_settings: BTreeMap::new(),
         physical_floor: None,
     };
@@ -65,6 +66,9 @@ pub(super) async fn run_once(
     let (topology, cluster, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
     // A separate SSO secret server beside them (dropped with them).
     let sso = super::run_sso::start(&cfg, args).await?;
+    if let Some(s) = &sso {
+        manifest.sso_server = Some(crate::topology::node_info(s.lock().await.node_mut(), None).await);
+    }
     manifest.cluster = cluster.as_ref().map(|c| c.info().clone());
     let (report_plan, primary_node) = inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?;
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;

@@ -25,6 +25,9 @@ pub struct Manifest<'a> {
     /// A cluster that runs elsewhere (`--cluster`), as discovered at the start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::cluster::ClusterInfo>,
+    /// The separate SSO master secret server (`--sso separate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso_server: Option<crate::topology::NodeInfo>,
     /// Per node: settings whose source is not the built-in default.
     pub server_settings: BTreeMap<String, BTreeMap<String, String>>,
     /// What the hardware alone costs a commit (see the report's physical floor).

@@ -69,6 +69,10 @@ fn kills(r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> Vec<ReceiveK
                 EventKind::ReceiveTakeover { from, to } if from == instance => Some((t, to.clone())),
                 _ => None,
             });
+            let restarted = events
+                .iter()
+                .filter(|t| t.at >= e.at)
+                .find(|t| matches!(&t.kind, EventKind::ReceiveInstanceRestarted { instance: i } if i == instance));
             let next_read = r.receipts.iter().map(|x| x.read_us).filter(|t| *t >= at_us).min();
             let before: Vec<u64> = r
                 .receipts
@@ -85,6 +89,7 @@ fn kills(r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> Vec<ReceiveK
                 taken_over_by: takeover.as_ref().map(|(_, to)| to.clone()),
                 takeover_ms: takeover.as_ref().map(|(t, _)| t.at.saturating_duration_since(e.at).as_secs_f64() * 1e3),
                 pickup_gap_ms: next_read.map(|t| (t - at_us) as f64 / 1e3),
+                restarted_after_ms: restarted.map(|t| t.at.saturating_duration_since(e.at).as_secs_f64() * 1e3),
                 read_again,
             }
         })

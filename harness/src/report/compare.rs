@@ -247,19 +247,17 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
             out.push(m);
         }
     }
-    out.extend(exposure_counts(before.run(), after.run()));
+    out.extend(harm_counts(before.run(), after.run()));
     out
 }
 
-/// Durability exposure and split brain: acknowledged commits without the promised copies, and
-/// writes a second primary took. Compared when either run measured them (the other counts 0).
-fn exposure_counts(
-    before: Option<&crate::summary::Summary>,
-    after: Option<&crate::summary::Summary>,
-) -> Vec<MetricChange> {
+/// Counts of harm: durability exposure and split brain (acknowledged commits without the
+/// promised copies, writes a second primary took), a receive location's duplicate and incomplete
+/// reads, what an SSO outage stopped. Compared when either run measured them (the other counts 0).
+fn harm_counts(before: Option<&crate::summary::Summary>, after: Option<&crate::summary::Summary>) -> Vec<MetricChange> {
     let mut out = Vec::new();
     type Counted = fn(&crate::summary::Summary) -> Option<u64>;
-    let exposure: [(&str, Counted); 5] = [
+    let harms: [(&str, Counted); 11] = [
         ("exposure.acked_exposed", |s| s.exposure.as_ref().map(|e| e.acked_exposed)),
         ("exposure.lost_in_windows", |s| s.exposure.as_ref().map(|e| e.lost_in_windows)),
         ("acked_unreplicated", |s| {
@@ -268,8 +266,14 @@ fn exposure_counts(
         }),
         ("split_brain.acked", |s| s.split_brain.as_ref().map(|b| b.acked)),
         ("split_brain.lost", |s| s.split_brain.as_ref().map(|b| b.lost)),
+        ("receive.duplicate_receipts", |s| s.receive.as_ref().map(|r| r.duplicate_receipts)),
+        ("receive.incomplete_reads", |s| s.receive.as_ref().map(|r| r.incomplete_reads)),
+        ("receive.files_never_whole", |s| s.receive.as_ref().map(|r| r.files_never_whole)),
+        ("sso.decryptions_failed", |s| s.sso.as_ref().map(|x| x.decryptions_failed)),
+        ("sso.encryptions_failed", |s| s.sso.as_ref().map(|x| x.encryptions_failed + x.encryptions_unknown)),
+        ("sso.starts_blocked", |s| s.sso.as_ref().map(|x| x.starts_blocked)),
     ];
-    for (k, pick) in exposure {
+    for (k, pick) in harms {
         let (b, a) = (before.and_then(pick), after.and_then(pick));
         if b.is_some() || a.is_some() {
             out.extend(count(k, Some(b.unwrap_or(0)), Some(a.unwrap_or(0))));
@@ -374,12 +378,30 @@ mod tests {
     #[test]
     fn exposure_and_split_brain_compare_as_counts_when_either_run_has_them() {
         let plain = crate::summary::Summary::blank("a");
-        assert!(exposure_counts(Some(&plain), Some(&plain)).is_empty(), "neither run measured them");
+        assert!(harm_counts(Some(&plain), Some(&plain)).is_empty(), "neither run measured them");
         let mut split = plain.clone();
         split.split_brain = Some(crate::summary::SplitBrainSection { acked: 32, lost: 32, ..Default::default() });
-        let c = exposure_counts(Some(&plain), Some(&split));
+        let c = harm_counts(Some(&plain), Some(&split));
         let names: Vec<&str> = c.iter().map(|m| m.metric.as_str()).collect();
         assert_eq!(names, ["split_brain.acked", "split_brain.lost"]);
         assert!(c.iter().all(|m| m.verdict == Verdict::Worse && m.before == Some(0.0) && m.after == Some(32.0)));
+    }
+
+    #[test]
+    fn a_receive_location_compares_its_duplicates_and_incomplete_reads() {
+        let mut none = crate::summary::Summary::blank("a");
+        none.receive = Some(crate::summary::ReceiveSection {
+            duplicate_receipts: 7_504,
+            incomplete_reads: 29,
+            ..Default::default()
+        });
+        let mut exclusive = none.clone();
+        exclusive.receive = Some(crate::summary::ReceiveSection::default());
+        let c = harm_counts(Some(&none), Some(&exclusive));
+        let dup = c.iter().find(|m| m.metric == "receive.duplicate_receipts").unwrap();
+        assert_eq!((dup.before, dup.after, dup.verdict), (Some(7_504.0), Some(0.0), Verdict::Better));
+        assert!(regressions(&c, 10.0, &[]).is_empty(), "fewer duplicates is no regression");
+        let back = harm_counts(Some(&exclusive), Some(&none));
+        assert!(!regressions(&back, 10.0, &[]).is_empty(), "duplicates appearing fail the gate");
     }
 }

@@ -63,6 +63,9 @@ pub struct ReceiveKill {
     /// No file read from the death to the next read by any instance (ms): the pickup gap.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_gap_ms: Option<f64>,
+    /// `kill-receive-instance@T:D`: how long after its death it ran again (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarted_after_ms: Option<f64>,
     /// Files read again after the death that had been published before it (the dead instance
     /// published them and did not delete them).
     pub read_again: u64,

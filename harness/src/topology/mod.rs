@@ -16,7 +16,7 @@ mod sso_server;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use info::{describe, NodeInfo, TopologyInfo};
+pub use info::{describe, node_info, NodeInfo, TopologyInfo};
 pub use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};

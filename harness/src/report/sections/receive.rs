@@ -50,7 +50,7 @@ pub(super) fn receive(s: &Summary) -> Vec<Block> {
     if !r.kills.is_empty() {
         let ms = |v: Option<f64>| v.map(|m| format!("{m:.0} ms")).unwrap_or("-".into());
         out.push(Block::Table {
-            head: ["instance killed", "at", "taken over by", "after", "no pickup for", "read again"]
+            head: ["instance killed", "at", "taken over by", "after", "no pickup for", "read again", "restarted after"]
                 .map(String::from)
                 .to_vec(),
             rows: r
@@ -64,6 +64,7 @@ pub(super) fn receive(s: &Summary) -> Vec<Block> {
                         ms(k.takeover_ms),
                         ms(k.pickup_gap_ms),
                         k.read_again.to_string(),
+                        ms(k.restarted_after_ms),
                     ]
                 })
                 .collect(),
