@@ -60,6 +60,10 @@ fn reading_without_locks_duplicates_files_and_the_database_counts_the_same() {
     assert_eq!((u(&r["receipts"]), u(&r["duplicate_receipts"]), u(&r["incomplete_reads"])), (rows, dups, short), "{r}");
     assert_eq!(u(&r["files_written"]), files, "every file written was read at least once: {r}");
     assert_eq!(files_left(&out), 0, "nothing left in the receive location");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let headline = format!("**Receive**: {} read twice, {} half-written", dups, short);
+    assert!(report.contains(&headline), "the report's headline says it: {headline}");
+    assert!(report.contains("## Receive location"));
     let csv = std::fs::read_to_string(out.join("receive.csv")).unwrap();
     assert_eq!(csv.lines().count() as u64 - 1, rows, "receive.csv has a line per read");
 }

@@ -53,6 +53,9 @@ fn a_secret_server_outage_fails_encryptions_not_deliveries_and_holds_a_restartin
     assert_eq!(x["starts_blocked"], 1, "{x}");
     let got_at = start["at_s"].as_f64().unwrap() + start["waited_ms"].as_f64().unwrap() / 1e3;
     assert!(start["failed_attempts"].as_u64().unwrap() >= 1 && got_at >= to, "{start} vs outage end {to}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(&format!("**SSO secret**: {not_done} encryptions failed")), "the headline says it");
+    assert!(report.contains("## SSO master secret"));
 }
 
 #[test]

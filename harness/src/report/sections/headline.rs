@@ -36,6 +36,41 @@ pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     if let Some(f) = rto(s) {
         out.push(f);
     }
+    if let Some(r) = &s.receive {
+        let harmed = r.duplicate_receipts > 0 || r.incomplete_reads > 0;
+        out.push(fact(
+            "Receive",
+            format!("{} read twice, {} half-written", r.duplicate_receipts, r.incomplete_reads),
+            format!(
+                "of {} files: {:.0} and {:.0} per 10,000; lock {}, {} {}",
+                r.files_written,
+                r.duplicates_per_10k,
+                r.incomplete_per_10k,
+                r.lock,
+                r.instances,
+                if r.instances == 1 { "instance" } else { "instances" }
+            ),
+            if harmed { Tone::Bad } else { Tone::Good },
+        ));
+    }
+    if let Some(x) = &s.sso {
+        let failed = x.encryptions_failed + x.encryptions_unknown;
+        out.push(fact(
+            "SSO secret",
+            format!("{failed} encryptions failed"),
+            format!(
+                "{} decryptions failed of {}; host instance starts that waited for the secret: {}",
+                x.decryptions_failed,
+                x.decryptions_ok + x.decryptions_failed,
+                x.starts_blocked
+            ),
+            match (x.decryptions_failed, failed + x.starts_blocked) {
+                (0, 0) => Tone::Good,
+                (0, _) => Tone::Plain,
+                _ => Tone::Bad,
+            },
+        ));
+    }
     let op = s.commit_op();
     if let Some(l) = s.latency(op) {
         let floor = setup_floor(d, s).and_then(|f| f.floor_us);
