@@ -108,6 +108,12 @@ impl ReceiveLog {
         self.lease.lock().expect("lease lock").beat(n, std::time::Instant::now())
     }
 
+    /// Files an instance may still read: the feeder's own names (a file claimed by an instance
+    /// that died keeps its hidden name, and nobody reads it any more).
+    pub fn readable(&self) -> usize {
+        self.pending().iter().filter(|n| file::FileName::parse(n).is_some()).count()
+    }
+
     /// The records, sorted by time, and the files left.
     pub fn records(&self) -> ReceiveRecords {
         let mut feeds = std::mem::take(&mut *self.feeds.lock().expect("feeds lock"));
@@ -121,4 +127,23 @@ impl ReceiveLog {
 /// Receive instances share one shape of name: `recv-N`.
 pub fn instance_name(n: u16) -> String {
     format!("recv-{n}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_file_is_left_on_disk_but_no_longer_readable() {
+        let dir = std::env::temp_dir().join(format!("habench-receive-log-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = ReceiveLog::new(&dir).unwrap();
+        let name = file::FileName::of(1, b"abc").render();
+        std::fs::write(dir.join(&name), b"abc").unwrap();
+        std::fs::write(dir.join(format!(".{name}.recv-2")), b"abc").unwrap();
+        std::fs::write(dir.join(format!(".{name}{TMP_SUFFIX}")), b"").unwrap();
+        assert_eq!(log.pending().len(), 2, "the upload's temporary name is not a file yet");
+        assert_eq!(log.readable(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

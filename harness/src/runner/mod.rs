@@ -324,7 +324,7 @@ pub async fn run(
             break;
         }
         // Drain: publishing is over (late publishes included); wait for the queues to empty.
-        let files = load.receive.as_ref().map_or(0, |r| r.pending().len());
+        let files = load.receive.as_ref().map_or(0, |r| r.readable());
         if now >= publish_end && load.publishers.is_empty() && tally.drained(&sh, now, depths, files) {
             break;
         }
