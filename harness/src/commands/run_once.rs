@@ -43,7 +43,7 @@ pub(super) async fn run_once(
     existing: Option<SharedTopology>,
 ) -> anyhow::Result<(Summary, Option<SharedTopology>)> {
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let cfg = with_receive_dir(cfg, dir.path());
+    let cfg = with_receive_dir(cfg, dir.path())?;
     let mut manifest = Manifest {
         habench_version: VERSION,
         git_commit: GIT_COMMIT,
@@ -102,12 +102,15 @@ pub(super) async fn run_once(
     Ok((final_summary, topology))
 }
 
-/// A receive location lives in the run's folder: `receive/`.
-fn with_receive_dir(cfg: Arc<RunConfig>, dir: &std::path::Path) -> Arc<RunConfig> {
-    let Some(rc) = &cfg.receive else { return cfg };
+/// A receive location lives in the run's folder: `receive/`, made before anything starts.
+fn with_receive_dir(cfg: Arc<RunConfig>, dir: &std::path::Path) -> anyhow::Result<Arc<RunConfig>> {
+    let Some(rc) = &cfg.receive else { return Ok(cfg) };
+    let location = dir.join("receive");
+    std::fs::create_dir_all(&location)
+        .with_context(|| format!("making the receive location {}", location.display()))?;
     let mut c = (*cfg).clone();
-    c.receive = Some(crate::config::ReceiveConfig { dir: Some(dir.join("receive")), ..rc.clone() });
-    Arc::new(c)
+    c.receive = Some(crate::config::ReceiveConfig { dir: Some(location), ..rc.clone() });
+    Ok(Arc::new(c))
 }
 
 /// The servers of the run (started, the `existing` ones, or a cluster that runs elsewhere) and

@@ -53,17 +53,17 @@ pub fn section(rc: &ReceiveConfig, r: &ReceiveRecords, events: &[Event], clock: 
     }
 }
 
-/// Each death: who took over and when (clustered), the pickup gap after it, and the files it had
-/// published that were read again.
+/// Each death: who took over and when (clustered), the pickup gap after it, and whether the file
+/// it held (published, not deleted) was read again.
 fn kills(r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> Vec<ReceiveKill> {
     let start_us = clock.epoch_us(clock.start());
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ReceiveInstanceKilled { instance } => Some((e, instance)),
+            EventKind::ReceiveInstanceKilled { instance, holding } => Some((e, instance, holding)),
             _ => None,
         })
-        .map(|(e, instance)| {
+        .map(|(e, instance, holding)| {
             let at_us = clock.epoch_us(e.at);
             let takeover = events.iter().filter(|t| t.at >= e.at).find_map(|t| match &t.kind {
                 EventKind::ReceiveTakeover { from, to } if from == instance => Some((t, to.clone())),
@@ -74,15 +74,9 @@ fn kills(r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> Vec<ReceiveK
                 .filter(|t| t.at >= e.at)
                 .find(|t| matches!(&t.kind, EventKind::ReceiveInstanceRestarted { instance: i } if i == instance));
             let next_read = r.receipts.iter().map(|x| x.read_us).filter(|t| *t >= at_us).min();
-            let before: Vec<u64> = r
-                .receipts
-                .iter()
-                .filter(|x| x.instance == *instance && x.read_us < at_us && x.outcome.acknowledged())
-                .map(|x| x.seq)
-                .collect();
-            let read_again =
-                before.iter().filter(|seq| r.receipts.iter().any(|x| x.seq == **seq && x.read_us >= at_us)).count()
-                    as u64;
+            let read_again = holding
+                .as_ref()
+                .map_or(0, |file| r.receipts.iter().filter(|x| x.file == *file && x.read_us >= at_us).count() as u64);
             ReceiveKill {
                 instance: instance.clone(),
                 at_s: (at_us - start_us) as f64 / 1e6,

@@ -83,9 +83,12 @@ pub enum EventKind {
     HostInstanceKilled {
         host: String,
     },
-    /// A receive instance died (`kill-receive-instance`).
+    /// A receive instance died (`kill-receive-instance`), holding the file it had published
+    /// and not deleted, if any (its successor may read it again).
     ReceiveInstanceKilled {
         instance: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holding: Option<String>,
     },
     /// A receive instance started again after its death.
     ReceiveInstanceRestarted {

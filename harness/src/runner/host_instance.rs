@@ -32,6 +32,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
         }
     }
     let refresh_every = sh.cfg.sso.as_ref().map(|c| c.refresh);
+    let decrypt_share = sh.cfg.sso.as_ref().map_or(0.0, |c| c.decrypt_share);
     let mut next_refresh = refresh_every.map(|r| Instant::now() + r);
     while !*stop.borrow() {
         if let (Some(st), Some(at)) = (&sh.sso, next_refresh) {
@@ -101,10 +102,8 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             continue;
         }
         for d in &batch {
-            if let Some(st) = &sh.sso {
-                if rng.chance(sh.cfg.sso.as_ref().map_or(0.0, |c| c.decrypt_share)) {
-                    sso_worker::decrypt(st, &secret, d.msg_id);
-                }
+            if let Some(st) = sh.sso.as_ref().filter(|_| rng.chance(decrypt_share)) {
+                sso_worker::decrypt(st, &secret, d.msg_id);
             }
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
             if finish(&sh, (s, info), &rec, (host_idx, &host.name), &instance, d, suspend).await {

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use habench_workloads::messagebox::{OpError, PublishSession};
-use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
 
 use crate::pg::worker_conn::ConnInfo;
@@ -173,10 +172,8 @@ async fn publish_one(
     let (op, event, subject, body) = match cfg.workload.kind {
         WorkloadKind::Insert => (Op::Insert, Event::Insert, String::new(), cfg.workload.payload_bytes as usize),
         WorkloadKind::Messagebox => {
-            // Content depends on the message's sequence number only, not on which worker runs it.
-            let mut rng = Rng::new(cfg.seed).fork(seq);
-            let mtype = mb.draw_type(&mut rng).name.clone();
-            (Op::Publish, Event::Publish, mtype, mb.body.draw(&mut rng))
+            let (mtype, body) = mb.draw_message(cfg.seed, seq);
+            (Op::Publish, Event::Publish, mtype.name.clone(), body)
         }
     };
     let waits_before = s.info().map(ConnInfo::cancelled_waits);
@@ -198,20 +195,9 @@ async fn publish_one(
     };
     let done = Instant::now();
     let latency_us = micros_between(intended, done);
-    let (outcome, closed) = match &result {
-        Ok(routed) => {
-            Counters::add(&sh.counters.published_ok, 1);
-            Counters::add(&sh.counters.routed_ok, *routed as u64);
-            (s.info().zip(waits_before).map_or(Outcome::Ok, |(i, w)| i.acknowledged_since(w)), false)
-        }
-        Err(e) => {
-            sh.note_error(op.as_str(), &e.message);
-            if e.outcome == Outcome::Unknown {
-                Counters::add(&sh.counters.unknown, 1);
-            }
-            (e.outcome, e.closed || s.is_closed())
-        }
-    };
+    let acked = s.info().zip(waits_before).map_or(Outcome::Ok, |(i, w)| i.acknowledged_since(w));
+    let outcome = sh.count_publish(op.as_str(), &result, acked);
+    let closed = result.as_ref().is_err_and(|e| e.closed || s.is_closed());
     rec.record(op, outcome, latency_us);
     if op == Op::Insert && cfg.faults.is_empty() {
         // Calibration rows are no messages: nothing to check, so no ledger entry to pay for,

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use habench_workloads::rng::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -54,10 +53,8 @@ pub async fn feeder(
 /// File `seq`: its message type and size drawn as a publisher would draw them.
 async fn write_file(sh: Arc<Shared>, log: Arc<ReceiveLog>, seq: u64) {
     let rc = sh.cfg.receive.as_ref().expect("a receive location");
-    let mb = &sh.cfg.workload.messagebox;
-    let mut rng = Rng::new(sh.cfg.seed).fork(seq);
-    let _ = mb.draw_type(&mut rng);
-    let body = file::content(seq, mb.body.draw(&mut rng));
+    let (_, len) = sh.cfg.workload.messagebox.draw_message(sh.cfg.seed, seq);
+    let body = file::content(seq, len);
     let name = FileName::of(seq, &body).render();
     let created_us = sh.clock.epoch_us(Instant::now());
     let mut f = match create_locked(log.dir(), &name) {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use habench_workloads::messagebox::{OpError, ReceiveSession, Received};
 use habench_workloads::rng::Rng;
-use habench_workloads::Outcome;
 use tokio::sync::watch;
 
 use crate::config::{ReceiveConfig, ReceiveLock};
@@ -22,13 +21,17 @@ use crate::pg::worker_conn::ConnInfo;
 use crate::receive::file::FileName;
 use crate::receive::{instance_name, Receipt, ReceiveLog, Role};
 use crate::runner::ledger::{Event, LedgerEntry};
-use crate::runner::shared::{Counters, Shared};
+use crate::runner::shared::Shared;
 
 /// How one life of an instance ended.
 enum End {
     Stopped,
-    /// Killed; started again after the delay, if any.
-    Killed(Option<Duration>),
+    /// Killed (holding a file it had published and not deleted, if any); started again after
+    /// the delay, if any.
+    Killed {
+        holding: Option<String>,
+        restart: Option<Duration>,
+    },
 }
 
 /// A file taken for reading: what was read, and how to give it back or finish it.
@@ -65,12 +68,12 @@ pub async fn receive_instance(sh: Arc<Shared>, log: Arc<ReceiveLog>, n: u16, mut
                 _ = beat => End::Stopped,
             }
         };
-        let restart = match end {
+        let (holding, restart) = match end {
             End::Stopped => return,
-            End::Killed(restart) => restart,
+            End::Killed { holding, restart } => (holding, restart),
         };
         me.session = None;
-        me.sh.events.push(EventKind::ReceiveInstanceKilled { instance: me.name.clone() });
+        me.sh.events.push(EventKind::ReceiveInstanceKilled { instance: me.name.clone(), holding });
         let Some(after) = restart else { return };
         tokio::select! {
             _ = tokio::time::sleep(after) => {}
@@ -122,13 +125,12 @@ impl Instance {
                     }
                 }
             }
-            if let Some(k) = self.killed() {
+            if let Some(k) = self.killed(None) {
                 return k;
             }
-            let now = Instant::now();
-            if now < next_poll {
-                // Short naps: a waiting instance of a clustered host keeps asking for the lease.
-                if !sleep_or_stop(&self.sh, next_poll.min(now + self.rc.detect_interval), stop).await {
+            if Instant::now() < next_poll {
+                // Until the poll, or a death asked meanwhile; then the checks above again.
+                if !sleep_or_stop(&self.sh, next_poll, stop).await {
                     return End::Stopped;
                 }
                 continue;
@@ -137,7 +139,7 @@ impl Instance {
                 if *stop.borrow() {
                     return End::Stopped;
                 }
-                if let Some(k) = self.killed() {
+                if let Some(k) = self.killed(None) {
                     return k;
                 }
                 if self.rc.lock == ReceiveLock::Clustered && !self.log.beat(self.n) {
@@ -155,9 +157,11 @@ impl Instance {
         }
     }
 
-    /// A kill asked of this instance: a clustered host's waiting instances are not running it.
-    fn killed(&self) -> Option<End> {
-        self.sh.kills.take_receive_kill().map(End::Killed)
+    /// A kill asked of this instance (a clustered host's waiting instances never ask), holding
+    /// the file it has published and not yet deleted, if any.
+    fn killed(&self, holding: Option<&FileName>) -> Option<End> {
+        let restart = self.sh.kills.take_receive_kill()?;
+        Some(End::Killed { holding: holding.map(FileName::render), restart })
     }
 
     /// Reads a file as the lock mode says; None when it is gone, or being written (exclusive),
@@ -208,7 +212,7 @@ impl Instance {
         };
         let msg_id = sh.next_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as i64 + 1;
         let mb = &sh.cfg.workload.messagebox;
-        let mtype = mb.draw_type(&mut Rng::new(sh.cfg.seed).fork(t.name.seq)).name.clone();
+        let mtype = mb.draw_message(sh.cfg.seed, t.name.seq).0.name.clone();
         let file = t.name.render();
         let got = Received { file: &file, instance: &self.name, body: &t.bytes };
         let waits_before = info.cancelled_waits();
@@ -219,20 +223,8 @@ impl Instance {
             Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
         };
         let done = Instant::now();
-        let (outcome, closed) = match &result {
-            Ok(routed) => {
-                Counters::add(&sh.counters.published_ok, 1);
-                Counters::add(&sh.counters.routed_ok, *routed as u64);
-                (info.acknowledged_since(waits_before), false)
-            }
-            Err(e) => {
-                sh.note_error("receive publish", &e.message);
-                if e.outcome == Outcome::Unknown {
-                    Counters::add(&sh.counters.unknown, 1);
-                }
-                (e.outcome, e.closed || session.is_closed())
-            }
-        };
+        let outcome = sh.count_publish("receive publish", &result, info.acknowledged_since(waits_before));
+        let closed = result.as_ref().is_err_and(|e| e.closed || session.is_closed());
         let latency_us = micros_between(t0, done);
         self.rec.record(Op::Publish, outcome, latency_us);
         let _ = sh.ledger.send(LedgerEntry {
@@ -266,7 +258,7 @@ impl Instance {
             return None;
         }
         // Published, not yet deleted: a death here leaves the file to be read again.
-        if let Some(k) = self.killed() {
+        if let Some(k) = self.killed(Some(&t.name)) {
             return Some(k);
         }
         let _ = std::fs::remove_file(&t.path);

@@ -97,6 +97,30 @@ impl Shared {
         self.errors.lock().expect("error log lock").note(context, message);
     }
 
+    /// A publish's outcome, counted: `acked` (and the queue entries it routed) when it
+    /// committed, else the error's outcome, noted under `context`.
+    pub fn count_publish(
+        &self,
+        context: &str,
+        result: &Result<i64, habench_workloads::messagebox::OpError>,
+        acked: habench_workloads::Outcome,
+    ) -> habench_workloads::Outcome {
+        match result {
+            Ok(routed) => {
+                Counters::add(&self.counters.published_ok, 1);
+                Counters::add(&self.counters.routed_ok, *routed as u64);
+                acked
+            }
+            Err(e) => {
+                self.note_error(context, &e.message);
+                if e.outcome == habench_workloads::Outcome::Unknown {
+                    Counters::add(&self.counters.unknown, 1);
+                }
+                e.outcome
+            }
+        }
+    }
+
     /// A worker's connection through the write endpoint (retried until the run's hard end or
     /// its stop), with its statements prepared by `prepare`; a failure is noted, and None.
     pub async fn worker_session<S, F, Fut>(

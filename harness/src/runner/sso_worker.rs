@@ -125,10 +125,7 @@ pub async fn configuration_changes(sh: std::sync::Arc<Shared>, mut stop: watch::
                         sh.note_error("sso encrypt", &e.message);
                         e.outcome
                     }
-                    Err(_) => {
-                        client = None;
-                        Outcome::Unknown
-                    }
+                    Err(_) => Outcome::Unknown,
                 }
             }
         };

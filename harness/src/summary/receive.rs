@@ -66,7 +66,6 @@ pub struct ReceiveKill {
     /// `kill-receive-instance@T:D`: how long after its death it ran again (ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restarted_after_ms: Option<f64>,
-    /// Files read again after the death that had been published before it (the dead instance
-    /// published them and did not delete them).
+    /// Reads, after the death, of the file the dead instance had published and not deleted.
     pub read_again: u64,
 }

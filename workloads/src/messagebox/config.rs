@@ -201,6 +201,14 @@ impl MessageBoxConfig {
         Ok(())
     }
 
+    /// Message `seq`'s type and body size: they depend on the seed and the sequence number only,
+    /// not on which worker (publisher, receive feeder) makes it.
+    pub fn draw_message(&self, seed: u64, seq: u64) -> (&MessageTypeConfig, usize) {
+        let mut rng = Rng::new(seed).fork(seq);
+        let t = self.draw_type(&mut rng);
+        (t, self.body.draw(&mut rng))
+    }
+
     /// Picks a message type by weight.
     pub fn draw_type(&self, rng: &mut Rng) -> &MessageTypeConfig {
         let total: f64 = self.message_types.iter().map(|t| t.weight).sum();

@@ -31,11 +31,11 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
     let mut marks = Vec::new();
     for tr in s.trials() {
         let at = tr.injected_at_s;
-        // A fault on habench's own workers stops no write: its window is its own duration (the
-        // secret server's outage), or up to the first write after it (a receive instance's
-        // death stops publishes); a host instance's death is a mark, not a window.
+        // The secret server's outage stops no write: its window is its own duration; a host
+        // instance's death is a mark, not a window; any other fault lasts up to the first write
+        // after it (a receive instance's death stops publishes too).
         let end_s = match (tr.fault.kind, tr.fault.duration) {
-            (k, Some(d)) if k.on_workers() => Some(d.as_secs_f64()),
+            (crate::fault::FaultKind::SsoOutage, Some(d)) => Some(d.as_secs_f64()),
             (crate::fault::FaultKind::KillHostInstance, _) => None,
             _ => Some(tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0) / 1000.0),
         };
