@@ -66,6 +66,7 @@ fn ledger(c: &mut Criterion) {
                 latency_us: 1234,
                 attempts: 1,
                 server_port: 5432,
+                group: 0,
             };
             out.serialize(habench::export::ledger_csv::record(&e)).expect("ledger row");
             summary.add(&e);

@@ -7,6 +7,16 @@ use tokio_postgres::Client;
 /// Spool ids, queued and suspended entries per host, tracking rows per (message, host).
 pub async fn read_db_state(client: &Client, cfg: &MessageBoxConfig) -> Result<DbState, tokio_postgres::Error> {
     let mut db = DbState::new(cfg.hosts.len());
+    add_db_state(&mut db, client, cfg).await?;
+    Ok(db)
+}
+
+/// Adds what `client`'s database holds to `db` (parallel groups: one database after another).
+pub async fn add_db_state(
+    db: &mut DbState,
+    client: &Client,
+    cfg: &MessageBoxConfig,
+) -> Result<(), tokio_postgres::Error> {
     for row in client.query(&format!("SELECT id FROM {SCHEMA}.spool"), &[]).await? {
         db.add_spool(row.get(0));
     }
@@ -25,5 +35,5 @@ pub async fn read_db_state(client: &Client, cfg: &MessageBoxConfig) -> Result<Db
             db.add_tracking(row.get(0), i, row.get(2));
         }
     }
-    Ok(db)
+    Ok(())
 }

@@ -197,6 +197,19 @@ pub struct TopologyFlags {
     /// --engine-set loop_wait=1 --engine-set failsafe_mode=true (default: Patroni's own).
     #[arg(long = "engine-set", value_name = "KEY=VALUE", value_parser = crate::patroni::parse_engine_set)]
     pub engine_set: Vec<(String, serde_json::Value)>,
+    /// parallel: independent groups behind the load balancer (2-4; default 2).
+    #[arg(long, value_name = "N")]
+    pub groups: Option<u8>,
+    /// parallel: every group's own topology (default single); the other topology flags apply
+    /// to each group.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub group_topology: Option<KindArg>,
+    /// parallel: the balancer's health probe interval (default 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub balancer_probe: Option<Duration>,
+    /// parallel: failed probes in a row that take a group out of the rotation (default 2).
+    #[arg(long, value_name = "N")]
+    pub balancer_threshold: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -370,6 +383,8 @@ pub enum KindArg {
     Async,
     LogShipping,
     Patroni,
+    /// Two to four independent groups behind a load balancer (`--groups`, `--group-topology`).
+    Parallel,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

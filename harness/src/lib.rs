@@ -2,6 +2,7 @@
 //!
 //! The library holds everything; the `habench` binary only parses flags and prints.
 
+pub mod balancer;
 pub mod capacity;
 pub mod check;
 pub mod cli;

@@ -207,6 +207,8 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         cluster: None,
         write_endpoint: endpoint.clone(),
         sso: None,
+        groups: Vec::new(),
+        messagebox: cfg.workload.messagebox.clone(),
     };
     let (_abort_tx, abort_rx) = tokio::sync::watch::channel(false);
     let run_cfg = cfg.clone();

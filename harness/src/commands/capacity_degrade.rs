@@ -34,6 +34,9 @@ pub(super) fn fault_for(cfg: &RunConfig) -> Result<FaultKind, String> {
         TopologyKind::SharedDisk | TopologyKind::Async => Ok(FaultKind::CrashPrimary),
         TopologyKind::Single => Err("one node: losing it is an outage, there is no N-1".into()),
         TopologyKind::LogShipping => Err("the DR standby is promoted by hand: no automatic N-1".into()),
+        TopologyKind::Parallel => Err("parallel groups are measured with crash-group and drain-group, not an N-1 \
+                                      capacity (a lost group's share goes to the others)"
+            .into()),
     }
 }
 

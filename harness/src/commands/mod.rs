@@ -10,6 +10,7 @@ pub mod options;
 mod progress;
 pub mod report_cmd;
 pub mod run_cmd;
+mod run_groups;
 mod run_once;
 mod run_sso;
 pub mod summary_cmd;

@@ -26,6 +26,7 @@ pub fn kind(arg: KindArg) -> TopologyKind {
         KindArg::Async => TopologyKind::Async,
         KindArg::LogShipping => TopologyKind::LogShipping,
         KindArg::Patroni => TopologyKind::Patroni,
+        KindArg::Parallel => TopologyKind::Parallel,
     }
 }
 
@@ -62,6 +63,10 @@ pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
         dcs_members: flags.dcs_members,
         sync_mode: flags.sync_mode,
         engine_set: flags.engine_set.clone(),
+        groups: flags.groups,
+        group_topology: flags.group_topology.map(kind),
+        balancer_probe: flags.balancer_probe,
+        balancer_threshold: flags.balancer_threshold,
     }
 }
 

@@ -57,20 +57,32 @@ pub(super) async fn run_once(
         topology: None,
         cluster: None,
         sso_server: None,
+        groups: Vec::new(),
         server_settings: BTreeMap::new(),
         physical_floor: None,
     };
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
-    let (topology, cluster, endpoint) = servers(&cfg, args, existing, abort_rx.clone()).await?;
+    // Parallel groups start afresh in every run (nothing of them is handed back for reuse).
+    let groups = super::run_groups::start(&cfg, args, abort_rx.clone()).await?;
+    let (topology, cluster, endpoint) = match &groups {
+        Some(g) => (None, None, g.balancer.groups()[0].endpoint.clone()),
+        None => servers(&cfg, args, existing, abort_rx.clone()).await?,
+    };
     // A separate SSO secret server beside them (dropped with them).
     let sso = super::run_sso::start(&cfg, args).await?;
     if let Some(s) = &sso {
         manifest.sso_server = Some(crate::topology::node_info(s.lock().await.node_mut(), None).await);
     }
     manifest.cluster = cluster.as_ref().map(|c| c.info().clone());
-    let (report_plan, primary_node) = inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?;
+    let (report_plan, primary_node) = match &groups {
+        Some(g) => {
+            super::run_groups::inspect(&cfg, g, &mut manifest).await?;
+            (ReportPlan::default(), None)
+        }
+        None => inspect(&cfg, topology.as_ref(), &endpoint, &mut manifest).await?,
+    };
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
     let sso_endpoint = super::run_sso::install(&cfg, sso.as_ref(), &endpoint).await?;
@@ -87,12 +99,19 @@ pub(super) async fn run_once(
         cluster: cluster.clone(),
         write_endpoint: endpoint.clone(),
         sso: sso.clone(),
+        groups: groups.as_ref().map(|g| g.handles()).unwrap_or_default(),
+        messagebox: cfg.workload.messagebox.clone(),
     };
-    let endpoints = runner::Endpoints { write: endpoint.clone(), sso: sso_endpoint };
+    let balancer = groups.as_ref().map(|g| g.balancer.clone());
+    let endpoints = runner::Endpoints { write: endpoint.clone(), sso: sso_endpoint, balancer };
     let result = runner::run(cfg.clone(), endpoints, ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
     let mut final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()));
-    analyse(&cfg, &manifest, &result, &ledger, &endpoint, primary_node.as_deref(), &mut final_summary).await;
+    let survivors = match &groups {
+        Some(g) => Survivors::Groups(g),
+        None => Survivors::Endpoint(&endpoint),
+    };
+    analyse(&cfg, &manifest, &result, &ledger, survivors, primary_node.as_deref(), &mut final_summary).await;
     if let Some(r) = &result.receive {
         crate::store::write_atomic(&dir.path().join("receive.csv"), crate::export::receive_csv::render(r).as_bytes())?;
     }
@@ -238,13 +257,20 @@ async fn begin_results(
     Ok(header)
 }
 
+/// Where the checker reads what survived: the write endpoint, or every parallel group.
+#[derive(Clone, Copy)]
+enum Survivors<'a> {
+    Endpoint(&'a Endpoint),
+    Groups(&'a super::run_groups::Groups),
+}
+
 /// After the load: the summary's sections (setup, environment, check, CPU, reports, failover).
 async fn analyse(
     cfg: &RunConfig,
     manifest: &Manifest<'_>,
     result: &RunResult,
     ledger: &LedgerSummary,
-    endpoint: &Endpoint,
+    survivors: Survivors<'_>,
     primary_node: Option<&str>,
     summary: &mut Summary,
 ) {
@@ -255,7 +281,13 @@ async fn analyse(
         ledger_rows: ledger.rows,
     });
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        let (check, lost_ids, switch) = check_results(cfg, endpoint, ledger).await;
+        let (check, lost_ids, switch, holds) = check_results(cfg, survivors, ledger).await;
+        if let Survivors::Groups(g) = survivors {
+            let holds = holds.into_iter().map(|h| (h.group, h.messages)).collect();
+            let (events, clock) = (&result.events, &result.clock);
+            summary.parallel =
+                Some(crate::export::parallel::section(cfg, &g.balancer, events, clock, ledger, holds, &lost_ids));
+        }
         summary.check = Some(check);
         let c = &result.clock;
         let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
@@ -403,15 +435,34 @@ pub fn report_plan_for(
 /// last timeline switch (None on timeline 1, or when its history file cannot be read).
 async fn check_results(
     cfg: &RunConfig,
-    endpoint: &Endpoint,
+    survivors: Survivors<'_>,
     ledger: &LedgerSummary,
-) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>) {
+) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>, Vec<super::run_groups::GroupHolds>) {
+    let endpoint = match survivors {
+        Survivors::Endpoint(e) => e,
+        Survivors::Groups(g) => {
+            return match super::run_groups::read_db_state(cfg, g).await {
+                Ok((db, holds)) => (
+                    CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
+                    checker::lost_publish_ids(&ledger.index, &db),
+                    None,
+                    holds,
+                ),
+                Err(e) => (
+                    CheckSection::Error { error: format!("could not read a group's database: {e}") },
+                    Vec::new(),
+                    None,
+                    Vec::new(),
+                ),
+            }
+        }
+    };
     let (_stop_tx, mut stop) = watch::channel(false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let unreadable = |e: String| CheckSection::Error { error: format!("could not read the surviving database: {e}") };
     let client = match endpoint.connect(deadline, &mut stop).await {
         Ok(c) => c,
-        Err(e) => return (unreadable(e), Vec::new(), None),
+        Err(e) => return (unreadable(e), Vec::new(), None, Vec::new()),
     };
     let switch = timeline_switch(&client).await;
     match crate::check::read_db_state(&client, &cfg.workload.messagebox).await {
@@ -419,8 +470,9 @@ async fn check_results(
             CheckSection::Report(checker::check(&ledger.index, &db, cfg.exactly_once)),
             checker::lost_publish_ids(&ledger.index, &db),
             switch,
+            Vec::new(),
         ),
-        Err(e) => (unreadable(e.to_string()), Vec::new(), switch),
+        Err(e) => (unreadable(e.to_string()), Vec::new(), switch, Vec::new()),
     }
 }
 
@@ -433,7 +485,7 @@ async fn timeline_switch(client: &tokio_postgres::Client) -> Option<TimelineSwit
     crate::export::lost_writes::parse_history(timeline, &row.get::<_, String>(0))
 }
 
-async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+pub(super) async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
     // What the servers were configured with (not what this session's client set), and the
     // durability settings whatever their source: a report must say `on`, not leave it out.
     let sql = "SELECT name, current_setting(name) FROM pg_settings \

@@ -331,6 +331,7 @@ impl RunConfig {
             out: args.out.clone(),
             quiet: args.quiet,
         };
+        check_parallel(&cfg)?;
         check_reports(&cfg, &at.key(args.reports_on.is_some(), "--reports-on", "reports.on"))?;
         Ok(cfg)
     }
@@ -421,8 +422,13 @@ fn target(
         (None, Some(t)) => t.kind,
         (None, None) => TopologyKind::Single,
     };
-    let spec = topology::from_section(TopologySpec::new(kind), section, at)?;
-    let mut spec = topology::apply(spec, &args.topology_flags)?;
+    let mut spec = if kind == TopologyKind::Parallel {
+        topology::parallel(section, &args.topology_flags, at)?
+    } else {
+        topology::refuse_parallel_keys(kind, section, &args.topology_flags, at)?;
+        let spec = topology::from_section(TopologySpec::new(kind), section, at)?;
+        topology::apply(spec, &args.topology_flags)?
+    };
     for f in faults {
         f.kind
             .applies_to(spec.kind)
@@ -629,6 +635,37 @@ fn check_reports(cfg: &RunConfig, source: &str) -> Result<()> {
     Ok(())
 }
 
+/// What parallel groups run: the MessageBox's own publishers and host instances, per group.
+fn check_parallel(cfg: &RunConfig) -> Result<()> {
+    let Target::Topology(spec) = &cfg.target else { return Ok(()) };
+    if spec.kind != TopologyKind::Parallel {
+        return Ok(());
+    }
+    let refuse = |field: &str, why: &str| Err(Error::config(field, format!("{why} (--topology parallel)")));
+    if cfg.workload.kind != WorkloadKind::Messagebox {
+        return refuse("--workload", "parallel groups spread MessageBox publishes: use --workload messagebox");
+    }
+    if cfg.reports.on != ReportsOn::None {
+        return refuse("--reports-on", "report queries are not spread over groups: use --reports-on none");
+    }
+    if cfg.receive.is_some() {
+        return refuse("[receive]", "a receive location feeds one MessageBox: run the receive scenario on one group");
+    }
+    if cfg.sso.as_ref().is_some_and(|s| s.mode == SsoMode::CoLocated) {
+        return refuse(
+            "--sso",
+            "co-located puts the secret on one MessageBox cluster and parallel groups have several: use --sso separate",
+        );
+    }
+    if cfg.throttle.is_some() {
+        return refuse("--throttle", "each group's MessageBox would throttle on its own; drop --throttle");
+    }
+    if cfg.keep {
+        return refuse("--keep", "the groups are stopped after the run; drop --keep");
+    }
+    Ok(())
+}
+
 /// Whether a fault can be injected into this run; the error says why not.
 fn check_fault(
     fault: crate::fault::FaultKind,
@@ -676,6 +713,9 @@ fn check_no_fence(kind: Option<TopologyKind>) -> std::result::Result<(), String>
         Some(TopologyKind::Single) => Err("single has no other node to take over; use --topology async or sync".into()),
         Some(TopologyKind::Patroni) => {
             Err("Patroni fences by itself (the old leader demotes when it loses its key); drop --no-fence".into())
+        }
+        Some(TopologyKind::Parallel) => {
+            Err("parallel groups have no takeover (a group comes back, or does not)".into())
         }
         None => Err("the built-in orchestrator only acts on topologies habench starts".into()),
     }

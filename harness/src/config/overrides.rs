@@ -70,4 +70,8 @@ pub struct TopologyOverrides {
     pub dcs_members: Option<u8>,
     pub sync_mode: Option<crate::patroni::SyncMode>,
     pub engine_set: Vec<(String, serde_json::Value)>,
+    pub groups: Option<u8>,
+    pub group_topology: Option<TopologyKind>,
+    pub balancer_probe: Option<Duration>,
+    pub balancer_threshold: Option<u32>,
 }

@@ -78,7 +78,7 @@ pub struct VariantSection {
     pub faults: Option<Vec<crate::fault::FaultEntry>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologySection {
     pub kind: TopologyKind,
@@ -105,6 +105,14 @@ pub struct TopologySection {
     /// patroni: keys of its dynamic configuration (`ttl = 20`, `loop_wait = 1`).
     #[serde(default)]
     pub engine: BTreeMap<String, toml::Value>,
+    /// parallel: groups (2-4).
+    pub groups: Option<u8>,
+    /// parallel: every group's topology (default single); the keys above describe it.
+    pub group_topology: Option<TopologyKind>,
+    /// parallel: the balancer's health probe interval.
+    pub balancer_probe: Option<Dur>,
+    /// parallel: failed probes in a row that take a group out of the rotation.
+    pub balancer_threshold: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

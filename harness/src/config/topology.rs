@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::config::scenario::TopologySection;
 use crate::config::{Origin, TopologyOverrides};
 use crate::error::{Error, Result};
-use crate::topology::{TopologyKind, TopologySpec};
+use crate::topology::{ParallelSpec, TopologyKind, TopologySpec};
 
 /// The scenario's values for `spec`, when its table describes this kind (synchronous_commit,
 /// settings, pins and links apply whatever the kind).
@@ -67,6 +67,72 @@ pub(super) fn from_section(
         spec.links.insert(node.clone(), link);
     }
     Ok(spec)
+}
+
+/// `--topology parallel`: the groups' own topology from the scenario's table (its keys describe
+/// a group) and the flags, and the balancer's probe.
+pub(super) fn parallel(
+    section: Option<&TopologySection>,
+    flags: &TopologyOverrides,
+    at: &Origin<'_>,
+) -> Result<TopologySpec> {
+    let group_kind = flags.group_topology.or(section.and_then(|t| t.group_topology)).unwrap_or(TopologyKind::Single);
+    let group_section = section.map(|t| TopologySection { kind: group_kind, ..t.clone() });
+    let group = from_section(TopologySpec::new(group_kind), group_section.as_ref(), at)?;
+    let group = apply(group, flags)?;
+    let probe_interval = flags
+        .balancer_probe
+        .or(section.and_then(|t| t.balancer_probe.map(|d| d.0)))
+        .unwrap_or(ParallelSpec::DEFAULT_PROBE_INTERVAL);
+    let probe_threshold = flags
+        .balancer_threshold
+        .or(section.and_then(|t| t.balancer_threshold))
+        .unwrap_or(ParallelSpec::DEFAULT_PROBE_THRESHOLD);
+    let mut spec = TopologySpec::new(TopologyKind::Parallel);
+    spec.parallel = Some(ParallelSpec {
+        groups: flags.groups.or(section.and_then(|t| t.groups)).unwrap_or(2),
+        group: Box::new(group),
+        probe_interval,
+        probe_threshold,
+    });
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// The parallel keys and flags belong to `--topology parallel` only.
+pub(super) fn refuse_parallel_keys(
+    kind: TopologyKind,
+    section: Option<&TopologySection>,
+    flags: &TopologyOverrides,
+    at: &Origin<'_>,
+) -> Result<()> {
+    let given = [
+        ("--groups", "topology.groups", flags.groups.is_some(), section.is_some_and(|t| t.groups.is_some())),
+        (
+            "--group-topology",
+            "topology.group_topology",
+            flags.group_topology.is_some(),
+            section.is_some_and(|t| t.group_topology.is_some()),
+        ),
+        (
+            "--balancer-probe",
+            "topology.balancer_probe",
+            flags.balancer_probe.is_some(),
+            section.is_some_and(|t| t.balancer_probe.is_some()),
+        ),
+        (
+            "--balancer-threshold",
+            "topology.balancer_threshold",
+            flags.balancer_threshold.is_some(),
+            section.is_some_and(|t| t.balancer_threshold.is_some()),
+        ),
+    ];
+    match given.iter().find(|(_, _, flag, key)| *flag || *key) {
+        Some((flag, key, by_flag, _)) => {
+            Err(Error::config(at.key(*by_flag, flag, key), format!("applies to --topology parallel only, not {kind}")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A Patroni cluster of `n` nodes has `n - 1` replicas (the topology's standbys).

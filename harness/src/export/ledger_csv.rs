@@ -4,8 +4,19 @@ use serde::Serialize;
 
 use crate::runner::ledger::LedgerEntry;
 
-pub const HEADER: [&str; 10] =
-    ["at_us", "event", "msg_id", "subject", "instance", "outcome", "held", "latency_us", "attempts", "server_port"];
+pub const HEADER: [&str; 11] = [
+    "at_us",
+    "event",
+    "msg_id",
+    "subject",
+    "instance",
+    "outcome",
+    "held",
+    "latency_us",
+    "attempts",
+    "server_port",
+    "group",
+];
 
 /// One entry as a CSV record, in the order of `HEADER`, borrowed from the entry: written with
 /// `csv::Writer::serialize`, no cell is allocated.
@@ -21,6 +32,8 @@ pub struct Record<'a> {
     latency_us: u64,
     attempts: i32,
     server_port: u16,
+    /// Parallel groups: `g1`, `g2`...; empty without groups.
+    group: Option<String>,
 }
 
 pub fn record(e: &LedgerEntry) -> Record<'_> {
@@ -35,6 +48,7 @@ pub fn record(e: &LedgerEntry) -> Record<'_> {
         latency_us: e.latency_us,
         attempts: e.attempts,
         server_port: e.server_port,
+        group: (e.group > 0).then(|| format!("g{}", e.group)),
     }
 }
 
@@ -58,6 +72,7 @@ mod tests {
             latency_us: 250,
             attempts: 1,
             server_port: 5432,
+            group: 0,
         };
         let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         w.write_record(HEADER).unwrap();
@@ -65,6 +80,10 @@ mod tests {
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let (header, rows) = crate::csvfmt::read(&text);
         assert_eq!(header, HEADER);
-        assert_eq!(rows, [["1", "publish", "7", "order, \"urgent\"", "", "ok", "true", "250", "1", "5432"]]);
+        assert_eq!(rows, [["1", "publish", "7", "order, \"urgent\"", "", "ok", "true", "250", "1", "5432", ""]]);
+        let grouped = LedgerEntry { group: 2, ..e };
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+        w.serialize(record(&grouped)).unwrap();
+        assert!(String::from_utf8(w.into_inner().unwrap()).unwrap().trim_end().ends_with(",5432,g2"));
     }
 }

@@ -28,10 +28,20 @@ pub struct Manifest<'a> {
     /// The separate SSO master secret server (`--sso separate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sso_server: Option<crate::topology::NodeInfo>,
+    /// Parallel groups: each group's topology (`topology` is then empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupInfo>,
     /// Per node: settings whose source is not the built-in default.
     pub server_settings: BTreeMap<String, BTreeMap<String, String>>,
     /// What the hardware alone costs a commit (see the report's physical floor).
     pub physical_floor: Option<crate::measure::floor::Floor>,
+}
+
+/// One parallel group in the manifest.
+#[derive(Debug, Serialize)]
+pub struct GroupInfo {
+    pub name: String,
+    pub topology: TopologyInfo,
 }
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,6 +8,7 @@ pub mod ledger_csv;
 pub mod lost_writes;
 pub mod manifest;
 pub mod offload;
+pub mod parallel;
 pub mod progress;
 pub mod receive;
 pub mod receive_csv;

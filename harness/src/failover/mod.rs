@@ -5,6 +5,7 @@
 
 pub mod band;
 mod engine_watch;
+mod group_fault;
 mod orchestrator;
 pub mod trials;
 
@@ -99,6 +100,21 @@ pub enum EventKind {
         from: String,
         to: String,
     },
+    /// Parallel groups: the balancer's probes failed `failed_probes` times in a row and it took
+    /// the group out of its rotation.
+    BalancerOut {
+        group: String,
+        failed_probes: u32,
+    },
+    /// Parallel groups: a probe answered and the group is back in the rotation.
+    BalancerIn {
+        group: String,
+    },
+    /// drain-group: the drained group's queues emptied (or the wait ended with `left` entries).
+    GroupEmptied {
+        group: String,
+        left: i64,
+    },
     Failed {
         what: String,
         error: String,
@@ -143,6 +159,10 @@ pub struct FailoverPlan {
     pub write_endpoint: Endpoint,
     /// A separate SSO master secret server (`--sso separate`), for `sso-outage`.
     pub sso: Option<Arc<tokio::sync::Mutex<crate::topology::SsoServer>>>,
+    /// Parallel groups, each with its servers, for `crash-group` and `drain-group`.
+    pub groups: Vec<(Arc<crate::balancer::Group>, SharedTopology)>,
+    /// The MessageBox's hosts (a drained group's queues are read).
+    pub messagebox: habench_workloads::messagebox::MessageBoxConfig,
 }
 
 /// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
@@ -220,6 +240,13 @@ async fn nemesis(
         }
         if f.kind == FaultKind::SsoOutage {
             sso_outage(plan.sso.clone(), &f, log, stop.clone()).await;
+            continue;
+        }
+        if f.kind.on_group() {
+            match plan.groups.first() {
+                Some(g) => group_fault::run(g.clone(), &f, &plan.messagebox, log, stop.clone()).await,
+                None => log.push(EventKind::Failed { what: f.kind.to_string(), error: "no parallel groups".into() }),
+            }
             continue;
         }
         if let Some(c) = &plan.cluster {

@@ -75,6 +75,9 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
         FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
             Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
+        FaultKind::CrashGroup | FaultKind::DrainGroup => {
+            Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
+        }
         FaultKind::PartitionPrimary => {
             if !p.partition_node(&leader, true)? {
                 return Err(Error::config("--fault", "this patroni topology was started without links to cut"));

@@ -38,6 +38,9 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
         FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
             Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
+        FaultKind::CrashGroup | FaultKind::DrainGroup => {
+            Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
+        }
         FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
             Err(Error::config("--fault", format!("{kind} needs habench's emulated links")))
         }

@@ -48,10 +48,16 @@ pub enum FaultKind {
     KillReceiveInstance,
     /// The separate SSO master secret server crashes and comes back after the duration.
     SsoOutage,
+    /// Parallel groups: every server of the first group crashes; with a duration it is started
+    /// again after it (crash recovery), without one it never comes back.
+    CrashGroup,
+    /// Parallel groups, planned: the balancer stops sending to the first group, its hosts empty
+    /// its queues, its servers stop cleanly for the duration and start again (a rolling patch).
+    DrainGroup,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 14] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -66,6 +72,8 @@ impl FaultKind {
         FaultKind::DcsOutage,
         FaultKind::KillReceiveInstance,
         FaultKind::SsoOutage,
+        FaultKind::CrashGroup,
+        FaultKind::DrainGroup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +92,8 @@ impl FaultKind {
             FaultKind::DcsOutage => "dcs-outage",
             FaultKind::KillReceiveInstance => "kill-receive-instance",
             FaultKind::SsoOutage => "sso-outage",
+            FaultKind::CrashGroup => "crash-group",
+            FaultKind::DrainGroup => "drain-group",
         }
     }
 
@@ -97,12 +107,18 @@ impl FaultKind {
                 | FaultKind::PartitionPrimary
                 | FaultKind::DcsOutage
                 | FaultKind::SsoOutage
+                | FaultKind::DrainGroup
         )
     }
 
     /// Faults that may last a while: with a duration they are undone after it, without one not.
     pub fn takes_optional_duration(self) -> bool {
-        self == FaultKind::KillReceiveInstance
+        matches!(self, FaultKind::KillReceiveInstance | FaultKind::CrashGroup)
+    }
+
+    /// Faults that act on a group of parallel groups.
+    pub fn on_group(self) -> bool {
+        matches!(self, FaultKind::CrashGroup | FaultKind::DrainGroup)
     }
 
     /// Faults that habench carries out on what it runs itself (its workers, the secret server),
@@ -147,6 +163,14 @@ impl FaultKind {
         use crate::topology::TopologyKind as K;
         let engine_only = matches!(self, FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage);
         match kind {
+            K::Parallel if self.on_group() || self == FaultKind::KillHostInstance => Ok(()),
+            K::Parallel => Err(format!(
+                "{self} acts on one primary; parallel groups take crash-group@TIME[:DURATION], \
+                 drain-group@TIME:DURATION or kill-host-instance"
+            )),
+            _ if self.on_group() => {
+                Err(format!("{self} acts on parallel groups: use --topology parallel (not {kind})"))
+            }
             K::Patroni if self.needs_links() && self != FaultKind::PartitionPrimary => Err(format!(
                 "{self} acts on replication links between standbys, which a patroni topology does not emulate; \
                  use partition-primary, crash-primary, kill-primary, pause-primary, switchover, failover, \
@@ -248,7 +272,7 @@ impl FaultSpec {
         match (self.kind.needs_duration(), self.duration) {
             (true, None) => Err(format!("{k} needs a duration: {k}@TIME:DURATION, e.g. {k}@10s:5s", k = self.kind)),
             (false, Some(_)) => {
-                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link, dcs-outage and sso-outage do; kill-receive-instance may)", self.kind))
+                Err(format!("{} takes no duration (only pause-primary, partition-standby, partition-primary, slow-link, dcs-outage, sso-outage and drain-group do; kill-receive-instance and crash-group may)", self.kind))
             }
             _ => Ok(()),
         }

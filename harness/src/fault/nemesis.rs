@@ -82,6 +82,9 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
         FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage => {
             Err(Error::config("--fault", "injected by the runner on what habench runs itself"))
         }
+        FaultKind::CrashGroup | FaultKind::DrainGroup => {
+            Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
+        }
         FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
             Err(Error::config("--fault", format!("{kind} needs --topology patroni")))
         }

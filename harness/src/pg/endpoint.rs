@@ -50,6 +50,11 @@ impl Endpoint {
         self.retry(deadline, stop, || crate::pg::worker_conn::connect(&self.config, CONNECT_TIMEOUT)).await
     }
 
+    /// One attempt at a worker's connection (a parallel group's publisher: no retry).
+    pub async fn connect_worker_once(&self) -> Result<(Client, crate::pg::worker_conn::ConnInfo), String> {
+        crate::pg::worker_conn::connect(&self.config, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())
+    }
+
     /// The same with habench's wire client (the calibration insert).
     pub async fn connect_wire(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<WireConn, String> {
         self.retry(deadline, stop, || wire::connect(&self.config, CONNECT_TIMEOUT)).await

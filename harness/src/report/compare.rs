@@ -257,7 +257,7 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
 fn harm_counts(before: Option<&crate::summary::Summary>, after: Option<&crate::summary::Summary>) -> Vec<MetricChange> {
     let mut out = Vec::new();
     type Counted = fn(&crate::summary::Summary) -> Option<u64>;
-    let harms: [(&str, Counted); 11] = [
+    let harms: [(&str, Counted); 13] = [
         ("exposure.acked_exposed", |s| s.exposure.as_ref().map(|e| e.acked_exposed)),
         ("exposure.lost_in_windows", |s| s.exposure.as_ref().map(|e| e.lost_in_windows)),
         ("acked_unreplicated", |s| {
@@ -272,6 +272,10 @@ fn harm_counts(before: Option<&crate::summary::Summary>, after: Option<&crate::s
         ("sso.decryptions_failed", |s| s.sso.as_ref().map(|x| x.decryptions_failed)),
         ("sso.encryptions_failed", |s| s.sso.as_ref().map(|x| x.encryptions_failed + x.encryptions_unknown)),
         ("sso.starts_blocked", |s| s.sso.as_ref().map(|x| x.starts_blocked)),
+        ("parallel.stranded", |s| s.parallel.as_ref().map(|p| p.maneuvers.iter().map(|m| m.stranded).sum())),
+        ("parallel.failed_before_out", |s| {
+            s.parallel.as_ref().map(|p| p.maneuvers.iter().map(|m| m.failed_before_out).sum())
+        }),
     ];
     for (k, pick) in harms {
         let (b, a) = (before.and_then(pick), after.and_then(pick));

@@ -16,9 +16,21 @@ use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
 use crate::runner::sso_worker;
 
-pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, mut stop: watch::Receiver<bool>) {
+/// Instance `instance_no` of host `host_idx`, in parallel group `group` (its index; 0 without
+/// groups).
+pub async fn host_instance(
+    sh: Arc<Shared>,
+    group: usize,
+    host_idx: usize,
+    instance_no: u16,
+    mut stop: watch::Receiver<bool>,
+) {
     let host = sh.cfg.workload.messagebox.hosts[host_idx].clone();
-    let instance = format!("{}-{instance_no}", host.name);
+    let (endpoint, group_no) = (sh.group_endpoint(group).clone(), sh.group_no(group));
+    let instance = match group_no {
+        0 => format!("{}-{instance_no}", host.name),
+        g => format!("{}-{instance_no}@g{g}", host.name),
+    };
     let rec = sh.recorders.register();
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
@@ -42,7 +54,8 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
             }
         }
         if session.is_none() {
-            session = sh.worker_session(&mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
+            session =
+                sh.worker_session_at(&endpoint, &mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
             if session.is_none() {
                 if Instant::now() >= sh.hard_end {
                     break;
@@ -106,7 +119,7 @@ pub async fn host_instance(sh: Arc<Shared>, host_idx: usize, instance_no: u16, m
                 sso_worker::decrypt(st, &secret, d.msg_id);
             }
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
-            if finish(&sh, (s, info), &rec, (host_idx, &host.name), &instance, d, suspend).await {
+            if finish(&sh, (s, info), &rec, (host_idx, &host.name, group_no), &instance, d, suspend).await {
                 session = None;
                 break;
             }
@@ -119,7 +132,7 @@ async fn finish(
     sh: &Shared,
     (s, info): (&HostSession, &ConnInfo),
     rec: &WorkerRecorder,
-    (host_idx, host): (usize, &str),
+    (host_idx, host, group): (usize, &str, u8),
     instance: &str,
     d: &Delivery,
     suspend: bool,
@@ -187,6 +200,7 @@ async fn finish(
         latency_us,
         attempts: d.attempts,
         server_port: info.server_port,
+        group,
     });
     closed
 }

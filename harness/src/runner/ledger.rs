@@ -45,6 +45,8 @@ pub struct LedgerEntry {
     /// The port of the server that answered (0: unknown): after a takeover without fencing,
     /// which of two primaries took the write.
     pub server_port: u16,
+    /// Parallel groups: the group (1, 2...) the message lives in; 0 without groups.
+    pub group: u8,
 }
 
 pub type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;

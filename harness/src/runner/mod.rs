@@ -3,6 +3,7 @@
 //! is sampled, and the sink (the results store) gets the interval.
 
 mod alarm;
+mod balancer_probe;
 mod calibration;
 mod host_instance;
 pub mod ledger;
@@ -90,12 +91,18 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
     threads::spawn_on_threads(&mut publishers, cores, tasks);
     let mut hosts = JoinSet::new();
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        for (i, h) in cfg.workload.messagebox.hosts.iter().enumerate() {
-            for n in 1..=h.instances {
-                hosts.spawn(host_instance::host_instance(sh.clone(), i, n, stop_hosts_rx.clone()));
+        // Every parallel group has its own host instances and purge job.
+        for g in 0..sh.balancer.as_ref().map_or(1, |b| b.groups().len()) {
+            for (i, h) in cfg.workload.messagebox.hosts.iter().enumerate() {
+                for n in 1..=h.instances {
+                    hosts.spawn(host_instance::host_instance(sh.clone(), g, i, n, stop_hosts_rx.clone()));
+                }
             }
+            hosts.spawn(cleanup_job(sh.clone(), sh.group_endpoint(g).clone(), stop_hosts_rx.clone()));
         }
-        hosts.spawn(cleanup_job(sh.clone(), stop_hosts_rx.clone()));
+        if let Some(b) = &sh.balancer {
+            hosts.spawn(balancer_probe::probes(b.clone(), sh.events.clone(), stop_hosts_rx.clone()));
+        }
         if sh.sso.is_some() {
             hosts.spawn(sso_worker::configuration_changes(sh.clone(), stop_hosts_rx.clone()));
         }
@@ -144,11 +151,13 @@ fn receive_log(cfg: &RunConfig) -> Arc<crate::receive::ReceiveLog> {
 pub struct Endpoints {
     pub write: Endpoint,
     pub sso: Option<Endpoint>,
+    /// Parallel groups: the balancer and each group's endpoint (`write` is the first group's).
+    pub balancer: Option<Arc<crate::balancer::Balancer>>,
 }
 
 impl From<Endpoint> for Endpoints {
     fn from(write: Endpoint) -> Endpoints {
-        Endpoints { write, sso: None }
+        Endpoints { write, sso: None, balancer: None }
     }
 }
 
@@ -209,7 +218,7 @@ pub async fn run(
     failover: Option<FailoverPlan>,
     report_plan: ReportPlan,
 ) -> RunResult {
-    let Endpoints { write: endpoint, sso: sso_endpoint } = endpoints;
+    let Endpoints { write: endpoint, sso: sso_endpoint, balancer } = endpoints;
     let clock = RunClock::start_now();
     let start = clock.start();
     let measure_start = start + cfg.warmup;
@@ -231,6 +240,7 @@ pub async fn run(
         events: EventLog::default(),
         last_completion: Mutex::new(None),
         throttle: throttle::ThrottleGate::default(),
+        balancer: balancer.clone(),
         sso: cfg
             .sso
             .as_ref()
@@ -246,10 +256,13 @@ pub async fn run(
     // runs; the calibration insert measures habench's own overhead and gets no extra load).
     let sync_samples = Arc::new(Mutex::new(Vec::new()));
     let (stop_watch_tx, stop_watch_rx) = watch::channel(false);
-    let watch_task = (cfg.workload.kind == WorkloadKind::Messagebox)
+    let watch_task = (cfg.workload.kind == WorkloadKind::Messagebox && balancer.is_none())
         .then(|| tokio::spawn(sync_watch::sync_watch(endpoint.clone(), clock, sync_samples.clone(), stop_watch_rx)));
     let mb = (cfg.workload.kind == WorkloadKind::Messagebox).then_some(&cfg.workload.messagebox);
-    let mut sampler = DbSampler::new(endpoint);
+    let mut sampler = match &balancer {
+        Some(b) => sampler::Sampler::groups(b.clone()),
+        None => sampler::Sampler::One(Box::new(DbSampler::new(endpoint))),
+    };
     let mut throttle = cfg.throttle.map(throttle::ThrottleController::new);
     let mut tally = Tally {
         throttle: cfg.throttle.map(|t| crate::run_result::Throttling { threshold: t.threshold, ..Default::default() }),
@@ -429,7 +442,7 @@ async fn report_result(rs: &ReportShared, before: &BTreeMap<String, [i64; 5]>) -
 }
 
 /// The purge job: deletes spool rows and parts nobody references, every cleanup interval.
-async fn cleanup_job(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn cleanup_job(sh: Arc<Shared>, endpoint: Endpoint, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
     let every = sh.cfg.workload.messagebox.cleanup_interval;
     let mut client = None;
@@ -439,7 +452,7 @@ async fn cleanup_job(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => break,
         }
         if client.as_ref().is_none_or(|c: &tokio_postgres::Client| c.is_closed()) {
-            client = sh.endpoint.connect_once().await.ok();
+            client = endpoint.connect_once().await.ok();
         }
         let Some(c) = client.as_ref() else { continue };
         let t0 = Instant::now();

@@ -59,7 +59,9 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
         Pace::Open(_) => alarm::for_worker(|e| sh.note_error("alarm", e)),
         Pace::Closed => None,
     };
-    let mut session: Option<Session> = None;
+    // One connection per parallel group (one without groups).
+    let mut sessions: Vec<Option<Session>> =
+        (0..sh.balancer.as_ref().map_or(1, |b| b.groups().len())).map(|_| None).collect();
     loop {
         let (seq, intended) = match &pace {
             Pace::Open(s) => match s.lock().expect("schedule lock").next_slot() {
@@ -81,7 +83,7 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
             if woke && measured {
                 sh.counters.pacing.woke(micros_between(intended, Instant::now()));
             }
-        } else if measured && session.is_some() {
+        } else if measured && sessions.iter().any(Option::is_some) {
             Counters::add(&sh.counters.pacing.started_late, 1);
         }
         // Throttled (`--throttle`): the publish waits the delay the MessageBox's size asks for;
@@ -96,8 +98,24 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
         // otherwise be tried one op timeout at a time for every slot left), or no server comes
         // back before the hard end.
         stopped = stopped || Instant::now() >= sh.hard_end;
+        // Parallel groups: the balancer picks the group; a group that takes no connection
+        // fails the publish at once (the client's own retry is not modelled).
+        let group = sh.balancer.as_ref().map_or(0, |b| b.pick());
+        let session = &mut sessions[group];
+        // A group's connection its server closed (a group stopped for a drain, or crashed) is
+        // replaced before use: the client sees it closed.
+        if sh.balancer.is_some() && session.as_ref().is_some_and(Session::is_closed) {
+            *session = None;
+        }
+        if !stopped && session.is_none() && sh.balancer.is_some() {
+            *session = connect_group(&sh, group).await;
+            if session.is_none() {
+                refused(&sh, &rec, (seq, intended), group);
+                continue;
+            }
+        }
         while !stopped && session.is_none() {
-            session = connect(&sh, &mut stop).await;
+            *session = connect(&sh, &mut stop).await;
             stopped = session.is_none() && (*stop.borrow() || Instant::now() >= sh.hard_end);
         }
         if stopped {
@@ -105,11 +123,54 @@ pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bo
             break;
         }
         let s = session.as_mut().expect("connected");
-        let closed = publish_one(&sh, s, &rec, &mut watchdog, seq, intended).await;
+        let closed = publish_one(&sh, s, &rec, &mut watchdog, (seq, intended), group).await;
         if closed {
-            session = None;
+            *session = None;
         }
     }
+}
+
+/// One attempt at a parallel group's connection (no retry: the next publish may go elsewhere).
+async fn connect_group(sh: &Shared, group: usize) -> Option<Session> {
+    let endpoint = sh.group_endpoint(group);
+    let (client, info) = match endpoint.connect_worker_once().await {
+        Ok(c) => c,
+        Err(e) => {
+            sh.note_error("connect", &e);
+            return None;
+        }
+    };
+    match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
+        Ok(s) => Some(Session::Driver(Box::new(s), info)),
+        Err(e) => {
+            sh.note_error("prepare", &habench_workloads::error_text(&e));
+            None
+        }
+    }
+}
+
+/// A publish whose group took no connection: failed, nothing sent.
+fn refused(sh: &Shared, rec: &WorkerRecorder, (seq, intended): (u64, Instant), group: usize) {
+    let done = Instant::now();
+    let latency_us = micros_between(intended, done);
+    let (mtype, _) = sh.cfg.workload.messagebox.draw_message(sh.cfg.seed, seq);
+    let err = OpError { outcome: Outcome::Fail, message: "the group took no connection".into(), closed: true };
+    let outcome = sh.count_publish(Op::Publish.as_str(), &Err(err), Outcome::Ok);
+    rec.record(Op::Publish, outcome, latency_us);
+    let _ = sh.ledger.send(LedgerEntry {
+        at_us: sh.clock.epoch_us(done),
+        event: Event::Publish,
+        msg_id: seq as i64 + 1,
+        subject: mtype.name.clone(),
+        host: 0,
+        instance: String::new(),
+        outcome,
+        held: true,
+        latency_us,
+        attempts: 1,
+        server_port: 0,
+        group: sh.group_no(group),
+    });
 }
 
 /// Waits the throttling delay, re-read every 100 ms: a delay that grows is waited in full, one
@@ -163,8 +224,8 @@ async fn publish_one(
     s: &mut Session,
     rec: &WorkerRecorder,
     watchdog: &mut Watchdog,
-    seq: u64,
-    intended: Instant,
+    (seq, intended): (u64, Instant),
+    group: usize,
 ) -> bool {
     let msg_id = seq as i64 + 1;
     let cfg = &sh.cfg;
@@ -216,6 +277,7 @@ async fn publish_one(
         latency_us,
         attempts: 1,
         server_port: s.info().map_or(0, |i| i.server_port),
+        group: sh.group_no(group),
     });
     closed
 }

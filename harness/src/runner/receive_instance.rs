@@ -239,6 +239,7 @@ impl Instance {
             latency_us,
             attempts: 1,
             server_port: info.server_port,
+            group: 0,
         });
         self.log.receipt(Receipt {
             seq: t.name.seq,

@@ -77,7 +77,49 @@ impl DbSampler {
     }
 
     /// Names of the standbys connected now (fixes the timeline's lag columns).
+    /// (The write endpoint's; parallel groups have no lag columns.)
     pub async fn standby_names(&mut self) -> Vec<String> {
         self.sample(None).await.lag.into_iter().map(|l| l.name).collect()
+    }
+}
+
+/// What the run samples: the write endpoint, or every parallel group (queues summed).
+#[derive(Debug)]
+pub enum Sampler {
+    One(Box<DbSampler>),
+    Groups(std::sync::Arc<crate::balancer::Balancer>, Vec<DbSampler>),
+}
+
+impl Sampler {
+    pub fn groups(b: std::sync::Arc<crate::balancer::Balancer>) -> Sampler {
+        let samplers = b.groups().iter().map(|g| DbSampler::new(g.endpoint.clone())).collect();
+        Sampler::Groups(b, samplers)
+    }
+
+    /// One sample. Parallel groups: the queues of every group summed; a group that does not
+    /// answer leaves the sum unknown (its messages still wait), unless it is gone for good.
+    pub async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
+        let (b, samplers) = match self {
+            Sampler::One(s) => return s.sample(mb).await,
+            Sampler::Groups(b, s) => (b, s),
+        };
+        let mut out = DbSample { queue_depths: None, suspended: Some(0), spool_rows: Some(0), lag: Vec::new() };
+        let mut depths: Option<Vec<i64>> = Some(Vec::new());
+        for (g, s) in b.groups().iter().zip(samplers.iter_mut()) {
+            if g.is_gone() {
+                continue;
+            }
+            let one = s.sample(mb).await;
+            depths = match (depths, one.queue_depths) {
+                (Some(sum), Some(d)) => {
+                    Some(if sum.is_empty() { d } else { sum.iter().zip(&d).map(|(a, b)| a + b).collect() })
+                }
+                _ => None,
+            };
+            out.suspended = out.suspended.zip(one.suspended).map(|(a, b)| a + b);
+            out.spool_rows = out.spool_rows.zip(one.spool_rows).map(|(a, b)| a + b);
+        }
+        out.queue_depths = depths.filter(|d| !d.is_empty());
+        out
     }
 }

@@ -79,6 +79,8 @@ pub struct Shared {
     pub events: crate::failover::EventLog,
     /// The delay every publish waits now (`--throttle`).
     pub throttle: crate::runner::throttle::ThrottleGate,
+    /// Parallel groups: the load balancer in front of them (publishes are spread per message).
+    pub balancer: Option<Arc<crate::balancer::Balancer>>,
     /// The SSO master secret (`--sso`): its server and what the workers did with it.
     pub sso: Option<Arc<crate::sso::SsoState>>,
     /// The newest completion acknowledged by the primary (the read-your-writes probe's target).
@@ -121,6 +123,20 @@ impl Shared {
         }
     }
 
+    /// Parallel group `group`'s write endpoint (the write endpoint without groups).
+    pub fn group_endpoint(&self, group: usize) -> &Endpoint {
+        self.balancer.as_ref().map_or(&self.endpoint, |b| &b.groups()[group].endpoint)
+    }
+
+    /// Group `group` as the ledger numbers it: 1, 2...; 0 without groups.
+    pub fn group_no(&self, group: usize) -> u8 {
+        if self.balancer.is_some() {
+            group as u8 + 1
+        } else {
+            0
+        }
+    }
+
     /// A worker's connection through the write endpoint (retried until the run's hard end or
     /// its stop), with its statements prepared by `prepare`; a failure is noted, and None.
     pub async fn worker_session<S, F, Fut>(
@@ -132,7 +148,21 @@ impl Shared {
         F: FnOnce(tokio_postgres::Client) -> Fut,
         Fut: std::future::Future<Output = Result<S, tokio_postgres::Error>>,
     {
-        let (client, info) = match self.endpoint.connect_worker(self.hard_end, stop).await {
+        self.worker_session_at(&self.endpoint, stop, prepare).await
+    }
+
+    /// The same through `endpoint` (a parallel group's).
+    pub async fn worker_session_at<S, F, Fut>(
+        &self,
+        endpoint: &Endpoint,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+        prepare: F,
+    ) -> Option<(S, crate::pg::worker_conn::ConnInfo)>
+    where
+        F: FnOnce(tokio_postgres::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<S, tokio_postgres::Error>>,
+    {
+        let (client, info) = match endpoint.connect_worker(self.hard_end, stop).await {
             Ok(c) => c,
             Err(e) => {
                 self.note_error("connect", &e);

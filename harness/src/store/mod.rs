@@ -2,6 +2,7 @@
 //! ledger per interval, `summary.json` rewritten (atomically) after every interval with
 //! `complete: false`, and for the last time when the run ends.
 
+mod group_ledger;
 mod hlog;
 
 use std::fs::File;
@@ -16,6 +17,7 @@ use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use habench_workloads::checker::LedgerIndex;
 
+pub use group_ledger::{GroupLedger, GroupPublish};
 pub use hlog::HlogWriter;
 
 #[derive(Debug)]
@@ -138,15 +140,24 @@ pub struct LedgerSummary {
     /// Every acknowledged MessageBox publish (when, which message, which server), sorted:
     /// durability exposure and split brain.
     pub message_acks: Vec<crate::measure::exposure::MessageAck>,
+    /// Parallel groups: every publish's group, and when deliveries ended.
+    pub groups: GroupLedger,
 }
 
 impl LedgerSummary {
     pub fn new(hosts: usize) -> LedgerSummary {
-        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), publish_acks_us: Vec::new(), message_acks: Vec::new() }
+        LedgerSummary {
+            rows: 0,
+            index: LedgerIndex::new(hosts),
+            publish_acks_us: Vec::new(),
+            message_acks: Vec::new(),
+            groups: GroupLedger::default(),
+        }
     }
 
     pub fn add(&mut self, e: &LedgerEntry) {
         self.rows += 1;
+        self.groups.add(e);
         match e.event {
             Event::Publish => {
                 self.index.record_publish(e.msg_id, e.outcome);

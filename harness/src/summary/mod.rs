@@ -2,6 +2,7 @@
 //! and at the end) and by everything that reads it (report, compare, the capacity table, the
 //! top folder of a repeated run). Keys and units are documented in results/README.md.
 
+mod parallel;
 mod receive;
 mod repeated;
 mod sections;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
 pub use receive::{PickupDelay, ReceiveKill, ReceiveSection};
 pub use repeated::{
     DistanceRow, DistanceSection, Gain, OffloadRow, OffloadSection, RepeatedFailover, RepeatedSummary, RunRef,
@@ -104,6 +106,9 @@ pub struct Summary {
     /// A receive location: files written, read, duplicated and read half-written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive: Option<ReceiveSection>,
+    /// Parallel groups: messages per group, and what a crash or a drain of one cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<ParallelSection>,
     /// The SSO master secret: decryptions, encryptions and host instance starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sso: Option<SsoSection>,
@@ -187,6 +192,7 @@ impl Summary {
             split_brain: None,
             receive: None,
             sso: None,
+            parallel: None,
             lost_writes: None,
             check: None,
             cpu: None,

@@ -6,6 +6,7 @@
 
 pub(crate) mod build;
 mod info;
+mod parallel;
 mod patroni;
 mod replicated;
 mod shared_disk;
@@ -17,6 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use info::{describe, node_info, NodeInfo, TopologyInfo};
+pub use parallel::{ParallelSpec, GROUPS};
 pub use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
@@ -113,6 +115,12 @@ impl AnyTopology {
                 AnyTopology::Replicated(Replicated::up(env, spec).await?)
             }
             TopologyKind::Patroni => AnyTopology::Patroni(Box::new(Patroni::up(env, spec).await?)),
+            TopologyKind::Parallel => {
+                return Err(crate::error::Error::config(
+                    "--topology",
+                    "parallel groups are brought up one topology per group (habench run starts them)",
+                ))
+            }
         })
     }
 

@@ -24,11 +24,13 @@ pub enum TopologyKind {
     LogShipping,
     /// Patroni + etcd: a real cluster manager decides.
     Patroni,
+    /// Two to four independent groups behind a load balancer (BizTalk's PROD1/PROD2).
+    Parallel,
 }
 
 impl TopologyKind {
-    pub const ALL: [TopologyKind; 6] =
-        [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping, Self::Patroni];
+    pub const ALL: [TopologyKind; 7] =
+        [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping, Self::Patroni, Self::Parallel];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +40,7 @@ impl TopologyKind {
             Self::Async => "async",
             Self::LogShipping => "log-shipping",
             Self::Patroni => "patroni",
+            Self::Parallel => "parallel",
         }
     }
 }
@@ -52,7 +55,9 @@ impl FromStr for TopologyKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            format!("unknown topology `{s}`: use one of single, shared-disk, sync, async, log-shipping, patroni")
+            format!(
+                "unknown topology `{s}`: use one of single, shared-disk, sync, async, log-shipping, patroni, parallel"
+            )
         })
     }
 }
@@ -121,6 +126,9 @@ pub struct TopologySpec {
     /// Patroni only: the DCS, the synchronous mode and the engine's settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::patroni::PatroniSpec>,
+    /// Parallel only: the groups, each with its own topology.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<super::ParallelSpec>,
 }
 
 impl TopologySpec {
@@ -144,6 +152,7 @@ impl TopologySpec {
             links: BTreeMap::new(),
             client_link: None,
             engine: (kind == TopologyKind::Patroni).then(crate::patroni::PatroniSpec::default),
+            parallel: None,
         }
     }
 
@@ -157,6 +166,8 @@ impl TopologySpec {
                 std::iter::once("primary".to_string()).chain((1..=self.standbys).map(|i| format!("s{i}"))).collect()
             }
             TopologyKind::Patroni => (1..=self.standbys + 1).map(|i| format!("n{i}")).collect(),
+            // Every group has its own nodes (see its spec).
+            TopologyKind::Parallel => Vec::new(),
         }
     }
 
@@ -184,6 +195,12 @@ impl TopologySpec {
     /// Checks the combination; the error names the flag and the fix.
     pub fn validate(&self) -> Result<()> {
         match self.kind {
+            TopologyKind::Parallel => {
+                return match &self.parallel {
+                    Some(p) => p.validate(),
+                    None => Err(Error::config("--groups", "parallel needs its groups: give --groups 2 to 4")),
+                }
+            }
             TopologyKind::Patroni => {
                 if self.standbys == 0 || self.standbys > MAX_STANDBYS {
                     return Err(Error::config(

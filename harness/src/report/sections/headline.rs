@@ -36,6 +36,17 @@ pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     if let Some(f) = rto(s) {
         out.push(f);
     }
+    if let Some(p) = &s.parallel {
+        for m in &p.maneuvers {
+            let failed = format!("{} publishes failed before the balancer noticed", m.failed_before_out);
+            let (value, tone) = match m.stranded_never_delivered {
+                0 => (format!("{} stranded, all delivered", m.stranded), Tone::Plain),
+                n => (format!("{} stranded, {n} never delivered", m.stranded), Tone::Bad),
+            };
+            let delay = m.extra_delay_ms.map(|d| format!("; delayed up to {:.1} s", d.max / 1e3)).unwrap_or_default();
+            out.push(fact(&format!("{} {}", m.kind, m.group), value, format!("{failed}{delay}"), tone));
+        }
+    }
     if let Some(r) = &s.receive {
         let harmed = r.duplicate_receipts > 0 || r.incomplete_reads > 0;
         out.push(fact(

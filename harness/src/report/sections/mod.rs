@@ -6,6 +6,7 @@ mod configuration;
 mod figures;
 pub mod headline;
 mod outcome;
+mod parallel;
 mod receive;
 mod repeated;
 mod reports;
@@ -33,6 +34,7 @@ pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     out.extend(outcome::exposure(s));
     out.extend(outcome::split_brain(s));
     out.extend(outcome::lost_writes(s, draw));
+    out.extend(parallel::parallel(s));
     out.extend(receive::receive(s));
     out.extend(sso::sso(s));
     out.extend(figures::physical_floor(d, s));
