@@ -224,3 +224,77 @@ pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<Topolo
     spec.validate()?;
     Ok(spec)
 }
+
+#[cfg(test)]
+mod parallel_tests {
+    use std::time::Duration;
+
+    use crate::config::{Overrides, RunConfig, Target};
+    use crate::fault::FaultSpec;
+    use crate::topology::TopologyKind;
+
+    fn parallel() -> Overrides {
+        Overrides { scenario: Some("quick".into()), topology: Some(TopologyKind::Parallel), ..Default::default() }
+    }
+
+    fn err(a: &Overrides) -> String {
+        RunConfig::from_overrides(a).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parallel_groups_default_to_two_single_groups_and_take_the_topology_flags_per_group() {
+        let c = RunConfig::from_overrides(&parallel()).unwrap();
+        let Target::Topology(spec) = &c.target else { panic!("{:?}", c.target) };
+        let p = spec.parallel.as_ref().unwrap();
+        assert_eq!((p.groups, p.group.kind, p.probe_threshold), (2, TopologyKind::Single, 2));
+        let mut a = parallel();
+        a.topology_flags.groups = Some(3);
+        a.topology_flags.group_topology = Some(TopologyKind::Sync);
+        a.topology_flags.standbys = Some(2);
+        a.topology_flags.balancer_probe = Some(Duration::from_millis(200));
+        a.faults = vec!["crash-group@2s:3s".parse::<FaultSpec>().unwrap()];
+        let c = RunConfig::from_overrides(&a).unwrap();
+        let Target::Topology(spec) = &c.target else { panic!() };
+        let p = spec.parallel.as_ref().unwrap();
+        assert_eq!((p.groups, p.group.kind, p.group.standbys), (3, TopologyKind::Sync, 2));
+        assert_eq!(p.probe_interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn bad_parallel_setups_are_refused_with_the_flag_and_the_fix() {
+        let mut a = parallel();
+        a.topology_flags.groups = Some(1);
+        let e = err(&a);
+        assert!(e.contains("--groups") && e.contains("2 to 4") && e.contains("--topology single"), "{e}");
+        a.topology_flags.groups = Some(5);
+        assert!(err(&a).contains("--groups"));
+        let mut a = parallel();
+        a.topology_flags.group_topology = Some(TopologyKind::Patroni);
+        assert!(err(&a).contains("--group-topology"), "{}", err(&a));
+        let mut a = parallel();
+        a.topology_flags.balancer_threshold = Some(0);
+        assert!(err(&a).contains("--balancer-threshold"));
+        // The parallel flags on another topology, and group faults without groups.
+        let mut a = Overrides { scenario: Some("quick".into()), ..Default::default() };
+        a.topology_flags.groups = Some(2);
+        let e = err(&a);
+        assert!(e.contains("--groups") && e.contains("--topology parallel only"), "{e}");
+        let mut a = Overrides { scenario: Some("quick".into()), ..Default::default() };
+        a.faults = vec!["crash-group@2s".parse::<FaultSpec>().unwrap()];
+        assert!(err(&a).contains("use --topology parallel"), "{}", err(&a));
+        // Faults of one primary on groups, and what groups cannot carry.
+        let mut a = parallel();
+        a.faults = vec!["kill-primary@2s".parse::<FaultSpec>().unwrap()];
+        assert!(err(&a).contains("crash-group"), "{}", err(&a));
+        let mut a = parallel();
+        a.reports_on = Some(crate::config::ReportsOn::Primary);
+        assert!(err(&a).contains("--reports-on"));
+        let mut a = parallel();
+        a.workload = Some(crate::config::WorkloadKind::Insert);
+        assert!(err(&a).contains("--workload"));
+        let mut a = parallel();
+        a.keep = true;
+        assert!(err(&a).contains("--keep"));
+        assert!("drain-group@2s".parse::<FaultSpec>().unwrap_err().contains("needs a duration"));
+    }
+}
