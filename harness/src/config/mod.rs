@@ -886,7 +886,7 @@ mod tests {
 
     #[test]
     fn reports_on_keeps_variants_that_have_their_own_topology() {
-        let mut a = args(Some("failover-compare"));
+        let mut a = args(Some("exposure"));
         a.reports_on = Some(ReportsOn::Primary);
         let v = RunConfig::variants(&a).unwrap();
         let kinds: Vec<_> = v
@@ -896,8 +896,25 @@ mod tests {
                 Target::Dsn { .. } | Target::Cluster { .. } => unreachable!(),
             })
             .collect();
-        assert_eq!(kinds, [TopologyKind::SharedDisk, TopologyKind::Sync, TopologyKind::Patroni]);
+        assert_eq!(kinds[..3], [TopologyKind::Sync; 3]);
+        assert_eq!(kinds[3..], [TopologyKind::Patroni; 2]);
         assert!(v.iter().all(|c| c.reports.on == ReportsOn::Primary));
+        // failover-compare's parallel groups refuse report queries, naming the flag.
+        let mut a = args(Some("failover-compare"));
+        a.reports_on = Some(ReportsOn::Primary);
+        assert!(RunConfig::variants(&a).unwrap_err().to_string().contains("--reports-on"));
+        let kinds: Vec<_> = RunConfig::variants(&args(Some("failover-compare")))
+            .unwrap()
+            .iter()
+            .map(|c| match &c.target {
+                Target::Topology(s) => s.kind,
+                Target::Dsn { .. } | Target::Cluster { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [TopologyKind::SharedDisk, TopologyKind::Sync, TopologyKind::Patroni, TopologyKind::Parallel]
+        );
     }
 
     #[test]

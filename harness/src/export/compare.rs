@@ -54,6 +54,17 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
             exposed_s: exposure_sum(&mine, |e| e.exposed_s),
             acked_exposed: exposure_sum(&mine, |e| e.acked_exposed as f64).map(|v| v as u64),
             lost_in_windows: exposure_sum(&mine, |e| e.lost_in_windows as f64).map(|v| v as u64),
+            failed_publishes: mine
+                .iter()
+                .filter_map(|(_, _, s)| s.ops.get("publish"))
+                .map(|c| c.fail + c.unknown)
+                .sum(),
+            stranded: stranded_sum(&mine, |m| m.stranded as f64).map(|v| v as u64),
+            stranded_delay_max_ms: mine
+                .iter()
+                .filter_map(|(_, _, s)| s.parallel.as_ref())
+                .flat_map(|p| p.maneuvers.iter().filter_map(|m| m.extra_delay_ms.map(|d| d.max)))
+                .reduce(f64::max),
         });
         all_trials.extend(trials);
     }
@@ -83,13 +94,20 @@ fn exposure_sum(
     (!sections.is_empty()).then(|| sections.iter().sum())
 }
 
+/// A figure of the runs' parallel-group maneuvers, summed; None when no run had groups.
+fn stranded_sum(runs: &[&(String, u32, Summary)], pick: impl Fn(&crate::summary::Maneuver) -> f64) -> Option<f64> {
+    let sections: Vec<f64> =
+        runs.iter().filter_map(|(_, _, s)| s.parallel.as_ref()).map(|p| p.maneuvers.iter().map(&pick).sum()).collect();
+    (!sections.is_empty()).then(|| sections.iter().sum())
+}
+
 fn table(rows: &[VariantRow]) -> (String, String) {
     let ms = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
     let us_ms = |v: Option<f64>| v.map(|x| format!("{:.1}", x / 1000.0)).unwrap_or_else(|| "-".into());
     let p50 = |s: &Option<Spread>| s.map(|s| s.p50);
     let mut md = String::from(
-        "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid | exposed s | acked while exposed | lost in exposure |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid | exposed s | acked while exposed | lost in exposure | failed publishes | stranded | stranded delay max s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let header = [
         "variant",
@@ -108,6 +126,9 @@ fn table(rows: &[VariantRow]) -> (String, String) {
         "exposed_s",
         "acked_exposed",
         "lost_in_windows",
+        "failed_publishes",
+        "stranded",
+        "stranded_delay_max_s",
     ];
     let mut records = Vec::new();
     for r in rows {
@@ -128,6 +149,9 @@ fn table(rows: &[VariantRow]) -> (String, String) {
             r.exposed_s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
             r.acked_exposed.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
             r.lost_in_windows.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            r.failed_publishes.to_string(),
+            r.stranded.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            r.stranded_delay_max_ms.map(|v| format!("{:.1}", v / 1e3)).unwrap_or_else(|| "-".into()),
         ];
         let _ = writeln!(md, "| {} |", cells.join(" | "));
         records.push(cells.to_vec());

@@ -48,6 +48,15 @@ pub struct VariantRow {
     pub acked_exposed: Option<u64>,
     #[serde(default)]
     pub lost_in_windows: Option<u64>,
+    /// Publishes of the measured phase that failed or got no answer, summed over the runs.
+    #[serde(default)]
+    pub failed_publishes: u64,
+    /// Parallel groups: messages stranded in a group that went down (summed over the runs), and
+    /// the longest extra delay of one delivered after its group came back (None: no groups).
+    #[serde(default)]
+    pub stranded: Option<u64>,
+    #[serde(default)]
+    pub stranded_delay_max_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -24,14 +24,28 @@ pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
                 fixed(v.rto_ms.map(|r| r.p50), 0),
                 fixed(v.rto_ms.map(|r| r.max), 0),
                 us_as_ms(v.publish_p99_us.map(|r| r.p50)),
+                v.failed_publishes.to_string(),
                 v.lost.to_string(),
                 v.duplicated.to_string(),
+                v.stranded.map_or("-".into(), |n| n.to_string()),
+                fixed(v.stranded_delay_max_ms.map(|ms| ms / 1e3), 1),
             ]
         })
         .collect();
     out.push(Block::Heading(2, "Variants".into()));
     out.push(table(
-        &["variant", "runs", "RTO p50 ms", "RTO max ms", "publish p99 ms (median)", "lost", "duplicated"],
+        &[
+            "variant",
+            "runs",
+            "RTO p50 ms",
+            "RTO max ms",
+            "publish p99 ms (median)",
+            "failed publishes",
+            "lost",
+            "duplicated",
+            "stranded",
+            "stranded delay max s",
+        ],
         rows,
     ));
     out.extend(exposure(&s.variants));
