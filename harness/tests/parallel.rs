@@ -13,14 +13,26 @@ use serde_json::Value;
 
 /// `habench run quick --topology parallel` with a fast balancer probe; the summary.
 fn run(out: &Path, extra: &[&str]) -> Value {
-    let status = common::habench()
+    let child = common::habench()
         .args(["run", "quick", "--topology", "parallel", "--rate", "200", "--warmup", "1s", "--duration", "10s"])
         .args(["--balancer-probe", "200ms", "--balancer-threshold", "2", "--quiet", "--out"])
         .arg(out)
         .args(extra)
-        .status()
+        .stdout(std::process::Stdio::null())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let status = common::Guard(child).0.wait().unwrap();
     assert!(status.success(), "habench run failed: {status}");
+    // Every group's servers are gone with the run (their directories are named after habench's pid).
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&format!("topo-{pid}-")))
+        .collect();
+    assert!(left.is_empty(), "servers left behind: {left:?}");
     let s = read_json(&out.join("summary.json"));
     assert_eq!(s["complete"], true, "{s}");
     s

@@ -71,7 +71,7 @@ pub(super) async fn inspect(cfg: &RunConfig, groups: &Groups, manifest: &mut Man
         manifest.groups.push(crate::export::manifest::GroupInfo { name: g.name.clone(), topology: describe(t).await });
         for node in t.nodes() {
             if let Ok(c) = node.connect().await {
-                let settings = super::run_once::non_default_settings(&c).await;
+                let settings = crate::pg::settings::non_default(&c).await;
                 manifest.server_settings.insert(format!("{}/{}", g.name, node.name()), settings);
             }
         }

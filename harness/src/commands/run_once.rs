@@ -192,14 +192,16 @@ async fn inspect(
             (report_plan, primary_node) = report_plan_for(cfg, t, endpoint);
             for node in t.nodes() {
                 if let Ok(c) = node.connect().await {
-                    manifest.server_settings.insert(node.name().to_string(), non_default_settings(&c).await);
+                    manifest
+                        .server_settings
+                        .insert(node.name().to_string(), crate::pg::settings::non_default(&c).await);
                 }
             }
             let primary = t.primary();
             fdatasync = crate::measure::floor::fdatasync(primary.env(), primary.data_dir()).await;
         }
         None => {
-            manifest.server_settings.insert("target".into(), non_default_settings(&client).await);
+            manifest.server_settings.insert("target".into(), crate::pg::settings::non_default(&client).await);
             if cfg.reports.on == ReportsOn::Primary {
                 report_plan.targets.push(runner::reporter::ReportTarget {
                     name: "primary".into(),
@@ -285,8 +287,15 @@ async fn analyse(
         if let Survivors::Groups(g) = survivors {
             let holds = holds.into_iter().map(|h| (h.group, h.messages)).collect();
             let (events, clock) = (&result.events, &result.clock);
-            summary.parallel =
-                Some(crate::export::parallel::section(cfg, &g.balancer, events, clock, ledger, holds, &lost_ids));
+            summary.parallel = Some(crate::export::parallel::section(
+                cfg,
+                &g.balancer,
+                events,
+                clock,
+                &ledger.groups,
+                holds,
+                &lost_ids,
+            ));
         }
         summary.check = Some(check);
         let c = &result.clock;
@@ -483,27 +492,6 @@ async fn timeline_switch(client: &tokio_postgres::Client) -> Option<TimelineSwit
     let timeline = u32::from_str_radix(&hex, 16).ok().filter(|&t| t > 1)?;
     let row = client.query_one("SELECT pg_read_file('pg_wal/' || $1 || '.history')", &[&hex]).await.ok()?;
     crate::export::lost_writes::parse_history(timeline, &row.get::<_, String>(0))
-}
-
-pub(super) async fn non_default_settings(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
-    // What the servers were configured with (not what this session's client set), and the
-    // durability settings whatever their source: a report must say `on`, not leave it out.
-    let sql = "SELECT name, current_setting(name) FROM pg_settings \
-               WHERE source NOT IN ('default', 'override', 'client', 'session') \
-                  OR name IN ('synchronous_commit', 'synchronous_standby_names', 'fsync', 'full_page_writes', \
-                              'wal_sync_method') \
-               ORDER BY name";
-    match client.query(sql, &[]).await {
-        Ok(rows) => rows
-            .iter()
-            .map(|r| {
-                let (name, value): (String, String) = (r.get(0), r.get(1));
-                let value = crate::pg::dsn::shown_setting(&name, &value);
-                (name, value)
-            })
-            .collect(),
-        Err(_) => BTreeMap::new(),
-    }
 }
 
 fn describe_load(cfg: &RunConfig) -> String {

@@ -11,7 +11,7 @@ use crate::balancer::Balancer;
 use crate::config::{RunConfig, Target};
 use crate::failover::{Event, EventKind};
 use crate::measure::RunClock;
-use crate::store::{GroupLedger, GroupPublish, LedgerSummary};
+use crate::runner::group_ledger::{GroupLedger, GroupPublish};
 use crate::summary::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
 
 /// Each group's own count read from its database (None: unreadable).
@@ -25,11 +25,10 @@ pub fn section(
     balancer: &Balancer,
     events: &[Event],
     clock: &RunClock,
-    ledger: &LedgerSummary,
+    gl: &GroupLedger,
     holds: Holds,
     lost_ids: &[i64],
 ) -> ParallelSection {
-    let gl = &ledger.groups;
     let lost: HashSet<i64> = lost_ids.iter().copied().collect();
     let names: Vec<String> = balancer.groups().iter().map(|g| g.name.clone()).collect();
     let per_group = names

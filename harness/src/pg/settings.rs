@@ -68,6 +68,29 @@ pub fn parse_assignment(s: &str) -> Result<(String, String), String> {
     Ok((name, value.trim().to_string()))
 }
 
+/// The settings a server runs with whose source is not the built-in default (and the
+/// durability settings whatever their source), as a report shows them (secrets masked).
+pub async fn non_default(client: &tokio_postgres::Client) -> std::collections::BTreeMap<String, String> {
+    // What the servers were configured with (not what this session's client set), and the
+    // durability settings whatever their source: a report must say `on`, not leave it out.
+    let sql = "SELECT name, current_setting(name) FROM pg_settings \
+               WHERE source NOT IN ('default', 'override', 'client', 'session') \
+                  OR name IN ('synchronous_commit', 'synchronous_standby_names', 'fsync', 'full_page_writes', \
+                              'wal_sync_method') \
+               ORDER BY name";
+    match client.query(sql, &[]).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| {
+                let (name, value): (String, String) = (r.get(0), r.get(1));
+                let value = crate::pg::dsn::shown_setting(&name, &value);
+                (name, value)
+            })
+            .collect(),
+        Err(_) => std::collections::BTreeMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 mod alarm;
 mod balancer_probe;
 mod calibration;
+pub mod group_ledger;
 mod host_instance;
 pub mod ledger;
 pub mod pacing;

@@ -2,7 +2,6 @@
 //! ledger per interval, `summary.json` rewritten (atomically) after every interval with
 //! `complete: false`, and for the last time when the run ends.
 
-mod group_ledger;
 mod hlog;
 
 use std::fs::File;
@@ -17,7 +16,6 @@ use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use habench_workloads::checker::LedgerIndex;
 
-pub use group_ledger::{GroupLedger, GroupPublish};
 pub use hlog::HlogWriter;
 
 #[derive(Debug)]
@@ -141,7 +139,7 @@ pub struct LedgerSummary {
     /// durability exposure and split brain.
     pub message_acks: Vec<crate::measure::exposure::MessageAck>,
     /// Parallel groups: every publish's group, and when deliveries ended.
-    pub groups: GroupLedger,
+    pub groups: crate::runner::group_ledger::GroupLedger,
 }
 
 impl LedgerSummary {
@@ -151,7 +149,7 @@ impl LedgerSummary {
             index: LedgerIndex::new(hosts),
             publish_acks_us: Vec::new(),
             message_acks: Vec::new(),
-            groups: GroupLedger::default(),
+            groups: Default::default(),
         }
     }
 

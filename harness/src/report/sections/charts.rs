@@ -29,14 +29,23 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
         [main, "complete", "report"].into_iter().filter(|o| t.col(&format!("{o}_ok")).is_some()).collect();
     let mut windows = Vec::new();
     let mut marks = Vec::new();
+    let run_end = t.col("t_s").and_then(|c| c.iter().rev().find_map(|v| *v)).unwrap_or(0.0);
     for tr in s.trials() {
         let at = tr.injected_at_s;
         // The secret server's outage stops no write: its window is its own duration; a host
-        // instance's death is a mark, not a window; any other fault lasts up to the first write
-        // after it (a receive instance's death stops publishes too).
-        let end_s = match (tr.fault.kind, tr.fault.duration) {
-            (crate::fault::FaultKind::SsoOutage, Some(d)) => Some(d.as_secs_f64()),
-            (crate::fault::FaultKind::KillHostInstance, _) => None,
+        // instance's death is a mark, not a window; a parallel group is down until it is back
+        // (the others take the writes); any other fault lasts up to the first write after it (a
+        // receive instance's death stops publishes too).
+        let maneuver = s.parallel.iter().flat_map(|p| &p.maneuvers).find(|m| (m.at_s - at).abs() < 1e-3);
+        let end_s = match (tr.fault.kind, tr.fault.duration, maneuver) {
+            (crate::fault::FaultKind::SsoOutage, Some(d), _) => Some(d.as_secs_f64()),
+            (crate::fault::FaultKind::KillHostInstance, _, _) => None,
+            (_, _, Some(m)) => {
+                if let Some(out) = m.out_after_ms.filter(|&ms| ms > 0.0) {
+                    marks.push((at + out / 1000.0, "out of rotation".to_string()));
+                }
+                Some(m.back_s.unwrap_or(run_end) - at)
+            }
             _ => Some(tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0) / 1000.0),
         };
         match end_s {
@@ -52,7 +61,6 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
         }
     }
     // Durability exposure: acknowledged commits without the synchronous guarantee.
-    let run_end = t.col("t_s").and_then(|c| c.iter().rev().find_map(|v| *v)).unwrap_or(0.0);
     for w in s.exposure.iter().flat_map(|e| &e.windows) {
         windows.push(Window {
             from_s: w.start_s,
