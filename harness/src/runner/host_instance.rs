@@ -54,8 +54,7 @@ pub async fn host_instance(
             }
         }
         if session.is_none() {
-            session =
-                sh.worker_session_at(&endpoint, &mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
+            session = sh.worker_session(&endpoint, &mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
             if session.is_none() {
                 if Instant::now() >= sh.hard_end {
                     break;

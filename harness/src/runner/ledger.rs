@@ -49,6 +49,27 @@ pub struct LedgerEntry {
     pub group: u8,
 }
 
+impl LedgerEntry {
+    /// A publish (or calibration insert, `event`) of message `msg_id`, known at `at_us`: one
+    /// attempt, no host; the answering server and the group unknown until set.
+    pub fn publish(event: Event, at_us: i64, msg_id: i64, subject: String, outcome: Outcome, latency_us: u64) -> Self {
+        LedgerEntry {
+            at_us,
+            event,
+            msg_id,
+            subject,
+            host: 0,
+            instance: String::new(),
+            outcome,
+            held: true,
+            latency_us,
+            attempts: 1,
+            server_port: 0,
+            group: 0,
+        }
+    }
+}
+
 pub type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;
 pub type LedgerRx = mpsc::UnboundedReceiver<LedgerEntry>;
 

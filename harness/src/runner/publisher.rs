@@ -157,20 +157,15 @@ fn refused(sh: &Shared, rec: &WorkerRecorder, (seq, intended): (u64, Instant), g
     let err = OpError { outcome: Outcome::Fail, message: "the group took no connection".into(), closed: true };
     let outcome = sh.count_publish(Op::Publish.as_str(), &Err(err), Outcome::Ok);
     rec.record(Op::Publish, outcome, latency_us);
-    let _ = sh.ledger.send(LedgerEntry {
-        at_us: sh.clock.epoch_us(done),
-        event: Event::Publish,
-        msg_id: seq as i64 + 1,
-        subject: mtype.name.clone(),
-        host: 0,
-        instance: String::new(),
+    let entry = LedgerEntry::publish(
+        Event::Publish,
+        sh.clock.epoch_us(done),
+        seq as i64 + 1,
+        mtype.name.clone(),
         outcome,
-        held: true,
         latency_us,
-        attempts: 1,
-        server_port: 0,
-        group: sh.group_no(group),
-    });
+    );
+    let _ = sh.ledger.send(LedgerEntry { group: sh.group_no(group), ..entry });
 }
 
 /// Waits the throttling delay, re-read every 100 ms: a delay that grows is waited in full, one
@@ -214,7 +209,7 @@ async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Sessio
         };
     }
     let mb = &sh.cfg.workload.messagebox;
-    let (s, info) = sh.worker_session(stop, |c| PublishSession::prepare(c, mb)).await?;
+    let (s, info) = sh.worker_session(&sh.endpoint, stop, |c| PublishSession::prepare(c, mb)).await?;
     Some(Session::Driver(Box::new(s), info))
 }
 
@@ -265,19 +260,8 @@ async fn publish_one(
         // unless a fault's outage is timed from the acknowledgements.
         return closed;
     }
-    let _ = sh.ledger.send(LedgerEntry {
-        at_us: sh.clock.epoch_us(done),
-        event,
-        msg_id,
-        subject,
-        host: 0,
-        instance: String::new(),
-        outcome,
-        held: true,
-        latency_us,
-        attempts: 1,
-        server_port: s.info().map_or(0, |i| i.server_port),
-        group: sh.group_no(group),
-    });
+    let entry = LedgerEntry::publish(event, sh.clock.epoch_us(done), msg_id, subject, outcome, latency_us);
+    let server_port = s.info().map_or(0, |i| i.server_port);
+    let _ = sh.ledger.send(LedgerEntry { server_port, group: sh.group_no(group), ..entry });
     closed
 }

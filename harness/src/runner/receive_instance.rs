@@ -227,20 +227,9 @@ impl Instance {
         let closed = result.as_ref().is_err_and(|e| e.closed || session.is_closed());
         let latency_us = micros_between(t0, done);
         self.rec.record(Op::Publish, outcome, latency_us);
-        let _ = sh.ledger.send(LedgerEntry {
-            at_us: sh.clock.epoch_us(done),
-            event: Event::Publish,
-            msg_id,
-            subject: mtype,
-            host: 0,
-            instance: self.name.clone(),
-            outcome,
-            held: true,
-            latency_us,
-            attempts: 1,
-            server_port: info.server_port,
-            group: 0,
-        });
+        let entry = LedgerEntry::publish(Event::Publish, sh.clock.epoch_us(done), msg_id, mtype, outcome, latency_us);
+        let (instance, server_port) = (self.name.clone(), info.server_port);
+        let _ = sh.ledger.send(LedgerEntry { instance, server_port, ..entry });
         self.log.receipt(Receipt {
             seq: t.name.seq,
             file,
@@ -269,7 +258,7 @@ impl Instance {
 
     async fn connect(&self, stop: &mut watch::Receiver<bool>) -> Option<(ReceiveSession, ConnInfo)> {
         let mb = &self.sh.cfg.workload.messagebox;
-        self.sh.worker_session(stop, |c| ReceiveSession::prepare(c, mb)).await
+        self.sh.worker_session(&self.sh.endpoint, stop, |c| ReceiveSession::prepare(c, mb)).await
     }
 }
 

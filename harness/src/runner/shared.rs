@@ -137,22 +137,10 @@ impl Shared {
         }
     }
 
-    /// A worker's connection through the write endpoint (retried until the run's hard end or
-    /// its stop), with its statements prepared by `prepare`; a failure is noted, and None.
+    /// A worker's connection through `endpoint` (the write endpoint, or a parallel group's;
+    /// retried until the run's hard end or its stop), with its statements prepared by
+    /// `prepare`; a failure is noted, and None.
     pub async fn worker_session<S, F, Fut>(
-        &self,
-        stop: &mut tokio::sync::watch::Receiver<bool>,
-        prepare: F,
-    ) -> Option<(S, crate::pg::worker_conn::ConnInfo)>
-    where
-        F: FnOnce(tokio_postgres::Client) -> Fut,
-        Fut: std::future::Future<Output = Result<S, tokio_postgres::Error>>,
-    {
-        self.worker_session_at(&self.endpoint, stop, prepare).await
-    }
-
-    /// The same through `endpoint` (a parallel group's).
-    pub async fn worker_session_at<S, F, Fut>(
         &self,
         endpoint: &Endpoint,
         stop: &mut tokio::sync::watch::Receiver<bool>,
