@@ -238,7 +238,12 @@ async fn begin_results(
             (ops, cfg.workload.messagebox.hosts.iter().map(|h| h.name.clone()).collect())
         }
     };
-    let standbys = runner::sampler::DbSampler::new(endpoint.clone()).standby_names().await;
+    // Parallel groups sample no replication lag (each group's standbys are its own).
+    let parallel = matches!(&cfg.target, Target::Topology(s) if s.parallel.is_some());
+    let standbys = match parallel {
+        true => Vec::new(),
+        false => runner::sampler::DbSampler::new(endpoint.clone()).standby_names().await,
+    };
     let header = summary::Header {
         run_id,
         scenario: cfg.scenario.clone(),

@@ -64,7 +64,11 @@ pub(super) async fn run(
     }
 }
 
+/// Waits `d`, or until the run stops (already stopped: not at all).
 async fn wait(d: Duration, mut stop: watch::Receiver<bool>) {
+    if *stop.borrow() {
+        return;
+    }
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
         _ = stop.changed() => {}
