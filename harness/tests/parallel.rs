@@ -8,14 +8,33 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::kept::read_json;
+use common::kept::{read_json, Kept};
 use serde_json::Value;
 
-/// `habench run quick --topology parallel` with a fast balancer probe; the summary.
+/// The quick scenario on two single groups with a fast balancer probe.
+const PARALLEL: [&str; 14] = [
+    "--topology",
+    "parallel",
+    "--rate",
+    "200",
+    "--warmup",
+    "1s",
+    "--duration",
+    "10s",
+    "--balancer-probe",
+    "200ms",
+    "--balancer-threshold",
+    "2",
+    "--quiet",
+    "--out",
+];
+
+/// `habench run quick` on parallel groups with `extra`; the summary, once no server of the run
+/// is left.
 fn run(out: &Path, extra: &[&str]) -> Value {
     let child = common::habench()
-        .args(["run", "quick", "--topology", "parallel", "--rate", "200", "--warmup", "1s", "--duration", "10s"])
-        .args(["--balancer-probe", "200ms", "--balancer-threshold", "2", "--quiet", "--out"])
+        .args(["run", "quick"])
+        .args(PARALLEL)
         .arg(out)
         .args(extra)
         .stdout(std::process::Stdio::null())
@@ -24,7 +43,14 @@ fn run(out: &Path, extra: &[&str]) -> Value {
     let pid = child.id();
     let status = common::Guard(child).0.wait().unwrap();
     assert!(status.success(), "habench run failed: {status}");
-    // Every group's servers are gone with the run (their directories are named after habench's pid).
+    assert_nothing_left(pid);
+    let s = read_json(&out.join("summary.json"));
+    assert_eq!(s["complete"], true, "{s}");
+    s
+}
+
+/// No server of habench process `pid` runs (their directories are named after its pid).
+fn assert_nothing_left(pid: u32) {
     let left: Vec<String> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -33,9 +59,6 @@ fn run(out: &Path, extra: &[&str]) -> Value {
         .filter(|c| c.contains(&format!("topo-{pid}-")))
         .collect();
     assert!(left.is_empty(), "servers left behind: {left:?}");
-    let s = read_json(&out.join("summary.json"));
-    assert_eq!(s["complete"], true, "{s}");
-    s
 }
 
 /// One publish as ledger.csv has it.
@@ -114,11 +137,44 @@ fn longest_pause(publishes: &[Publish], group: &str) -> (i64, usize) {
 #[test]
 fn a_crashed_group_strands_its_messages_until_it_returns_and_loses_none() {
     let out = common::TempDir::new("parallel", "crash");
-    let s = run(&out, &["--fault", "crash-group@3s:3s"]);
+    let mut args = PARALLEL[..PARALLEL.len() - 2].to_vec();
+    args.extend(["--fault", "crash-group@3s:3s"]);
+    let k = Kept::run(&out, &args);
+    let s = read_json(&out.join("summary.json"));
+    assert_eq!(s["complete"], true, "{s}");
     assert_eq!(s["check"]["valid"], true, "{}", s["check"]);
     assert_eq!(s["check"]["lost"], 0);
     let (publishes, _done) = ledger(&out);
     assert_groups_match_the_ledger(&s, &publishes);
+    // Each group's own database, read here: it holds every message the ledger says it
+    // acknowledged, and none that went to the other group (an unknown publish may be there).
+    let groups = k.info["groups"].as_array().expect("the kept groups");
+    assert_eq!(groups.len(), 2, "{}", k.info);
+    for g in groups {
+        let name = g["name"].as_str().unwrap();
+        let dsn = g["topology"]["write_dsn"].as_str().unwrap();
+        let held: std::collections::BTreeSet<i64> = k
+            .query_on(dsn, "SELECT id FROM mbox.spool UNION SELECT msg_id FROM mbox.tracking")
+            .iter()
+            .map(|r| r[0].parse().unwrap())
+            .collect();
+        for p in &publishes {
+            match (p.group == name, acked(p), p.outcome.as_str()) {
+                (true, true, _) => assert!(held.contains(&p.msg_id), "{name} lost message {}", p.msg_id),
+                (true, false, "unknown") => {}
+                _ => assert!(
+                    !held.contains(&p.msg_id),
+                    "{name} holds message {} ({} of {})",
+                    p.msg_id,
+                    p.outcome,
+                    p.group
+                ),
+            }
+        }
+    }
+    let pid = k.pid();
+    drop(k);
+    assert_nothing_left(pid);
     let m = &s["parallel"]["maneuvers"][0];
     assert_eq!((m["kind"].as_str(), m["group"].as_str()), (Some("crash-group"), Some("g1")), "{m}");
     // Out of the rotation after 2 failed probes 200 ms apart (probes are not aligned to the crash).

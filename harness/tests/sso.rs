@@ -11,7 +11,7 @@ use common::kept::{read_json, Kept};
 fn a_secret_server_outage_fails_encryptions_not_deliveries_and_holds_a_restarting_instance() {
     let out = common::TempDir::new("sso", "separate");
     // quick: 3 s warm-up, so the outage is 5-10 s and the kill at 6 s on the run's clock.
-    let _k = Kept::run(
+    let k = Kept::run(
         &out,
         &[
             "--sso",
@@ -30,6 +30,10 @@ fn a_secret_server_outage_fails_encryptions_not_deliveries_and_holds_a_restartin
     assert_eq!(s["check"]["valid"], true, "{}", s["check"]);
     let m = read_json(&out.join("manifest.json"));
     assert!(m["sso_server"]["port"].as_u64().unwrap() > 0, "the manifest names the secret server: {}", m["sso_server"]);
+    // --keep keeps the secret server too, and says where it is.
+    let kept = k.info["sso_server"]["port"].as_u64().expect("the kept secret server");
+    let dsn = format!("host=127.0.0.1 port={kept} user=postgres dbname=postgres");
+    let held = k.query_on(&dsn, "SELECT count(*) FROM sso.credentials")[0][0].parse::<u64>().unwrap();
     let x = &s["sso"];
     assert_eq!(x["mode"], "separate");
     let outage = &x["outages"][0];
@@ -44,7 +48,7 @@ fn a_secret_server_outage_fails_encryptions_not_deliveries_and_holds_a_restartin
     assert!(f0 >= from && f1 <= to + 0.5, "failures only during the outage: {f0}-{f1} vs {from}-{to}");
     // The secret server's own count: every acknowledged encryption is there.
     let ok = x["encryptions_ok"].as_u64().unwrap();
-    let held = x["server_credentials"].as_u64().expect("the server answered after the run");
+    assert_eq!(x["server_credentials"].as_u64(), Some(held), "the summary's count is the kept server's");
     assert!(ok > 0 && (ok..=ok + x["encryptions_unknown"].as_u64().unwrap()).contains(&held), "{x}");
     assert!(x["refreshes_failed"].as_u64().unwrap() > 0, "re-syncs failed during the outage and kept the cache");
     // The killed host instance restarted 2 s after its death, inside the outage: it waited for

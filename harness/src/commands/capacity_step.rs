@@ -88,7 +88,8 @@ pub async fn run_step(
     c.keep = false;
     c.out = Some(path.to_path_buf());
     let d = ResultsDir::create(Some(path), &c.scenario, "", true)?;
-    super::run_once::run_once(Arc::new(c), ctx.args, d, ctx.abort.clone(), servers).await
+    let (summary, servers) = super::run_once::run_once(Arc::new(c), ctx.args, d, ctx.abort.clone(), servers).await?;
+    Ok((summary, servers.topology))
 }
 
 /// Enough publisher connections that a rate is not capped by them: one per 10/s (at most 64,

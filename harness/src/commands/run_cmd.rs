@@ -15,7 +15,7 @@ use crate::store::ResultsDir;
 use crate::topology::describe;
 
 pub use super::run_once::report_plan_for;
-use super::run_once::{run_once, target_name, write_report};
+use super::run_once::{run_once, target_name, write_report, Servers};
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let variants = RunConfig::variants(&options::overrides(&args))?;
@@ -28,8 +28,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
         let dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
             .context("creating the results folder")?;
-        let (summary, topology) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
-        let kept = topology.filter(|_| cfg.keep);
+        let (summary, servers) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
+        let kept = Some(servers).filter(|_| cfg.keep);
         let results = cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&summary.run_id));
         if human_output(&args) {
             print_headline(&results);
@@ -75,12 +75,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 Some((s, t)) if shareable && s == spec => Some(t),
                 _ => None,
             };
-            let (summary, topo) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), existing).await?;
+            let (summary, servers) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), existing).await?;
             summaries.push((label.clone(), trial, summary));
             if cfg.keep && last {
-                kept = topo;
+                kept = Some(servers);
             } else if shareable {
-                reusable = topo.map(|t| (spec, t));
+                reusable = servers.topology.map(|t| (spec, t));
             }
         }
     }
@@ -136,20 +136,16 @@ fn print_headline(dir: &std::path::Path) {
 /// Keeps the servers of the last run when asked to, then turns incomplete runs into an error.
 async fn finish(
     summaries: Vec<crate::summary::Summary>,
-    kept: Option<SharedTopology>,
+    kept: Option<Servers>,
     mut abort: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    if let Some(topo) = kept {
-        let info = {
-            let mut t = topo.lock().await;
-            describe(t.as_topology_mut()).await
-        };
-        println!("{}", serde_json::to_string(&info)?);
+    if let Some(servers) = kept.filter(|k| k.topology.is_some() || k.groups.is_some()) {
+        println!("{}", kept_line(&servers).await?);
         eprintln!("habench: servers kept running for inspection; SIGINT or SIGTERM tears them down");
         if !*abort.borrow() {
             let _ = abort.changed().await;
         }
-        drop(topo);
+        drop(servers);
     }
     let incomplete: Vec<String> = summaries
         .iter()
@@ -160,4 +156,33 @@ async fn finish(
         bail!("the run did not complete ({}); what was measured is kept with complete: false", incomplete.join("; "));
     }
     Ok(())
+}
+
+/// What `--keep` prints, one JSON line that starts with `{"kind"`: the topology as `habench
+/// topology up` describes it, or `{"kind":"parallel","groups":[{"name","topology"}...]}`; with a
+/// separate SSO secret server, its node as `sso_server`.
+async fn kept_line(servers: &Servers) -> anyhow::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Kept<T: serde::Serialize> {
+        #[serde(flatten)]
+        servers: T,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sso_server: Option<crate::topology::NodeInfo>,
+    }
+    #[derive(serde::Serialize)]
+    struct Groups {
+        kind: &'static str,
+        groups: Vec<crate::export::manifest::GroupInfo>,
+    }
+    let sso_server = match &servers.sso {
+        Some(s) => Some(crate::topology::node_info(s.lock().await.node_mut(), None).await),
+        None => None,
+    };
+    if let Some(g) = &servers.groups {
+        let groups = Groups { kind: "parallel", groups: g.describe().await };
+        return Ok(serde_json::to_string(&Kept { servers: groups, sso_server })?);
+    }
+    let topo = servers.topology.as_ref().expect("a kept topology");
+    let info = describe(topo.lock().await.as_topology_mut()).await;
+    Ok(serde_json::to_string(&Kept { servers: info, sso_server })?)
 }

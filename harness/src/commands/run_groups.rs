@@ -23,6 +23,19 @@ pub(super) struct Groups {
 }
 
 impl Groups {
+    /// Each group's name and what its topology is now (`--keep` prints them).
+    pub async fn describe(&self) -> Vec<crate::export::manifest::GroupInfo> {
+        let mut out = Vec::new();
+        for (g, t) in self.handles() {
+            let mut t = t.lock().await;
+            out.push(crate::export::manifest::GroupInfo {
+                name: g.name.clone(),
+                topology: describe(t.as_topology_mut()).await,
+            });
+        }
+        out
+    }
+
     /// Each group with its servers (the nemesis breaks them).
     pub fn handles(&self) -> Vec<(Arc<Group>, SharedTopology)> {
         self.balancer.groups().iter().cloned().zip(self.topologies.iter().cloned()).collect()

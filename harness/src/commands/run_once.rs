@@ -33,15 +33,23 @@ pub(super) fn target_name(cfg: &RunConfig) -> String {
     }
 }
 
+/// The servers a run hands back (dropping them stops them): its topology, which the next run may
+/// reuse, or its parallel groups; and its separate SSO secret server. `--keep` keeps them all.
+pub(super) struct Servers {
+    pub topology: Option<SharedTopology>,
+    pub groups: Option<super::run_groups::Groups>,
+    pub sso: Option<super::run_sso::SharedSso>,
+}
+
 /// One run: servers up (or the `existing` ones), schema, load (with its faults), check, results
-/// written. Returns the final summary, and the servers (dropping them stops them).
+/// written. Returns the final summary, and the servers.
 pub(super) async fn run_once(
     cfg: Arc<RunConfig>,
     args: &RunArgs,
     mut dir: ResultsDir,
     abort_rx: watch::Receiver<bool>,
     existing: Option<SharedTopology>,
-) -> anyhow::Result<(Summary, Option<SharedTopology>)> {
+) -> anyhow::Result<(Summary, Servers)> {
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let cfg = with_receive_dir(cfg, dir.path())?;
     let mut manifest = Manifest {
@@ -118,7 +126,7 @@ pub(super) async fn run_once(
     dir.write_summary(&final_summary)?;
     dir.finish();
     write_report(dir.path(), cfg.quiet);
-    Ok((final_summary, topology))
+    Ok((final_summary, Servers { topology, groups, sso }))
 }
 
 /// A receive location lives in the run's folder: `receive/`, made before anything starts.

@@ -660,9 +660,6 @@ fn check_parallel(cfg: &RunConfig) -> Result<()> {
     if cfg.throttle.is_some() {
         return refuse("--throttle", "each group's MessageBox would throttle on its own; drop --throttle");
     }
-    if cfg.keep {
-        return refuse("--keep", "the groups are stopped after the run; drop --keep");
-    }
     Ok(())
 }
 

@@ -292,9 +292,6 @@ mod parallel_tests {
         let mut a = parallel();
         a.workload = Some(crate::config::WorkloadKind::Insert);
         assert!(err(&a).contains("--workload"));
-        let mut a = parallel();
-        a.keep = true;
-        assert!(err(&a).contains("--keep"));
         assert!("drain-group@2s".parse::<FaultSpec>().unwrap_err().contains("needs a duration"));
     }
 }

@@ -58,6 +58,18 @@ impl Kept {
     /// Rows of a query on the kept topology's primary, each as text cells.
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
         let dsn = self.info["write_dsn"].as_str().expect("the kept servers' write endpoint").to_string();
+        self.query_on(&dsn, sql)
+    }
+
+    /// The habench process that keeps the servers.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Rows of a query through `dsn` (one of the kept servers: a parallel group's, say).
+    pub fn query_on(&self, dsn: &str, sql: &str) -> Vec<Vec<String>> {
+        let dsn = dsn.to_string();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let (c, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
