@@ -317,15 +317,15 @@ async fn analyse(
             &result.sync_samples,
             c,
             &result.events,
-            &ledger.message_acks,
+            &ledger.acks,
             &lost_ids,
             run_end_us,
         );
-        summary.split_brain = crate::export::split_brain::section(&result.events, c, &ledger.message_acks, &lost_ids);
+        summary.split_brain = crate::export::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
         summary.lost_writes = crate::export::lost_writes::section(
             &result.events,
             c,
-            &ledger.message_acks,
+            &ledger.acks,
             &lost_ids,
             summary.exposure.as_ref(),
             switch,
@@ -346,10 +346,11 @@ async fn analyse(
     summary.reports =
         result.reports.as_ref().map(|r| crate::export::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {
+        let ack_times: Vec<i64> = ledger.acks.iter().map(|a| a.at_us).collect();
         let mut trials = trials::build(
             &result.events,
             &result.clock,
-            &ledger.publish_acks_us,
+            &ack_times,
             &result.digests,
             cfg.orchestrator.p99_factor,
             result.schedule_end_us,

@@ -111,8 +111,7 @@ impl ResultsDir {
                 }
             }
             w.flush()?;
-            out.publish_acks_us.sort_unstable();
-            out.message_acks.sort_unstable();
+            out.acks.sort_unstable();
             Ok(out)
         }))
     }
@@ -133,46 +132,32 @@ impl ResultsDir {
 pub struct LedgerSummary {
     pub rows: u64,
     pub index: LedgerIndex,
-    /// Wall-clock µs of every acknowledged publish, sorted.
-    pub publish_acks_us: Vec<i64>,
-    /// Every acknowledged MessageBox publish (when, which message, which server), sorted:
-    /// durability exposure and split brain.
-    pub message_acks: Vec<crate::measure::exposure::MessageAck>,
+    /// Every acknowledged publish (when, which message, which server), sorted by time: they
+    /// time a fault's outage; MessageBox publishes also the durability exposure and split
+    /// brain. (Calibration inserts, in runs with faults, are here too: they are no messages.)
+    pub acks: Vec<crate::measure::exposure::MessageAck>,
     /// Parallel groups: every publish's group, and when deliveries ended.
     pub groups: crate::runner::group_ledger::GroupLedger,
 }
 
 impl LedgerSummary {
     pub fn new(hosts: usize) -> LedgerSummary {
-        LedgerSummary {
-            rows: 0,
-            index: LedgerIndex::new(hosts),
-            publish_acks_us: Vec::new(),
-            message_acks: Vec::new(),
-            groups: Default::default(),
-        }
+        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), acks: Vec::new(), groups: Default::default() }
     }
 
     pub fn add(&mut self, e: &LedgerEntry) {
         self.rows += 1;
         self.groups.add(e);
+        if matches!(e.event, Event::Publish | Event::Insert) && e.outcome.acknowledged() {
+            let ack =
+                crate::measure::exposure::MessageAck { at_us: e.at_us, msg_id: e.msg_id, server_port: e.server_port };
+            self.acks.push(ack);
+        }
         match e.event {
-            Event::Publish => {
-                self.index.record_publish(e.msg_id, e.outcome);
-                if e.outcome.acknowledged() {
-                    self.publish_acks_us.push(e.at_us);
-                    self.message_acks.push(crate::measure::exposure::MessageAck {
-                        at_us: e.at_us,
-                        msg_id: e.msg_id,
-                        server_port: e.server_port,
-                    });
-                }
-            }
+            Event::Publish => self.index.record_publish(e.msg_id, e.outcome),
             Event::Complete | Event::Suspend => {
                 self.index.record_finish(e.msg_id, usize::from(e.host), e.outcome, e.held)
             }
-            // Calibration inserts are no messages; their acks time the outage of a fault.
-            Event::Insert if e.outcome.acknowledged() => self.publish_acks_us.push(e.at_us),
             Event::Insert => {}
         }
     }
