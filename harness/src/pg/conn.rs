@@ -22,15 +22,22 @@ pub async fn connect(port: u16, timeout: Duration) -> Result<Client, ConnectErro
 }
 
 pub async fn connect_config(cfg: &Config, timeout: Duration) -> Result<Client, ConnectError> {
+    let (client, conn) = connect_raw(cfg, timeout).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// The client and its connection (for the caller to drive), within `timeout`.
+pub async fn connect_raw(
+    cfg: &Config,
+    timeout: Duration,
+) -> Result<(Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>), ConnectError>
+{
     match tokio::time::timeout(timeout, cfg.connect(NoTls)).await {
         Err(_) => Err(ConnectError::Timeout(timeout)),
-        Ok(Err(e)) => Err(ConnectError::Db(e)),
-        Ok(Ok((client, conn))) => {
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(client)
-        }
+        Ok(r) => Ok(r?),
     }
 }
 

@@ -65,11 +65,7 @@ impl ConnInfo {
 /// Connects like `conn::connect_config`, but drives the connection itself to count the
 /// cancelled-wait warnings, and asks which server it reached.
 pub async fn connect(cfg: &Config, timeout: Duration) -> Result<(Client, ConnInfo), ConnectError> {
-    let (client, mut conn) = match tokio::time::timeout(timeout, cfg.connect(NoTls)).await {
-        Err(_) => return Err(ConnectError::Timeout(timeout)),
-        Ok(Err(e)) => return Err(ConnectError::Db(e)),
-        Ok(Ok(pair)) => pair,
-    };
+    let (client, mut conn) = crate::pg::conn::connect_raw(cfg, timeout).await?;
     let cancelled_waits = Arc::new(AtomicU64::new(0));
     let counter = cancelled_waits.clone();
     tokio::spawn(async move {
