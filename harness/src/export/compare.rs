@@ -65,6 +65,14 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
                 .filter_map(|(_, _, s)| s.parallel.as_ref())
                 .flat_map(|p| p.maneuvers.iter().filter_map(|m| m.extra_delay_ms.map(|d| d.max)))
                 .reduce(f64::max),
+            receive_files: section_sum(&mine, |s| s.receive.as_ref().map(|r| r.files_written)),
+            receive_duplicates: section_sum(&mine, |s| s.receive.as_ref().map(|r| r.duplicate_receipts)),
+            receive_incomplete: section_sum(&mine, |s| s.receive.as_ref().map(|r| r.incomplete_reads)),
+            sso_decryptions_failed: section_sum(&mine, |s| s.sso.as_ref().map(|x| x.decryptions_failed)),
+            sso_encryptions_failed: section_sum(&mine, |s| {
+                s.sso.as_ref().map(|x| x.encryptions_failed + x.encryptions_unknown)
+            }),
+            sso_starts_blocked: section_sum(&mine, |s| s.sso.as_ref().map(|x| x.starts_blocked)),
         });
         all_trials.extend(trials);
     }
@@ -92,6 +100,11 @@ fn exposure_sum(
 ) -> Option<f64> {
     let sections: Vec<f64> = runs.iter().filter_map(|(_, _, s)| s.exposure.as_ref()).map(pick).collect();
     (!sections.is_empty()).then(|| sections.iter().sum())
+}
+
+/// A count of the runs' sections, summed; None when no run had the section.
+fn section_sum(runs: &[&(String, u32, Summary)], pick: impl Fn(&Summary) -> Option<u64>) -> Option<u64> {
+    runs.iter().filter_map(|(_, _, s)| pick(s)).reduce(|a, b| a + b)
 }
 
 /// A figure of the runs' parallel-group maneuvers, summed; None when no run had groups.

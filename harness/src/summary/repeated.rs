@@ -57,6 +57,22 @@ pub struct VariantRow {
     pub stranded: Option<u64>,
     #[serde(default)]
     pub stranded_delay_max_ms: Option<f64>,
+    /// A receive location, summed over the runs: files written, duplicate receives and
+    /// incomplete reads (None: no receive location).
+    #[serde(default)]
+    pub receive_files: Option<u64>,
+    #[serde(default)]
+    pub receive_duplicates: Option<u64>,
+    #[serde(default)]
+    pub receive_incomplete: Option<u64>,
+    /// The SSO master secret, summed over the runs: decryptions and encryptions that did not
+    /// work (failed or unknown), and host instance starts that waited (None: no `--sso`).
+    #[serde(default)]
+    pub sso_decryptions_failed: Option<u64>,
+    #[serde(default)]
+    pub sso_encryptions_failed: Option<u64>,
+    #[serde(default)]
+    pub sso_starts_blocked: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -49,6 +49,7 @@ pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
         rows,
     ));
     out.extend(exposure(&s.variants));
+    out.extend(receive_and_sso(&s.variants));
     let trials = &s.failover.trials;
     if !trials.is_empty() {
         let labelled: Vec<_> = trials.iter().map(|t| (format!("{} {}", t.variant, t.trial), &t.timeline)).collect();
@@ -92,6 +93,47 @@ fn exposure(variants: &[VariantRow]) -> Vec<Block> {
         ),
         table(&["variant", "exposed s", "acknowledged while exposed", "lost", "lost while exposed"], rows),
     ]
+}
+
+/// The variants' receive locations and SSO secrets side by side (summed over each variant's
+/// runs), when any variant had one.
+fn receive_and_sso(variants: &[VariantRow]) -> Vec<Block> {
+    let count = |n: Option<u64>| n.map_or("-".into(), |n| n.to_string());
+    let mut out = Vec::new();
+    if variants.iter().any(|v| v.receive_files.is_some()) {
+        let rows = variants
+            .iter()
+            .map(|v| {
+                vec![
+                    v.variant.clone(),
+                    count(v.receive_files),
+                    count(v.receive_duplicates),
+                    count(v.receive_incomplete),
+                ]
+            })
+            .collect();
+        out.push(Block::Heading(2, "Receive locations".into()));
+        out.push(table(&["variant", "files written", "duplicate receives", "incomplete reads"], rows));
+    }
+    if variants.iter().any(|v| v.sso_encryptions_failed.is_some()) {
+        let rows = variants
+            .iter()
+            .map(|v| {
+                vec![
+                    v.variant.clone(),
+                    count(v.sso_decryptions_failed),
+                    count(v.sso_encryptions_failed),
+                    count(v.sso_starts_blocked),
+                ]
+            })
+            .collect();
+        out.push(Block::Heading(2, "SSO master secret".into()));
+        out.push(table(
+            &["variant", "decryptions failed", "encryptions failed or unknown", "starts that waited"],
+            rows,
+        ));
+    }
+    out
 }
 
 fn distance(d: &DistanceSection, draw: &mut Draw<'_>) -> Vec<Block> {
@@ -213,5 +255,21 @@ mod tests {
         let md = crate::report::doc::to_markdown(&exposure(&[sync, plain]));
         assert!(md.contains("| first-1-of-1 | 31.8 | 7845 | 3849 | 3849 |"), "{md}");
         assert!(md.contains("| single | - | - | 0 | - |"), "{md}");
+    }
+
+    #[test]
+    fn receive_and_sso_are_tabled_only_when_a_variant_had_them() {
+        let plain = VariantRow { variant: "plain".into(), ..Default::default() };
+        assert!(receive_and_sso(std::slice::from_ref(&plain)).is_empty());
+        let none2 = VariantRow {
+            variant: "none-2".into(),
+            receive_files: Some(30_000),
+            receive_duplicates: Some(25_000),
+            receive_incomplete: Some(29),
+            ..Default::default()
+        };
+        let md = crate::report::doc::to_markdown(&receive_and_sso(&[none2, plain]));
+        assert!(md.contains("| none-2 | 30000 | 25000 | 29 |") && md.contains("| plain | - | - | - |"), "{md}");
+        assert!(!md.contains("SSO"), "{md}");
     }
 }
