@@ -63,22 +63,9 @@ pub struct OverdriveResult {
     pub recovery_s: f64,
     /// The run's results folder, relative to the capacity folder.
     pub folder: String,
-    /// Messages waiting when the overdrive began, at the peak, and when it ended.
-    pub backlog_start: Option<f64>,
-    pub backlog_peak: Option<f64>,
-    /// Seconds from the start of the overdrive to the peak.
-    pub peak_at_s: Option<f64>,
-    pub backlog_at_overdrive_end: Option<f64>,
-    /// Seconds throttled (`--throttle`), overdrive and recovery together.
-    pub throttled_s: f64,
-    /// Seconds from the end of the overdrive until the backlog was back to where it started
-    /// (within one second of the low load's queue entries) and stayed there; None: not within
-    /// the recovery.
-    pub drain_s: Option<f64>,
-    /// When it did not drain: what was left at the end, and the time the remaining excess
-    /// would take at the recovery's measured drain rate (None when it was not falling).
-    pub left_at_end: Option<f64>,
-    pub drain_estimate_s: Option<f64>,
+    /// What the queues did (capacity.json keeps these keys flat: `backlog_start`...).
+    #[serde(flatten)]
+    pub backlog: BacklogFigures,
     /// Acknowledged publishes/s over the whole run, and the failed or unknown operations.
     pub achieved: f64,
     pub failed: u64,
@@ -88,14 +75,26 @@ pub struct OverdriveResult {
 
 /// The backlog figures from the run's samples; `allowance` is the queue depth above the start
 /// that still counts as drained.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct BacklogFigures {
+    /// Messages waiting when the overdrive began, at the peak, and when it ended.
+    #[serde(rename = "backlog_start")]
     pub start: Option<f64>,
+    #[serde(rename = "backlog_peak")]
     pub peak: Option<f64>,
+    /// Seconds from the start of the overdrive to the peak.
     pub peak_at_s: Option<f64>,
+    #[serde(rename = "backlog_at_overdrive_end")]
     pub at_end_of_overdrive: Option<f64>,
+    /// Seconds throttled (`--throttle`), overdrive and recovery together.
+    #[serde(default)]
     pub throttled_s: f64,
+    /// Seconds from the end of the overdrive until the backlog was back to where it started
+    /// (within one second of the low load's queue entries) and stayed there; None: not within
+    /// the recovery.
     pub drain_s: Option<f64>,
+    /// When it did not drain: what was left at the end, and the time the remaining excess
+    /// would take at the recovery's measured drain rate (None when it was not falling).
     pub left_at_end: Option<f64>,
     pub drain_estimate_s: Option<f64>,
 }
@@ -135,6 +134,28 @@ pub fn analyse(samples: &[Sample], overdrive_s: f64, interval_s: f64, allowance:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_json_keeps_the_backlog_figures_as_flat_keys() {
+        let r = OverdriveResult {
+            factor: 1.4,
+            rate: 140.0,
+            low_rate: 50.0,
+            duration_s: 120.0,
+            recovery_s: 600.0,
+            folder: "overdrive".into(),
+            backlog: BacklogFigures { start: Some(10.0), peak: Some(900.0), drain_s: Some(42.0), ..Default::default() },
+            achieved: 139.0,
+            failed: 0,
+            error: None,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!((v["backlog_start"].as_f64(), v["backlog_peak"].as_f64()), (Some(10.0), Some(900.0)), "{v}");
+        assert_eq!(v["drain_s"].as_f64(), Some(42.0));
+        assert!(v["backlog_at_overdrive_end"].is_null() && v.get("backlog").is_none(), "{v}");
+        let back: OverdriveResult = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
 
     fn run(points: &[(f64, f64, bool)]) -> Vec<Sample> {
         points.iter().map(|&(t_s, q, throttled)| Sample { t_s, queued: Some(q), throttled }).collect()

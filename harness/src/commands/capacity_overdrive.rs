@@ -39,14 +39,7 @@ pub(super) async fn overdrive(
         duration_s: o.duration.as_secs_f64(),
         recovery_s: o.recovery().as_secs_f64(),
         folder: folder.clone(),
-        backlog_start: None,
-        backlog_peak: None,
-        peak_at_s: None,
-        backlog_at_overdrive_end: None,
-        throttled_s: 0.0,
-        drain_s: None,
-        left_at_end: None,
-        drain_estimate_s: None,
+        backlog: Default::default(),
         achieved: 0.0,
         failed: 0,
         error: None,
@@ -62,15 +55,7 @@ pub(super) async fn overdrive(
             match std::fs::read_to_string(ctx.dir.join(&folder).join("timeline.csv")) {
                 Ok(text) => {
                     let samples = samples(&Timeline::parse(&text), plan.warmup.as_secs_f64());
-                    let f = analyse(&samples, o.duration.as_secs_f64(), cfg.interval.as_secs_f64(), allowance);
-                    out.backlog_start = f.start;
-                    out.backlog_peak = f.peak;
-                    out.peak_at_s = f.peak_at_s;
-                    out.backlog_at_overdrive_end = f.at_end_of_overdrive;
-                    out.throttled_s = f.throttled_s;
-                    out.drain_s = f.drain_s;
-                    out.left_at_end = f.left_at_end;
-                    out.drain_estimate_s = f.drain_estimate_s;
+                    out.backlog = analyse(&samples, o.duration.as_secs_f64(), cfg.interval.as_secs_f64(), allowance);
                 }
                 Err(e) => out.error = Some(format!("reading its timeline: {e}")),
             }
@@ -112,11 +97,12 @@ fn line(o: &OverdriveResult) -> String {
     if let Some(e) = &o.error {
         return format!("not measured ({e})");
     }
-    let peak = o.backlog_peak.map(|p| format!("backlog peak {p:.0}")).unwrap_or_else(|| "backlog not sampled".into());
-    let drain = match (o.drain_s, o.drain_estimate_s) {
+    let b = &o.backlog;
+    let peak = b.peak.map(|p| format!("backlog peak {p:.0}")).unwrap_or_else(|| "backlog not sampled".into());
+    let drain = match (b.drain_s, b.drain_estimate_s) {
         (Some(d), _) => format!("drained {d:.0} s after it"),
         (None, Some(e)) => format!("not drained in {:.0} s (estimate {e:.0} s)", o.recovery_s),
         (None, None) => format!("not drained in {:.0} s", o.recovery_s),
     };
-    format!("{peak}, throttled {:.0} s, {drain}", o.throttled_s)
+    format!("{peak}, throttled {:.0} s, {drain}", b.throttled_s)
 }

@@ -120,7 +120,8 @@ fn overdrive_blocks(o: &CapacityOutcome) -> Vec<Block> {
     let rows = runs
         .iter()
         .map(|(label, r)| {
-            let drain = match (r.drain_s, r.drain_estimate_s, &r.error) {
+            let b = &r.backlog;
+            let drain = match (b.drain_s, b.drain_estimate_s, &r.error) {
                 (_, _, Some(e)) => format!("not measured: {e}"),
                 (Some(d), _, None) => format!("{d:.0} s"),
                 (None, Some(e), None) => format!("**not in {:.0} s** (~{e:.0} s at the recovery's pace)", r.recovery_s),
@@ -130,13 +131,13 @@ fn overdrive_blocks(o: &CapacityOutcome) -> Vec<Block> {
                 label.to_string(),
                 format!("{:.0} ({:.2}x)", r.rate, r.factor),
                 format!("{:.0}", r.achieved),
-                n(r.backlog_start),
-                match (r.backlog_peak, r.peak_at_s) {
+                n(b.start),
+                match (b.peak, b.peak_at_s) {
                     (Some(p), Some(t)) => format!("{p:.0} at {t:.0} s"),
                     _ => "-".into(),
                 },
-                n(r.backlog_at_overdrive_end),
-                format!("{:.0} s", r.throttled_s),
+                n(b.at_end_of_overdrive),
+                format!("{:.0} s", b.throttled_s),
                 drain,
                 r.failed.to_string(),
                 r.folder.clone(),

@@ -23,7 +23,7 @@ pub fn compare(before: &CapacityOutcome, after: &CapacityOutcome) -> Vec<MetricC
         if let (Some(nb), Some(na)) = (n1(b), n1(a)) {
             out.push(mst(format!("{}.n1_mst", b.label), &nb, &na));
         }
-        let drain = |t: &TopologySearch| t.overdrive.as_ref().and_then(|o| o.drain_s);
+        let drain = |t: &TopologySearch| t.overdrive.as_ref().and_then(|o| o.backlog.drain_s);
         if let (Some(db), Some(da)) = (drain(b), drain(a)) {
             let verdict = if da > db * 1.1 {
                 Verdict::Worse
