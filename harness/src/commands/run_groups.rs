@@ -92,24 +92,19 @@ pub(super) async fn inspect(cfg: &RunConfig, groups: &Groups, manifest: &mut Man
     Ok(())
 }
 
-/// One group's count in its own database: the messages it holds a trace of (spool or
-/// tracking), read independently of the ledger.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct GroupHolds {
-    pub group: String,
-    /// None: the group's database could not be read (it never came back).
-    pub messages: Option<i64>,
-}
-
 /// What survived in every group's database, in one state (message ids are global), and each
-/// group's own count. A group that is gone for good is not waited for: its messages are absent.
-pub(super) async fn read_db_state(cfg: &RunConfig, groups: &Groups) -> Result<(DbState, Vec<GroupHolds>), String> {
+/// group's own count of the messages it holds a trace of (spool or tracking; None: gone for good,
+/// not waited for, its messages absent).
+pub(super) async fn read_db_state(
+    cfg: &RunConfig,
+    groups: &Groups,
+) -> Result<(DbState, crate::export::parallel::Holds), String> {
     let (_stop_tx, mut stop) = watch::channel(false);
     let mut db = DbState::new(cfg.workload.messagebox.hosts.len());
     let mut holds = Vec::new();
     for g in groups.balancer.groups() {
         if g.is_gone() {
-            holds.push(GroupHolds { group: g.name.clone(), messages: None });
+            holds.push((g.name.clone(), None));
             continue;
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -122,7 +117,7 @@ pub(super) async fn read_db_state(cfg: &RunConfig, groups: &Groups) -> Result<(D
             s = habench_workloads::messagebox::schema::SCHEMA
         );
         let n: i64 = client.query_one(&sql, &[]).await.map_err(|e| format!("group {}: {e}", g.name))?.get(0);
-        holds.push(GroupHolds { group: g.name.clone(), messages: Some(n) });
+        holds.push((g.name.clone(), Some(n)));
     }
     Ok((db, holds))
 }

@@ -298,7 +298,6 @@ async fn analyse(
     if cfg.workload.kind == WorkloadKind::Messagebox {
         let (check, lost_ids, switch, holds) = check_results(cfg, survivors, ledger).await;
         if let Survivors::Groups(g) = survivors {
-            let holds = holds.into_iter().map(|h| (h.group, h.messages)).collect();
             let (events, clock) = (&result.events, &result.clock);
             summary.parallel = Some(crate::export::parallel::section(
                 cfg,
@@ -460,7 +459,7 @@ async fn check_results(
     cfg: &RunConfig,
     survivors: Survivors<'_>,
     ledger: &LedgerSummary,
-) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>, Vec<super::run_groups::GroupHolds>) {
+) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>, crate::export::parallel::Holds) {
     let endpoint = match survivors {
         Survivors::Endpoint(e) => e,
         Survivors::Groups(g) => {

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use info::{describe, node_info, NodeInfo, TopologyInfo};
-pub use parallel::{ParallelSpec, GROUPS};
+pub use parallel::ParallelSpec;
 pub use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
