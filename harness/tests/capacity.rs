@@ -110,7 +110,21 @@ fn compare_against_a_faster_copy(out: &Path, cap: &Value) {
     std::fs::create_dir_all(&*faster).unwrap();
     let mut c = cap.clone();
     let t = &mut c["topologies"][0];
-    let (mst, above) = (t["mst"].as_f64().unwrap(), t["unsustainable"].as_f64().unwrap_or(3200.0));
+    let mst = t["mst"].as_f64().unwrap();
+    // A search that found no rate it could not sustain (it ended on its step budget) has no
+    // bracket above: its copy gets one, so that "wholly above" can be decided.
+    let before = common::TempDir::new("capacity", "bounded");
+    let out: &Path = match t["unsustainable"].as_f64() {
+        Some(_) => out,
+        None => {
+            std::fs::create_dir_all(&*before).unwrap();
+            let mut b = cap.clone();
+            b["topologies"][0]["unsustainable"] = (mst * 1.5).into();
+            std::fs::write(before.join("capacity.json"), serde_json::to_string(&b).unwrap()).unwrap();
+            &before
+        }
+    };
+    let above = t["unsustainable"].as_f64().unwrap_or(mst * 1.5);
     t["mst"] = (above * 2.0).into();
     t["unsustainable"] = (above * 2.2).into();
     std::fs::write(faster.join("capacity.json"), serde_json::to_string(&c).unwrap()).unwrap();
