@@ -8,14 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_postgres::Config;
 
+use crate::cluster::command::CommandRunner;
 use crate::cluster::file::{ClusterFile, ClusterNode};
 use crate::error::{Error, Result};
 use crate::patroni::{http, ClusterView, SyncMode, Timing};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REST_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a fault command may run.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A node as discovered.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +52,7 @@ pub struct ClusterInfo {
 pub struct External {
     file: ClusterFile,
     info: ClusterInfo,
+    commands: CommandRunner,
 }
 
 impl External {
@@ -89,7 +89,8 @@ impl External {
             replication,
             engine,
         };
-        Ok(External { file, info })
+        let commands = CommandRunner::new(file.secrets());
+        Ok(External { file, info, commands })
     }
 
     pub fn info(&self) -> &ClusterInfo {
@@ -168,49 +169,37 @@ impl External {
             .map_err(|e| Error::node(node, format!("Patroni REST {method} {path}: {e}")))
     }
 
-    /// Runs the node's command for `action` (`sh -c`); returns what it printed.
+    /// Runs the node's command for `action` (`sh -c`, in its own process group, with its
+    /// timeout); returns what it printed.
     pub async fn run_action(&self, node: &str, action: &str) -> Result<String> {
         let cmd = self
             .node(node)?
             .commands
             .get(action)
             .ok_or_else(|| Error::node(node, format!("no commands.{action} in {}", self.file.path)))?;
-        run_shell(node, action, cmd).await
+        self.commands.run(node, action, cmd).await
     }
 
     /// Runs the DCS command for `action` (pause or resume).
     pub async fn run_dcs(&self, action: &str) -> Result<String> {
         let cmd = self.file.dcs.get(action).ok_or_else(|| Error::node("dcs", format!("no dcs.{action} command")))?;
-        run_shell("dcs", action, cmd).await
+        self.commands.run("dcs", action, cmd).await
     }
 
-    /// The same, blocking (a lasting fault is ended from synchronous code).
-    pub fn run_blocking(&self, node: &str, action: &str) -> Result<String> {
-        let cmd = if node == "dcs" { self.file.dcs.get(action) } else { self.node(node)?.commands.get(action) };
-        let cmd = cmd.ok_or_else(|| Error::node(node, format!("no {action} command")))?;
-        let out = std::process::Command::new("/bin/sh")
-            .args(["-c", cmd])
-            .output()
-            .map_err(|e| Error::io("running", std::path::Path::new("/bin/sh"), e))?;
-        command_result(node, action, out)
+    /// Every command's record goes to `path` from now on (`commands.log` of the run).
+    pub fn log_commands_to(&self, path: std::path::PathBuf) {
+        self.commands.log_to(path);
+    }
+
+    /// Kills every command still running (with its process group); returns how many.
+    pub fn kill_running_commands(&self) -> usize {
+        self.commands.kill_running()
     }
 }
 
-async fn run_shell(node: &str, action: &str, cmd: &str) -> Result<String> {
-    let child = tokio::process::Command::new("/bin/sh").args(["-c", cmd]).kill_on_drop(true).output();
-    let out = tokio::time::timeout(COMMAND_TIMEOUT, child)
-        .await
-        .map_err(|_| Error::node(node, format!("commands.{action} did not finish in {COMMAND_TIMEOUT:?}")))?
-        .map_err(|e| Error::io("running", std::path::Path::new("/bin/sh"), e))?;
-    command_result(node, action, out)
-}
-
-fn command_result(node: &str, action: &str, out: std::process::Output) -> Result<String> {
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if out.status.success() {
-        Ok(text.trim().to_string())
-    } else {
-        Err(Error::node(node, format!("commands.{action} failed ({}): {}", out.status, crate::pg::env::tail(&text, 5))))
+impl Drop for External {
+    fn drop(&mut self) {
+        self.commands.kill_running();
     }
 }
 

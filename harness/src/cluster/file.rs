@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::command::{ShellCommand, DEFAULT_TIMEOUT};
 use crate::pg::dsn::UserDsn;
 
 /// Fault actions a node's commands can carry out.
@@ -19,16 +20,22 @@ struct NodeEntry {
     dsn: String,
     patroni: Option<String>,
     #[serde(default)]
-    commands: BTreeMap<String, String>,
+    commands: BTreeMap<String, CommandEntry>,
 }
+
+/// A command: its text, or a table with its text and its own timeout (`{ run, timeout }`),
+/// read by hand so that a mistake is named by its key.
+type CommandEntry = toml::Value;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileText {
+    /// How long any command may run (default 30 s); a command's own `timeout` overrides it.
+    timeout: Option<String>,
     nodes: Vec<NodeEntry>,
     /// Commands on the DCS: `pause` and `resume` (every member), for dcs-outage.
     #[serde(default)]
-    dcs: BTreeMap<String, String>,
+    dcs: BTreeMap<String, CommandEntry>,
 }
 
 /// One node of an existing cluster, checked.
@@ -38,8 +45,8 @@ pub struct ClusterNode {
     /// Shown without its password.
     pub dsn: UserDsn,
     pub patroni: Option<String>,
-    /// Action -> shell command (`sh -c`).
-    pub commands: BTreeMap<String, String>,
+    /// Action -> shell command (`sh -c`) and its timeout.
+    pub commands: BTreeMap<String, ShellCommand>,
 }
 
 /// An existing cluster, checked.
@@ -48,13 +55,17 @@ pub struct ClusterFile {
     /// Where it was read from.
     pub path: String,
     pub nodes: Vec<ClusterNode>,
-    pub dcs: BTreeMap<String, String>,
+    pub dcs: BTreeMap<String, ShellCommand>,
 }
 
 impl ClusterFile {
     /// Parses and checks the file's text; errors name the file, the node and the key.
     pub fn parse(path: &str, text: &str) -> Result<ClusterFile, String> {
         let raw: FileText = toml::from_str(text).map_err(|e| format!("{path}: {}", e.message()))?;
+        let default_timeout = match &raw.timeout {
+            Some(t) => timeout(t).map_err(|e| format!("{path}: timeout: {e}"))?,
+            None => DEFAULT_TIMEOUT,
+        };
         if raw.nodes.is_empty() {
             return Err(format!("{path}: no [[nodes]]; give each node's `name` and `dsn`"));
         }
@@ -73,12 +84,22 @@ impl ClusterFile {
             if let Some(bad) = n.commands.keys().find(|k| !ACTIONS.contains(&k.as_str())) {
                 return Err(format!("{at}.commands.{bad}: not an action; use {}", ACTIONS.join(", ")));
             }
-            nodes.push(ClusterNode { name: n.name, dsn, patroni: n.patroni, commands: n.commands });
+            let commands = checked(n.commands, default_timeout, &format!("{at}.commands"))?;
+            nodes.push(ClusterNode { name: n.name, dsn, patroni: n.patroni, commands });
         }
         if let Some(bad) = raw.dcs.keys().find(|k| !["pause", "resume"].contains(&k.as_str())) {
             return Err(format!("{path}: dcs.{bad}: not an action; use pause, resume"));
         }
-        Ok(ClusterFile { path: path.to_string(), nodes, dcs: raw.dcs })
+        let dcs = checked(raw.dcs, default_timeout, &format!("{path}: dcs"))?;
+        Ok(ClusterFile { path: path.to_string(), nodes, dcs })
+    }
+
+    /// The passwords of the file's connection strings: never written to a log.
+    pub fn secrets(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.dsn.config().get_password().map(|p| String::from_utf8_lossy(p).into_owned()))
+            .collect()
     }
 
     /// The first node lacking one of `actions`, and the action: any node may be the primary
@@ -98,6 +119,50 @@ impl ClusterFile {
     pub fn has_dcs_commands(&self) -> bool {
         self.dcs.contains_key("pause") && self.dcs.contains_key("resume")
     }
+}
+
+/// Each command with its timeout (its own, else the file's); errors name the key.
+fn checked(
+    entries: BTreeMap<String, CommandEntry>,
+    default: std::time::Duration,
+    at: &str,
+) -> Result<BTreeMap<String, ShellCommand>, String> {
+    let mut out = BTreeMap::new();
+    for (action, entry) in entries {
+        let shape = || format!("{at}.{action}: give a command, or {{ run = \"COMMAND\", timeout = \"30s\" }}");
+        let (run, limit) = match entry {
+            toml::Value::String(run) => (run, default),
+            toml::Value::Table(t) => {
+                if let Some(bad) = t.keys().find(|k| !["run", "timeout"].contains(&k.as_str())) {
+                    return Err(format!("{at}.{action}.{bad}: not a key of a command; use run and timeout"));
+                }
+                let run = t.get("run").and_then(|v| v.as_str()).ok_or_else(shape)?.to_string();
+                let limit = match t.get("timeout") {
+                    None => default,
+                    Some(toml::Value::String(text)) => {
+                        timeout(text).map_err(|e| format!("{at}.{action}.timeout: {e}"))?
+                    }
+                    Some(_) => return Err(format!("{at}.{action}.timeout: give a duration such as \"30s\"")),
+                };
+                (run, limit)
+            }
+            _ => return Err(shape()),
+        };
+        if run.trim().is_empty() {
+            return Err(format!("{at}.{action}: an empty command; give the shell command to run"));
+        }
+        out.insert(action, ShellCommand { run, timeout: limit });
+    }
+    Ok(out)
+}
+
+/// A command's timeout: a duration from 100 ms to 1 hour.
+fn timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = habench_workloads::duration::parse_duration(text)?;
+    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("`{text}` is out of range; give a duration from 100ms to 1h (default 30s)"));
+    }
+    Ok(d)
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -145,5 +210,31 @@ dsn = "host=db2.example.internal port=5432 user=habench dbname=postgres"
         let bad = FILE.replace("port=5432 user=habench dbname", "port=x dbname");
         assert!(ClusterFile::parse("c.toml", &bad).unwrap_err().contains("nodes[1].dsn"));
         assert!(ClusterFile::parse("c.toml", "").unwrap_err().contains("nodes"));
+    }
+
+    #[test]
+    fn command_timeouts_come_from_the_command_then_the_file_then_the_default() {
+        let c = ClusterFile::parse("c.toml", FILE).unwrap();
+        assert_eq!(c.nodes[0].commands["crash"].timeout, DEFAULT_TIMEOUT);
+        let text = format!("timeout = \"5s\"\n{}", FILE).replace(
+            "resume = \"ssh db1 sudo systemctl kill -s CONT patroni postgresql\"",
+            "resume = { run = \"sleep 120\", timeout = \"3s\" }",
+        );
+        let c = ClusterFile::parse("c.toml", &text).unwrap();
+        assert_eq!(c.nodes[0].commands["crash"].timeout, std::time::Duration::from_secs(5));
+        assert_eq!(c.nodes[0].commands["resume"].timeout, std::time::Duration::from_secs(3));
+        assert_eq!(c.nodes[0].commands["resume"].run, "sleep 120");
+        assert_eq!(c.secrets(), vec!["s3cret".to_string()]);
+        let bad = text.replace("timeout = \"3s\"", "timeout = \"soon\"");
+        let e = ClusterFile::parse("c.toml", &bad).unwrap_err();
+        assert!(e.contains("nodes[0].commands.resume.timeout") && e.contains("not a duration"), "{e}");
+        let bad = text.replace("timeout = \"5s\"", "timeout = \"10ms\"");
+        let e = ClusterFile::parse("c.toml", &bad).unwrap_err();
+        assert!(e.starts_with("c.toml: timeout:") && e.contains("100ms to 1h"), "{e}");
+        let bad = format!("{FILE}\n[dcs]\npause = {{ run = \"x\", timout = \"1s\" }}\n");
+        let e = ClusterFile::parse("c.toml", &bad).unwrap_err();
+        assert!(e.contains("dcs.pause.timout: not a key"), "{e}");
+        let bad = format!("{FILE}\n[dcs]\npause = 3\n");
+        assert!(ClusterFile::parse("c.toml", &bad).unwrap_err().contains("dcs.pause: give a command"));
     }
 }

@@ -2,6 +2,7 @@
 //! broken only through the file's commands or Patroni's REST API. habench starts and stops
 //! nothing of them; it creates and drops only its own schema.
 
+pub mod command;
 mod external;
 mod file;
 

@@ -84,6 +84,9 @@ pub(super) async fn run_once(
         manifest.sso_server = Some(crate::topology::node_info(s.lock().await.node_mut(), None).await);
     }
     manifest.cluster = cluster.as_ref().map(|c| c.info().clone());
+    if let Some(c) = &cluster {
+        c.log_commands_to(dir.path().join("commands.log"));
+    }
     let (report_plan, primary_node) = match &groups {
         Some(g) => {
             super::run_groups::inspect(&cfg, g, &mut manifest).await?;
@@ -113,6 +116,10 @@ pub(super) async fn run_once(
     let balancer = groups.as_ref().map(|g| g.balancer.clone());
     let endpoints = runner::Endpoints { write: endpoint.clone(), sso: sso_endpoint, balancer };
     let result = runner::run(cfg.clone(), endpoints, ledger_tx, &mut dir, abort_rx, Some(plan), report_plan).await;
+    // A user's command still running (its fault's wait ended with the run) goes with its group.
+    if let Some(n) = cluster.as_ref().map(|c| c.kill_running_commands()).filter(|n| *n > 0) {
+        tracing::warn!("{n} cluster-file command(s) still running at the run's end were killed");
+    }
     let ledger = ledger_task.await.context("ledger writer")?.context("writing ledger.csv")?;
     let mut final_summary = summary::final_summary(&header, &result, &crate::timefmt::rfc3339(SystemTime::now()));
     let survivors = match &groups {

@@ -260,8 +260,13 @@ async fn nemesis(
                             _ = tokio::time::sleep(d) => {}
                             _ = stop.changed() => {}
                         }
-                        if fault::external::resume(c, f.kind, &node) {
-                            log.push(EventKind::Resumed { node });
+                        match fault::external::resume(c, f.kind, &node).await {
+                            Ok(true) => log.push(EventKind::Resumed { node }),
+                            Ok(false) => {}
+                            Err(e) => log.push(EventKind::Failed {
+                                what: format!("{} resume on {node}", f.kind),
+                                error: e.to_string(),
+                            }),
                         }
                     }
                 }

@@ -47,18 +47,12 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
     }
 }
 
-/// Ends a lasting fault with the file's `resume` command (node or DCS).
-pub fn resume(c: &External, kind: FaultKind, target: &str) -> bool {
-    let result = match kind {
-        FaultKind::PausePrimary => c.run_blocking(target, "resume"),
-        FaultKind::DcsOutage => c.run_blocking("dcs", "resume"),
-        _ => return false,
-    };
-    match result {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!("ending {kind} on {target}: {e}");
-            false
-        }
+/// Ends a lasting fault with the file's `resume` command (node or DCS): Ok(false) when the
+/// fault has nothing to undo, the command's error (it failed or timed out) otherwise.
+pub async fn resume(c: &External, kind: FaultKind, target: &str) -> Result<bool> {
+    match kind {
+        FaultKind::PausePrimary => c.run_action(target, "resume").await.map(|_| true),
+        FaultKind::DcsOutage => c.run_dcs("resume").await.map(|_| true),
+        _ => Ok(false),
     }
 }

@@ -9,6 +9,7 @@ pub mod floor;
 pub mod op;
 pub mod recorder;
 pub mod reports;
+pub mod stall;
 pub mod stats;
 pub mod timeline;
 
