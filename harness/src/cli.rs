@@ -329,6 +329,10 @@ pub struct RunArgs {
     /// JSON line and wait for SIGINT/SIGTERM.
     #[arg(long)]
     pub keep: bool,
+    /// A stall of habench itself (its runtimes or the whole process) longer than this in the
+    /// measured phase marks the run compromised (default 200ms; 50ms to 1h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_harness_stall: Option<Duration>,
     /// The checker treats duplicated deliveries as a failure (exactly-once expectation).
     #[arg(long)]
     pub exactly_once: bool,

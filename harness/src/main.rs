@@ -11,15 +11,11 @@ fn main() -> std::process::ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(habench::commands::run(cli));
     drop(runtime);
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<habench::commands::Regressed>().is_some() => {
-            eprintln!("habench: {e}");
-            std::process::ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("error: {}", habench::commands::error_line(&e));
-            std::process::ExitCode::from(2)
-        }
+    let status = habench::commands::exit_status(&result);
+    match (&result, status) {
+        (Ok(()), _) => {}
+        (Err(e), 2) => eprintln!("error: {}", habench::commands::error_line(e)),
+        (Err(e), _) => eprintln!("habench: {e}"),
     }
+    std::process::ExitCode::from(status)
 }

@@ -123,6 +123,12 @@ pub struct RunResult {
     pub receive: Option<crate::receive::ReceiveRecords>,
     /// The SSO master secret's counts (`--sso`).
     pub sso: Option<std::sync::Arc<crate::sso::SsoState>>,
+    /// Every stall of habench itself over 50 ms (its runtimes, or the whole process).
+    pub stalls: Vec<crate::measure::stall::Stall>,
+    /// Where the measured phase started (it ends with the last measured interval).
+    pub measure_start: std::time::Instant,
+    /// A stall longer than this in the measured phase compromises the run.
+    pub max_harness_stall: std::time::Duration,
 }
 
 /// The report load's results.

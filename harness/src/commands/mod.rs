@@ -60,6 +60,44 @@ impl std::fmt::Display for Regressed {
 
 impl std::error::Error for Regressed {}
 
+/// habench stalled in a run's measured phase past `--max-harness-stall`: the results are kept,
+/// marked compromised, and the process exits with status 3.
+#[derive(Debug)]
+pub struct Compromised(pub String);
+
+impl std::fmt::Display for Compromised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Compromised {}
+
+/// A results folder lacks an output or holds a cut one: exit status 4.
+#[derive(Debug)]
+pub struct OutputsIncomplete(pub String);
+
+impl std::fmt::Display for OutputsIncomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OutputsIncomplete {}
+
+/// The process's exit status for a command's result: 0 success, 1 a comparison found a
+/// regression, 2 an error (or a run that did not complete), 3 a compromised measurement,
+/// 4 a results folder with outputs missing or cut.
+pub fn exit_status(result: &anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.downcast_ref::<Regressed>().is_some() => 1,
+        Err(e) if e.downcast_ref::<Compromised>().is_some() => 3,
+        Err(e) if e.downcast_ref::<OutputsIncomplete>().is_some() => 4,
+        Err(_) => 2,
+    }
+}
+
 /// An error and its causes on one line, each said once: a cause whose text the line already
 /// holds (libraries often repeat their source in their own message) is left out.
 pub fn error_line(e: &anyhow::Error) -> String {

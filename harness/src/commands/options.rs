@@ -110,6 +110,7 @@ pub fn overrides(a: &RunArgs) -> Overrides {
         no_fence: a.no_fence,
         trials: a.trials,
         keep: a.keep,
+        max_harness_stall: a.max_harness_stall,
         exactly_once: a.exactly_once,
         reports_on: a.reports_on,
         report_rate: a.report_rate,

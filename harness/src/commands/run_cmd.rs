@@ -39,6 +39,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 serde_json::to_string(&json!({
                     "results": results,
                     "complete": summary.complete,
+                    "compromised": summary.compromised,
                     "throughput": summary.throughput,
                     "latency_us": summary.latency_us,
                     "check": summary.check,
@@ -154,6 +155,18 @@ async fn finish(
         .collect();
     if !incomplete.is_empty() {
         bail!("the run did not complete ({}); what was measured is kept with complete: false", incomplete.join("; "));
+    }
+    let compromised: Vec<String> = summaries
+        .iter()
+        .filter(|s| s.compromised)
+        .map(|s| format!("{}: {}", s.run_id, s.compromised_reason.as_deref().unwrap_or("habench stalled")))
+        .collect();
+    if !compromised.is_empty() {
+        return Err(super::Compromised(format!(
+            "COMPROMISED measurement ({}); the results are kept with compromised: true",
+            compromised.join("; ")
+        ))
+        .into());
     }
     Ok(())
 }

@@ -364,7 +364,20 @@ async fn analyse(
         if let Some(model) = rto_model(cfg, manifest) {
             trials::annotate_bands(&mut trials, &model);
         }
-        summary.failover = Some(FailoverSection::of(trials));
+        let mut section = FailoverSection::of(trials);
+        section.failed_faults = result
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::failover::EventKind::Failed { what, error } => Some(crate::summary::FailedFault {
+                    at_s: result.clock.elapsed_s(e.at),
+                    what: what.clone(),
+                    error: error.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        summary.failover = Some(section);
     }
 }
 

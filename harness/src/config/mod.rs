@@ -68,6 +68,9 @@ pub struct Workload {
     pub messagebox: MessageBoxConfig,
 }
 
+/// A stall of habench longer than this in the measured phase compromises a run.
+pub const DEFAULT_MAX_HARNESS_STALL: Duration = Duration::from_millis(200);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunConfig {
     pub scenario: String,
@@ -120,6 +123,9 @@ pub struct RunConfig {
     /// Leave the servers of the last trial running for inspection.
     #[serde(skip)]
     pub keep: bool,
+    /// A stall of habench itself longer than this in the measured phase compromises the run.
+    #[serde(with = "serde_str")]
+    pub max_harness_stall: Duration,
     #[serde(skip)]
     pub out: Option<PathBuf>,
     #[serde(skip)]
@@ -212,6 +218,10 @@ impl RunConfig {
                 at.key(args.op_timeout.is_some(), "--op-timeout", "load.op_timeout"),
                 "give 10ms to 1h",
             ));
+        }
+        let max_harness_stall = args.max_harness_stall.unwrap_or(DEFAULT_MAX_HARNESS_STALL);
+        if max_harness_stall < crate::measure::stall::RECORD_OVER || max_harness_stall > Duration::from_secs(3600) {
+            return Err(Error::config("--max-harness-stall", "give 50ms to 1h (default 200ms)"));
         }
         let sync_wait_timeout = args.sync_wait_timeout.or(lsec.sync_wait_timeout.map(|d| d.0));
         if let Some(d) = sync_wait_timeout {
@@ -328,6 +338,7 @@ impl RunConfig {
             receive,
             sso,
             keep: args.keep,
+            max_harness_stall,
             out: args.out.clone(),
             quiet: args.quiet,
         };

@@ -43,6 +43,7 @@ pub struct Overrides {
     pub no_fence: bool,
     pub trials: Option<u32>,
     pub keep: bool,
+    pub max_harness_stall: Option<Duration>,
     pub exactly_once: bool,
     pub reports_on: Option<ReportsOn>,
     pub report_rate: Option<f64>,

@@ -83,7 +83,13 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
         failover: RepeatedFailover { trials: all_trials },
         runs: runs
             .iter()
-            .map(|(v, n, s)| RunRef { variant: v.clone(), trial: *n, run_id: s.run_id.clone(), complete: s.complete })
+            .map(|(v, n, s)| RunRef {
+                variant: v.clone(),
+                trial: *n,
+                run_id: s.run_id.clone(),
+                complete: s.complete,
+                compromised: s.compromised,
+            })
             .collect(),
         offload: None,
         distance: None,

@@ -53,7 +53,15 @@ pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -
 
 /// After the run (complete or not); the caller adds the sections it analysed.
 pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
+    let measured_from = r.clock.elapsed_s(r.measure_start);
+    let measured_to = r.digests.iter().rev().find(|d| d.measured).map_or(measured_from, |d| d.t_s);
+    let harness =
+        crate::summary::HarnessSection::of(&r.stalls, &r.clock, (measured_from, measured_to), r.max_harness_stall);
+    let compromised_reason = harness.compromised_reason();
     Summary {
+        compromised: compromised_reason.is_some(),
+        compromised_reason,
+        harness: Some(harness),
         complete: r.stop_reason.is_none(),
         stop_reason: r.stop_reason.clone(),
         finished_at: Some(finished_at.to_string()),

@@ -60,7 +60,12 @@ struct RunningLoad {
 
 /// Starts the publishers (on their threads), the host instances and the purge job, and the
 /// report workers.
-async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportPlan) -> RunningLoad {
+async fn start_load(
+    sh: &Arc<Shared>,
+    endpoint: &Endpoint,
+    report_plan: &ReportPlan,
+    stalls: crate::measure::stall::StallHandle,
+) -> RunningLoad {
     let cfg = &sh.cfg;
     let start = sh.clock.start();
     let (stop_publishers, stop_pub_rx) = watch::channel(false);
@@ -89,7 +94,7 @@ async fn start_load(sh: &Arc<Shared>, endpoint: &Endpoint, report_plan: &ReportP
         }
     };
     let cores = cfg.threads.map(usize::from).unwrap_or_else(crate::sysinfo::cores);
-    threads::spawn_on_threads(&mut publishers, cores, tasks);
+    threads::spawn_on_threads(&mut publishers, cores, tasks, Some(stalls));
     let mut hosts = JoinSet::new();
     if cfg.workload.kind == WorkloadKind::Messagebox {
         // Every parallel group has its own host instances and purge job.
@@ -247,7 +252,10 @@ pub async fn run(
             .as_ref()
             .map(|_| Arc::new(crate::sso::SsoState::new(sso_endpoint.unwrap_or_else(|| endpoint.clone())))),
     });
-    let mut load = start_load(&sh, &endpoint, &report_plan).await;
+    // habench watching itself: the main runtime's and every client thread's heartbeat.
+    let stall_detector = crate::measure::stall::StallDetector::start();
+    let main_beat = tokio::spawn(stall_detector.heartbeat("main"));
+    let mut load = start_load(&sh, &endpoint, &report_plan, stall_detector.handle()).await;
     let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
     let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
         tokio::spawn(crate::failover::drive(plan, measure_start, sh.events.clone(), sh.kills.clone(), stop_failover_rx))
@@ -355,6 +363,8 @@ pub async fn run(
     if let Some(t) = watch_task {
         let _ = t.await;
     }
+    main_beat.abort();
+    let stalls = stall_detector.finish();
     let sync_samples = std::mem::take(&mut *sync_samples.lock().expect("sync samples lock"));
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
@@ -377,6 +387,9 @@ pub async fn run(
         digests: tally.digests,
         events: sh.events.events(),
         schedule_end_us: clock.epoch_us(publish_end),
+        stalls,
+        measure_start,
+        max_harness_stall: cfg.max_harness_stall,
         cpu: tally.cpu,
         reports,
         sync_samples,

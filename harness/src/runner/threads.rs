@@ -8,8 +8,13 @@ use tokio::task::JoinSet;
 
 /// Runs `tasks` on `threads` dedicated threads; `set` gets one task per thread that ends when
 /// all of that thread's tasks have.
-pub fn spawn_on_threads<F>(set: &mut JoinSet<()>, threads: usize, tasks: Vec<F>)
-where
+/// Each thread's runtime beats for the stall detector (`client-N`) when `stalls` is given.
+pub fn spawn_on_threads<F>(
+    set: &mut JoinSet<()>,
+    threads: usize,
+    tasks: Vec<F>,
+    stalls: Option<crate::measure::stall::StallHandle>,
+) where
     F: Future<Output = ()> + Send + 'static,
 {
     let threads = threads.clamp(1, tasks.len().max(1));
@@ -19,6 +24,7 @@ where
     }
     for (k, bucket) in buckets.into_iter().enumerate() {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let stalls = stalls.clone();
         let spawned = std::thread::Builder::new().name(format!("habench-client-{k}")).spawn(move || {
             // Timers of this thread fire within 1 µs of their time (the default slack is 50 µs).
             super::alarm::set_timer_slack(std::time::Duration::from_micros(1));
@@ -30,6 +36,10 @@ where
                 }
             };
             rt.block_on(async move {
+                // Not in `local`: the heartbeat ends with the runtime, not before the tasks.
+                if let Some(s) = stalls {
+                    tokio::spawn(s.heartbeat(&format!("client-{k}")));
+                }
                 let mut local = JoinSet::new();
                 for t in bucket {
                     local.spawn(t);
@@ -67,7 +77,7 @@ mod tests {
             })
             .collect();
         let mut set = JoinSet::new();
-        spawn_on_threads(&mut set, 2, tasks);
+        spawn_on_threads(&mut set, 2, tasks, None);
         assert_eq!(set.len(), 2);
         while set.join_next().await.is_some() {}
         assert_eq!(done.load(Ordering::SeqCst), 5);

@@ -2,6 +2,7 @@
 //! and at the end) and by everything that reads it (report, compare, the capacity table, the
 //! top folder of a repeated run). Keys and units are documented in results/README.md.
 
+mod harness;
 mod parallel;
 mod receive;
 mod repeated;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use harness::{HarnessSection, StallRecord};
 pub use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
 pub use receive::{PickupDelay, ReceiveKill, ReceiveSection};
 pub use repeated::{
@@ -19,9 +21,9 @@ pub use repeated::{
     VariantRow, VariantTrial,
 };
 pub use sections::{
-    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailoverSection, HarnessCpu,
-    LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness,
-    TargetConflicts, TotalConflicts, TotalRyw,
+    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailedFault, FailoverSection,
+    HarnessCpu, LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection,
+    Staleness, TargetConflicts, TotalConflicts, TotalRyw,
 };
 pub use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
@@ -71,6 +73,15 @@ pub struct Summary {
     pub complete: bool,
     #[serde(default)]
     pub stop_reason: Option<String>,
+    /// habench itself stalled past `--max-harness-stall` in the measured phase: its figures
+    /// may not be what the servers did.
+    #[serde(default)]
+    pub compromised: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised_reason: Option<String>,
+    /// What habench saw of itself: its stalls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<HarnessSection>,
     pub run_id: String,
     pub scenario: String,
     pub topology: String,
@@ -167,6 +178,9 @@ impl Summary {
             schema_version: SCHEMA_VERSION,
             complete: false,
             stop_reason: None,
+            compromised: false,
+            compromised_reason: None,
+            harness: None,
             run_id: run_id.into(),
             scenario: scenario.into(),
             topology: topology.into(),

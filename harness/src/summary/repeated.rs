@@ -97,6 +97,9 @@ pub struct RunRef {
     pub trial: u32,
     pub run_id: String,
     pub complete: bool,
+    /// habench stalled past its threshold in this run's measured phase.
+    #[serde(default)]
+    pub compromised: bool,
 }
 
 /// No reports, reports on the primary, reports on the standbys.

@@ -297,12 +297,27 @@ pub struct ReportsSection {
 #[serde(default)]
 pub struct FailoverSection {
     pub trials: Vec<Trial>,
+    /// Faults that failed: an injection refused or a command that failed or timed out (the
+    /// run went on; its load was measured as usual).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_faults: Vec<FailedFault>,
     pub rto_ms: Option<Spread>,
     pub detected_ms: Option<Spread>,
     pub promoted_ms: Option<Spread>,
     pub endpoint_ready_ms: Option<Spread>,
     pub p99_recovered_ms: Option<Spread>,
     pub backlog_recovered_ms: Option<Spread>,
+}
+
+/// A fault, or a step of one, that did not happen as asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedFault {
+    /// Seconds since the run started.
+    pub at_s: f64,
+    /// The fault (and the step: `pause-primary resume on n1`).
+    pub what: String,
+    /// Why: the node, the action and the command's status or timeout.
+    pub error: String,
 }
 
 impl FailoverSection {
@@ -316,6 +331,7 @@ impl FailoverSection {
             p99_recovered_ms: agg(&|t| t.p99_recovered_ms),
             backlog_recovered_ms: agg(&|t| t.backlog_recovered_ms),
             trials,
+            failed_faults: Vec::new(),
         }
     }
 }

@@ -15,6 +15,10 @@ fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {
 /// The headline of a single run.
 pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     let mut out = Vec::new();
+    // A measurement habench itself froze comes first, in words.
+    if let Some(why) = s.compromised_reason.as_deref().filter(|_| s.compromised) {
+        out.push(fact("COMPROMISED", why.to_string(), String::new(), Tone::Bad));
+    }
     let setup = format!("{} on {}, {:.1} s measured", s.scenario, s.topology, s.measured_s);
     out.push(if s.complete {
         fact("Run", "complete".into(), setup, Tone::Good)
@@ -35,6 +39,9 @@ pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     }
     if let Some(f) = rto(s) {
         out.push(f);
+    }
+    for f in s.failover.iter().flat_map(|f| &f.failed_faults) {
+        out.push(fact("Fault failed", f.what.clone(), format!("at {:.1} s: {}", f.at_s, f.error), Tone::Bad));
     }
     if let Some(p) = &s.parallel {
         for m in &p.maneuvers {
@@ -139,12 +146,19 @@ fn rto(s: &Summary) -> Option<Fact> {
 /// The headline of a repeated run (variants and trials).
 pub fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
     let runs = s.runs.len();
-    let mut out = vec![fact(
+    let mut out = Vec::new();
+    let compromised: Vec<String> =
+        s.runs.iter().filter(|r| r.compromised).map(|r| format!("{} trial {}", r.variant, r.trial)).collect();
+    if !compromised.is_empty() {
+        let what = format!("{} of {runs} runs: habench stalled in their measured phase", compromised.len());
+        out.push(fact("COMPROMISED", what, compromised.join(", "), Tone::Bad));
+    }
+    out.push(fact(
         "Runs",
         if s.complete { format!("{runs} complete") } else { format!("{runs}, INCOMPLETE") },
         s.scenario.clone(),
         if s.complete { Tone::Good } else { Tone::Bad },
-    )];
+    ));
     let lost: u64 = s.variants.iter().map(|v| v.lost).sum();
     let dup: u64 = s.variants.iter().map(|v| v.duplicated).sum();
     let tone = if lost == 0 && dup == 0 && s.variants.iter().all(|v| v.valid) { Tone::Good } else { Tone::Bad };
