@@ -263,6 +263,7 @@ mod tests {
                 late_share: 0.0,
                 complete: true,
                 throttled_s: 0.0,
+                compromised: None,
             }),
             verdict: None,
             error: None,

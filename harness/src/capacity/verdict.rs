@@ -37,6 +37,9 @@ pub struct StepMeasure {
     /// Seconds of the measured phase in which publishing was throttled (`--throttle`).
     #[serde(default)]
     pub throttled_s: f64,
+    /// habench stalled in the step's measured phase (after one run again): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised: Option<String>,
 }
 
 impl StepMeasure {
@@ -59,6 +62,7 @@ impl StepMeasure {
             late_share: if scheduled > 0 { late as f64 / scheduled as f64 } else { 0.0 },
             complete: s.complete,
             throttled_s: s.throttle.as_ref().map(|t| t.throttled_s).unwrap_or(0.0),
+            compromised: s.compromised_reason.clone().filter(|_| s.compromised),
         }
     }
 }
@@ -113,6 +117,9 @@ pub fn judge(m: &StepMeasure, rules: &Rules) -> Verdict {
     let mut reasons = Vec::new();
     if !m.complete {
         reasons.push("the step did not complete".to_string());
+    }
+    if let Some(why) = &m.compromised {
+        reasons.push(format!("compromised twice (run again once): {why}"));
     }
     for (term, measured) in rules.terms.iter().zip(&m.slo_us) {
         match measured {
@@ -170,7 +177,18 @@ mod tests {
             late_share: 0.0,
             complete: true,
             throttled_s: 0.0,
+            compromised: None,
         }
+    }
+
+    #[test]
+    fn a_step_compromised_twice_is_not_sustainable_and_says_why() {
+        let rules = Rules::new(slo::parse("publish.p99=50ms").unwrap());
+        assert!(judge(&measure(100.0), &rules).sustainable);
+        let m = StepMeasure { compromised: Some("habench stalled 2.0 s at 12.0 s".into()), ..measure(100.0) };
+        let v = judge(&m, &rules);
+        assert!(!v.sustainable);
+        assert_eq!(v.reasons, vec!["compromised twice (run again once): habench stalled 2.0 s at 12.0 s".to_string()]);
     }
 
     #[test]

@@ -42,9 +42,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.after.join("compare"));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let (b, a) = (label(&before), label(&after));
-    let md = compare::markdown(&b, &a, &changes);
+    let mut md = compare::markdown(&b, &a, &changes);
+    let compromised = compare::compromised(&before, &after);
+    if !compromised.is_empty() {
+        md = format!("**COMPROMISED**: {}; no metric is called better.\n\n{md}", compromised.join("; "));
+    }
     std::fs::write(out.join("compare.md"), &md)?;
-    let json = serde_json::json!({ "before": b, "after": a, "resamples": compare::RESAMPLES, "seed": args.seed, "metrics": changes });
+    let json = serde_json::json!({ "before": b, "after": a, "resamples": compare::RESAMPLES, "seed": args.seed, "compromised": compromised, "metrics": changes });
     std::fs::write(out.join("compare.json"), serde_json::to_string_pretty(&json)? + "\n")?;
     for w in overlay_charts(&before, &after, &out) {
         eprintln!("habench: warning: {w}");

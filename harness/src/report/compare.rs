@@ -248,7 +248,29 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
         }
     }
     out.extend(harm_counts(before.run(), after.run()));
+    if !compromised(before, after).is_empty() {
+        refuse_better(&mut out);
+    }
     out
+}
+
+/// Which of the two runs habench compromised by stalling (`BEFORE: why`, `AFTER: why`).
+pub fn compromised(before: &RunData, after: &RunData) -> Vec<String> {
+    [("BEFORE", before), ("AFTER", after)]
+        .into_iter()
+        .filter_map(|(side, d)| {
+            let s = d.run().filter(|s| s.compromised)?;
+            Some(format!("{side} is compromised ({})", s.compromised_reason.as_deref().unwrap_or("habench stalled")))
+        })
+        .collect()
+}
+
+/// A compromised run is never called better, nor is a run better than a compromised one: its
+/// figures may not be what the servers did. Worse stays worse (a gate still fails).
+fn refuse_better(changes: &mut [MetricChange]) {
+    for c in changes.iter_mut().filter(|c| c.verdict == Verdict::Better) {
+        c.verdict = Verdict::NotComparable;
+    }
 }
 
 /// Counts of harm: durability exposure and split brain (acknowledged commits without the
