@@ -8,14 +8,21 @@ use crate::report::charts::{caption_font, draw_legend, draw_lines, x_range, y_ma
 use crate::report::fonts;
 
 /// A shaded span of time: a fault, from injection to the first acknowledged write after it
-/// (red), or a durability exposure, commits acknowledged without the synchronous guarantee
-/// (orange).
+/// (red), a durability exposure, commits acknowledged without the synchronous guarantee
+/// (orange), or a stall of habench itself (grey, labelled on the chart).
 #[derive(Debug, Clone)]
 pub struct Window {
     pub from_s: f64,
     pub to_s: f64,
     pub label: String,
-    pub exposure: bool,
+    pub kind: WindowKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    Fault,
+    Exposure,
+    HarnessStall,
 }
 
 #[derive(Debug, Clone)]
@@ -62,7 +69,11 @@ impl TimelineChart {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(w.from_s.max(x_lo), 0.0), (w.to_s.min(x_hi), y_hi)],
-                    if w.exposure { RGBColor(255, 140, 0).mix(0.18).filled() } else { RED.mix(0.15).filled() },
+                    match w.kind {
+                        WindowKind::Fault => RED.mix(0.15).filled(),
+                        WindowKind::Exposure => RGBColor(255, 140, 0).mix(0.18).filled(),
+                        WindowKind::HarnessStall => RGBColor(60, 60, 60).mix(0.35).filled(),
+                    },
                 )))
                 .map_err(|e| e.to_string())?;
         }

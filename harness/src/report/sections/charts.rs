@@ -3,7 +3,7 @@
 use crate::failover::trials::Trial;
 use crate::report::charts::rto::RtoChart;
 use crate::report::charts::spectrum::{self, SpectrumChart};
-use crate::report::charts::timeline::{TimelineChart, Window};
+use crate::report::charts::timeline::{TimelineChart, Window, WindowKind};
 use crate::report::data::RunData;
 use crate::summary::Summary;
 
@@ -49,9 +49,12 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
             _ => Some(tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0) / 1000.0),
         };
         match end_s {
-            Some(e) => {
-                windows.push(Window { from_s: at, to_s: at + e, label: tr.fault.kind.to_string(), exposure: false })
-            }
+            Some(e) => windows.push(Window {
+                from_s: at,
+                to_s: at + e,
+                label: tr.fault.kind.to_string(),
+                kind: WindowKind::Fault,
+            }),
             None => marks.push((at, tr.fault.kind.to_string())),
         }
         for (v, label) in [(tr.detected_ms, "detected"), (tr.promoted_ms, "promoted")] {
@@ -66,8 +69,14 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
             from_s: w.start_s,
             to_s: w.end_s.unwrap_or(run_end),
             label: "exposed".into(),
-            exposure: true,
+            kind: WindowKind::Exposure,
         });
+    }
+    // habench's own stalls: grey, and marked with their length (they are easy to miss).
+    for st in s.harness.iter().flat_map(|h| &h.stalls) {
+        let to_s = st.at_s + st.duration_ms / 1e3;
+        windows.push(Window { from_s: st.at_s, to_s, label: "habench stalled".into(), kind: WindowKind::HarnessStall });
+        marks.push((st.at_s, format!("habench stalled {:.0} ms", st.duration_ms)));
     }
     TimelineChart {
         name: "timeline".into(),
