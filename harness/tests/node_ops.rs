@@ -17,7 +17,7 @@ async fn killing_the_postmaster_alone_takes_its_backends_down_soon_after() {
     let t = topo.as_topology_mut();
     let procs = common::server_processes(t);
     let node = &mut t.nodes_mut()[0];
-    assert!(node.kill_postmaster().is_some());
+    assert!(node.kill_postmaster().await.is_some());
     assert!(!node.is_running());
     // Backends notice the postmaster's death on their own.
     common::assert_all_gone(&procs);

@@ -76,7 +76,7 @@ async fn a_promoted_sync_standby_takes_writes_and_the_other_standby_follows_it()
     let mut topo = replicated(TopologySpec::new(TopologyKind::Sync).with_standbys(2)).await;
     common::insert_rows(topo.primary(), 0..5).await;
     let old_lsn = topo.primary().current_lsn().await.unwrap();
-    let killed = topo.node_mut("primary").unwrap().kill_postmaster();
+    let killed = topo.node_mut("primary").unwrap().kill_postmaster().await;
     assert!(killed.is_some());
 
     let promotion = topo.promote("s1", true).await.expect("promotion");

@@ -19,7 +19,7 @@ async fn takeover_after_sigkill_keeps_every_committed_row_and_reports_timings() 
     common::insert_rows(topo.active(), 0..200).await;
     let before = topo.active_mut().pid().unwrap();
     let old_procs = common::server_processes(&mut topo);
-    topo.active_mut().kill_postmaster().expect("postmaster killed");
+    topo.active_mut().kill_postmaster().await.expect("postmaster killed");
 
     let t = topo.takeover().await.expect("takeover");
     assert_eq!((t.from.as_str(), t.to.as_str()), ("node-a", "node-b"));

@@ -89,19 +89,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut report = crate::export::compare::trials_report(&summaries);
     if let Some(offload) = crate::export::offload::offload_report(&summaries) {
         report.summary.offload = Some(offload.summary);
-        std::fs::write(top.path().join("offload.md"), &offload.markdown)?;
-        std::fs::write(top.path().join("offload.csv"), &offload.csv)?;
+        crate::store::write_atomic(&top.path().join("offload.md"), offload.markdown.as_bytes())?;
+        crate::store::write_atomic(&top.path().join("offload.csv"), offload.csv.as_bytes())?;
         report.markdown = offload.markdown;
     }
     if let Some(distance) = crate::export::distance::distance_report(&summaries) {
         report.summary.distance = Some(distance.summary);
-        std::fs::write(top.path().join("distance.md"), &distance.markdown)?;
-        std::fs::write(top.path().join("distance.csv"), &distance.csv)?;
+        crate::store::write_atomic(&top.path().join("distance.md"), distance.markdown.as_bytes())?;
+        crate::store::write_atomic(&top.path().join("distance.csv"), distance.csv.as_bytes())?;
         report.markdown = distance.markdown;
     }
     top.write_summary(&report.summary)?;
-    std::fs::write(top.path().join("comparison.md"), &report.markdown)?;
-    std::fs::write(top.path().join("comparison.csv"), &report.csv)?;
+    crate::store::write_atomic(&top.path().join("comparison.md"), report.markdown.as_bytes())?;
+    crate::store::write_atomic(&top.path().join("comparison.csv"), report.csv.as_bytes())?;
     write_report(top.path(), quiet);
     if human_output(&args) {
         println!("{}", report.markdown);
@@ -147,6 +147,13 @@ async fn finish(
             let _ = abort.changed().await;
         }
         drop(servers);
+    }
+    let folders: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| Some(format!("{}: {}", s.run_id, s.outputs.as_ref().filter(|o| !o.is_empty())?.line())))
+        .collect();
+    if !folders.is_empty() {
+        return Err(super::OutputsIncomplete(format!("results folder incomplete ({})", folders.join("; "))).into());
     }
     let incomplete: Vec<String> = summaries
         .iter()

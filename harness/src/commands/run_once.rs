@@ -21,7 +21,7 @@ use crate::pg::{Endpoint, PgEnv};
 use crate::run_result::RunResult;
 use crate::runner::{self, reporter::ReportPlan};
 use crate::store::{LedgerSummary, ResultsDir};
-use crate::summary::{CheckSection, Environment, FailoverSection, Setup, Summary};
+use crate::summary::{CheckSection, Environment, FailoverSection, OutputProblem, OutputsSection, Setup, Summary};
 use crate::topology::{describe, AnyTopology};
 use habench_workloads::checker;
 
@@ -127,13 +127,71 @@ pub(super) async fn run_once(
         None => Survivors::Endpoint(&endpoint),
     };
     analyse(&cfg, &manifest, &result, &ledger, survivors, primary_node.as_deref(), &mut final_summary).await;
-    if let Some(r) = &result.receive {
-        crate::store::write_atomic(&dir.path().join("receive.csv"), crate::export::receive_csv::render(r).as_bytes())?;
+    let mut outputs = OutputsSection::default();
+    let problem = |file: &str, why: String| OutputProblem { file: file.to_string(), why };
+    if let Some(why) = &ledger.cut {
+        outputs.cut.push(problem("ledger.csv", why.clone()));
     }
-    dir.write_summary(&final_summary)?;
-    dir.finish();
-    write_report(dir.path(), cfg.quiet);
+    if let Some(r) = &result.receive {
+        let csv = crate::export::receive_csv::render(r);
+        if let Err(e) = crate::store::write_atomic(&dir.path().join("receive.csv"), csv.as_bytes()) {
+            outputs.missing.push(problem("receive.csv", e.to_string()));
+        }
+    }
+    outputs.cut.extend(dir.finish().into_iter().map(|(file, why)| problem(&file, why)));
+    let final_summary = write_outputs(&dir, final_summary, outputs, cfg.quiet);
     Ok((final_summary, Servers { topology, groups, sso }))
+}
+
+/// The final summary, then the report (which reads it): each written whole or not at all. What
+/// is missing or cut is named in the summary (rewritten after the report when the report lacks
+/// something) and, when the summary itself cannot be written, on the terminal.
+fn write_outputs(dir: &ResultsDir, measured: Summary, mut outputs: OutputsSection, quiet: bool) -> Summary {
+    let write = |outputs: &OutputsSection| {
+        let mut s = measured.clone();
+        s.note_outputs(outputs);
+        let written = dir.write_summary(&s);
+        (s, written)
+    };
+    let (mut summary, mut written) = write(&outputs);
+    if let Err(e) = &written {
+        outputs.missing.push(OutputProblem { file: "summary.json".into(), why: e.to_string() });
+        for file in ["report.md", "report.html"] {
+            let why = "not written: the report is made from summary.json".to_string();
+            outputs.missing.push(OutputProblem { file: file.into(), why });
+        }
+        summary.note_outputs(&outputs);
+    }
+    if written.is_ok() {
+        let before = outputs.missing.len();
+        match crate::report::write(dir.path()) {
+            Ok(out) => {
+                if !quiet {
+                    out.warnings.iter().for_each(|w| eprintln!("habench: warning: {w}"));
+                }
+                for (file, why) in out.missing {
+                    outputs.missing.push(OutputProblem { file, why });
+                }
+            }
+            Err(e) => {
+                for file in ["report.md", "report.html"] {
+                    outputs.missing.push(OutputProblem { file: file.into(), why: e.clone() });
+                }
+            }
+        }
+        if outputs.missing.len() > before {
+            (summary, written) = write(&outputs);
+            if let Err(e) = &written {
+                outputs.missing.push(OutputProblem { file: "summary.json (final)".into(), why: e.to_string() });
+                summary.note_outputs(&outputs);
+            }
+        }
+    }
+    if !outputs.is_empty() {
+        let kept = if written.is_ok() { "named in summary.json" } else { "summary.json holds the last partial one" };
+        eprintln!("habench: {}: results folder incomplete ({kept}): {}", dir.path().display(), outputs.line());
+    }
+    summary
 }
 
 /// A receive location lives in the run's folder: `receive/`, made before anything starts.

@@ -24,7 +24,7 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
             Ok(Injected { target: leader, detail: format!("SIGKILL to postmaster {pid}; Patroni keeps running") })
         }
         FaultKind::CrashPrimary => {
-            let n = p.crash_node(&leader)?;
+            let n = p.crash_node(&leader).await?;
             Ok(Injected { target: leader, detail: format!("{n} processes (Patroni, postgres) killed at once") })
         }
         FaultKind::PausePrimary => {
@@ -38,7 +38,7 @@ pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
                     "kill-sync-standby needs a synchronous standby: --sync-mode on, strict or quorum",
                 )
             })?;
-            let n = p.crash_node(&standby)?;
+            let n = p.crash_node(&standby).await?;
             Ok(Injected { target: standby, detail: format!("{n} processes (Patroni, postgres) killed at once") })
         }
         FaultKind::Switchover | FaultKind::Failover => {

@@ -31,7 +31,7 @@ pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected>
     match kind {
         FaultKind::KillPrimary => {
             let node = t.node_mut(&primary).expect("primary");
-            let pid = node.kill_postmaster().ok_or_else(|| Error::node(&primary, "not running"))?;
+            let pid = node.kill_postmaster().await.ok_or_else(|| Error::node(&primary, "not running"))?;
             Ok(Injected { target: primary, detail: format!("SIGKILL to postmaster {pid}") })
         }
         FaultKind::CrashPrimary => {

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::pg::os_user::OsUser;
 
+/// How long a kill waits for every process of a cgroup to be gone.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
 /// Where habench's cgroups live, below the cgroup v2 mount.
 const HABENCH_DIR: &str = "habench";
 
@@ -77,13 +80,30 @@ impl Group {
         out
     }
 
-    /// SIGKILL to every process at once (the kernel's `cgroup.kill`); waits until all are gone.
-    /// Returns how many there were.
-    pub fn kill(&self) -> usize {
+    /// SIGKILL to every process at once (the kernel's `cgroup.kill`); returns how many there
+    /// were. A frozen cgroup is killed too: SIGKILL wakes frozen tasks. (Writing and reading
+    /// cgroupfs files is a kernel call that does not wait on anything: fine on a runtime.)
+    fn signal_kill(&self) -> usize {
         let n = self.pids().len();
-        // A frozen cgroup is killed too: SIGKILL wakes frozen tasks.
         let _ = std::fs::write(self.path.join("cgroup.kill"), "1");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        n
+    }
+
+    /// The same, waiting (without blocking the runtime) until every process is gone, up to 10 s.
+    pub async fn kill_async(&self) -> usize {
+        let n = self.signal_kill();
+        let deadline = Instant::now() + KILL_WAIT;
+        while !self.pids().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        n
+    }
+
+    /// The same, blocking: only for Drop and teardown outside a runtime's tasks (a dropped
+    /// topology, the process's end), where nothing async can run.
+    pub fn kill(&self) -> usize {
+        let n = self.signal_kill();
+        let deadline = Instant::now() + KILL_WAIT;
         while !self.pids().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }

@@ -92,7 +92,18 @@ impl Host {
         }
     }
 
-    /// Every process of the host killed at once (a host crash); returns how many.
+    /// Every process of the host killed at once (a host crash), waiting without blocking the
+    /// runtime until they are gone; returns how many.
+    pub async fn crash_async(&mut self) -> usize {
+        let n = self.group.kill_async().await;
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            crate::pg::procs::reap(c).await;
+        }
+        n
+    }
+
+    /// The same, blocking (Drop and teardown only).
     pub fn crash(&mut self) -> usize {
         let n = self.group.kill();
         if let Some(mut c) = self.child.take() {

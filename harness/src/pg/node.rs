@@ -257,12 +257,12 @@ impl Node {
 
     /// SIGKILL of the postmaster alone (a process crash). Its children notice and exit by
     /// themselves. Returns the killed pid.
-    pub fn kill_postmaster(&mut self) -> Option<u32> {
+    pub async fn kill_postmaster(&mut self) -> Option<u32> {
         let pm = self.postmaster.filter(|_| self.is_running())?;
         self.orphans = procs::descendants(pm.pid);
         procs::signal(pm, libc::SIGKILL);
-        if let Some(mut c) = self.child.take() {
-            let _ = c.wait(); // reap now: no zombie holds postmaster.pid's pid
+        if let Some(c) = self.child.take() {
+            procs::reap(c).await; // reap now: no zombie holds postmaster.pid's pid
         }
         self.paused = false;
         Some(pm.pid)
@@ -277,8 +277,8 @@ impl Node {
         }
         if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
             victims.extend(procs::kill_instance(pm));
-            if let Some(mut c) = self.child.take() {
-                let _ = c.wait();
+            if let Some(c) = self.child.take() {
+                procs::reap(c).await;
             }
         }
         procs::wait_gone(&victims, Duration::from_secs(10)).await;

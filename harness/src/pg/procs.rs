@@ -150,6 +150,15 @@ pub async fn wait_gone(procs: &[ProcId], timeout: Duration) -> bool {
     }
 }
 
+/// Reaps a child that was killed, waiting without blocking the runtime (up to 10 s; a child
+/// still there then is left to `Child`'s drop, which does not wait).
+pub async fn reap(mut child: std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Blocking variant for Drop.
 pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;

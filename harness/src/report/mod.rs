@@ -22,6 +22,8 @@ pub struct ReportOutput {
     pub charts: Vec<String>,
     /// Charts that could not be drawn (the report is written without them).
     pub warnings: Vec<String>,
+    /// Those charts' files (`charts/NAME.png`) and why, for the run's list of missing outputs.
+    pub missing: Vec<(String, String)>,
 }
 
 /// Draws a chart into `charts/`, or notes why it could not be drawn.
@@ -33,6 +35,7 @@ fn chart<C: charts::Chart>(c: &C, dir: &Path, out: &mut ReportOutput) -> Option<
         }
         Err(e) => {
             out.warnings.push(format!("chart {}: {e}", c.name()));
+            out.missing.push((format!("charts/{}.png", c.name()), e.clone()));
             None
         }
     }
@@ -47,8 +50,11 @@ pub fn write(dir: &Path) -> Result<ReportOutput, String> {
         crate::summary::FolderSummary::Run(s) => sections::single_run(&data, s, &mut |c| chart_any(c, dir, &mut out)),
     };
     let title = format!("habench report: {}", data.name());
-    std::fs::write(dir.join("report.md"), doc::to_markdown(&blocks)).map_err(|e| format!("report.md: {e}"))?;
-    std::fs::write(dir.join("report.html"), doc::to_html(&title, &blocks)).map_err(|e| format!("report.html: {e}"))?;
+    // Whole or not at all: a full disk leaves no empty or cut report.
+    crate::store::write_atomic(&dir.join("report.md"), doc::to_markdown(&blocks).as_bytes())
+        .map_err(|e| format!("report.md: {e}"))?;
+    crate::store::write_atomic(&dir.join("report.html"), doc::to_html(&title, &blocks).as_bytes())
+        .map_err(|e| format!("report.html: {e}"))?;
     Ok(out)
 }
 

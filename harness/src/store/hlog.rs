@@ -1,7 +1,7 @@
 //! `latency.hlog`: an HdrHistogram interval log (V2 compressed histograms, one tag per
-//! operation), readable by HdrHistogram tools. Written by its own thread: the interval log
-//! writer borrows its output for its whole life, so the output is line-buffered (each interval
-//! reaches the file as it is written, as the results folder promises).
+//! operation), readable by HdrHistogram tools. Written by its own thread: each interval is
+//! serialized into memory and reaches the file whole, as the interval ends (a failed write cuts
+//! the file back to its last whole interval).
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -18,17 +18,19 @@ type Interval = (Duration, Duration, Vec<(Op, Histogram<u64>)>);
 #[derive(Debug)]
 pub struct HlogWriter {
     tx: Option<mpsc::Sender<Interval>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<Option<String>>>,
     ops: Vec<Op>,
 }
 
 impl HlogWriter {
     pub fn start(path: PathBuf, wall_start: SystemTime, ops: Vec<Op>) -> std::io::Result<HlogWriter> {
-        let file = std::fs::File::create(&path)?;
+        let mut file = super::RecordFile::create(&path)?;
         let (tx, rx) = mpsc::channel::<Interval>();
         let thread = std::thread::Builder::new().name("hlog".into()).spawn(move || {
-            // Line-buffered: every interval is on disk as soon as it is written.
-            let mut out = std::io::LineWriter::new(file);
+            // The interval log writer borrows its output for its whole life: a shared buffer,
+            // emptied into the file after each interval.
+            let buf = super::SharedBuf::default();
+            let mut out = buf.clone();
             let mut ser = V2DeflateSerializer::new();
             let mut builder = IntervalLogWriterBuilder::new();
             builder
@@ -36,16 +38,19 @@ impl HlogWriter {
                 .with_start_time(wall_start)
                 .with_base_time(wall_start)
                 .with_max_value_divisor(1000.0);
-            let Ok(mut log) = builder.begin_log_with(&mut out, &mut ser) else { return };
+            let Ok(mut log) = builder.begin_log_with(&mut out, &mut ser) else {
+                return Some("its header could not be written".to_string());
+            };
+            file.append(&buf.take());
             for (start, len, hists) in rx {
                 for (op, h) in &hists {
                     if let Err(e) = log.write_histogram(h, start, len, Tag::new(op.as_str())) {
                         tracing::warn!("writing latency.hlog: {e}");
                     }
                 }
+                file.append(&buf.take());
             }
-            drop(log);
-            let _ = std::io::Write::flush(&mut out);
+            file.cut().map(str::to_string)
         })?;
         Ok(HlogWriter { tx: Some(tx), thread: Some(thread), ops })
     }
@@ -66,10 +71,9 @@ impl HlogWriter {
         }
     }
 
-    pub fn close(mut self) {
+    /// Waits for every queued interval; returns why the file ends early, if it does.
+    pub fn close(mut self) -> Option<String> {
         self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.thread.take().and_then(|t| t.join().ok()).flatten()
     }
 }

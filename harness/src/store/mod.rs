@@ -3,9 +3,11 @@
 //! `complete: false`, and for the last time when the run ends.
 
 mod hlog;
+mod interval_writer;
+mod record_file;
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -17,11 +19,13 @@ use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use habench_workloads::checker::LedgerIndex;
 
 pub use hlog::HlogWriter;
+pub use interval_writer::IntervalWriter;
+pub use record_file::{RecordFile, SharedBuf};
 
 #[derive(Debug)]
 pub struct ResultsDir {
     path: PathBuf,
-    timeline: Option<BufWriter<File>>,
+    writer: Option<IntervalWriter>,
     columns: Option<timeline_csv::Columns>,
     hlog: Option<HlogWriter>,
     header: Option<summary::Header>,
@@ -48,7 +52,7 @@ impl ResultsDir {
             let _ = std::fs::remove_file(&latest);
             let _ = std::os::unix::fs::symlink(path.file_name().unwrap_or_default(), &latest);
         }
-        Ok(ResultsDir { path, timeline: None, columns: None, hlog: None, header: None, quiet })
+        Ok(ResultsDir { path, writer: None, columns: None, hlog: None, header: None, quiet })
     }
 
     pub fn path(&self) -> &Path {
@@ -74,10 +78,7 @@ impl ResultsDir {
         header: summary::Header,
         wall_start: std::time::SystemTime,
     ) -> std::io::Result<()> {
-        let mut t = BufWriter::new(File::create(self.path.join("timeline.csv"))?);
-        t.write_all(timeline_csv::header(&columns).as_bytes())?;
-        t.flush()?;
-        self.timeline = Some(t);
+        self.writer = Some(IntervalWriter::start(&self.path, &timeline_csv::header(&columns))?);
         self.hlog = Some(HlogWriter::start(self.path.join("latency.hlog"), wall_start, columns.ops.clone())?);
         self.columns = Some(columns);
         self.write_summary(&summary::partial(&header, &Default::default(), 0.0, "running"))?;
@@ -89,41 +90,50 @@ impl ResultsDir {
         self.header.as_ref()
     }
 
-    /// Writes the ledger as entries arrive and indexes it for the checker; returns the index
-    /// when the channel closes.
+    /// Writes the ledger as entries arrive (on a blocking-pool thread: file writes never hold
+    /// the runtime) and indexes it for the checker; returns the index when the channel closes.
+    /// A failed write cuts the file back to its last whole row and stops writing it (the index
+    /// still gets every entry: the checker is not blinded by a full disk).
     pub fn spawn_ledger_writer(
         &self,
         mut rx: LedgerRx,
         hosts: usize,
     ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<LedgerSummary>>> {
-        let file = File::create(self.path.join("ledger.csv"))?;
-        // The header is written here: records are serialized without one.
-        let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(file);
-        w.write_record(ledger_csv::HEADER)?;
-        Ok(tokio::spawn(async move {
+        let mut file = RecordFile::create(&self.path.join("ledger.csv"))?;
+        Ok(tokio::task::spawn_blocking(move || {
+            // Rows are serialized into memory and reach the file whole.
+            let buf = SharedBuf::default();
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(buf.clone());
+            w.write_record(ledger_csv::HEADER)?;
             let mut out = LedgerSummary::new(hosts);
-            while let Some(e) = rx.recv().await {
+            while let Some(e) = rx.blocking_recv() {
                 w.serialize(ledger_csv::record(&e))?;
                 out.add(&e);
-                // Flush whenever the queue is momentarily empty: a crash loses little.
+                // Written whenever the queue is momentarily empty: a crash loses little.
                 if rx.is_empty() {
                     w.flush()?;
+                    file.append(&buf.take());
                 }
             }
             w.flush()?;
+            file.append(&buf.take());
+            out.cut = file.cut().map(str::to_string);
             out.acks.sort_unstable();
             Ok(out)
         }))
     }
 
-    /// Closes the hlog (flushing it).
-    pub fn finish(&mut self) {
-        if let Some(t) = self.timeline.as_mut() {
-            let _ = t.flush();
+    /// Closes the per-interval files (waiting for their writes); returns those that end early
+    /// (`(file, why)`).
+    pub fn finish(&mut self) -> Vec<(String, String)> {
+        let mut cut = Vec::new();
+        if let Some(why) = self.writer.take().and_then(IntervalWriter::close) {
+            cut.push(("timeline.csv".to_string(), why));
         }
-        if let Some(h) = self.hlog.take() {
-            h.close();
+        if let Some(why) = self.hlog.take().and_then(HlogWriter::close) {
+            cut.push(("latency.hlog".to_string(), why));
         }
+        cut
     }
 }
 
@@ -138,11 +148,19 @@ pub struct LedgerSummary {
     pub acks: Vec<crate::measure::exposure::MessageAck>,
     /// Parallel groups: every publish's group, and when deliveries ended.
     pub groups: crate::runner::group_ledger::GroupLedger,
+    /// Why `ledger.csv` ends early (a write failed), when it does.
+    pub cut: Option<String>,
 }
 
 impl LedgerSummary {
     pub fn new(hosts: usize) -> LedgerSummary {
-        LedgerSummary { rows: 0, index: LedgerIndex::new(hosts), acks: Vec::new(), groups: Default::default() }
+        LedgerSummary {
+            rows: 0,
+            index: LedgerIndex::new(hosts),
+            acks: Vec::new(),
+            groups: Default::default(),
+            cut: None,
+        }
     }
 
     pub fn add(&mut self, e: &LedgerEntry) {
@@ -165,19 +183,21 @@ impl LedgerSummary {
 
 impl RunSink for ResultsDir {
     fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>) {
-        if let (Some(t), Some(c)) = (self.timeline.as_mut(), self.columns.as_ref()) {
-            let ok = t.write_all(timeline_csv::row(c, row).as_bytes()).and_then(|_| t.flush());
-            if let Err(e) = ok {
-                tracing::warn!("writing timeline.csv: {e}");
-            }
+        // The writes happen on the results thread: the runtime only hands them over.
+        if let (Some(w), Some(c)) = (self.writer.as_ref(), self.columns.as_ref()) {
+            w.timeline_row(timeline_csv::row(c, row));
         }
         if let Some(h) = &self.hlog {
             h.interval(row);
         }
-        if let Some(header) = &self.header {
+        if let (Some(w), Some(header)) = (self.writer.as_ref(), &self.header) {
             let v = summary::partial(header, so_far.totals, so_far.measured_s, "running (or the run crashed)");
-            if let Err(e) = self.write_summary(&v) {
-                tracing::warn!("writing summary.json: {e}");
+            match serde_json::to_vec_pretty(&v) {
+                Ok(mut bytes) => {
+                    bytes.push(b'\n');
+                    w.partial_summary(bytes);
+                }
+                Err(e) => tracing::warn!("summary.json: {e}"),
             }
         }
         if !self.quiet {
@@ -187,14 +207,30 @@ impl RunSink for ResultsDir {
 }
 
 /// Writes `path` atomically: a temporary file beside it, fsync, rename. A reader sees the old
-/// content or the new, never a part.
+/// content or the new, never a part; when a write fails (a full disk) the temporary file is
+/// removed and `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_whole(path, bytes, true)
+}
+
+/// The temporary file beside `path` that [`write_atomic`] renames over it.
+pub fn temporary_beside(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    {
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+fn replace_whole(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    let tmp = temporary_beside(path);
+    let written = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_data()?;
+        if sync {
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    written
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use harness::{HarnessSection, StallRecord};
+
 pub use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
 pub use receive::{PickupDelay, ReceiveKill, ReceiveSection};
 pub use repeated::{
@@ -82,6 +83,9 @@ pub struct Summary {
     /// What habench saw of itself: its stalls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<HarnessSection>,
+    /// Outputs of the results folder that could not be written, or end early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputsSection>,
     pub run_id: String,
     pub scenario: String,
     pub topology: String,
@@ -142,6 +146,54 @@ pub struct Summary {
     pub failover: Option<FailoverSection>,
 }
 
+/// Files of a results folder that are missing (could not be written: nothing of them is
+/// there) or cut (written as the run went, they end at their last whole record).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputsSection {
+    pub missing: Vec<OutputProblem>,
+    pub cut: Vec<OutputProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputProblem {
+    /// The file, relative to the results folder.
+    pub file: String,
+    pub why: String,
+}
+
+impl OutputsSection {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.cut.is_empty()
+    }
+
+    /// One line naming every file: `missing report.html (No space left on device); cut ...`.
+    pub fn line(&self) -> String {
+        let part = |kind: &str, v: &[OutputProblem]| {
+            v.iter().map(|p| format!("{kind} {} ({})", p.file, p.why)).collect::<Vec<_>>()
+        };
+        let mut all = part("missing", &self.missing);
+        all.extend(part("cut", &self.cut));
+        all.join("; ")
+    }
+}
+
+impl Summary {
+    /// Marks the run incomplete for what its folder lacks (keeping an earlier stop reason).
+    pub fn note_outputs(&mut self, outputs: &OutputsSection) {
+        if outputs.is_empty() {
+            return;
+        }
+        self.complete = false;
+        let line = format!("results folder incomplete: {}", outputs.line());
+        self.stop_reason = Some(match self.stop_reason.take() {
+            Some(r) if !r.starts_with("results folder incomplete") => format!("{r}; {line}"),
+            _ => line,
+        });
+        self.outputs = Some(outputs.clone());
+    }
+}
+
 /// What a results folder's summary.json holds: one run's, or a repeated run's top folder's.
 #[derive(Debug)]
 pub enum FolderSummary {
@@ -181,6 +233,7 @@ impl Summary {
             compromised: false,
             compromised_reason: None,
             harness: None,
+            outputs: None,
             run_id: run_id.into(),
             scenario: scenario.into(),
             topology: topology.into(),

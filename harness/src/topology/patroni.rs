@@ -318,8 +318,8 @@ impl Patroni {
     }
 
     /// Every process of the node (Patroni, postgres, children) killed at once.
-    pub fn crash_node(&mut self, node: &str) -> Result<usize> {
-        Ok(self.host_of_mut(node)?.crash())
+    pub async fn crash_node(&mut self, node: &str) -> Result<usize> {
+        Ok(self.host_of_mut(node)?.crash_async().await)
     }
 
     /// Starts the node's Patroni again (after a crash): it rejoins by itself.
@@ -354,14 +354,14 @@ impl Patroni {
         let deadline = Instant::now() + Duration::from_secs(120);
         while host.is_running() {
             if Instant::now() >= deadline {
-                host.crash();
+                host.crash_async().await;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let stopped = t0.elapsed();
         // What Patroni left (a postgres it could not stop) goes with the host.
-        host.crash();
+        host.crash_async().await;
         host.start()?;
         Ok(stopped)
     }

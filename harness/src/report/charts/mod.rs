@@ -53,13 +53,23 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, String> {
         chart.draw(&area)?;
         area.present().map_err(|e| e.to_string())?;
     }
-    std::fs::write(dir.join(format!("{name}.svg")), &svg).map_err(|e| e.to_string())?;
+    crate::store::write_atomic(&dir.join(format!("{name}.svg")), svg.as_bytes())
+        .map_err(|e| format!("{name}.svg: {e}"))?;
+    // Drawn beside its place and renamed over it: a chart is whole or absent, never cut.
     let png = dir.join(format!("{name}.png"));
-    {
-        let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
+    // The image encoder picks its format by extension: the temporary name keeps `.png`.
+    let tmp = dir.join(format!(".{name}.tmp.png"));
+    let drawn = (|| {
+        let area = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
         area.fill(&WHITE).map_err(|e| e.to_string())?;
         chart.draw(&area)?;
         area.present().map_err(|e| e.to_string())?;
+        drop(area);
+        std::fs::rename(&tmp, &png).map_err(|e| e.to_string())
+    })();
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{name}.png: {e}"));
     }
     Ok(Rendered { name, title: chart.title(), svg })
 }
