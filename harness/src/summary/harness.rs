@@ -81,7 +81,7 @@ impl HarnessSection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     #[test]
     fn only_a_stall_in_the_measured_phase_over_the_threshold_compromises() {
@@ -103,10 +103,9 @@ mod tests {
         assert!(h.compromised_reason().is_none());
         assert!((h.largest_measured_stall_ms - 150.0).abs() < 1e-6);
         // Starting in the warm-up and lasting into the measured phase; and a process stop.
-        let h = HarnessSection::of(&[stall(4.0, 2000, "main"), stall(12.3, 2000, "process")], &clock, (5.0, 25.0), max);
+        let h = HarnessSection::of(&[stall(4.0, 2500, "main"), stall(12.3, 2000, "process")], &clock, (5.0, 25.0), max);
         let why = h.compromised_reason().expect("compromised");
-        assert!(why.starts_with("habench stalled 2.0 s at 4.0 s"), "{why}");
+        assert!(why.starts_with("habench stalled 2.5 s at 4.0 s"), "{why}");
         assert!(why.contains("2 stalls over 200 ms"), "{why}");
-        let _ = Instant::now();
     }
 }
