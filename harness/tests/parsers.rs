@@ -168,3 +168,61 @@ fn scenario_files() {
         }
     });
 }
+
+/// Cluster files (`--cluster`): node commands as text or `{ run, timeout }`, file and command
+/// timeouts, the DCS's commands. A refusal names the file and, for a bad timeout or command
+/// table, the key.
+#[test]
+fn cluster_files() {
+    let value = prop_oneof![
+        Just("\"true\"".to_string()),
+        proptest::string::string_regex("\"[0-9.]{0,5}(ms|s|m|h|x|)\"").unwrap(),
+        proptest::string::string_regex("\\{ ?(run|timeout|timout) ?= ?\"[a-z0-9 ]{0,6}\" ?(, ?(timeout|run|x) ?= ?(\"[0-9.]{0,4}(ms|s|h|)\"|[0-9]{1,3}))? ?\\}").unwrap(),
+        proptest::string::string_regex("[0-9]{1,3}|\\[\\]|\\{\\}").unwrap(),
+        any::<String>(),
+    ];
+    let key = prop_oneof![Just("timeout"), Just("pause"), Just("resume"), Just("crash"), Just("kill"), Just("explode")];
+    let strategy = (key, value, 0..3usize)
+        .prop_map(|(k, v, at)| {
+            let node = "[[nodes]]\nname = \"n1\"\ndsn = \"host=h port=5432 user=u dbname=d\"\n";
+            match at {
+                0 => format!("{k} = {v}\n{node}"),
+                1 => format!("{node}[nodes.commands]\n{k} = {v}\n"),
+                _ => format!("{node}[dcs]\n{k} = {v}\n"),
+            }
+        })
+        .boxed();
+    fuzz("cluster-file", strategy, |text| match habench::cluster::ClusterFile::parse("c.toml", text) {
+        Ok(c) => {
+            let all = c.nodes.iter().flat_map(|n| n.commands.values()).chain(c.dcs.values());
+            match all.clone().find(|cmd| {
+                cmd.timeout < std::time::Duration::from_millis(100)
+                    || cmd.timeout > std::time::Duration::from_secs(3600)
+            }) {
+                Some(cmd) => Err(format!("a timeout out of range was taken: {cmd:?}")),
+                None => Ok(()),
+            }
+        }
+        Err(e) if !e.starts_with("c.toml: ") => Err(format!("the error does not name the file: {e}")),
+        Err(e) if text.contains("timeout = \"") && e.contains("not a duration") && !e.contains("timeout") => {
+            Err(format!("a bad timeout's error does not name the key: {e}"))
+        }
+        Err(_) => Ok(()),
+    });
+}
+
+#[test]
+fn harness_stall_limits() {
+    fuzz("max-harness-stall", text("[0-9.]{0,8}(us|ms|s|m|h|)?"), |v| {
+        let Ok(d) = habench_workloads::duration::parse_duration(v) else {
+            return flag(&["run"], "--max-harness-stall", v);
+        };
+        let args = Overrides { max_harness_stall: Some(d), ..Default::default() };
+        match RunConfig::from_overrides(&args) {
+            Ok(c) if c.max_harness_stall >= std::time::Duration::from_millis(50) => Ok(()),
+            Ok(c) => Err(format!("{:?} was taken", c.max_harness_stall)),
+            Err(e) if e.to_string().starts_with("--max-harness-stall: ") => Ok(()),
+            Err(e) => Err(format!("the error does not start with --max-harness-stall: {e}")),
+        }
+    });
+}
