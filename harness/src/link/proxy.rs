@@ -211,6 +211,8 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
     let rest = t.saturating_duration_since(Instant::now());
     if !rest.is_zero() {
+        // The last sub-millisecond stretch sleeps on the blocking pool (tokio's timer is
+        // millisecond-grained): the runtime is not held.
         let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
 }

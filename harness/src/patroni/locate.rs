@@ -62,6 +62,8 @@ impl EnginePrograms {
     }
 }
 
+/// Blocking on purpose: called while a topology is being set up, before any load runs and
+/// before the stall detector starts (a `--version` answers in milliseconds).
 fn version_of(program: &Path) -> Option<String> {
     let out = std::process::Command::new(program).arg("--version").output().ok()?;
     String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string())

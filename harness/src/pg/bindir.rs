@@ -55,6 +55,8 @@ impl PgBin {
                 });
             }
         }
+        // Blocking on purpose: the bindir is resolved once, at start-up, before any runtime
+        // drives a measurement.
         let out = Command::new(dir.join("postgres"))
             .arg("--version")
             .output()
@@ -83,6 +85,7 @@ impl PgBin {
     }
 }
 
+/// Blocking on purpose: start-up only, as above.
 fn pg_config_bindir() -> Option<PathBuf> {
     let out = Command::new("pg_config").arg("--bindir").output().ok()?;
     if !out.status.success() {

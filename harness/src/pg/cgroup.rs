@@ -183,7 +183,8 @@ fn collect_pids(dir: &Path, out: &mut Vec<u32>) {
     }
 }
 
-/// Removes a cgroup tree bottom-up (cgroup directories go with rmdir only).
+/// Removes a cgroup tree bottom-up (cgroup directories go with rmdir only). Blocking: teardown
+/// and Drop only.
 fn remove_tree(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

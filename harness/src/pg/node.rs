@@ -370,7 +370,8 @@ impl Node {
         Lsn::parse(&text).ok_or_else(|| Error::node(&self.name, format!("unexpected LSN `{text}`")))
     }
 
-    /// Stops everything of this instance; used by Drop and when a topology is torn down.
+    /// Stops everything of this instance; used by Drop and when a topology is torn down
+    /// (blocking on purpose: no measurement runs then).
     pub fn teardown_blocking(&mut self) {
         let t0 = Instant::now();
         let mut leftover: Vec<ProcId> = self.orphans.drain(..).filter(|p| p.is_running()).collect();

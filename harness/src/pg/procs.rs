@@ -159,7 +159,7 @@ pub async fn reap(mut child: std::process::Child) {
     }
 }
 
-/// Blocking variant for Drop.
+/// Blocking variant for Drop (teardown, where nothing async can run; no runtime task waits).
 pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while procs.iter().any(|p| p.is_running()) {

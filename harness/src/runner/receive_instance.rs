@@ -165,7 +165,8 @@ impl Instance {
     }
 
     /// Reads a file as the lock mode says; None when it is gone, or being written (exclusive),
-    /// or claimed by another instance.
+    /// or claimed by another instance. Blocking file calls on purpose: reading the location's
+    /// small local files is the adapter's own work, measured as such.
     fn take(&self, name: &str, parsed: FileName) -> Option<Taken> {
         let path = self.log.dir().join(name);
         let read_us = self.sh.clock.epoch_us(Instant::now());
