@@ -125,6 +125,8 @@ pub struct RunResult {
     pub sso: Option<std::sync::Arc<crate::sso::SsoState>>,
     /// Every stall of habench itself over 50 ms (its runtimes, or the whole process).
     pub stalls: Vec<crate::measure::stall::Stall>,
+    /// The longest any of habench's runtimes (or the process) was late, recorded or not.
+    pub largest_lateness: std::time::Duration,
     /// Where the measured phase started (it ends with the last measured interval).
     pub measure_start: std::time::Instant,
     /// A stall longer than this in the measured phase compromises the run.

@@ -45,6 +45,8 @@ struct Inner {
     beats: Mutex<Vec<Arc<Beat>>>,
     stalls: Mutex<Vec<Stall>>,
     stop: AtomicBool,
+    /// The longest lateness seen of any heartbeat or of the watching thread, recorded or not.
+    largest_late_ns: AtomicU64,
 }
 
 impl Inner {
@@ -72,6 +74,7 @@ impl StallDetector {
             beats: Mutex::default(),
             stalls: Mutex::default(),
             stop: AtomicBool::new(false),
+            largest_late_ns: AtomicU64::new(0),
         });
         let watched = inner.clone();
         let thread = std::thread::Builder::new()
@@ -92,6 +95,12 @@ impl StallDetector {
     /// A handle to hand to other threads (client threads register their own heartbeat).
     pub fn handle(&self) -> StallHandle {
         StallHandle(self.inner.clone())
+    }
+
+    /// The longest any runtime (or the process) was late so far, stalls under the recording
+    /// threshold included: what a healthy run's margin is.
+    pub fn largest_lateness(&self) -> Duration {
+        Duration::from_nanos(self.inner.largest_late_ns.load(Ordering::Relaxed))
     }
 
     /// Stops the thread; returns every stall seen, in time order (one still going on included).
@@ -169,6 +178,7 @@ fn watch(inner: &Inner) {
         std::thread::sleep(TICK);
         let now = Instant::now();
         let late = now.saturating_duration_since(prev_tick).saturating_sub(TICK);
+        inner.largest_late_ns.fetch_max(late.as_nanos() as u64, Ordering::Relaxed);
         if late > RECORD_OVER {
             record(inner, Stall { runtime: "process".into(), start: prev_tick + TICK, duration: late, ongoing: false });
         }
@@ -179,6 +189,7 @@ fn watch(inner: &Inner) {
             let last = b.last_ns.load(Ordering::Relaxed);
             if *seen != u64::MAX && last > *seen {
                 let gap = Duration::from_nanos(last - *seen).saturating_sub(BEAT);
+                inner.largest_late_ns.fetch_max(gap.as_nanos() as u64, Ordering::Relaxed);
                 if gap > RECORD_OVER {
                     let start = inner.at(*seen) + BEAT;
                     record(inner, Stall { runtime: b.name.clone(), start, duration: gap, ongoing: false });
@@ -270,6 +281,7 @@ mod tests {
             beats: Mutex::default(),
             stalls: Mutex::default(),
             stop: AtomicBool::new(false),
+            largest_late_ns: AtomicU64::new(0),
         };
         let t0 = inner.origin + Duration::from_secs(1);
         let stall = |rt: &str, from_ms: u64, ms: u64| Stall {

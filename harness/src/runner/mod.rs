@@ -364,6 +364,7 @@ pub async fn run(
         let _ = t.await;
     }
     main_beat.abort();
+    let largest_lateness = stall_detector.largest_lateness();
     let stalls = stall_detector.finish();
     let sync_samples = std::mem::take(&mut *sync_samples.lock().expect("sync samples lock"));
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
@@ -388,6 +389,7 @@ pub async fn run(
         events: sh.events.events(),
         schedule_end_us: clock.epoch_us(publish_end),
         stalls,
+        largest_lateness,
         measure_start,
         max_harness_stall: cfg.max_harness_stall,
         cpu: tally.cpu,

@@ -30,6 +30,9 @@ pub struct HarnessSection {
     pub max_stall_ms: f64,
     /// The longest stall in the measured phase (0 when none was over 50 ms).
     pub largest_measured_stall_ms: f64,
+    /// The longest any runtime's heartbeat (or the watching thread) came late over the whole
+    /// run, under 50 ms included: a healthy run's margin.
+    pub largest_lateness_ms: f64,
     pub stalls: Vec<StallRecord>,
 }
 
@@ -51,7 +54,12 @@ impl HarnessSection {
             })
             .collect();
         let largest = stalls.iter().filter(|s| s.measured).map(|s| s.duration_ms).fold(0.0, f64::max);
-        HarnessSection { max_stall_ms: max_stall.as_secs_f64() * 1e3, largest_measured_stall_ms: largest, stalls }
+        HarnessSection {
+            max_stall_ms: max_stall.as_secs_f64() * 1e3,
+            largest_measured_stall_ms: largest,
+            largest_lateness_ms: 0.0,
+            stalls,
+        }
     }
 
     /// Why the run's figures cannot be trusted, when a stall in the measured phase passed the
