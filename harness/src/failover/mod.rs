@@ -251,7 +251,7 @@ async fn nemesis(
         }
         if let Some(c) = &plan.cluster {
             let t_inject = Instant::now();
-            match fault::external::inject(f.kind, c).await {
+            match until_run_end(fault::external::inject(f.kind, c), c, stop.clone()).await {
                 Ok(i) => {
                     let node = i.target.clone();
                     log.push_at(t_inject, EventKind::Injected { fault: f.clone(), target: i.target, detail: i.detail });
@@ -260,7 +260,7 @@ async fn nemesis(
                             _ = tokio::time::sleep(d) => {}
                             _ = stop.changed() => {}
                         }
-                        match fault::external::resume(c, f.kind, &node).await {
+                        match until_run_end(fault::external::resume(c, f.kind, &node), c, stop.clone()).await {
                             Ok(true) => log.push(EventKind::Resumed { node }),
                             Ok(false) => {}
                             Err(e) => log.push(EventKind::Failed {
@@ -313,6 +313,27 @@ async fn nemesis(
     }
     // Keep running until the run ends (the orchestrator may still be acting).
     let _ = stop.changed().await;
+}
+
+/// Runs a cluster file's command (`fut`) until it ends; when the run ends first, every command
+/// still running is killed with its process group (and `fut` ends with that). A command started
+/// after the run's end (a fault lasting past it is undone) runs to its own timeout.
+async fn until_run_end<T>(
+    fut: impl std::future::Future<Output = T>,
+    c: &crate::cluster::External,
+    mut stop: watch::Receiver<bool>,
+) -> T {
+    tokio::pin!(fut);
+    if *stop.borrow() {
+        return fut.await;
+    }
+    tokio::select! {
+        out = &mut fut => out,
+        _ = stop.changed() => {
+            c.kill_running_commands();
+            fut.await
+        }
+    }
 }
 
 /// The separate secret server crashes now and starts again after the fault's duration (in a
