@@ -189,6 +189,10 @@ pub struct TopologyFlags {
     /// patroni: etcd members, 1 (default) or 3.
     #[arg(long, value_name = "N")]
     pub dcs_members: Option<u8>,
+    /// patroni: the REST API over HTTPS (a CA habench makes) with basic auth for its unsafe
+    /// endpoints, as an operator's cluster runs it.
+    #[arg(long)]
+    pub rest_tls: bool,
     /// patroni: synchronous_mode: off (Patroni's default), on, strict or quorum; --sync-count
     /// sets synchronous_node_count.
     #[arg(long, value_name = "MODE", value_parser = parse_sync_mode)]

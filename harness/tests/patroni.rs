@@ -325,3 +325,80 @@ fn a_missing_engine_names_the_install_command_and_patronis_refusals_are_shown() 
         "{err}"
     );
 }
+
+/// Every file below `dir`, read as text (lossy).
+fn all_text_below(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(all_text_below(&e.path()));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+            out.push((e.path().display().to_string(), text));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_cluster_with_its_rest_api_over_tls_and_auth_is_switched_over_and_crashed_through_a_cluster_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::TempDir::new("patroni", "rest-tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cluster.toml");
+    let mut args = vec!["--rest-tls", "--sync-mode", "on", "--cluster-file", file.to_str().unwrap()];
+    args.extend(FAST);
+    let (_owner, json) = up_patroni(&args);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let password = text.lines().find_map(|l| l.strip_prefix("password = ")).unwrap().trim_matches('"').to_string();
+    let ca = text.lines().find_map(|l| l.strip_prefix("ca_file = ")).unwrap().trim_matches('"').to_string();
+    let key = std::fs::read_to_string(std::path::Path::new(&ca).with_file_name("node.key")).unwrap();
+    let key_body = key.lines().nth(1).unwrap().to_string();
+    let rest = json["engine"]["rest_urls"][0][1].as_str().unwrap().to_string();
+    assert!(rest.starts_with("https://127.0.0.1:"), "{json}");
+    // The unsafe endpoints want the basic auth: without it, Patroni says 401.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ca_only = habench::patroni::http::RestAccess { ca_file: Some(ca.clone().into()), ..Default::default() };
+    let client = habench::patroni::http::RestClient::new(&ca_only).unwrap();
+    let body = serde_json::json!({});
+    let r = rt.block_on(client.request(&rest, "POST", "/switchover", Some(&body), Duration::from_secs(5))).unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
+    // Plain HTTP to the TLS port gets no answer from Patroni.
+    let plain = rest.replace("https://", "http://");
+    assert!(rt
+        .block_on(habench::patroni::http::request(&plain, "GET", "/patroni", None, Duration::from_secs(2)))
+        .map_or(true, |r| r.status != 200));
+
+    let out = dir.join("results");
+    let o = habench()
+        .args(["run", "quick", "--cluster", file.to_str().unwrap(), "--rate", "100", "--warmup", "1s"])
+        .args(["--duration", "40s", "--fault", "switchover@2s", "--fault", "crash-primary@12s"])
+        .args(["--json", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_nothing_lost(&summary);
+    let trials = summary["failover"]["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2, "{summary}");
+    assert!(summary["failover"].get("failed_faults").is_none(), "{summary}");
+    assert!(
+        events(&trials[0], "injected")[0]["detail"].as_str().unwrap().starts_with("POST /switchover"),
+        "{trials:?}"
+    );
+    for t in trials {
+        assert!(t["rto_ms"].as_f64().is_some() && !events(t, "promoted").is_empty(), "{t}");
+    }
+    // The password and the key are used, never shown.
+    let mut outputs = all_text_below(&out);
+    outputs.push(("stdout".into(), stdout.into_owned()));
+    outputs.push(("stderr".into(), stderr.into_owned()));
+    for (name, text) in &outputs {
+        assert!(!text.contains(&password), "the REST password is in {name}");
+        assert!(!text.contains(&key_body), "the key is in {name}");
+    }
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"password\": \"***\""), "the manifest says a password is set, not which");
+}

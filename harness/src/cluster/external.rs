@@ -106,6 +106,11 @@ impl External {
         self.file.nodes.iter().filter_map(|n| Some((n.name.clone(), n.patroni.clone()?))).collect()
     }
 
+    /// The client for the nodes' REST APIs (the file's CA, client certificate and basic auth).
+    pub fn rest_client(&self) -> http::RestClient {
+        self.file.rest_client()
+    }
+
     /// The engine's timings and mode, when it has a REST API.
     pub fn engine(&self) -> Option<&EngineState> {
         self.info.engine.as_ref()
@@ -164,7 +169,9 @@ impl External {
             .clone()
             .or_else(|| self.file.nodes.iter().find_map(|n| n.patroni.clone()))
             .ok_or_else(|| Error::node(node, "no Patroni REST URL in the cluster file"))?;
-        http::request(&url, method, path, Some(body), Duration::from_secs(90))
+        self.file
+            .rest_client()
+            .request(&url, method, path, Some(body), Duration::from_secs(90))
             .await
             .map_err(|e| Error::node(node, format!("Patroni REST {method} {path}: {e}")))
     }
@@ -242,8 +249,9 @@ async fn replication_of(n: &ClusterNode) -> Vec<(String, String)> {
 }
 
 async fn rest_view(file: &ClusterFile) -> Option<ClusterView> {
+    let client = file.rest_client();
     for url in file.nodes.iter().filter_map(|n| n.patroni.as_deref()) {
-        if let Ok(r) = http::request(url, "GET", "/cluster", None, REST_TIMEOUT).await {
+        if let Ok(r) = client.request(url, "GET", "/cluster", None, REST_TIMEOUT).await {
             if let Some(v) = ClusterView::parse(&r.body) {
                 return Some(v);
             }
@@ -255,8 +263,10 @@ async fn rest_view(file: &ClusterFile) -> Option<ClusterView> {
 /// Patroni's version and the dynamic configuration its DCS holds, as timings.
 async fn engine_state(file: &ClusterFile) -> Option<EngineState> {
     let url = file.nodes.iter().find_map(|n| n.patroni.clone())?;
-    let config = http::request(&url, "GET", "/config", None, REST_TIMEOUT).await.ok()?.json()?;
-    let version = http::request(&url, "GET", "/patroni", None, REST_TIMEOUT)
+    let client = file.rest_client();
+    let config = client.request(&url, "GET", "/config", None, REST_TIMEOUT).await.ok()?.json()?;
+    let version = client
+        .request(&url, "GET", "/patroni", None, REST_TIMEOUT)
         .await
         .ok()
         .and_then(|r| r.json())

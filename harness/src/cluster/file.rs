@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::command::{ShellCommand, DEFAULT_TIMEOUT};
+use crate::patroni::http::{RestAccess, RestClient, Secret};
 use crate::pg::dsn::UserDsn;
 
 /// Fault actions a node's commands can carry out.
@@ -36,6 +37,18 @@ struct FileText {
     /// Commands on the DCS: `pause` and `resume` (every member), for dcs-outage.
     #[serde(default)]
     dcs: BTreeMap<String, CommandEntry>,
+    /// How to reach the nodes' REST APIs: TLS files and basic auth.
+    rest: Option<RestEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestEntry {
+    ca_file: Option<std::path::PathBuf>,
+    cert_file: Option<std::path::PathBuf>,
+    key_file: Option<std::path::PathBuf>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 /// One node of an existing cluster, checked.
@@ -56,6 +69,8 @@ pub struct ClusterFile {
     pub path: String,
     pub nodes: Vec<ClusterNode>,
     pub dcs: BTreeMap<String, ShellCommand>,
+    /// TLS files and basic auth for the REST APIs (the password shown as `***`).
+    pub rest: RestAccess,
 }
 
 impl ClusterFile {
@@ -78,8 +93,12 @@ impl ClusterFile {
             }
             let dsn = UserDsn::parse(&n.dsn).map_err(|e| format!("{at}.dsn: {e}"))?;
             if let Some(url) = &n.patroni {
-                crate::patroni::http::host_port(url)
-                    .ok_or_else(|| format!("{at}.patroni: `{url}` is not http://HOST:PORT (Patroni's REST API)"))?;
+                let scheme = crate::patroni::http::check_url(url).map_err(|e| format!("{at}.patroni: {e}"))?;
+                if scheme == "https" && raw.rest.as_ref().and_then(|r| r.ca_file.as_ref()).is_none() {
+                    return Err(format!(
+                        "{at}.patroni: `{url}` is https: give [rest] ca_file (the CA that signed Patroni's certificate)"
+                    ));
+                }
             }
             if let Some(bad) = n.commands.keys().find(|k| !ACTIONS.contains(&k.as_str())) {
                 return Err(format!("{at}.commands.{bad}: not an action; use {}", ACTIONS.join(", ")));
@@ -91,15 +110,41 @@ impl ClusterFile {
             return Err(format!("{path}: dcs.{bad}: not an action; use pause, resume"));
         }
         let dcs = checked(raw.dcs, default_timeout, &format!("{path}: dcs"))?;
-        Ok(ClusterFile { path: path.to_string(), nodes, dcs })
+        let rest = match raw.rest {
+            None => RestAccess::default(),
+            Some(r) => {
+                if r.password.is_some() && r.username.is_none() {
+                    return Err(format!("{path}: rest.password: give rest.username too (basic auth)"));
+                }
+                let access = RestAccess {
+                    ca_file: r.ca_file,
+                    cert_file: r.cert_file,
+                    key_file: r.key_file,
+                    username: r.username,
+                    password: r.password.map(Secret::new),
+                };
+                // The files are read now: a missing or unreadable one is refused before the run.
+                RestClient::new(&access).map_err(|e| format!("{path}: rest.{e}"))?;
+                access
+            }
+        };
+        Ok(ClusterFile { path: path.to_string(), nodes, dcs, rest })
+    }
+
+    /// A client for the nodes' REST APIs (the files were checked when the file was read).
+    pub fn rest_client(&self) -> RestClient {
+        RestClient::new(&self.rest).unwrap_or_else(|_| RestClient::plain())
     }
 
     /// The passwords of the file's connection strings: never written to a log.
     pub fn secrets(&self) -> Vec<String> {
-        self.nodes
+        let mut out: Vec<String> = self
+            .nodes
             .iter()
             .filter_map(|n| n.dsn.config().get_password().map(|p| String::from_utf8_lossy(p).into_owned()))
-            .collect()
+            .collect();
+        out.extend(self.rest.password.as_ref().map(|p| p.expose().to_string()));
+        out
     }
 
     /// The first node lacking one of `actions`, and the action: any node may be the primary

@@ -61,6 +61,7 @@ pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
         client_link: flags.client_link,
         nodes: flags.nodes,
         dcs_members: flags.dcs_members,
+        rest_tls: flags.rest_tls,
         sync_mode: flags.sync_mode,
         engine_set: flags.engine_set.clone(),
         groups: flags.groups,

@@ -40,6 +40,10 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         };
         crate::store::write_atomic(path, p.cluster_file().as_bytes())
             .with_context(|| format!("--cluster-file: writing {}", path.display()))?;
+        // With --rest-tls it holds the REST API's password: for its owner only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("--cluster-file: chmod {}", path.display()))?;
     }
     let info = describe(topo.as_topology_mut()).await;
     let line = serde_json::to_string(&UpLine { info, up_ms })?;

@@ -69,6 +69,7 @@ pub struct TopologyOverrides {
     pub client_link: Option<LinkSpec>,
     pub nodes: Option<u8>,
     pub dcs_members: Option<u8>,
+    pub rest_tls: bool,
     pub sync_mode: Option<crate::patroni::SyncMode>,
     pub engine_set: Vec<(String, serde_json::Value)>,
     pub groups: Option<u8>,

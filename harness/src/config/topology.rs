@@ -177,6 +177,7 @@ pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<Topolo
         if let Some(m) = flags.dcs_members {
             engine.dcs_members = m;
         }
+        engine.rest_tls |= flags.rest_tls;
         if let Some(m) = flags.sync_mode {
             engine.sync_mode = m;
         }
@@ -189,6 +190,7 @@ pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<Topolo
             ("--dcs-members", flags.dcs_members.is_some()),
             ("--sync-mode", flags.sync_mode.is_some()),
             ("--engine-set", !flags.engine_set.is_empty()),
+            ("--rest-tls", flags.rest_tls),
         ];
         if let Some((flag, _)) = engine_flags.iter().find(|(_, given)| *given) {
             return Err(Error::config(*flag, format!("applies to patroni only, not {kind}")));

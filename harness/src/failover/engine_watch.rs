@@ -53,7 +53,7 @@ struct Phase {
 /// Watches the engine behind `urls` (node name, REST URL); a topology habench started is told
 /// who leads after each change.
 pub async fn run(
-    urls: Vec<(String, String)>,
+    (urls, client): (Vec<(String, String)>, http::RestClient),
     topo: Option<SharedTopology>,
     log: EventLog,
     mut stop: watch::Receiver<bool>,
@@ -73,9 +73,9 @@ pub async fn run(
             .filter(|l| l.running() && !phase.detected)
             .and_then(|l| l.key.clone())
             .and_then(|k| urls.iter().find(|(n, _)| *n == k).cloned());
-        let (cluster, demoted) = tokio::join!(read_cluster(&urls, first_url), async {
+        let (cluster, demoted) = tokio::join!(read_cluster(&client, &urls, first_url), async {
             let (name, url) = leader_url?;
-            let r = http::request(&url, "GET", "/primary", None, CALL_TIMEOUT).await.ok()?;
+            let r = client.request(&url, "GET", "/primary", None, CALL_TIMEOUT).await.ok()?;
             (r.status == 503).then_some(name)
         });
         if let (Some(name), Some(l)) = (demoted, last.as_ref()) {
@@ -105,7 +105,8 @@ pub async fn run(
         }
         if let Some(node) = phase.awaiting_endpoint.clone() {
             if let Some((_, url)) = urls.iter().find(|(n, _)| *n == node) {
-                if http::request(url, "GET", "/primary", None, CALL_TIMEOUT).await.is_ok_and(|r| r.status == 200) {
+                let answer = client.request(url, "GET", "/primary", None, CALL_TIMEOUT).await;
+                if answer.is_ok_and(|r| r.status == 200) {
                     log.push(EventKind::EndpointReady);
                     phase = Phase::default();
                 }
@@ -161,10 +162,14 @@ fn describe(l: &Leader) -> String {
 }
 
 /// `GET /cluster` from the first node that answers, starting with the one that answered last.
-async fn read_cluster(urls: &[(String, String)], first: usize) -> Option<(ClusterView, usize)> {
+async fn read_cluster(
+    client: &http::RestClient,
+    urls: &[(String, String)],
+    first: usize,
+) -> Option<(ClusterView, usize)> {
     for k in 0..urls.len() {
         let i = (first + k) % urls.len();
-        if let Ok(r) = http::request(&urls[i].1, "GET", "/cluster", None, CALL_TIMEOUT).await {
+        if let Ok(r) = client.request(&urls[i].1, "GET", "/cluster", None, CALL_TIMEOUT).await {
             if let Some(v) = ClusterView::parse(&r.body) {
                 return Some((v, i));
             }

@@ -179,10 +179,10 @@ pub async fn drive(
     // without one gets habench's orchestrator.
     let rest_urls = match (&plan.topology, &plan.cluster) {
         (Some(t), _) => match &*t.lock().await {
-            AnyTopology::Patroni(p) => Some(p.rest_urls()),
+            AnyTopology::Patroni(p) => Some((p.rest_urls(), p.rest_client())),
             _ => None,
         },
-        (None, Some(c)) => Some(c.rest_urls()).filter(|u| !u.is_empty()),
+        (None, Some(c)) => Some((c.rest_urls(), c.rest_client())).filter(|(u, _)| !u.is_empty()),
         (None, None) => None,
     };
     let managed = rest_urls.is_some() || plan.cluster.is_some();

@@ -23,10 +23,27 @@ pub struct NodeConfig<'a> {
     /// Local postgres parameters (habench's, then the user's `--pg-set`).
     pub parameters: &'a serde_json::Map<String, Value>,
     pub pgpass: &'a Path,
+    /// `--rest-tls`: the REST API's certificate, key, CA and basic auth.
+    pub rest_tls: Option<&'a crate::patroni::tls::RestTls>,
 }
 
 impl NodeConfig<'_> {
     pub fn to_json(&self) -> Value {
+        let mut v = self.base_json();
+        if let Some(t) = self.rest_tls {
+            let auth = json!({ "username": crate::patroni::tls::REST_USER, "password": t.password.expose() });
+            let api = &mut v["restapi"];
+            api["certfile"] = json!(t.cert_file);
+            api["keyfile"] = json!(t.key_file);
+            // The members' calls to each other (the leader race) trust the same CA.
+            api["cafile"] = json!(t.ca_file);
+            api["authentication"] = auth.clone();
+            v["ctl"] = json!({ "cacert": t.ca_file, "authentication": auth });
+        }
+        v
+    }
+
+    fn base_json(&self) -> Value {
         let host = crate::pg::conn::HOST;
         let user = crate::pg::conn::SUPERUSER;
         json!({

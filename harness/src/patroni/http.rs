@@ -1,10 +1,13 @@
-//! The smallest HTTP/1.1 client that talks to Patroni's REST API and etcd's health endpoint on
-//! loopback (or a cluster's own URLs): one request per connection, a deadline over all of it.
+//! Patroni's REST API (and etcd's health endpoint) over HTTP or HTTPS: `reqwest` on rustls with
+//! the ring provider, a CA file to trust, an optional client certificate, basic auth for the
+//! unsafe endpoints (Patroni's `restapi.authentication`), IPv6 literals (`http://[::1]:8008`).
+//! One request per connection (no pool to outlive a runtime), a deadline over all of it.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use serde::Serialize;
 
 /// An answer: status code and body.
 #[derive(Debug, Clone)]
@@ -19,15 +22,130 @@ impl Response {
     }
 }
 
-/// `http://host:port` split, with the path prefix dropped; None when it is not such a URL.
-pub fn host_port(url: &str) -> Option<(String, u16)> {
-    let rest = url.strip_prefix("http://")?;
-    let authority = rest.split('/').next()?;
-    let (host, port) = authority.rsplit_once(':')?;
-    Some((host.to_string(), port.parse().ok()?))
+/// A password that is used and never shown: `Debug` and `Serialize` give `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
-/// Sends `method path` with an optional JSON body to `base` (`http://host:port`).
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::pg::dsn::HIDDEN)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(crate::pg::dsn::HIDDEN)
+    }
+}
+
+/// How to reach a REST API: what to trust, who to be, whose basic auth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RestAccess {
+    /// PEM file of the CA that signed the servers' certificates (https URLs).
+    pub ca_file: Option<PathBuf>,
+    /// PEM files of a client certificate and its key (servers that verify clients).
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Basic auth (Patroni's `restapi.authentication`, needed for `POST /switchover`).
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// A client for one cluster's REST APIs.
+#[derive(Debug, Clone)]
+pub struct RestClient {
+    client: reqwest::Client,
+    auth: Option<(String, Option<Secret>)>,
+}
+
+impl RestClient {
+    /// Plain HTTP (and HTTPS that nothing here can verify: refused by the server's certificate).
+    pub fn plain() -> RestClient {
+        RestClient::new(&RestAccess::default()).expect("a client without files builds")
+    }
+
+    /// A client trusting `ca_file`, presenting `cert_file`/`key_file`, sending basic auth. The
+    /// error names the key (`ca_file`, `cert_file`, `key_file`) and what is wrong with it.
+    pub fn new(access: &RestAccess) -> Result<RestClient, String> {
+        // ring, not aws-lc-rs: the clean build needs no C toolchain beyond the cc ring uses.
+        // (Deprecated in rustls 0.23 for lacking post-quantum key exchange: fine for a REST API
+        // on an operator's network.)
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(ca) = &access.ca_file {
+            let certs = read_certs(ca).map_err(|e| format!("ca_file: {e}"))?;
+            for c in certs {
+                roots.add(c).map_err(|e| format!("ca_file: {}: not a CA certificate ({e})", ca.display()))?;
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots);
+        let tls = match (&access.cert_file, &access.key_file) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs(cert).map_err(|e| format!("cert_file: {e}"))?;
+                let key = read_key(key).map_err(|e| format!("key_file: {e}"))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| format!("cert_file, key_file: the key does not fit the certificate ({e})"))?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            (Some(_), None) => return Err("cert_file: give key_file too (the client certificate's key)".into()),
+            (None, Some(_)) => return Err("key_file: give cert_file too (the client certificate)".into()),
+        };
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| format!("the REST client: {e}"))?;
+        let auth = access.username.clone().map(|u| (u, access.password.clone()));
+        Ok(RestClient { client, auth })
+    }
+
+    /// Sends `method path` with an optional JSON body to `base` (`http(s)://host:port`).
+    pub async fn request(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> std::io::Result<Response> {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(std::io::Error::other)?;
+        let mut req = self.client.request(method.clone(), &url).timeout(timeout).header("Accept", "application/json");
+        if let Some((user, password)) = &self.auth {
+            req = req.basic_auth(user, password.as_ref().map(Secret::expose));
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        let fail = |e: reqwest::Error| {
+            let kind = if e.is_timeout() { std::io::ErrorKind::TimedOut } else { std::io::ErrorKind::Other };
+            // reqwest's text names the URL only (no credentials are in it).
+            std::io::Error::new(kind, format!("{method} {url}: {}", error_chain(&e)))
+        };
+        let answer = req.send().await.map_err(fail)?;
+        let status = answer.status().as_u16();
+        let body = answer.text().await.map_err(fail)?;
+        Ok(Response { status, body })
+    }
+}
+
+/// Sends `method path` to `base` with a plain client (loopback HTTP: etcd's health, tests).
 pub async fn request(
     base: &str,
     method: &str,
@@ -35,67 +153,62 @@ pub async fn request(
     body: Option<&serde_json::Value>,
     timeout: Duration,
 ) -> std::io::Result<Response> {
-    let (host, port) =
-        host_port(base).ok_or_else(|| std::io::Error::other(format!("`{base}` is not an http://HOST:PORT address")))?;
-    match tokio::time::timeout(timeout, exchange(&host, port, method, path, body)).await {
-        Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("{method} {base}{path}: no answer in {timeout:?}"),
-        )),
+    RestClient::plain().request(base, method, path, body, timeout).await
+}
+
+/// Checks a REST base URL: `http://` or `https://`, a host (a name, an IPv4 address or a
+/// bracketed IPv6 literal), a port. Returns the scheme.
+pub fn check_url(url: &str) -> Result<&'static str, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    let scheme = match parsed.scheme() {
+        "http" => "http",
+        "https" => "https",
+        other => return Err(format!("`{url}`: the scheme is {other}; give http://HOST:PORT or https://HOST:PORT")),
+    };
+    if parsed.host().is_none() || parsed.port_or_known_default().is_none() {
+        return Err(format!("`{url}` names no host; give http://HOST:PORT (IPv6: http://[::1]:8008)"));
     }
-}
-
-async fn exchange(
-    host: &str,
-    port: u16,
-    method: &str,
-    path: &str,
-    body: Option<&serde_json::Value>,
-) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect((host, port)).await?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\nAccept: application/json\r\n");
-    if body.is_some() {
-        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", payload.len()));
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "`{}`: no credentials in the URL; give [rest] username and password",
+            crate::pg::dsn::HIDDEN
+        ));
     }
-    req.push_str("\r\n");
-    req.push_str(&payload);
-    stream.write_all(req.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse(&raw)
+    Ok(scheme)
 }
 
-fn parse(raw: &[u8]) -> std::io::Result<Response> {
-    let bad = |what: &str| std::io::Error::other(format!("malformed HTTP answer: {what}"));
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status: u16 =
-        head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status code"))?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &raw[split + 4..];
-    let body = if chunked { dechunk(body).ok_or_else(|| bad("bad chunked body"))? } else { body.to_vec() };
-    Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned() })
+fn read_certs(path: &Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: not a PEM certificate file ({e})", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
 }
 
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
+fn read_key(path: &Path) -> Result<rustls_pki_types::PrivateKeyDer<'static>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The key's text is never part of an error.
+    rustls_pki_types::PrivateKeyDer::from_pem_slice(&bytes)
+        .map_err(|_| format!("{}: holds no PEM private key", path.display()))
+}
+
+/// An error and its sources on one line (reqwest's own text says little: "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(&format!(": {t}"));
         }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
+        source = s.source();
     }
+    out
 }
 
 #[cfg(test)]
@@ -103,18 +216,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_parse_plain_and_chunked() {
-        let plain =
-            parse(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n{\"role\":\"replica\"}")
-                .unwrap();
-        assert_eq!((plain.status, plain.body.as_str()), (503, "{\"role\":\"replica\"}"));
-        let chunked =
-            parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n")
-                .unwrap();
-        assert_eq!(chunked.json().unwrap()["a"], 1);
-        assert!(parse(b"garbage").is_err());
-        assert_eq!(host_port("http://127.0.0.1:8008"), Some(("127.0.0.1".into(), 8008)));
-        assert_eq!(host_port("http://db1:8008/x"), Some(("db1".into(), 8008)));
-        assert_eq!(host_port("db1:8008"), None);
+    fn rest_urls_are_checked_and_ipv6_literals_taken() {
+        assert_eq!(check_url("http://127.0.0.1:8008"), Ok("http"));
+        assert_eq!(check_url("https://db1.example.internal:8008"), Ok("https"));
+        assert_eq!(check_url("http://[::1]:8008"), Ok("http"));
+        assert!(check_url("db1:8008").is_err());
+        assert!(check_url("ftp://db1:8008").unwrap_err().contains("scheme"));
+        let e = check_url("http://u:s3cret@db1:8008").unwrap_err();
+        assert!(!e.contains("s3cret") && e.contains("[rest] username"), "{e}");
+    }
+
+    #[test]
+    fn a_secret_is_never_shown() {
+        let a = RestAccess { username: Some("u".into()), password: Some(Secret::new("s3cret")), ..Default::default() };
+        assert!(!format!("{a:?}").contains("s3cret"));
+        assert!(!serde_json::to_string(&a).unwrap().contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_files_are_named_by_their_key() {
+        let missing = RestAccess { ca_file: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+        assert!(RestClient::new(&missing).unwrap_err().starts_with("ca_file: /nonexistent/ca.pem"));
+        let not_pem = RestAccess { ca_file: Some("/etc/hostname".into()), ..Default::default() };
+        assert!(RestClient::new(&not_pem).unwrap_err().starts_with("ca_file:"));
+        let half = RestAccess { cert_file: Some("/etc/hostname".into()), ..Default::default() };
+        assert!(RestClient::new(&half).unwrap_err().contains("key_file"));
     }
 }

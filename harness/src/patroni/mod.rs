@@ -8,6 +8,7 @@ pub mod etcd;
 pub mod http;
 pub mod locate;
 pub mod spec;
+pub mod tls;
 
 pub use cluster::{ClusterView, Member};
 pub use locate::EnginePrograms;

@@ -86,11 +86,20 @@ pub struct PatroniSpec {
     /// node can be partitioned); set when a fault needs them.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub links: bool,
+    /// `--rest-tls`: the REST API over HTTPS with basic auth.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rest_tls: bool,
 }
 
 impl Default for PatroniSpec {
     fn default() -> Self {
-        PatroniSpec { dcs_members: 1, sync_mode: SyncMode::Off, engine_set: BTreeMap::new(), links: false }
+        PatroniSpec {
+            dcs_members: 1,
+            sync_mode: SyncMode::Off,
+            engine_set: BTreeMap::new(),
+            links: false,
+            rest_tls: false,
+        }
     }
 }
 

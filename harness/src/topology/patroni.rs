@@ -110,6 +110,10 @@ pub struct Patroni {
     spec: TopologySpec,
     info: EngineInfo,
     primary: usize,
+    /// `--rest-tls`: the CA, certificate and password of the REST API.
+    tls: Option<crate::patroni::tls::RestTls>,
+    /// habench's client for the REST API (trusting that CA, with the basic auth).
+    rest: http::RestClient,
     dir: TopologyDir,
 }
 
@@ -125,6 +129,15 @@ impl Patroni {
         let mut dcs = etcd::launch(&env, &programs.etcd, engine.dcs_members, dir.path(), &groups, &scope)?;
         let etcd_hosts: Vec<String> = dcs.iter().map(|m| format!("127.0.0.1:{}", m.client_port())).collect();
         let dynamic = engine.dynamic_config(spec.sync_count, postgres_section(&spec));
+        let tls = match engine.rest_tls {
+            true => Some(crate::patroni::tls::RestTls::create(dir.path(), &env.user)?),
+            false => None,
+        };
+        let rest = match &tls {
+            Some(t) => http::RestClient::new(&t.access()).map_err(|e| Error::config("--rest-tls", e))?,
+            None => http::RestClient::plain(),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut nodes = Vec::new();
         let mut hosts = Vec::new();
         for (i, name) in spec.node_names().into_iter().enumerate() {
@@ -159,6 +172,7 @@ impl Patroni {
                 dcs: &dynamic,
                 parameters: &serde_json::Map::new(),
                 pgpass: &home.join("pgpass"),
+                rest_tls: tls.as_ref(),
             };
             let path = home.join("patroni.yml");
             let text = serde_json::to_string_pretty(&config.to_json()).expect("json");
@@ -186,7 +200,7 @@ impl Patroni {
             patroni_version: programs.patroni_version(),
             etcd_version: programs.etcd_version(),
             scope,
-            rest_urls: nodes.iter().zip(&hosts).map(|(n, h)| (n.name().to_string(), rest_url(h))).collect(),
+            rest_urls: nodes.iter().zip(&hosts).map(|(n, h)| (n.name().to_string(), rest_url(scheme, h))).collect(),
             dcs_urls: dcs.iter().map(|m| m.client_url()).collect(),
             timing: engine.timing(),
             dynamic_config: serde_json::Value::Null,
@@ -194,7 +208,7 @@ impl Patroni {
             bootstrap_ms: 0.0,
             phases_ms: Phases { dcs_ready: dcs_ready_ms, ..Phases::default() },
         };
-        let mut topo = Patroni { nodes, hosts, dcs, groups, spec, info, primary: 0, dir };
+        let mut topo = Patroni { nodes, hosts, dcs, groups, spec, info, primary: 0, tls, rest, dir };
         for h in &mut topo.hosts {
             h.host.start()?;
         }
@@ -280,8 +294,8 @@ impl Patroni {
 
     /// `GET path` on the first node whose Patroni answers.
     pub async fn rest_get(&self, path: &str) -> Option<http::Response> {
-        for h in &self.hosts {
-            if let Ok(r) = http::request(&rest_url(h), "GET", path, None, REST_TIMEOUT).await {
+        for (_, url) in &self.info.rest_urls {
+            if let Ok(r) = self.rest.request(url, "GET", path, None, REST_TIMEOUT).await {
                 return Some(r);
             }
         }
@@ -297,14 +311,26 @@ impl Patroni {
         body: Option<&serde_json::Value>,
         timeout: Duration,
     ) -> Result<http::Response> {
-        let h = self.host_of(node)?;
-        http::request(&rest_url(h), method, path, body, timeout)
+        let url = self
+            .info
+            .rest_urls
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, u)| u.clone())
+            .ok_or_else(|| Error::node(node, "no such node"))?;
+        self.rest
+            .request(&url, method, path, body, timeout)
             .await
             .map_err(|e| Error::node(node, format!("Patroni REST {method} {path}: {e}")))
     }
 
     pub fn rest_urls(&self) -> Vec<(String, String)> {
         self.info.rest_urls.clone()
+    }
+
+    /// habench's client for the REST API (with `--rest-tls`: trusting its CA, with its auth).
+    pub fn rest_client(&self) -> http::RestClient {
+        self.rest.clone()
     }
 
     fn host_of(&self, node: &str) -> Result<&NodeHost> {
@@ -448,6 +474,15 @@ impl Patroni {
                 .join(" && ")
         };
         out.push_str(&format!("\n[dcs]\npause = {}\nresume = {}\n", q(&freeze(1)), q(&freeze(0))));
+        if let Some(t) = &self.tls {
+            // The REST API's CA and basic auth (this file holds the password: keep it private).
+            out.push_str(&format!(
+                "\n[rest]\nca_file = {}\nusername = {}\npassword = {}\n",
+                q(&t.ca_file.display().to_string()),
+                q(crate::patroni::tls::REST_USER),
+                q(t.password.expose())
+            ));
+        }
         out
     }
 
@@ -461,8 +496,8 @@ impl Patroni {
     }
 }
 
-fn rest_url(h: &NodeHost) -> String {
-    format!("http://{}:{}", crate::pg::conn::HOST, h.rest.port())
+fn rest_url(scheme: &str, h: &NodeHost) -> String {
+    format!("{scheme}://{}:{}", crate::pg::conn::HOST, h.rest.port())
 }
 
 /// `bootstrap.dcs.postgresql`: habench's settings for every node (the ones Patroni does not own),
