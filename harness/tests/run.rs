@@ -265,15 +265,7 @@ fn an_interrupted_run_leaves_readable_results_marked_incomplete() {
         .spawn()
         .unwrap();
     // Wait until the measured phase has written something.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let timeline = out.join("timeline.csv");
-    while std::fs::read_to_string(&timeline).map(|t| t.matches(",measure,").count()).unwrap_or(0) < 2 {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no timeline rows appeared");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_measured_intervals(&mut child, &out, 2);
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out_put = child.wait_with_output().unwrap();

@@ -97,15 +97,7 @@ fn a_habench_stopped_in_its_measured_phase_marks_the_run_compromised() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let timeline = out.join("timeline.csv");
-    while std::fs::read_to_string(&timeline).map(|t| t.matches(",measure,").count()).unwrap_or(0) < 2 {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no measured interval appeared");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_measured_intervals(&mut child, &out, 2);
     // The fault under test: habench itself stopped for 1 s (its servers keep running).
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGSTOP) };

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 
 use crate::cli::CompareArgs;
-use crate::commands::Regressed;
+use crate::commands::{Ended, Verdict};
 use crate::report::charts::spectrum::{self, SpectrumChart};
 use crate::report::charts::timeline::TimelineChart;
 use crate::report::compare;
@@ -91,7 +91,8 @@ fn gate(args: &CompareArgs, changes: &[compare::MetricChange]) -> anyhow::Result
                 .iter()
                 .map(|c| format!("{} ({})", c.metric, c.change_pct.map(|p| format!("{p:+.1}%")).unwrap_or_default()))
                 .collect();
-            return Err(Regressed(format!("worse by more than {pct}%: {}", names.join(", "))).into());
+            let why = format!("worse by more than {pct}%: {}", names.join(", "));
+            return Err(Ended(Verdict::Regressed, why).into());
         }
     }
     Ok(())

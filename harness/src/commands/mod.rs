@@ -48,42 +48,29 @@ fn abort_on_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
     Ok(abort_rx)
 }
 
-/// A comparison found a regression beyond the gate: the process exits with status 1.
-#[derive(Debug)]
-pub struct Regressed(pub String);
+/// A command that ran to its end with a verdict that is not success: the results are kept and
+/// the process exits with the verdict's own status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// `compare --fail-if-worse` found a regression beyond the gate: status 1.
+    Regressed = 1,
+    /// habench stalled in a run's measured phase past `--max-harness-stall`: status 3.
+    Compromised = 3,
+    /// A results folder lacks an output or holds a cut one: status 4.
+    OutputsIncomplete = 4,
+}
 
-impl std::fmt::Display for Regressed {
+/// A verdict and what it says.
+#[derive(Debug)]
+pub struct Ended(pub Verdict, pub String);
+
+impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.1)
     }
 }
 
-impl std::error::Error for Regressed {}
-
-/// habench stalled in a run's measured phase past `--max-harness-stall`: the results are kept,
-/// marked compromised, and the process exits with status 3.
-#[derive(Debug)]
-pub struct Compromised(pub String);
-
-impl std::fmt::Display for Compromised {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Compromised {}
-
-/// A results folder lacks an output or holds a cut one: exit status 4.
-#[derive(Debug)]
-pub struct OutputsIncomplete(pub String);
-
-impl std::fmt::Display for OutputsIncomplete {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for OutputsIncomplete {}
+impl std::error::Error for Ended {}
 
 /// The process's exit status for a command's result: 0 success, 1 a comparison found a
 /// regression, 2 an error (or a run that did not complete), 3 a compromised measurement,
@@ -91,10 +78,7 @@ impl std::error::Error for OutputsIncomplete {}
 pub fn exit_status(result: &anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
-        Err(e) if e.downcast_ref::<Regressed>().is_some() => 1,
-        Err(e) if e.downcast_ref::<Compromised>().is_some() => 3,
-        Err(e) if e.downcast_ref::<OutputsIncomplete>().is_some() => 4,
-        Err(_) => 2,
+        Err(e) => e.downcast_ref::<Ended>().map_or(2, |Ended(v, _)| *v as u8),
     }
 }
 

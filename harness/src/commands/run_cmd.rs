@@ -153,7 +153,8 @@ async fn finish(
         .filter_map(|s| Some(format!("{}: {}", s.run_id, s.outputs.as_ref().filter(|o| !o.is_empty())?.line())))
         .collect();
     if !folders.is_empty() {
-        return Err(super::OutputsIncomplete(format!("results folder incomplete ({})", folders.join("; "))).into());
+        let why = format!("results folder incomplete ({})", folders.join("; "));
+        return Err(super::Ended(super::Verdict::OutputsIncomplete, why).into());
     }
     let incomplete: Vec<String> = summaries
         .iter()
@@ -169,10 +170,13 @@ async fn finish(
         .map(|s| format!("{}: {}", s.run_id, s.compromised_reason.as_deref().unwrap_or("habench stalled")))
         .collect();
     if !compromised.is_empty() {
-        return Err(super::Compromised(format!(
-            "COMPROMISED measurement ({}); the results are kept with compromised: true",
-            compromised.join("; ")
-        ))
+        return Err(super::Ended(
+            super::Verdict::Compromised,
+            format!(
+                "COMPROMISED measurement ({}); the results are kept with compromised: true",
+                compromised.join("; ")
+            ),
+        )
         .into());
     }
     Ok(())

@@ -133,3 +133,17 @@ pub fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON line ({e}): {line:?}"));
     (guard, json)
 }
+
+/// Waits (up to 60 s) until the run writing into `out` has `n` measured intervals in its
+/// timeline; kills `child` and fails when none come.
+pub fn wait_measured_intervals(child: &mut std::process::Child, out: &std::path::Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let timeline = out.join("timeline.csv");
+    while std::fs::read_to_string(&timeline).map(|t| t.matches(",measure,").count()).unwrap_or(0) < n {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no measured interval appeared in {}", timeline.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
