@@ -182,16 +182,46 @@ fn cluster_files() {
         any::<String>(),
     ];
     let key = prop_oneof![Just("timeout"), Just("pause"), Just("resume"), Just("crash"), Just("kill"), Just("explode")];
-    let strategy = (key, value, 0..3usize)
-        .prop_map(|(k, v, at)| {
-            let node = "[[nodes]]\nname = \"n1\"\ndsn = \"host=h port=5432 user=u dbname=d\"\n";
-            match at {
-                0 => format!("{k} = {v}\n{node}"),
-                1 => format!("{node}[nodes.commands]\n{k} = {v}\n"),
-                _ => format!("{node}[dcs]\n{k} = {v}\n"),
-            }
+    let url = prop_oneof![
+        proptest::string::string_regex(
+            "\"(https?|ftp)?(://)?(\\[[0-9a-f:]{0,6}\\]|[a-z0-9.]{0,8})(:[0-9a-z]{0,6})?(/[a-z]{0,3})?\""
+        )
+        .unwrap(),
+        proptest::string::string_regex("\"https?://[a-z]{1,3}:[a-z0-9]{1,4}@h:8008\"").unwrap(),
+        Just("\"http://[::1]:8008\"".to_string()),
+        Just("\"https://127.0.0.1:8008\"".to_string()),
+    ];
+    let rest_key = prop_oneof![
+        Just("ca_file"),
+        Just("cert_file"),
+        Just("key_file"),
+        Just("username"),
+        Just("password"),
+        Just("cafile")
+    ];
+    let file = prop_oneof![
+        Just("\"/nonexistent/ca.pem\"".to_string()),
+        Just("\"/etc/hostname\"".to_string()),
+        Just("\"/etc\"".to_string()),
+        Just("\"\"".to_string()),
+        proptest::string::string_regex("\"[a-z/.]{0,10}\"|[0-9]{1,3}").unwrap(),
+    ];
+    let node = "[[nodes]]\nname = \"n1\"\ndsn = \"host=h port=5432 user=u dbname=d\"\n";
+    let commands = (key, value, 0..3usize)
+        .prop_map(move |(k, v, at)| match at {
+            0 => format!("{k} = {v}\n{node}"),
+            1 => format!("{node}[nodes.commands]\n{k} = {v}\n"),
+            _ => format!("{node}[dcs]\n{k} = {v}\n"),
         })
         .boxed();
+    let urls = url.prop_map(move |u| format!("{node}patroni = {u}\n")).boxed();
+    let rest = (rest_key, file, any::<bool>())
+        .prop_map(move |(k, f, https)| {
+            let url = if https { "patroni = \"https://h:8008\"\n" } else { "" };
+            format!("{node}{url}[rest]\n{k} = {f}\n")
+        })
+        .boxed();
+    let strategy = prop_oneof![2 => commands, 1 => urls, 1 => rest].boxed();
     fuzz("cluster-file", strategy, |text| match habench::cluster::ClusterFile::parse("c.toml", text) {
         Ok(c) => {
             let all = c.nodes.iter().flat_map(|n| n.commands.values()).chain(c.dcs.values());
@@ -204,6 +234,22 @@ fn cluster_files() {
             }
         }
         Err(e) if !e.starts_with("c.toml: ") => Err(format!("the error does not name the file: {e}")),
+        Err(e)
+            if text.contains("[rest]\n")
+                && !text.contains("cafile")
+                && !e.contains("rest.")
+                && !e.contains("patroni")
+                && !e.contains(": line ") =>
+        {
+            Err(format!("a [rest] refusal names no key: {e}"))
+        }
+        Err(e)
+            if text.contains("@h:8008")
+                && e.contains(':')
+                && text.split('"').any(|p| p.len() > 1 && e.contains(p) && p.contains('@')) =>
+        {
+            Err(format!("a URL's credentials are shown: {e}"))
+        }
         Err(e) if text.contains("timeout = \"") && e.contains("not a duration") && !e.contains("timeout") => {
             Err(format!("a bad timeout's error does not name the key: {e}"))
         }

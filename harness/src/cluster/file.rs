@@ -76,7 +76,16 @@ pub struct ClusterFile {
 impl ClusterFile {
     /// Parses and checks the file's text; errors name the file, the node and the key.
     pub fn parse(path: &str, text: &str) -> Result<ClusterFile, String> {
-        let raw: FileText = toml::from_str(text).map_err(|e| format!("{path}: {}", e.message()))?;
+        let raw: FileText = toml::from_str(text).map_err(|e| {
+            // The line names the key: a type's mismatch message does not.
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("{path}: line {line}: {}", e.message())
+                }
+                None => format!("{path}: {}", e.message()),
+            }
+        })?;
         let default_timeout = match &raw.timeout {
             Some(t) => timeout(t).map_err(|e| format!("{path}: timeout: {e}"))?,
             None => DEFAULT_TIMEOUT,
