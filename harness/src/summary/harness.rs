@@ -65,23 +65,27 @@ impl HarnessSection {
     /// Why the run's figures cannot be trusted, when a stall in the measured phase passed the
     /// threshold: the longest such stall, when, and where.
     pub fn compromised_reason(&self) -> Option<String> {
-        let worst = self
-            .stalls
-            .iter()
-            .filter(|s| s.measured && s.duration_ms > self.max_stall_ms)
-            .max_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms))?;
-        let n = self.stalls.iter().filter(|s| s.measured && s.duration_ms > self.max_stall_ms).count();
+        let (head, detail) = self.compromised_parts()?;
+        Some(format!("{head} ({detail})"))
+    }
+
+    /// The same in two parts: `habench stalled 2.0 s at 12.0 s`, and where and what it means.
+    pub fn compromised_parts(&self) -> Option<(String, String)> {
+        let over: Vec<&StallRecord> =
+            self.stalls.iter().filter(|s| s.measured && s.duration_ms > self.max_stall_ms).collect();
+        let worst = over.iter().max_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms))?;
         let where_ = match worst.runtime.as_str() {
             "process" => "the whole process was stopped or starved".to_string(),
             "main" => "its main runtime (faults, orchestrator, host instances, sampling) did not run".to_string(),
             r => format!("its publisher thread {r} did not run"),
         };
-        let more =
-            if n > 1 { format!("; {} stalls over {:.0} ms in all", n, self.max_stall_ms) } else { String::new() };
-        Some(format!(
-            "habench stalled {:.1} s at {:.1} s ({where_}){more}: figures of the measured phase may not be what the servers did",
-            worst.duration_ms / 1e3,
-            worst.at_s
+        let more = match over.len() {
+            1 => String::new(),
+            n => format!("; {n} stalls over {:.0} ms in all", self.max_stall_ms),
+        };
+        Some((
+            format!("habench stalled {:.1} s at {:.1} s", worst.duration_ms / 1e3, worst.at_s),
+            format!("{where_}{more}: figures of the measured phase may not be what the servers did"),
         ))
     }
 }
@@ -113,7 +117,7 @@ mod tests {
         // Starting in the warm-up and lasting into the measured phase; and a process stop.
         let h = HarnessSection::of(&[stall(4.0, 2500, "main"), stall(12.3, 2000, "process")], &clock, (5.0, 25.0), max);
         let why = h.compromised_reason().expect("compromised");
-        assert!(why.starts_with("habench stalled 2.5 s at 4.0 s"), "{why}");
+        assert!(why.starts_with("habench stalled 2.5 s at 4.0 s (its main runtime"), "{why}");
         assert!(why.contains("2 stalls over 200 ms"), "{why}");
     }
 }

@@ -61,6 +61,9 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
             h.machine_share * 100.0
         )));
     }
+    if let Some(h) = &s.harness {
+        out.push(Block::Para(harness_text(h)));
+    }
     if let (Some(p), Some(_)) = (&s.pacing, &s.receive) {
         out.push(Block::Para(format!(
             "Pacing: the feeder started each file {:.0} µs after its intended time on average (max {} µs, {} \
@@ -137,4 +140,25 @@ pub(super) fn physical_floor(d: &RunData, s: &Summary) -> Vec<Block> {
         rows.push(vec!["measured / floor".into(), format!("{:.1}x", c / fl)]);
     }
     vec![Block::Heading(2, "Physical floor".into()), table(&["", ""], rows)]
+}
+
+/// habench's own stalls, in words: none, or how many, the longest and where.
+fn harness_text(h: &crate::summary::HarnessSection) -> String {
+    let kept = format!(
+        "habench kept running: no stall of its own over 50 ms (its runtimes were at most {:.1} ms late)",
+        h.largest_lateness_ms
+    );
+    let Some(worst) = h.stalls.iter().max_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms)) else {
+        return format!("{kept}.");
+    };
+    let measured = h.stalls.iter().filter(|s| s.measured).count();
+    format!(
+        "habench itself stalled {} time(s) over 50 ms ({measured} in the measured phase; more than {:.0} ms there \
+         compromises a run), the longest {:.0} ms at {:.1} s ({}); see the grey spans on the timeline.",
+        h.stalls.len(),
+        h.max_stall_ms,
+        worst.duration_ms,
+        worst.at_s,
+        worst.runtime
+    )
 }

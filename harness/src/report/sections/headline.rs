@@ -16,8 +16,12 @@ fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {
 pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     let mut out = Vec::new();
     // A measurement habench itself froze comes first, in words.
-    if let Some(why) = s.compromised_reason.as_deref().filter(|_| s.compromised) {
-        out.push(fact("COMPROMISED", why.to_string(), String::new(), Tone::Bad));
+    if s.compromised {
+        let (head, detail) = match s.harness.as_ref().and_then(|h| h.compromised_parts()) {
+            Some(parts) => parts,
+            None => (s.compromised_reason.clone().unwrap_or_else(|| "habench stalled".into()), String::new()),
+        };
+        out.push(fact("COMPROMISED", head, detail, Tone::Bad));
     }
     let setup = format!("{} on {}, {:.1} s measured", s.scenario, s.topology, s.measured_s);
     out.push(if s.complete {
