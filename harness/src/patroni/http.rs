@@ -226,6 +226,37 @@ mod tests {
         assert!(!e.contains("s3cret") && e.contains("[rest] username"), "{e}");
     }
 
+    #[tokio::test]
+    async fn an_ipv6_literal_is_reached_and_basic_auth_is_sent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+            panic!("this test needs IPv6 loopback (::1)");
+        };
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let body = "{\"role\":\"primary\"}";
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            s.write_all(answer.as_bytes()).await.unwrap();
+            head
+        });
+        let access = RestAccess { username: Some("u".into()), password: Some(Secret::new("p")), ..Default::default() };
+        let client = RestClient::new(&access).unwrap();
+        let r = client
+            .request(&format!("http://[::1]:{port}"), "GET", "/patroni", None, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.json().unwrap()["role"].as_str()), (200, Some("primary")));
+        let head = server.await.unwrap();
+        assert!(head.starts_with("GET /patroni HTTP/1.1"), "{head}");
+        // Basic auth of u:p.
+        assert!(head.to_ascii_lowercase().contains("authorization: basic dtpw"), "{head}");
+    }
+
     #[test]
     fn a_secret_is_never_shown() {
         let a = RestAccess { username: Some("u".into()), password: Some(Secret::new("s3cret")), ..Default::default() };
