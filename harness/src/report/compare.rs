@@ -402,6 +402,20 @@ mod tests {
     }
 
     #[test]
+    fn a_compromised_side_makes_nothing_better_and_keeps_what_is_worse() {
+        let mut r = Rng::new(3);
+        let slow = Samples::Values((0..20).map(|i| 800.0 + f64::from(i % 3)).collect());
+        let fast = Samples::Values((0..20).map(|i| 1000.0 + f64::from(i % 3)).collect());
+        let better = judge("t".into(), (&slow, &fast), &[], None, true, &mut r);
+        let worse = judge("u".into(), (&fast, &slow), &[], None, true, &mut r);
+        assert_eq!((better.verdict, worse.verdict), (Verdict::Better, Verdict::Worse));
+        let mut changes = vec![better, worse];
+        refuse_better(&mut changes);
+        assert_eq!(changes[0].verdict, Verdict::NotComparable);
+        assert_eq!(changes[1].verdict, Verdict::Worse, "a gate still fails on what got worse");
+    }
+
+    #[test]
     fn exposure_and_split_brain_compare_as_counts_when_either_run_has_them() {
         let plain = crate::summary::Summary::blank("a");
         assert!(harm_counts(Some(&plain), Some(&plain)).is_empty(), "neither run measured them");
