@@ -191,20 +191,6 @@ impl FaultKind {
     pub fn needs_client_links(self) -> bool {
         self == FaultKind::PartitionPrimary
     }
-
-    /// Whether the primary stops taking writes (the orchestrator must act).
-    pub fn takes_primary_down(self) -> bool {
-        matches!(
-            self,
-            FaultKind::KillPrimary
-                | FaultKind::CrashPrimary
-                | FaultKind::PausePrimary
-                | FaultKind::Switchover
-                | FaultKind::PartitionPrimary
-                | FaultKind::Failover
-                | FaultKind::RestartEngine
-        )
-    }
 }
 
 impl fmt::Display for FaultKind {

@@ -348,11 +348,6 @@ impl Patroni {
         Ok(self.host_of_mut(node)?.crash_async().await)
     }
 
-    /// Starts the node's Patroni again (after a crash): it rejoins by itself.
-    pub fn start_node(&mut self, node: &str) -> Result<()> {
-        self.host_of_mut(node)?.start()
-    }
-
     /// SIGKILL to the node's postmaster alone; Patroni keeps running.
     pub fn kill_postmaster(&mut self, node: &str) -> Result<u32> {
         let n = self.node(node).ok_or_else(|| Error::node(node, "no such node"))?;
@@ -484,15 +479,6 @@ impl Patroni {
             ));
         }
         out
-    }
-
-    pub fn node_pids(&self, node: &str) -> Vec<u32> {
-        self.host_of(node).map(|h| h.host.pids()).unwrap_or_default()
-    }
-
-    /// Pids of everything the topology runs (Patroni, postgres, etcd).
-    pub fn all_pids(&self) -> Vec<u32> {
-        crate::pg::cgroup::Group::pids_under(self.groups.path())
     }
 }
 

@@ -190,14 +190,6 @@ pub struct Depths {
     pub spool: i64,
 }
 
-impl Depths {
-    /// The messages in the MessageBox as BizTalk's database-size throttling counts them: host
-    /// queues plus suspended queues.
-    pub fn message_count(&self) -> i64 {
-        self.queues.iter().sum::<i64>() + self.suspended
-    }
-}
-
 /// Queue depth per host, suspended entries and the spool's row count, in one statement.
 pub async fn queue_depths(client: &Client, cfg: &MessageBoxConfig) -> Result<Depths, tokio_postgres::Error> {
     let mut parts: Vec<String> =
