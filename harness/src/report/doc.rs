@@ -53,6 +53,12 @@ pub fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
     Block::Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
 }
 
+/// A Markdown table cell: a `|` (a fault's detail, a variant's name) would start a new column,
+/// a line break would end the row.
+fn md_cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
 pub fn to_markdown(blocks: &[Block]) -> String {
     let mut md = String::new();
     for b in blocks {
@@ -64,10 +70,11 @@ pub fn to_markdown(blocks: &[Block]) -> String {
                 let _ = writeln!(md, "{text}\n");
             }
             Block::Table { head, rows } => {
-                let _ = writeln!(md, "| {} |", head.join(" | "));
+                let line = |cells: &[String]| cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ");
+                let _ = writeln!(md, "| {} |", line(head));
                 let _ = writeln!(md, "|{}", "---|".repeat(head.len()));
                 for r in rows {
-                    let _ = writeln!(md, "| {} |", r.join(" | "));
+                    let _ = writeln!(md, "| {} |", line(r));
                 }
                 md.push('\n');
             }
@@ -195,6 +202,19 @@ fn html_blocks(h: &mut String, blocks: &[Block]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_markdown_cell_keeps_its_pipes_and_line_breaks_inside_its_column() {
+        let t = Block::Table {
+            head: vec!["what".into(), "detail".into()],
+            rows: vec![vec!["a|b".into(), "one\ntwo \\ three".into()]],
+        };
+        let md = to_markdown(&[t]);
+        let row = md.lines().nth(2).unwrap();
+        assert_eq!(row, "| a\\|b | one two \\\\ three |");
+        // Unescaped pipes: the row's borders and the one between its two cells.
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 3);
+    }
 
     #[test]
     fn markdown_and_html_carry_the_same_content() {
