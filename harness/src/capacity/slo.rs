@@ -111,9 +111,9 @@ pub fn parse(text: &str) -> Result<Vec<Term>, String> {
 
 /// A limit as it was likely written: whole seconds, whole milliseconds, else microseconds.
 pub fn limit_text(us: u64) -> String {
-    if us >= 1_000_000 && us % 1_000_000 == 0 {
+    if us >= 1_000_000 && us.is_multiple_of(1_000_000) {
         format!("{} s", us / 1_000_000)
-    } else if us >= 1000 && us % 1000 == 0 {
+    } else if us >= 1000 && us.is_multiple_of(1000) {
         format!("{} ms", us / 1000)
     } else if us >= 1000 {
         format!("{:.1} ms", us as f64 / 1e3)
