@@ -37,7 +37,9 @@ fn leaks(haystack: &[u8], password: &str) -> bool {
 
 fn run(dsn: &str, env_password: Option<&str>, out: &Path) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_habench"));
-    cmd.args(["run", "quick", "--duration", "1s", "--warmup", "0s", "--quiet", "--target-dsn", dsn])
+    // A warm-up: the publishers' SCRAM key derivation (CPU work on their threads, slow in a debug
+    // build) would otherwise stall them inside the measured phase and compromise the run.
+    cmd.args(["run", "quick", "--duration", "1s", "--warmup", "1s", "--quiet", "--target-dsn", dsn])
         .arg("--out")
         .arg(out)
         .env_remove("PGPASSWORD");
