@@ -43,6 +43,15 @@ pub enum Ended {
     NotStarted(String),
 }
 
+/// What one command did: how it ended, how long it took, what it printed (secrets masked).
+#[derive(Debug)]
+struct Ran {
+    ended: Ended,
+    took: Duration,
+    stdout: String,
+    stderr: String,
+}
+
 /// Runs the commands of one cluster file and keeps their log.
 #[derive(Debug, Default)]
 pub struct CommandRunner {
@@ -71,11 +80,10 @@ impl CommandRunner {
     pub async fn run(&self, node: &str, action: &str, cmd: &ShellCommand) -> Result<String> {
         let t0 = Instant::now();
         let (ended, stdout, stderr) = self.execute(cmd).await;
-        let duration = t0.elapsed();
-        let (stdout, stderr) = (self.mask(&stdout), self.mask(&stderr));
-        self.record(node, action, cmd, &ended, duration, &stdout, &stderr).await;
-        let text = format!("{stdout}{stderr}");
-        let why = match ended {
+        let ran = Ran { ended, took: t0.elapsed(), stdout: self.mask(&stdout), stderr: self.mask(&stderr) };
+        self.record(node, action, cmd, &ran).await;
+        let text = format!("{}{}", ran.stdout, ran.stderr);
+        let why = match ran.ended {
             Ended::Exited(0) => return Ok(text.trim().to_string()),
             Ended::Exited(code) => format!("exited with status {code}"),
             Ended::Signalled(sig) => format!("was ended by signal {sig}"),
@@ -145,19 +153,9 @@ impl CommandRunner {
         self.secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), crate::pg::dsn::HIDDEN))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record(
-        &self,
-        node: &str,
-        action: &str,
-        cmd: &ShellCommand,
-        ended: &Ended,
-        took: Duration,
-        stdout: &str,
-        stderr: &str,
-    ) {
+    async fn record(&self, node: &str, action: &str, cmd: &ShellCommand, ran: &Ran) {
         let Some(path) = self.log.lock().expect("command log lock").clone() else { return };
-        let entry = log_entry(node, action, &self.mask(&cmd.run), ended, took, stdout, stderr);
+        let entry = log_entry(node, action, &self.mask(&cmd.run), ran);
         // tokio's file I/O runs on its blocking pool: the runtime is not held.
         let write = async {
             use tokio::io::AsyncWriteExt;
@@ -172,8 +170,8 @@ impl CommandRunner {
 }
 
 /// One record of `commands.log`: a header line, then the output lines indented.
-fn log_entry(node: &str, action: &str, run: &str, ended: &Ended, took: Duration, stdout: &str, stderr: &str) -> String {
-    let status = match ended {
+fn log_entry(node: &str, action: &str, run: &str, ran: &Ran) -> String {
+    let status = match &ran.ended {
         Ended::Exited(c) => format!("exit {c}"),
         Ended::Signalled(s) => format!("signal {s}"),
         Ended::TimedOut => "timed out, process group killed".into(),
@@ -183,9 +181,9 @@ fn log_entry(node: &str, action: &str, run: &str, ended: &Ended, took: Duration,
     let mut out = format!(
         "{} node={node} action={action} status=\"{status}\" duration_ms={:.1}\n  command: {run}\n",
         crate::timefmt::rfc3339(std::time::SystemTime::now()),
-        took.as_secs_f64() * 1e3
+        ran.took.as_secs_f64() * 1e3
     );
-    for (name, text) in [("stdout", stdout), ("stderr", stderr)] {
+    for (name, text) in [("stdout", &ran.stdout), ("stderr", &ran.stderr)] {
         for line in text.lines() {
             out.push_str(&format!("  {name}: {line}\n"));
         }
@@ -234,7 +232,7 @@ mod tests {
     }
 
     fn alive(pid: i32) -> bool {
-        // A zombie counts as gone.
+        // A zombie counts as gone. (procfs: the kernel answers from memory, no disk wait.)
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
             .unwrap_or(false)
@@ -243,7 +241,7 @@ mod tests {
     #[tokio::test]
     async fn a_command_that_hangs_is_killed_with_its_children_at_its_timeout() {
         let dir = std::env::temp_dir().join(format!("habench-cmd-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        tokio::fs::create_dir_all(&dir).await.unwrap();
         let pidfile = dir.join("child.pid");
         let r = CommandRunner::new(vec!["s3cret".into()]);
         r.log_to(dir.join("commands.log"));
@@ -252,16 +250,16 @@ mod tests {
         let err = r.run("n1", "resume", &cmd(&run, 300)).await.unwrap_err().to_string();
         assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
         assert!(err.contains("n1") && err.contains("commands.resume") && err.contains("timeout"), "{err}");
-        let child: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let child: i32 = tokio::fs::read_to_string(&pidfile).await.unwrap().trim().parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(child) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(!alive(child), "the command's child `sleep` was left running");
-        let log = std::fs::read_to_string(dir.join("commands.log")).unwrap();
+        let log = tokio::fs::read_to_string(dir.join("commands.log")).await.unwrap();
         assert!(log.contains("node=n1 action=resume status=\"timed out"), "{log}");
         assert!(!log.contains("s3cret") && log.contains("***"), "{log}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        tokio::fs::remove_dir_all(&dir).await.unwrap();
     }
 
     #[tokio::test]

@@ -423,18 +423,7 @@ async fn analyse(
             trials::annotate_bands(&mut trials, &model);
         }
         let mut section = FailoverSection::of(trials);
-        section.failed_faults = result
-            .events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                crate::failover::EventKind::Failed { what, error } => Some(crate::summary::FailedFault {
-                    at_s: result.clock.elapsed_s(e.at),
-                    what: what.clone(),
-                    error: error.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
+        section.failed_faults = trials::failed_faults(&result.events, &result.clock);
         summary.failover = Some(section);
     }
 }

@@ -55,10 +55,12 @@ pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -
 pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
     let measured_from = r.clock.elapsed_s(r.measure_start);
     let measured_to = r.digests.iter().rev().find(|d| d.measured).map_or(measured_from, |d| d.t_s);
-    let harness = crate::summary::HarnessSection {
-        largest_lateness_ms: r.largest_lateness.as_secs_f64() * 1e3,
-        ..crate::summary::HarnessSection::of(&r.stalls, &r.clock, (measured_from, measured_to), r.max_harness_stall)
-    };
+    let harness = crate::summary::HarnessSection::of(
+        (&r.stalls, r.largest_lateness),
+        &r.clock,
+        (measured_from, measured_to),
+        r.max_harness_stall,
+    );
     let compromised_reason = harness.compromised_reason();
     Summary {
         compromised: compromised_reason.is_some(),

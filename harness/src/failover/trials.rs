@@ -167,6 +167,22 @@ pub fn build(
     trials
 }
 
+/// Every fault (or step of one) that failed: an injection refused, a command that failed or
+/// timed out; on the run's clock.
+pub fn failed_faults(events: &[Event], clock: &RunClock) -> Vec<crate::summary::FailedFault> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Failed { what, error } => Some(crate::summary::FailedFault {
+                at_s: clock.elapsed_s(e.at),
+                what: what.clone(),
+                error: error.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What the orchestrator or a cluster manager does about a server fault.
 fn is_orchestrator_action(k: &EventKind) -> bool {
     matches!(

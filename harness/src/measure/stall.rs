@@ -175,6 +175,7 @@ fn watch(inner: &Inner) {
     let mut seen: Vec<u64> = Vec::new();
     let mut prev_tick = Instant::now();
     while !inner.stop.load(Ordering::Relaxed) {
+        // This is the detector's own OS thread, not a runtime: sleeping here holds up nothing.
         std::thread::sleep(TICK);
         let now = Instant::now();
         let late = now.saturating_duration_since(prev_tick).saturating_sub(TICK);

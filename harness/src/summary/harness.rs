@@ -37,8 +37,14 @@ pub struct HarnessSection {
 }
 
 impl HarnessSection {
-    /// The stalls on the run's clock; the measured phase is `[measured.0, measured.1]` seconds.
-    pub fn of(stalls: &[Stall], clock: &RunClock, measured: (f64, f64), max_stall: std::time::Duration) -> Self {
+    /// The stalls on the run's clock; the measured phase is `[measured.0, measured.1]` seconds;
+    /// `lateness` the longest any runtime was late, recorded or not.
+    pub fn of(
+        (stalls, lateness): (&[Stall], std::time::Duration),
+        clock: &RunClock,
+        measured: (f64, f64),
+        max_stall: std::time::Duration,
+    ) -> Self {
         let stalls: Vec<StallRecord> = stalls
             .iter()
             .map(|s| {
@@ -57,7 +63,7 @@ impl HarnessSection {
         HarnessSection {
             max_stall_ms: max_stall.as_secs_f64() * 1e3,
             largest_measured_stall_ms: largest,
-            largest_lateness_ms: 0.0,
+            largest_lateness_ms: lateness.as_secs_f64() * 1e3,
             stalls,
         }
     }
@@ -107,15 +113,20 @@ mod tests {
         };
         let max = Duration::from_millis(200);
         // Before the measured phase (warm-up), long: recorded, not compromising.
-        let h = HarnessSection::of(&[stall(1.0, 3000, "main")], &clock, (5.0, 25.0), max);
+        let h = HarnessSection::of((&[stall(1.0, 3000, "main")], Duration::ZERO), &clock, (5.0, 25.0), max);
         assert_eq!(h.stalls.len(), 1);
         assert!(!h.stalls[0].measured && h.compromised_reason().is_none());
         // In it, under the threshold.
-        let h = HarnessSection::of(&[stall(10.0, 150, "client-0")], &clock, (5.0, 25.0), max);
+        let h = HarnessSection::of((&[stall(10.0, 150, "client-0")], Duration::ZERO), &clock, (5.0, 25.0), max);
         assert!(h.compromised_reason().is_none());
         assert!((h.largest_measured_stall_ms - 150.0).abs() < 1e-6);
         // Starting in the warm-up and lasting into the measured phase; and a process stop.
-        let h = HarnessSection::of(&[stall(4.0, 2500, "main"), stall(12.3, 2000, "process")], &clock, (5.0, 25.0), max);
+        let h = HarnessSection::of(
+            (&[stall(4.0, 2500, "main"), stall(12.3, 2000, "process")], Duration::ZERO),
+            &clock,
+            (5.0, 25.0),
+            max,
+        );
         let why = h.compromised_reason().expect("compromised");
         assert!(why.starts_with("habench stalled 2.5 s at 4.0 s (its main runtime"), "{why}");
         assert!(why.contains("2 stalls over 200 ms"), "{why}");
