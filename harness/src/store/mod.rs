@@ -20,7 +20,7 @@ use habench_workloads::checker::LedgerIndex;
 
 pub use hlog::HlogWriter;
 pub use interval_writer::IntervalWriter;
-pub use record_file::{RecordFile, SharedBuf};
+use record_file::{RecordFile, SharedBuf};
 
 #[derive(Debug)]
 pub struct ResultsDir {
@@ -214,7 +214,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The temporary file beside `path` that [`write_atomic`] renames over it.
-pub fn temporary_beside(path: &Path) -> PathBuf {
+fn temporary_beside(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
