@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
-use crate::failover::trials::IntervalDigest;
 use crate::measure::{IntervalRow, RunClock, Stats};
 
 /// Receives each interval as the run goes (the results store, the progress line).
@@ -16,6 +15,18 @@ pub trait RunSink: Send {
 }
 
 /// The state of the run after an interval.
+/// What the analysis of the trials needs of each interval.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct IntervalDigest {
+    /// Interval end, seconds since the run started.
+    pub t_s: f64,
+    pub measured: bool,
+    /// p99 of publishes acknowledged in the interval (None: none were).
+    pub publish_p99_us: Option<u64>,
+    /// Messages waiting in every host queue at the end of the interval.
+    pub queue_total: Option<i64>,
+}
+
 #[derive(Debug)]
 pub struct Progress<'a> {
     pub totals: &'a Stats,
@@ -108,7 +119,7 @@ pub struct RunResult {
     /// Per interval, what the failover analysis needs.
     pub digests: Vec<IntervalDigest>,
     /// Faults injected and what the orchestrator did.
-    pub events: Vec<crate::failover::Event>,
+    pub events: Vec<crate::events::Event>,
     /// When the publish schedule ended: the planned end of the measured phase (wall-clock µs).
     pub schedule_end_us: i64,
     /// Server CPU over the measured phase (topologies habench started).

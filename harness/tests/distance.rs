@@ -139,7 +139,7 @@ fn a_slow_link_shows_as_commit_latency_for_its_duration_only() {
     };
     let out = run_into("slow-link", args);
     let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
-    let t = habench::report::data::Timeline::parse(&timeline);
+    let t = habench::run_data::Timeline::parse(&timeline);
     let p50: Vec<(f64, f64)> = t.points("insert_p50_us", &["measure"]);
     // Measured phase starts at 1 s; the link is slow from 3 s to 5 s.
     let during: Vec<f64> = p50.iter().filter(|(x, _)| (3.5..=5.0).contains(x)).map(|p| p.1).collect();

@@ -234,7 +234,7 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
     }
     let result = run.await.unwrap();
     let ledger = ledger.await.unwrap().unwrap();
-    assert!(result.events.iter().any(|e| matches!(e.kind, habench::failover::EventKind::Promoted { .. })));
+    assert!(result.events.iter().any(|e| matches!(e.kind, habench::events::EventKind::Promoted { .. })));
 
     let client = endpoint.connect_once().await.unwrap();
     let db = habench::check::read_db_state(&client, &cfg.workload.messagebox).await.unwrap();

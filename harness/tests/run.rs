@@ -125,7 +125,7 @@ fn check_hlog_reads_back(dir: &Path, timeline: &str) {
     let mut publish_counts = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
         if let LogEntry::Interval(ilh) = entry.expect("a well-formed log entry") {
-            let raw = habench::report::data::base64_decode(ilh.encoded_histogram()).expect("base64");
+            let raw = habench::run_data::base64_decode(ilh.encoded_histogram()).expect("base64");
             let h: hdrhistogram::Histogram<u64> = de.deserialize(&mut raw.as_slice()).expect("a V2 histogram");
             if ilh.tag().map(|t| t.as_str().to_string()).as_deref() == Some("publish") {
                 publish_counts.push(h.len());

@@ -5,7 +5,7 @@
 use crate::capacity::overdrive::{analyse, OverdrivePlan, OverdriveResult, Sample, LOW_SHARE};
 use crate::config::{RateChange, RunConfig};
 use crate::failover::SharedTopology;
-use crate::report::data::Timeline;
+use crate::run_data::Timeline;
 
 use super::capacity_step::{run_step, StepCtx, StepLoad};
 

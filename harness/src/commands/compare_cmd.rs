@@ -2,12 +2,13 @@
 
 use anyhow::{bail, Context};
 
+use crate::analysis::compare;
 use crate::cli::CompareArgs;
 use crate::commands::{Ended, Verdict};
 use crate::report::charts::spectrum::{self, SpectrumChart};
 use crate::report::charts::timeline::TimelineChart;
-use crate::report::compare;
-use crate::report::data::RunData;
+use crate::report::compare::markdown;
+use crate::run_data::RunData;
 
 fn label(d: &RunData) -> String {
     d.name()
@@ -42,7 +43,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.after.join("compare"));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let (b, a) = (label(&before), label(&after));
-    let mut md = compare::markdown(&b, &a, &changes);
+    let mut md = markdown(&b, &a, &changes);
     let compromised = compare::compromised(&before, &after);
     if !compromised.is_empty() {
         md = format!("**COMPROMISED**: {}; no metric is called better.\n\n{md}", compromised.join("; "));
@@ -59,7 +60,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
 
 /// Two capacity folders: MST per topology (and N-1, overdrive drain) before and after.
 fn compare_capacity(args: &CompareArgs) -> anyhow::Result<()> {
-    use crate::report::capacity_compare;
+    use crate::analysis::capacity_compare;
     let before = capacity_compare::load(&args.before).map_err(|e| anyhow::anyhow!("BEFORE: {e}"))?;
     let after = capacity_compare::load(&args.after).map_err(|e| anyhow::anyhow!("AFTER: {e}"))?;
     let changes = capacity_compare::compare(&before, &after);
@@ -74,7 +75,7 @@ fn compare_capacity(args: &CompareArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (b, a) = (name(&args.before), name(&args.after));
-    let md = format!("{}\n{}\n", compare::markdown(&b, &a, &changes), capacity_compare::NOTE);
+    let md = format!("{}\n{}\n", markdown(&b, &a, &changes), capacity_compare::NOTE);
     crate::store::write_atomic(&out.join("compare.md"), md.as_bytes())?;
     let json = serde_json::json!({ "before": b, "after": a, "kind": "capacity", "metrics": changes });
     crate::store::write_atomic(&out.join("compare.json"), (serde_json::to_string_pretty(&json)? + "\n").as_bytes())?;

@@ -86,14 +86,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     drop(reusable);
-    let mut report = crate::export::compare::trials_report(&summaries);
-    if let Some(offload) = crate::export::offload::offload_report(&summaries) {
+    let mut report = crate::export::variants::trials_report(crate::analysis::variants::repeated_summary(&summaries));
+    if let Some(offload) =
+        crate::analysis::offload::offload_section(&summaries).map(crate::export::offload::offload_report)
+    {
         report.summary.offload = Some(offload.summary);
         crate::store::write_atomic(&top.path().join("offload.md"), offload.markdown.as_bytes())?;
         crate::store::write_atomic(&top.path().join("offload.csv"), offload.csv.as_bytes())?;
         report.markdown = offload.markdown;
     }
-    if let Some(distance) = crate::export::distance::distance_report(&summaries) {
+    if let Some(distance) =
+        crate::analysis::distance::distance_section(&summaries).map(crate::export::distance::distance_report)
+    {
         report.summary.distance = Some(distance.summary);
         crate::store::write_atomic(&top.path().join("distance.md"), distance.markdown.as_bytes())?;
         crate::store::write_atomic(&top.path().join("distance.csv"), distance.csv.as_bytes())?;
@@ -122,7 +126,7 @@ fn human_output(args: &RunArgs) -> bool {
 fn print_headline(dir: &std::path::Path) {
     use crate::report::sections::headline;
     use crate::summary::FolderSummary;
-    let Ok(data) = crate::report::RunData::load(dir) else { return };
+    let Ok(data) = crate::run_data::RunData::load(dir) else { return };
     let facts = match &data.summary {
         FolderSummary::Repeated(s) => headline::repeated_facts(s),
         FolderSummary::Run(s) => headline::facts(&data, s),

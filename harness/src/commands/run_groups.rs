@@ -98,7 +98,7 @@ pub(super) async fn inspect(cfg: &RunConfig, groups: &Groups, manifest: &mut Man
 pub(super) async fn read_db_state(
     cfg: &RunConfig,
     groups: &Groups,
-) -> Result<(DbState, crate::export::parallel::Holds), String> {
+) -> Result<(DbState, crate::analysis::parallel::Holds), String> {
     let (_stop_tx, mut stop) = watch::channel(false);
     let mut db = DbState::new(cfg.workload.messagebox.hosts.len());
     let mut holds = Vec::new();

@@ -8,20 +8,22 @@ use std::time::SystemTime;
 use anyhow::{bail, Context};
 use tokio::sync::watch;
 
+use crate::analysis::lost_writes::TimelineSwitch;
+use crate::analysis::run_summary as summary;
+use crate::analysis::trials;
 use crate::cli::RunArgs;
 use crate::cluster::External;
 use crate::commands::options;
 use crate::config::{Load, ReportsOn, RunConfig, Target, WorkloadKind};
-use crate::export::lost_writes::TimelineSwitch;
 use crate::export::manifest::{Manifest, GIT_COMMIT, VERSION};
-use crate::export::{summary, timeline_csv};
-use crate::failover::{trials, FailoverPlan, SharedTopology};
+use crate::export::timeline_csv;
+use crate::failover::{FailoverPlan, SharedTopology};
 use crate::measure::Op;
 use crate::pg::{Endpoint, PgEnv};
 use crate::run_result::RunResult;
 use crate::runner::{self, reporter::ReportPlan};
 use crate::store::{LedgerSummary, ResultsDir};
-use crate::summary::{CheckSection, Environment, FailoverSection, OutputProblem, OutputsSection, Setup, Summary};
+use crate::summary::{CheckSection, Environment, OutputProblem, OutputsSection, Setup, Summary};
 use crate::topology::{describe, AnyTopology};
 use habench_workloads::checker;
 
@@ -364,7 +366,7 @@ async fn analyse(
         let (check, lost_ids, switch, holds) = check_results(cfg, survivors, ledger).await;
         if let Survivors::Groups(g) = survivors {
             let (events, clock) = (&result.events, &result.clock);
-            summary.parallel = Some(crate::export::parallel::section(
+            summary.parallel = Some(crate::analysis::parallel::section(
                 cfg,
                 &g.balancer,
                 events,
@@ -377,7 +379,7 @@ async fn analyse(
         summary.check = Some(check);
         let c = &result.clock;
         let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
-        summary.exposure = crate::export::exposure::section(
+        summary.exposure = crate::analysis::exposure::section(
             &result.sync_samples,
             c,
             &result.events,
@@ -385,8 +387,8 @@ async fn analyse(
             &lost_ids,
             run_end_us,
         );
-        summary.split_brain = crate::export::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
-        summary.lost_writes = crate::export::lost_writes::section(
+        summary.split_brain = crate::analysis::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
+        summary.lost_writes = crate::analysis::lost_writes::section(
             &result.events,
             c,
             &ledger.acks,
@@ -399,16 +401,16 @@ async fn analyse(
         .receive
         .as_ref()
         .zip(cfg.receive.as_ref())
-        .map(|(r, rc)| crate::export::receive::section(rc, r, &result.events, &result.clock));
+        .map(|(r, rc)| crate::analysis::receive_check::section(rc, r, &result.events, &result.clock));
     if let (Some(st), Some(c)) = (&result.sso, &cfg.sso) {
-        let mut section = crate::export::sso::section(c, st, &result.events, &result.clock);
-        section.server_credentials = crate::export::sso::server_credentials(st).await;
+        let mut section = crate::analysis::sso::section(c, st, &result.events, &result.clock);
+        section.server_credentials = super::run_sso::server_credentials(st).await;
         summary.sso = Some(section);
     }
     summary.cpu =
-        result.cpu.as_ref().map(|c| crate::export::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
+        result.cpu.as_ref().map(|c| crate::analysis::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
     summary.reports =
-        result.reports.as_ref().map(|r| crate::export::reports::reports_section(&cfg.reports, r, result.measured_s));
+        result.reports.as_ref().map(|r| crate::analysis::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {
         let ack_times: Vec<i64> = ledger.acks.iter().map(|a| a.at_us).collect();
         let mut trials = trials::build(
@@ -422,7 +424,7 @@ async fn analyse(
         if let Some(model) = rto_model(cfg, manifest) {
             trials::annotate_bands(&mut trials, &model);
         }
-        let mut section = FailoverSection::of(trials);
+        let mut section = crate::analysis::trials::failover_section(trials);
         section.failed_faults = trials::failed_faults(&result.events, &result.clock);
         summary.failover = Some(section);
     }
@@ -526,7 +528,7 @@ async fn check_results(
     cfg: &RunConfig,
     survivors: Survivors<'_>,
     ledger: &LedgerSummary,
-) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>, crate::export::parallel::Holds) {
+) -> (CheckSection, Vec<i64>, Option<TimelineSwitch>, crate::analysis::parallel::Holds) {
     let endpoint = match survivors {
         Survivors::Endpoint(e) => e,
         Survivors::Groups(g) => {
@@ -571,7 +573,7 @@ async fn timeline_switch(client: &tokio_postgres::Client) -> Option<TimelineSwit
     let hex: String = row.get(0);
     let timeline = u32::from_str_radix(&hex, 16).ok().filter(|&t| t > 1)?;
     let row = client.query_one("SELECT pg_read_file('pg_wal/' || $1 || '.history')", &[&hex]).await.ok()?;
-    crate::export::lost_writes::parse_history(timeline, &row.get::<_, String>(0))
+    crate::analysis::lost_writes::parse_history(timeline, &row.get::<_, String>(0))
 }
 
 fn describe_load(cfg: &RunConfig) -> String {

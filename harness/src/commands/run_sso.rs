@@ -41,3 +41,9 @@ pub(super) async fn install(
     habench_workloads::sso::install(&client, cfg.seed).await.context("installing the SSO schema")?;
     Ok(endpoint)
 }
+
+/// The credentials the secret server holds now (None: it does not answer).
+pub(super) async fn server_credentials(st: &crate::sso::SsoState) -> Option<u64> {
+    let c = st.endpoint.connect_once().await.ok()?;
+    habench_workloads::sso::credentials(&c).await.ok().map(|n| n as u64)
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::SummaryArgs;
-use crate::export::capacity;
+use crate::export::summary_table;
 
 /// Every run folder (with summary.json and manifest.json) at or below `dir` (repeated runs keep
 /// theirs in `<variant>/trial-<n>/`).
@@ -43,14 +43,14 @@ pub fn run(args: SummaryArgs) -> anyhow::Result<()> {
         let path = d.join("summary.json");
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let summary = crate::summary::Summary::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut row = capacity::row(&summary, &read("manifest.json")?);
+        let mut row = summary_table::row(&summary, &read("manifest.json")?);
         // The folder names the run (trial folders repeat their own names).
         row.run_id = d.display().to_string();
         rows.push(row);
     }
-    print!("{}", capacity::markdown(&rows));
+    print!("{}", summary_table::markdown(&rows));
     if let Some(csv) = &args.csv {
-        std::fs::write(csv, capacity::csv(&rows)).with_context(|| format!("writing {}", csv.display()))?;
+        std::fs::write(csv, summary_table::csv(&rows)).with_context(|| format!("writing {}", csv.display()))?;
     }
     Ok(())
 }

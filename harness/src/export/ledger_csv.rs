@@ -78,7 +78,7 @@ mod tests {
         w.write_record(HEADER).unwrap();
         w.serialize(record(&e)).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        let (header, rows) = crate::csvfmt::read(&text);
+        let (header, rows) = crate::text_table::read(&text);
         assert_eq!(header, HEADER);
         assert_eq!(rows, [["1", "publish", "7", "order, \"urgent\"", "", "ok", "true", "250", "1", "5432", ""]]);
         let grouped = LedgerEntry { group: 2, ..e };

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::RunConfig;
 use crate::sysinfo::{Load, Machine};
-use crate::topology::TopologyInfo;
+use crate::topology::info::TopologyInfo;
 
 #[derive(Debug, Serialize)]
 pub struct Manifest<'a> {

@@ -1,81 +1,16 @@
-//! The offload comparison: the same message load with no reports, reports on the primary and
-//! reports on the standbys; what moving reports to readable secondaries buys the primary.
+//! The offload comparison (computed in `analysis::offload`) as Markdown and CSV.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use crate::export::TableReport;
-use crate::summary::{Gain, OffloadRow, OffloadSection, Summary};
+use crate::summary::{Gain, OffloadRow, OffloadSection};
 
-fn reports_on(s: &Summary) -> String {
-    s.reports.as_ref().map(|r| r.on.as_str()).unwrap_or("none").to_string()
-}
-
-fn row(variant: &str, s: &Summary) -> OffloadRow {
-    let primary = s.cpu.as_ref().and_then(|c| c.primary.as_deref().and_then(|p| c.nodes.get(p)));
-    let r = s.reports.as_ref();
-    let p99 = |op: &str| s.latency(op).map(|l| l.p99);
-    OffloadRow {
-        variant: variant.to_string(),
-        run_id: s.run_id.clone(),
-        reports_on: reports_on(s),
-        complete: s.complete,
-        publish_per_s: s.rate("publish"),
-        complete_per_s: s.rate("complete"),
-        publish_p99_us: p99("publish"),
-        complete_p99_us: p99("complete"),
-        end_to_end_p99_us: p99("end_to_end"),
-        report_per_s: r.map(|r| r.queries.ok_per_sec),
-        report_p50_us: r.map(|r| r.latency_us.p50),
-        report_p99_us: r.map(|r| r.latency_us.p99),
-        report_fail: r.map(|r| r.queries.fail),
-        staleness_ms_p50: r.and_then(|r| r.staleness_ms).map(|x| x.p50),
-        staleness_ms_p99: r.and_then(|r| r.staleness_ms).map(|x| x.p99),
-        staleness_bytes_p99: r.and_then(|r| r.staleness_bytes).map(|x| x.p99),
-        ryw_checks: r.map(|r| r.read_your_writes.checks),
-        ryw_violations: r.map(|r| r.read_your_writes.violations),
-        conflict_cancellations: r.map(|r| r.recovery_conflicts.client_cancellations),
-        primary_cpu_s: primary.map(|n| n.cpu_s),
-        primary_report_cpu_s: primary.map(|n| n.report_backends_cpu_s),
-        lost: s.check_report().map(|c| c.lost),
-    }
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some((a / b * 1000.0).round() / 1000.0),
-        _ => None,
-    }
-}
-
-fn gain(a: Option<&OffloadRow>, b: Option<&OffloadRow>) -> Option<Gain> {
-    let (a, b) = (a?, b?);
-    let f = |v: Option<u64>| v.map(|x| x as f64);
-    Some(Gain {
-        publish_per_s_ratio: ratio(a.publish_per_s, b.publish_per_s),
-        complete_per_s_ratio: ratio(a.complete_per_s, b.complete_per_s),
-        publish_p99_ratio: ratio(f(a.publish_p99_us), f(b.publish_p99_us)),
-        complete_p99_ratio: ratio(f(a.complete_p99_us), f(b.complete_p99_us)),
-        primary_cpu_ratio: ratio(a.primary_cpu_s, b.primary_cpu_s),
-    })
-}
-
-/// None when no run had report queries.
-pub fn offload_report(runs: &[(String, u32, Summary)]) -> Option<TableReport<OffloadSection>> {
-    if !runs.iter().any(|(_, _, s)| s.reports.is_some()) {
-        return None;
-    }
-    let rows: Vec<OffloadRow> = runs.iter().map(|(v, _, s)| row(v, s)).collect();
-    let find = |on: &str| rows.iter().find(|r| r.reports_on == on);
-    let summary = OffloadSection {
-        standbys_vs_primary: gain(find("standbys"), find("primary")),
-        primary_vs_none: gain(find("primary"), find("none")),
-        standbys_vs_none: gain(find("standbys"), find("none")),
-        variants: rows.clone(),
-    };
-    let (markdown, csv) = table(&rows, summary.standbys_vs_primary);
-    Some(TableReport { summary, markdown, csv })
+/// The section with its table as Markdown and CSV.
+pub fn offload_report(summary: OffloadSection) -> TableReport<OffloadSection> {
+    let (markdown, csv) = table(&summary.variants, summary.standbys_vs_primary);
+    TableReport { summary, markdown, csv }
 }
 
 const COLUMNS: [(&str, &str); 14] = [
@@ -111,18 +46,19 @@ fn table(rows: &[OffloadRow], standbys_vs_primary: Option<Gain>) -> (String, Str
     // The table's cells by column key: the rows as their JSON fields.
     let rows: Vec<Value> = rows.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect();
     let mut md = String::from("## Offload: reports on the primary or on readable secondaries\n\n");
-    md.push_str(&format!("| {} |\n", COLUMNS.iter().map(|(_, h)| *h).collect::<Vec<_>>().join(" | ")));
-    md.push_str(&format!("|{}\n", "---|".repeat(COLUMNS.len())));
+    let md_header: Vec<&str> = COLUMNS.iter().map(|(_, h)| *h).collect();
+    let mut md_rows = Vec::new();
     let mut header: Vec<&str> = COLUMNS.iter().map(|(k, _)| *k).collect();
     header.push("ryw_checks");
     let mut records = Vec::new();
     for r in rows {
         let mut cells: Vec<String> = COLUMNS.iter().map(|(k, _)| cell(&r[*k])).collect();
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
+        md_rows.push(cells.clone());
         cells.push(cell(&r["ryw_checks"]));
         records.push(cells);
     }
-    let csv = crate::csvfmt::table(&header, &records);
+    let csv = crate::text_table::table(&header, &records);
+    md.push_str(&crate::text_table::markdown(&md_header, &md_rows));
     let x = |v: Option<f64>| v.map(|f| format!("{f:.2}")).unwrap_or_else(|| "-".into());
     if let Some(g) = standbys_vs_primary {
         let _ = write!(
@@ -141,6 +77,8 @@ fn table(rows: &[OffloadRow], standbys_vs_primary: Option<Gain>) -> (String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::offload::offload_section;
+    use crate::summary::Summary;
     use crate::summary::{CheckSection, CpuSection, NodeCpu, ReportsSection};
 
     fn run(on: Option<&str>, p99: u64, cpu: f64) -> Summary {
@@ -175,13 +113,13 @@ mod tests {
             ("on-primary".to_string(), 1, run(Some("primary"), 40_000, 80.0)),
             ("on-standbys".to_string(), 1, run(Some("standbys"), 10_000, 40.0)),
         ];
-        let r = offload_report(&runs).unwrap();
+        let r = offload_report(offload_section(&runs).unwrap());
         let g = r.summary.standbys_vs_primary.unwrap();
         assert_eq!((g.publish_p99_ratio, g.primary_cpu_ratio), (Some(0.25), Some(0.5)));
         assert_eq!(r.summary.variants[0].reports_on, "none");
         assert!(r.markdown.contains("| on-standbys | standbys | 500.0 | 10000 |"), "{}", r.markdown);
         assert!(r.markdown.contains("publish p99 x0.25"), "{}", r.markdown);
         assert_eq!(r.csv.lines().count(), 4);
-        assert!(offload_report(&[("x".into(), 1, run(None, 1, 1.0))]).is_none());
+        assert!(offload_section(&[("x".into(), 1, run(None, 1, 1.0))]).is_none());
     }
 }

@@ -43,7 +43,7 @@ pub fn render(r: &ReceiveRecords) -> String {
             })),
         }
     }
-    crate::csvfmt::table(&HEADER, &rows)
+    crate::text_table::table(&HEADER, &rows)
 }
 
 #[cfg(test)]

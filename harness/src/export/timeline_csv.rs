@@ -22,7 +22,7 @@ fn opt_f(v: Option<f64>) -> String {
 
 /// The header record (with its line end).
 pub fn header(c: &Columns) -> String {
-    crate::csvfmt::line(&header_cells(c))
+    crate::text_table::line(&header_cells(c))
 }
 
 fn header_cells(c: &Columns) -> Vec<String> {
@@ -87,7 +87,7 @@ pub fn row(c: &Columns, r: &IntervalRow) -> String {
     }
     cells.push(opt_f(r.loadavg_1m));
     cells.push(opt(r.rss_bytes));
-    crate::csvfmt::line(&cells)
+    crate::text_table::line(&cells)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::failover::{EventKind, EventLog, SharedTopology};
+use crate::events::{EventKind, EventLog};
+use crate::failover::SharedTopology;
 use crate::patroni::{http, ClusterView};
 use crate::topology::AnyTopology;
 

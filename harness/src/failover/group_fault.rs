@@ -10,8 +10,9 @@ use habench_workloads::duration::format_duration;
 use habench_workloads::messagebox::{queue_depths, MessageBoxConfig};
 use tokio::sync::watch;
 
-use super::{EventKind, EventLog, SharedTopology};
+use super::SharedTopology;
 use crate::balancer::Group;
+use crate::events::{EventKind, EventLog};
 use crate::fault::{FaultKind, FaultSpec};
 
 /// How long a drain waits for the group's queues to empty before it stops the servers anyway.

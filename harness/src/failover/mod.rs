@@ -7,146 +7,21 @@ pub mod band;
 mod engine_watch;
 mod group_fault;
 mod orchestrator;
-pub mod trials;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::events::{EventKind, EventLog, SSO_NODE};
 use crate::fault::{self, FaultKind, FaultSpec};
 use crate::pg::Endpoint;
 use crate::topology::AnyTopology;
 
 pub use orchestrator::OrchestratorConfig;
 
-/// The separate SSO secret server's name in the event log.
-pub const SSO_NODE: &str = "sso";
-
 /// The topology under test, shared by the nemesis and the orchestrator.
 pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum EventKind {
-    Injected {
-        fault: FaultSpec,
-        target: String,
-        detail: String,
-    },
-    Resumed {
-        node: String,
-    },
-    Detected {
-        node: String,
-        missed_probes: u32,
-    },
-    Fenced {
-        node: String,
-        processes: usize,
-    },
-    Promoted {
-        node: String,
-        promote_ms: f64,
-        detail: String,
-    },
-    Restarted {
-        node: String,
-        start_ms: f64,
-        recovery_ms: Option<f64>,
-        redo_bytes: Option<u64>,
-    },
-    /// A takeover without fencing (`--no-fence`): the old primary was left running; `port` is
-    /// its own, `client_port` where clients reach it.
-    LeftRunning {
-        node: String,
-        port: u16,
-        client_port: u16,
-    },
-    /// An old primary left running answered as read-write beside the new one.
-    SplitBrain {
-        node: String,
-    },
-    StandbyDropped {
-        node: String,
-    },
-    StandbyRejoined {
-        node: String,
-        detail: String,
-    },
-    EndpointReady,
-    /// What a cluster manager (Patroni) shows changing: leader key, leader state, timeline.
-    Engine {
-        node: String,
-        what: String,
-    },
-    HostInstanceKilled {
-        host: String,
-    },
-    /// A receive instance died (`kill-receive-instance`), holding the file it had published
-    /// and not deleted, if any (its successor may read it again).
-    ReceiveInstanceKilled {
-        instance: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        holding: Option<String>,
-    },
-    /// A receive instance started again after its death.
-    ReceiveInstanceRestarted {
-        instance: String,
-    },
-    /// clustered receive host: a waiting instance took over from one that stopped beating.
-    ReceiveTakeover {
-        from: String,
-        to: String,
-    },
-    /// Parallel groups: the balancer's probes failed `failed_probes` times in a row and it took
-    /// the group out of its rotation.
-    BalancerOut {
-        group: String,
-        failed_probes: u32,
-    },
-    /// Parallel groups: a probe answered and the group is back in the rotation.
-    BalancerIn {
-        group: String,
-    },
-    /// drain-group: the drained group's queues emptied (or the wait ended with `left` entries).
-    GroupEmptied {
-        group: String,
-        left: i64,
-    },
-    Failed {
-        what: String,
-        error: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub at: Instant,
-    pub kind: EventKind,
-}
-
-/// The shared, append-only event log.
-#[derive(Debug, Default, Clone)]
-pub struct EventLog(Arc<Mutex<Vec<Event>>>);
-
-impl EventLog {
-    pub fn push(&self, kind: EventKind) {
-        tracing::info!(?kind, "failover event");
-        self.0.lock().expect("event log lock").push(Event { at: Instant::now(), kind });
-    }
-
-    /// Logs an event that happened at `at` (e.g. a step inside a longer action).
-    pub fn push_at(&self, at: Instant, kind: EventKind) {
-        tracing::info!(?kind, "failover event");
-        self.0.lock().expect("event log lock").push(Event { at, kind });
-    }
-
-    pub fn events(&self) -> Vec<Event> {
-        self.0.lock().expect("event log lock").clone()
-    }
-}
 
 /// What the runner hands the failover tasks.
 #[derive(Debug, Clone)]

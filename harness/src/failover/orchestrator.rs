@@ -11,7 +11,8 @@ use habench_workloads::duration::serde_str;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::failover::{wait_endpoint, EventKind, EventLog, SharedTopology};
+use crate::events::{EventKind, EventLog};
+use crate::failover::{wait_endpoint, SharedTopology};
 use crate::pg::Endpoint;
 use crate::pg::{conn, Role};
 use crate::topology::{AnyTopology, Topology, TopologyKind};

@@ -53,12 +53,6 @@ pub fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
     Block::Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
 }
 
-/// A Markdown table cell: a `|` (a fault's detail, a variant's name) would start a new column,
-/// a line break would end the row.
-fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
-}
-
 pub fn to_markdown(blocks: &[Block]) -> String {
     let mut md = String::new();
     for b in blocks {
@@ -70,12 +64,7 @@ pub fn to_markdown(blocks: &[Block]) -> String {
                 let _ = writeln!(md, "{text}\n");
             }
             Block::Table { head, rows } => {
-                let line = |cells: &[String]| cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ");
-                let _ = writeln!(md, "| {} |", line(head));
-                let _ = writeln!(md, "|{}", "---|".repeat(head.len()));
-                for r in rows {
-                    let _ = writeln!(md, "| {} |", line(r));
-                }
+                md.push_str(&crate::text_table::markdown(head, rows));
                 md.push('\n');
             }
             Block::Chart(c) => {

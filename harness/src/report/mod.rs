@@ -2,18 +2,16 @@
 //! and SVG under charts/, from a results folder. Also written at the end of every run.
 
 pub mod capacity;
-pub mod capacity_compare;
 pub mod charts;
 pub mod compare;
-pub mod data;
 pub mod doc;
 pub mod fonts;
 pub mod sections;
 
 use std::path::Path;
 
+pub use crate::run_data::RunData;
 use charts::Rendered;
-pub use data::RunData;
 use doc::Block;
 
 /// What writing a report produced.

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::balancer::{Balancer, Group};
-use crate::failover::{EventKind, EventLog};
+use crate::events::{EventKind, EventLog};
 
 /// Probes every group until `stop`.
 pub async fn probes(b: Arc<Balancer>, events: EventLog, stop: watch::Receiver<bool>) {

@@ -95,7 +95,7 @@ pub async fn host_instance(
         if host_idx == 0 && sh.kills.take_host_kill() {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
-            sh.events.push(crate::failover::EventKind::HostInstanceKilled {
+            sh.events.push(crate::events::EventKind::HostInstanceKilled {
                 host: format!("{instance} (holding {} messages)", batch.len()),
             });
             let (Some(st), Some(c)) = (&sh.sso, &sh.cfg.sso) else { return };

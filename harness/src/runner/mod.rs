@@ -32,11 +32,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Arrival, Load, RunConfig, WorkloadKind};
-use crate::failover::trials::IntervalDigest;
-use crate::failover::{EventLog, FailoverPlan};
+use crate::events::EventLog;
+use crate::failover::FailoverPlan;
 use crate::measure::clock;
 use crate::measure::{IntervalRow, Op, Phase, RunClock, Stats};
 use crate::pg::Endpoint;
+use crate::run_result::IntervalDigest;
 use ledger::LedgerTx;
 use pacing::Schedule;
 use publisher::Pace;

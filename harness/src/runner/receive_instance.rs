@@ -14,7 +14,7 @@ use habench_workloads::rng::Rng;
 use tokio::sync::watch;
 
 use crate::config::{ReceiveConfig, ReceiveLock};
-use crate::failover::EventKind;
+use crate::events::EventKind;
 use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
 use crate::pg::worker_conn::ConnInfo;

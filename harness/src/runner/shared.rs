@@ -76,7 +76,7 @@ pub struct Shared {
     pub next_seq: AtomicU64,
     /// Set by the nemesis: one of the runner's workers dies.
     pub kills: Arc<crate::fault::WorkerKills>,
-    pub events: crate::failover::EventLog,
+    pub events: crate::events::EventLog,
     /// The delay every publish waits now (`--throttle`).
     pub throttle: crate::runner::throttle::ThrottleGate,
     /// Parallel groups: the load balancer in front of them (publishes are spread per message).

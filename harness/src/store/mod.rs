@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::export::{ledger_csv, progress, summary, timeline_csv};
+use crate::analysis::run_summary as summary;
+use crate::export::{ledger_csv, progress, timeline_csv};
 use crate::measure::IntervalRow;
 use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};

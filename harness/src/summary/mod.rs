@@ -2,6 +2,7 @@
 //! and at the end) and by everything that reads it (report, compare, the capacity table, the
 //! top folder of a repeated run). Keys and units are documented in results/README.md.
 
+mod failover;
 mod harness;
 mod parallel;
 mod receive;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use failover::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
 pub use harness::{HarnessSection, StallRecord};
 
 pub use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
@@ -22,9 +24,9 @@ pub use repeated::{
     VariantRow, VariantTrial,
 };
 pub use sections::{
-    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, FailedFault, FailoverSection,
-    HarnessCpu, LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection,
-    Staleness, TargetConflicts, TotalConflicts, TotalRyw,
+    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, HarnessCpu, LostWritesSection,
+    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness, TargetConflicts,
+    TotalConflicts, TotalRyw,
 };
 pub use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
@@ -302,7 +304,7 @@ impl Summary {
     }
 
     /// The failover trials (none without faults).
-    pub fn trials(&self) -> &[crate::failover::trials::Trial] {
+    pub fn trials(&self) -> &[crate::summary::Trial] {
         self.failover.as_ref().map(|f| f.trials.as_slice()).unwrap_or_default()
     }
 }

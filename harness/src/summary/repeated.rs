@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::failover::trials::{Spread, Trial};
+use crate::summary::{Spread, Trial};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepeatedSummary {

@@ -8,7 +8,6 @@ use habench_workloads::reporting::ReportMix;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ReportsOn;
-use crate::failover::trials::{Spread, Trial};
 use crate::summary::Latency;
 
 /// What the run was set up as, in the terms a comparison groups by.
@@ -290,50 +289,6 @@ pub struct ReportsSection {
     pub read_your_writes: TotalRyw,
     pub recovery_conflicts: TotalConflicts,
     pub misrouted: u64,
-}
-
-/// One timeline per fault, and their spreads.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FailoverSection {
-    pub trials: Vec<Trial>,
-    /// Faults that failed: an injection refused or a command that failed or timed out (the
-    /// run went on; its load was measured as usual).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failed_faults: Vec<FailedFault>,
-    pub rto_ms: Option<Spread>,
-    pub detected_ms: Option<Spread>,
-    pub promoted_ms: Option<Spread>,
-    pub endpoint_ready_ms: Option<Spread>,
-    pub p99_recovered_ms: Option<Spread>,
-    pub backlog_recovered_ms: Option<Spread>,
-}
-
-/// A fault, or a step of one, that did not happen as asked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailedFault {
-    /// Seconds since the run started.
-    pub at_s: f64,
-    /// The fault (and the step: `pause-primary resume on n1`).
-    pub what: String,
-    /// Why: the node, the action and the command's status or timeout.
-    pub error: String,
-}
-
-impl FailoverSection {
-    pub fn of(trials: Vec<Trial>) -> FailoverSection {
-        let agg = |f: &dyn Fn(&Trial) -> Option<f64>| crate::failover::trials::spread(trials.iter().filter_map(f));
-        FailoverSection {
-            rto_ms: agg(&|t| t.rto_ms),
-            detected_ms: agg(&|t| t.detected_ms),
-            promoted_ms: agg(&|t| t.promoted_ms),
-            endpoint_ready_ms: agg(&|t| t.endpoint_ready_ms),
-            p99_recovered_ms: agg(&|t| t.p99_recovered_ms),
-            backlog_recovered_ms: agg(&|t| t.backlog_recovered_ms),
-            trials,
-            failed_faults: Vec::new(),
-        }
-    }
 }
 
 #[cfg(test)]

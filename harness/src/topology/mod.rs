@@ -5,7 +5,8 @@
 //! them when the kind is chosen at run time.
 
 pub(crate) mod build;
-mod info;
+mod describe;
+pub mod info;
 mod parallel;
 mod patroni;
 mod replicated;
@@ -17,7 +18,8 @@ mod sso_server;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use info::{describe, node_info, NodeInfo, TopologyInfo};
+pub use describe::{describe, node_info};
+pub use info::{NodeInfo, TopologyInfo};
 pub use parallel::ParallelSpec;
 pub use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};

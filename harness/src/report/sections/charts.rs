@@ -1,11 +1,11 @@
 //! The charts of a run, built from its data (drawn elsewhere).
 
-use crate::failover::trials::Trial;
 use crate::report::charts::rto::RtoChart;
 use crate::report::charts::spectrum::{self, SpectrumChart};
 use crate::report::charts::timeline::{TimelineChart, Window, WindowKind};
-use crate::report::data::RunData;
+use crate::run_data::RunData;
 use crate::summary::Summary;
+use crate::summary::Trial;
 
 /// Stacked RTO steps of each (label, trial).
 pub fn rto_chart(trials: &[(String, &Trial)]) -> RtoChart {

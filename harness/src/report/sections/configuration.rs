@@ -1,9 +1,9 @@
 //! The run's configuration, and the server settings folded beneath it.
 
 use crate::config::Load;
-use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
 use crate::report::sections::values::{primary_name, text};
+use crate::run_data::RunData;
 use crate::summary::Summary;
 
 /// Settings that say where things are, not how the server behaves.

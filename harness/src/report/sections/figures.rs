@@ -1,9 +1,9 @@
 //! Key figures per operation, and the physical floor beside the measured commit.
 
 use crate::measure::floor::{commit_floor_us, Floor};
-use crate::report::data::RunData;
 use crate::report::doc::{table, Block};
 use crate::report::sections::values::{fixed, primary_name, us_as_ms};
+use crate::run_data::RunData;
 use crate::summary::Summary;
 
 pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {

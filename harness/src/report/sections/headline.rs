@@ -2,10 +2,10 @@
 //! how long was the outage, how does the commit latency stand against the physical floor. The
 //! same facts lead report.md and report.html and end the run on a terminal.
 
-use crate::report::data::RunData;
 use crate::report::doc::{Fact, Tone};
 use crate::report::sections::figures::setup_floor;
 use crate::report::sections::values::{fixed, us_as_ms};
+use crate::run_data::RunData;
 use crate::summary::{CheckSection, RepeatedSummary, Summary};
 
 fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {

@@ -14,9 +14,9 @@ mod sso;
 mod values;
 
 use crate::report::charts::lag::LagChart;
-use crate::report::data::RunData;
 use crate::report::doc::Block;
 use crate::report::AnyChart;
+use crate::run_data::RunData;
 use crate::summary::Summary;
 
 pub use charts::rto_chart;

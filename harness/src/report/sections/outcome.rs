@@ -2,13 +2,13 @@
 
 use habench_workloads::duration::format_duration;
 
-use crate::failover::trials::Trial;
 use crate::fault::FaultSpec;
 use crate::report::doc::{table, Block};
 use crate::report::sections::charts::rto_chart;
 use crate::report::sections::values::fixed;
 use crate::report::sections::Draw;
 use crate::report::AnyChart;
+use crate::summary::Trial;
 use crate::summary::{CheckSection, Summary};
 
 pub(super) fn check(s: &Summary) -> Vec<Block> {

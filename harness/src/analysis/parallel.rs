@@ -9,7 +9,7 @@ use habench_workloads::Outcome;
 
 use crate::balancer::Balancer;
 use crate::config::{RunConfig, Target};
-use crate::failover::{Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::measure::RunClock;
 use crate::runner::group_ledger::{GroupLedger, GroupPublish};
 use crate::summary::{DelayFigures, GroupFigures, Maneuver, ParallelSection};

@@ -1,17 +1,11 @@
 //! The summary's SSO section from what the workers counted and the nemesis logged.
 
 use crate::config::SsoConfig;
-use crate::failover::{Event, EventKind, SSO_NODE};
+use crate::events::{Event, EventKind, SSO_NODE};
 use crate::fault::FaultKind;
 use crate::measure::RunClock;
 use crate::sso::SsoState;
 use crate::summary::{SsoOutageWindow, SsoSection, SsoStart};
-
-/// The credentials the secret server holds now (None: it does not answer).
-pub async fn server_credentials(st: &SsoState) -> Option<u64> {
-    let c = st.endpoint.connect_once().await.ok()?;
-    habench_workloads::sso::credentials(&c).await.ok().map(|n| n as u64)
-}
 
 pub fn section(cfg: &SsoConfig, st: &SsoState, events: &[Event], clock: &RunClock) -> SsoSection {
     let start_us = clock.epoch_us(clock.start());

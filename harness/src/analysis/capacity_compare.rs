@@ -3,8 +3,8 @@
 //! held and the lowest above it that failed): it is better or worse when the brackets do not
 //! overlap, and no significant change when they do. The overdrive's drain time compares plainly.
 
+use crate::analysis::compare::{MetricChange, Verdict};
 use crate::capacity::outcome::{CapacityOutcome, TopologySearch};
-use crate::report::compare::{MetricChange, Verdict};
 
 /// Reads `capacity.json` of a capacity folder.
 pub fn load(dir: &std::path::Path) -> Result<CapacityOutcome, String> {
@@ -107,6 +107,6 @@ mod tests {
         assert_eq!(same.verdict, Verdict::NoSignificantChange, "brackets overlap");
         assert!((same.change_pct.unwrap() - 2.5).abs() < 1e-9);
         let worse = mst("m".into(), &base, &search("sync", 500.0, 520.0));
-        assert_eq!(crate::report::compare::regressions(&[worse], 10.0, &[]).len(), 1, "gated by --fail-if-worse");
+        assert_eq!(crate::analysis::compare::regressions(&[worse], 10.0, &[]).len(), 1, "gated by --fail-if-worse");
     }
 }

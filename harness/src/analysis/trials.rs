@@ -1,64 +1,25 @@
-//! One timeline per injected fault, from the event log, the acknowledgement times of publishes
+//! The trials: one timeline per injected fault, from the event log, the acknowledgement times of publishes
 //! and the per-interval digests. Times are ms from the injection.
 
-use serde::{Deserialize, Serialize};
+use crate::events::{Event, EventKind};
+use crate::run_result::IntervalDigest;
+use crate::summary::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
 
-use crate::failover::{Event, EventKind};
-use crate::fault::FaultSpec;
 use crate::measure::RunClock;
 
-/// What the analysis needs of each interval.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct IntervalDigest {
-    /// Interval end, seconds since the run started.
-    pub t_s: f64,
-    pub measured: bool,
-    /// p99 of publishes acknowledged in the interval (None: none were).
-    pub publish_p99_us: Option<u64>,
-    /// Messages waiting in every host queue at the end of the interval.
-    pub queue_total: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TimedEvent {
-    pub at_ms: f64,
-    #[serde(flatten)]
-    pub event: EventKind,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Trial {
-    pub fault: FaultSpec,
-    pub target: String,
-    /// Seconds since the run started (the timeline's `t_s`).
-    pub injected_at_s: f64,
-    pub detected_ms: Option<f64>,
-    pub fenced_ms: Option<f64>,
-    /// Promoted (replicas) or restarted (shared-disk, single).
-    pub promoted_ms: Option<f64>,
-    pub endpoint_ready_ms: Option<f64>,
-    /// The longest gap between acknowledged publishes around the fault, as clients saw it:
-    /// last acknowledged write before the outage to the first after it.
-    pub rto_ms: Option<f64>,
-    pub last_ack_before_ms: Option<f64>,
-    pub first_ack_after_ms: Option<f64>,
-    /// First interval end after the outage whose publish p99 is back under the pre-fault p99
-    /// times the factor.
-    pub p99_recovered_ms: Option<f64>,
-    pub pre_fault_p99_us: Option<u64>,
-    /// The worst interval publish p99 from the fault until p99 recovered (or the run ended).
-    pub p99_during_recovery_us: Option<u64>,
-    /// First interval end after the outage with the queues back near their pre-fault level.
-    pub backlog_recovered_ms: Option<f64>,
-    /// Crash-recovery (redo) time from the server log, when a server restarted on the old data.
-    pub recovery_ms: Option<f64>,
-    /// WAL that crash recovery replayed.
-    pub redo_bytes: Option<u64>,
-    pub promoted_node: Option<String>,
-    /// The RTO band the configuration predicts, and whether the measurement is inside.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub band: Option<crate::failover::band::Band>,
-    pub events: Vec<TimedEvent>,
+/// The failover section of these trials: the trials and the spread of each phase over them.
+pub fn failover_section(trials: Vec<Trial>) -> FailoverSection {
+    let agg = |f: &dyn Fn(&Trial) -> Option<f64>| spread(trials.iter().filter_map(f));
+    FailoverSection {
+        rto_ms: agg(&|t| t.rto_ms),
+        detected_ms: agg(&|t| t.detected_ms),
+        promoted_ms: agg(&|t| t.promoted_ms),
+        endpoint_ready_ms: agg(&|t| t.endpoint_ready_ms),
+        p99_recovered_ms: agg(&|t| t.p99_recovered_ms),
+        backlog_recovered_ms: agg(&|t| t.backlog_recovered_ms),
+        trials,
+        failed_faults: Vec::new(),
+    }
 }
 
 /// Sets each trial's predicted RTO band (from `model`) and whether its RTO falls inside.
@@ -169,15 +130,13 @@ pub fn build(
 
 /// Every fault (or step of one) that failed: an injection refused, a command that failed or
 /// timed out; on the run's clock.
-pub fn failed_faults(events: &[Event], clock: &RunClock) -> Vec<crate::summary::FailedFault> {
+pub fn failed_faults(events: &[Event], clock: &RunClock) -> Vec<FailedFault> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Failed { what, error } => Some(crate::summary::FailedFault {
-                at_s: clock.elapsed_s(e.at),
-                what: what.clone(),
-                error: error.clone(),
-            }),
+            EventKind::Failed { what, error } => {
+                Some(FailedFault { at_s: clock.elapsed_s(e.at), what: what.clone(), error: error.clone() })
+            }
             _ => None,
         })
         .collect()
@@ -232,14 +191,6 @@ fn median(mut v: Vec<u64>) -> Option<u64> {
 
 fn mean(v: Vec<i64>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<i64>() as f64 / v.len() as f64)
-}
-
-/// p50 and max of a set of trial values.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    pub p50: f64,
-    pub max: f64,
-    pub n: usize,
 }
 
 pub fn spread(values: impl Iterator<Item = f64>) -> Option<Spread> {

@@ -1,5 +1,7 @@
-//! CSV by the book (RFC 4180 through the `csv` crate): a cell with a comma, a quote or a line
-//! break is quoted, so a message type or variant name cannot shift a file's columns.
+//! Tables as text, the one place that writes them. CSV by the book (RFC 4180 through the `csv`
+//! crate): a cell with a comma, a quote or a line break is quoted, so a message type or variant
+//! name cannot shift a file's columns. Markdown with every cell escaped: a `|` cannot start a
+//! column, a line break cannot end a row.
 
 /// One record, with its line end.
 pub fn line<S: AsRef<[u8]>>(cells: &[S]) -> String {
@@ -16,6 +18,22 @@ pub fn table<S: AsRef<[u8]>>(header: &[&str], rows: &[Vec<S>]) -> String {
         out.push_str(&line(r));
     }
     out
+}
+
+/// A Markdown table (a header, its rule and the rows; each line ends with a line break).
+pub fn markdown<H: AsRef<str>, C: AsRef<str>>(header: &[H], rows: &[Vec<C>]) -> String {
+    let line = |cells: &mut dyn Iterator<Item = &str>| cells.map(md_cell).collect::<Vec<_>>().join(" | ");
+    let mut out = format!("| {} |\n|{}\n", line(&mut header.iter().map(AsRef::as_ref)), "---|".repeat(header.len()));
+    for r in rows {
+        out.push_str(&format!("| {} |\n", line(&mut r.iter().map(AsRef::as_ref))));
+    }
+    out
+}
+
+/// A Markdown table cell: a `|` (a fault's detail, a variant's name) would start a new column,
+/// a line break would end the row.
+fn md_cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// Reads a CSV text with a header into (header, records); a record that does not parse is
@@ -39,5 +57,11 @@ mod tests {
         let (header, back) = read(&text);
         assert_eq!(header, ["name", "n"]);
         assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn a_markdown_cell_cannot_add_a_column_or_end_a_row() {
+        let md = markdown(&["name", "n"], &[vec!["a|b", "1"], vec!["two\nlines", "c:\\x"]]);
+        assert_eq!(md, "| name | n |\n|---|---|\n| a\\|b | 1 |\n| two lines | c:\\\\x |\n");
     }
 }

@@ -25,7 +25,7 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn parse(text: &str) -> Timeline {
-        let (names, rows) = crate::csvfmt::read(text);
+        let (names, rows) = crate::text_table::read(text);
         let mut t = Timeline { names: names.clone(), ..Default::default() };
         for n in &names {
             t.columns.insert(n.clone(), Vec::new());

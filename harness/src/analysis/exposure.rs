@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::failover::{Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::measure::exposure::{self, MessageAck, SyncSample};
 use crate::measure::RunClock;
 use crate::summary::{ExposureSection, ExposureWindow};

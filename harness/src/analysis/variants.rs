@@ -1,16 +1,11 @@
-//! Repeated and compared runs: one row per variant (topology) over its trials, as JSON,
-//! Markdown and CSV.
+//! Repeated and compared runs: one row per variant (topology) over its trials, and every
+//! trial's timeline, for the top folder's `summary.json`.
 
-use std::fmt::Write;
-
-use crate::failover::trials::{spread, Spread};
+use crate::analysis::trials::spread;
 use crate::summary::{RepeatedFailover, RepeatedSummary, RunRef, Summary, VariantRow, VariantTrial, SCHEMA_VERSION};
 
-/// What the top-level folder of a repeated run holds.
-pub type TrialsReport = crate::export::TableReport<RepeatedSummary>;
-
 /// `runs`: (variant, trial number, that run's summary).
-pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
+pub fn repeated_summary(runs: &[(String, u32, Summary)]) -> RepeatedSummary {
     let mut variants: Vec<String> = Vec::new();
     for (v, _, _) in runs {
         if !variants.contains(v) {
@@ -76,7 +71,7 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
         });
         all_trials.extend(trials);
     }
-    let summary = RepeatedSummary {
+    RepeatedSummary {
         schema_version: SCHEMA_VERSION,
         complete: runs.iter().all(|(_, _, s)| s.complete),
         scenario: runs.first().map(|(_, _, s)| s.scenario.clone()).unwrap_or_default(),
@@ -94,9 +89,7 @@ pub fn trials_report(runs: &[(String, u32, Summary)]) -> TrialsReport {
         offload: None,
         distance: None,
         variants: rows,
-    };
-    let (markdown, csv) = table(&summary.variants);
-    TrialsReport { summary, markdown, csv }
+    }
 }
 
 /// A figure of the runs' exposure sections, summed; None when no run had one.
@@ -120,70 +113,12 @@ fn stranded_sum(runs: &[&(String, u32, Summary)], pick: impl Fn(&crate::summary:
     (!sections.is_empty()).then(|| sections.iter().sum())
 }
 
-fn table(rows: &[VariantRow]) -> (String, String) {
-    let ms = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
-    let us_ms = |v: Option<f64>| v.map(|x| format!("{:.1}", x / 1000.0)).unwrap_or_else(|| "-".into());
-    let p50 = |s: &Option<Spread>| s.map(|s| s.p50);
-    let mut md = String::from(
-        "| variant | topology | runs | RTO p50 ms | RTO max ms | detected p50 ms | endpoint ready p50 ms | crash recovery p50 ms | worst p99 during recovery ms | publish p99 ms (median run) | lost | duplicated | valid | exposed s | acked while exposed | lost in exposure | failed publishes | stranded | stranded delay max s |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    let header = [
-        "variant",
-        "topology",
-        "runs",
-        "rto_ms_p50",
-        "rto_ms_max",
-        "detected_ms_p50",
-        "endpoint_ready_ms_p50",
-        "recovery_ms_p50",
-        "p99_during_recovery_ms_max",
-        "publish_p99_ms",
-        "lost",
-        "duplicated",
-        "valid",
-        "exposed_s",
-        "acked_exposed",
-        "lost_in_windows",
-        "failed_publishes",
-        "stranded",
-        "stranded_delay_max_s",
-    ];
-    let mut records = Vec::new();
-    for r in rows {
-        let cells = [
-            r.variant.clone(),
-            r.topology.clone(),
-            r.runs.to_string(),
-            ms(p50(&r.rto_ms)),
-            ms(r.rto_ms.map(|s| s.max)),
-            ms(p50(&r.detected_ms)),
-            ms(p50(&r.endpoint_ready_ms)),
-            ms(p50(&r.recovery_ms)),
-            us_ms(r.p99_during_recovery_us_max.map(|v| v as f64)),
-            us_ms(p50(&r.publish_p99_us)),
-            r.lost.to_string(),
-            r.duplicated.to_string(),
-            r.valid.to_string(),
-            r.exposed_s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
-            r.acked_exposed.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-            r.lost_in_windows.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-            r.failed_publishes.to_string(),
-            r.stranded.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-            r.stranded_delay_max_ms.map(|v| format!("{:.1}", v / 1e3)).unwrap_or_else(|| "-".into()),
-        ];
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
-        records.push(cells.to_vec());
-    }
-    (md, crate::csvfmt::table(&header, &records))
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::summary::{CheckSection, FailoverSection};
+    use crate::summary::CheckSection;
 
-    fn run(rto: f64, lost: u64) -> Summary {
+    pub(crate) fn run(rto: f64, lost: u64) -> Summary {
         let mut s = Summary::blank("r").with_latency("publish", 1000, 4000, 100.0);
         s.check = Some(CheckSection::Report(habench_workloads::checker::CheckReport {
             lost,
@@ -191,7 +126,7 @@ mod tests {
             valid: lost == 0,
             ..Default::default()
         }));
-        let trial: crate::failover::trials::Trial = serde_json::from_value(serde_json::json!({
+        let trial: crate::summary::Trial = serde_json::from_value(serde_json::json!({
             "fault": { "kind": "kill-primary", "at": "1s" }, "target": "primary", "injected_at_s": 2.0,
             "rto_ms": rto, "detected_ms": 100.0, "p99_during_recovery_us": 900000, "events": [],
             "fenced_ms": null, "promoted_ms": null, "endpoint_ready_ms": null, "last_ack_before_ms": null,
@@ -199,7 +134,7 @@ mod tests {
             "backlog_recovered_ms": null, "recovery_ms": null, "redo_bytes": null, "promoted_node": null
         }))
         .unwrap();
-        s.failover = Some(FailoverSection::of(vec![trial]));
+        s.failover = Some(crate::analysis::trials::failover_section(vec![trial]));
         s
     }
 
@@ -210,17 +145,13 @@ mod tests {
             ("sync".to_string(), 2, run(1000.0, 0)),
             ("shared-disk".to_string(), 1, run(11000.0, 2)),
         ];
-        let r = trials_report(&runs);
-        assert_eq!(r.summary.variants.len(), 2);
-        assert_eq!(r.summary.variants[0].rto_ms.unwrap().max, 1200.0);
-        assert_eq!((r.summary.variants[1].lost, r.summary.variants[1].valid), (2, false));
-        assert_eq!(r.summary.failover.trials.len(), 3);
-        assert!(r.markdown.contains("| sync | sync | 2 | 1200 | 1200 | 100 |"), "{}", r.markdown);
-        let (header, records) = crate::csvfmt::read(&r.csv);
-        assert_eq!(records.len(), 2);
-        assert!(records.iter().all(|rec| rec.len() == header.len()));
+        let r = repeated_summary(&runs);
+        assert_eq!(r.variants.len(), 2);
+        assert_eq!(r.variants[0].rto_ms.unwrap().max, 1200.0);
+        assert_eq!((r.variants[1].lost, r.variants[1].valid), (2, false));
+        assert_eq!(r.failover.trials.len(), 3);
         // What is written reads back as the same type.
-        let text = serde_json::to_string(&r.summary).unwrap();
+        let text = serde_json::to_string(&r).unwrap();
         let back: RepeatedSummary = serde_json::from_str(&text).unwrap();
         assert_eq!(back.failover.trials[2].variant, "shared-disk");
     }

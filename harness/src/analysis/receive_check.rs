@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::config::ReceiveConfig;
-use crate::failover::{Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::measure::RunClock;
 use crate::receive::{Receipt, ReceiveRecords};
 use crate::summary::{PickupDelay, ReceiveKill, ReceiveSection};

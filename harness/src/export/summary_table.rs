@@ -1,8 +1,6 @@
 //! The capacity table: one row per run (topology, standbys, sync level, rate, throughput, p99
 //! commit, p99 end to end, RTO, lost), to put single, shared-disk, sync and async side by side.
 
-use std::fmt::Write;
-
 use serde_json::Value;
 
 use crate::config::Load;
@@ -101,16 +99,13 @@ const HEADER: [&str; 12] = [
 ];
 
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out = format!("| {} |\n|{}\n", HEADER.join(" | "), "---|".repeat(HEADER.len()));
-    for r in rows {
-        let _ = writeln!(out, "| {} |", cells(r).join(" | "));
-    }
-    out
+    let records: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
+    crate::text_table::markdown(&HEADER, &records)
 }
 
 pub fn csv(rows: &[Row]) -> String {
     let records: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
-    crate::csvfmt::table(&HEADER, &records)
+    crate::text_table::table(&HEADER, &records)
 }
 
 #[cfg(test)]
@@ -125,7 +120,7 @@ mod tests {
             .with_latency("end_to_end", 1000, 612_000, 499.0);
         summary.load = Load::Open { rate: 500.0, arrival: crate::config::Arrival::Poisson, publishers: 16 };
         summary.failover = Some(crate::summary::FailoverSection {
-            rto_ms: Some(crate::failover::trials::Spread { p50: 9799.0, max: 9886.0, n: 5 }),
+            rto_ms: Some(crate::summary::Spread { p50: 9799.0, max: 9886.0, n: 5 }),
             ..Default::default()
         });
         summary.check = Some(crate::summary::CheckSection::Report(Default::default()));
