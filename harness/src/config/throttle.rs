@@ -5,6 +5,7 @@ use std::time::Duration;
 use habench_workloads::duration::serde_str;
 use serde::Serialize;
 
+use crate::config::{Overrides, WorkloadKind};
 use crate::error::{Error, Result};
 
 /// BizTalk's default "message count in database" threshold.
@@ -33,4 +34,13 @@ impl ThrottleConfig {
         }
         Ok(ThrottleConfig { threshold, initial_delay: Duration::from_millis(10), max_delay: Duration::from_secs(300) })
     }
+}
+
+/// `--throttle N`: only the MessageBox has queues to count.
+pub(crate) fn throttle(args: &Overrides, kind: WorkloadKind) -> Result<Option<ThrottleConfig>> {
+    let Some(n) = args.throttle else { return Ok(None) };
+    if kind != WorkloadKind::Messagebox {
+        return Err(Error::config("--throttle", "it counts MessageBox queue entries; the insert workload has none"));
+    }
+    ThrottleConfig::with_threshold(n).map(Some)
 }
