@@ -20,6 +20,8 @@ pub type Holds = Vec<(String, Option<i64>)>;
 /// How long before a fault the "before" window is.
 const BEFORE_US: i64 = 10_000_000;
 
+/// Over 80 lines: each group's figures, then each maneuver's (stranded messages, their extra
+/// delay, the balancer's decisions), in the order the section holds them.
 pub fn section(
     cfg: &RunConfig,
     balancer: &Balancer,

@@ -34,6 +34,9 @@ pub fn annotate_bands(trials: &mut [Trial], model: &crate::failover::band::RtoMo
 
 /// Builds the trials. `acks_us` are the wall-clock µs of every acknowledged publish, sorted;
 /// `schedule_end_us`: when the publish schedule ended (the measured phase's planned end).
+///
+/// Over 80 lines: one trial's phases in the order they happen (detected, fenced, promoted,
+/// endpoint ready, outage, p99 and backlog recovered), each from the events or the digests.
 pub fn build(
     events: &[Event],
     clock: &RunClock,

@@ -15,6 +15,8 @@ use super::capacity_step::{run_step, StepCtx, StepLoad};
 /// Seconds a step costs beyond warm-up and measured time (schema, checkpoint, check, report).
 const STEP_OVERHEAD_S: f64 = 4.0;
 
+/// Over 80 lines: the search's loop (a step, its verdict, the next rate, the confirmations)
+/// with the servers handed from step to step; the pure search is `capacity::search`.
 pub async fn search_topology(
     cfg: &RunConfig,
     ctx: StepCtx<'_>,

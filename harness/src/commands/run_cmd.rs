@@ -21,35 +21,55 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let variants = RunConfig::variants(&options::overrides(&args))?;
     let abort_rx = super::abort_on_signal()?;
     let stamp = crate::timefmt::compact(SystemTime::now());
+    if variants.len() == 1 && variants[0].trials == 1 {
+        let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
+        return run_single(cfg, &args, &stamp, abort_rx).await;
+    }
+    run_repeated(variants, &args, &stamp, abort_rx).await
+}
+
+/// One run in one folder.
+async fn run_single(
+    cfg: Arc<RunConfig>,
+    args: &RunArgs,
+    stamp: &str,
+    abort_rx: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, stamp, cfg.quiet)
+        .context("creating the results folder")?;
+    let (summary, servers) = run_once(cfg.clone(), args, dir, abort_rx.clone(), None).await?;
+    let kept = Some(servers).filter(|_| cfg.keep);
+    let results = cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&summary.run_id));
+    if human_output(args) {
+        print_headline(&results);
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string(&json!({
+                "results": results,
+                "complete": summary.complete,
+                "compromised": summary.compromised,
+                "throughput": summary.throughput,
+                "latency_us": summary.latency_us,
+                "check": summary.check,
+                "failover": summary.failover.as_ref().map(|f| json!({ "rto_ms": f.rto_ms })),
+            }))?
+        );
+    }
+    finish(vec![summary], kept, abort_rx).await
+}
+
+/// Every trial of every variant in a folder of its own under one top folder, then the top
+/// folder's comparison.
+async fn run_repeated(
+    variants: Vec<RunConfig>,
+    args: &RunArgs,
+    stamp: &str,
+    abort_rx: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let first = &variants[0];
     let quiet = first.quiet;
-    let repeated = variants.len() > 1 || first.trials > 1;
-    if !repeated {
-        let cfg = Arc::new(variants.into_iter().next().expect("one variant"));
-        let dir = ResultsDir::create(cfg.out.as_deref(), &cfg.scenario, &stamp, cfg.quiet)
-            .context("creating the results folder")?;
-        let (summary, servers) = run_once(cfg.clone(), &args, dir, abort_rx.clone(), None).await?;
-        let kept = Some(servers).filter(|_| cfg.keep);
-        let results = cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&summary.run_id));
-        if human_output(&args) {
-            print_headline(&results);
-        } else {
-            println!(
-                "{}",
-                serde_json::to_string(&json!({
-                    "results": results,
-                    "complete": summary.complete,
-                    "compromised": summary.compromised,
-                    "throughput": summary.throughput,
-                    "latency_us": summary.latency_us,
-                    "check": summary.check,
-                    "failover": summary.failover.as_ref().map(|f| json!({ "rto_ms": f.rto_ms })),
-                }))?
-            );
-        }
-        return finish(vec![summary], kept, abort_rx).await;
-    }
-    let top = ResultsDir::create(first.out.as_deref(), &first.scenario, &stamp, first.quiet)
+    let top = ResultsDir::create(first.out.as_deref(), &first.scenario, stamp, first.quiet)
         .context("creating the results folder")?;
     let mut summaries = Vec::new();
     let mut kept = None;
@@ -64,7 +84,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
             let last = vi + 1 == n_variants && trial == cfg.trials;
             let path = top.path().join(&label).join(format!("trial-{trial}"));
-            let dir = ResultsDir::create(Some(&path), &cfg.scenario, &stamp, cfg.quiet)?;
+            let dir = ResultsDir::create(Some(&path), &cfg.scenario, stamp, cfg.quiet)?;
             if !cfg.quiet {
                 eprintln!("habench: {label}, trial {trial} of {}", cfg.trials);
             }
@@ -76,7 +96,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 Some((s, t)) if shareable && s == spec => Some(t),
                 _ => None,
             };
-            let (summary, servers) = run_once(Arc::new(trial_cfg), &args, dir, abort_rx.clone(), existing).await?;
+            let (summary, servers) = run_once(Arc::new(trial_cfg), args, dir, abort_rx.clone(), existing).await?;
             summaries.push((label.clone(), trial, summary));
             if cfg.keep && last {
                 kept = Some(servers);
@@ -86,9 +106,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     drop(reusable);
-    let mut report = crate::export::variants::trials_report(crate::analysis::variants::repeated_summary(&summaries));
+    let report = write_top(&top, &summaries)?;
+    write_report(top.path(), quiet);
+    if human_output(args) {
+        println!("{}", report.markdown);
+        print_headline(top.path());
+    } else {
+        println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary.complete }))?);
+    }
+    finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
+}
+
+/// The top folder of a repeated run: its summary, the variant comparison, and the offload or
+/// distance comparison when the runs make one.
+fn write_top(
+    top: &ResultsDir,
+    summaries: &[(String, u32, crate::summary::Summary)],
+) -> anyhow::Result<crate::export::variants::TrialsReport> {
+    let mut report = crate::export::variants::trials_report(crate::analysis::variants::repeated_summary(summaries));
     if let Some(offload) =
-        crate::analysis::offload::offload_section(&summaries).map(crate::export::offload::offload_report)
+        crate::analysis::offload::offload_section(summaries).map(crate::export::offload::offload_report)
     {
         report.summary.offload = Some(offload.summary);
         crate::store::write_atomic(&top.path().join("offload.md"), offload.markdown.as_bytes())?;
@@ -96,7 +133,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         report.markdown = offload.markdown;
     }
     if let Some(distance) =
-        crate::analysis::distance::distance_section(&summaries).map(crate::export::distance::distance_report)
+        crate::analysis::distance::distance_section(summaries).map(crate::export::distance::distance_report)
     {
         report.summary.distance = Some(distance.summary);
         crate::store::write_atomic(&top.path().join("distance.md"), distance.markdown.as_bytes())?;
@@ -106,14 +143,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     top.write_summary(&report.summary)?;
     crate::store::write_atomic(&top.path().join("comparison.md"), report.markdown.as_bytes())?;
     crate::store::write_atomic(&top.path().join("comparison.csv"), report.csv.as_bytes())?;
-    write_report(top.path(), quiet);
-    if human_output(&args) {
-        println!("{}", report.markdown);
-        print_headline(top.path());
-    } else {
-        println!("{}", serde_json::to_string(&json!({ "results": top.path(), "complete": report.summary.complete }))?);
-    }
-    finish(summaries.into_iter().map(|(_, _, s)| s).collect(), kept, abort_rx).await
+    Ok(report)
 }
 
 /// Human lines on a terminal (unless --json), one JSON line for pipes and scripts.

@@ -54,23 +54,7 @@ pub(super) async fn run_once(
 ) -> anyhow::Result<(Summary, Servers)> {
     let run_id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let cfg = with_receive_dir(cfg, dir.path())?;
-    let mut manifest = Manifest {
-        habench_version: VERSION,
-        git_commit: GIT_COMMIT,
-        created_at: crate::timefmt::rfc3339(SystemTime::now()),
-        run_id: run_id.clone(),
-        seed: cfg.seed,
-        config: &cfg,
-        machine: crate::sysinfo::machine(),
-        load_at_start: crate::sysinfo::load(),
-        postgres_version: None,
-        topology: None,
-        cluster: None,
-        sso_server: None,
-        groups: Vec::new(),
-        server_settings: BTreeMap::new(),
-        physical_floor: None,
-    };
+    let mut manifest = new_manifest(&cfg, &run_id);
     dir.write_json("manifest.json", &serde_json::to_value(&manifest)?)?;
 
     // The servers, shared with the orchestrator; dropped at the end: every server stopped.
@@ -129,6 +113,35 @@ pub(super) async fn run_once(
         None => Survivors::Endpoint(&endpoint),
     };
     analyse(&cfg, &manifest, &result, &ledger, survivors, primary_node.as_deref(), &mut final_summary).await;
+    let outputs = last_files(&mut dir, &ledger, &result);
+    let final_summary = write_outputs(&dir, final_summary, outputs, cfg.quiet);
+    Ok((final_summary, Servers { topology, groups, sso }))
+}
+
+/// The manifest as it is known before any server starts.
+fn new_manifest<'a>(cfg: &'a RunConfig, run_id: &str) -> Manifest<'a> {
+    Manifest {
+        habench_version: VERSION,
+        git_commit: GIT_COMMIT,
+        created_at: crate::timefmt::rfc3339(SystemTime::now()),
+        run_id: run_id.to_string(),
+        seed: cfg.seed,
+        config: cfg,
+        machine: crate::sysinfo::machine(),
+        load_at_start: crate::sysinfo::load(),
+        postgres_version: None,
+        topology: None,
+        cluster: None,
+        sso_server: None,
+        groups: Vec::new(),
+        server_settings: BTreeMap::new(),
+        physical_floor: None,
+    }
+}
+
+/// The files written after the load (receive.csv), the ledger and the interval files closed;
+/// what is missing or cut.
+fn last_files(dir: &mut ResultsDir, ledger: &LedgerSummary, result: &RunResult) -> OutputsSection {
     let mut outputs = OutputsSection::default();
     let problem = |file: &str, why: String| OutputProblem { file: file.to_string(), why };
     if let Some(why) = &ledger.cut {
@@ -141,8 +154,7 @@ pub(super) async fn run_once(
         }
     }
     outputs.cut.extend(dir.finish().into_iter().map(|(file, why)| problem(&file, why)));
-    let final_summary = write_outputs(&dir, final_summary, outputs, cfg.quiet);
-    Ok((final_summary, Servers { topology, groups, sso }))
+    outputs
 }
 
 /// The final summary, then the report (which reads it): each written whole or not at all. What
@@ -363,39 +375,7 @@ async fn analyse(
         ledger_rows: ledger.rows,
     });
     if cfg.workload.kind == WorkloadKind::Messagebox {
-        let (check, lost_ids, switch, holds) = check_results(cfg, survivors, ledger).await;
-        if let Survivors::Groups(g) = survivors {
-            let (events, clock) = (&result.events, &result.clock);
-            summary.parallel = Some(crate::analysis::parallel::section(
-                cfg,
-                &g.balancer,
-                events,
-                clock,
-                &ledger.groups,
-                holds,
-                &lost_ids,
-            ));
-        }
-        summary.check = Some(check);
-        let c = &result.clock;
-        let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
-        summary.exposure = crate::analysis::exposure::section(
-            &result.sync_samples,
-            c,
-            &result.events,
-            &ledger.acks,
-            &lost_ids,
-            run_end_us,
-        );
-        summary.split_brain = crate::analysis::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
-        summary.lost_writes = crate::analysis::lost_writes::section(
-            &result.events,
-            c,
-            &ledger.acks,
-            &lost_ids,
-            summary.exposure.as_ref(),
-            switch,
-        );
+        messagebox_sections(cfg, result, ledger, survivors, summary).await;
     }
     summary.receive = result
         .receive
@@ -412,22 +392,69 @@ async fn analyse(
     summary.reports =
         result.reports.as_ref().map(|r| crate::analysis::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {
-        let ack_times: Vec<i64> = ledger.acks.iter().map(|a| a.at_us).collect();
-        let mut trials = trials::build(
-            &result.events,
-            &result.clock,
-            &ack_times,
-            &result.digests,
-            cfg.orchestrator.p99_factor,
-            result.schedule_end_us,
-        );
-        if let Some(model) = rto_model(cfg, manifest) {
-            trials::annotate_bands(&mut trials, &model);
-        }
-        let mut section = crate::analysis::trials::failover_section(trials);
-        section.failed_faults = trials::failed_faults(&result.events, &result.clock);
-        summary.failover = Some(section);
+        summary.failover = Some(failover_section(cfg, manifest, result, ledger));
     }
+}
+
+/// The MessageBox's check against the survivors, and what it places on the run's time axis:
+/// parallel groups, exposure windows, split brain, lost writes.
+async fn messagebox_sections(
+    cfg: &RunConfig,
+    result: &RunResult,
+    ledger: &LedgerSummary,
+    survivors: Survivors<'_>,
+    summary: &mut Summary,
+) {
+    let (check, lost_ids, switch, holds) = check_results(cfg, survivors, ledger).await;
+    if let Survivors::Groups(g) = survivors {
+        let (events, clock) = (&result.events, &result.clock);
+        summary.parallel =
+            Some(crate::analysis::parallel::section(cfg, &g.balancer, events, clock, &ledger.groups, holds, &lost_ids));
+    }
+    summary.check = Some(check);
+    let c = &result.clock;
+    let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
+    summary.exposure = crate::analysis::exposure::section(
+        &result.sync_samples,
+        c,
+        &result.events,
+        &ledger.acks,
+        &lost_ids,
+        run_end_us,
+    );
+    summary.split_brain = crate::analysis::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
+    summary.lost_writes = crate::analysis::lost_writes::section(
+        &result.events,
+        c,
+        &ledger.acks,
+        &lost_ids,
+        summary.exposure.as_ref(),
+        switch,
+    );
+}
+
+/// One timeline per fault, with the band the configuration predicts, and the faults that failed.
+fn failover_section(
+    cfg: &RunConfig,
+    manifest: &Manifest<'_>,
+    result: &RunResult,
+    ledger: &LedgerSummary,
+) -> crate::summary::FailoverSection {
+    let ack_times: Vec<i64> = ledger.acks.iter().map(|a| a.at_us).collect();
+    let mut trials = trials::build(
+        &result.events,
+        &result.clock,
+        &ack_times,
+        &result.digests,
+        cfg.orchestrator.p99_factor,
+        result.schedule_end_us,
+    );
+    if let Some(model) = rto_model(cfg, manifest) {
+        trials::annotate_bands(&mut trials, &model);
+    }
+    let mut section = trials::failover_section(trials);
+    section.failed_faults = trials::failed_faults(&result.events, &result.clock);
+    section
 }
 
 /// Who decides failovers in this run, for the RTO band of each trial.

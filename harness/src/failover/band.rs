@@ -46,127 +46,144 @@ pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
     let d = fault.duration.map(|d| d.as_secs_f64());
     let (lo, hi, text) = match model {
         RtoModel::Builtin { interval, threshold, manual_delay } => {
-            let i = interval.as_secs_f64();
-            let t = f64::from(*threshold);
-            let m = manual_delay.as_secs_f64();
-            let detect = format!("{threshold} missed probes x {}", fmt_s(i));
-            let (dlo, dhi) = ((t - 1.0) * i, (t + 1.0) * i);
-            match fault.kind {
-                FaultKind::KillPrimary | FaultKind::CrashPrimary | FaultKind::PartitionPrimary => (
-                    dlo + m,
-                    dhi + m + p,
-                    format!(
-                        "detection {detect} ({}-{}){}, + up to {} to promote or restart",
-                        fmt_s(dlo),
-                        fmt_s(dhi),
-                        manual(m),
-                        fmt_s(p)
-                    ),
-                ),
-                FaultKind::PausePrimary => {
-                    let d = d?;
-                    (
-                        (d - INJECTION_SLACK).min(dlo),
-                        d.min(dhi + m) + p,
-                        format!(
-                            "the pause ({}) or detection {detect}, whichever ends first, + up to {}",
-                            fmt_s(d),
-                            fmt_s(p)
-                        ),
-                    )
-                }
-                FaultKind::Switchover => {
-                    (0.0, 2.0 * p, format!("planned: a clean stop and a promotion, up to {}", fmt_s(2.0 * p)))
-                }
-                FaultKind::KillSyncStandby => (
-                    0.0,
-                    dhi + p,
-                    format!("commits wait until {detect} drops the standby from the list, + up to {}", fmt_s(p)),
-                ),
-                _ => return None,
-            }
+            builtin(fault, (*interval, *threshold, *manual_delay), p, d)?
         }
-        RtoModel::Patroni { timing, sync_mode } => {
-            let ttl = timing.ttl as f64;
-            let lw = timing.loop_wait as f64;
-            let rt = timing.retry_timeout as f64;
-            match fault.kind {
-                FaultKind::CrashPrimary => (
-                    ttl - lw,
-                    ttl + lw + p,
-                    format!(
-                        "leader key expires ttl {} after its last refresh (which is up to loop_wait {} old), a replica takes it on its next loop, + up to {} to promote",
-                        fmt_s(ttl), fmt_s(lw), fmt_s(p)
-                    ),
-                ),
-                FaultKind::KillPrimary => (
-                    0.0,
-                    lw + rt + p,
-                    if timing.primary_start_timeout == 0 {
-                        format!("primary_start_timeout 0: failover on the next loop (loop_wait {} + retry_timeout {}), + up to {}", fmt_s(lw), fmt_s(rt), fmt_s(p))
-                    } else {
-                        format!("restart in place on the next loop (loop_wait {} + retry_timeout {}), + up to {} of crash recovery", fmt_s(lw), fmt_s(rt), fmt_s(p))
-                    },
-                ),
-                FaultKind::PausePrimary => {
-                    let d = d?;
-                    (
-                        (d - INJECTION_SLACK).min(ttl - lw),
-                        (d + p).min(ttl + lw + rt + p),
-                        format!(
-                            "the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first",
-                            fmt_s(d), fmt_s(ttl), fmt_s(lw)
-                        ),
-                    )
-                }
-                FaultKind::PartitionPrimary => {
-                    let d = d?;
-                    (
-                        (d - INJECTION_SLACK).min(ttl - lw),
-                        d + p,
-                        format!(
-                            "a new leader after the key's expiry (ttl {} - loop_wait {}) if the partition ({}) lasts that long, but clients on open connections to the old primary wait until it heals (or their op timeout)",
-                            fmt_s(ttl), fmt_s(lw), fmt_s(d)
-                        ),
-                    )
-                }
-                FaultKind::Switchover | FaultKind::Failover | FaultKind::RestartEngine => (
-                    0.0,
-                    2.0 * p,
-                    format!("planned: the leader demotes and releases its key at once, a replica promotes, up to {}", fmt_s(2.0 * p)),
-                ),
-                FaultKind::KillSyncStandby => match sync_mode {
-                    SyncMode::Off => (0.0, p, "asynchronous: commits never wait for a standby".to_string()),
-                    _ => (
-                        0.0,
-                        lw + rt + p,
-                        format!("commits wait until the leader's next loop (loop_wait {} + retry_timeout {}) names another synchronous standby, + {}", fmt_s(lw), fmt_s(rt), fmt_s(p)),
-                    ),
-                },
-                FaultKind::DcsOutage => {
-                    let d = d?;
-                    if timing.failsafe_mode {
-                        (0.0, p, "failsafe_mode on: the leader keeps its role while every member answers it".to_string())
-                    } else if d < rt {
-                        (0.0, d + p, format!("the outage ({}) is shorter than retry_timeout {}: no demotion", fmt_s(d), fmt_s(rt)))
-                    } else {
-                        // Demotion: a failed read of the cluster and a failed key update, each
-                        // retried for retry_timeout (measured here: 2 x retry_timeout).
-                        (
-                            (d - 2.0 * rt - lw).max(0.0),
-                            d - rt + lw + p,
-                            format!(
-                                "failsafe_mode off: the leader demotes itself {}-{} into the outage (1-2 x retry_timeout {} + loop_wait {}), a leader is elected on the first loop after the outage ({}), + up to {}",
-                                fmt_s(rt), fmt_s(2.0 * rt + lw), fmt_s(rt), fmt_s(lw), fmt_s(d), fmt_s(p)
-                            ),
-                        )
-                    }
-                }
-                _ => return None,
-            }
-        }
+        RtoModel::Patroni { timing, sync_mode } => patroni(fault, timing, *sync_mode, p, d)?,
     };
     Some(Band { lo_ms: lo * 1e3, hi_ms: hi * 1e3, model: text, inside: None })
+}
+
+/// The built-in orchestrator's band: detection (probes x threshold), a manual delay, the
+/// allowance. `p`: the allowance in s; `d`: the fault's duration in s.
+fn builtin(
+    fault: &FaultSpec,
+    (interval, threshold, manual_delay): (Duration, u32, Duration),
+    p: f64,
+    d: Option<f64>,
+) -> Option<(f64, f64, String)> {
+    let i = interval.as_secs_f64();
+    let t = f64::from(threshold);
+    let m = manual_delay.as_secs_f64();
+    let detect = format!("{threshold} missed probes x {}", fmt_s(i));
+    let (dlo, dhi) = ((t - 1.0) * i, (t + 1.0) * i);
+    Some(match fault.kind {
+        FaultKind::KillPrimary | FaultKind::CrashPrimary | FaultKind::PartitionPrimary => (
+            dlo + m,
+            dhi + m + p,
+            format!(
+                "detection {detect} ({}-{}){}, + up to {} to promote or restart",
+                fmt_s(dlo),
+                fmt_s(dhi),
+                manual(m),
+                fmt_s(p)
+            ),
+        ),
+        FaultKind::PausePrimary => {
+            let d = d?;
+            (
+                (d - INJECTION_SLACK).min(dlo),
+                d.min(dhi + m) + p,
+                format!("the pause ({}) or detection {detect}, whichever ends first, + up to {}", fmt_s(d), fmt_s(p)),
+            )
+        }
+        FaultKind::Switchover => {
+            (0.0, 2.0 * p, format!("planned: a clean stop and a promotion, up to {}", fmt_s(2.0 * p)))
+        }
+        FaultKind::KillSyncStandby => {
+            (0.0, dhi + p, format!("commits wait until {detect} drops the standby from the list, + up to {}", fmt_s(p)))
+        }
+        _ => None?,
+    })
+}
+
+/// Patroni's band from its timings (ttl, loop_wait, retry_timeout) and synchronous mode.
+///
+/// Over 80 lines: one arm per fault, each the mechanism's arithmetic and the sentence that
+/// explains it; the sentences are long, the logic is not.
+fn patroni(
+    fault: &FaultSpec,
+    timing: &Timing,
+    sync_mode: SyncMode,
+    p: f64,
+    d: Option<f64>,
+) -> Option<(f64, f64, String)> {
+    let ttl = timing.ttl as f64;
+    let lw = timing.loop_wait as f64;
+    let rt = timing.retry_timeout as f64;
+    Some(match fault.kind {
+        FaultKind::CrashPrimary => (
+            ttl - lw,
+            ttl + lw + p,
+            format!(
+                "leader key expires ttl {} after its last refresh (which is up to loop_wait {} old), a replica takes it on its next loop, + up to {} to promote",
+                fmt_s(ttl), fmt_s(lw), fmt_s(p)
+            ),
+        ),
+        FaultKind::KillPrimary => (
+            0.0,
+            lw + rt + p,
+            if timing.primary_start_timeout == 0 {
+                format!("primary_start_timeout 0: failover on the next loop (loop_wait {} + retry_timeout {}), + up to {}", fmt_s(lw), fmt_s(rt), fmt_s(p))
+            } else {
+                format!("restart in place on the next loop (loop_wait {} + retry_timeout {}), + up to {} of crash recovery", fmt_s(lw), fmt_s(rt), fmt_s(p))
+            },
+        ),
+        FaultKind::PausePrimary => {
+            let d = d?;
+            (
+                (d - INJECTION_SLACK).min(ttl - lw),
+                (d + p).min(ttl + lw + rt + p),
+                format!(
+                    "the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first",
+                    fmt_s(d), fmt_s(ttl), fmt_s(lw)
+                ),
+            )
+        }
+        FaultKind::PartitionPrimary => {
+            let d = d?;
+            (
+                (d - INJECTION_SLACK).min(ttl - lw),
+                d + p,
+                format!(
+                    "a new leader after the key's expiry (ttl {} - loop_wait {}) if the partition ({}) lasts that long, but clients on open connections to the old primary wait until it heals (or their op timeout)",
+                    fmt_s(ttl), fmt_s(lw), fmt_s(d)
+                ),
+            )
+        }
+        FaultKind::Switchover | FaultKind::Failover | FaultKind::RestartEngine => (
+            0.0,
+            2.0 * p,
+            format!("planned: the leader demotes and releases its key at once, a replica promotes, up to {}", fmt_s(2.0 * p)),
+        ),
+        FaultKind::KillSyncStandby => match sync_mode {
+            SyncMode::Off => (0.0, p, "asynchronous: commits never wait for a standby".to_string()),
+            _ => (
+                0.0,
+                lw + rt + p,
+                format!("commits wait until the leader's next loop (loop_wait {} + retry_timeout {}) names another synchronous standby, + {}", fmt_s(lw), fmt_s(rt), fmt_s(p)),
+            ),
+        },
+        FaultKind::DcsOutage => {
+            let d = d?;
+            if timing.failsafe_mode {
+                (0.0, p, "failsafe_mode on: the leader keeps its role while every member answers it".to_string())
+            } else if d < rt {
+                (0.0, d + p, format!("the outage ({}) is shorter than retry_timeout {}: no demotion", fmt_s(d), fmt_s(rt)))
+            } else {
+                // Demotion: a failed read of the cluster and a failed key update, each
+                // retried for retry_timeout (measured here: 2 x retry_timeout).
+                (
+                    (d - 2.0 * rt - lw).max(0.0),
+                    d - rt + lw + p,
+                    format!(
+                        "failsafe_mode off: the leader demotes itself {}-{} into the outage (1-2 x retry_timeout {} + loop_wait {}), a leader is elected on the first loop after the outage ({}), + up to {}",
+                        fmt_s(rt), fmt_s(2.0 * rt + lw), fmt_s(rt), fmt_s(lw), fmt_s(d), fmt_s(p)
+                    ),
+                )
+            }
+        }
+        _ => None?,
+    })
 }
 
 fn manual(m: f64) -> String {

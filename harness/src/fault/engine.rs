@@ -11,6 +11,8 @@ use crate::topology::{Patroni, Topology};
 /// How long a planned switchover or failover may take to be answered.
 const PLANNED_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Over 80 lines: one arm per fault the engine is asked for, each a REST call and the wait for
+/// its answer, read top to bottom against Patroni's API.
 pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
     let view = p.cluster().await.ok_or_else(|| Error::node("patroni", "no Patroni REST API answers"))?;
     p.follow(&view);

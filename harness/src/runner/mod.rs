@@ -20,6 +20,7 @@ mod sync_watch;
 mod threads;
 pub mod throttle;
 mod watchdog;
+mod watchers;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -44,6 +45,7 @@ use publisher::Pace;
 use reporter::{ReportPlan, ReportShared};
 use sampler::DbSampler;
 use shared::{Counters, Shared};
+use watchers::{Watched, Watchers};
 
 use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing, Progress, ReportResult, RunResult, RunSink};
 
@@ -197,6 +199,51 @@ impl Tally {
         }
     }
 
+    /// Closes the interval that ran from `span.0` to `span.1`: its totals, its digest for the
+    /// trials, the throttle's share, and its row.
+    fn close_interval(
+        &mut self,
+        sh: &Shared,
+        phase: Phase,
+        (prev_tick, end_at): (Instant, Instant),
+        db: sampler::DbSample,
+        throttle: Option<&mut throttle::ThrottleController>,
+    ) -> IntervalRow {
+        let interval_s = end_at.saturating_duration_since(prev_tick).as_secs_f64();
+        if phase == Phase::Measure {
+            self.totals.add(&self.interval);
+            self.measured_s += end_at.saturating_duration_since(prev_tick.max(sh.measure_start)).as_secs_f64();
+        }
+        let messages = db.queue_depths.as_ref().zip(db.suspended).map(|(d, s)| d.iter().sum::<i64>() + s);
+        let throttled = throttle.map(|t| t.update(messages, &sh.throttle));
+        self.digests.push(IntervalDigest {
+            t_s: sh.clock.elapsed_s(end_at),
+            measured: phase == Phase::Measure,
+            publish_p99_us: self
+                .interval
+                .op(Op::Publish)
+                .or(self.interval.op(Op::Insert))
+                .filter(|s| s.ok > 0)
+                .map(|s| s.latency().p99),
+            queue_total: db.queue_depths.as_ref().map(|d| d.iter().sum()),
+        });
+        if let (Some(t), Some(sample)) = (self.throttle.as_mut(), throttled.as_ref()) {
+            t.add(sample, interval_s, phase == Phase::Measure);
+        }
+        IntervalRow {
+            t_s: sh.clock.elapsed_s(end_at),
+            interval_s,
+            phase,
+            stats: self.interval.clone(),
+            queue_depths: db.queue_depths,
+            spool_rows: db.spool_rows,
+            throttle: throttled,
+            lag: db.lag,
+            loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
+            rss_bytes: crate::sysinfo::rss_bytes(),
+        }
+    }
+
     /// Whether the drain is over: the queues are empty, or the drain timed out.
     fn drained(&mut self, sh: &Shared, now: Instant, depths: Option<Vec<i64>>, files: usize) -> bool {
         let since = *self.drain_start.get_or_insert(now);
@@ -225,16 +272,40 @@ pub async fn run(
     failover: Option<FailoverPlan>,
     report_plan: ReportPlan,
 ) -> RunResult {
+    let sh = shared(cfg, endpoints, ledger);
+    // habench watching itself: the main runtime's and every client thread's heartbeat.
+    let stall_detector = crate::measure::stall::StallDetector::start();
+    let main_beat = tokio::spawn(stall_detector.heartbeat("main"));
+    let mut load = start_load(&sh, &sh.endpoint, &report_plan, stall_detector.handle()).await;
+    let watchers = Watchers::start(&sh, (stall_detector, main_beat), failover);
+    let mut tally = Tally {
+        throttle: sh
+            .cfg
+            .throttle
+            .map(|t| crate::run_result::Throttling { threshold: t.threshold, ..Default::default() }),
+        ..Tally::default()
+    };
+    let stop_reason = intervals(&sh, &mut load, &mut tally, &report_plan, sink, &mut abort).await;
+    let watchers = watchers.stop_failover().await;
+    let receive = load.receive.clone();
+    let reports = stop_load(&sh, load).await;
+    let watched = watchers.finish().await;
+    result(&sh, tally, stop_reason, watched, reports, receive.map(|r| r.records()))
+}
+
+/// What every task of the run shares.
+fn shared(cfg: Arc<RunConfig>, endpoints: Endpoints, ledger: LedgerTx) -> Arc<Shared> {
     let Endpoints { write: endpoint, sso: sso_endpoint, balancer } = endpoints;
     let clock = RunClock::start_now();
-    let start = clock.start();
-    let measure_start = start + cfg.warmup;
+    let measure_start = clock.start() + cfg.warmup;
     let publish_end = measure_start + cfg.duration;
     let drain_end = publish_end + cfg.drain_timeout;
-    let sh = Arc::new(Shared {
-        cfg: cfg.clone(),
+    let sso =
+        cfg.sso.as_ref().map(|_| Arc::new(crate::sso::SsoState::new(sso_endpoint.unwrap_or_else(|| endpoint.clone()))));
+    Arc::new(Shared {
+        cfg,
         clock,
-        endpoint: endpoint.clone(),
+        endpoint,
         recorders: crate::measure::Recorders::new(),
         ledger,
         counters: Counters::default(),
@@ -247,37 +318,29 @@ pub async fn run(
         events: EventLog::default(),
         last_completion: Mutex::new(None),
         throttle: throttle::ThrottleGate::default(),
-        balancer: balancer.clone(),
-        sso: cfg
-            .sso
-            .as_ref()
-            .map(|_| Arc::new(crate::sso::SsoState::new(sso_endpoint.unwrap_or_else(|| endpoint.clone())))),
-    });
-    // habench watching itself: the main runtime's and every client thread's heartbeat.
-    let stall_detector = crate::measure::stall::StallDetector::start();
-    let main_beat = tokio::spawn(stall_detector.heartbeat("main"));
-    let mut load = start_load(&sh, &endpoint, &report_plan, stall_detector.handle()).await;
-    let (stop_failover_tx, stop_failover_rx) = watch::channel(false);
-    let failover_task = failover.filter(|p| !p.faults.is_empty()).map(|plan| {
-        tokio::spawn(crate::failover::drive(plan, measure_start, sh.events.clone(), sh.kills.clone(), stop_failover_rx))
-    });
+        balancer,
+        sso,
+    })
+}
 
-    // Durability exposure: the primary's synchronous setting, sampled every 50 ms (MessageBox
-    // runs; the calibration insert measures habench's own overhead and gets no extra load).
-    let sync_samples = Arc::new(Mutex::new(Vec::new()));
-    let (stop_watch_tx, stop_watch_rx) = watch::channel(false);
-    let watch_task = (cfg.workload.kind == WorkloadKind::Messagebox && balancer.is_none())
-        .then(|| tokio::spawn(sync_watch::sync_watch(endpoint.clone(), clock, sync_samples.clone(), stop_watch_rx)));
+/// The run's clock: one interval row per tick to the sink, until the drain is over or the run
+/// is stopped; returns why it was stopped, if it was.
+async fn intervals(
+    sh: &Shared,
+    load: &mut RunningLoad,
+    tally: &mut Tally,
+    report_plan: &ReportPlan,
+    sink: &mut dyn RunSink,
+    abort: &mut watch::Receiver<bool>,
+) -> Option<String> {
+    let cfg = &sh.cfg;
+    let start = sh.clock.start();
     let mb = (cfg.workload.kind == WorkloadKind::Messagebox).then_some(&cfg.workload.messagebox);
-    let mut sampler = match &balancer {
+    let mut sampler = match &sh.balancer {
         Some(b) => sampler::Sampler::groups(b.clone()),
-        None => sampler::Sampler::One(Box::new(DbSampler::new(endpoint))),
+        None => sampler::Sampler::One(Box::new(DbSampler::new(sh.endpoint.clone()))),
     };
     let mut throttle = cfg.throttle.map(throttle::ThrottleController::new);
-    let mut tally = Tally {
-        throttle: cfg.throttle.map(|t| crate::run_result::Throttling { threshold: t.threshold, ..Default::default() }),
-        ..Tally::default()
-    };
     let mut stop_reason = None;
     let planned_s = (cfg.warmup + cfg.duration).as_secs_f64();
     let mut prev_tick = start;
@@ -294,52 +357,19 @@ pub async fn run(
         while load.publishers.try_join_next().is_some() {}
         // The measured phase lasts until every publish scheduled in it was done: publishes
         // delayed by an outage count with the latency they had.
-        let phase = if end_at <= measure_start {
+        let phase = if end_at <= sh.measure_start {
             Phase::Warmup
-        } else if prev_tick < publish_end || !load.publishers.is_empty() {
+        } else if prev_tick < sh.publish_end || !load.publishers.is_empty() {
             Phase::Measure
         } else {
             Phase::Drain
         };
-        tally.account_cpu(&sh, &report_plan.nodes, load.reports.as_deref(), end_at);
+        tally.account_cpu(sh, &report_plan.nodes, load.reports.as_deref(), end_at);
         sh.recorders.drain_into(&mut tally.interval);
         let db = sampler.sample(mb).await;
-        if phase == Phase::Measure {
-            tally.totals.add(&tally.interval);
-            tally.measured_s += end_at.saturating_duration_since(prev_tick.max(measure_start)).as_secs_f64();
-        }
-        let depths = db.queue_depths.clone();
-        let messages = depths.as_ref().zip(db.suspended).map(|(d, s)| d.iter().sum::<i64>() + s);
-        let throttled = throttle.as_mut().map(|t| t.update(messages, &sh.throttle));
-        tally.digests.push(IntervalDigest {
-            t_s: clock.elapsed_s(end_at),
-            measured: phase == Phase::Measure,
-            publish_p99_us: tally
-                .interval
-                .op(Op::Publish)
-                .or(tally.interval.op(Op::Insert))
-                .filter(|s| s.ok > 0)
-                .map(|s| s.latency().p99),
-            queue_total: depths.as_ref().map(|d| d.iter().sum()),
-        });
-        if let (Some(t), Some(sample)) = (tally.throttle.as_mut(), throttled.as_ref()) {
-            t.add(sample, end_at.saturating_duration_since(prev_tick).as_secs_f64(), phase == Phase::Measure);
-        }
-        let row = IntervalRow {
-            t_s: clock.elapsed_s(end_at),
-            interval_s: end_at.saturating_duration_since(prev_tick).as_secs_f64(),
-            phase,
-            stats: tally.interval.clone(),
-            queue_depths: db.queue_depths,
-            spool_rows: db.spool_rows,
-            throttle: throttled,
-            lag: db.lag,
-            loadavg_1m: crate::sysinfo::loadavg().map(|l| l[0]),
-            rss_bytes: crate::sysinfo::rss_bytes(),
-        };
-        let elapsed_s = clock.elapsed_s(end_at);
-        let progress =
-            Progress { totals: &tally.totals, measured_s: tally.measured_s, run: &cfg, elapsed_s, planned_s };
+        let row = tally.close_interval(sh, phase, (prev_tick, end_at), db, throttle.as_mut());
+        let elapsed_s = sh.clock.elapsed_s(end_at);
+        let progress = Progress { totals: &tally.totals, measured_s: tally.measured_s, run: cfg, elapsed_s, planned_s };
         sink.interval(&row, &progress);
         tally.interval.reset();
         prev_tick = end_at;
@@ -348,26 +378,22 @@ pub async fn run(
         }
         // Drain: publishing is over (late publishes included); wait for the queues to empty.
         let files = load.receive.as_ref().map_or(0, |r| r.readable());
-        if now >= publish_end && load.publishers.is_empty() && tally.drained(&sh, now, depths, files) {
+        if now >= sh.publish_end && load.publishers.is_empty() && tally.drained(sh, now, row.queue_depths, files) {
             break;
         }
     }
-    let _ = stop_failover_tx.send(true);
-    if let Some(t) = failover_task {
-        // The orchestrator finishes what it is doing (a promotion holds the topology).
-        let _ = t.await;
-    }
-    let receive_log = load.receive.clone();
-    let reports = stop_load(&sh, load).await;
-    let receive = receive_log.map(|r| r.records());
-    let _ = stop_watch_tx.send(true);
-    if let Some(t) = watch_task {
-        let _ = t.await;
-    }
-    main_beat.abort();
-    let largest_lateness = stall_detector.largest_lateness();
-    let stalls = stall_detector.finish();
-    let sync_samples = std::mem::take(&mut *sync_samples.lock().expect("sync samples lock"));
+    stop_reason
+}
+
+/// The run's result from what it counted, tallied and watched.
+fn result(
+    sh: &Shared,
+    tally: Tally,
+    stop_reason: Option<String>,
+    watched: Watched,
+    reports: Option<ReportResult>,
+    receive: Option<crate::receive::ReceiveRecords>,
+) -> RunResult {
     let errors = std::mem::take(&mut *sh.errors.lock().expect("error log lock"));
     let c = &sh.counters;
     RunResult {
@@ -381,21 +407,21 @@ pub async fn run(
             unknown: Counters::get(&c.unknown),
             not_attempted: Counters::get(&c.not_attempted),
         },
-        pacing: matches!(cfg.load, Load::Open { .. }).then(|| pacing_of(&c.pacing)),
+        pacing: matches!(sh.cfg.load, Load::Open { .. }).then(|| pacing_of(&c.pacing)),
         drain: tally.drain,
         errors,
         stop_reason,
-        clock,
+        clock: sh.clock,
         digests: tally.digests,
         events: sh.events.events(),
-        schedule_end_us: clock.epoch_us(publish_end),
-        stalls,
-        largest_lateness,
-        measure_start,
-        max_harness_stall: cfg.max_harness_stall,
+        schedule_end_us: sh.clock.epoch_us(sh.publish_end),
+        stalls: watched.stalls,
+        largest_lateness: watched.largest_lateness,
+        measure_start: sh.measure_start,
+        max_harness_stall: sh.cfg.max_harness_stall,
         cpu: tally.cpu,
         reports,
-        sync_samples,
+        sync_samples: watched.sync_samples,
         receive,
         sso: sh.sso.clone(),
         throttle: tally

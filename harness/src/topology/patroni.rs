@@ -118,6 +118,8 @@ pub struct Patroni {
 }
 
 impl Patroni {
+    /// Over 80 lines: the bring-up's steps in their order (etcd, certificates, configurations, the
+    /// members, the leader, the replicas), each undone by the guard if a later one fails.
     pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Patroni> {
         let engine = spec.engine.clone().unwrap_or_default();
         let programs = EnginePrograms::find(env.ha_bin.as_deref())?;

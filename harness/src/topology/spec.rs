@@ -193,6 +193,8 @@ impl TopologySpec {
     }
 
     /// Checks the combination; the error names the flag and the fix.
+    ///
+    /// Over 80 lines: one rule after another, each with its own error naming the flag and the fix.
     pub fn validate(&self) -> Result<()> {
         match self.kind {
             TopologyKind::Parallel => {

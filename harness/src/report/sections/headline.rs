@@ -13,6 +13,8 @@ fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {
 }
 
 /// The headline of a single run.
+///
+/// Over 80 lines: one card after another, in the order the report shows them.
 pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     let mut out = Vec::new();
     // A measurement habench itself froze comes first, in words.
