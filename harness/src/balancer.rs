@@ -21,7 +21,7 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn new(name: String, endpoint: Endpoint) -> Group {
+    pub(crate) fn new(name: String, endpoint: Endpoint) -> Group {
         Group {
             name,
             endpoint,
@@ -32,30 +32,30 @@ impl Group {
     }
 
     /// Whether the probes see the group healthy.
-    pub fn in_rotation(&self) -> bool {
+    pub(crate) fn in_rotation(&self) -> bool {
         self.in_rotation.load(Ordering::Relaxed)
     }
 
     /// Sets what the probes saw; true when that changed it.
-    pub fn set_in_rotation(&self, up: bool) -> bool {
+    pub(crate) fn set_in_rotation(&self, up: bool) -> bool {
         self.in_rotation.swap(up, Ordering::Relaxed) != up
     }
 
     /// Planned maintenance: no new publishes while set.
-    pub fn set_drained(&self, drained: bool) {
+    pub(crate) fn set_drained(&self, drained: bool) {
         self.drained.store(drained, Ordering::Relaxed);
     }
 
-    pub fn is_drained(&self) -> bool {
+    pub(crate) fn is_drained(&self) -> bool {
         self.drained.load(Ordering::Relaxed)
     }
 
     /// The group crashed and will not come back in this run: nothing of it can be read.
-    pub fn set_gone(&self) {
+    pub(crate) fn set_gone(&self) {
         self.gone.store(true, Ordering::Relaxed);
     }
 
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         self.gone.load(Ordering::Relaxed)
     }
 
@@ -74,19 +74,19 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    pub fn new(groups: Vec<Arc<Group>>, probe_interval: Duration, probe_threshold: u32) -> Balancer {
+    pub(crate) fn new(groups: Vec<Arc<Group>>, probe_interval: Duration, probe_threshold: u32) -> Balancer {
         assert!(!groups.is_empty(), "a balancer needs a group");
         Balancer { groups, next: AtomicUsize::new(0), probe_interval, probe_threshold }
     }
 
-    pub fn groups(&self) -> &[Arc<Group>] {
+    pub(crate) fn groups(&self) -> &[Arc<Group>] {
         &self.groups
     }
 
     /// The group (index) the next publish goes to: the next in rotation after the last one
     /// picked. With none in rotation it still picks one in turn (a balancer with every backend
     /// down forwards anyway, and the publish fails).
-    pub fn pick(&self) -> usize {
+    pub(crate) fn pick(&self) -> usize {
         let n = self.groups.len();
         // The turn moves past every group it skips: the groups in rotation share evenly.
         for _ in 0..n {

@@ -12,7 +12,7 @@ pub async fn read_db_state(client: &Client, cfg: &MessageBoxConfig) -> Result<Db
 }
 
 /// Adds what `client`'s database holds to `db` (parallel groups: one database after another).
-pub async fn add_db_state(
+pub(crate) async fn add_db_state(
     db: &mut DbState,
     client: &Client,
     cfg: &MessageBoxConfig,

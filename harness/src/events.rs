@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::fault::FaultSpec;
 
 /// The separate SSO secret server's name in the event log.
-pub const SSO_NODE: &str = "sso";
+pub(crate) const SSO_NODE: &str = "sso";
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -115,21 +115,21 @@ pub struct Event {
 
 /// The shared, append-only event log.
 #[derive(Debug, Default, Clone)]
-pub struct EventLog(Arc<Mutex<Vec<Event>>>);
+pub(crate) struct EventLog(Arc<Mutex<Vec<Event>>>);
 
 impl EventLog {
-    pub fn push(&self, kind: EventKind) {
+    pub(crate) fn push(&self, kind: EventKind) {
         tracing::info!(?kind, "failover event");
         self.0.lock().expect("event log lock").push(Event { at: Instant::now(), kind });
     }
 
     /// Logs an event that happened at `at` (e.g. a step inside a longer action).
-    pub fn push_at(&self, at: Instant, kind: EventKind) {
+    pub(crate) fn push_at(&self, at: Instant, kind: EventKind) {
         tracing::info!(?kind, "failover event");
         self.0.lock().expect("event log lock").push(Event { at, kind });
     }
 
-    pub fn events(&self) -> Vec<Event> {
+    pub(crate) fn events(&self) -> Vec<Event> {
         self.0.lock().expect("event log lock").clone()
     }
 }

@@ -3,7 +3,7 @@
 //! is not a run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
@@ -42,7 +42,7 @@ impl Timeline {
         t
     }
 
-    pub fn col(&self, name: &str) -> Option<&[Option<f64>]> {
+    pub(crate) fn col(&self, name: &str) -> Option<&[Option<f64>]> {
         self.columns.get(name).map(Vec::as_slice)
     }
 
@@ -58,12 +58,12 @@ impl Timeline {
     }
 
     /// Values of `name` in the measured phase.
-    pub fn measured(&self, name: &str) -> Vec<f64> {
+    pub(crate) fn measured(&self, name: &str) -> Vec<f64> {
         self.points(name, &["measure"]).into_iter().map(|(_, v)| v).collect()
     }
 
     /// Standby names that have lag columns.
-    pub fn standbys(&self) -> Vec<String> {
+    pub(crate) fn standbys(&self) -> Vec<String> {
         self.names
             .iter()
             .filter_map(|n| n.strip_prefix("lag_").and_then(|r| r.strip_suffix("_replay_ms")))
@@ -74,8 +74,7 @@ impl Timeline {
 
 /// One run folder, read.
 #[derive(Debug)]
-pub struct RunData {
-    pub dir: PathBuf,
+pub(crate) struct RunData {
     pub summary: FolderSummary,
     pub manifest: Value,
     pub timeline: Timeline,
@@ -84,7 +83,7 @@ pub struct RunData {
 }
 
 impl RunData {
-    pub fn load(dir: &Path) -> Result<RunData, String> {
+    pub(crate) fn load(dir: &Path) -> Result<RunData, String> {
         let read_json = |name: &str| -> Result<Value, String> {
             let p = dir.join(name);
             let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -100,11 +99,11 @@ impl RunData {
         let timeline =
             std::fs::read_to_string(dir.join("timeline.csv")).map(|t| Timeline::parse(&t)).unwrap_or_default();
         let intervals = read_hlog(&dir.join("latency.hlog"), &timeline).unwrap_or_default();
-        Ok(RunData { dir: dir.to_path_buf(), summary, manifest, timeline, intervals })
+        Ok(RunData { summary, manifest, timeline, intervals })
     }
 
     /// Whole measured phase per operation (the intervals merged).
-    pub fn merged(&self, op: &str) -> Option<Histogram<u64>> {
+    pub(crate) fn merged(&self, op: &str) -> Option<Histogram<u64>> {
         let hs = self.intervals.get(op)?;
         let mut all = new_histogram();
         for h in hs {
@@ -114,7 +113,7 @@ impl RunData {
     }
 
     /// One run's summary (None for a repeated run's top folder).
-    pub fn run(&self) -> Option<&Summary> {
+    pub(crate) fn run(&self) -> Option<&Summary> {
         match &self.summary {
             FolderSummary::Run(s) => Some(s),
             FolderSummary::Repeated(_) => None,
@@ -122,7 +121,7 @@ impl RunData {
     }
 
     /// The run id (or the scenario of a repeated run).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match &self.summary {
             FolderSummary::Run(s) => s.run_id.clone(),
             FolderSummary::Repeated(s) => s.scenario.clone(),
@@ -130,7 +129,7 @@ impl RunData {
     }
 
     /// Operations with latencies in the measured phase, in the summary's order.
-    pub fn ops(&self) -> Vec<String> {
+    pub(crate) fn ops(&self) -> Vec<String> {
         let Some(s) = self.run() else { return Vec::new() };
         let mut ops: Vec<String> = s.latency_us.iter().filter(|(_, l)| l.count > 0).map(|(o, _)| o.clone()).collect();
         let rank = |o: &String| crate::measure::Op::ALL.iter().position(|op| op.as_str() == o).unwrap_or(usize::MAX);

@@ -90,7 +90,7 @@ pub struct Throttling {
 
 impl Throttling {
     /// Adds one interval's sample.
-    pub fn add(&mut self, sample: &crate::measure::ThrottleSample, interval_s: f64, measured: bool) {
+    pub(crate) fn add(&mut self, sample: &crate::measure::ThrottleSample, interval_s: f64, measured: bool) {
         if sample.throttled {
             self.throttled_total_s += interval_s;
             if measured {
@@ -163,7 +163,7 @@ pub struct ErrorLog {
 const MAX_DISTINCT_ERRORS: usize = 50;
 
 impl ErrorLog {
-    pub fn note(&mut self, context: &str, message: &str) {
+    pub(crate) fn note(&mut self, context: &str, message: &str) {
         let key = format!("{context}: {}", message.lines().next().unwrap_or(message));
         if let Some(n) = self.by_message.get_mut(&key) {
             *n += 1;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Machine {
+pub(crate) struct Machine {
     pub cores: usize,
     pub memory_bytes: Option<u64>,
     pub kernel: Option<String>,
@@ -12,25 +12,25 @@ pub struct Machine {
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Load {
+pub(crate) struct Load {
     pub loadavg: Option<[f64; 3]>,
     /// `/proc/pressure/{cpu,io,memory}`: share of time some task waited, averaged over 10 s.
     pub pressure_some_avg10: Option<Pressure>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Pressure {
+pub(crate) struct Pressure {
     pub cpu: Option<f64>,
     pub io: Option<f64>,
     pub memory: Option<f64>,
 }
 
 /// CPUs this process may run on.
-pub fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-pub fn machine() -> Machine {
+pub(crate) fn machine() -> Machine {
     Machine {
         cores: cores(),
         memory_bytes: meminfo_total(),
@@ -39,7 +39,7 @@ pub fn machine() -> Machine {
     }
 }
 
-pub fn load() -> Load {
+pub(crate) fn load() -> Load {
     let pressure = |r: &str| {
         let text = std::fs::read_to_string(format!("/proc/pressure/{r}")).ok()?;
         let line = text.lines().find(|l| l.starts_with("some"))?;
@@ -51,7 +51,7 @@ pub fn load() -> Load {
     }
 }
 
-pub fn loadavg() -> Option<[f64; 3]> {
+pub(crate) fn loadavg() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let v: Vec<f64> = text.split_whitespace().take(3).filter_map(|x| x.parse().ok()).collect();
     (v.len() == 3).then(|| [v[0], v[1], v[2]])

@@ -4,7 +4,7 @@
 //! column, a line break cannot end a row.
 
 /// One record, with its line end.
-pub fn line<S: AsRef<[u8]>>(cells: &[S]) -> String {
+pub(crate) fn line<S: AsRef<[u8]>>(cells: &[S]) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     // Writing to memory cannot fail; a record is never refused for its content.
     let _ = w.write_record(cells);
@@ -12,7 +12,7 @@ pub fn line<S: AsRef<[u8]>>(cells: &[S]) -> String {
 }
 
 /// A header and its rows.
-pub fn table<S: AsRef<[u8]>>(header: &[&str], rows: &[Vec<S>]) -> String {
+pub(crate) fn table<S: AsRef<[u8]>>(header: &[&str], rows: &[Vec<S>]) -> String {
     let mut out = line(header);
     for r in rows {
         out.push_str(&line(r));
@@ -21,7 +21,7 @@ pub fn table<S: AsRef<[u8]>>(header: &[&str], rows: &[Vec<S>]) -> String {
 }
 
 /// A Markdown table (a header, its rule and the rows; each line ends with a line break).
-pub fn markdown<H: AsRef<str>, C: AsRef<str>>(header: &[H], rows: &[Vec<C>]) -> String {
+pub(crate) fn markdown<H: AsRef<str>, C: AsRef<str>>(header: &[H], rows: &[Vec<C>]) -> String {
     let line = |cells: &mut dyn Iterator<Item = &str>| cells.map(md_cell).collect::<Vec<_>>().join(" | ");
     let mut out = format!("| {} |\n|{}\n", line(&mut header.iter().map(AsRef::as_ref)), "---|".repeat(header.len()));
     for r in rows {
@@ -38,7 +38,7 @@ fn md_cell(text: &str) -> String {
 
 /// Reads a CSV text with a header into (header, records); a record that does not parse is
 /// left out.
-pub fn read(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn read(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
     let header = r.headers().map(|h| h.iter().map(str::to_string).collect()).unwrap_or_default();
     let rows = r.records().filter_map(|rec| rec.ok()).map(|rec| rec.iter().map(str::to_string).collect()).collect();

@@ -23,13 +23,13 @@ fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
 }
 
 /// `2026-11-29T17:05:12.345Z`
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, ms) = civil(t);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
 /// `20261129T170512Z`, for folder names.
-pub fn compact(t: SystemTime) -> String {
+pub(crate) fn compact(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, _) = civil(t);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }

@@ -7,14 +7,14 @@ use crate::analysis::compare::{MetricChange, Verdict};
 use crate::capacity::outcome::{CapacityOutcome, TopologySearch};
 
 /// Reads `capacity.json` of a capacity folder.
-pub fn load(dir: &std::path::Path) -> Result<CapacityOutcome, String> {
+pub(crate) fn load(dir: &std::path::Path) -> Result<CapacityOutcome, String> {
     let path = dir.join("capacity.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Every metric the two searches have in common, topology by topology.
-pub fn compare(before: &CapacityOutcome, after: &CapacityOutcome) -> Vec<MetricChange> {
+pub(crate) fn compare(before: &CapacityOutcome, after: &CapacityOutcome) -> Vec<MetricChange> {
     let mut out = Vec::new();
     for b in &before.topologies {
         let Some(a) = after.topologies.iter().find(|a| a.label == b.label) else { continue };
@@ -74,7 +74,7 @@ fn mst(metric: String, b: &TopologySearch, a: &TopologySearch) -> MetricChange {
 }
 
 /// The note under the table.
-pub const NOTE: &str = "An MST is known to within its search's bracket (the highest rate that held, the lowest \
+pub(crate) const NOTE: &str = "An MST is known to within its search's bracket (the highest rate that held, the lowest \
 above it that failed): better or worse when the two brackets do not overlap, no significant change when they do. \
 Drain times (overdrive) differ significantly here when they differ by more than 10 %.";
 

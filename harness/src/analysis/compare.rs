@@ -11,11 +11,11 @@ use serde::Serialize;
 use crate::run_data::RunData;
 
 /// Resamples per interval estimate.
-pub const RESAMPLES: usize = 1000;
+pub(crate) const RESAMPLES: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Better,
     Worse,
     NoSignificantChange,
@@ -24,7 +24,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Better => "better",
             Verdict::Worse => "worse",
@@ -35,7 +35,7 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MetricChange {
+pub(crate) struct MetricChange {
     /// `publish.p99_us`, `complete.ops_per_sec`, `rto_ms`, `lost`...
     pub metric: String,
     pub before: Option<f64>,
@@ -216,7 +216,7 @@ fn rtos(d: &RunData) -> Vec<f64> {
 const BATCH_OPS: [&str; 1] = ["dequeue"];
 
 /// Every comparable metric of the two runs. `seed` makes the intervals reproducible.
-pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange> {
+pub(crate) fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     let ops: Vec<String> = before.ops().into_iter().filter(|o| after.ops().contains(o) && o != "cleanup").collect();
@@ -255,7 +255,7 @@ pub fn compare(before: &RunData, after: &RunData, seed: u64) -> Vec<MetricChange
 }
 
 /// Which of the two runs habench compromised by stalling (`BEFORE: why`, `AFTER: why`).
-pub fn compromised(before: &RunData, after: &RunData) -> Vec<String> {
+pub(crate) fn compromised(before: &RunData, after: &RunData) -> Vec<String> {
     [("BEFORE", before), ("AFTER", after)]
         .into_iter()
         .filter_map(|(side, d)| {
@@ -309,7 +309,7 @@ fn harm_counts(before: Option<&crate::summary::Summary>, after: Option<&crate::s
 }
 
 /// Metrics that got worse by more than `pct` percent with the interval excluding zero.
-pub fn regressions<'a>(changes: &'a [MetricChange], pct: f64, only: &[String]) -> Vec<&'a MetricChange> {
+pub(crate) fn regressions<'a>(changes: &'a [MetricChange], pct: f64, only: &[String]) -> Vec<&'a MetricChange> {
     changes
         .iter()
         .filter(|c| only.is_empty() || only.iter().any(|m| m == &c.metric))

@@ -7,7 +7,7 @@ use crate::measure::fit::slope;
 use crate::summary::{DistanceRow, DistanceSection, Summary};
 
 /// The setup a run belongs to: `single`, `async`, `sync on`, `sync remote_apply`...
-pub fn setup_name(s: &Summary) -> String {
+pub(crate) fn setup_name(s: &Summary) -> String {
     match s.setup.as_ref() {
         Some(setup) if setup.kind == "sync" => format!("sync {}", setup.sync_commit.as_deref().unwrap_or("on")),
         Some(setup) => setup.kind.clone(),
@@ -20,7 +20,7 @@ fn r3(x: f64) -> f64 {
 }
 
 /// The distance section of a repeated run; None unless some run went through a link.
-pub fn distance_section(runs: &[(String, u32, Summary)]) -> Option<DistanceSection> {
+pub(crate) fn distance_section(runs: &[(String, u32, Summary)]) -> Option<DistanceSection> {
     if !runs.iter().any(|(_, _, s)| s.setup.as_ref().is_some_and(|x| !x.links.is_empty())) {
         return None;
     }

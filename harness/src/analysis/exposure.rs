@@ -10,7 +10,7 @@ use crate::measure::RunClock;
 use crate::summary::{ExposureSection, ExposureWindow};
 
 /// None when the run never saw a synchronous setting (no samples, or an asynchronous setup).
-pub fn section(
+pub(crate) fn section(
     samples: &[SyncSample],
     clock: &RunClock,
     events: &[Event],

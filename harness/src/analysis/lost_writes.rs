@@ -14,13 +14,13 @@ const MAX_POINTS: usize = 10_000;
 
 /// The new primary's timeline and its fork point, as read from its history file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TimelineSwitch {
+pub(crate) struct TimelineSwitch {
     pub timeline: u32,
     pub lsn: String,
 }
 
 /// None when nothing acknowledged was lost.
-pub fn section(
+pub(crate) fn section(
     events: &[Event],
     clock: &RunClock,
     acks: &[MessageAck],
@@ -60,7 +60,7 @@ pub fn section(
 
 /// The last switch in a timeline history file (`parent<TAB>lsn<TAB>reason` per line) for
 /// timeline `timeline`.
-pub fn parse_history(timeline: u32, text: &str) -> Option<TimelineSwitch> {
+pub(crate) fn parse_history(timeline: u32, text: &str) -> Option<TimelineSwitch> {
     let line = text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with('#'))?;
     let lsn = line.split_whitespace().nth(1)?;
     lsn.contains('/').then(|| TimelineSwitch { timeline, lsn: lsn.to_string() })

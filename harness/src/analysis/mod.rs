@@ -2,17 +2,17 @@
 //! ledger, event log and samples) or from results read back. It formats nothing: `export/` and
 //! `report/` turn its typed results into files and documents; it touches no server.
 
-pub mod capacity_compare;
-pub mod compare;
-pub mod distance;
-pub mod exposure;
-pub mod lost_writes;
-pub mod offload;
-pub mod parallel;
-pub mod receive_check;
-pub mod reports;
-pub mod run_summary;
-pub mod split_brain;
-pub mod sso;
-pub mod trials;
-pub mod variants;
+pub(crate) mod capacity_compare;
+pub(crate) mod compare;
+pub(crate) mod distance;
+pub(crate) mod exposure;
+pub(crate) mod lost_writes;
+pub(crate) mod offload;
+pub(crate) mod parallel;
+pub(crate) mod receive_check;
+pub(crate) mod reports;
+pub(crate) mod run_summary;
+pub(crate) mod split_brain;
+pub(crate) mod sso;
+pub(crate) mod trials;
+pub(crate) mod variants;

@@ -57,7 +57,7 @@ fn gain(a: Option<&OffloadRow>, b: Option<&OffloadRow>) -> Option<Gain> {
 }
 
 /// The offload section of a repeated run; None when no run had report queries.
-pub fn offload_section(runs: &[(String, u32, Summary)]) -> Option<OffloadSection> {
+pub(crate) fn offload_section(runs: &[(String, u32, Summary)]) -> Option<OffloadSection> {
     if !runs.iter().any(|(_, _, s)| s.reports.is_some()) {
         return None;
     }

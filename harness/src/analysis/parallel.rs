@@ -15,14 +15,14 @@ use crate::runner::group_ledger::{GroupLedger, GroupPublish};
 use crate::summary::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
 
 /// Each group's own count read from its database (None: unreadable).
-pub type Holds = Vec<(String, Option<i64>)>;
+pub(crate) type Holds = Vec<(String, Option<i64>)>;
 
 /// How long before a fault the "before" window is.
 const BEFORE_US: i64 = 10_000_000;
 
 /// Over 80 lines: each group's figures, then each maneuver's (stranded messages, their extra
 /// delay, the balancer's decisions), in the order the section holds them.
-pub fn section(
+pub(crate) fn section(
     cfg: &RunConfig,
     balancer: &Balancer,
     events: &[Event],

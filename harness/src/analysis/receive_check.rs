@@ -11,7 +11,7 @@ use crate::measure::RunClock;
 use crate::receive::{Receipt, ReceiveRecords};
 use crate::summary::{PickupDelay, ReceiveKill, ReceiveSection};
 
-pub fn section(rc: &ReceiveConfig, r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> ReceiveSection {
+pub(crate) fn section(rc: &ReceiveConfig, r: &ReceiveRecords, events: &[Event], clock: &RunClock) -> ReceiveSection {
     let acked: Vec<&Receipt> = r.receipts.iter().filter(|x| x.outcome.acknowledged()).collect();
     let mut per_file: HashMap<u64, Vec<&Receipt>> = HashMap::new();
     for x in &acked {

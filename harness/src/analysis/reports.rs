@@ -78,7 +78,7 @@ fn target_section(t: &TargetReports, server_conflicts: Option<&[i64; 5]>, measur
 }
 
 /// The `reports` section.
-pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -> ReportsSection {
+pub(crate) fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -> ReportsSection {
     let targets = r
         .stats
         .targets
@@ -113,7 +113,7 @@ pub fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s: f64) -
 
 /// The `cpu` section: CPU seconds per node and of habench itself over the measured phase, as
 /// cores (1.0 = one core busy), and habench's as a share of the machine.
-pub fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> CpuSection {
+pub(crate) fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> CpuSection {
     let nodes = c
         .by_node
         .iter()

@@ -10,7 +10,7 @@ use crate::summary::{DequeueCounts, OpCounts, Summary, Throughput};
 
 /// What the summary says about the run besides its measurements.
 #[derive(Debug, Clone)]
-pub struct Header {
+pub(crate) struct Header {
     pub run_id: String,
     pub scenario: String,
     pub topology: String,
@@ -47,12 +47,12 @@ fn base(h: &Header, totals: &Stats, measured_s: f64) -> Summary {
 }
 
 /// While the run goes: what is known so far, marked incomplete.
-pub fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -> Summary {
+pub(crate) fn partial(h: &Header, totals: &Stats, measured_s: f64, stop_reason: &str) -> Summary {
     Summary { stop_reason: Some(stop_reason.to_string()), ..base(h, totals, measured_s) }
 }
 
 /// After the run (complete or not); the caller adds the sections it analysed.
-pub fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
+pub(crate) fn final_summary(h: &Header, r: &RunResult, finished_at: &str) -> Summary {
     let measured_from = r.clock.elapsed_s(r.measure_start);
     let measured_to = r.digests.iter().rev().find(|d| d.measured).map_or(measured_from, |d| d.t_s);
     let harness = crate::summary::HarnessSection::of(

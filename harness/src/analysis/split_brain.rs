@@ -11,7 +11,12 @@ use crate::summary::SplitBrainSection;
 
 /// None unless the orchestrator left an old primary running. Publishes only: a completion the
 /// old primary took is undone with it and shows as the message delivered again (a duplicate).
-pub fn section(events: &[Event], clock: &RunClock, acks: &[MessageAck], lost_ids: &[i64]) -> Option<SplitBrainSection> {
+pub(crate) fn section(
+    events: &[Event],
+    clock: &RunClock,
+    acks: &[MessageAck],
+    lost_ids: &[i64],
+) -> Option<SplitBrainSection> {
     let start_us = clock.epoch_us(clock.start());
     let t_s = |us: i64| (us - start_us) as f64 / 1e6;
     let (left_at, node, port) = events.iter().find_map(|e| match &e.kind {

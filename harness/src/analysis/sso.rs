@@ -7,7 +7,7 @@ use crate::measure::RunClock;
 use crate::sso::SsoState;
 use crate::summary::{SsoOutageWindow, SsoSection, SsoStart};
 
-pub fn section(cfg: &SsoConfig, st: &SsoState, events: &[Event], clock: &RunClock) -> SsoSection {
+pub(crate) fn section(cfg: &SsoConfig, st: &SsoState, events: &[Event], clock: &RunClock) -> SsoSection {
     let start_us = clock.epoch_us(clock.start());
     let t_s = |us: i64| (us - start_us) as f64 / 1e6;
     let outages = events

@@ -8,7 +8,7 @@ use crate::summary::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
 use crate::measure::RunClock;
 
 /// The failover section of these trials: the trials and the spread of each phase over them.
-pub fn failover_section(trials: Vec<Trial>) -> FailoverSection {
+pub(crate) fn failover_section(trials: Vec<Trial>) -> FailoverSection {
     let agg = |f: &dyn Fn(&Trial) -> Option<f64>| spread(trials.iter().filter_map(f));
     FailoverSection {
         rto_ms: agg(&|t| t.rto_ms),
@@ -23,7 +23,7 @@ pub fn failover_section(trials: Vec<Trial>) -> FailoverSection {
 }
 
 /// Sets each trial's predicted RTO band (from `model`) and whether its RTO falls inside.
-pub fn annotate_bands(trials: &mut [Trial], model: &crate::failover::band::RtoModel) {
+pub(crate) fn annotate_bands(trials: &mut [Trial], model: &crate::failover::band::RtoModel) {
     for t in trials {
         t.band = crate::failover::band::predict(model, &t.fault).map(|mut b| {
             b.inside = t.rto_ms.map(|r| r >= b.lo_ms && r <= b.hi_ms);
@@ -37,7 +37,7 @@ pub fn annotate_bands(trials: &mut [Trial], model: &crate::failover::band::RtoMo
 ///
 /// Over 80 lines: one trial's phases in the order they happen (detected, fenced, promoted,
 /// endpoint ready, outage, p99 and backlog recovered), each from the events or the digests.
-pub fn build(
+pub(crate) fn build(
     events: &[Event],
     clock: &RunClock,
     acks_us: &[i64],
@@ -133,7 +133,7 @@ pub fn build(
 
 /// Every fault (or step of one) that failed: an injection refused, a command that failed or
 /// timed out; on the run's clock.
-pub fn failed_faults(events: &[Event], clock: &RunClock) -> Vec<FailedFault> {
+pub(crate) fn failed_faults(events: &[Event], clock: &RunClock) -> Vec<FailedFault> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -161,7 +161,7 @@ fn is_orchestrator_action(k: &EventKind) -> bool {
 /// next fault: (start, end) in ms relative to the fault. None when the acknowledgements did not
 /// resume, or stopped for longer than that gap before `scheduled_end_us` (the end of the
 /// publish schedule): the outage outlasted the run.
-pub fn outage(acks_us: &[i64], fault_us: i64, until_us: i64, scheduled_end_us: i64) -> Option<(f64, f64)> {
+pub(crate) fn outage(acks_us: &[i64], fault_us: i64, until_us: i64, scheduled_end_us: i64) -> Option<(f64, f64)> {
     let from = acks_us.partition_point(|&a| a < fault_us);
     let to = acks_us.partition_point(|&a| a < until_us);
     if from >= to {
@@ -196,7 +196,7 @@ fn mean(v: Vec<i64>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<i64>() as f64 / v.len() as f64)
 }
 
-pub fn spread(values: impl Iterator<Item = f64>) -> Option<Spread> {
+pub(crate) fn spread(values: impl Iterator<Item = f64>) -> Option<Spread> {
     let mut v: Vec<f64> = values.collect();
     if v.is_empty() {
         return None;

@@ -7,7 +7,7 @@ use crate::summary::{RepeatedFailover, RepeatedSummary, RunRef, Summary, Variant
 /// `runs`: (variant, trial number, that run's summary).
 ///
 /// Over 80 lines: one row per variant, a field per column of the comparison table.
-pub fn repeated_summary(runs: &[(String, u32, Summary)]) -> RepeatedSummary {
+pub(crate) fn repeated_summary(runs: &[(String, u32, Summary)]) -> RepeatedSummary {
     let mut variants: Vec<String> = Vec::new();
     for (v, _, _) in runs {
         if !variants.contains(v) {

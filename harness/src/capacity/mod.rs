@@ -2,8 +2,8 @@
 //! found by a search over open-loop steps, and the planning figures drawn from it. Measurement
 //! and judgement only; `report::capacity` formats it.
 
-pub mod outcome;
-pub mod overdrive;
-pub mod search;
-pub mod slo;
-pub mod verdict;
+pub(crate) mod outcome;
+pub(crate) mod overdrive;
+pub(crate) mod search;
+pub(crate) mod slo;
+pub(crate) mod verdict;

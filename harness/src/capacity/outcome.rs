@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use crate::capacity::search::{End, Params};
 use crate::capacity::verdict::{Rules, StepMeasure, Verdict};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// One step: a run at one offered rate, in its own results folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub index: usize,
     pub rate: f64,
     /// The step's results folder, relative to the capacity folder.
@@ -25,7 +25,7 @@ pub struct Step {
 
 /// The longer run at the MST found (`--confirm`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Confirm {
+pub(crate) struct Confirm {
     pub rate: f64,
     pub duration_s: f64,
     pub folder: String,
@@ -35,7 +35,7 @@ pub struct Confirm {
 
 /// One topology's search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TopologySearch {
+pub(crate) struct TopologySearch {
     pub label: String,
     pub steps: Vec<Step>,
     /// How the search ended (None: stopped before it did).
@@ -59,7 +59,7 @@ pub struct TopologySearch {
 /// The degraded state: how a node was lost (a run with one fault, on the searched servers),
 /// what that failover cost, and the search run afterwards on the remaining nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Degraded {
+pub(crate) struct Degraded {
     /// The fault, e.g. `kill-sync-standby@2s`, and what it hit.
     pub fault: String,
     pub target: Option<String>,
@@ -77,7 +77,7 @@ pub struct Degraded {
 
 /// The whole `capacity.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CapacityOutcome {
+pub(crate) struct CapacityOutcome {
     pub schema_version: u32,
     /// True when every search ended (converged or at a bound) and nothing was stopped.
     pub complete: bool,
@@ -98,7 +98,7 @@ pub struct CapacityOutcome {
 
 /// One row of the planning table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanRow {
+pub(crate) struct PlanRow {
     pub label: String,
     pub mst: Option<f64>,
     /// `>=` when the maximum rate held (the MST is at least this), `<` when the minimum failed.
@@ -116,7 +116,7 @@ pub struct PlanRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NMinus1Row {
+pub(crate) struct NMinus1Row {
     pub fault: String,
     pub mst: Option<f64>,
     pub bound: Option<String>,
@@ -127,10 +127,10 @@ pub struct NMinus1Row {
     pub error: Option<String>,
 }
 
-pub const PLAN_FRACTIONS: [f64; 3] = [0.5, 0.7, 0.9];
+pub(crate) const PLAN_FRACTIONS: [f64; 3] = [0.5, 0.7, 0.9];
 
 /// Headroom that counts as carrying the target load.
-pub const HEADROOM_NEEDED: f64 = 1.3;
+pub(crate) const HEADROOM_NEEDED: f64 = 1.3;
 
 impl TopologySearch {
     /// Steps that finished, by rate.
@@ -143,7 +143,7 @@ impl TopologySearch {
 
     /// The value of SLO term `term` at `rate`, interpolated linearly between the steps below and
     /// above it (None outside the steps' range).
-    pub fn term_at(&self, term: usize, rate: f64) -> Option<f64> {
+    pub(crate) fn term_at(&self, term: usize, rate: f64) -> Option<f64> {
         let pts: Vec<(f64, f64)> =
             self.measured().into_iter().filter_map(|(r, m)| Some((r, *m.slo_us.get(term)?.as_ref()? as f64))).collect();
         let exact = pts.iter().find(|p| p.0 == rate).map(|p| p.1);
@@ -165,7 +165,7 @@ impl TopologySearch {
         }
     }
 
-    pub fn plan_row(&self, target: Option<f64>) -> PlanRow {
+    pub(crate) fn plan_row(&self, target: Option<f64>) -> PlanRow {
         let at = |f: f64| self.mst.and_then(|m| self.term_at(0, m * f));
         let headroom = |mst: Option<f64>| match (mst, target) {
             (Some(m), Some(t)) if t > 0.0 => Some(m / t),
@@ -196,7 +196,7 @@ impl TopologySearch {
 
 /// The plain sentence under the planning table: which designs carry the target load with at
 /// least 30 % headroom, and (with `--n-minus-1`) which still do after losing a node.
-pub fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String> {
+pub(crate) fn verdict_sentence(rows: &[PlanRow], target: Option<f64>) -> Option<String> {
     let target = target?;
     let pct = (HEADROOM_NEEDED - 1.0) * 100.0;
     let split = |headroom: &dyn Fn(&PlanRow) -> Option<f64>| -> (Vec<&str>, Vec<&str>) {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// `--overdrive F:D`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct OverdrivePlan {
+pub(crate) struct OverdrivePlan {
     /// Times the MST.
     pub factor: f64,
     #[serde(with = "habench_workloads::duration::serde_str")]
@@ -16,13 +16,13 @@ pub struct OverdrivePlan {
 }
 
 /// The low load before and after the overdrive, as a share of the MST.
-pub const LOW_SHARE: f64 = 0.5;
+pub(crate) const LOW_SHARE: f64 = 0.5;
 /// The low load after the overdrive lasts this many times the overdrive.
-pub const RECOVERY_FACTOR: u32 = 2;
+pub(crate) const RECOVERY_FACTOR: u32 = 2;
 
 impl OverdrivePlan {
     /// `1.4:2m`: a factor above 1 and a duration of at least 5 s.
-    pub fn parse(text: &str) -> Result<OverdrivePlan, String> {
+    pub(crate) fn parse(text: &str) -> Result<OverdrivePlan, String> {
         let usage = "write FACTOR:DURATION, e.g. 1.4:2m (1.4 x the MST for 2 minutes)";
         let (f, d) = text.split_once(':').ok_or_else(|| format!("`{text}`: {usage}"))?;
         let factor: f64 = f.trim().parse().map_err(|_| format!("`{f}` is not a factor; {usage}"))?;
@@ -37,14 +37,14 @@ impl OverdrivePlan {
     }
 
     /// The low load after the overdrive.
-    pub fn recovery(&self) -> Duration {
+    pub(crate) fn recovery(&self) -> Duration {
         self.duration * RECOVERY_FACTOR
     }
 }
 
 /// One interval of the overdrive run's timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Seconds since the overdrive began (the start of the measured phase).
     pub t_s: f64,
     /// Messages waiting in every host queue (None: not sampled).
@@ -54,7 +54,7 @@ pub struct Sample {
 
 /// What the overdrive run showed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OverdriveResult {
+pub(crate) struct OverdriveResult {
     pub factor: f64,
     /// Publishes/s offered during the overdrive, and in the low load around it.
     pub rate: f64,
@@ -76,7 +76,7 @@ pub struct OverdriveResult {
 /// The backlog figures from the run's samples; `allowance` is the queue depth above the start
 /// that still counts as drained.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct BacklogFigures {
+pub(crate) struct BacklogFigures {
     /// Messages waiting when the overdrive began, at the peak, and when it ended.
     #[serde(rename = "backlog_start")]
     pub start: Option<f64>,
@@ -99,7 +99,7 @@ pub struct BacklogFigures {
     pub drain_estimate_s: Option<f64>,
 }
 
-pub fn analyse(samples: &[Sample], overdrive_s: f64, interval_s: f64, allowance: f64) -> BacklogFigures {
+pub(crate) fn analyse(samples: &[Sample], overdrive_s: f64, interval_s: f64, allowance: f64) -> BacklogFigures {
     let mut f = BacklogFigures::default();
     let sampled = || samples.iter().filter_map(|s| Some((s.t_s, s.queued?)));
     // The start: the last sample at or before the overdrive began (the warm-up's end).

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Params {
+pub(crate) struct Params {
     /// The first rate tried (publishes/s).
     pub start: f64,
     pub min: f64,
@@ -22,7 +22,7 @@ pub struct Params {
 
 impl Params {
     /// Checks the bounds; errors name the flag.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if !(self.min > 0.0 && self.min.is_finite()) {
             return Err("--min-rate: give a positive rate".into());
         }
@@ -44,7 +44,7 @@ impl Params {
 
 /// One step tried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Tried {
+pub(crate) struct Tried {
     pub rate: f64,
     pub sustainable: bool,
 }
@@ -52,7 +52,7 @@ pub struct Tried {
 /// How a search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum End {
+pub(crate) enum End {
     /// Bounds within the precision, the unsustainable one failed twice.
     Converged,
     /// Even the maximum rate held: the MST is at least that.
@@ -64,21 +64,22 @@ pub enum End {
 }
 
 #[derive(Debug, Clone)]
-pub struct Search {
+pub(crate) struct Search {
     params: Params,
     tried: Vec<Tried>,
 }
 
 impl Search {
-    pub fn new(params: Params) -> Search {
+    pub(crate) fn new(params: Params) -> Search {
         Search { params, tried: Vec::new() }
     }
 
-    pub fn tried(&self) -> &[Tried] {
+    #[cfg(test)]
+    pub(crate) fn tried(&self) -> &[Tried] {
         &self.tried
     }
 
-    pub fn record(&mut self, rate: f64, sustainable: bool) {
+    pub(crate) fn record(&mut self, rate: f64, sustainable: bool) {
         self.tried.push(Tried { rate, sustainable });
     }
 
@@ -88,13 +89,13 @@ impl Search {
     }
 
     /// The highest rate whose latest verdict held.
-    pub fn sustainable(&self) -> Option<f64> {
+    pub(crate) fn sustainable(&self) -> Option<f64> {
         self.tried.iter().filter(|t| self.latest(t.rate) == Some(true)).map(|t| t.rate).reduce(f64::max)
     }
 
     /// The lowest rate above the sustainable bound whose latest verdict failed, and how often
     /// it failed (failures below a rate that held are noise).
-    pub fn unsustainable(&self) -> Option<(f64, usize)> {
+    pub(crate) fn unsustainable(&self) -> Option<(f64, usize)> {
         let lo = self.sustainable().unwrap_or(0.0);
         let hi = self
             .tried
@@ -108,7 +109,7 @@ impl Search {
 
     /// The next rate to try, or how the search ended. A search whose last step settled it ends
     /// the way it did, even at the step limit; only a search that wants another step stops there.
-    pub fn next(&self) -> Result<f64, End> {
+    pub(crate) fn next(&self) -> Result<f64, End> {
         let p = &self.params;
         if self.tried.is_empty() {
             return Ok(round(p.start.clamp(p.min, p.max)));
@@ -151,7 +152,7 @@ impl Search {
 
     /// Steps probably still to come (for the progress line): a ramp is guessed two steps from
     /// its end.
-    pub fn steps_left(&self) -> usize {
+    pub(crate) fn steps_left(&self) -> usize {
         let p = &self.params;
         if self.next().is_err() {
             return 0;

@@ -12,7 +12,7 @@ use crate::summary::{Latency, Summary};
 /// Which statistic of an operation's latency a term bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Stat {
+pub(crate) enum Stat {
     P50,
     P90,
     P99,
@@ -30,7 +30,7 @@ impl Stat {
         ("max", Stat::Max),
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stat::P50 => "p50",
             Stat::P90 => "p90",
@@ -40,7 +40,7 @@ impl Stat {
         }
     }
 
-    pub fn of(self, l: &Latency) -> u64 {
+    pub(crate) fn of(self, l: &Latency) -> u64 {
         match self {
             Stat::P50 => l.p50,
             Stat::P90 => l.p90,
@@ -53,7 +53,7 @@ impl Stat {
 
 /// One objective: `op.stat <= limit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Term {
+pub(crate) struct Term {
     pub op: String,
     pub stat: Stat,
     pub limit_us: u64,
@@ -67,7 +67,7 @@ impl fmt::Display for Term {
 
 impl Term {
     /// The measured value of this term in a run (None: the operation did not complete once).
-    pub fn measured_us(&self, s: &Summary) -> Option<u64> {
+    pub(crate) fn measured_us(&self, s: &Summary) -> Option<u64> {
         s.latency(&self.op).filter(|l| l.count > 0).map(|l| self.stat.of(l))
     }
 }
@@ -76,7 +76,7 @@ impl Term {
 const OPS: [Op; 6] = [Op::Publish, Op::Insert, Op::Dequeue, Op::Complete, Op::EndToEnd, Op::Report];
 
 /// Parses `--slo`: comma-separated `op.stat=duration` terms. Errors name the term and the fix.
-pub fn parse(text: &str) -> Result<Vec<Term>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Term>, String> {
     let mut terms = Vec::new();
     for raw in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (key, value) =
@@ -110,7 +110,7 @@ pub fn parse(text: &str) -> Result<Vec<Term>, String> {
 }
 
 /// A limit as it was likely written: whole seconds, whole milliseconds, else microseconds.
-pub fn limit_text(us: u64) -> String {
+pub(crate) fn limit_text(us: u64) -> String {
     if us >= 1_000_000 && us.is_multiple_of(1_000_000) {
         format!("{} s", us / 1_000_000)
     } else if us >= 1000 && us.is_multiple_of(1000) {

@@ -9,7 +9,7 @@ use crate::summary::Summary;
 /// What a step measured that its verdict reads (taken from the step's summary, or from a
 /// simulated server in the search's tests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepMeasure {
+pub(crate) struct StepMeasure {
     /// Publishes per second the schedule asked for.
     pub offered: f64,
     /// Acknowledged publishes per second.
@@ -44,7 +44,7 @@ pub struct StepMeasure {
 
 impl StepMeasure {
     /// The measure of a finished step.
-    pub fn of(s: &Summary, terms: &[Term], offered: f64) -> StepMeasure {
+    pub(crate) fn of(s: &Summary, terms: &[Term], offered: f64) -> StepMeasure {
         let published = s.messages.as_ref().map(|m| m.published_ok).unwrap_or(0);
         let routed = s.messages.as_ref().map(|m| m.routed_ok).unwrap_or(0);
         let scheduled = s.ops.get(s.commit_op()).map(|c| c.ok + c.fail + c.unknown + c.acked_unreplicated).unwrap_or(0);
@@ -69,7 +69,7 @@ impl StepMeasure {
 
 /// How strict a verdict is; stated in the capacity report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub terms: Vec<Term>,
     /// Backlog growth allowed, as a share of the queue entries offered per second...
     pub backlog_share: f64,
@@ -80,16 +80,16 @@ pub struct Rules {
 }
 
 impl Rules {
-    pub fn new(terms: Vec<Term>) -> Rules {
+    pub(crate) fn new(terms: Vec<Term>) -> Rules {
         Rules { terms, backlog_share: 0.02, backlog_floor: 2.0, late_share: 0.01 }
     }
 
     /// The backlog growth (entries/s) a step at `offered` publishes/s may show.
-    pub fn backlog_allowed(&self, offered: f64, entries_per_publish: f64) -> f64 {
+    pub(crate) fn backlog_allowed(&self, offered: f64, entries_per_publish: f64) -> f64 {
         self.backlog_share * offered * entries_per_publish + self.backlog_floor
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let terms: Vec<String> = self.terms.iter().map(|t| t.to_string()).collect();
         format!(
             "{}; queue growth at most {:.0} % of the queue entries offered per second + {:.0}/s (least-squares slope \
@@ -107,13 +107,13 @@ impl Rules {
 
 /// A step's verdict and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub sustainable: bool,
     /// Each broken condition, in words (empty when sustainable).
     pub reasons: Vec<String>,
 }
 
-pub fn judge(m: &StepMeasure, rules: &Rules) -> Verdict {
+pub(crate) fn judge(m: &StepMeasure, rules: &Rules) -> Verdict {
     let mut reasons = Vec::new();
     if !m.complete {
         reasons.push("the step did not complete".to_string());

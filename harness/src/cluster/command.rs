@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// How long a command may run unless the file says otherwise (`timeout`).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One command as the file gives it: what `sh -c` runs, and how long it may take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,7 +30,7 @@ fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok,
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// It exited with this code (0: success).
     Exited(i32),
     /// A signal ended it.
@@ -54,7 +54,7 @@ struct Ran {
 
 /// Runs the commands of one cluster file and keeps their log.
 #[derive(Debug, Default)]
-pub struct CommandRunner {
+pub(crate) struct CommandRunner {
     /// Where each command's record goes (`commands.log` of the run); none before a run.
     log: Mutex<Option<PathBuf>>,
     /// Process groups of the commands running now.
@@ -66,18 +66,18 @@ pub struct CommandRunner {
 }
 
 impl CommandRunner {
-    pub fn new(secrets: Vec<String>) -> CommandRunner {
+    pub(crate) fn new(secrets: Vec<String>) -> CommandRunner {
         CommandRunner { secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(), ..Default::default() }
     }
 
     /// From now on, every command's record is appended to `path`.
-    pub fn log_to(&self, path: PathBuf) {
+    pub(crate) fn log_to(&self, path: PathBuf) {
         *self.log.lock().expect("command log lock") = Some(path);
     }
 
     /// Runs `cmd` for `action` on `node`; returns what it printed (stdout, then stderr), or an
     /// error naming the node, the action and why (its exit status, or its timeout).
-    pub async fn run(&self, node: &str, action: &str, cmd: &ShellCommand) -> Result<String> {
+    pub(crate) async fn run(&self, node: &str, action: &str, cmd: &ShellCommand) -> Result<String> {
         let t0 = Instant::now();
         let (ended, stdout, stderr) = self.execute(cmd).await;
         let ran = Ran { ended, took: t0.elapsed(), stdout: self.mask(&stdout), stderr: self.mask(&stderr) };
@@ -100,7 +100,7 @@ impl CommandRunner {
     }
 
     /// Kills the process group of every command still running; returns how many.
-    pub fn kill_running(&self) -> usize {
+    pub(crate) fn kill_running(&self) -> usize {
         let groups = std::mem::take(&mut *self.running.lock().expect("running commands lock"));
         for g in &groups {
             self.cancelled.lock().expect("cancelled commands lock").insert(*g);

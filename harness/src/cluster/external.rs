@@ -18,7 +18,7 @@ const REST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A node as discovered.
 #[derive(Debug, Clone, Serialize)]
-pub struct NodeState {
+pub(crate) struct NodeState {
     pub name: String,
     pub dsn: String,
     /// primary, standby or unreachable (SQL), or Patroni's role.
@@ -28,7 +28,7 @@ pub struct NodeState {
 
 /// The engine running the cluster, when it has a Patroni REST API.
 #[derive(Debug, Clone, Serialize)]
-pub struct EngineState {
+pub(crate) struct EngineState {
     pub engine: String,
     pub patroni_version: Option<String>,
     pub timing: Timing,
@@ -39,7 +39,7 @@ pub struct EngineState {
 
 /// What the manifest records of an existing cluster.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClusterInfo {
+pub(crate) struct ClusterInfo {
     pub file: String,
     pub write_dsn: String,
     pub nodes: Vec<NodeState>,
@@ -57,7 +57,7 @@ pub struct External {
 
 impl External {
     /// Reads the cluster as it is now; fails when no node takes writes.
-    pub async fn discover(file: ClusterFile) -> Result<External> {
+    pub(crate) async fn discover(file: ClusterFile) -> Result<External> {
         let engine = engine_state(&file).await;
         let view = match &engine {
             Some(_) => rest_view(&file).await,
@@ -93,36 +93,31 @@ impl External {
         Ok(External { file, info, commands })
     }
 
-    pub fn info(&self) -> &ClusterInfo {
+    pub(crate) fn info(&self) -> &ClusterInfo {
         &self.info
     }
 
     /// Every node in one multi-host connection string that lands on the writable one.
-    pub fn write_config(&self) -> Config {
+    pub(crate) fn write_config(&self) -> Config {
         write_config(&self.file)
     }
 
-    pub fn rest_urls(&self) -> Vec<(String, String)> {
+    pub(crate) fn rest_urls(&self) -> Vec<(String, String)> {
         self.file.nodes.iter().filter_map(|n| Some((n.name.clone(), n.patroni.clone()?))).collect()
     }
 
     /// The client for the nodes' REST APIs (the file's CA, client certificate and basic auth).
-    pub fn rest_client(&self) -> http::RestClient {
+    pub(crate) fn rest_client(&self) -> http::RestClient {
         self.file.rest_client()
     }
 
-    /// The engine's timings and mode, when it has a REST API.
-    pub fn engine(&self) -> Option<&EngineState> {
-        self.info.engine.as_ref()
-    }
-
     /// Patroni's view now, from the first REST API that answers.
-    pub async fn view(&self) -> Option<ClusterView> {
+    pub(crate) async fn view(&self) -> Option<ClusterView> {
         rest_view(&self.file).await
     }
 
     /// The node that takes writes now (Patroni's leader, else the one not in recovery).
-    pub async fn primary(&self) -> Result<String> {
+    pub(crate) async fn primary(&self) -> Result<String> {
         if let Some(l) = self.view().await.and_then(|v| v.leader().map(|m| m.name.clone())) {
             return Ok(l);
         }
@@ -136,7 +131,7 @@ impl External {
 
     /// The standby that confirms commits now: Patroni's sync standby, else the first `sync`
     /// or `quorum` standby whose application_name is a node's name.
-    pub async fn sync_standby(&self) -> Result<String> {
+    pub(crate) async fn sync_standby(&self) -> Result<String> {
         if let Some(v) = self.view().await {
             if let Some(m) = v.sync_standbys().first() {
                 return Ok(m.name.clone());
@@ -156,7 +151,7 @@ impl External {
     }
 
     /// `method path` on the node's Patroni, or on the first node that has one.
-    pub async fn rest_call(
+    pub(crate) async fn rest_call(
         &self,
         node: &str,
         method: &str,
@@ -178,7 +173,7 @@ impl External {
 
     /// Runs the node's command for `action` (`sh -c`, in its own process group, with its
     /// timeout); returns what it printed.
-    pub async fn run_action(&self, node: &str, action: &str) -> Result<String> {
+    pub(crate) async fn run_action(&self, node: &str, action: &str) -> Result<String> {
         let cmd = self
             .node(node)?
             .commands
@@ -188,18 +183,18 @@ impl External {
     }
 
     /// Runs the DCS command for `action` (pause or resume).
-    pub async fn run_dcs(&self, action: &str) -> Result<String> {
+    pub(crate) async fn run_dcs(&self, action: &str) -> Result<String> {
         let cmd = self.file.dcs.get(action).ok_or_else(|| Error::node("dcs", format!("no dcs.{action} command")))?;
         self.commands.run("dcs", action, cmd).await
     }
 
     /// Every command's record goes to `path` from now on (`commands.log` of the run).
-    pub fn log_commands_to(&self, path: std::path::PathBuf) {
+    pub(crate) fn log_commands_to(&self, path: std::path::PathBuf) {
         self.commands.log_to(path);
     }
 
     /// Kills every command still running (with its process group); returns how many.
-    pub fn kill_running_commands(&self) -> usize {
+    pub(crate) fn kill_running_commands(&self) -> usize {
         self.commands.kill_running()
     }
 }

@@ -141,12 +141,12 @@ impl ClusterFile {
     }
 
     /// A client for the nodes' REST APIs (the files were checked when the file was read).
-    pub fn rest_client(&self) -> RestClient {
+    pub(crate) fn rest_client(&self) -> RestClient {
         RestClient::new(&self.rest).unwrap_or_else(|_| RestClient::plain())
     }
 
     /// The passwords of the file's connection strings: never written to a log.
-    pub fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .nodes
             .iter()
@@ -158,19 +158,19 @@ impl ClusterFile {
 
     /// The first node lacking one of `actions`, and the action: any node may be the primary
     /// when a fault comes, so node actions are needed on all.
-    pub fn missing_action(&self, actions: &[&str]) -> Option<(String, String)> {
+    pub(crate) fn missing_action(&self, actions: &[&str]) -> Option<(String, String)> {
         self.nodes.iter().find_map(|n| {
             actions.iter().find(|a| !n.commands.contains_key(**a)).map(|a| (n.name.clone(), a.to_string()))
         })
     }
 
     /// Whether some node has a Patroni REST URL.
-    pub fn has_patroni(&self) -> bool {
+    pub(crate) fn has_patroni(&self) -> bool {
         self.nodes.iter().any(|n| n.patroni.is_some())
     }
 
     /// Whether the DCS can be paused and resumed.
-    pub fn has_dcs_commands(&self) -> bool {
+    pub(crate) fn has_dcs_commands(&self) -> bool {
         self.dcs.contains_key("pause") && self.dcs.contains_key("resume")
     }
 }

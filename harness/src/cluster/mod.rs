@@ -2,9 +2,9 @@
 //! broken only through the file's commands or Patroni's REST API. habench starts and stops
 //! nothing of them; it creates and drops only its own schema.
 
-pub mod command;
+pub(crate) mod command;
 mod external;
 mod file;
 
-pub use external::{ClusterInfo, EngineState, External, NodeState};
+pub(crate) use external::{ClusterInfo, External};
 pub use file::{ClusterFile, ClusterNode, ACTIONS};

@@ -19,7 +19,7 @@ use crate::config::{Load, RunConfig};
 use super::capacity_search::search_topology;
 use super::capacity_step::{StepCtx, StepPlan};
 
-pub async fn run(args: CapacityArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: CapacityArgs) -> anyhow::Result<()> {
     let plan = plan(&args)?;
     let abort_rx = super::abort_on_signal()?;
     std::fs::create_dir_all(&plan.dir).with_context(|| format!("creating {}", plan.dir.display()))?;

@@ -17,7 +17,7 @@ const STEP_OVERHEAD_S: f64 = 4.0;
 
 /// Over 80 lines: the search's loop (a step, its verdict, the next rate, the confirmations)
 /// with the servers handed from step to step; the pure search is `capacity::search`.
-pub async fn search_topology(
+pub(crate) async fn search_topology(
     cfg: &RunConfig,
     ctx: StepCtx<'_>,
     mut servers: Option<SharedTopology>,

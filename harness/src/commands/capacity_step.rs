@@ -18,7 +18,7 @@ use crate::store::ResultsDir;
 
 /// How every step is run and judged.
 #[derive(Debug, Clone)]
-pub struct StepPlan {
+pub(crate) struct StepPlan {
     pub rules: Rules,
     pub params: Params,
     pub step: Duration,
@@ -32,7 +32,7 @@ pub struct StepPlan {
 /// run flags, the results folder, the topology's label (its runs' folders start with it) and
 /// the abort signal.
 #[derive(Clone, Copy)]
-pub struct StepCtx<'a> {
+pub(crate) struct StepCtx<'a> {
     pub plan: &'a StepPlan,
     pub args: &'a RunArgs,
     pub dir: &'a Path,
@@ -44,13 +44,13 @@ pub struct StepCtx<'a> {
 const STEP_DRAIN: Duration = Duration::from_secs(3);
 /// A step's offered load: a rate (for the warm-up too), and the changes in the measured phase.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepLoad {
+pub(crate) struct StepLoad {
     pub rate: f64,
     pub changes: Vec<crate::config::RateChange>,
 }
 
 impl StepLoad {
-    pub fn flat(rate: f64) -> StepLoad {
+    pub(crate) fn flat(rate: f64) -> StepLoad {
         StepLoad { rate, changes: Vec::new() }
     }
 
@@ -62,7 +62,7 @@ impl StepLoad {
 
 /// One step's run: the scenario at `load` for `duration`, on the servers of the last step, in
 /// `folder` under the search's results folder.
-pub async fn run_step(
+pub(crate) async fn run_step(
     cfg: &RunConfig,
     ctx: StepCtx<'_>,
     (load, duration): (StepLoad, Duration),

@@ -14,7 +14,7 @@ fn label(d: &RunData) -> String {
     d.name()
 }
 
-pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: CompareArgs) -> anyhow::Result<()> {
     if let Some(p) = args.fail_if_worse {
         if !(p.is_finite() && p >= 0.0) {
             bail!("--fail-if-worse: {p} is not a percentage; give e.g. 10");

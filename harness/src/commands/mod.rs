@@ -1,20 +1,20 @@
 //! What each subcommand does; `options` turns flags into typed config once.
 
-pub mod capacity_cmd;
+pub(crate) mod capacity_cmd;
 mod capacity_degrade;
 mod capacity_overdrive;
 mod capacity_search;
 mod capacity_step;
-pub mod compare_cmd;
+pub(crate) mod compare_cmd;
 pub mod options;
 mod progress;
-pub mod report_cmd;
+pub(crate) mod report_cmd;
 pub mod run_cmd;
 mod run_groups;
 mod run_once;
 mod run_sso;
-pub mod summary_cmd;
-pub mod topology_cmd;
+pub(crate) mod summary_cmd;
+pub(crate) mod topology_cmd;
 
 use crate::cli::{Cli, Command, TopologyCommand};
 
@@ -51,7 +51,7 @@ fn abort_on_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
 /// A command that ran to its end with a verdict that is not success: the results are kept and
 /// the process exits with the verdict's own status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// `compare --fail-if-worse` found a regression beyond the gate: status 1.
     Regressed = 1,
     /// habench stalled in a run's measured phase past `--max-harness-stall`: status 3.
@@ -62,7 +62,7 @@ pub enum Verdict {
 
 /// A verdict and what it says.
 #[derive(Debug)]
-pub struct Ended(pub Verdict, pub String);
+pub(crate) struct Ended(pub Verdict, pub String);
 
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

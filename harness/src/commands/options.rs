@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::pg::EnvOptions;
 use crate::topology::{Quorum, SyncCommit, TopologyKind, TopologySpec};
 
-pub fn env_options(args: &EnvArgs) -> EnvOptions {
+pub(crate) fn env_options(args: &EnvArgs) -> EnvOptions {
     EnvOptions {
         pg_bin: args.pg_bin.clone(),
         pg_user: args.pg_user.clone(),
@@ -18,7 +18,7 @@ pub fn env_options(args: &EnvArgs) -> EnvOptions {
     }
 }
 
-pub fn kind(arg: KindArg) -> TopologyKind {
+pub(crate) fn kind(arg: KindArg) -> TopologyKind {
     match arg {
         KindArg::Single => TopologyKind::Single,
         KindArg::SharedDisk => TopologyKind::SharedDisk,
@@ -30,14 +30,14 @@ pub fn kind(arg: KindArg) -> TopologyKind {
     }
 }
 
-pub fn quorum(arg: QuorumArg) -> Quorum {
+pub(crate) fn quorum(arg: QuorumArg) -> Quorum {
     match arg {
         QuorumArg::Any => Quorum::Any,
         QuorumArg::First => Quorum::First,
     }
 }
 
-pub fn sync_commit(arg: SyncCommitArg) -> SyncCommit {
+pub(crate) fn sync_commit(arg: SyncCommitArg) -> SyncCommit {
     match arg {
         SyncCommitArg::Off => SyncCommit::Off,
         SyncCommitArg::Local => SyncCommit::Local,
@@ -48,7 +48,7 @@ pub fn sync_commit(arg: SyncCommitArg) -> SyncCommit {
 }
 
 /// The topology flags as the configuration takes them.
-pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
+pub(crate) fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
     TopologyOverrides {
         standbys: flags.standbys,
         quorum: flags.quorum.map(quorum),
@@ -72,7 +72,7 @@ pub fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
 }
 
 /// `run`'s flags as the configuration takes them.
-pub fn overrides(a: &RunArgs) -> Overrides {
+pub(crate) fn overrides(a: &RunArgs) -> Overrides {
     Overrides {
         scenario: a.scenario.clone(),
         topology: a.topology.map(kind),
@@ -144,6 +144,6 @@ pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
 }
 
 /// `topology up KIND [flags]`.
-pub fn topology_spec(kind_arg: KindArg, flags: &TopologyFlags) -> Result<TopologySpec> {
+pub(crate) fn topology_spec(kind_arg: KindArg, flags: &TopologyFlags) -> Result<TopologySpec> {
     crate::config::topology::apply(TopologySpec::new(kind(kind_arg)), &topology_overrides(flags))
 }

@@ -5,14 +5,14 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
-pub struct Progress {
+pub(crate) struct Progress {
     quiet: bool,
     tty: bool,
 }
 
 /// The updating line of a running step; dropping it stops the updates.
 #[derive(Debug)]
-pub struct Ticker(Option<tokio::task::JoinHandle<()>>);
+pub(crate) struct Ticker(Option<tokio::task::JoinHandle<()>>);
 
 impl Drop for Ticker {
     fn drop(&mut self) {
@@ -23,12 +23,12 @@ impl Drop for Ticker {
 }
 
 impl Progress {
-    pub fn new(quiet: bool) -> Progress {
+    pub(crate) fn new(quiet: bool) -> Progress {
         Progress { quiet, tty: std::io::stderr().is_terminal() }
     }
 
     /// A step begins: a plain line, or on a terminal a line that counts its seconds.
-    pub fn begin(&self, text: String, expected: Duration) -> Ticker {
+    pub(crate) fn begin(&self, text: String, expected: Duration) -> Ticker {
         if self.quiet {
             return Ticker(None);
         }
@@ -48,7 +48,7 @@ impl Progress {
     }
 
     /// A line that stays (a finished step's verdict), replacing the updating one.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         if self.quiet {
             return;
         }

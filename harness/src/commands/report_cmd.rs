@@ -2,7 +2,7 @@
 
 use crate::cli::ReportArgs;
 
-pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
     if !args.dir.is_dir() {
         anyhow::bail!("{} is not a results folder (give a folder written by `habench run`)", args.dir.display());
     }

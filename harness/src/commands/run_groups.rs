@@ -24,7 +24,7 @@ pub(super) struct Groups {
 
 impl Groups {
     /// Each group's name and what its topology is now (`--keep` prints them).
-    pub async fn describe(&self) -> Vec<crate::export::manifest::GroupInfo> {
+    pub(crate) async fn describe(&self) -> Vec<crate::export::manifest::GroupInfo> {
         let mut out = Vec::new();
         for (g, t) in self.handles() {
             let mut t = t.lock().await;
@@ -37,7 +37,7 @@ impl Groups {
     }
 
     /// Each group with its servers (the nemesis breaks them).
-    pub fn handles(&self) -> Vec<(Arc<Group>, SharedTopology)> {
+    pub(crate) fn handles(&self) -> Vec<(Arc<Group>, SharedTopology)> {
         self.balancer.groups().iter().cloned().zip(self.topologies.iter().cloned()).collect()
     }
 }

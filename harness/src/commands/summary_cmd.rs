@@ -22,7 +22,7 @@ fn run_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-pub fn run(args: SummaryArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: SummaryArgs) -> anyhow::Result<()> {
     let mut dirs = Vec::new();
     for d in &args.dirs {
         if !d.is_dir() {

@@ -21,7 +21,7 @@ struct UpLine {
 }
 
 /// Brings a topology up, prints it as one JSON line and keeps it until SIGINT or SIGTERM.
-pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn up(args: UpArgs) -> anyhow::Result<()> {
     let spec = options::topology_spec(args.kind, &args.topology)?;
     let env = PgEnv::discover(&options::env_options(&args.env))?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -63,7 +63,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Stops servers and removes directories of habench processes that are gone.
-pub async fn clean(args: EnvArgs) -> anyhow::Result<()> {
+pub(crate) async fn clean(args: EnvArgs) -> anyhow::Result<()> {
     let env = PgEnv::discover(&options::env_options(&args))?;
     let swept = env.root.sweep_leftovers().await;
     if swept.is_empty() {

@@ -5,15 +5,15 @@ mod faults;
 mod load;
 mod orchestrator;
 mod origin;
-pub mod overrides;
-pub mod receive;
-pub mod reports;
+pub(crate) mod overrides;
+pub(crate) mod receive;
+pub(crate) mod reports;
 pub mod scenario;
-pub mod sso;
+pub(crate) mod sso;
 mod target;
-pub mod throttle;
+pub(crate) mod throttle;
 mod timing;
-pub mod topology;
+pub(crate) mod topology;
 mod workload;
 
 use std::path::PathBuf;
@@ -22,17 +22,16 @@ use std::time::Duration;
 use habench_workloads::duration::serde_str;
 use serde::Serialize;
 
-pub use load::{Load, RateChange};
+pub(crate) use load::{Load, RateChange};
 pub(crate) use origin::Origin;
 pub use overrides::{Overrides, TopologyOverrides};
-pub use receive::{ReceiveConfig, ReceiveLock};
+pub(crate) use receive::{ReceiveConfig, ReceiveLock};
 pub use reports::{ReportsConfig, ReportsOn};
-pub use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
-pub use sso::{SsoConfig, SsoMode};
+pub(crate) use scenario::{Arrival, Driver, LoadMode, WorkloadKind};
+pub(crate) use sso::{SsoConfig, SsoMode};
 pub use target::Target;
-pub use throttle::ThrottleConfig;
-pub use timing::DEFAULT_MAX_HARNESS_STALL;
-pub use workload::Workload;
+pub(crate) use throttle::ThrottleConfig;
+pub(crate) use workload::Workload;
 
 use crate::error::{Error, Result};
 use crate::topology::TopologyKind;
@@ -109,7 +108,7 @@ impl RunConfig {
     /// on different topologies), or just one. `--topology` and `--target-dsn` pick one target;
     /// `--reports-on` sets where every variant's reports go (variants that differ only in that
     /// become one run).
-    pub fn variants(args: &Overrides) -> Result<Vec<RunConfig>> {
+    pub(crate) fn variants(args: &Overrides) -> Result<Vec<RunConfig>> {
         match &args.scenario {
             Some(s) => {
                 let l = scenario::load(s).map_err(|e| Error::config("SCENARIO", e))?;
@@ -230,7 +229,7 @@ impl RunConfig {
     }
 
     /// Whether the run has standbys that can serve reads.
-    pub fn has_readable_standbys(&self) -> bool {
+    pub(crate) fn has_readable_standbys(&self) -> bool {
         match &self.target {
             Target::Topology(s) => {
                 matches!(s.kind, TopologyKind::Sync | TopologyKind::Async | TopologyKind::LogShipping) && s.standbys > 0

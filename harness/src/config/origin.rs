@@ -12,7 +12,7 @@ pub(crate) struct Origin<'a> {
 
 impl Origin<'_> {
     /// `flag` when it was given (or the file does not set `key`), else `SOURCE, line N: [table] key`.
-    pub fn key(&self, flag_given: bool, flag: &str, key: &str) -> String {
+    pub(crate) fn key(&self, flag_given: bool, flag: &str, key: &str) -> String {
         if flag_given {
             return flag.to_string();
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use habench_workloads::duration::serde_str;
 use serde::Serialize;
 
-pub use crate::config::scenario::ReceiveLock;
+pub(crate) use crate::config::scenario::ReceiveLock;
 use crate::config::scenario::ReceiveSection;
 use crate::config::{Load, Origin, WorkloadKind};
 use crate::error::{Error, Result};

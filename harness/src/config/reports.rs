@@ -24,7 +24,7 @@ pub enum ReportsOn {
 }
 
 impl ReportsOn {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReportsOn::None => "none",
             ReportsOn::Primary => "primary",

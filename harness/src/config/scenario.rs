@@ -23,7 +23,7 @@ pub const SHIPPED: [(&str, &str); 7] = [
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScenarioFile {
+pub(crate) struct ScenarioFile {
     pub name: Option<String>,
     /// Repetitions of the faulted run, each on a fresh topology.
     pub trials: Option<u32>,
@@ -48,7 +48,7 @@ pub struct ScenarioFile {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OrchestratorSection {
+pub(crate) struct OrchestratorSection {
     pub probe_interval: Option<Dur>,
     pub probe_threshold: Option<u32>,
     pub manual_delay: Option<Dur>,
@@ -61,13 +61,13 @@ pub struct OrchestratorSection {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CheckSection {
+pub(crate) struct CheckSection {
     pub exactly_once: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VariantSection {
+pub(crate) struct VariantSection {
     pub name: String,
     /// The variant's own topology; without one it runs on the scenario's, and consecutive
     /// variants without faults share one set of servers.
@@ -80,7 +80,7 @@ pub struct VariantSection {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TopologySection {
+pub(crate) struct TopologySection {
     pub kind: TopologyKind,
     pub standbys: Option<u8>,
     pub quorum: Option<Quorum>,
@@ -117,7 +117,7 @@ pub struct TopologySection {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LoadMode {
+pub(crate) enum LoadMode {
     Open,
     Closed,
 }
@@ -131,7 +131,7 @@ pub enum Arrival {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LoadSection {
+pub(crate) struct LoadSection {
     pub mode: Option<LoadMode>,
     pub rate: Option<f64>,
     pub arrival: Option<Arrival>,
@@ -151,7 +151,7 @@ pub enum WorkloadKind {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WorkloadSection {
+pub(crate) struct WorkloadSection {
     pub kind: Option<WorkloadKind>,
     pub payload_bytes: Option<u32>,
     pub driver: Option<Driver>,
@@ -170,7 +170,7 @@ pub enum Driver {
 /// `[reports]` in a scenario file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReportsSection {
+pub(crate) struct ReportsSection {
     pub on: Option<crate::config::reports::ReportsOn>,
     pub rate: Option<f64>,
     pub clients: Option<u16>,
@@ -194,7 +194,7 @@ pub enum ReceiveLock {
 }
 
 impl ReceiveLock {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReceiveLock::None => "none",
             ReceiveLock::Exclusive => "exclusive",
@@ -206,7 +206,7 @@ impl ReceiveLock {
 /// `[receive]` in a scenario file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReceiveSection {
+pub(crate) struct ReceiveSection {
     pub instances: Option<u16>,
     pub lock: Option<ReceiveLock>,
     pub poll_interval: Option<Dur>,
@@ -229,7 +229,7 @@ pub enum SsoMode {
 }
 
 impl SsoMode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SsoMode::None => "none",
             SsoMode::Separate => "separate",
@@ -241,7 +241,7 @@ impl SsoMode {
 /// `[sso]` in a scenario file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SsoSection {
+pub(crate) struct SsoSection {
     pub mode: Option<SsoMode>,
     pub refresh: Option<Dur>,
     pub decrypt_share: Option<f64>,
@@ -251,7 +251,7 @@ pub struct SsoSection {
 
 /// A duration written as a string in a scenario (`"10s"`).
 #[derive(Debug, Clone, Copy)]
-pub struct Dur(pub Duration);
+pub(crate) struct Dur(pub Duration);
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -262,14 +262,14 @@ impl<'de> Deserialize<'de> for Dur {
 
 /// Where a scenario came from.
 #[derive(Debug)]
-pub struct LoadedScenario {
+pub(crate) struct LoadedScenario {
     pub source: String,
     pub text: String,
     pub file: ScenarioFile,
 }
 
 /// Loads a shipped scenario by name, or a file by path.
-pub fn load(name_or_path: &str) -> Result<LoadedScenario, String> {
+pub(crate) fn load(name_or_path: &str) -> Result<LoadedScenario, String> {
     let shipped = SHIPPED.iter().find(|(n, _)| *n == name_or_path || format!("{n}.toml") == name_or_path);
     let path = Path::new(name_or_path);
     let (source, text) = match shipped {
@@ -287,7 +287,7 @@ pub fn load(name_or_path: &str) -> Result<LoadedScenario, String> {
 }
 
 /// Parses scenario text; toml's error names the line, the column and the key.
-pub fn parse(text: &str) -> Result<ScenarioFile, String> {
+pub(crate) fn parse(text: &str) -> Result<ScenarioFile, String> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     if let Some(mb) = &file.messagebox {
         mb.validate().map_err(|e| {
@@ -304,7 +304,7 @@ pub fn parse(text: &str) -> Result<ScenarioFile, String> {
 
 /// A name habench turns into a folder: letters, digits, `-`, `_` and `.`, not `.` or `..`, at
 /// most 64 characters.
-pub fn check_plain_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_plain_name(name: &str) -> Result<(), String> {
     let plain = !name.is_empty()
         && name.len() <= 64
         && name != "."
@@ -336,7 +336,7 @@ fn check_names(file: &ScenarioFile) -> Result<(), String> {
 /// The 1-based line that sets `key` (`load.rate`, `duration`, `topology.pin`, or an element of
 /// an array of tables, `messagebox.hosts[1].name`), when the text sets it: the key inside its
 /// own table, not a key of the same name elsewhere.
-pub fn line_of(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn line_of(text: &str, key: &str) -> Option<usize> {
     // `messagebox.hosts[1].name` -> table `messagebox.hosts`, element 1, key `name`.
     let (table, element, name) = match key.split_once('[') {
         Some((table, rest)) => {
@@ -383,7 +383,7 @@ pub fn line_of(text: &str, key: &str) -> Option<usize> {
 
 impl TopologySection {
     /// Server settings as `name = value` text pairs.
-    pub fn settings(&self) -> Vec<(String, String)> {
+    pub(crate) fn settings(&self) -> Vec<(String, String)> {
         self.settings
             .iter()
             .map(|(k, v)| {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use habench_workloads::duration::serde_str;
 use serde::Serialize;
 
-pub use crate::config::scenario::SsoMode;
+pub(crate) use crate::config::scenario::SsoMode;
 use crate::config::scenario::SsoSection;
 use crate::config::{Origin, Target, WorkloadKind};
 use crate::error::{Error, Result};

@@ -21,7 +21,7 @@ pub enum Target {
 
 impl Target {
     /// The kind of topology habench starts (None: a server or cluster it does not start).
-    pub fn topology_kind(&self) -> Option<TopologyKind> {
+    pub(crate) fn topology_kind(&self) -> Option<TopologyKind> {
         match self {
             Target::Topology(s) => Some(s.kind),
             Target::Dsn { .. } | Target::Cluster { .. } => None,

@@ -8,9 +8,6 @@ use serde::Serialize;
 use crate::config::{Overrides, WorkloadKind};
 use crate::error::{Error, Result};
 
-/// BizTalk's default "message count in database" threshold.
-pub const DEFAULT_THRESHOLD: u64 = 50_000;
-
 /// Above `threshold` messages in the MessageBox (host queues plus suspended), every publish is
 /// delayed: first by `initial_delay`, doubled each interval the condition lasts, at most
 /// `max_delay` (BizTalk's default maximum publishing delay is 300 s).
@@ -25,7 +22,7 @@ pub struct ThrottleConfig {
 
 impl ThrottleConfig {
     /// From `--throttle N` (N: the threshold).
-    pub fn with_threshold(threshold: u64) -> Result<ThrottleConfig> {
+    pub(crate) fn with_threshold(threshold: u64) -> Result<ThrottleConfig> {
         if threshold == 0 {
             return Err(Error::config(
                 "--throttle",

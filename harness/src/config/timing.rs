@@ -11,7 +11,7 @@ use crate::topology::TopologyKind;
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A stall of habench longer than this in the measured phase compromises a run.
-pub const DEFAULT_MAX_HARNESS_STALL: Duration = Duration::from_millis(200);
+pub(crate) const DEFAULT_MAX_HARNESS_STALL: Duration = Duration::from_millis(200);
 
 /// The run's durations, each checked against its range.
 #[derive(Debug, Clone, Copy)]

@@ -144,7 +144,7 @@ fn nodes_to_standbys(n: u8, field: &str) -> Result<u8> {
 }
 
 /// PostgreSQL's archive_timeout is whole seconds: anything else is refused, not truncated.
-pub fn whole_seconds(d: Duration) -> std::result::Result<Duration, String> {
+pub(crate) fn whole_seconds(d: Duration) -> std::result::Result<Duration, String> {
     if d.subsec_nanos() != 0 || d.is_zero() || d > Duration::from_secs(3600) {
         return Err(format!(
             "archive_timeout is whole seconds from 1s to 3600s (PostgreSQL's unit); {d:?} is not: write e.g. 1s or 2s"
@@ -154,7 +154,7 @@ pub fn whole_seconds(d: Duration) -> std::result::Result<Duration, String> {
 }
 
 /// Applies the flags given on top of `spec` (a default or a scenario's), then validates.
-pub fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<TopologySpec> {
+pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<TopologySpec> {
     let kind = spec.kind;
     if let Some(n) = flags.standbys {
         spec.standbys = n;

@@ -6,7 +6,7 @@ use crate::export::TableReport;
 use crate::summary::DistanceSection;
 
 /// The section with its table as Markdown and CSV.
-pub fn distance_report(section: DistanceSection) -> TableReport<DistanceSection> {
+pub(crate) fn distance_report(section: DistanceSection) -> TableReport<DistanceSection> {
     let mut md = String::from("## Distance: commit latency against the link's round trip\n\n");
     let md_header = ["variant", "setup", "one-way ms", "round trip ms", "commit p50 ms", "commit p99 ms", "commits/s"];
     let header =

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::runner::ledger::LedgerEntry;
 
-pub const HEADER: [&str; 11] = [
+pub(crate) const HEADER: [&str; 11] = [
     "at_us",
     "event",
     "msg_id",

@@ -10,7 +10,7 @@ use crate::sysinfo::{Load, Machine};
 use crate::topology::info::TopologyInfo;
 
 #[derive(Debug, Serialize)]
-pub struct Manifest<'a> {
+pub(crate) struct Manifest<'a> {
     pub habench_version: &'static str,
     pub git_commit: &'static str,
     pub created_at: String,
@@ -39,10 +39,10 @@ pub struct Manifest<'a> {
 
 /// One parallel group in the manifest.
 #[derive(Debug, Serialize)]
-pub struct GroupInfo {
+pub(crate) struct GroupInfo {
     pub name: String,
     pub topology: TopologyInfo,
 }
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const GIT_COMMIT: &str = env!("HABENCH_GIT_COMMIT");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const GIT_COMMIT: &str = env!("HABENCH_GIT_COMMIT");

@@ -8,7 +8,7 @@ use crate::export::TableReport;
 use crate::summary::{Gain, OffloadRow, OffloadSection};
 
 /// The section with its table as Markdown and CSV.
-pub fn offload_report(summary: OffloadSection) -> TableReport<OffloadSection> {
+pub(crate) fn offload_report(summary: OffloadSection) -> TableReport<OffloadSection> {
     let (markdown, csv) = table(&summary.variants, summary.standbys_vs_primary);
     TableReport { summary, markdown, csv }
 }

@@ -3,7 +3,7 @@
 use crate::measure::{IntervalRow, Op};
 use crate::run_result::Progress;
 
-pub fn line(row: &IntervalRow, p: &Progress<'_>) -> String {
+pub(crate) fn line(row: &IntervalRow, p: &Progress<'_>) -> String {
     let main = if row.stats.op(Op::Insert).is_some() { Op::Insert } else { Op::Publish };
     let (rate, p99) = match row.stats.op(main) {
         Some(s) if row.interval_s > 0.0 => (s.ok as f64 / row.interval_s, s.latency().p99),

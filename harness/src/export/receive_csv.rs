@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::receive::{Receipt, ReceiveRecords};
 
-pub const HEADER: [&str; 11] = [
+pub(crate) const HEADER: [&str; 11] = [
     "seq",
     "file",
     "bytes",
@@ -19,7 +19,7 @@ pub const HEADER: [&str; 11] = [
     "outcome",
 ];
 
-pub fn render(r: &ReceiveRecords) -> String {
+pub(crate) fn render(r: &ReceiveRecords) -> String {
     let mut reads: HashMap<u64, Vec<&Receipt>> = HashMap::new();
     for x in &r.receipts {
         reads.entry(x.seq).or_default().push(x);

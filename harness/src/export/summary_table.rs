@@ -8,7 +8,7 @@ use crate::summary::Summary;
 
 /// One run's row, read from its `summary.json` and `manifest.json`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     pub run_id: String,
     pub topology: String,
     pub standbys: Option<u64>,
@@ -23,7 +23,7 @@ pub struct Row {
     pub complete: bool,
 }
 
-pub fn row(summary: &Summary, manifest: &Value) -> Row {
+pub(crate) fn row(summary: &Summary, manifest: &Value) -> Row {
     let spec = &manifest["config"]["target"]["topology"];
     let op = summary.commit_op();
     let sync = match (spec["kind"].as_str(), spec["quorum"].as_str()) {
@@ -98,12 +98,12 @@ const HEADER: [&str; 12] = [
     "complete",
 ];
 
-pub fn markdown(rows: &[Row]) -> String {
+pub(crate) fn markdown(rows: &[Row]) -> String {
     let records: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
     crate::text_table::markdown(&HEADER, &records)
 }
 
-pub fn csv(rows: &[Row]) -> String {
+pub(crate) fn csv(rows: &[Row]) -> String {
     let records: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
     crate::text_table::table(&HEADER, &records)
 }

@@ -4,7 +4,7 @@ use crate::measure::{IntervalRow, Op};
 
 /// The columns of one run's timeline.
 #[derive(Debug, Clone)]
-pub struct Columns {
+pub(crate) struct Columns {
     pub ops: Vec<Op>,
     pub hosts: Vec<String>,
     pub standbys: Vec<String>,
@@ -21,7 +21,7 @@ fn opt_f(v: Option<f64>) -> String {
 }
 
 /// The header record (with its line end).
-pub fn header(c: &Columns) -> String {
+pub(crate) fn header(c: &Columns) -> String {
     crate::text_table::line(&header_cells(c))
 }
 
@@ -50,7 +50,7 @@ fn header_cells(c: &Columns) -> Vec<String> {
 }
 
 /// One interval's record (with its line end).
-pub fn row(c: &Columns, r: &IntervalRow) -> String {
+pub(crate) fn row(c: &Columns, r: &IntervalRow) -> String {
     let mut cells = vec![format!("{:.3}", r.t_s), format!("{:.3}", r.interval_s), r.phase.as_str().to_string()];
     for op in &c.ops {
         match r.stats.op(*op) {

@@ -3,10 +3,10 @@
 use crate::summary::{RepeatedSummary, Spread, VariantRow};
 
 /// What the top-level folder of a repeated run holds.
-pub type TrialsReport = crate::export::TableReport<RepeatedSummary>;
+pub(crate) type TrialsReport = crate::export::TableReport<RepeatedSummary>;
 
 /// The repeated run's summary with its table as Markdown and CSV.
-pub fn trials_report(summary: RepeatedSummary) -> TrialsReport {
+pub(crate) fn trials_report(summary: RepeatedSummary) -> TrialsReport {
     let (markdown, csv) = table(&summary.variants);
     TrialsReport { summary, markdown, csv }
 }

@@ -18,11 +18,11 @@ const INJECTION_SLACK: f64 = 0.2;
 
 /// Time allowed after the decision for promotion (or restart with crash recovery) and for the
 /// clients to reach the new primary.
-pub const ALLOWANCE: Duration = Duration::from_secs(3);
+pub(crate) const ALLOWANCE: Duration = Duration::from_secs(3);
 
 /// Whose decisions the band models.
 #[derive(Debug, Clone)]
-pub enum RtoModel {
+pub(crate) enum RtoModel {
     /// habench's orchestrator: a probe every `interval`, `threshold` misses declare a failure.
     Builtin { interval: Duration, threshold: u32, manual_delay: Duration },
     /// Patroni with these timings (clamped as Patroni clamps them).
@@ -31,7 +31,7 @@ pub enum RtoModel {
 
 /// A predicted RTO range and how the measurement compares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Band {
+pub(crate) struct Band {
     pub lo_ms: f64,
     pub hi_ms: f64,
     /// The arithmetic, in the configuration's terms.
@@ -41,7 +41,7 @@ pub struct Band {
 }
 
 /// The band `model` predicts for `fault`, when it has one.
-pub fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
+pub(crate) fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
     let p = ALLOWANCE.as_secs_f64();
     let d = fault.duration.map(|d| d.as_secs_f64());
     let (lo, hi, text) = match model {

@@ -14,7 +14,7 @@ use crate::patroni::{http, ClusterView};
 use crate::topology::AnyTopology;
 
 /// How often the cluster's view is read.
-pub const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// The leader as one poll saw it.
@@ -53,7 +53,7 @@ struct Phase {
 
 /// Watches the engine behind `urls` (node name, REST URL); a topology habench started is told
 /// who leads after each change.
-pub async fn run(
+pub(crate) async fn run(
     (urls, client): (Vec<(String, String)>, http::RestClient),
     topo: Option<SharedTopology>,
     log: EventLog,

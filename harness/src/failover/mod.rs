@@ -3,7 +3,7 @@
 //! promote or restart, endpoint ready). Both log timestamped events; `trials` turns them and the
 //! acknowledgement times into one timeline per fault.
 
-pub mod band;
+pub(crate) mod band;
 mod engine_watch;
 mod group_fault;
 mod orchestrator;
@@ -18,10 +18,10 @@ use crate::fault::{self, FaultKind, FaultSpec};
 use crate::pg::Endpoint;
 use crate::topology::AnyTopology;
 
-pub use orchestrator::OrchestratorConfig;
+pub(crate) use orchestrator::OrchestratorConfig;
 
 /// The topology under test, shared by the nemesis and the orchestrator.
-pub type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
+pub(crate) type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
 
 /// What the runner hands the failover tasks.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub struct FailoverPlan {
 /// Runs the nemesis (faults at their times, counted from `measure_start`) and, when there is a
 /// topology, the orchestrator, until `stop` is set. `kills` asks the runner to kill one of its
 /// workers (a host instance holding a batch, a receive instance).
-pub async fn drive(
+pub(crate) async fn drive(
     plan: FailoverPlan,
     measure_start: Instant,
     log: EventLog,
@@ -249,7 +249,7 @@ async fn sso_outage(
 }
 
 /// Polls the write endpoint until a read-write session answers.
-pub async fn wait_endpoint(endpoint: &Endpoint, timeout: Duration) -> bool {
+pub(crate) async fn wait_endpoint(endpoint: &Endpoint, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Ok(c) = endpoint.connect_once().await {

@@ -55,7 +55,7 @@ impl Default for OrchestratorConfig {
 
 const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub async fn run(
+pub(crate) async fn run(
     topo: SharedTopology,
     cfg: OrchestratorConfig,
     endpoint: Endpoint,

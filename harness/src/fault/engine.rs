@@ -13,7 +13,7 @@ const PLANNED_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Over 80 lines: one arm per fault the engine is asked for, each a REST call and the wait for
 /// its answer, read top to bottom against Patroni's API.
-pub async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
+pub(crate) async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
     let view = p.cluster().await.ok_or_else(|| Error::node("patroni", "no Patroni REST API answers"))?;
     p.follow(&view);
     let leader = view
@@ -117,7 +117,7 @@ pub(super) fn planned_move(
 }
 
 /// Ends a lasting fault: thaws the node or the DCS. Returns whether there was something to undo.
-pub fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
+pub(crate) fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
     match kind {
         FaultKind::PausePrimary if p.is_frozen(target) => p.freeze_node(target, false).is_ok(),
         FaultKind::DcsOutage if p.dcs_frozen() => p.freeze_dcs(false).is_ok(),

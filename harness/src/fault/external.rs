@@ -5,7 +5,7 @@ use crate::cluster::External;
 use crate::error::{Error, Result};
 use crate::fault::{FaultKind, Injected};
 
-pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
+pub(crate) async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
     let primary = c.primary().await?;
     let ran = |target: String, action: &str, out: String| Injected {
         target,
@@ -49,7 +49,7 @@ pub async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
 
 /// Ends a lasting fault with the file's `resume` command (node or DCS): Ok(false) when the
 /// fault has nothing to undo, the command's error (it failed or timed out) otherwise.
-pub async fn resume(c: &External, kind: FaultKind, target: &str) -> Result<bool> {
+pub(crate) async fn resume(c: &External, kind: FaultKind, target: &str) -> Result<bool> {
     match kind {
         FaultKind::PausePrimary => c.run_action(target, "resume").await.map(|_| true),
         FaultKind::DcsOutage => c.run_dcs("resume").await.map(|_| true),

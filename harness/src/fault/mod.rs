@@ -2,7 +2,7 @@
 //! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
 
 mod engine;
-pub mod external;
+pub(crate) mod external;
 mod nemesis;
 mod worker_kill;
 
@@ -13,8 +13,8 @@ use std::time::Duration;
 use habench_workloads::duration::{format_duration, parse_duration};
 use serde::{Deserialize, Serialize};
 
-pub use nemesis::{inject, resume, Injected};
-pub use worker_kill::WorkerKills;
+pub(crate) use nemesis::{inject, resume, Injected};
+pub(crate) use worker_kill::WorkerKills;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,7 +57,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 16] = [
+    pub(crate) const ALL: [FaultKind; 16] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -76,7 +76,7 @@ impl FaultKind {
         FaultKind::DrainGroup,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FaultKind::KillPrimary => "kill-primary",
             FaultKind::CrashPrimary => "crash-primary",
@@ -98,7 +98,7 @@ impl FaultKind {
     }
 
     /// Faults that last a while and are then undone.
-    pub fn needs_duration(self) -> bool {
+    pub(crate) fn needs_duration(self) -> bool {
         matches!(
             self,
             FaultKind::PausePrimary
@@ -112,24 +112,24 @@ impl FaultKind {
     }
 
     /// Faults that may last a while: with a duration they are undone after it, without one not.
-    pub fn takes_optional_duration(self) -> bool {
+    pub(crate) fn takes_optional_duration(self) -> bool {
         matches!(self, FaultKind::KillReceiveInstance | FaultKind::CrashGroup)
     }
 
     /// Faults that act on a group of parallel groups.
-    pub fn on_group(self) -> bool {
+    pub(crate) fn on_group(self) -> bool {
         matches!(self, FaultKind::CrashGroup | FaultKind::DrainGroup)
     }
 
     /// Faults that habench carries out on what it runs itself (its workers, the secret server),
     /// whatever the servers under test.
-    pub fn on_workers(self) -> bool {
+    pub(crate) fn on_workers(self) -> bool {
         matches!(self, FaultKind::KillHostInstance | FaultKind::KillReceiveInstance | FaultKind::SsoOutage)
     }
 
     /// Whether the fault can be carried out on an existing cluster, before anything runs; the
     /// error names the missing key.
-    pub fn applies_to_cluster(self, c: &crate::cluster::ClusterFile) -> Result<(), String> {
+    pub(crate) fn applies_to_cluster(self, c: &crate::cluster::ClusterFile) -> Result<(), String> {
         let need = |actions: &[&str]| {
             match c.missing_action(actions) {
             Some((node, action)) => Err(format!(
@@ -159,7 +159,7 @@ impl FaultKind {
     }
 
     /// Whether the fault can be injected into `kind`; the error says what to use instead.
-    pub fn applies_to(self, kind: crate::topology::TopologyKind) -> Result<(), String> {
+    pub(crate) fn applies_to(self, kind: crate::topology::TopologyKind) -> Result<(), String> {
         use crate::topology::TopologyKind as K;
         let engine_only = matches!(self, FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage);
         match kind {
@@ -183,12 +183,12 @@ impl FaultKind {
     }
 
     /// Faults that act on the standbys' replication links.
-    pub fn needs_links(self) -> bool {
+    pub(crate) fn needs_links(self) -> bool {
         matches!(self, FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary)
     }
 
     /// Faults that act on the client path too.
-    pub fn needs_client_links(self) -> bool {
+    pub(crate) fn needs_client_links(self) -> bool {
         self == FaultKind::PartitionPrimary
     }
 }
@@ -251,7 +251,7 @@ impl FromStr for FaultSpec {
 }
 
 impl FaultSpec {
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.kind.takes_optional_duration() {
             return Ok(());
         }
@@ -268,14 +268,14 @@ impl FaultSpec {
 /// A fault as written in a scenario file: `{ kind = "kill-primary", at = "20s" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultEntry {
+pub(crate) struct FaultEntry {
     pub kind: FaultKind,
     pub at: String,
     pub duration: Option<String>,
 }
 
 impl FaultEntry {
-    pub fn to_spec(&self) -> Result<FaultSpec, String> {
+    pub(crate) fn to_spec(&self) -> Result<FaultSpec, String> {
         let spec = FaultSpec {
             kind: self.kind,
             at: parse_duration(&self.at).map_err(|e| format!("faults.at: {e}"))?,

@@ -11,7 +11,7 @@ use crate::topology::{AnyTopology, Topology};
 
 /// What the injection did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Injected {
+pub(crate) struct Injected {
     /// The node it hit (or the host instance).
     pub target: String,
     pub detail: String,
@@ -19,7 +19,7 @@ pub struct Injected {
 
 /// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
 /// once the node is paused; the caller resumes it after the duration.
-pub async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
+pub(crate) async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
     if let AnyTopology::Patroni(p) = topo {
         return super::engine::inject(kind, p).await;
     }
@@ -155,7 +155,7 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
 }
 
 /// Extra one-way delay of a slow link.
-pub const SLOW_LINK_EXTRA: Duration = Duration::from_millis(50);
+pub(crate) const SLOW_LINK_EXTRA: Duration = Duration::from_millis(50);
 
 fn no_links() -> Error {
     Error::config("--fault", "this fault acts on standby links: use sync or async (links are added when missing)")
@@ -163,7 +163,7 @@ fn no_links() -> Error {
 
 /// Ends a fault that lasts (pause-primary, partition-standby, partition-primary, slow-link).
 /// Returns whether there was something to undo.
-pub fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
+pub(crate) fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
     if let AnyTopology::Patroni(p) = topo {
         return super::engine::resume(p, kind, target);
     }

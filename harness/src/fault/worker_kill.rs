@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Requests from the nemesis to the runner's workers.
 #[derive(Debug, Default)]
-pub struct WorkerKills {
+pub(crate) struct WorkerKills {
     host: AtomicBool,
     /// A receive instance dies; Some(d): it is started again after d.
     receive: Mutex<Option<Option<Duration>>>,
@@ -18,28 +18,28 @@ pub struct WorkerKills {
 
 impl WorkerKills {
     /// An instance of the first host dies holding its next batch.
-    pub fn kill_host_instance(&self) {
+    pub(crate) fn kill_host_instance(&self) {
         self.host.store(true, Ordering::SeqCst);
     }
 
     /// Taken by the instance that dies (once).
-    pub fn take_host_kill(&self) -> bool {
+    pub(crate) fn take_host_kill(&self) -> bool {
         self.host.swap(false, Ordering::SeqCst)
     }
 
     /// A receive instance dies, and restarts after `restart` if given.
-    pub fn kill_receive_instance(&self, restart: Option<Duration>) {
+    pub(crate) fn kill_receive_instance(&self, restart: Option<Duration>) {
         *self.receive.lock().expect("worker kills lock") = Some(restart);
         self.receive_raised.notify_waiters();
     }
 
     /// Resolves when a receive instance is next asked to die.
-    pub async fn receive_kill_raised(&self) {
+    pub(crate) async fn receive_kill_raised(&self) {
         self.receive_raised.notified().await;
     }
 
     /// Taken by the receive instance that dies (once): its restart delay, if any.
-    pub fn take_receive_kill(&self) -> Option<Option<Duration>> {
+    pub(crate) fn take_receive_kill(&self) -> Option<Option<Duration>> {
         self.receive.lock().expect("worker kills lock").take()
     }
 }

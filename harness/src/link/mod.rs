@@ -1,8 +1,8 @@
 //! Distance and partitions without `netem`: a userspace TCP proxy per standby replication
 //! connection, with delay, jitter, bandwidth and a cut switch.
 
-pub mod proxy;
-pub mod spec;
+pub(crate) mod proxy;
+pub(crate) mod spec;
 
 pub use proxy::{LinkProxy, LinkState};
 pub use spec::LinkSpec;

@@ -56,16 +56,16 @@ impl LinkProxy {
         self.port
     }
 
-    pub fn upstream(&self) -> u16 {
+    pub(crate) fn upstream(&self) -> u16 {
         self.upstream.load(Ordering::SeqCst)
     }
 
     /// Forward new connections to another server (after a failover).
-    pub fn set_upstream(&self, port: u16) {
+    pub(crate) fn set_upstream(&self, port: u16) {
         self.upstream.store(port, Ordering::SeqCst);
     }
 
-    pub fn spec(&self) -> LinkSpec {
+    pub(crate) fn spec(&self) -> LinkSpec {
         *self.spec.borrow()
     }
 
@@ -78,7 +78,7 @@ impl LinkProxy {
         self.state.send_replace(state);
     }
 
-    pub fn state(&self) -> LinkState {
+    pub(crate) fn state(&self) -> LinkState {
         *self.state.borrow()
     }
 

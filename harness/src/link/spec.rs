@@ -18,7 +18,7 @@ pub struct LinkSpec {
 }
 
 /// The longest one-way delay an emulated link takes.
-pub const MAX_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(60);
 
 impl LinkSpec {
     pub fn parse(text: &str) -> Result<LinkSpec, String> {
@@ -47,7 +47,8 @@ impl LinkSpec {
     }
 
     /// The round trip this link adds (both directions).
-    pub fn round_trip(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn round_trip(&self) -> Duration {
         self.delay * 2
     }
 }
@@ -79,7 +80,7 @@ impl fmt::Display for LinkSpec {
 }
 
 /// Parses `NODE=delay:...` (the `--link` flag).
-pub fn parse_node_link(text: &str) -> Result<(String, LinkSpec), String> {
+pub(crate) fn parse_node_link(text: &str) -> Result<(String, LinkSpec), String> {
     let (node, spec) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}`: write NODE=delay:20ms[,jitter:2ms][,bandwidth:100mbit]"))?;

@@ -23,7 +23,7 @@ fn ticks_per_s() -> f64 {
 
 /// CPU ticks of every process of every node at one moment.
 #[derive(Debug, Clone, Default)]
-pub struct CpuSnapshot {
+pub(crate) struct CpuSnapshot {
     /// (pid, start ticks) -> (node name, CPU ticks).
     procs: HashMap<(u32, u64), (String, u64)>,
     /// CPU seconds this process had used.
@@ -31,7 +31,7 @@ pub struct CpuSnapshot {
 }
 
 /// CPU seconds (user + system) every thread of this process has used so far.
-pub fn own_cpu_s() -> f64 {
+pub(crate) fn own_cpu_s() -> f64 {
     rusage_cpu_s(libc::RUSAGE_SELF)
 }
 
@@ -52,7 +52,7 @@ fn rusage_cpu_s(who: libc::c_int) -> f64 {
 }
 
 /// Takes a snapshot of the nodes `(name, postmaster pid)`.
-pub fn snapshot(nodes: &[(String, u32)]) -> CpuSnapshot {
+pub(crate) fn snapshot(nodes: &[(String, u32)]) -> CpuSnapshot {
     let mut out = CpuSnapshot { own_s: own_cpu_s(), ..Default::default() };
     for (name, pm) in nodes {
         let mut pids = vec![*pm];
@@ -81,7 +81,7 @@ pub struct CpuUsage {
 
 /// What each process used between `start` and `end` (a process born in between counts whole);
 /// `report_pids` are (node, backend pid) of the report connections.
-pub fn usage(start: &CpuSnapshot, end: &CpuSnapshot, report_pids: &[(String, i32)], wall_s: f64) -> CpuUsage {
+pub(crate) fn usage(start: &CpuSnapshot, end: &CpuSnapshot, report_pids: &[(String, i32)], wall_s: f64) -> CpuUsage {
     let tps = ticks_per_s();
     let mut u = CpuUsage { wall_s, harness_s: (end.own_s - start.own_s).max(0.0), ..Default::default() };
     for (key, (node, ticks)) in &end.procs {

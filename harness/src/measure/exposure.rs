@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// How many standbys must confirm a commit under a `synchronous_standby_names` value:
 /// `FIRST k (...)`, `ANY k (...)` and `k (...)` need k; a plain list (or `*`) needs one; an empty
 /// value none.
-pub fn required_standbys(names: &str) -> u32 {
+pub(crate) fn required_standbys(names: &str) -> u32 {
     let t = names.trim();
     if t.is_empty() {
         return 0;
@@ -40,7 +40,7 @@ pub struct SyncSample {
 /// ends at the first that showed it again, so it may hold up to one sampling interval of
 /// protected commits at each end, never miss an exposed one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Window {
+pub(crate) struct Window {
     /// Wall-clock µs: the last sample before the change, the first that showed it, and the first
     /// that no longer did (None: it lasted to the end of the run).
     pub start_us: i64,
@@ -52,7 +52,7 @@ pub struct Window {
 }
 
 /// The windows in which fewer standbys than `configured` would confirm a commit.
-pub fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
+pub(crate) fn windows(samples: &[SyncSample], configured: &str) -> Vec<Window> {
     let need = required_standbys(configured);
     let mut out: Vec<Window> = Vec::new();
     let mut open: Option<Window> = None;
@@ -90,7 +90,7 @@ pub struct MessageAck {
 }
 
 /// The acknowledgements (sorted) from `start_us` up to `end_us`.
-pub fn acks_between(acks: &[MessageAck], start_us: i64, end_us: i64) -> &[MessageAck] {
+pub(crate) fn acks_between(acks: &[MessageAck], start_us: i64, end_us: i64) -> &[MessageAck] {
     let from = acks.partition_point(|a| a.at_us < start_us);
     let to = acks.partition_point(|a| a.at_us < end_us).max(from);
     &acks[from..to]

@@ -1,7 +1,7 @@
 //! Least-squares fits over measured points.
 
 /// Least-squares slope of y on x; None with fewer than two points or no spread in x.
-pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+pub(crate) fn slope(points: &[(f64, f64)]) -> Option<f64> {
     let n = points.len() as f64;
     if points.len() < 2 {
         return None;
@@ -15,7 +15,7 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 }
 
 /// The slope and its standard error (from the residuals; None with fewer than three points).
-pub fn slope_with_error(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+pub(crate) fn slope_with_error(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let b = slope(points)?;
     if points.len() < 3 {
         return None;

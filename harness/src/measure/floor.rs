@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::pg::PgEnv;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Floor {
+pub(crate) struct Floor {
     /// One 8 kB write + fdatasync, µs (pg_test_fsync).
     pub fdatasync_us: Option<f64>,
     /// When it was measured (seconds since the Unix epoch).
@@ -28,7 +28,7 @@ fn now_s() -> u64 {
 }
 
 /// Reads `usecs/op` of the fdatasync line in pg_test_fsync's single-write section.
-pub fn parse_pg_test_fsync(out: &str) -> Option<f64> {
+pub(crate) fn parse_pg_test_fsync(out: &str) -> Option<f64> {
     let section = out.split("Compare file sync methods using one").nth(1)?;
     let section = section.split("Compare file sync methods using two").next()?;
     let line = section.lines().find(|l| l.trim_start().starts_with("fdatasync"))?;
@@ -40,7 +40,7 @@ pub fn parse_pg_test_fsync(out: &str) -> Option<f64> {
 /// The local WAL flush time, from the cache when it is fresh, else measured now (~15 s) in
 /// `data_dir` (a server's data directory: the file system its WAL is on, writable by the server
 /// user).
-pub async fn fdatasync(env: &PgEnv, data_dir: &Path) -> (Option<f64>, u64) {
+pub(crate) async fn fdatasync(env: &PgEnv, data_dir: &Path) -> (Option<f64>, u64) {
     let cache = env.root.path().join(CACHE);
     if let Some(f) = read_cache(&cache) {
         if now_s().saturating_sub(f.fdatasync_measured_at) < CACHE_FOR.as_secs() && f.fdatasync_us.is_some() {
@@ -76,7 +76,7 @@ fn read_cache(p: &Path) -> Option<Floor> {
 }
 
 /// The fastest of 20 `SELECT 1` round trips.
-pub async fn round_trip(client: &tokio_postgres::Client) -> Option<f64> {
+pub(crate) async fn round_trip(client: &tokio_postgres::Client) -> Option<f64> {
     let mut best: Option<Duration> = None;
     for _ in 0..20 {
         let t0 = Instant::now();
@@ -89,7 +89,7 @@ pub async fn round_trip(client: &tokio_postgres::Client) -> Option<f64> {
 
 /// The commit floor of a setup: local flush, plus (when commits wait for a standby) a round
 /// trip and the standby's own flush.
-pub fn commit_floor_us(f: &Floor, waits_for_standby: bool) -> Option<f64> {
+pub(crate) fn commit_floor_us(f: &Floor, waits_for_standby: bool) -> Option<f64> {
     let flush = f.fdatasync_us?;
     if waits_for_standby {
         Some(flush + f.round_trip_us.unwrap_or(0.0) + flush)

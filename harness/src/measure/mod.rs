@@ -1,19 +1,19 @@
 //! Measurement: per-worker recorders of latency (HdrHistogram) and outcomes, merged per
 //! interval; timeline rows. Nothing here formats output (see `export`).
 
-pub mod clock;
+pub(crate) mod clock;
 pub mod cpu;
-pub mod exposure;
-pub mod fit;
-pub mod floor;
-pub mod op;
-pub mod recorder;
-pub mod reports;
-pub mod stall;
+pub(crate) mod exposure;
+pub(crate) mod fit;
+pub(crate) mod floor;
+pub(crate) mod op;
+pub(crate) mod recorder;
+pub(crate) mod reports;
+pub(crate) mod stall;
 pub mod stats;
-pub mod timeline;
+pub(crate) mod timeline;
 
-pub use clock::RunClock;
+pub(crate) use clock::RunClock;
 pub use op::Op;
 pub use recorder::{Recorders, WorkerRecorder};
 pub use stats::{LatencySummary, OpStats, Stats};

@@ -24,11 +24,11 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 8] =
+    pub(crate) const ALL: [Op; 8] =
         [Op::Publish, Op::Insert, Op::Dequeue, Op::Complete, Op::Suspend, Op::EndToEnd, Op::Cleanup, Op::Report];
-    pub const COUNT: usize = Self::ALL.len();
+    pub(crate) const COUNT: usize = Self::ALL.len();
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Publish => "publish",
             Op::Insert => "insert",
@@ -41,7 +41,7 @@ impl Op {
         }
     }
 
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }

@@ -46,7 +46,7 @@ impl WorkerRecorder {
     }
 
     /// Several updates under one lock (e.g. a completion and its end-to-end latency).
-    pub fn with<R>(&self, f: impl FnOnce(&mut Stats) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Stats) -> R) -> R {
         f(&mut self.0.lock().expect("worker stats lock"))
     }
 }

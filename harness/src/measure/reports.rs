@@ -11,7 +11,7 @@ use crate::measure::stats::{new_histogram, OpStats};
 
 /// One report query's measurement.
 #[derive(Debug, Clone, Copy)]
-pub struct ReportSample {
+pub(crate) struct ReportSample {
     pub kind: ReportKind,
     pub outcome: Outcome,
     /// From the intended start (open loop), µs.
@@ -49,11 +49,11 @@ pub struct ReportStats {
 }
 
 impl ReportStats {
-    pub fn target(&mut self, name: &str) -> &mut TargetReports {
+    pub(crate) fn target(&mut self, name: &str) -> &mut TargetReports {
         self.targets.entry(name.to_string()).or_default()
     }
 
-    pub fn record(&mut self, target: &str, s: &ReportSample) {
+    pub(crate) fn record(&mut self, target: &str, s: &ReportSample) {
         let t = self.target(target);
         t.by_kind.entry(s.kind).or_default().record(s.outcome, s.latency_us);
         if s.conflict {
@@ -72,7 +72,7 @@ impl ReportStats {
     }
 
     /// All queries on all targets.
-    pub fn total(&self) -> OpStats {
+    pub(crate) fn total(&self) -> OpStats {
         let mut all = OpStats::default();
         for t in self.targets.values() {
             for s in t.by_kind.values() {
@@ -85,7 +85,7 @@ impl ReportStats {
 
 impl TargetReports {
     /// How far behind the primary a read was, in WAL bytes (0 is recorded as 1).
-    pub fn record_staleness_bytes(&mut self, bytes: u64) {
+    pub(crate) fn record_staleness_bytes(&mut self, bytes: u64) {
         let h = self
             .staleness_bytes
             .get_or_insert_with(|| Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds"));

@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a runtime's heartbeat task runs.
-pub const BEAT: Duration = Duration::from_millis(10);
+pub(crate) const BEAT: Duration = Duration::from_millis(10);
 /// How often the watching thread wakes.
 const TICK: Duration = Duration::from_millis(5);
 /// A pause shorter than this is not recorded.
-pub const RECORD_OVER: Duration = Duration::from_millis(50);
+pub(crate) const RECORD_OVER: Duration = Duration::from_millis(50);
 
 /// One stall of habench itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,14 +61,14 @@ impl Inner {
 
 /// The detector of one run: its thread runs until `finish`.
 #[derive(Debug)]
-pub struct StallDetector {
+pub(crate) struct StallDetector {
     inner: Arc<Inner>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StallDetector {
     /// Starts the watching thread.
-    pub fn start() -> StallDetector {
+    pub(crate) fn start() -> StallDetector {
         let inner = Arc::new(Inner {
             origin: Instant::now(),
             beats: Mutex::default(),
@@ -88,23 +88,23 @@ impl StallDetector {
 
     /// A heartbeat for the runtime that will run the returned future (spawn it there). The
     /// runtime is watched while the future lives.
-    pub fn heartbeat(&self, runtime: &str) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(crate) fn heartbeat(&self, runtime: &str) -> impl std::future::Future<Output = ()> + Send + 'static {
         heartbeat(&self.inner, runtime)
     }
 
     /// A handle to hand to other threads (client threads register their own heartbeat).
-    pub fn handle(&self) -> StallHandle {
+    pub(crate) fn handle(&self) -> StallHandle {
         StallHandle(self.inner.clone())
     }
 
     /// The longest any runtime (or the process) was late so far, stalls under the recording
     /// threshold included: what a healthy run's margin is.
-    pub fn largest_lateness(&self) -> Duration {
+    pub(crate) fn largest_lateness(&self) -> Duration {
         Duration::from_nanos(self.inner.largest_late_ns.load(Ordering::Relaxed))
     }
 
     /// Stops the thread; returns every stall seen, in time order (one still going on included).
-    pub fn finish(mut self) -> Vec<Stall> {
+    pub(crate) fn finish(mut self) -> Vec<Stall> {
         self.stop_thread();
         let now = Instant::now();
         let mut stalls = std::mem::take(&mut *self.inner.stalls.lock().expect("stalls lock"));
@@ -135,10 +135,10 @@ impl Drop for StallDetector {
 
 /// What a client thread needs to register its runtime's heartbeat.
 #[derive(Debug, Clone)]
-pub struct StallHandle(Arc<Inner>);
+pub(crate) struct StallHandle(Arc<Inner>);
 
 impl StallHandle {
-    pub fn heartbeat(&self, runtime: &str) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(crate) fn heartbeat(&self, runtime: &str) -> impl std::future::Future<Output = ()> + Send + 'static {
         heartbeat(&self.0, runtime)
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::measure::op::Op;
 
 /// Highest latency a histogram records: one hour, in µs (larger values are clamped).
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// One operation's latencies (of ok outcomes) and its outcome counts.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 impl OpStats {
-    pub fn record(&mut self, outcome: Outcome, latency_us: u64) {
+    pub(crate) fn record(&mut self, outcome: Outcome, latency_us: u64) {
         match outcome {
             Outcome::Ok => {
                 self.ok += 1;
@@ -46,7 +46,7 @@ impl OpStats {
         }
     }
 
-    pub fn add(&mut self, other: &OpStats) {
+    pub(crate) fn add(&mut self, other: &OpStats) {
         self.hist.add(&other.hist).expect("same bounds");
         self.ok += other.ok;
         self.fail += other.fail;
@@ -54,7 +54,7 @@ impl OpStats {
         self.acked_unreplicated += other.acked_unreplicated;
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.hist.reset();
         self.ok = 0;
         self.fail = 0;
@@ -86,11 +86,11 @@ pub struct LatencySummary {
 
 impl LatencySummary {
     /// The same with the mean rounded to 0.01 µs, as stored.
-    pub fn rounded(self) -> LatencySummary {
+    pub(crate) fn rounded(self) -> LatencySummary {
         LatencySummary { mean: (self.mean * 100.0).round() / 100.0, ..self }
     }
 
-    pub fn of(h: &Histogram<u64>) -> LatencySummary {
+    pub(crate) fn of(h: &Histogram<u64>) -> LatencySummary {
         if h.is_empty() {
             return LatencySummary::default();
         }
@@ -119,7 +119,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn record(&mut self, op: Op, outcome: Outcome, latency_us: u64) {
+    pub(crate) fn record(&mut self, op: Op, outcome: Outcome, latency_us: u64) {
         self.ops[op.index()].get_or_insert_with(OpStats::default).record(outcome, latency_us);
     }
 
@@ -128,11 +128,11 @@ impl Stats {
     }
 
     /// Operations that were recorded at least once, in `Op::ALL` order.
-    pub fn ops(&self) -> impl Iterator<Item = (Op, &OpStats)> {
+    pub(crate) fn ops(&self) -> impl Iterator<Item = (Op, &OpStats)> {
         Op::ALL.into_iter().filter_map(|op| self.op(op).map(|s| (op, s)))
     }
 
-    pub fn add(&mut self, other: &Stats) {
+    pub(crate) fn add(&mut self, other: &Stats) {
         for (op, s) in other.ops() {
             self.ops[op.index()].get_or_insert_with(OpStats::default).add(s);
         }
@@ -142,7 +142,7 @@ impl Stats {
     }
 
     /// Clears counts, keeping allocations.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         for s in self.ops.iter_mut().flatten() {
             s.reset();
         }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Member {
+pub(crate) struct Member {
     pub name: String,
     /// leader, replica, sync_standby, quorum_standby, standby_leader.
     pub role: String,
@@ -20,45 +20,46 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClusterView {
+pub(crate) struct ClusterView {
     #[serde(default)]
     pub members: Vec<Member>,
 }
 
 impl ClusterView {
-    pub fn parse(body: &str) -> Option<ClusterView> {
+    pub(crate) fn parse(body: &str) -> Option<ClusterView> {
         serde_json::from_str(body).ok()
     }
 
     /// The member holding the leader key, running.
-    pub fn leader(&self) -> Option<&Member> {
+    pub(crate) fn leader(&self) -> Option<&Member> {
         self.members.iter().find(|m| m.role == "leader" && m.state == "running")
     }
 
     /// The member holding the leader key, whatever its state.
-    pub fn leader_key(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn leader_key(&self) -> Option<&str> {
         self.members.iter().find(|m| m.role == "leader").map(|m| m.name.as_str())
     }
 
     /// Replicas streaming from the leader on its timeline.
-    pub fn streaming(&self) -> Vec<&Member> {
+    pub(crate) fn streaming(&self) -> Vec<&Member> {
         let tl = self.leader().and_then(|l| l.timeline);
         self.members.iter().filter(|m| m.role != "leader" && m.state == "streaming" && m.timeline == tl).collect()
     }
 
     /// Replicas that confirm commits (sync or quorum standbys).
-    pub fn sync_standbys(&self) -> Vec<&Member> {
+    pub(crate) fn sync_standbys(&self) -> Vec<&Member> {
         self.members.iter().filter(|m| m.role == "sync_standby" || m.role == "quorum_standby").collect()
     }
 
     /// The shape `habench` waits for after bootstrap or a failover: a running leader, `replicas`
     /// streaming on its timeline and at least `sync` of them confirming commits.
-    pub fn is_healthy(&self, replicas: usize, sync: usize) -> bool {
+    pub(crate) fn is_healthy(&self, replicas: usize, sync: usize) -> bool {
         self.leader().is_some() && self.streaming().len() >= replicas && self.sync_standbys().len() >= sync
     }
 
     /// One line for errors and logs: `n1 leader running tl1, n2 sync_standby streaming tl1`.
-    pub fn brief(&self) -> String {
+    pub(crate) fn brief(&self) -> String {
         if self.members.is_empty() {
             return "no members".into();
         }

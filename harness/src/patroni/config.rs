@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 /// What differs between the nodes of one cluster.
 #[derive(Debug, Clone)]
-pub struct NodeConfig<'a> {
+pub(crate) struct NodeConfig<'a> {
     pub scope: &'a str,
     pub name: &'a str,
     pub rest_port: u16,
@@ -28,7 +28,7 @@ pub struct NodeConfig<'a> {
 }
 
 impl NodeConfig<'_> {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut v = self.base_json();
         if let Some(t) = self.rest_tls {
             let auth = json!({ "username": crate::patroni::tls::REST_USER, "password": t.password.expose() });

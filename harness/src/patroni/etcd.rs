@@ -12,24 +12,24 @@ use crate::pg::PgEnv;
 
 /// One etcd member: its host and its two ports.
 #[derive(Debug)]
-pub struct EtcdMember {
+pub(crate) struct EtcdMember {
     pub host: Host,
     client: PortLease,
     _peer: PortLease,
 }
 
 impl EtcdMember {
-    pub fn client_port(&self) -> u16 {
+    pub(crate) fn client_port(&self) -> u16 {
         self.client.port()
     }
 
-    pub fn client_url(&self) -> String {
+    pub(crate) fn client_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.client.port())
     }
 }
 
 /// Starts `members` etcd members (`e1`...) under `dir`; [`wait_healthy`] waits for them.
-pub fn launch(
+pub(crate) fn launch(
     env: &PgEnv,
     etcd: &Path,
     members: u8,
@@ -87,7 +87,7 @@ pub fn launch(
 }
 
 /// Waits until every member answers healthy.
-pub async fn wait_healthy(members: &mut [EtcdMember]) -> Result<()> {
+pub(crate) async fn wait_healthy(members: &mut [EtcdMember]) -> Result<()> {
     for m in members {
         wait_member(m, Duration::from_secs(30)).await?;
     }

@@ -27,11 +27,11 @@ impl Response {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
+    pub(crate) fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -158,7 +158,7 @@ pub async fn request(
 
 /// Checks a REST base URL: `http://` or `https://`, a host (a name, an IPv4 address or a
 /// bracketed IPv6 literal), a port. Returns the scheme.
-pub fn check_url(url: &str) -> Result<&'static str, String> {
+pub(crate) fn check_url(url: &str) -> Result<&'static str, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
     let scheme = match parsed.scheme() {
         "http" => "http",

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Directory holding `patroni` (and optionally `etcd`), like `--ha-bin`.
-pub const BIN_ENV: &str = "HABENCH_HA_BIN";
+pub(crate) const BIN_ENV: &str = "HABENCH_HA_BIN";
 /// The install script's virtual environment (its default: /opt/habench-ha).
-pub const VENV_ENV: &str = "HABENCH_HA_VENV";
+pub(crate) const VENV_ENV: &str = "HABENCH_HA_VENV";
 const DEFAULT_VENV: &str = "/opt/habench-ha";
 /// What installs both programs.
-pub const INSTALL_COMMAND: &str = "scripts/install-ha-engines.sh (as root: etcd from Debian, Patroni into a venv)";
+pub(crate) const INSTALL_COMMAND: &str =
+    "scripts/install-ha-engines.sh (as root: etcd from Debian, Patroni into a venv)";
 
 /// The engine's programs, by absolute path.
 #[derive(Debug, Clone)]
@@ -52,12 +53,12 @@ impl EnginePrograms {
     }
 
     /// `patroni --version`'s answer, e.g. "patroni 4.1.5".
-    pub fn patroni_version(&self) -> Option<String> {
+    pub(crate) fn patroni_version(&self) -> Option<String> {
         version_of(&self.patroni)
     }
 
     /// etcd's version line, e.g. "etcd Version: 3.4.23".
-    pub fn etcd_version(&self) -> Option<String> {
+    pub(crate) fn etcd_version(&self) -> Option<String> {
         version_of(&self.etcd)
     }
 }

@@ -2,14 +2,14 @@
 //! its programs, its specification and timings, its configuration files, its DCS, its REST API
 //! and what it says about the cluster. The topology that runs it is `topology::patroni`.
 
-pub mod cluster;
-pub mod config;
-pub mod etcd;
+pub(crate) mod cluster;
+pub(crate) mod config;
+pub(crate) mod etcd;
 pub mod http;
-pub mod locate;
-pub mod spec;
-pub mod tls;
+pub(crate) mod locate;
+pub(crate) mod spec;
+pub(crate) mod tls;
 
-pub use cluster::{ClusterView, Member};
+pub(crate) use cluster::ClusterView;
 pub use locate::EnginePrograms;
 pub use spec::{parse_engine_set, PatroniSpec, SyncMode, Timing};

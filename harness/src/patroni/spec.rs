@@ -23,9 +23,9 @@ pub enum SyncMode {
 }
 
 impl SyncMode {
-    pub const ALL: [SyncMode; 4] = [SyncMode::Off, SyncMode::On, SyncMode::Strict, SyncMode::Quorum];
+    pub(crate) const ALL: [SyncMode; 4] = [SyncMode::Off, SyncMode::On, SyncMode::Strict, SyncMode::Quorum];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SyncMode::Off => "off",
             SyncMode::On => "on",
@@ -53,7 +53,7 @@ impl FromStr for SyncMode {
 
 /// Top-level keys of Patroni's dynamic configuration (Patroni 3-4); `postgresql.*` and
 /// `standby_cluster.*` take dotted paths.
-pub const DYNAMIC_KEYS: [&str; 17] = [
+pub(crate) const DYNAMIC_KEYS: [&str; 17] = [
     "ttl",
     "loop_wait",
     "retry_timeout",
@@ -133,7 +133,7 @@ pub fn parse_engine_set(text: &str) -> Result<(String, serde_json::Value), Strin
 impl PatroniSpec {
     /// The dynamic configuration written to the DCS at bootstrap: the synchronous mode, then
     /// the user's keys on top (they win).
-    pub fn dynamic_config(&self, sync_count: u8, postgres: serde_json::Value) -> serde_json::Value {
+    pub(crate) fn dynamic_config(&self, sync_count: u8, postgres: serde_json::Value) -> serde_json::Value {
         let mut dcs = serde_json::json!({ "postgresql": postgres });
         match self.sync_mode {
             SyncMode::Off => {}
@@ -154,7 +154,7 @@ impl PatroniSpec {
     }
 
     /// The timings Patroni runs with, from the keys given (its defaults otherwise).
-    pub fn timing(&self) -> Timing {
+    pub(crate) fn timing(&self) -> Timing {
         let int = |k: &str| self.engine_set.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
         Timing::clamped(
             int("ttl").unwrap_or(30),
@@ -197,7 +197,7 @@ impl Timing {
     /// Patroni's rule (config.py `_validate_and_adjust_timeouts`): minimums loop_wait 1,
     /// retry_timeout 3, ttl 20; then `loop_wait + 2*retry_timeout <= ttl`, reducing loop_wait
     /// first and retry_timeout only when loop_wait is already 1.
-    pub fn clamped(
+    pub(crate) fn clamped(
         ttl: i64,
         loop_wait: i64,
         retry_timeout: i64,

@@ -10,10 +10,10 @@ use crate::patroni::http::{RestAccess, Secret};
 use crate::pg::os_user::OsUser;
 
 /// The user Patroni's `restapi.authentication` asks for.
-pub const REST_USER: &str = "habench";
+pub(crate) const REST_USER: &str = "habench";
 
 #[derive(Debug, Clone)]
-pub struct RestTls {
+pub(crate) struct RestTls {
     pub ca_file: PathBuf,
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
@@ -22,7 +22,7 @@ pub struct RestTls {
 
 impl RestTls {
     /// Makes the CA, the servers' certificate and key, and the password, in `dir/tls/`.
-    pub fn create(dir: &Path, user: &OsUser) -> Result<RestTls> {
+    pub(crate) fn create(dir: &Path, user: &OsUser) -> Result<RestTls> {
         let tls = dir.join("tls");
         std::fs::create_dir_all(&tls).map_err(|e| Error::io("creating", &tls, e))?;
         let bad = |e: rcgen::Error| Error::config("--rest-tls", format!("making the certificates: {e}"));
@@ -58,7 +58,7 @@ impl RestTls {
     }
 
     /// What habench's own client (and a cluster file) needs: the CA and the basic auth.
-    pub fn access(&self) -> RestAccess {
+    pub(crate) fn access(&self) -> RestAccess {
         RestAccess {
             ca_file: Some(self.ca_file.clone()),
             username: Some(REST_USER.to_string()),

@@ -13,14 +13,14 @@ pub struct PgBin {
 }
 
 /// Environment variable that names the bindir.
-pub const BIN_ENV: &str = "HABENCH_PG_BIN";
+pub(crate) const BIN_ENV: &str = "HABENCH_PG_BIN";
 
 const REQUIRED: [&str; 4] = ["postgres", "initdb", "pg_basebackup", "pg_rewind"];
 
 impl PgBin {
     /// Resolution order: `explicit` (--pg-bin), `HABENCH_PG_BIN`, `pg_config --bindir`, the
     /// newest `/usr/lib/postgresql/*/bin`.
-    pub fn resolve(explicit: Option<&Path>) -> Result<PgBin> {
+    pub(crate) fn resolve(explicit: Option<&Path>) -> Result<PgBin> {
         if let Some(dir) = explicit {
             return Self::checked("--pg-bin", dir);
         }
@@ -65,22 +65,22 @@ impl PgBin {
         Ok(PgBin { dir: dir.to_path_buf(), version })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Absolute path of one program of this bindir.
-    pub fn tool(&self, name: &str) -> PathBuf {
+    pub(crate) fn tool(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
     /// `postgres --version` output, e.g. `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`.
-    pub fn version(&self) -> &str {
+    pub(crate) fn version(&self) -> &str {
         &self.version
     }
 
     /// Major version (15 for "15.18"), used to key the initdb template.
-    pub fn major(&self) -> u32 {
+    pub(crate) fn major(&self) -> u32 {
         parse_major(&self.version).unwrap_or(0)
     }
 }

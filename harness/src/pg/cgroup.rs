@@ -33,7 +33,7 @@ pub fn mount_point() -> Option<PathBuf> {
 }
 
 /// The directory every habench cgroup lives under; created when missing.
-pub fn habench_root() -> Result<PathBuf> {
+pub(crate) fn habench_root() -> Result<PathBuf> {
     let mount = mount_point().ok_or_else(|| {
         Error::config("--topology", "this topology needs a cgroup v2 hierarchy (none is mounted on this machine)")
     })?;
@@ -58,18 +58,18 @@ pub struct Group {
 
 impl Group {
     /// Creates `parent/name`.
-    pub fn create(parent: &Path, name: &str) -> Result<Group> {
+    pub(crate) fn create(parent: &Path, name: &str) -> Result<Group> {
         let path = parent.join(name);
         std::fs::create_dir_all(&path).map_err(|e| Error::io("creating cgroup", &path, e))?;
         Ok(Group { path })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Pids of every process in this cgroup and those below it.
-    pub fn pids(&self) -> Vec<u32> {
+    pub(crate) fn pids(&self) -> Vec<u32> {
         Group::pids_under(&self.path)
     }
 
@@ -90,7 +90,7 @@ impl Group {
     }
 
     /// The same, waiting (without blocking the runtime) until every process is gone, up to 10 s.
-    pub async fn kill_async(&self) -> usize {
+    pub(crate) async fn kill_async(&self) -> usize {
         let n = self.signal_kill();
         let deadline = Instant::now() + KILL_WAIT;
         while !self.pids().is_empty() && Instant::now() < deadline {
@@ -101,7 +101,7 @@ impl Group {
 
     /// The same, blocking: only for Drop and teardown outside a runtime's tasks (a dropped
     /// topology, the process's end), where nothing async can run.
-    pub fn kill(&self) -> usize {
+    pub(crate) fn kill(&self) -> usize {
         let n = self.signal_kill();
         let deadline = Instant::now() + KILL_WAIT;
         while !self.pids().is_empty() && Instant::now() < deadline {
@@ -111,12 +111,12 @@ impl Group {
     }
 
     /// Freezes (true) or thaws (false) every process: a hung host, no signal seen by anyone.
-    pub fn freeze(&self, frozen: bool) -> Result<()> {
+    pub(crate) fn freeze(&self, frozen: bool) -> Result<()> {
         let path = self.path.join("cgroup.freeze");
         std::fs::write(&path, if frozen { "1" } else { "0" }).map_err(|e| Error::io("writing", &path, e))
     }
 
-    pub fn is_frozen(&self) -> bool {
+    pub(crate) fn is_frozen(&self) -> bool {
         std::fs::read_to_string(self.path.join("cgroup.events"))
             .is_ok_and(|t| t.lines().any(|l| l.trim() == "frozen 1"))
     }
@@ -124,7 +124,7 @@ impl Group {
     /// Makes `cmd`'s process start inside this cgroup, then (when `user` switches) become the
     /// servers' user, then die with habench's thread that spawns it. Replaces `OsUser::apply`:
     /// joining needs root, so it must happen before the uid switch.
-    pub fn spawn_inside(&self, cmd: &mut std::process::Command, user: &OsUser) {
+    pub(crate) fn spawn_inside(&self, cmd: &mut std::process::Command, user: &OsUser) {
         let procs = CString::new(self.path.join("cgroup.procs").into_os_string().into_encoded_bytes())
             .expect("cgroup path without NUL");
         let (switch, uid, gid) = (user.switch, user.uid, user.gid);
@@ -161,7 +161,7 @@ impl Group {
     }
 
     /// Kills what is left and removes the directory (and those below it).
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         if !self.path.exists() {
             return;
         }
@@ -202,14 +202,14 @@ fn remove_tree(dir: &Path) {
 /// A topology's parent cgroup and its janitor. Dropping it kills every process below it and
 /// removes the directories; so does habench's death, through the janitor.
 #[derive(Debug)]
-pub struct TopologyGroup {
+pub(crate) struct TopologyGroup {
     group: Group,
     janitor: Option<Child>,
 }
 
 impl TopologyGroup {
     /// `habench/<name>` with a janitor watching it.
-    pub fn create(name: &str) -> Result<TopologyGroup> {
+    pub(crate) fn create(name: &str) -> Result<TopologyGroup> {
         let group = Group::create(&habench_root()?, name)?;
         let path = group.path().display().to_string();
         // The janitor waits for EOF on stdin, then kills the tree and removes it bottom-up.
@@ -230,12 +230,12 @@ done"#;
         Ok(TopologyGroup { group, janitor: Some(janitor) })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.group.path()
     }
 
     /// A host's cgroup below this one.
-    pub fn host(&self, name: &str) -> Result<Group> {
+    pub(crate) fn host(&self, name: &str) -> Result<Group> {
         Group::create(self.group.path(), name)
     }
 }
@@ -256,7 +256,7 @@ impl Drop for TopologyGroup {
 /// Cgroups under `habench/` whose processes are all gone or whose owner died: killed and
 /// removed. `alive(name)` says whether the topology named so still has its owner. Returns one
 /// line per group swept.
-pub fn sweep(alive: impl Fn(&str) -> bool) -> Vec<String> {
+pub(crate) fn sweep(alive: impl Fn(&str) -> bool) -> Vec<String> {
     let Some(root) = mount_point().map(|m| m.join(HABENCH_DIR)) else { return Vec::new() };
     let Ok(entries) = std::fs::read_dir(&root) else { return Vec::new() };
     let mut out = Vec::new();

@@ -5,9 +5,9 @@ use std::time::Duration;
 use tokio_postgres::{Client, Config, NoTls};
 
 /// Every node listens here only.
-pub const HOST: &str = "127.0.0.1";
+pub(crate) const HOST: &str = "127.0.0.1";
 /// The superuser created by initdb (independent of the OS user).
-pub const SUPERUSER: &str = "postgres";
+pub(crate) const SUPERUSER: &str = "postgres";
 
 /// Key-value connection string of one node.
 pub fn dsn(port: u16) -> String {
@@ -30,7 +30,7 @@ pub async fn connect_config(cfg: &Config, timeout: Duration) -> Result<Client, C
 }
 
 /// The client and its connection (for the caller to drive), within `timeout`.
-pub async fn connect_raw(
+pub(crate) async fn connect_raw(
     cfg: &Config,
     timeout: Duration,
 ) -> Result<(Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>), ConnectError>

@@ -9,7 +9,7 @@ use tokio_postgres::config::{Host, SslMode, TargetSessionAttrs};
 use tokio_postgres::Config;
 
 /// What stands where a password was.
-pub const HIDDEN: &str = "***";
+pub(crate) const HIDDEN: &str = "***";
 
 /// A parsed connection string. `Debug`, `Display` and `Serialize` show it without its password.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct UserDsn {
 impl UserDsn {
     /// Parses `text`. Without a password in the text, libpq's `PGPASSWORD` applies, as it
     /// would for psql. The error never echoes the text (the caller names the flag or key).
-    pub fn parse(text: &str) -> Result<UserDsn, String> {
+    pub(crate) fn parse(text: &str) -> Result<UserDsn, String> {
         let mut config = text.parse::<Config>().map_err(|e| {
             format!(
                 "not a valid connection string ({e}); write `host=H port=P user=U dbname=D` \
@@ -38,12 +38,12 @@ impl UserDsn {
     }
 
     /// What the workers connect with (the password included).
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
     /// The connection string as it may be stored and shown: `password=***` where one is set.
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
     }
 }
@@ -67,7 +67,7 @@ impl serde::Serialize for UserDsn {
 }
 
 /// A key-value rendering of what the parsed configuration holds, password hidden.
-pub fn shown(c: &Config) -> String {
+pub(crate) fn shown(c: &Config) -> String {
     let mut kv: Vec<(&str, String)> = Vec::new();
     let hosts: Vec<String> = c
         .get_hosts()
@@ -147,7 +147,7 @@ fn quote(v: &str) -> String {
 
 /// A server setting that holds a connection string (`primary_conninfo`) shown without its
 /// password; any other value is returned as it is.
-pub fn shown_setting(name: &str, value: &str) -> String {
+pub(crate) fn shown_setting(name: &str, value: &str) -> String {
     if !name.ends_with("conninfo") || value.is_empty() {
         return value.to_string();
     }

@@ -26,23 +26,19 @@ impl Endpoint {
         Endpoint { config }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     pub async fn connect_once(&self) -> Result<Client, ConnectError> {
         connect_config(&self.config, CONNECT_TIMEOUT).await
     }
 
     /// Connects, retrying with exponential backoff, until `deadline` passes or `stop` is set.
     /// Returns the last error's text when it gives up.
-    pub async fn connect(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<Client, String> {
+    pub(crate) async fn connect(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<Client, String> {
         self.retry(deadline, stop, || self.connect_once()).await
     }
 
     /// The same for a worker: the connection also says which server it reached and counts the
     /// server's cancelled-wait warnings.
-    pub async fn connect_worker(
+    pub(crate) async fn connect_worker(
         &self,
         deadline: Instant,
         stop: &mut watch::Receiver<bool>,
@@ -51,12 +47,16 @@ impl Endpoint {
     }
 
     /// One attempt at a worker's connection (a parallel group's publisher: no retry).
-    pub async fn connect_worker_once(&self) -> Result<(Client, crate::pg::worker_conn::ConnInfo), String> {
+    pub(crate) async fn connect_worker_once(&self) -> Result<(Client, crate::pg::worker_conn::ConnInfo), String> {
         crate::pg::worker_conn::connect(&self.config, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())
     }
 
     /// The same with habench's wire client (the calibration insert).
-    pub async fn connect_wire(&self, deadline: Instant, stop: &mut watch::Receiver<bool>) -> Result<WireConn, String> {
+    pub(crate) async fn connect_wire(
+        &self,
+        deadline: Instant,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<WireConn, String> {
         self.retry(deadline, stop, || wire::connect(&self.config, CONNECT_TIMEOUT)).await
     }
 

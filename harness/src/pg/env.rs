@@ -55,7 +55,7 @@ impl PgEnv {
     }
 
     /// Runs a server tool to completion; its output becomes the error text when it fails.
-    pub async fn run_tool(&self, program: &str, args: &[&str]) -> Result<String> {
+    pub(crate) async fn run_tool(&self, program: &str, args: &[&str]) -> Result<String> {
         let mut cmd = tokio::process::Command::from(self.command(program));
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let out = cmd.output().await.map_err(|e| Error::io("running", self.bin.tool(program), e))?;
@@ -74,7 +74,7 @@ impl PgEnv {
 }
 
 /// The last `n` lines of `text`.
-pub fn tail(text: &str, n: usize) -> String {
+pub(crate) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }

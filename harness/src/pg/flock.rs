@@ -7,13 +7,13 @@ use std::path::Path;
 
 /// Opens (creating) `path` and locks it without waiting: Some(file) while this process holds
 /// it, None when another holder has it.
-pub fn try_exclusive(path: &Path) -> std::io::Result<Option<File>> {
+pub(crate) fn try_exclusive(path: &Path) -> std::io::Result<Option<File>> {
     let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
     lock(f)
 }
 
 /// Locks an open file without waiting.
-pub fn lock(f: File) -> std::io::Result<Option<File>> {
+pub(crate) fn lock(f: File) -> std::io::Result<Option<File>> {
     // SAFETY: flock on a descriptor this function owns; no memory is passed.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
         return Ok(Some(f));

@@ -12,7 +12,7 @@ use crate::pg::os_user::OsUser;
 
 /// How to start the host's program (kept to start it again after a crash).
 #[derive(Debug, Clone)]
-pub struct Launch {
+pub(crate) struct Launch {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -21,7 +21,7 @@ pub struct Launch {
 }
 
 #[derive(Debug)]
-pub struct Host {
+pub(crate) struct Host {
     name: String,
     group: Group,
     launch: Launch,
@@ -31,24 +31,24 @@ pub struct Host {
 
 impl Host {
     /// A host whose program is not started yet.
-    pub fn new(name: &str, group: Group, launch: Launch, user: OsUser) -> Host {
+    pub(crate) fn new(name: &str, group: Group, launch: Launch, user: OsUser) -> Host {
         Host { name: name.to_string(), group, launch, user, child: None }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn log_path(&self) -> &Path {
+    pub(crate) fn log_path(&self) -> &Path {
         &self.launch.log
     }
 
-    pub fn group(&self) -> &Group {
+    pub(crate) fn group(&self) -> &Group {
         &self.group
     }
 
     /// Starts the program inside the host's cgroup (its log appended to).
-    pub fn start(&mut self) -> Result<()> {
+    pub(crate) fn start(&mut self) -> Result<()> {
         if self.is_running() {
             return Err(Error::node(&self.name, "already running"));
         }
@@ -74,17 +74,17 @@ impl Host {
     }
 
     /// The program's own pid while it runs.
-    pub fn pid(&mut self) -> Option<u32> {
+    pub(crate) fn pid(&mut self) -> Option<u32> {
         self.is_running().then(|| self.child.as_ref().map(|c| c.id())).flatten()
     }
 
     /// True while the program lives (reaps it when it has exited).
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         crate::pg::procs::child_alive(&mut self.child)
     }
 
     /// A signal to the program alone (e.g. SIGTERM: a graceful stop).
-    pub fn signal(&mut self, sig: i32) -> bool {
+    pub(crate) fn signal(&mut self, sig: i32) -> bool {
         match self.pid() {
             // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
             Some(pid) => unsafe { libc::kill(pid as i32, sig) == 0 },
@@ -94,7 +94,7 @@ impl Host {
 
     /// Every process of the host killed at once (a host crash), waiting without blocking the
     /// runtime until they are gone; returns how many.
-    pub async fn crash_async(&mut self) -> usize {
+    pub(crate) async fn crash_async(&mut self) -> usize {
         let n = self.group.kill_async().await;
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -104,7 +104,7 @@ impl Host {
     }
 
     /// The same, blocking (Drop and teardown only).
-    pub fn crash(&mut self) -> usize {
+    pub(crate) fn crash(&mut self) -> usize {
         let n = self.group.kill();
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -114,21 +114,16 @@ impl Host {
     }
 
     /// Freezes (a hung host) or thaws every process.
-    pub fn freeze(&self, frozen: bool) -> Result<()> {
+    pub(crate) fn freeze(&self, frozen: bool) -> Result<()> {
         self.group.freeze(frozen)
     }
 
-    pub fn is_frozen(&self) -> bool {
+    pub(crate) fn is_frozen(&self) -> bool {
         self.group.is_frozen()
     }
 
-    /// Pids of every process of the host.
-    pub fn pids(&self) -> Vec<u32> {
-        self.group.pids()
-    }
-
     /// The log's last `n` lines.
-    pub fn log_tail(&self, n: usize) -> String {
+    pub(crate) fn log_tail(&self, n: usize) -> String {
         crate::pg::env::tail(&std::fs::read_to_string(&self.launch.log).unwrap_or_default(), n)
     }
 }

@@ -9,7 +9,7 @@ pub struct Lsn(pub u64);
 
 impl Lsn {
     /// Parses PostgreSQL's `X/Y` hexadecimal form.
-    pub fn parse(text: &str) -> Option<Lsn> {
+    pub(crate) fn parse(text: &str) -> Option<Lsn> {
         let (hi, lo) = text.trim().split_once('/')?;
         let hi = u64::from_str_radix(hi, 16).ok()?;
         let lo = u64::from_str_radix(lo, 16).ok()?;
@@ -17,7 +17,7 @@ impl Lsn {
     }
 
     /// Bytes from `earlier` to `self` (0 when `earlier` is ahead).
-    pub fn bytes_since(self, earlier: Lsn) -> u64 {
+    pub(crate) fn bytes_since(self, earlier: Lsn) -> u64 {
         self.0.saturating_sub(earlier.0)
     }
 }

@@ -21,7 +21,7 @@ use crate::pg::procs::{self, ProcId};
 use crate::pg::settings::Settings;
 
 /// How long a start or a shutdown may take before habench calls it failed.
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -61,7 +61,7 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn new(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf, role: Role) -> Result<Node> {
+    pub(crate) fn new(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf, role: Role) -> Result<Node> {
         let lease = crate::pg::ports::lease(&env.root.ports_dir())?;
         Ok(Node {
             name: name.to_string(),
@@ -83,7 +83,7 @@ impl Node {
 
     /// A node whose server a cluster manager starts and stops: habench leases its port and
     /// connects to it, nothing more.
-    pub fn managed(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf) -> Result<Node> {
+    pub(crate) fn managed(env: Arc<PgEnv>, name: &str, data_dir: PathBuf, log_path: PathBuf) -> Result<Node> {
         let mut node = Node::new(env, name, data_dir, log_path, Role::Standby)?;
         node.managed = true;
         Ok(node)
@@ -101,19 +101,16 @@ impl Node {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
-    pub fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         self.role
     }
-    pub fn set_role(&mut self, role: Role) {
+    pub(crate) fn set_role(&mut self, role: Role) {
         self.role = role;
     }
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-    pub fn settings_mut(&mut self) -> &mut Settings {
+    pub(crate) fn settings_mut(&mut self) -> &mut Settings {
         &mut self.settings
     }
-    pub fn env(&self) -> &Arc<PgEnv> {
+    pub(crate) fn env(&self) -> &Arc<PgEnv> {
         &self.env
     }
     /// Key-value connection string of this node.
@@ -127,7 +124,7 @@ impl Node {
         }
         self.is_running().then(|| self.postmaster.map(|p| p.pid)).flatten()
     }
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused
     }
 
@@ -137,7 +134,7 @@ impl Node {
     }
 
     /// Writes `habench.conf` into the data directory from this node's settings.
-    pub fn write_conf(&self) -> Result<()> {
+    pub(crate) fn write_conf(&self) -> Result<()> {
         let path = self.data_dir.join("habench.conf");
         std::fs::write(&path, self.settings.render()).map_err(|e| Error::io("writing", &path, e))?;
         self.env.user.own(&path, 0o600)
@@ -154,16 +151,12 @@ impl Node {
 
     /// Pins the server (the postmaster, and so every process it forks) to these CPUs from its
     /// next start.
-    pub fn set_cpus(&mut self, cpus: Option<Vec<usize>>) {
+    pub(crate) fn set_cpus(&mut self, cpus: Option<Vec<usize>>) {
         self.cpus = cpus;
     }
 
-    pub fn cpus(&self) -> Option<&[usize]> {
-        self.cpus.as_deref()
-    }
-
     /// Starts the postmaster without waiting for it.
-    pub fn spawn(&mut self) -> Result<()> {
+    pub(crate) fn spawn(&mut self) -> Result<()> {
         if self.is_running() {
             return Err(Error::node(&self.name, "already running"));
         }
@@ -195,7 +188,7 @@ impl Node {
     }
 
     /// Polls until the server accepts a connection and answers a query.
-    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+    pub(crate) async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             if !self.is_running() {
@@ -224,7 +217,7 @@ impl Node {
     }
 
     /// Text the server logged since its last start (last `lines` lines).
-    pub fn log_since_start(&self, lines: usize) -> String {
+    pub(crate) fn log_since_start(&self, lines: usize) -> String {
         tail(&self.log_text_since_start(), lines)
     }
 
@@ -325,7 +318,7 @@ impl Node {
     }
 
     /// Runs statements without a result.
-    pub async fn execute(&self, sql: &str) -> Result<()> {
+    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
         let client = self.connect().await?;
         client.batch_execute(sql).await.map_err(|source| Error::Db { node: self.name.clone(), source })
     }
@@ -372,7 +365,7 @@ impl Node {
 
     /// Stops everything of this instance; used by Drop and when a topology is torn down
     /// (blocking on purpose: no measurement runs then).
-    pub fn teardown_blocking(&mut self) {
+    pub(crate) fn teardown_blocking(&mut self) {
         let t0 = Instant::now();
         let mut leftover: Vec<ProcId> = self.orphans.drain(..).filter(|p| p.is_running()).collect();
         if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {

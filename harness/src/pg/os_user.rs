@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Environment variable naming the OS user for server processes when habench runs as root.
-pub const USER_ENV: &str = "HABENCH_PG_USER";
+pub(crate) const USER_ENV: &str = "HABENCH_PG_USER";
 
 /// Who the server processes run as.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct OsUser {
 impl OsUser {
     /// As root: the named user (`--pg-user`, `HABENCH_PG_USER`, else `postgres`). Otherwise the
     /// current user, since only root can switch.
-    pub fn resolve(name: Option<&str>) -> Result<OsUser> {
+    pub(crate) fn resolve(name: Option<&str>) -> Result<OsUser> {
         // SAFETY: geteuid has no preconditions.
         let euid = unsafe { libc::geteuid() };
         if euid != 0 {
@@ -51,7 +51,7 @@ impl OsUser {
     }
 
     /// Makes a program run as this user (no-op when habench already is this user).
-    pub fn apply(&self, cmd: &mut std::process::Command) {
+    pub(crate) fn apply(&self, cmd: &mut std::process::Command) {
         use std::os::unix::process::CommandExt;
         if self.switch {
             // std drops supplementary groups (setgroups(0)) when it changes uid as root.
@@ -59,15 +59,8 @@ impl OsUser {
         }
     }
 
-    /// Same for a tokio command.
-    pub fn apply_tokio(&self, cmd: &mut tokio::process::Command) {
-        if self.switch {
-            cmd.uid(self.uid).gid(self.gid);
-        }
-    }
-
     /// Gives `path` to this user (when switching) and sets its mode.
-    pub fn own(&self, path: &Path, mode: u32) -> Result<()> {
+    pub(crate) fn own(&self, path: &Path, mode: u32) -> Result<()> {
         if self.switch {
             std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(|e| Error::io("chown", path, e))?;
         }
@@ -75,7 +68,7 @@ impl OsUser {
     }
 
     /// Creates a directory owned by this user with mode 0700 (what postgres demands of PGDATA).
-    pub fn create_private_dir(&self, path: &Path) -> Result<()> {
+    pub(crate) fn create_private_dir(&self, path: &Path) -> Result<()> {
         std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))?;
         self.own(path, 0o700)
     }

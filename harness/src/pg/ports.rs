@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::error::{Error, Result};
 use crate::pg::procs::ProcId;
 
-pub const FIRST_PORT: u16 = 20000;
-pub const LAST_PORT: u16 = 32000;
+pub(crate) const FIRST_PORT: u16 = 20000;
+pub(crate) const LAST_PORT: u16 = 32000;
 
 /// A reserved port; released when dropped.
 #[derive(Debug)]
-pub struct PortLease {
+pub(crate) struct PortLease {
     port: u16,
     file: PathBuf,
     /// The locked file: the lease lasts as long as it is open.
@@ -29,7 +29,7 @@ pub struct PortLease {
 }
 
 impl PortLease {
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 }
@@ -45,7 +45,7 @@ impl Drop for PortLease {
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// Leases a free loopback port from `dir`.
-pub fn lease(dir: &Path) -> Result<PortLease> {
+pub(crate) fn lease(dir: &Path) -> Result<PortLease> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     let span = u32::from(LAST_PORT - FIRST_PORT);
     let me = ProcId::current();

@@ -20,7 +20,7 @@ impl ProcId {
         Some(ProcId { pid, start_ticks: st.start_ticks })
     }
 
-    pub fn current() -> ProcId {
+    pub(crate) fn current() -> ProcId {
         ProcId::of(std::process::id()).expect("own /proc entry")
     }
 
@@ -30,11 +30,11 @@ impl ProcId {
     }
 
     /// Text form for owner and lease files: `pid start_ticks`.
-    pub fn to_line(self) -> String {
+    pub(crate) fn to_line(self) -> String {
         format!("{} {}", self.pid, self.start_ticks)
     }
 
-    pub fn parse_line(line: &str) -> Option<ProcId> {
+    pub(crate) fn parse_line(line: &str) -> Option<ProcId> {
         let mut it = line.split_whitespace();
         Some(ProcId { pid: it.next()?.parse().ok()?, start_ticks: it.next()?.parse().ok()? })
     }
@@ -96,7 +96,7 @@ pub fn descendants(root: u32) -> Vec<ProcId> {
 }
 
 /// Sends `sig` to the process if it is still the same one.
-pub fn signal(p: ProcId, sig: i32) -> bool {
+pub(crate) fn signal(p: ProcId, sig: i32) -> bool {
     if stat(p.pid).is_none_or(|s| s.start_ticks != p.start_ticks) {
         return false;
     }
@@ -106,7 +106,7 @@ pub fn signal(p: ProcId, sig: i32) -> bool {
 
 /// Kills the postmaster and every descendant at once (a node crash). Returns what was killed;
 /// the caller reaps the postmaster if it is its child and waits with [`wait_gone`].
-pub fn kill_instance(postmaster: ProcId) -> Vec<ProcId> {
+pub(crate) fn kill_instance(postmaster: ProcId) -> Vec<ProcId> {
     signal(postmaster, libc::SIGSTOP); // no forks from here on
     let mut all = descendants(postmaster.pid);
     for p in &all {
@@ -118,7 +118,7 @@ pub fn kill_instance(postmaster: ProcId) -> Vec<ProcId> {
 }
 
 /// Stops (SIGSTOP) every process of the instance: a hung node.
-pub fn pause_instance(postmaster: ProcId) {
+pub(crate) fn pause_instance(postmaster: ProcId) {
     signal(postmaster, libc::SIGSTOP);
     // Two passes: a child forked just before the postmaster stopped is caught by the second.
     for _ in 0..2 {
@@ -129,7 +129,7 @@ pub fn pause_instance(postmaster: ProcId) {
 }
 
 /// Resumes (SIGCONT) every process of the instance.
-pub fn resume_instance(postmaster: ProcId) {
+pub(crate) fn resume_instance(postmaster: ProcId) {
     for p in descendants(postmaster.pid) {
         signal(p, libc::SIGCONT);
     }
@@ -137,7 +137,7 @@ pub fn resume_instance(postmaster: ProcId) {
 }
 
 /// Polls until none of `procs` is running (zombies count as gone). Returns false on timeout.
-pub async fn wait_gone(procs: &[ProcId], timeout: Duration) -> bool {
+pub(crate) async fn wait_gone(procs: &[ProcId], timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if procs.iter().all(|p| !p.is_running()) {
@@ -152,7 +152,7 @@ pub async fn wait_gone(procs: &[ProcId], timeout: Duration) -> bool {
 
 /// Reaps a child that was killed, waiting without blocking the runtime (up to 10 s; a child
 /// still there then is left to `Child`'s drop, which does not wait).
-pub async fn reap(mut child: std::process::Child) {
+pub(crate) async fn reap(mut child: std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -172,7 +172,7 @@ pub fn wait_gone_blocking(procs: &[ProcId], timeout: Duration) -> bool {
 }
 
 /// True while the child lives; reaps it (and forgets it) once it has exited.
-pub fn child_alive(child: &mut Option<std::process::Child>) -> bool {
+pub(crate) fn child_alive(child: &mut Option<std::process::Child>) -> bool {
     match child.as_mut().map(|c| c.try_wait()) {
         Some(Ok(None)) => true,
         Some(_) => {
@@ -186,7 +186,7 @@ pub fn child_alive(child: &mut Option<std::process::Child>) -> bool {
 /// Makes the command's process die (SIGKILL) when the thread that started it exits, however
 /// habench ends: `kill -9` included. Set in the child after the switch to the server user
 /// (a uid change clears it); a parent already gone before that is caught by `getppid`.
-pub fn die_with_parent(cmd: &mut std::process::Command) {
+pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
@@ -206,7 +206,7 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
 }
 
 /// Makes the command's process (and every process it forks) run only on `cpus`.
-pub fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) {
+pub(crate) fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
     // functions on a stack-local cpu_set_t.

@@ -7,11 +7,11 @@ use std::fmt::Write;
 pub struct Settings(Vec<(String, String)>);
 
 impl Settings {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+    pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
         let value = value.into();
         match self.0.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
@@ -20,33 +20,20 @@ impl Settings {
         self
     }
 
-    pub fn remove(&mut self, name: &str) -> &mut Self {
-        self.0.retain(|(n, _)| n != name);
-        self
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
     /// Applies every setting of `other` on top of these.
-    pub fn extend(&mut self, other: &Settings) -> &mut Self {
+    pub(crate) fn extend(&mut self, other: &Settings) -> &mut Self {
         for (n, v) in &other.0 {
             self.set(n, v.clone());
         }
         self
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// postgresql.conf syntax, every value single-quoted.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::from("# written by habench; rewritten at every start of this node\n");
         for (n, v) in &self.0 {
             let _ = writeln!(out, "{n} = '{}'", v.replace('\'', "''"));
@@ -56,7 +43,7 @@ impl Settings {
 }
 
 /// Parses `name=value` as given to `--pg-set`.
-pub fn parse_assignment(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_assignment(s: &str) -> Result<(String, String), String> {
     let (name, value) =
         s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=VALUE (example: --pg-set shared_buffers=256MB)"))?;
     let name = name.trim().to_ascii_lowercase();
@@ -70,7 +57,7 @@ pub fn parse_assignment(s: &str) -> Result<(String, String), String> {
 
 /// The settings a server runs with whose source is not the built-in default (and the
 /// durability settings whatever their source), as a report shows them (secrets masked).
-pub async fn non_default(client: &tokio_postgres::Client) -> std::collections::BTreeMap<String, String> {
+pub(crate) async fn non_default(client: &tokio_postgres::Client) -> std::collections::BTreeMap<String, String> {
     // What the servers were configured with (not what this session's client set), and the
     // durability settings whatever their source: a report must say `on`, not leave it out.
     let sql = "SELECT name, current_setting(name) FROM pg_settings \

@@ -9,10 +9,10 @@ use crate::pg::env::PgEnv;
 use crate::pg::procs::ProcId;
 
 /// Line appended to the template's postgresql.conf: each node's settings live in habench.conf.
-pub const INCLUDE_LINE: &str = "\ninclude_if_exists = 'habench.conf'\n";
+pub(crate) const INCLUDE_LINE: &str = "\ninclude_if_exists = 'habench.conf'\n";
 
 /// Returns the template data directory, creating it on first use.
-pub async fn ensure_template(env: &PgEnv) -> Result<PathBuf> {
+pub(crate) async fn ensure_template(env: &PgEnv) -> Result<PathBuf> {
     let dir = env.root.templates_dir();
     let key = format!("pg{}-{}-utf8-c", env.bin.major(), env.user.name);
     let template = dir.join(&key);
@@ -63,7 +63,7 @@ pub async fn ensure_template(env: &PgEnv) -> Result<PathBuf> {
 }
 
 /// Copies a data directory (modes kept), owned by the server user.
-pub fn copy_data_dir(env: &PgEnv, from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_data_dir(env: &PgEnv, from: &Path, to: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(from).map_err(|e| Error::io("reading", from, e))?;
     std::fs::create_dir_all(to).map_err(|e| Error::io("creating", to, e))?;

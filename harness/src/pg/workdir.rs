@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::pg::procs::{self, ProcId};
 
 /// Environment variable naming the work root.
-pub const WORK_ENV: &str = "HABENCH_WORK";
+pub(crate) const WORK_ENV: &str = "HABENCH_WORK";
 const OWNER_FILE: &str = "owner";
 
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct WorkRoot {
 
 impl WorkRoot {
     /// `explicit` (--work-dir), else `HABENCH_WORK`, else `$TMPDIR/habench`.
-    pub fn resolve(explicit: Option<&Path>) -> Result<WorkRoot> {
+    pub(crate) fn resolve(explicit: Option<&Path>) -> Result<WorkRoot> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os(WORK_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
@@ -37,16 +37,16 @@ impl WorkRoot {
         &self.path
     }
 
-    pub fn ports_dir(&self) -> PathBuf {
+    pub(crate) fn ports_dir(&self) -> PathBuf {
         self.path.join("ports")
     }
 
-    pub fn templates_dir(&self) -> PathBuf {
+    pub(crate) fn templates_dir(&self) -> PathBuf {
         self.path.join("templates")
     }
 
     /// Creates `topo-<pid>-<seq>-<kind>/` owned by this process.
-    pub fn new_topology_dir(&self, kind: &str) -> Result<TopologyDir> {
+    pub(crate) fn new_topology_dir(&self, kind: &str) -> Result<TopologyDir> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let me = ProcId::current();
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -69,7 +69,7 @@ impl WorkRoot {
 
     /// Kills the servers of topology directories whose owner process is gone and removes those
     /// directories. Returns one line per directory swept.
-    pub async fn sweep_leftovers(&self) -> Vec<String> {
+    pub(crate) async fn sweep_leftovers(&self) -> Vec<String> {
         // Hosts of cluster managers (Patroni, etcd) first: they would restart what is killed.
         let mut report = crate::pg::cgroup::sweep(|name| {
             let pid = name.strip_prefix("topo-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok());
@@ -110,7 +110,7 @@ fn owner_alive(dir: &Path) -> bool {
 
 /// The postmaster of `data_dir` if one runs: the pid of `postmaster.pid`, when that process is a
 /// postgres whose working directory is this data directory.
-pub fn running_postmaster(data_dir: &Path) -> Option<ProcId> {
+pub(crate) fn running_postmaster(data_dir: &Path) -> Option<ProcId> {
     let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let pid: u32 = text.lines().next()?.trim().parse().ok()?;
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
@@ -145,12 +145,12 @@ fn find_data_dirs(dir: &Path, depth: u32) -> Vec<PathBuf> {
 
 /// A topology's directory; removed with everything in it when dropped.
 #[derive(Debug)]
-pub struct TopologyDir {
+pub(crate) struct TopologyDir {
     path: PathBuf,
 }
 
 impl TopologyDir {
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -12,7 +12,7 @@ use crate::pg::conn::ConnectError;
 
 /// What a worker knows of its connection besides the client.
 #[derive(Clone)]
-pub struct ConnInfo {
+pub(crate) struct ConnInfo {
     /// The server's own port (`inet_server_port()`), 0 when it could not be asked.
     pub server_port: u16,
     cancelled_waits: Arc<AtomicU64>,
@@ -31,14 +31,14 @@ impl std::fmt::Debug for ConnInfo {
 impl ConnInfo {
     /// Warnings "canceling wait for synchronous replication" received so far. The warning
     /// arrives before the commit's own answer, so a count read after the answer includes it.
-    pub fn cancelled_waits(&self) -> u64 {
+    pub(crate) fn cancelled_waits(&self) -> u64 {
         self.cancelled_waits.load(Ordering::Acquire)
     }
 
     /// An acknowledged operation's outcome, given the warning count read before it ran:
     /// `acked_unreplicated` when the server warned meanwhile that it stopped waiting for
     /// synchronous replication.
-    pub fn acknowledged_since(&self, waits_before: u64) -> habench_workloads::Outcome {
+    pub(crate) fn acknowledged_since(&self, waits_before: u64) -> habench_workloads::Outcome {
         if self.cancelled_waits() > waits_before {
             habench_workloads::Outcome::AckedUnreplicated
         } else {
@@ -49,7 +49,7 @@ impl ConnInfo {
     /// Runs `op`; if it has not answered after `after`, asks the server to cancel it (what a
     /// client that gives up does: a commit waiting for a standby then returns success with the
     /// warning) and still waits for its answer.
-    pub async fn cancel_after<T>(&self, after: Option<Duration>, op: impl std::future::Future<Output = T>) -> T {
+    pub(crate) async fn cancel_after<T>(&self, after: Option<Duration>, op: impl std::future::Future<Output = T>) -> T {
         let Some(after) = after else { return op.await };
         tokio::pin!(op);
         tokio::select! {
@@ -64,7 +64,7 @@ impl ConnInfo {
 
 /// Connects like `conn::connect_config`, but drives the connection itself to count the
 /// cancelled-wait warnings, and asks which server it reached.
-pub async fn connect(cfg: &Config, timeout: Duration) -> Result<(Client, ConnInfo), ConnectError> {
+pub(crate) async fn connect(cfg: &Config, timeout: Duration) -> Result<(Client, ConnInfo), ConnectError> {
     let (client, mut conn) = crate::pg::conn::connect_raw(cfg, timeout).await?;
     let cancelled_waits = Arc::new(AtomicU64::new(0));
     let counter = cancelled_waits.clone();

@@ -5,7 +5,7 @@ use habench_workloads::messagebox::ops::fragments;
 
 /// A file's name parts: `SEQ-LEN-CHECKSUM.msg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileName {
+pub(crate) struct FileName {
     pub seq: u64,
     pub len: usize,
     pub checksum: u64,
@@ -15,16 +15,16 @@ const EXT: &str = ".msg";
 
 impl FileName {
     /// The name of file `seq` with this content.
-    pub fn of(seq: u64, content: &[u8]) -> FileName {
+    pub(crate) fn of(seq: u64, content: &[u8]) -> FileName {
         FileName { seq, len: content.len(), checksum: checksum(content) }
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         format!("{:09}-{}-{:016x}{EXT}", self.seq, self.len, self.checksum)
     }
 
     /// A name the feeder wrote (hidden and temporary names are not).
-    pub fn parse(name: &str) -> Option<FileName> {
+    pub(crate) fn parse(name: &str) -> Option<FileName> {
         let stem = name.strip_suffix(EXT)?;
         let mut it = stem.splitn(3, '-');
         let seq = it.next()?.parse().ok()?;
@@ -34,18 +34,18 @@ impl FileName {
     }
 
     /// Whether `read` is the whole file: its length and checksum.
-    pub fn is_whole(&self, read: &[u8]) -> bool {
+    pub(crate) fn is_whole(&self, read: &[u8]) -> bool {
         read.len() == self.len && checksum(read) == self.checksum
     }
 }
 
 /// FNV-1a, 64 bits: enough to tell a truncated read from the whole file.
-pub fn checksum(bytes: &[u8]) -> u64 {
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The content of file `seq`: `len` incompressible bytes, the same for the same file.
-pub fn content(seq: u64, len: usize) -> Vec<u8> {
+pub(crate) fn content(seq: u64, len: usize) -> Vec<u8> {
     let msg_id = i64::try_from(seq).unwrap_or(i64::MAX);
     fragments(msg_id, len, len.max(1)).concat()
 }

@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
-pub struct Lease {
+pub(crate) struct Lease {
     holder: u16,
     last_beat: Instant,
 }
 
 /// What an instance may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Active,
     /// It took over from this instance just now.
     TookOver {
@@ -22,12 +22,12 @@ pub enum Role {
 }
 
 impl Lease {
-    pub fn held_by(n: u16) -> Lease {
+    pub(crate) fn held_by(n: u16) -> Lease {
         Lease { holder: n, last_beat: Instant::now() }
     }
 
     /// The holder's heartbeat; false when `n` no longer holds the lease.
-    pub fn beat(&mut self, n: u16, now: Instant) -> bool {
+    pub(crate) fn beat(&mut self, n: u16, now: Instant) -> bool {
         if self.holder == n {
             self.last_beat = now;
         }
@@ -36,7 +36,7 @@ impl Lease {
 
     /// Instance `n` asks at `now`: the holder beats and stays active; another instance takes
     /// over once the holder has not beaten for `dead_after`.
-    pub fn ask(&mut self, n: u16, now: Instant, dead_after: Duration) -> Role {
+    pub(crate) fn ask(&mut self, n: u16, now: Instant, dead_after: Duration) -> Role {
         if self.holder == n {
             self.last_beat = now;
             return Role::Active;

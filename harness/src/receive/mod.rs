@@ -3,7 +3,7 @@
 //! publish every file they read. What they read is recorded; `export::receive` compares it with
 //! what was written.
 
-pub mod file;
+pub(crate) mod file;
 mod lease;
 
 use std::path::{Path, PathBuf};
@@ -12,10 +12,10 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use lease::Lease;
-pub use lease::Role;
+pub(crate) use lease::Role;
 
 /// The suffix of the feeder's hidden names, before a file is linked to its own.
-pub const TMP_SUFFIX: &str = ".tmp";
+pub(crate) const TMP_SUFFIX: &str = ".tmp";
 
 /// A file the feeder wrote.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +45,7 @@ pub struct Receipt {
 
 /// What the feeder and the receive instances share, and what they record.
 #[derive(Debug)]
-pub struct ReceiveLog {
+pub(crate) struct ReceiveLog {
     dir: PathBuf,
     feeds: Mutex<Vec<Feed>>,
     receipts: Mutex<Vec<Receipt>>,
@@ -63,7 +63,7 @@ pub struct ReceiveRecords {
 
 impl ReceiveLog {
     /// A log for the location `dir` (created when missing).
-    pub fn new(dir: &Path) -> std::io::Result<ReceiveLog> {
+    pub(crate) fn new(dir: &Path) -> std::io::Result<ReceiveLog> {
         std::fs::create_dir_all(dir)?;
         Ok(ReceiveLog {
             dir: dir.to_path_buf(),
@@ -73,21 +73,21 @@ impl ReceiveLog {
         })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub fn feed(&self, f: Feed) {
+    pub(crate) fn feed(&self, f: Feed) {
         self.feeds.lock().expect("feeds lock").push(f);
     }
 
-    pub fn receipt(&self, r: Receipt) {
+    pub(crate) fn receipt(&self, r: Receipt) {
         self.receipts.lock().expect("receipts lock").push(r);
     }
 
     /// Files not yet taken away: the feeder's files and claimed ones (not the feeder's
     /// temporary names).
-    pub fn pending(&self) -> Vec<String> {
+    pub(crate) fn pending(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
@@ -99,23 +99,23 @@ impl ReceiveLog {
     }
 
     /// clustered: instance `n` asks to be (or stay) the active one.
-    pub fn ask_lease(&self, n: u16, dead_after: std::time::Duration) -> Role {
+    pub(crate) fn ask_lease(&self, n: u16, dead_after: std::time::Duration) -> Role {
         self.lease.lock().expect("lease lock").ask(n, std::time::Instant::now(), dead_after)
     }
 
     /// clustered: the active instance's heartbeat; false when `n` is not the active one.
-    pub fn beat(&self, n: u16) -> bool {
+    pub(crate) fn beat(&self, n: u16) -> bool {
         self.lease.lock().expect("lease lock").beat(n, std::time::Instant::now())
     }
 
     /// Files an instance may still read: the feeder's own names (a file claimed by an instance
     /// that died keeps its hidden name, and nobody reads it any more).
-    pub fn readable(&self) -> usize {
+    pub(crate) fn readable(&self) -> usize {
         self.pending().iter().filter(|n| file::FileName::parse(n).is_some()).count()
     }
 
     /// The records, sorted by time, and the files left.
-    pub fn records(&self) -> ReceiveRecords {
+    pub(crate) fn records(&self) -> ReceiveRecords {
         let mut feeds = std::mem::take(&mut *self.feeds.lock().expect("feeds lock"));
         feeds.sort_by_key(|f| f.seq);
         let mut receipts = std::mem::take(&mut *self.receipts.lock().expect("receipts lock"));
@@ -125,7 +125,7 @@ impl ReceiveLog {
 }
 
 /// Receive instances share one shape of name: `recv-N`.
-pub fn instance_name(n: u16) -> String {
+pub(crate) fn instance_name(n: u16) -> String {
     format!("recv-{n}")
 }
 

@@ -11,7 +11,7 @@ use crate::report::doc::{self, table, Block, Fact, Tone};
 use crate::report::ReportOutput;
 
 /// Writes capacity.md, capacity.html and charts/ into `dir`.
-pub fn write(dir: &Path, o: &CapacityOutcome) -> Result<ReportOutput, String> {
+pub(crate) fn write(dir: &Path, o: &CapacityOutcome) -> Result<ReportOutput, String> {
     let mut out = ReportOutput::default();
     let mut charts = Vec::new();
     for c in chart_specs(o) {
@@ -29,7 +29,7 @@ pub fn write(dir: &Path, o: &CapacityOutcome) -> Result<ReportOutput, String> {
 }
 
 /// The planning table and its sentence, as Markdown (the terminal's answer).
-pub fn planning_markdown(o: &CapacityOutcome) -> String {
+pub(crate) fn planning_markdown(o: &CapacityOutcome) -> String {
     let mut blocks = vec![planning_table(o)];
     if let Some(s) = verdict_sentence(&o.planning, o.target_load) {
         blocks.push(Block::Para(s));
@@ -37,7 +37,7 @@ pub fn planning_markdown(o: &CapacityOutcome) -> String {
     doc::to_markdown(&blocks)
 }
 
-pub fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
+pub(crate) fn blocks(o: &CapacityOutcome, charts: Vec<Block>) -> Vec<Block> {
     let mut b = vec![Block::Heading(1, format!("Capacity: maximum sustainable throughput, scenario `{}`", o.scenario))];
     if !o.complete {
         b.push(Block::Para(format!(

@@ -12,7 +12,7 @@ fn fmt(v: Option<f64>) -> String {
 }
 
 /// The comparison as a Markdown table (also what the terminal shows).
-pub fn markdown(before: &str, after: &str, changes: &[MetricChange]) -> String {
+pub(crate) fn markdown(before: &str, after: &str, changes: &[MetricChange]) -> String {
     let mut md = format!("## Compare: `{before}` → `{after}`\n\n");
     let rows: Vec<Vec<String>> = changes
         .iter()

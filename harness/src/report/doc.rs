@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::report::charts::Rendered;
 
 #[derive(Debug, Clone)]
-pub enum Block {
+pub(crate) enum Block {
     Heading(u8, String),
     Para(String),
     Table {
@@ -25,7 +25,7 @@ pub enum Block {
 
 /// One figure of the headline.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fact {
+pub(crate) struct Fact {
     pub label: String,
     pub value: String,
     pub note: String,
@@ -33,7 +33,7 @@ pub struct Fact {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     Good,
     Bad,
     Plain,
@@ -49,11 +49,11 @@ impl Tone {
     }
 }
 
-pub fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
+pub(crate) fn table(head: &[&str], rows: Vec<Vec<String>>) -> Block {
     Block::Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
 }
 
-pub fn to_markdown(blocks: &[Block]) -> String {
+pub(crate) fn to_markdown(blocks: &[Block]) -> String {
     let mut md = String::new();
     for b in blocks {
         match b {
@@ -125,7 +125,7 @@ figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}svg{max-width:100%;h
 .fact .value{font-size:1.4em;font-weight:bold;margin:2px 0}.fact .note{font-size:0.85em;color:#444}
 details{margin:1em 0}summary{cursor:pointer;color:#1f4f99}";
 
-pub fn to_html(title: &str, blocks: &[Block]) -> String {
+pub(crate) fn to_html(title: &str, blocks: &[Block]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,

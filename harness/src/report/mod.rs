@@ -1,16 +1,16 @@
 //! `habench report RUN_DIR`: report.md, a self-contained report.html and every chart as PNG
 //! and SVG under charts/, from a results folder. Also written at the end of every run.
 
-pub mod capacity;
-pub mod charts;
-pub mod compare;
-pub mod doc;
-pub mod fonts;
-pub mod sections;
+pub(crate) mod capacity;
+pub(crate) mod charts;
+pub(crate) mod compare;
+pub(crate) mod doc;
+pub(crate) mod fonts;
+pub(crate) mod sections;
 
 use std::path::Path;
 
-pub use crate::run_data::RunData;
+pub(crate) use crate::run_data::RunData;
 use charts::Rendered;
 use doc::Block;
 
@@ -57,7 +57,7 @@ pub fn write(dir: &Path) -> Result<ReportOutput, String> {
 }
 
 /// Any of the chart kinds, drawn by [`chart`].
-pub enum AnyChart {
+pub(crate) enum AnyChart {
     Spectrum(charts::spectrum::SpectrumChart),
     Timeline(charts::timeline::TimelineChart),
     Lag(charts::lag::LagChart),

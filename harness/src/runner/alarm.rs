@@ -16,7 +16,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 
 #[derive(Debug)]
-pub struct Alarm {
+pub(crate) struct Alarm {
     fd: AsyncFd<OwnedFd>,
     /// One instant and the same moment on CLOCK_MONOTONIC, to translate instants.
     origin: (Instant, Duration),
@@ -31,7 +31,7 @@ fn monotonic_now() -> Duration {
 
 impl Alarm {
     /// A new alarm; must be called inside a runtime with I/O enabled.
-    pub fn new() -> io::Result<Alarm> {
+    pub(crate) fn new() -> io::Result<Alarm> {
         // SAFETY: plain syscall; the result is checked.
         let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
         if raw < 0 {
@@ -47,7 +47,7 @@ impl Alarm {
     }
 
     /// Returns at `at` (at once when it has passed).
-    pub async fn wait_until(&mut self, at: Instant) -> io::Result<()> {
+    pub(crate) async fn wait_until(&mut self, at: Instant) -> io::Result<()> {
         if at <= Instant::now() {
             return Ok(());
         }
@@ -76,7 +76,11 @@ impl Alarm {
 
 /// Waits until `at` on `alarm` (tokio's millisecond timer without one) unless `stop` changes
 /// first. Returns true when it woke at `at`, false when stopped.
-pub async fn wait_unless_stopped(alarm: Option<&mut Alarm>, at: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+pub(crate) async fn wait_unless_stopped(
+    alarm: Option<&mut Alarm>,
+    at: Instant,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     match alarm {
         Some(a) => tokio::select! {
             r = a.wait_until(at) => {
@@ -97,7 +101,7 @@ pub async fn wait_unless_stopped(alarm: Option<&mut Alarm>, at: Instant, stop: &
 
 /// An alarm for an open-loop worker; without a timerfd the worker paces with tokio's timers and
 /// the run's error log says so.
-pub fn for_worker(note: impl FnOnce(&str)) -> Option<Alarm> {
+pub(crate) fn for_worker(note: impl FnOnce(&str)) -> Option<Alarm> {
     match Alarm::new() {
         Ok(a) => Some(a),
         Err(e) => {
@@ -108,7 +112,7 @@ pub fn for_worker(note: impl FnOnce(&str)) -> Option<Alarm> {
 }
 
 /// Lets the calling thread's timers fire within `slack` of their time (the default is 50 µs).
-pub fn set_timer_slack(slack: Duration) {
+pub(crate) fn set_timer_slack(slack: Duration) {
     // SAFETY: PR_SET_TIMERSLACK takes the slack in ns and affects only the calling thread.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack.as_nanos() as libc::c_ulong, 0, 0, 0) };
 }

@@ -12,7 +12,7 @@ use crate::balancer::{Balancer, Group};
 use crate::events::{EventKind, EventLog};
 
 /// Probes every group until `stop`.
-pub async fn probes(b: Arc<Balancer>, events: EventLog, stop: watch::Receiver<bool>) {
+pub(crate) async fn probes(b: Arc<Balancer>, events: EventLog, stop: watch::Receiver<bool>) {
     let mut set = JoinSet::new();
     for g in b.groups() {
         set.spawn(probe_group(g.clone(), b.probe_interval, b.probe_threshold, events.clone(), stop.clone()));

@@ -9,23 +9,23 @@ use crate::pg::wire::{Call, WireConn, WireError, INT4_OID};
 const STATEMENT: &str = "habench_insert";
 
 #[derive(Debug)]
-pub struct WireInsert {
+pub(crate) struct WireInsert {
     conn: WireConn,
     call: Call,
 }
 
 impl WireInsert {
-    pub async fn prepare(mut conn: WireConn, payload_bytes: i32) -> Result<WireInsert, WireError> {
+    pub(crate) async fn prepare(mut conn: WireConn, payload_bytes: i32) -> Result<WireInsert, WireError> {
         conn.prepare(STATEMENT, schema::INSERT_SQL, &[INT4_OID]).await?;
         Ok(WireInsert { conn, call: Call::int4(STATEMENT, &[payload_bytes])? })
     }
 
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.conn.is_closed()
     }
 
     /// One INSERT in its own transaction (the statement is the commit).
-    pub async fn insert(&mut self) -> Result<(), OpError> {
+    pub(crate) async fn insert(&mut self) -> Result<(), OpError> {
         self.conn.execute(&self.call).await.map(|_| ()).map_err(|e| OpError {
             outcome: classify_sqlstate(e.code.as_deref(), Phase::Commit),
             closed: e.closed,

@@ -30,7 +30,7 @@ pub struct GroupLedger {
 
 impl GroupLedger {
     /// Keeps what a parallel-groups run needs of `e` (nothing without groups).
-    pub fn add(&mut self, e: &LedgerEntry) {
+    pub(crate) fn add(&mut self, e: &LedgerEntry) {
         if e.group == 0 {
             return;
         }

@@ -22,7 +22,7 @@ use crate::runner::sso_worker;
 /// Over 80 lines: one worker's loop in the order a host instance works (secret, refresh,
 /// session, dequeue, the nemesis's kill, completions), kept whole so the order reads top to
 /// bottom; each step that stands alone is a function of its own.
-pub async fn host_instance(
+pub(crate) async fn host_instance(
     sh: Arc<Shared>,
     group: usize,
     host_idx: usize,

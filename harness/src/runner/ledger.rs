@@ -15,7 +15,7 @@ pub enum Event {
 }
 
 impl Event {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Event::Publish => "publish",
             Event::Insert => "insert",
@@ -52,7 +52,14 @@ pub struct LedgerEntry {
 impl LedgerEntry {
     /// A publish (or calibration insert, `event`) of message `msg_id`, known at `at_us`: one
     /// attempt, no host; the answering server and the group unknown until set.
-    pub fn publish(event: Event, at_us: i64, msg_id: i64, subject: String, outcome: Outcome, latency_us: u64) -> Self {
+    pub(crate) fn publish(
+        event: Event,
+        at_us: i64,
+        msg_id: i64,
+        subject: String,
+        outcome: Outcome,
+        latency_us: u64,
+    ) -> Self {
         LedgerEntry {
             at_us,
             event,
@@ -70,8 +77,8 @@ impl LedgerEntry {
     }
 }
 
-pub type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;
-pub type LedgerRx = mpsc::UnboundedReceiver<LedgerEntry>;
+pub(crate) type LedgerTx = mpsc::UnboundedSender<LedgerEntry>;
+pub(crate) type LedgerRx = mpsc::UnboundedReceiver<LedgerEntry>;
 
 pub fn channel() -> (LedgerTx, LedgerRx) {
     mpsc::unbounded_channel()

@@ -5,20 +5,20 @@
 mod alarm;
 mod balancer_probe;
 mod calibration;
-pub mod group_ledger;
+pub(crate) mod group_ledger;
 mod host_instance;
 pub mod ledger;
-pub mod pacing;
+pub(crate) mod pacing;
 mod publisher;
 mod receive_feeder;
 mod receive_instance;
 pub mod reporter;
-pub mod sampler;
+pub(crate) mod sampler;
 mod shared;
 mod sso_worker;
 mod sync_watch;
 mod threads;
-pub mod throttle;
+pub(crate) mod throttle;
 mod watchdog;
 mod watchers;
 

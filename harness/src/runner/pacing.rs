@@ -9,7 +9,7 @@ use habench_workloads::rng::Rng;
 use crate::config::Arrival;
 
 #[derive(Debug)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     start: Instant,
     end: Instant,
     mean_gap_s: f64,
@@ -22,14 +22,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn new(start: Instant, end: Instant, rate: f64, arrival: Arrival, seed: u64) -> Schedule {
+    pub(crate) fn new(start: Instant, end: Instant, rate: f64, arrival: Arrival, seed: u64) -> Schedule {
         Schedule::with_changes(start, end, rate, Vec::new(), arrival, seed)
     }
 
     /// A schedule whose rate changes at the given offsets from its start (seconds,
     /// publishes/s). Poisson arrivals stay Poisson across a change (no memory: from the change
     /// on, the next gap is drawn at the new rate).
-    pub fn with_changes(
+    pub(crate) fn with_changes(
         start: Instant,
         end: Instant,
         rate: f64,
@@ -79,7 +79,7 @@ impl Schedule {
     }
 
     /// Slots not handed out yet (consumes them).
-    pub fn take_remaining(&mut self) -> u64 {
+    pub(crate) fn take_remaining(&mut self) -> u64 {
         let mut n = 0;
         while self.next_slot().is_some() {
             n += 1;
@@ -88,7 +88,7 @@ impl Schedule {
     }
 
     /// The next slot (sequence number from 0, intended start), or None past the end.
-    pub fn next_slot(&mut self) -> Option<(u64, Instant)> {
+    pub(crate) fn next_slot(&mut self) -> Option<(u64, Instant)> {
         let at = self.start + Duration::from_secs_f64(self.next_offset_s);
         if at >= self.end {
             return None;

@@ -22,7 +22,7 @@ use crate::runner::watchdog::{TimedOut, Watchdog};
 
 /// Where a publisher's next message and its intended start come from.
 #[derive(Debug, Clone)]
-pub enum Pace {
+pub(crate) enum Pace {
     Open(Arc<Mutex<Schedule>>),
     Closed,
 }
@@ -51,7 +51,7 @@ impl Session {
     }
 }
 
-pub async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
     let mut watchdog = Watchdog::new(sh.cfg.op_timeout);
     // Open loop: woken at each intended start to the microsecond (tokio's timers tick in ms).

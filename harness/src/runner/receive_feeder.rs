@@ -19,7 +19,7 @@ use crate::runner::shared::{Counters, Shared};
 
 /// Writes the schedule's files until it ends or the run stops; returns when every file begun
 /// is written.
-pub async fn feeder(
+pub(crate) async fn feeder(
     sh: Arc<Shared>,
     log: Arc<ReceiveLog>,
     schedule: Arc<Mutex<Schedule>>,

@@ -56,7 +56,7 @@ struct Instance {
     session: Option<(ReceiveSession, ConnInfo)>,
 }
 
-pub async fn receive_instance(sh: Arc<Shared>, log: Arc<ReceiveLog>, n: u16, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn receive_instance(sh: Arc<Shared>, log: Arc<ReceiveLog>, n: u16, mut stop: watch::Receiver<bool>) {
     let rc = sh.cfg.receive.clone().expect("a receive location");
     let rec = sh.recorders.register();
     let mut me = Instance { sh, log, rc, n, name: instance_name(n), rec, session: None };

@@ -41,7 +41,7 @@ pub struct ReportPlan {
 
 /// What report workers share.
 #[derive(Debug)]
-pub struct ReportShared {
+pub(crate) struct ReportShared {
     pub stats: Mutex<ReportStats>,
     /// (node, backend pid) of every report connection made.
     pub backends: Mutex<Vec<(String, i32)>>,
@@ -52,7 +52,7 @@ pub struct ReportShared {
 }
 
 impl ReportShared {
-    pub fn new(targets: Vec<ReportTarget>, measure_start: Instant) -> ReportShared {
+    pub(crate) fn new(targets: Vec<ReportTarget>, measure_start: Instant) -> ReportShared {
         ReportShared {
             stats: Mutex::new(ReportStats::default()),
             backends: Mutex::new(Vec::new()),
@@ -67,7 +67,7 @@ impl ReportShared {
 /// `primary_lsn(t) - L` behind, with the primary's position at t interpolated between the polls
 /// around t. A read is resolved once a poll after it has arrived.
 #[derive(Debug, Default)]
-pub struct LsnTrack {
+pub(crate) struct LsnTrack {
     /// (when, primary WAL position in bytes), oldest first, the last few seconds.
     polls: std::collections::VecDeque<(Instant, i64)>,
     /// (target, when, replayed position) of measured reads not yet resolved.
@@ -89,7 +89,7 @@ impl LsnTrack {
     }
 
     /// Adds a poll; returns the reads it resolves as (target, bytes behind).
-    pub fn poll(&mut self, at: Instant, lsn: i64) -> Vec<(String, u64)> {
+    pub(crate) fn poll(&mut self, at: Instant, lsn: i64) -> Vec<(String, u64)> {
         self.polls.push_back((at, lsn));
         while self.polls.len() > 2 && self.polls[1].0 + Duration::from_secs(5) < at {
             self.polls.pop_front();
@@ -111,14 +111,14 @@ impl LsnTrack {
 /// How long a target that refused a connection is skipped.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// Primary WAL position poll interval (the resolution of staleness in bytes).
-pub const LSN_POLL: Duration = Duration::from_millis(50);
+pub(crate) const LSN_POLL: Duration = Duration::from_millis(50);
 
 struct Conn {
     session: Option<ReportSession>,
     not_before: Instant,
 }
 
-pub async fn reporter(
+pub(crate) async fn reporter(
     sh: Arc<Shared>,
     rs: Arc<ReportShared>,
     schedule: Arc<Mutex<Schedule>>,
@@ -251,7 +251,7 @@ async fn connect(sh: &Shared, rs: &ReportShared, target: &ReportTarget) -> Optio
 }
 
 /// Polls the primary's WAL position, so that a standby read can say how many bytes it was behind.
-pub async fn track_primary_lsn(endpoint: Endpoint, rs: Arc<ReportShared>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn track_primary_lsn(endpoint: Endpoint, rs: Arc<ReportShared>, mut stop: watch::Receiver<bool>) {
     let mut client = None;
     loop {
         if client.as_ref().is_none_or(|c: &tokio_postgres::Client| c.is_closed()) {
@@ -281,7 +281,7 @@ pub async fn track_primary_lsn(endpoint: Endpoint, rs: Arc<ReportShared>, mut st
 }
 
 /// The recovery-conflict counters of every standby target (`pg_stat_database_conflicts`).
-pub async fn server_conflicts(targets: &[ReportTarget]) -> BTreeMap<String, [i64; 5]> {
+pub(crate) async fn server_conflicts(targets: &[ReportTarget]) -> BTreeMap<String, [i64; 5]> {
     let mut out = BTreeMap::new();
     for t in targets.iter().filter(|t| t.standby) {
         let Ok(c) = t.endpoint.connect_once().await else { continue };

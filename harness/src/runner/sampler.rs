@@ -13,13 +13,13 @@ use crate::pg::Endpoint;
 const SAMPLE_TIMEOUT: Duration = Duration::from_millis(700);
 
 #[derive(Debug)]
-pub struct DbSampler {
+pub(crate) struct DbSampler {
     endpoint: Endpoint,
     client: Option<Client>,
 }
 
 #[derive(Debug, Default)]
-pub struct DbSample {
+pub(crate) struct DbSample {
     pub queue_depths: Option<Vec<i64>>,
     /// Entries in every suspended queue.
     pub suspended: Option<i64>,
@@ -35,11 +35,11 @@ const LAG_SQL: &str = "SELECT application_name,
   FROM pg_stat_replication ORDER BY application_name";
 
 impl DbSampler {
-    pub fn new(endpoint: Endpoint) -> DbSampler {
+    pub(crate) fn new(endpoint: Endpoint) -> DbSampler {
         DbSampler { endpoint, client: None }
     }
 
-    pub async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
+    pub(crate) async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
         match tokio::time::timeout(SAMPLE_TIMEOUT, self.sample_inner(mb)).await {
             Ok(Some(s)) => s,
             _ => {
@@ -78,27 +78,27 @@ impl DbSampler {
 
     /// Names of the standbys connected now (fixes the timeline's lag columns).
     /// (The write endpoint's; parallel groups have no lag columns.)
-    pub async fn standby_names(&mut self) -> Vec<String> {
+    pub(crate) async fn standby_names(&mut self) -> Vec<String> {
         self.sample(None).await.lag.into_iter().map(|l| l.name).collect()
     }
 }
 
 /// What the run samples: the write endpoint, or every parallel group (queues summed).
 #[derive(Debug)]
-pub enum Sampler {
+pub(crate) enum Sampler {
     One(Box<DbSampler>),
     Groups(std::sync::Arc<crate::balancer::Balancer>, Vec<DbSampler>),
 }
 
 impl Sampler {
-    pub fn groups(b: std::sync::Arc<crate::balancer::Balancer>) -> Sampler {
+    pub(crate) fn groups(b: std::sync::Arc<crate::balancer::Balancer>) -> Sampler {
         let samplers = b.groups().iter().map(|g| DbSampler::new(g.endpoint.clone())).collect();
         Sampler::Groups(b, samplers)
     }
 
     /// One sample. Parallel groups: the queues of every group summed; a group that does not
     /// answer leaves the sum unknown (its messages still wait), unless it is gone for good.
-    pub async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
+    pub(crate) async fn sample(&mut self, mb: Option<&MessageBoxConfig>) -> DbSample {
         let (b, samplers) = match self {
             Sampler::One(s) => return s.sample(mb).await,
             Sampler::Groups(b, s) => (b, s),

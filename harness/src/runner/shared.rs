@@ -13,7 +13,7 @@ use crate::runner::ledger::LedgerTx;
 
 /// Whole-run message counts (warm-up and drain included), for the drain and the summary.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub published_ok: AtomicU64,
     /// Queue entries the acknowledged publishes created (one per subscribed host).
     pub routed_ok: AtomicU64,
@@ -32,7 +32,7 @@ pub struct Counters {
 /// they woke (the harness's own timing error); slots that started late because no publisher was
 /// free (the load is more than the publishers can carry: their latency includes that wait).
 #[derive(Debug, Default)]
-pub struct PacingCounters {
+pub(crate) struct PacingCounters {
     pub woken: AtomicU64,
     pub wake_late_sum_us: AtomicU64,
     pub wake_late_max_us: AtomicU64,
@@ -40,7 +40,7 @@ pub struct PacingCounters {
 }
 
 impl PacingCounters {
-    pub fn woke(&self, late_us: u64) {
+    pub(crate) fn woke(&self, late_us: u64) {
         self.woken.fetch_add(1, Ordering::Relaxed);
         self.wake_late_sum_us.fetch_add(late_us, Ordering::Relaxed);
         self.wake_late_max_us.fetch_max(late_us, Ordering::Relaxed);
@@ -48,17 +48,17 @@ impl PacingCounters {
 }
 
 impl Counters {
-    pub fn add(c: &AtomicU64, n: u64) {
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn get(c: &AtomicU64) -> u64 {
+    pub(crate) fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }
 }
 
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub cfg: Arc<RunConfig>,
     pub clock: RunClock,
     pub endpoint: Endpoint,
@@ -89,19 +89,19 @@ pub struct Shared {
 
 /// A completed delivery: message id and host (index in the config).
 #[derive(Debug, Clone, Copy)]
-pub struct Completion {
+pub(crate) struct Completion {
     pub msg_id: i64,
     pub host: u16,
 }
 
 impl Shared {
-    pub fn note_error(&self, context: &str, message: &str) {
+    pub(crate) fn note_error(&self, context: &str, message: &str) {
         self.errors.lock().expect("error log lock").note(context, message);
     }
 
     /// A publish's outcome, counted: `acked` (and the queue entries it routed) when it
     /// committed, else the error's outcome, noted under `context`.
-    pub fn count_publish(
+    pub(crate) fn count_publish(
         &self,
         context: &str,
         result: &Result<i64, habench_workloads::messagebox::OpError>,
@@ -124,12 +124,12 @@ impl Shared {
     }
 
     /// Parallel group `group`'s write endpoint (the write endpoint without groups).
-    pub fn group_endpoint(&self, group: usize) -> &Endpoint {
+    pub(crate) fn group_endpoint(&self, group: usize) -> &Endpoint {
         self.balancer.as_ref().map_or(&self.endpoint, |b| &b.groups()[group].endpoint)
     }
 
     /// Group `group` as the ledger numbers it: 1, 2...; 0 without groups.
-    pub fn group_no(&self, group: usize) -> u8 {
+    pub(crate) fn group_no(&self, group: usize) -> u8 {
         if self.balancer.is_some() {
             group as u8 + 1
         } else {
@@ -140,7 +140,7 @@ impl Shared {
     /// A worker's connection through `endpoint` (the write endpoint, or a parallel group's;
     /// retried until the run's hard end or its stop), with its statements prepared by
     /// `prepare`; a failure is noted, and None.
-    pub async fn worker_session<S, F, Fut>(
+    pub(crate) async fn worker_session<S, F, Fut>(
         &self,
         endpoint: &Endpoint,
         stop: &mut tokio::sync::watch::Receiver<bool>,

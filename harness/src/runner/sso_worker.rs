@@ -28,7 +28,12 @@ async fn fetch(st: &SsoState) -> Result<Vec<u8>, String> {
 
 /// A (re)starting host instance: asks for the secret until it has it. None when the run stops
 /// (or gives up) first: the instance never started.
-pub async fn obtain(sh: &Shared, st: &SsoState, instance: &str, stop: &mut watch::Receiver<bool>) -> Option<Vec<u8>> {
+pub(crate) async fn obtain(
+    sh: &Shared,
+    st: &SsoState,
+    instance: &str,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Vec<u8>> {
     let asked = Instant::now();
     let mut start = InstanceStart {
         instance: instance.to_string(),
@@ -63,7 +68,7 @@ pub async fn obtain(sh: &Shared, st: &SsoState, instance: &str, stop: &mut watch
 }
 
 /// The periodic re-sync: a new secret when the server answers, the cached one kept otherwise.
-pub async fn refresh(sh: &Shared, st: &SsoState, cached: &mut Vec<u8>) {
+pub(crate) async fn refresh(sh: &Shared, st: &SsoState, cached: &mut Vec<u8>) {
     match fetch(st).await {
         Ok(s) => {
             *cached = s;
@@ -77,7 +82,7 @@ pub async fn refresh(sh: &Shared, st: &SsoState, cached: &mut Vec<u8>) {
 }
 
 /// A delivery that decrypts a credential with the cached secret (no server involved).
-pub fn decrypt(st: &SsoState, cached: &[u8], seq: i64) {
+pub(crate) fn decrypt(st: &SsoState, cached: &[u8], seq: i64) {
     let blob = seq.to_le_bytes();
     match sso::decrypt(cached, &blob) {
         Some(_) => SsoState::count(&st.decrypt_ok),
@@ -87,7 +92,7 @@ pub fn decrypt(st: &SsoState, cached: &[u8], seq: i64) {
 
 /// Configuration changes at the configured rate until the run stops: each encrypts with the
 /// secret (fetched first, then kept) and writes through the secret server.
-pub async fn configuration_changes(sh: std::sync::Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn configuration_changes(sh: std::sync::Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let (Some(st), Some(cfg)) = (sh.sso.clone(), sh.cfg.sso.clone()) else { return };
     let every = Duration::from_secs_f64(1.0 / cfg.encrypt_rate);
     let mut next = sh.measure_start;

@@ -12,14 +12,14 @@ use crate::measure::exposure::SyncSample;
 use crate::measure::RunClock;
 use crate::pg::Endpoint;
 
-pub const INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const INTERVAL: Duration = Duration::from_millis(50);
 /// Longest wait for a connection or an answer (a client link may add delay); a tick missed
 /// meanwhile is skipped, not made up.
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 const SQL: &str = "SELECT current_setting('synchronous_standby_names'), pg_is_in_recovery()";
 
-pub async fn sync_watch(
+pub(crate) async fn sync_watch(
     endpoint: Endpoint,
     clock: RunClock,
     out: Arc<Mutex<Vec<SyncSample>>>,

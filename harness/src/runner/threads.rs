@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 /// Runs `tasks` on `threads` dedicated threads; `set` gets one task per thread that ends when
 /// all of that thread's tasks have.
 /// Each thread's runtime beats for the stall detector (`client-N`) when `stalls` is given.
-pub fn spawn_on_threads<F>(
+pub(crate) fn spawn_on_threads<F>(
     set: &mut JoinSet<()>,
     threads: usize,
     tasks: Vec<F>,

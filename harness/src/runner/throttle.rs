@@ -12,12 +12,12 @@ use crate::measure::ThrottleSample;
 
 /// The delay every publish waits now (0: not throttled); shared by the publishers.
 #[derive(Debug, Default)]
-pub struct ThrottleGate {
+pub(crate) struct ThrottleGate {
     delay_us: AtomicU64,
 }
 
 impl ThrottleGate {
-    pub fn delay(&self) -> Duration {
+    pub(crate) fn delay(&self) -> Duration {
         Duration::from_micros(self.delay_us.load(Ordering::Relaxed))
     }
 
@@ -28,20 +28,20 @@ impl ThrottleGate {
 
 /// Decides the delay from the sampled message count.
 #[derive(Debug)]
-pub struct ThrottleController {
+pub(crate) struct ThrottleController {
     cfg: ThrottleConfig,
     delay: Duration,
 }
 
 impl ThrottleController {
-    pub fn new(cfg: ThrottleConfig) -> ThrottleController {
+    pub(crate) fn new(cfg: ThrottleConfig) -> ThrottleController {
         ThrottleController { cfg, delay: Duration::ZERO }
     }
 
     /// The next interval's delay from this interval's message count; an interval that could not
     /// be sampled keeps the current state (a database too busy to answer is no reason to stop
     /// throttling).
-    pub fn update(&mut self, messages: Option<i64>, gate: &ThrottleGate) -> ThrottleSample {
+    pub(crate) fn update(&mut self, messages: Option<i64>, gate: &ThrottleGate) -> ThrottleSample {
         if let Some(n) = messages {
             self.delay = if n as u64 >= self.cfg.threshold {
                 (self.delay * 2).max(self.cfg.initial_delay).min(self.cfg.max_delay)

@@ -11,22 +11,22 @@ use std::time::{Duration, Instant};
 use tokio::time::{Instant as TokioInstant, Sleep};
 
 #[derive(Debug)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
 }
 
 /// The operation had no answer within the timeout (it was dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimedOut;
+pub(crate) struct TimedOut;
 
 impl Watchdog {
-    pub fn new(timeout: Duration) -> Watchdog {
+    pub(crate) fn new(timeout: Duration) -> Watchdog {
         Watchdog { timeout, sleep: Box::pin(tokio::time::sleep(timeout)) }
     }
 
     /// Runs `op`, started at `start`, until it ends or `start + timeout` passes.
-    pub async fn run<F: Future>(&mut self, start: Instant, op: F) -> Result<F::Output, TimedOut> {
+    pub(crate) async fn run<F: Future>(&mut self, start: Instant, op: F) -> Result<F::Output, TimedOut> {
         // tokio's clock (the same as std's, except in tests with paused time).
         let deadline = TokioInstant::from_std(start) + self.timeout;
         tokio::pin!(op);

@@ -34,7 +34,7 @@ pub(super) struct Watched {
 
 impl Watchers {
     /// `stalls`: the detector, already watching the main runtime's heartbeat.
-    pub fn start(
+    pub(crate) fn start(
         sh: &Arc<Shared>,
         (stalls, main_beat): (StallDetector, JoinHandle<()>),
         failover: Option<FailoverPlan>,
@@ -61,7 +61,7 @@ impl Watchers {
 
     /// Stops the faults; the orchestrator finishes what it is doing (a promotion holds the
     /// topology).
-    pub async fn stop_failover(mut self) -> Watchers {
+    pub(crate) async fn stop_failover(mut self) -> Watchers {
         let _ = self.stop_failover.send(true);
         if let Some(t) = self.failover.take() {
             let _ = t.await;
@@ -70,7 +70,7 @@ impl Watchers {
     }
 
     /// Stops the rest and hands over what they saw.
-    pub async fn finish(self) -> Watched {
+    pub(crate) async fn finish(self) -> Watched {
         let _ = self.stop_sync_watch.send(true);
         if let Some(t) = self.sync_watch {
             let _ = t.await;

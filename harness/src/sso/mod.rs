@@ -4,4 +4,4 @@
 
 mod state;
 
-pub use state::{InstanceStart, SsoState};
+pub(crate) use state::{InstanceStart, SsoState};

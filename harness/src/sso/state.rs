@@ -9,7 +9,7 @@ use crate::pg::Endpoint;
 /// A host instance's start (the run's first, or after its death): it cannot process anything
 /// before it has the secret.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InstanceStart {
+pub(crate) struct InstanceStart {
     pub instance: String,
     /// µs since the Unix epoch: it asked for the secret, and got it (None: never).
     pub asked_us: i64,
@@ -35,7 +35,7 @@ pub struct SsoState {
 }
 
 impl SsoState {
-    pub fn new(endpoint: Endpoint) -> SsoState {
+    pub(crate) fn new(endpoint: Endpoint) -> SsoState {
         SsoState {
             endpoint,
             decrypt_ok: AtomicU64::new(0),
@@ -51,31 +51,31 @@ impl SsoState {
         }
     }
 
-    pub fn count(c: &AtomicU64) {
+    pub(crate) fn count(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn get(c: &AtomicU64) -> u64 {
+    pub(crate) fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }
 
     /// An encryption that failed or stayed unknown at `at_us`.
-    pub fn encrypt_not_done(&self, at_us: i64) {
+    pub(crate) fn encrypt_not_done(&self, at_us: i64) {
         let _ = self.first_encrypt_fail_us.compare_exchange(0, at_us, Ordering::Relaxed, Ordering::Relaxed);
         self.last_encrypt_fail_us.fetch_max(at_us, Ordering::Relaxed);
     }
 
     /// The first and last encryption that did not succeed (µs since the Unix epoch).
-    pub fn encrypt_fail_span_us(&self) -> Option<(i64, i64)> {
+    pub(crate) fn encrypt_fail_span_us(&self) -> Option<(i64, i64)> {
         let first = self.first_encrypt_fail_us.load(Ordering::Relaxed);
         (first != 0).then(|| (first, self.last_encrypt_fail_us.load(Ordering::Relaxed)))
     }
 
-    pub fn started(&self, s: InstanceStart) {
+    pub(crate) fn started(&self, s: InstanceStart) {
         self.starts.lock().expect("starts lock").push(s);
     }
 
-    pub fn starts(&self) -> Vec<InstanceStart> {
+    pub(crate) fn starts(&self) -> Vec<InstanceStart> {
         self.starts.lock().expect("starts lock").clone()
     }
 }

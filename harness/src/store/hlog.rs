@@ -16,14 +16,14 @@ use crate::measure::{IntervalRow, Op};
 type Interval = (Duration, Duration, Vec<(Op, Histogram<u64>)>);
 
 #[derive(Debug)]
-pub struct HlogWriter {
+pub(crate) struct HlogWriter {
     tx: Option<mpsc::Sender<Interval>>,
     thread: Option<std::thread::JoinHandle<Option<String>>>,
     ops: Vec<Op>,
 }
 
 impl HlogWriter {
-    pub fn start(path: PathBuf, wall_start: SystemTime, ops: Vec<Op>) -> std::io::Result<HlogWriter> {
+    pub(crate) fn start(path: PathBuf, wall_start: SystemTime, ops: Vec<Op>) -> std::io::Result<HlogWriter> {
         let mut file = super::RecordFile::create(&path)?;
         let (tx, rx) = mpsc::channel::<Interval>();
         let thread = std::thread::Builder::new().name("hlog".into()).spawn(move || {
@@ -56,7 +56,7 @@ impl HlogWriter {
     }
 
     /// Queues one interval: a histogram per operation of the run (empty ones included).
-    pub fn interval(&self, row: &IntervalRow) {
+    pub(crate) fn interval(&self, row: &IntervalRow) {
         let start = Duration::from_secs_f64((row.t_s - row.interval_s).max(0.0));
         let len = Duration::from_secs_f64(row.interval_s);
         let hists = self
@@ -72,7 +72,7 @@ impl HlogWriter {
     }
 
     /// Waits for every queued interval; returns why the file ends early, if it does.
-    pub fn close(mut self) -> Option<String> {
+    pub(crate) fn close(mut self) -> Option<String> {
         self.tx.take();
         self.thread.take().and_then(|t| t.join().ok()).flatten()
     }

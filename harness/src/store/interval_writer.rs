@@ -13,14 +13,14 @@ enum Job {
 }
 
 #[derive(Debug)]
-pub struct IntervalWriter {
+pub(crate) struct IntervalWriter {
     tx: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<Option<String>>>,
 }
 
 impl IntervalWriter {
     /// Starts the thread; `timeline.csv` begins with `header`.
-    pub fn start(dir: &Path, header: &str) -> std::io::Result<IntervalWriter> {
+    pub(crate) fn start(dir: &Path, header: &str) -> std::io::Result<IntervalWriter> {
         let mut timeline = RecordFile::create(&dir.join("timeline.csv"))?;
         timeline.append(header.as_bytes());
         let summary = dir.join("summary.json");
@@ -37,11 +37,11 @@ impl IntervalWriter {
         Ok(IntervalWriter { tx: Some(tx), thread: Some(thread) })
     }
 
-    pub fn timeline_row(&self, row: String) {
+    pub(crate) fn timeline_row(&self, row: String) {
         self.send(Job::Timeline(row));
     }
 
-    pub fn partial_summary(&self, bytes: Vec<u8>) {
+    pub(crate) fn partial_summary(&self, bytes: Vec<u8>) {
         self.send(Job::Summary(bytes));
     }
 
@@ -52,7 +52,7 @@ impl IntervalWriter {
     }
 
     /// Waits for every queued write; returns why `timeline.csv` ends early, if it does.
-    pub fn close(mut self) -> Option<String> {
+    pub(crate) fn close(mut self) -> Option<String> {
         self.tx.take();
         self.thread.take().and_then(|t| t.join().ok()).flatten()
     }

@@ -19,8 +19,8 @@ use crate::run_result::{Progress, RunSink};
 use crate::runner::ledger::{Event, LedgerEntry, LedgerRx};
 use habench_workloads::checker::LedgerIndex;
 
-pub use hlog::HlogWriter;
-pub use interval_writer::IntervalWriter;
+pub(crate) use hlog::HlogWriter;
+pub(crate) use interval_writer::IntervalWriter;
 use record_file::{RecordFile, SharedBuf};
 
 #[derive(Debug)]
@@ -61,19 +61,19 @@ impl ResultsDir {
     }
 
     /// Writes `name` atomically (temporary file, fsync, rename).
-    pub fn write_json(&self, name: &str, value: &Value) -> std::io::Result<()> {
+    pub(crate) fn write_json(&self, name: &str, value: &Value) -> std::io::Result<()> {
         let mut text = serde_json::to_vec_pretty(value)?;
         text.push(b'\n');
         write_atomic(&self.path.join(name), &text)
     }
 
     /// Writes `summary.json` atomically.
-    pub fn write_summary<S: serde::Serialize>(&self, summary: &S) -> std::io::Result<()> {
+    pub(crate) fn write_summary<S: serde::Serialize>(&self, summary: &S) -> std::io::Result<()> {
         self.write_json("summary.json", &serde_json::to_value(summary)?)
     }
 
     /// Starts the per-interval files once the columns are known.
-    pub fn begin(
+    pub(crate) fn begin(
         &mut self,
         columns: timeline_csv::Columns,
         header: summary::Header,
@@ -85,10 +85,6 @@ impl ResultsDir {
         self.write_summary(&summary::partial(&header, &Default::default(), 0.0, "running"))?;
         self.header = Some(header);
         Ok(())
-    }
-
-    pub fn header(&self) -> Option<&summary::Header> {
-        self.header.as_ref()
     }
 
     /// Writes the ledger as entries arrive (on a blocking-pool thread: file writes never hold
@@ -126,7 +122,7 @@ impl ResultsDir {
 
     /// Closes the per-interval files (waiting for their writes); returns those that end early
     /// (`(file, why)`).
-    pub fn finish(&mut self) -> Vec<(String, String)> {
+    pub(crate) fn finish(&mut self) -> Vec<(String, String)> {
         let mut cut = Vec::new();
         if let Some(why) = self.writer.take().and_then(IntervalWriter::close) {
             cut.push(("timeline.csv".to_string(), why));
@@ -210,7 +206,7 @@ impl RunSink for ResultsDir {
 /// Writes `path` atomically: a temporary file beside it, fsync, rename. A reader sees the old
 /// content or the new, never a part; when a write fails (a full disk) the temporary file is
 /// removed and `path` is left as it was.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     replace_whole(path, bytes, true)
 }
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug)]
-pub struct RecordFile {
+pub(crate) struct RecordFile {
     file: File,
     /// Bytes of whole records on disk.
     good_len: u64,
@@ -16,12 +16,12 @@ pub struct RecordFile {
 }
 
 impl RecordFile {
-    pub fn create(path: &Path) -> std::io::Result<RecordFile> {
+    pub(crate) fn create(path: &Path) -> std::io::Result<RecordFile> {
         Ok(RecordFile { file: File::create(path)?, good_len: 0, cut: None })
     }
 
     /// Appends whole records; after a failure, nothing more is written.
-    pub fn append(&mut self, bytes: &[u8]) {
+    pub(crate) fn append(&mut self, bytes: &[u8]) {
         if self.cut.is_some() || bytes.is_empty() {
             return;
         }
@@ -40,7 +40,7 @@ impl RecordFile {
     }
 
     /// Why the file ends early, when it does.
-    pub fn cut(&self) -> Option<&str> {
+    pub(crate) fn cut(&self) -> Option<&str> {
         self.cut.as_deref()
     }
 }
@@ -48,10 +48,10 @@ impl RecordFile {
 /// An in-memory output that a writer can hold for its whole life while whole records are taken
 /// out of it (for the file) between them.
 #[derive(Debug, Clone, Default)]
-pub struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+pub(crate) struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
 
 impl SharedBuf {
-    pub fn take(&self) -> Vec<u8> {
+    pub(crate) fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.0.borrow_mut())
     }
 }

@@ -10,7 +10,7 @@ use crate::fault::FaultSpec;
 /// One timeline per fault, and their spreads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct FailoverSection {
+pub(crate) struct FailoverSection {
     pub trials: Vec<Trial>,
     /// Faults that failed: an injection refused or a command that failed or timed out (the
     /// run went on; its load was measured as usual).
@@ -26,7 +26,7 @@ pub struct FailoverSection {
 
 /// A fault, or a step of one, that did not happen as asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailedFault {
+pub(crate) struct FailedFault {
     /// Seconds since the run started.
     pub at_s: f64,
     /// The fault (and the step: `pause-primary resume on n1`).
@@ -36,14 +36,14 @@ pub struct FailedFault {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TimedEvent {
+pub(crate) struct TimedEvent {
     pub at_ms: f64,
     #[serde(flatten)]
     pub event: EventKind,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Trial {
+pub(crate) struct Trial {
     pub fault: FaultSpec,
     pub target: String,
     /// Seconds since the run started (the timeline's `t_s`).
@@ -79,7 +79,7 @@ pub struct Trial {
 
 /// p50 and max of a set of trial values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
+pub(crate) struct Spread {
     pub p50: f64,
     pub max: f64,
     pub n: usize,

@@ -9,7 +9,7 @@ use crate::measure::RunClock;
 
 /// One stall of habench, on the run's clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StallRecord {
+pub(crate) struct StallRecord {
     /// Seconds since the run started.
     pub at_s: f64,
     pub duration_ms: f64,
@@ -24,7 +24,7 @@ pub struct StallRecord {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct HarnessSection {
+pub(crate) struct HarnessSection {
     /// The threshold (`--max-harness-stall`): a longer stall in the measured phase compromises
     /// the run.
     pub max_stall_ms: f64,
@@ -39,7 +39,7 @@ pub struct HarnessSection {
 impl HarnessSection {
     /// The stalls on the run's clock; the measured phase is `[measured.0, measured.1]` seconds;
     /// `lateness` the longest any runtime was late, recorded or not.
-    pub fn of(
+    pub(crate) fn of(
         (stalls, lateness): (&[Stall], std::time::Duration),
         clock: &RunClock,
         measured: (f64, f64),
@@ -70,13 +70,13 @@ impl HarnessSection {
 
     /// Why the run's figures cannot be trusted, when a stall in the measured phase passed the
     /// threshold: the longest such stall, when, and where.
-    pub fn compromised_reason(&self) -> Option<String> {
+    pub(crate) fn compromised_reason(&self) -> Option<String> {
         let (head, detail) = self.compromised_parts()?;
         Some(format!("{head} ({detail})"))
     }
 
     /// The same in two parts: `habench stalled 2.0 s at 12.0 s`, and where and what it means.
-    pub fn compromised_parts(&self) -> Option<(String, String)> {
+    pub(crate) fn compromised_parts(&self) -> Option<(String, String)> {
         let over: Vec<&StallRecord> =
             self.stalls.iter().filter(|s| s.measured && s.duration_ms > self.max_stall_ms).collect();
         let worst = over.iter().max_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms))?;

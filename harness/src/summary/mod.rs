@@ -14,31 +14,31 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use failover::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
-pub use harness::{HarnessSection, StallRecord};
+pub(crate) use failover::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
+pub(crate) use harness::HarnessSection;
 
-pub use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
-pub use receive::{PickupDelay, ReceiveKill, ReceiveSection};
-pub use repeated::{
+pub(crate) use parallel::{DelayFigures, GroupFigures, Maneuver, ParallelSection};
+pub(crate) use receive::{PickupDelay, ReceiveKill, ReceiveSection};
+pub(crate) use repeated::{
     DistanceRow, DistanceSection, Gain, OffloadRow, OffloadSection, RepeatedFailover, RepeatedSummary, RunRef,
     VariantRow, VariantTrial,
 };
-pub use sections::{
+pub(crate) use sections::{
     Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, HarnessCpu, LostWritesSection,
     NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness, TargetConflicts,
     TotalConflicts, TotalRyw,
 };
-pub use sso::{SsoOutageWindow, SsoSection, SsoStart};
+pub(crate) use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
 use crate::config::Load;
 use crate::run_result::{DrainResult, ErrorLog, MessageCounts, Pacing};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Outcome counts of one operation in the measured phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OpCounts {
+pub(crate) struct OpCounts {
     pub ok: u64,
     pub fail: u64,
     pub unknown: u64,
@@ -53,16 +53,16 @@ fn is_zero(n: &u64) -> bool {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     pub ops_per_sec: f64,
 }
 
 /// Latency of ok operations, µs.
-pub use crate::measure::LatencySummary as Latency;
+pub(crate) use crate::measure::LatencySummary as Latency;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DequeueCounts {
+pub(crate) struct DequeueCounts {
     pub empty: u64,
     pub redelivered: u64,
     pub not_held: u64,
@@ -70,7 +70,7 @@ pub struct DequeueCounts {
 
 /// One run's `summary.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub schema_version: u32,
     /// True only when the run finished cleanly.
     pub complete: bool,
@@ -152,25 +152,25 @@ pub struct Summary {
 /// there) or cut (written as the run went, they end at their last whole record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OutputsSection {
+pub(crate) struct OutputsSection {
     pub missing: Vec<OutputProblem>,
     pub cut: Vec<OutputProblem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutputProblem {
+pub(crate) struct OutputProblem {
     /// The file, relative to the results folder.
     pub file: String,
     pub why: String,
 }
 
 impl OutputsSection {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.missing.is_empty() && self.cut.is_empty()
     }
 
     /// One line naming every file: `missing report.html (No space left on device); cut ...`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let part = |kind: &str, v: &[OutputProblem]| {
             v.iter().map(|p| format!("{kind} {} ({})", p.file, p.why)).collect::<Vec<_>>()
         };
@@ -182,7 +182,7 @@ impl OutputsSection {
 
 impl Summary {
     /// Marks the run incomplete for what its folder lacks (keeping an earlier stop reason).
-    pub fn note_outputs(&mut self, outputs: &OutputsSection) {
+    pub(crate) fn note_outputs(&mut self, outputs: &OutputsSection) {
         if outputs.is_empty() {
             return;
         }
@@ -198,14 +198,14 @@ impl Summary {
 
 /// What a results folder's summary.json holds: one run's, or a repeated run's top folder's.
 #[derive(Debug)]
-pub enum FolderSummary {
+pub(crate) enum FolderSummary {
     Run(Box<Summary>),
     Repeated(Box<RepeatedSummary>),
 }
 
 impl FolderSummary {
     /// Reads summary.json text of either kind (a repeated run's has `variants`).
-    pub fn parse(text: &str) -> Result<FolderSummary, String> {
+    pub(crate) fn parse(text: &str) -> Result<FolderSummary, String> {
         let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
         if raw.get("variants").is_some() {
             let s = serde_json::from_value(raw).map_err(|e| format!("not a repeated run's summary ({e})"))?;
@@ -219,7 +219,7 @@ impl FolderSummary {
 
 impl Summary {
     /// A run that has measured nothing yet (complete: false).
-    pub fn new(
+    pub(crate) fn new(
         run_id: &str,
         scenario: &str,
         topology: &str,
@@ -271,7 +271,7 @@ impl Summary {
     }
 
     /// Reads a run's summary.json text.
-    pub fn parse(text: &str) -> Result<Summary, String> {
+    pub(crate) fn parse(text: &str) -> Result<Summary, String> {
         match FolderSummary::parse(text)? {
             FolderSummary::Run(s) => Ok(*s),
             FolderSummary::Repeated(_) => Err("a repeated run's top folder, not one run's".into()),
@@ -279,7 +279,7 @@ impl Summary {
     }
 
     /// The operation that commits a message: publish, or the calibration insert.
-    pub fn commit_op(&self) -> &'static str {
+    pub(crate) fn commit_op(&self) -> &'static str {
         if self.latency_us.contains_key("publish") {
             "publish"
         } else {
@@ -287,16 +287,16 @@ impl Summary {
         }
     }
 
-    pub fn latency(&self, op: &str) -> Option<&Latency> {
+    pub(crate) fn latency(&self, op: &str) -> Option<&Latency> {
         self.latency_us.get(op)
     }
 
-    pub fn rate(&self, op: &str) -> Option<f64> {
+    pub(crate) fn rate(&self, op: &str) -> Option<f64> {
         self.throughput.get(op).map(|t| t.ops_per_sec)
     }
 
     /// The check's report, when the check ran and could read the database.
-    pub fn check_report(&self) -> Option<&habench_workloads::checker::CheckReport> {
+    pub(crate) fn check_report(&self) -> Option<&habench_workloads::checker::CheckReport> {
         match &self.check {
             Some(CheckSection::Report(r)) => Some(r),
             _ => None,
@@ -304,7 +304,7 @@ impl Summary {
     }
 
     /// The failover trials (none without faults).
-    pub fn trials(&self) -> &[crate::summary::Trial] {
+    pub(crate) fn trials(&self) -> &[crate::summary::Trial] {
         self.failover.as_ref().map(|f| f.trials.as_slice()).unwrap_or_default()
     }
 }

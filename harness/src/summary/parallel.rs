@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ParallelSection {
+pub(crate) struct ParallelSection {
     pub groups: u8,
     /// Every group's own topology.
     pub group_topology: String,
@@ -18,7 +18,7 @@ pub struct ParallelSection {
 /// One group over the whole run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct GroupFigures {
+pub(crate) struct GroupFigures {
     pub name: String,
     /// Publishes the balancer sent to it: acknowledged, failed, without an answer.
     pub published_ok: u64,
@@ -33,7 +33,7 @@ pub struct GroupFigures {
 /// A crash or a drain of one group.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Maneuver {
+pub(crate) struct Maneuver {
     /// `crash-group` or `drain-group`.
     pub kind: String,
     pub group: String,
@@ -75,7 +75,7 @@ pub struct Maneuver {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct DelayFigures {
+pub(crate) struct DelayFigures {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ReceiveSection {
+pub(crate) struct ReceiveSection {
     /// `none`, `exclusive` or `clustered`.
     pub lock: String,
     pub instances: u16,
@@ -42,7 +42,7 @@ pub struct ReceiveSection {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct PickupDelay {
+pub(crate) struct PickupDelay {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
@@ -51,7 +51,7 @@ pub struct PickupDelay {
 /// One receive instance's death.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ReceiveKill {
+pub(crate) struct ReceiveKill {
     pub instance: String,
     /// Seconds from the start of the run.
     pub at_s: f64,

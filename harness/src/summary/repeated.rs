@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::summary::{Spread, Trial};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepeatedSummary {
+pub(crate) struct RepeatedSummary {
     pub schema_version: u32,
     pub complete: bool,
     pub scenario: String,
@@ -24,7 +24,7 @@ pub struct RepeatedSummary {
 /// One variant over its trials.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct VariantRow {
+pub(crate) struct VariantRow {
     pub variant: String,
     pub topology: String,
     pub runs: usize,
@@ -77,13 +77,13 @@ pub struct VariantRow {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RepeatedFailover {
+pub(crate) struct RepeatedFailover {
     pub trials: Vec<VariantTrial>,
 }
 
 /// A trial's failover timeline, with the run it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VariantTrial {
+pub(crate) struct VariantTrial {
     #[serde(flatten)]
     pub timeline: Trial,
     pub variant: String,
@@ -92,7 +92,7 @@ pub struct VariantTrial {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRef {
+pub(crate) struct RunRef {
     pub variant: String,
     pub trial: u32,
     pub run_id: String,
@@ -105,7 +105,7 @@ pub struct RunRef {
 /// No reports, reports on the primary, reports on the standbys.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OffloadSection {
+pub(crate) struct OffloadSection {
     pub variants: Vec<OffloadRow>,
     /// Reports on the standbys against reports on the primary (below 1: the primary got faster).
     pub standbys_vs_primary: Option<Gain>,
@@ -116,7 +116,7 @@ pub struct OffloadSection {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OffloadRow {
+pub(crate) struct OffloadRow {
     pub variant: String,
     pub run_id: String,
     pub reports_on: String,
@@ -144,7 +144,7 @@ pub struct OffloadRow {
 /// Ratios of one way against another.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Gain {
+pub(crate) struct Gain {
     pub publish_per_s_ratio: Option<f64>,
     pub complete_per_s_ratio: Option<f64>,
     pub publish_p99_ratio: Option<f64>,
@@ -155,7 +155,7 @@ pub struct Gain {
 /// Commit latency against the link's round trip, per setup.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DistanceSection {
+pub(crate) struct DistanceSection {
     pub rows: Vec<DistanceRow>,
     /// Setup -> commit p50 growth per ms of round trip.
     pub p50_slope_per_round_trip: BTreeMap<String, Option<f64>>,
@@ -163,7 +163,7 @@ pub struct DistanceSection {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DistanceRow {
+pub(crate) struct DistanceRow {
     pub variant: String,
     pub setup: String,
     pub one_way_delay_ms: f64,

@@ -13,7 +13,7 @@ use crate::summary::Latency;
 /// What the run was set up as, in the terms a comparison groups by.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Setup {
+pub(crate) struct Setup {
     /// The topology kind, or `target-dsn`.
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,7 +37,7 @@ pub struct Setup {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Environment {
+pub(crate) struct Environment {
     pub load_at_end: crate::sysinfo::Load,
     pub rss_bytes_at_end: Option<u64>,
     pub ledger_rows: u64,
@@ -46,7 +46,7 @@ pub struct Environment {
 /// Messages waiting in every host queue over the measured phase: where they began and ended,
 /// their peak, and their growth per second (least-squares slope of the per-interval samples).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     pub start: i64,
     pub end: i64,
     pub peak: i64,
@@ -63,7 +63,7 @@ pub struct Backlog {
 
 impl Backlog {
     /// From (seconds, depth) samples; None with fewer than two.
-    pub fn of(samples: &[(f64, i64)]) -> Option<Backlog> {
+    pub(crate) fn of(samples: &[(f64, i64)]) -> Option<Backlog> {
         if samples.len() < 2 {
             return None;
         }
@@ -89,7 +89,7 @@ impl Backlog {
 /// synchronous standbys than it started with, what was acknowledged in them, and which of the
 /// lost messages were.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExposureSection {
+pub(crate) struct ExposureSection {
     /// `synchronous_standby_names` when the run started, and the standbys it requires.
     pub configured: String,
     pub required: u32,
@@ -104,7 +104,7 @@ pub struct ExposureSection {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExposureWindow {
+pub(crate) struct ExposureWindow {
     /// Seconds since the run started (the timeline's `t_s`); no end: it lasted to the run's end.
     pub start_s: f64,
     pub end_s: Option<f64>,
@@ -126,7 +126,7 @@ pub struct ExposureWindow {
 /// after the new primary was promoted (times in seconds since the run started).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct SplitBrainSection {
+pub(crate) struct SplitBrainSection {
     /// The old primary, and its port (the ledger's `server_port`).
     pub node: String,
     pub port: u16,
@@ -151,7 +151,7 @@ pub struct SplitBrainSection {
 /// timeline switch (the promotion, and the switch point from the new primary's history file).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LostWritesSection {
+pub(crate) struct LostWritesSection {
     pub lost: u64,
     /// The promotion that followed the loss (seconds since the run started).
     pub switch_node: Option<String>,
@@ -174,7 +174,7 @@ pub struct LostWritesSection {
 /// The checker's report, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum CheckSection {
+pub(crate) enum CheckSection {
     Report(CheckReport),
     Error { error: String },
 }
@@ -182,7 +182,7 @@ pub enum CheckSection {
 /// CPU over the measured phase.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct CpuSection {
+pub(crate) struct CpuSection {
     pub wall_s: f64,
     /// The primary's node name.
     pub primary: Option<String>,
@@ -193,7 +193,7 @@ pub struct CpuSection {
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct NodeCpu {
+pub(crate) struct NodeCpu {
     pub cpu_s: f64,
     /// 1.0: one core busy.
     pub cores: f64,
@@ -203,7 +203,7 @@ pub struct NodeCpu {
 /// habench's own CPU.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct HarnessCpu {
+pub(crate) struct HarnessCpu {
     pub cpu_s: f64,
     pub cores: f64,
     pub machine_share: f64,
@@ -211,7 +211,7 @@ pub struct HarnessCpu {
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Queries {
+pub(crate) struct Queries {
     pub ok: u64,
     pub fail: u64,
     pub unknown: u64,
@@ -221,7 +221,7 @@ pub struct Queries {
 /// A spread of staleness readings (ms or bytes).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Staleness {
+pub(crate) struct Staleness {
     pub count: u64,
     pub mean: f64,
     pub p50: f64,
@@ -232,14 +232,14 @@ pub struct Staleness {
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RywCounts {
+pub(crate) struct RywCounts {
     pub checks: u64,
     pub violations: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TotalRyw {
+pub(crate) struct TotalRyw {
     pub checks: u64,
     pub violations: u64,
     pub violation_share: f64,
@@ -247,7 +247,7 @@ pub struct TotalRyw {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TargetConflicts {
+pub(crate) struct TargetConflicts {
     pub client_cancellations: u64,
     /// The standby's own count by cause (`pg_stat_database_conflicts`).
     pub server: Option<BTreeMap<String, i64>>,
@@ -255,7 +255,7 @@ pub struct TargetConflicts {
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TotalConflicts {
+pub(crate) struct TotalConflicts {
     pub client_cancellations: u64,
     pub server_counted: i64,
 }
@@ -263,7 +263,7 @@ pub struct TotalConflicts {
 /// Report queries on one target (the primary, or a standby).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ReportTarget {
+pub(crate) struct ReportTarget {
     pub queries: Queries,
     /// `all` and one entry per report kind.
     pub latency_us: BTreeMap<String, Latency>,
@@ -276,7 +276,7 @@ pub struct ReportTarget {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReportsSection {
+pub(crate) struct ReportsSection {
     pub on: ReportsOn,
     pub rate: f64,
     pub clients: u16,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct SsoSection {
+pub(crate) struct SsoSection {
     /// `separate` or `co-located`.
     pub mode: String,
     pub refresh_s: f64,
@@ -39,7 +39,7 @@ pub struct SsoSection {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct SsoOutageWindow {
+pub(crate) struct SsoOutageWindow {
     pub from_s: f64,
     /// None: not back before the run ended.
     pub to_s: Option<f64>,
@@ -47,7 +47,7 @@ pub struct SsoOutageWindow {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct SsoStart {
+pub(crate) struct SsoStart {
     pub instance: String,
     /// When it asked for the secret (s from the start of the run).
     pub at_s: f64,

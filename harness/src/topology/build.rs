@@ -10,7 +10,7 @@ use crate::pg::{template, Node, PgEnv, Role, Settings};
 use crate::topology::spec::TopologySpec;
 
 /// Settings every node gets, before the user's `--pg-set` values.
-pub fn base_settings(spec: &TopologySpec, cluster_name: &str) -> Settings {
+pub(crate) fn base_settings(spec: &TopologySpec, cluster_name: &str) -> Settings {
     let mut s = Settings::new();
     s.set("listen_addresses", crate::pg::conn::HOST)
         // TCP only: no socket directory to own, share or clean up.
@@ -34,27 +34,27 @@ pub fn base_settings(spec: &TopologySpec, cluster_name: &str) -> Settings {
 }
 
 /// The node's own directory under the topology: `nodes/<name>/` holding `data/` and `server.log`.
-pub fn node_paths(topo_dir: &Path, name: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub(crate) fn node_paths(topo_dir: &Path, name: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let dir = topo_dir.join("nodes").join(name);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
     Ok((dir.join("data"), dir.join("server.log")))
 }
 
 /// A new primary's data directory, copied from the initdb template.
-pub async fn init_data_dir(env: &PgEnv, data_dir: &Path) -> Result<()> {
+pub(crate) async fn init_data_dir(env: &PgEnv, data_dir: &Path) -> Result<()> {
     let template = template::ensure_template(env).await?;
     template::copy_data_dir(env, &template, data_dir)
 }
 
 /// A node with its own data directory made from the template.
-pub async fn new_primary(env: &Arc<PgEnv>, topo_dir: &Path, name: &str) -> Result<Node> {
+pub(crate) async fn new_primary(env: &Arc<PgEnv>, topo_dir: &Path, name: &str) -> Result<Node> {
     let (data, log) = node_paths(topo_dir, name)?;
     init_data_dir(env, &data).await?;
     Node::new(env.clone(), name, data, log, Role::Primary)
 }
 
 /// Copies `primary` into `data_dir` with pg_basebackup (fast checkpoint, WAL streamed).
-pub async fn base_backup(env: &PgEnv, primary: &Node, data_dir: &Path) -> Result<()> {
+pub(crate) async fn base_backup(env: &PgEnv, primary: &Node, data_dir: &Path) -> Result<()> {
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir).map_err(|e| Error::io("removing", data_dir, e))?;
     }
@@ -84,7 +84,7 @@ pub async fn base_backup(env: &PgEnv, primary: &Node, data_dir: &Path) -> Result
 }
 
 /// Marks a data directory as a standby's.
-pub fn write_standby_signal(env: &PgEnv, data_dir: &Path) -> Result<()> {
+pub(crate) fn write_standby_signal(env: &PgEnv, data_dir: &Path) -> Result<()> {
     let path = data_dir.join("standby.signal");
     std::fs::write(&path, "").map_err(|e| Error::io("writing", &path, e))?;
     env.user.own(&path, 0o600)
@@ -92,7 +92,7 @@ pub fn write_standby_signal(env: &PgEnv, data_dir: &Path) -> Result<()> {
 
 /// What `primary_conninfo` says: always with an explicit application_name, the name that
 /// `synchronous_standby_names` lists.
-pub fn primary_conninfo(primary_port: u16, standby_name: &str) -> String {
+pub(crate) fn primary_conninfo(primary_port: u16, standby_name: &str) -> String {
     format!(
         "host={} port={primary_port} user={} application_name={standby_name} connect_timeout=2",
         crate::pg::conn::HOST,
@@ -102,7 +102,7 @@ pub fn primary_conninfo(primary_port: u16, standby_name: &str) -> String {
 
 /// Polls the primary's `pg_stat_replication` until every `(name, sync_state)` streams with that
 /// state (any state where it is None).
-pub async fn wait_streaming(
+pub(crate) async fn wait_streaming(
     primary: &Node,
     expected: &[(String, Option<&'static str>)],
     timeout: Duration,

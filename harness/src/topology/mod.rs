@@ -6,27 +6,27 @@
 
 pub(crate) mod build;
 mod describe;
-pub mod info;
+pub(crate) mod info;
 mod parallel;
 mod patroni;
 mod replicated;
 mod shared_disk;
 mod single;
-pub mod spec;
+pub(crate) mod spec;
 mod sso_server;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use describe::{describe, node_info};
-pub use info::{NodeInfo, TopologyInfo};
-pub use parallel::ParallelSpec;
-pub use patroni::{EngineInfo, Patroni};
+pub(crate) use info::{NodeInfo, TopologyInfo};
+pub(crate) use parallel::ParallelSpec;
+pub(crate) use patroni::{EngineInfo, Patroni};
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
-pub use single::Single;
+pub(crate) use single::Single;
 pub use spec::{Quorum, SyncCommit, TopologyKind, TopologySpec};
-pub use sso_server::SsoServer;
+pub(crate) use sso_server::SsoServer;
 
 use crate::error::Result;
 use crate::pg::{conn, Node, PgEnv};

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::topology::{TopologyKind, TopologySpec};
 
 /// Fewest and most groups.
-pub const GROUPS: std::ops::RangeInclusive<u8> = 2..=4;
+pub(crate) const GROUPS: std::ops::RangeInclusive<u8> = 2..=4;
 
 /// What the groups are and how the balancer watches them.
 #[derive(Debug, Clone, Serialize)]
@@ -26,11 +26,11 @@ pub struct ParallelSpec {
 }
 
 impl ParallelSpec {
-    pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(1);
-    pub const DEFAULT_PROBE_THRESHOLD: u32 = 2;
+    pub(crate) const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+    pub(crate) const DEFAULT_PROBE_THRESHOLD: u32 = 2;
 
     /// Checks the groups' number and kind; the error names the flag and the fix.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if !GROUPS.contains(&self.groups) {
             let hint = if self.groups == 1 { ": one group is --topology single (or any other kind)" } else { "" };
             return Err(Error::config(
@@ -61,7 +61,7 @@ impl ParallelSpec {
     }
 
     /// The groups' names, in balancer order.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         (1..=self.groups).map(|i| format!("g{i}")).collect()
     }
 }

@@ -120,7 +120,7 @@ pub struct Patroni {
 impl Patroni {
     /// Over 80 lines: the bring-up's steps in their order (etcd, certificates, configurations, the
     /// members, the leader, the replicas), each undone by the guard if a later one fails.
-    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Patroni> {
+    pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Patroni> {
         let engine = spec.engine.clone().unwrap_or_default();
         let programs = EnginePrograms::find(env.ha_bin.as_deref())?;
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
@@ -222,23 +222,19 @@ impl Patroni {
         Ok(topo)
     }
 
-    pub fn engine_spec(&self) -> PatroniSpec {
+    pub(crate) fn engine_spec(&self) -> PatroniSpec {
         self.spec.engine.clone().unwrap_or_default()
     }
 
-    pub fn info(&self) -> &EngineInfo {
-        &self.info
-    }
-
     /// The cluster as the first node that answers sees it.
-    pub async fn cluster(&self) -> Option<ClusterView> {
+    pub(crate) async fn cluster(&self) -> Option<ClusterView> {
         self.rest_get("/cluster").await.and_then(|r| ClusterView::parse(&r.body))
     }
 
     /// Polls until a leader runs, every replica streams on its timeline and the synchronous
     /// standbys the mode asks for are assigned.
     /// With `bring_up` (its start), the first sight of each step is recorded in the phases.
-    pub async fn wait_healthy(&mut self, timeout: Duration, bring_up: Option<Instant>) -> Result<ClusterView> {
+    pub(crate) async fn wait_healthy(&mut self, timeout: Duration, bring_up: Option<Instant>) -> Result<ClusterView> {
         let deadline = Instant::now() + timeout;
         let replicas = self.nodes.len() - 1;
         let sync = match self.engine_spec().sync_mode {
@@ -286,7 +282,7 @@ impl Patroni {
     }
 
     /// Makes the leader of `view` the topology's primary (it changes behind habench's back).
-    pub fn follow(&mut self, view: &ClusterView) {
+    pub(crate) fn follow(&mut self, view: &ClusterView) {
         if let Some(leader) = view.leader() {
             if let Some(i) = self.nodes.iter().position(|n| n.name() == leader.name) {
                 self.primary = i;
@@ -295,7 +291,7 @@ impl Patroni {
     }
 
     /// `GET path` on the first node whose Patroni answers.
-    pub async fn rest_get(&self, path: &str) -> Option<http::Response> {
+    pub(crate) async fn rest_get(&self, path: &str) -> Option<http::Response> {
         for (_, url) in &self.info.rest_urls {
             if let Ok(r) = self.rest.request(url, "GET", path, None, REST_TIMEOUT).await {
                 return Some(r);
@@ -305,7 +301,7 @@ impl Patroni {
     }
 
     /// `method path` on the named node's Patroni.
-    pub async fn rest_call(
+    pub(crate) async fn rest_call(
         &self,
         node: &str,
         method: &str,
@@ -326,12 +322,12 @@ impl Patroni {
             .map_err(|e| Error::node(node, format!("Patroni REST {method} {path}: {e}")))
     }
 
-    pub fn rest_urls(&self) -> Vec<(String, String)> {
+    pub(crate) fn rest_urls(&self) -> Vec<(String, String)> {
         self.info.rest_urls.clone()
     }
 
     /// habench's client for the REST API (with `--rest-tls`: trusting its CA, with its auth).
-    pub fn rest_client(&self) -> http::RestClient {
+    pub(crate) fn rest_client(&self) -> http::RestClient {
         self.rest.clone()
     }
 
@@ -346,12 +342,12 @@ impl Patroni {
     }
 
     /// Every process of the node (Patroni, postgres, children) killed at once.
-    pub async fn crash_node(&mut self, node: &str) -> Result<usize> {
+    pub(crate) async fn crash_node(&mut self, node: &str) -> Result<usize> {
         Ok(self.host_of_mut(node)?.crash_async().await)
     }
 
     /// SIGKILL to the node's postmaster alone; Patroni keeps running.
-    pub fn kill_postmaster(&mut self, node: &str) -> Result<u32> {
+    pub(crate) fn kill_postmaster(&mut self, node: &str) -> Result<u32> {
         let n = self.node(node).ok_or_else(|| Error::node(node, "no such node"))?;
         let pm = crate::pg::workdir::running_postmaster(n.data_dir())
             .ok_or_else(|| Error::node(node, "no postmaster running"))?;
@@ -360,17 +356,17 @@ impl Patroni {
     }
 
     /// Freezes (true) or thaws every process of the node.
-    pub fn freeze_node(&mut self, node: &str, frozen: bool) -> Result<()> {
+    pub(crate) fn freeze_node(&mut self, node: &str, frozen: bool) -> Result<()> {
         self.host_of_mut(node)?.freeze(frozen)
     }
 
-    pub fn is_frozen(&self, node: &str) -> bool {
+    pub(crate) fn is_frozen(&self, node: &str) -> bool {
         self.host_of(node).is_ok_and(|h| h.host.is_frozen())
     }
 
     /// SIGTERM to the node's Patroni (it stops its postgres and releases the leader key), then,
     /// once it has exited, Patroni started again. Returns how long the stop took.
-    pub async fn restart_engine(&mut self, node: &str) -> Result<Duration> {
+    pub(crate) async fn restart_engine(&mut self, node: &str) -> Result<Duration> {
         let t0 = Instant::now();
         let host = self.host_of_mut(node)?;
         host.signal(libc::SIGTERM);
@@ -392,7 +388,7 @@ impl Patroni {
     /// Cuts (true) or heals every link of the node: clients and replicas cannot reach its
     /// postgres, the other members its REST API, and it cannot reach the DCS. Returns false when
     /// the topology has no links.
-    pub fn partition_node(&mut self, node: &str, cut: bool) -> Result<bool> {
+    pub(crate) fn partition_node(&mut self, node: &str, cut: bool) -> Result<bool> {
         let Some(links) = &self.host_of(node)?.links else { return Ok(false) };
         for l in links.all() {
             l.set_state(if cut { LinkState::Blackhole } else { LinkState::Up });
@@ -400,19 +396,19 @@ impl Patroni {
         Ok(true)
     }
 
-    pub fn is_partitioned(&self, node: &str) -> bool {
+    pub(crate) fn is_partitioned(&self, node: &str) -> bool {
         self.host_of(node).ok().and_then(|h| h.links.as_ref()).is_some_and(|l| l.pg.state() == LinkState::Blackhole)
     }
 
     /// Freezes (true) or thaws every etcd member: the DCS is gone, no error, no answer.
-    pub fn freeze_dcs(&mut self, frozen: bool) -> Result<()> {
+    pub(crate) fn freeze_dcs(&mut self, frozen: bool) -> Result<()> {
         for m in &self.dcs {
             m.host.freeze(frozen)?;
         }
         Ok(())
     }
 
-    pub fn dcs_frozen(&self) -> bool {
+    pub(crate) fn dcs_frozen(&self) -> bool {
         self.dcs.iter().any(|m| m.host.is_frozen())
     }
 
@@ -439,7 +435,7 @@ impl Patroni {
     /// A `--cluster` file that drives this cluster from another habench process: each node's
     /// DSN and REST URL, and commands that act on its cgroup (crash, pause, resume), its
     /// postmaster (kill) and the DCS members' cgroups (pause, resume).
-    pub fn cluster_file(&self) -> String {
+    pub(crate) fn cluster_file(&self) -> String {
         let q = |v: &str| toml::Value::String(v.to_string()).to_string();
         let mut out = format!(
             "# Patroni cluster {} started by `habench topology up patroni` (pid {}).\n\

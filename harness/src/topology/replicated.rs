@@ -69,7 +69,7 @@ pub struct Replicated {
 impl Replicated {
     /// The running standby with the most WAL received (ties: the first in topology order, which
     /// is the synchronous priority order): the one to promote.
-    pub async fn most_advanced_standby(&self) -> Result<String> {
+    pub(crate) async fn most_advanced_standby(&self) -> Result<String> {
         let mut best: Option<(crate::pg::Lsn, String)> = None;
         for s in self.standbys() {
             if s.role() != Role::Standby {
@@ -84,7 +84,7 @@ impl Replicated {
         best.map(|(_, n)| n).ok_or_else(|| Error::node("standbys", "no running standby to promote"))
     }
 
-    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Replicated> {
+    pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Replicated> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let archive = if spec.kind == TopologyKind::LogShipping {
             let a = dir.path().join("archive");
@@ -243,22 +243,22 @@ impl Replicated {
     }
 
     /// The link emulators of the standbys' replication connections, by standby name.
-    pub fn links(&self) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
+    pub(crate) fn links(&self) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
         self.links.iter().map(|(n, l)| (n.as_str(), l))
     }
 
-    pub fn link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
+    pub(crate) fn link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
         self.links.get(name)
     }
 
     /// The replication links that lead to `node` now.
-    pub fn links_to(&self, node: &str) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
+    pub(crate) fn links_to(&self, node: &str) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
         let port = self.node(node).map(|n| n.port());
         self.links().filter(move |(_, l)| Some(l.upstream()) == port)
     }
 
     /// The link on a node's client path, when the topology has client links.
-    pub fn client_link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
+    pub(crate) fn client_link(&self, name: &str) -> Option<&crate::link::LinkProxy> {
         self.client_links.get(name)
     }
 
@@ -404,7 +404,7 @@ impl Replicated {
     /// Takes a dead or hung standby out of the synchronous list (like an availability group
     /// that stops waiting for a failed secondary): its processes are killed and the primary's
     /// `synchronous_standby_names` is rewritten without it, which releases waiting commits.
-    pub async fn drop_standby(&mut self, name: &str) -> Result<()> {
+    pub(crate) async fn drop_standby(&mut self, name: &str) -> Result<()> {
         let idx = self.index_of(name)?;
         if idx == self.primary {
             return Err(Error::node(name, "is the primary, not a standby"));
@@ -419,7 +419,7 @@ impl Replicated {
 
     /// Starts a standby of the current primary again on its own data directory (it replays
     /// what it missed) and names it in the synchronous list again once it streams.
-    pub async fn restart_standby(&mut self, name: &str) -> Result<()> {
+    pub(crate) async fn restart_standby(&mut self, name: &str) -> Result<()> {
         let idx = self.index_of(name)?;
         if idx == self.primary {
             return Err(Error::node(name, "is the primary, not a standby"));
@@ -443,7 +443,7 @@ impl Replicated {
     /// node order; with FIRST 1 of 1, the only one) is started on its own data directory as a
     /// standby of the lost primary, so that it replays all the WAL it has and can be promoted.
     /// None when there is no stopped standby.
-    pub async fn start_stopped_standby(&mut self) -> Result<Option<String>> {
+    pub(crate) async fn start_stopped_standby(&mut self) -> Result<Option<String>> {
         let p = self.primary;
         let Some(idx) = (0..self.nodes.len()).find(|&i| i != p && self.nodes[i].role() == Role::Down) else {
             return Ok(None);

@@ -57,7 +57,7 @@ pub struct SharedDisk {
 }
 
 impl SharedDisk {
-    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<SharedDisk> {
+    pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<SharedDisk> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let data = dir.path().join("shared").join("data");
         build::init_data_dir(&env, &data).await?;

@@ -18,7 +18,7 @@ pub struct Single {
 }
 
 impl Single {
-    pub async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Single> {
+    pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Single> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let mut node = build::new_primary(&env, dir.path(), "primary").await?;
         node.settings_mut().extend(&build::base_settings(&spec, "primary")).extend(&spec.pg_settings);

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::pg::Settings;
 
 /// Largest number of standbys (an availability group has at most 8 secondaries).
-pub const MAX_STANDBYS: u8 = 8;
+pub(crate) const MAX_STANDBYS: u8 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -29,10 +29,10 @@ pub enum TopologyKind {
 }
 
 impl TopologyKind {
-    pub const ALL: [TopologyKind; 7] =
+    pub(crate) const ALL: [TopologyKind; 7] =
         [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping, Self::Patroni, Self::Parallel];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Single => "single",
             Self::SharedDisk => "shared-disk",
@@ -84,7 +84,7 @@ pub enum SyncCommit {
 }
 
 impl SyncCommit {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Off => "off",
             Self::Local => "local",
@@ -157,7 +157,7 @@ impl TopologySpec {
     }
 
     /// The names of the nodes this spec brings up.
-    pub fn node_names(&self) -> Vec<String> {
+    pub(crate) fn node_names(&self) -> Vec<String> {
         match self.kind {
             TopologyKind::Single => vec!["primary".into()],
             TopologyKind::SharedDisk => vec!["node-a".into(), "node-b".into()],
@@ -195,7 +195,7 @@ impl TopologySpec {
     /// Checks the combination; the error names the flag and the fix.
     ///
     /// Over 80 lines: one rule after another, each with its own error naming the flag and the fix.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         match self.kind {
             TopologyKind::Parallel => {
                 return match &self.parallel {
@@ -318,7 +318,7 @@ impl TopologySpec {
     }
 
     /// `synchronous_standby_names` for the given standby names (empty unless sync).
-    pub fn standby_names(&self, standbys: &[&str]) -> String {
+    pub(crate) fn standby_names(&self, standbys: &[&str]) -> String {
         if self.kind != TopologyKind::Sync || standbys.is_empty() {
             return String::new();
         }
@@ -331,7 +331,7 @@ impl TopologySpec {
     }
 
     /// The `sync_state` that `pg_stat_replication` should show for the standby at `index`.
-    pub fn expected_sync_state(&self, index: usize) -> &'static str {
+    pub(crate) fn expected_sync_state(&self, index: usize) -> &'static str {
         match (self.kind, self.quorum) {
             (TopologyKind::Sync, Quorum::Any) => "quorum",
             (TopologyKind::Sync, Quorum::First) if index < usize::from(self.sync_count) => "sync",
@@ -342,7 +342,7 @@ impl TopologySpec {
 }
 
 mod millis {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u128(d.as_millis())
     }
 }
@@ -411,17 +411,17 @@ mod tests {
 }
 
 /// Parses `NODE=CPUS` (`s2=1`, `primary=0-1`, `s1=0,1`).
-pub fn parse_pin(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
+pub(crate) fn parse_pin(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
     let (node, cpus) =
         text.split_once('=').ok_or_else(|| format!("`{text}`: write NODE=CPUS, e.g. s2=1 or primary=0-1"))?;
     Ok((node.trim().to_string(), parse_cpu_list(cpus)?))
 }
 
 /// The highest CPU number a list may name (the kernel's CPU_SETSIZE is 1024).
-pub const MAX_CPU: usize = 1023;
+pub(crate) const MAX_CPU: usize = 1023;
 
 /// Parses a CPU list: `1`, `0-3`, `0,2`. Numbers are bounded before anything is allocated.
-pub fn parse_cpu_list(text: &str) -> std::result::Result<Vec<usize>, String> {
+pub(crate) fn parse_cpu_list(text: &str) -> std::result::Result<Vec<usize>, String> {
     let bad = || format!("`{}` is not a CPU list (e.g. 1, 0-1, 0,2)", text.chars().take(40).collect::<String>());
     let cpu = |t: &str| -> std::result::Result<usize, String> {
         let n: usize = t.trim().parse().map_err(|_| bad())?;

@@ -16,7 +16,7 @@ pub struct SsoServer {
 }
 
 impl SsoServer {
-    pub async fn up(env: Arc<PgEnv>) -> Result<SsoServer> {
+    pub(crate) async fn up(env: Arc<PgEnv>) -> Result<SsoServer> {
         let dir = env.root.new_topology_dir("sso")?;
         let mut node = build::new_primary(&env, dir.path(), "sso").await?;
         node.settings_mut().extend(&build::base_settings(&TopologySpec::new(TopologyKind::Single), "sso"));
@@ -24,21 +24,21 @@ impl SsoServer {
         Ok(SsoServer { node, _dir: dir })
     }
 
-    pub fn dsn(&self) -> String {
+    pub(crate) fn dsn(&self) -> String {
         self.node.dsn()
     }
 
-    pub fn node_mut(&mut self) -> &mut Node {
+    pub(crate) fn node_mut(&mut self) -> &mut Node {
         &mut self.node
     }
 
     /// Every process of the server killed (an outage); returns how many.
-    pub async fn crash(&mut self) -> usize {
+    pub(crate) async fn crash(&mut self) -> usize {
         self.node.crash().await
     }
 
     /// Started again on its own data (crash recovery).
-    pub async fn start(&mut self) -> Result<std::time::Duration> {
+    pub(crate) async fn start(&mut self) -> Result<std::time::Duration> {
         self.node.start().await
     }
 }

@@ -204,7 +204,7 @@ impl WireConn {
     }
 
     /// Says goodbye (best effort).
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let mut buf = BytesMut::new();
         frontend::terminate(&mut buf);
         let _ = self.write_all(&buf).await;

@@ -11,7 +11,7 @@ use crate::report::charts::{
 
 /// What a capacity chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The first SLO term (ms, log scale) against offered publishes/s.
     Latency,
     /// Acknowledged publishes/s against offered.
@@ -21,7 +21,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone)]
-pub struct CapacityChart {
+pub(crate) struct CapacityChart {
     pub kind: Kind,
     pub title: String,
     pub y_desc: String,

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use crate::report::charts::{color, draw_legend, draw_lines, linear_axes, x_range, y_max, Chart, Series};
 
 #[derive(Debug, Clone)]
-pub struct DistanceChart {
+pub(crate) struct DistanceChart {
     pub title: String,
     /// Per setup: (round trip ms, commit p50 ms), sorted by round trip.
     pub series: Vec<Series>,

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use crate::report::charts::{draw_legend, draw_lines, linear_axes, x_range, y_max, Chart, Series};
 
 #[derive(Debug, Clone)]
-pub struct LagChart {
+pub(crate) struct LagChart {
     pub title: String,
     /// One series per standby: (t_s, replay lag ms).
     pub series: Vec<Series>,

@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::report::charts::{color, fonts_label, linear_axes, Chart};
 
 #[derive(Debug, Clone)]
-pub struct LostChart {
+pub(crate) struct LostChart {
     pub title: String,
     /// (ms relative to the switch, lost so far).
     pub points: Vec<(f64, f64)>,

@@ -1,14 +1,14 @@
 //! Charts, one per file: each draws itself on any plotters backend; [`render`] writes it as SVG
 //! and PNG under `charts/` and returns the SVG text for inlining.
 
-pub mod capacity;
-pub mod distance;
-pub mod lag;
-pub mod lost;
-pub mod offload;
-pub mod rto;
-pub mod spectrum;
-pub mod timeline;
+pub(crate) mod capacity;
+pub(crate) mod distance;
+pub(crate) mod lag;
+pub(crate) mod lost;
+pub(crate) mod offload;
+pub(crate) mod rto;
+pub(crate) mod spectrum;
+pub(crate) mod timeline;
 
 use std::path::Path;
 
@@ -18,13 +18,13 @@ use plotters::prelude::*;
 
 use crate::report::fonts;
 
-pub const SIZE: (u32, u32) = (960, 520);
+pub(crate) const SIZE: (u32, u32) = (960, 520);
 
 /// A line of a chart: its label and points.
-pub type Series = (String, Vec<(f64, f64)>);
+pub(crate) type Series = (String, Vec<(f64, f64)>);
 
 /// A chart that can draw itself.
-pub trait Chart {
+pub(crate) trait Chart {
     /// File name stem under `charts/`.
     fn name(&self) -> String;
     fn title(&self) -> String;
@@ -35,14 +35,14 @@ pub trait Chart {
 
 /// A rendered chart.
 #[derive(Debug, Clone)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub name: String,
     pub title: String,
     pub svg: String,
 }
 
 /// Draws `chart` to `<dir>/<name>.svg` and `.png`; returns the SVG.
-pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, String> {
+pub(crate) fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, String> {
     fonts::ensure()?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = chart.name();
@@ -75,7 +75,7 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, String> {
 }
 
 /// The colour of the i-th series.
-pub fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     const PALETTE: [RGBColor; 8] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
@@ -91,32 +91,32 @@ pub fn color(i: usize) -> RGBColor {
 
 /// Text style of tick labels and legends: readable at 100 % zoom when the chart is shown at
 /// the page's width.
-pub fn label_font() -> (&'static str, u32) {
+pub(crate) fn label_font() -> (&'static str, u32) {
     (fonts::FAMILY, 16)
 }
 
 /// Text style of a label drawn inside a plot (a marked instant's name).
-pub fn fonts_label() -> (&'static str, u32) {
+pub(crate) fn fonts_label() -> (&'static str, u32) {
     (fonts::FAMILY, 15)
 }
 
 /// Text style of an axis's name.
-pub fn axis_font() -> (&'static str, u32) {
+pub(crate) fn axis_font() -> (&'static str, u32) {
     (fonts::FAMILY, 17)
 }
 
 /// Text style of a caption.
-pub fn caption_font() -> (&'static str, u32) {
+pub(crate) fn caption_font() -> (&'static str, u32) {
     (fonts::FAMILY, 22)
 }
 
 /// Largest y over the series (at least `floor`).
-pub fn y_max(series: &[Series], floor: f64) -> f64 {
+pub(crate) fn y_max(series: &[Series], floor: f64) -> f64 {
     series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)).fold(floor, f64::max)
 }
 
 /// Smallest and largest x over the series.
-pub fn x_range(series: &[Series]) -> (f64, f64) {
+pub(crate) fn x_range(series: &[Series]) -> (f64, f64) {
     let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
     let (lo, hi) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
     if lo > hi {
@@ -129,16 +129,19 @@ pub fn x_range(series: &[Series]) -> (f64, f64) {
 }
 
 /// A chart's frame: caption, margins and axis label space.
-pub fn frame<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>, title: &'b str) -> ChartBuilder<'a, 'b, DB> {
+pub(crate) fn frame<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &'b str,
+) -> ChartBuilder<'a, 'b, DB> {
     let mut b = ChartBuilder::on(area);
     b.caption(title, caption_font()).margin(12).x_label_area_size(52).y_label_area_size(84);
     b
 }
 
 /// Linear x and y axes in the chart's frame, with a mesh and the axes' names.
-pub type Linear<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type Linear<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-pub fn linear_axes<'a, DB>(
+pub(crate) fn linear_axes<'a, DB>(
     area: &'a DrawingArea<DB, Shift>,
     title: &str,
     x: std::ops::Range<f64>,
@@ -162,7 +165,7 @@ where
 }
 
 /// Draws each series as a line in its colour, with a legend entry.
-pub fn draw_lines<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, series: &[Series]) -> Result<(), String>
+pub(crate) fn draw_lines<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, series: &[Series]) -> Result<(), String>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
@@ -180,7 +183,10 @@ where
 }
 
 /// The legend box.
-pub fn draw_legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, at: SeriesLabelPosition) -> Result<(), String>
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), String>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
@@ -197,7 +203,7 @@ where
 }
 
 /// Bars per category: `values[i][k]` is measure k of category i, stacked or side by side.
-pub fn draw_bars<DB: DrawingBackend>(
+pub(crate) fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     y_desc: &str,

@@ -6,10 +6,10 @@ use plotters::prelude::*;
 
 use crate::report::charts::{draw_bars, Chart};
 
-pub const MEASURES: [&str; 3] = ["publish p99 (ms)", "complete p99 (ms)", "primary CPU (s)"];
+pub(crate) const MEASURES: [&str; 3] = ["publish p99 (ms)", "complete p99 (ms)", "primary CPU (s)"];
 
 #[derive(Debug, Clone)]
-pub struct OffloadChart {
+pub(crate) struct OffloadChart {
     pub title: String,
     /// (variant, values in [`MEASURES`] order).
     pub variants: Vec<(String, [f64; 3])>,

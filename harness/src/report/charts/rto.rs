@@ -6,10 +6,10 @@ use plotters::prelude::*;
 
 use crate::report::charts::{draw_bars, Chart};
 
-pub const STEPS: [&str; 4] = ["detect", "fence", "promote/recover", "reconnect"];
+pub(crate) const STEPS: [&str; 4] = ["detect", "fence", "promote/recover", "reconnect"];
 
 #[derive(Debug, Clone)]
-pub struct RtoChart {
+pub(crate) struct RtoChart {
     pub title: String,
     /// (trial label, ms of each step in [`STEPS`] order).
     pub trials: Vec<(String, [f64; 4])>,

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use crate::report::charts::{draw_legend, draw_lines, frame, Chart, Series};
 
 #[derive(Debug, Clone)]
-pub struct SpectrumChart {
+pub(crate) struct SpectrumChart {
     pub name: String,
     pub title: String,
     /// (label, points (x = log10(1/(1-p)), latency ms)).
@@ -16,7 +16,7 @@ pub struct SpectrumChart {
 }
 
 /// The spectrum of a histogram of µs as (x, ms) points.
-pub fn points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+pub(crate) fn points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     for v in h.iter_quantiles(4) {
         let q = v.quantile_iterated_to();

@@ -9,24 +9,23 @@ use crate::report::fonts;
 
 /// A shaded span of time: a fault, from injection to the first acknowledged write after it
 /// (red), a durability exposure, commits acknowledged without the synchronous guarantee
-/// (orange), or a stall of habench itself (grey, labelled on the chart).
+/// (orange), or a stall of habench itself (grey; its length is a mark beside it).
 #[derive(Debug, Clone)]
-pub struct Window {
+pub(crate) struct Window {
     pub from_s: f64,
     pub to_s: f64,
-    pub label: String,
     pub kind: WindowKind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     Fault,
     Exposure,
     HarnessStall,
 }
 
 #[derive(Debug, Clone)]
-pub struct TimelineChart {
+pub(crate) struct TimelineChart {
     pub name: String,
     pub title: String,
     /// Operations per second over time.
@@ -96,7 +95,7 @@ impl TimelineChart {
 
 /// The text row of each mark's label: a mark closer than a label's width to the one before it
 /// goes one row down, so that labels never print over each other.
-pub fn label_rows(marks: &[(f64, String)], x_span: f64) -> Vec<usize> {
+pub(crate) fn label_rows(marks: &[(f64, String)], x_span: f64) -> Vec<usize> {
     // A label of ~10 characters at 15 px is ~90 px of a ~860 px wide plot.
     let min_gap = x_span * 0.11;
     let mut rows = vec![0; marks.len()];

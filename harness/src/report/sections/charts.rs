@@ -8,7 +8,7 @@ use crate::summary::Summary;
 use crate::summary::Trial;
 
 /// Stacked RTO steps of each (label, trial).
-pub fn rto_chart(trials: &[(String, &Trial)]) -> RtoChart {
+pub(crate) fn rto_chart(trials: &[(String, &Trial)]) -> RtoChart {
     let steps = |t: &Trial| {
         let detected = t.detected_ms.unwrap_or(0.0);
         let fenced = t.fenced_ms.unwrap_or(detected).max(detected);
@@ -49,12 +49,7 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
             _ => Some(tr.first_ack_after_ms.or(tr.rto_ms).unwrap_or(0.0) / 1000.0),
         };
         match end_s {
-            Some(e) => windows.push(Window {
-                from_s: at,
-                to_s: at + e,
-                label: tr.fault.kind.to_string(),
-                kind: WindowKind::Fault,
-            }),
+            Some(e) => windows.push(Window { from_s: at, to_s: at + e, kind: WindowKind::Fault }),
             None => marks.push((at, tr.fault.kind.to_string())),
         }
         for (v, label) in [(tr.detected_ms, "detected"), (tr.promoted_ms, "promoted")] {
@@ -65,17 +60,12 @@ pub(super) fn timeline_chart(d: &RunData, s: &Summary) -> TimelineChart {
     }
     // Durability exposure: acknowledged commits without the synchronous guarantee.
     for w in s.exposure.iter().flat_map(|e| &e.windows) {
-        windows.push(Window {
-            from_s: w.start_s,
-            to_s: w.end_s.unwrap_or(run_end),
-            label: "exposed".into(),
-            kind: WindowKind::Exposure,
-        });
+        windows.push(Window { from_s: w.start_s, to_s: w.end_s.unwrap_or(run_end), kind: WindowKind::Exposure });
     }
     // habench's own stalls: grey, and marked with their length (they are easy to miss).
     for st in s.harness.iter().flat_map(|h| &h.stalls) {
         let to_s = st.at_s + st.duration_ms / 1e3;
-        windows.push(Window { from_s: st.at_s, to_s, label: "habench stalled".into(), kind: WindowKind::HarnessStall });
+        windows.push(Window { from_s: st.at_s, to_s, kind: WindowKind::HarnessStall });
         marks.push((st.at_s, format!("habench stalled {:.0} ms", st.duration_ms)));
     }
     TimelineChart {

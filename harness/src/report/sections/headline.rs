@@ -15,7 +15,7 @@ fn fact(label: &str, value: String, note: String, tone: Tone) -> Fact {
 /// The headline of a single run.
 ///
 /// Over 80 lines: one card after another, in the order the report shows them.
-pub fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
+pub(crate) fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     let mut out = Vec::new();
     // A measurement habench itself froze comes first, in words.
     if s.compromised {
@@ -150,7 +150,7 @@ fn rto(s: &Summary) -> Option<Fact> {
 }
 
 /// The headline of a repeated run (variants and trials).
-pub fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
+pub(crate) fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
     let runs = s.runs.len();
     let mut out = Vec::new();
     let compromised: Vec<String> =
@@ -179,7 +179,7 @@ pub fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
 }
 
 /// The facts as a few terminal lines, like hyperfine's summary.
-pub fn terminal_lines(facts: &[Fact]) -> Vec<String> {
+pub(crate) fn terminal_lines(facts: &[Fact]) -> Vec<String> {
     let width = facts.iter().map(|f| f.label.chars().count()).max().unwrap_or(0);
     facts
         .iter()

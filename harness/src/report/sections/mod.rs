@@ -4,7 +4,7 @@
 mod charts;
 mod configuration;
 mod figures;
-pub mod headline;
+pub(crate) mod headline;
 mod outcome;
 mod parallel;
 mod receive;
@@ -19,13 +19,12 @@ use crate::report::AnyChart;
 use crate::run_data::RunData;
 use crate::summary::Summary;
 
-pub use charts::rto_chart;
-pub use repeated::repeated_run;
+pub(crate) use repeated::repeated_run;
 
 type Draw<'a> = dyn FnMut(AnyChart) -> Option<Block> + 'a;
 
 /// The report of one run: the answer first, then the figures behind it, then how it was set up.
-pub fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
+pub(crate) fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out =
         vec![Block::Heading(1, format!("habench report: {}", s.run_id)), Block::Headline(headline::facts(d, s))];
     out.extend(figures::key_figures(d, s));

@@ -9,7 +9,7 @@ use crate::report::sections::Draw;
 use crate::report::AnyChart;
 use crate::summary::{DistanceSection, OffloadSection, RepeatedSummary, VariantRow};
 
-pub fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
+pub(crate) fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out = vec![
         Block::Heading(1, format!("habench report: {}", s.scenario)),
         Block::Headline(crate::report::sections::headline::repeated_facts(s)),
