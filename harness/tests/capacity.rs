@@ -175,8 +175,7 @@ fn ctrl_c_keeps_the_finished_steps_and_writes_the_partial_table() {
         assert!(Instant::now() < deadline, "no step finished within 120 s");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT);
     let res = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(!res.status.success(), "a stopped search exits non-zero");

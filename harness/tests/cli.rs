@@ -54,8 +54,7 @@ async fn topology_up_prints_one_json_line_and_sigterm_tears_it_down() {
     drop(client);
 
     let procs = server_pids(&json);
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(guard.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
     let status = wait_exit(&mut guard.0, Duration::from_secs(30));
     assert!(status.success(), "{status}");
     common::assert_all_gone(&procs);

@@ -228,8 +228,7 @@ async fn async_loss(spec: TopologySpec, rate: f64, stall_walsender: bool, tag: &
         };
         assert!(!walsenders.is_empty(), "no walsender to stall");
         for pid in walsenders {
-            // SAFETY: kill has no memory-safety preconditions.
-            assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
         }
     }
     let result = run.await.unwrap();
@@ -292,8 +291,7 @@ fn trials_repeat_the_fault_on_fresh_topologies_and_keep_leaves_the_last_one_runn
     let pid = kept["nodes"][0]["pid"].as_u64().unwrap() as u32;
     let server = habench::pg::procs::ProcId::of(pid).unwrap();
     assert!(server.is_running(), "the last trial's server is kept");
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(habench::pg::procs::wait_gone_blocking(&[server], Duration::from_secs(10)), "torn down after the signal");

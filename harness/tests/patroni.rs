@@ -86,8 +86,7 @@ async fn patroni_bootstraps_a_cluster_that_habench_finds_and_sigterm_leaves_no_p
     let group = cgroup_of(&json);
     let pids = habench::pg::cgroup::Group::pids_under(&group);
     assert!(pids.len() >= 10, "etcd, 3 Patronis and their servers: {pids:?}");
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(guard.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
     let status = guard.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     wait_until("every process of the cluster gone", Duration::from_secs(10), || alive(&pids).is_empty());

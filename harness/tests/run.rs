@@ -266,8 +266,7 @@ fn an_interrupted_run_leaves_readable_results_marked_incomplete() {
         .unwrap();
     // Wait until the measured phase has written something.
     common::wait_measured_intervals(&mut child, &out, 2);
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT);
     let out_put = child.wait_with_output().unwrap();
     assert!(!out_put.status.success(), "an interrupted run exits non-zero");
     let stderr = String::from_utf8_lossy(&out_put.stderr);

@@ -99,11 +99,9 @@ fn a_habench_stopped_in_its_measured_phase_marks_the_run_compromised() {
         .unwrap();
     common::wait_measured_intervals(&mut child, &out, 2);
     // The fault under test: habench itself stopped for 1 s (its servers keep running).
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGSTOP) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGSTOP);
     std::thread::sleep(Duration::from_secs(1));
-    // SAFETY: as above.
-    unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGCONT);
     let o = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "a compromised run has its own exit status: {stderr}");

@@ -218,8 +218,7 @@ impl Drop for GroupGuard {
 
 fn kill_group(pgid: i32) {
     if pgid > 1 {
-        // SAFETY: kill has no memory-safety preconditions; a negative pid names a group.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
     }
 }
 

@@ -6,18 +6,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use nix::sys::resource::{getrusage, UsageWho};
 use serde::Serialize;
 
 use crate::pg::procs;
 
 /// Clock ticks per second of /proc's CPU times.
 fn ticks_per_s() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(t)) if t > 0 => t as f64,
+        _ => 100.0,
     }
 }
 
@@ -32,23 +30,18 @@ pub(crate) struct CpuSnapshot {
 
 /// CPU seconds (user + system) every thread of this process has used so far.
 pub(crate) fn own_cpu_s() -> f64 {
-    rusage_cpu_s(libc::RUSAGE_SELF)
+    rusage_cpu_s(UsageWho::RUSAGE_SELF)
 }
 
 /// CPU seconds of the children this process has reaped so far (a tool it ran to completion).
 pub fn children_cpu_s() -> f64 {
-    rusage_cpu_s(libc::RUSAGE_CHILDREN)
+    rusage_cpu_s(UsageWho::RUSAGE_CHILDREN)
 }
 
-fn rusage_cpu_s(who: libc::c_int) -> f64 {
-    // SAFETY: getrusage writes the struct it is given; all-zero is a valid rusage.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage, and `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
-    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
-        return 0.0;
-    }
-    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    s(ru.ru_utime) + s(ru.ru_stime)
+fn rusage_cpu_s(who: UsageWho) -> f64 {
+    let Ok(ru) = getrusage(who) else { return 0.0 };
+    let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    s(ru.user_time()) + s(ru.system_time())
 }
 
 /// Takes a snapshot of the nodes `(name, postmaster pid)`.
@@ -118,10 +111,8 @@ mod tests {
 
     /// The process's CPU time from the kernel's clock, independent of the code under test.
     fn process_cpu_s() -> f64 {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: ts is a valid timespec for the call to fill.
-        assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) }, 0);
-        ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+        let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID).unwrap();
+        ts.tv_sec() as f64 + ts.tv_nsec() as f64 / 1e9
     }
 
     #[test]

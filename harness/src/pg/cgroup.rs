@@ -125,34 +125,30 @@ impl Group {
     /// servers' user, then die with habench's thread that spawns it. Replaces `OsUser::apply`:
     /// joining needs root, so it must happen before the uid switch.
     pub(crate) fn spawn_inside(&self, cmd: &mut std::process::Command, user: &OsUser) {
+        use nix::fcntl::{open, OFlag};
+        use nix::sys::stat::Mode;
+        use nix::unistd::{getppid, setgid, setgroups, setuid, write, Gid, Uid};
         let procs = CString::new(self.path.join("cgroup.procs").into_os_string().into_encoded_bytes())
             .expect("cgroup path without NUL");
-        let (switch, uid, gid) = (user.switch, user.uid, user.gid);
-        // SAFETY: getpid has no preconditions.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
-        // functions (open, write, close, setgroups, setgid, setuid, prctl, getppid) on memory
-        // prepared before the fork.
+        let (switch, uid, gid) = (user.switch, Uid::from_raw(user.uid), Gid::from_raw(user.gid));
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs between fork and exec and makes only async-signal-safe system
+        // calls (open, write, close, setgroups, setgid, setuid, prctl, getppid) through wrappers
+        // that allocate nothing, on memory prepared before the fork.
         unsafe {
             cmd.pre_exec(move || {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
+                let fd = open(procs.as_c_str(), OFlag::O_WRONLY, Mode::empty())?;
+                if write(&fd, b"0")? != 1 {
+                    return Err(std::io::Error::other("joining the cgroup: short write"));
                 }
-                let ok = libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
-                libc::close(fd);
-                if !ok {
-                    return Err(std::io::Error::last_os_error());
+                drop(fd);
+                if switch {
+                    setgroups(&[])?;
+                    setgid(gid)?;
+                    setuid(uid)?;
                 }
-                if switch
-                    && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                if getppid() != parent {
                     return Err(std::io::Error::other("habench exited while starting a host"));
                 }
                 Ok(())

@@ -2,26 +2,27 @@
 //! kernel releases them when the holder exits however it exits, so nobody guesses staleness.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+/// A locked file; the lock goes with it.
+pub(crate) type Locked = Flock<File>;
 
 /// Opens (creating) `path` and locks it without waiting: Some(file) while this process holds
 /// it, None when another holder has it.
-pub(crate) fn try_exclusive(path: &Path) -> std::io::Result<Option<File>> {
+pub(crate) fn try_exclusive(path: &Path) -> std::io::Result<Option<Locked>> {
     let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
     lock(f)
 }
 
 /// Locks an open file without waiting.
-pub(crate) fn lock(f: File) -> std::io::Result<Option<File>> {
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(Some(f));
-    }
-    let e = std::io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EWOULDBLOCK) => Ok(None),
-        _ => Err(e),
+pub(crate) fn lock(f: File) -> std::io::Result<Option<Locked>> {
+    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        Ok(locked) => Ok(Some(locked)),
+        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(e.into()),
     }
 }
 

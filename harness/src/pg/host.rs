@@ -84,12 +84,9 @@ impl Host {
     }
 
     /// A signal to the program alone (e.g. SIGTERM: a graceful stop).
-    pub(crate) fn signal(&mut self, sig: i32) -> bool {
-        match self.pid() {
-            // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
-            Some(pid) => unsafe { libc::kill(pid as i32, sig) == 0 },
-            None => false,
-        }
+    pub(crate) fn signal(&mut self, sig: nix::sys::signal::Signal) -> bool {
+        // The pid is our unreaped child: it cannot be another process's.
+        self.pid().is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).is_ok())
     }
 
     /// Every process of the host killed at once (a host crash), waiting without blocking the

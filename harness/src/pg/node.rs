@@ -178,7 +178,8 @@ impl Node {
             // Ctrl-C in a terminal must reach habench only: it decides how servers go down.
             .process_group(0);
         if let Some(cpus) = self.cpus.clone() {
-            crate::pg::procs::pin_on_exec(&mut cmd, cpus);
+            crate::pg::procs::pin_on_exec(&mut cmd, cpus)
+                .map_err(|e| Error::io("pinning to CPUs", &self.data_dir, e))?;
         }
         let child = cmd.spawn().map_err(|e| Error::io("starting", self.env.bin.tool("postgres"), e))?;
         self.postmaster = ProcId::of(child.id());
@@ -236,7 +237,7 @@ impl Node {
         if self.paused {
             self.resume();
         }
-        procs::signal(pm, libc::SIGINT);
+        procs::signal(pm, nix::sys::signal::Signal::SIGINT);
         let deadline = Instant::now() + STOP_TIMEOUT;
         while self.is_running() {
             if Instant::now() >= deadline {
@@ -253,7 +254,7 @@ impl Node {
     pub async fn kill_postmaster(&mut self) -> Option<u32> {
         let pm = self.postmaster.filter(|_| self.is_running())?;
         self.orphans = procs::descendants(pm.pid);
-        procs::signal(pm, libc::SIGKILL);
+        procs::signal(pm, nix::sys::signal::Signal::SIGKILL);
         if let Some(c) = self.child.take() {
             procs::reap(c).await; // reap now: no zombie holds postmaster.pid's pid
         }
@@ -266,7 +267,7 @@ impl Node {
     pub async fn crash(&mut self) -> usize {
         let mut victims: Vec<ProcId> = self.orphans.drain(..).filter(|p| p.is_running()).collect();
         for p in &victims {
-            procs::signal(*p, libc::SIGKILL);
+            procs::signal(*p, nix::sys::signal::Signal::SIGKILL);
         }
         if let Some(pm) = self.postmaster.filter(|_| self.is_running()) {
             victims.extend(procs::kill_instance(pm));
@@ -373,7 +374,7 @@ impl Node {
                 procs::resume_instance(pm);
             }
             // Immediate shutdown: fast, and the server removes its shared memory itself.
-            procs::signal(pm, libc::SIGQUIT);
+            procs::signal(pm, nix::sys::signal::Signal::SIGQUIT);
             let deadline = Instant::now() + TEARDOWN_GRACE;
             while self.is_running() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
@@ -386,7 +387,7 @@ impl Node {
             }
         }
         for p in &leftover {
-            procs::signal(*p, libc::SIGKILL);
+            procs::signal(*p, nix::sys::signal::Signal::SIGKILL);
         }
         procs::wait_gone_blocking(&leftover, Duration::from_secs(10));
         self.child = None;

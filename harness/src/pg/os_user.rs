@@ -2,7 +2,6 @@
 //! runs as root (as CI does) every server program runs as `postgres` (uid and gid set, no
 //! supplementary groups) and owns its data directory.
 
-use std::ffi::{CStr, CString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -26,14 +25,12 @@ impl OsUser {
     /// As root: the named user (`--pg-user`, `HABENCH_PG_USER`, else `postgres`). Otherwise the
     /// current user, since only root can switch.
     pub(crate) fn resolve(name: Option<&str>) -> Result<OsUser> {
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
+        let euid = nix::unistd::geteuid().as_raw();
         if euid != 0 {
             let mut me = lookup_uid(euid).unwrap_or(OsUser {
                 name: format!("uid{euid}"),
                 uid: euid,
-                // SAFETY: getegid has no preconditions.
-                gid: unsafe { libc::getegid() },
+                gid: nix::unistd::getegid().as_raw(),
                 home: std::env::temp_dir(),
                 switch: false,
             });
@@ -75,39 +72,15 @@ impl OsUser {
 }
 
 fn lookup_name(name: &str) -> Option<OsUser> {
-    let cname = CString::new(name).ok()?;
-    lookup(|pwd, buf, res| {
-        // SAFETY: all pointers are valid for the call; buf has buf.len() bytes.
-        unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf.as_mut_ptr(), buf.len(), res) }
-    })
+    nix::unistd::User::from_name(name).ok().flatten().map(of)
 }
 
 fn lookup_uid(uid: u32) -> Option<OsUser> {
-    lookup(|pwd, buf, res| {
-        // SAFETY: all pointers are valid for the call; buf has buf.len() bytes.
-        unsafe { libc::getpwuid_r(uid, pwd, buf.as_mut_ptr(), buf.len(), res) }
-    })
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(of)
 }
 
-fn lookup(
-    call: impl Fn(*mut libc::passwd, &mut [libc::c_char], *mut *mut libc::passwd) -> libc::c_int,
-) -> Option<OsUser> {
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    // SAFETY: passwd is plain old data; zeroed is a valid initial value.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let rc = call(&mut pwd, &mut buf, &mut result);
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name and pw_dir point to NUL-terminated strings inside buf.
-    let (name, home) = unsafe {
-        (
-            CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned(),
-            CStr::from_ptr(pwd.pw_dir).to_string_lossy().into_owned(),
-        )
-    };
-    Some(OsUser { name, uid: pwd.pw_uid, gid: pwd.pw_gid, home: PathBuf::from(home), switch: false })
+fn of(u: nix::unistd::User) -> OsUser {
+    OsUser { name: u.name, uid: u.uid.as_raw(), gid: u.gid.as_raw(), home: u.dir, switch: false }
 }
 
 #[cfg(test)]
@@ -116,8 +89,7 @@ mod tests {
 
     #[test]
     fn an_unknown_user_is_a_clear_error_when_root() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             return; // only root switches users
         }
         let err = OsUser::resolve(Some("no-such-user-habench")).unwrap_err();
@@ -126,8 +98,7 @@ mod tests {
 
     #[test]
     fn the_current_user_is_found_by_uid() {
-        // SAFETY: geteuid has no preconditions.
-        let me = lookup_uid(unsafe { libc::geteuid() }).expect("current user in passwd");
+        let me = lookup_uid(nix::unistd::geteuid().as_raw()).expect("current user in passwd");
         assert!(!me.name.is_empty());
     }
 }

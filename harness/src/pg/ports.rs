@@ -25,7 +25,7 @@ pub(crate) struct PortLease {
     port: u16,
     file: PathBuf,
     /// The locked file: the lease lasts as long as it is open.
-    _lock: File,
+    _lock: crate::pg::flock::Locked,
 }
 
 impl PortLease {
@@ -65,7 +65,7 @@ pub(crate) fn lease(dir: &Path) -> Result<PortLease> {
 }
 
 /// Takes the lease file's lock without waiting: Some(file) when this process now owns it.
-fn claim(path: &Path, me: ProcId) -> Result<Option<File>> {
+fn claim(path: &Path, me: ProcId) -> Result<Option<crate::pg::flock::Locked>> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
@@ -77,7 +77,7 @@ fn claim(path: &Path, me: ProcId) -> Result<Option<File>> {
 }
 
 /// Locks `f`, opened from `path`, when nobody holds it and the name still leads to it.
-fn lock_current(f: File, path: &Path, me: ProcId) -> Result<Option<File>> {
+fn lock_current(f: File, path: &Path, me: ProcId) -> Result<Option<crate::pg::flock::Locked>> {
     let Some(mut f) = crate::pg::flock::lock(f).map_err(|e| Error::io("locking", path, e))? else {
         return Ok(None);
     };

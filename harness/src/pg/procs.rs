@@ -7,6 +7,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use nix::sched::{sched_setaffinity, CpuSet};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
 /// A process identity that survives pid reuse: pid plus start time (clock ticks since boot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcId {
@@ -96,34 +100,33 @@ pub fn descendants(root: u32) -> Vec<ProcId> {
 }
 
 /// Sends `sig` to the process if it is still the same one.
-pub(crate) fn signal(p: ProcId, sig: i32) -> bool {
+pub(crate) fn signal(p: ProcId, sig: Signal) -> bool {
     if stat(p.pid).is_none_or(|s| s.start_ticks != p.start_ticks) {
         return false;
     }
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(p.pid as i32, sig) == 0 }
+    nix::sys::signal::kill(Pid::from_raw(p.pid as i32), sig).is_ok()
 }
 
 /// Kills the postmaster and every descendant at once (a node crash). Returns what was killed;
 /// the caller reaps the postmaster if it is its child and waits with [`wait_gone`].
 pub(crate) fn kill_instance(postmaster: ProcId) -> Vec<ProcId> {
-    signal(postmaster, libc::SIGSTOP); // no forks from here on
+    signal(postmaster, Signal::SIGSTOP); // no forks from here on
     let mut all = descendants(postmaster.pid);
     for p in &all {
-        signal(*p, libc::SIGKILL);
+        signal(*p, Signal::SIGKILL);
     }
-    signal(postmaster, libc::SIGKILL);
+    signal(postmaster, Signal::SIGKILL);
     all.push(postmaster);
     all
 }
 
 /// Stops (SIGSTOP) every process of the instance: a hung node.
 pub(crate) fn pause_instance(postmaster: ProcId) {
-    signal(postmaster, libc::SIGSTOP);
+    signal(postmaster, Signal::SIGSTOP);
     // Two passes: a child forked just before the postmaster stopped is caught by the second.
     for _ in 0..2 {
         for p in descendants(postmaster.pid) {
-            signal(p, libc::SIGSTOP);
+            signal(p, Signal::SIGSTOP);
         }
     }
 }
@@ -131,9 +134,9 @@ pub(crate) fn pause_instance(postmaster: ProcId) {
 /// Resumes (SIGCONT) every process of the instance.
 pub(crate) fn resume_instance(postmaster: ProcId) {
     for p in descendants(postmaster.pid) {
-        signal(p, libc::SIGCONT);
+        signal(p, Signal::SIGCONT);
     }
-    signal(postmaster, libc::SIGCONT);
+    signal(postmaster, Signal::SIGCONT);
 }
 
 /// Polls until none of `procs` is running (zombies count as gone). Returns false on timeout.
@@ -188,16 +191,13 @@ pub(crate) fn child_alive(child: &mut Option<std::process::Child>) -> bool {
 /// (a uid change clears it); a parent already gone before that is caught by `getppid`.
 pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
-    // functions (prctl, getppid).
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe system
+    // calls (prctl, getppid) through wrappers that allocate nothing.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            if nix::unistd::getppid() != parent {
                 return Err(std::io::Error::other("habench exited while starting a server"));
             }
             Ok(())
@@ -206,22 +206,18 @@ pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
 }
 
 /// Makes the command's process (and every process it forks) run only on `cpus`.
-pub(crate) fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) {
+pub(crate) fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe libc
-    // functions on a stack-local cpu_set_t.
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            for &c in &cpus {
-                libc::CPU_SET(c, &mut set);
-            }
-            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    let mut set = CpuSet::new();
+    for &c in &cpus {
+        set.set(c)?;
     }
+    // SAFETY: the closure runs between fork and exec and makes one async-signal-safe system
+    // call (sched_setaffinity) on a set prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || Ok(sched_setaffinity(Pid::from_raw(0), &set)?));
+    }
+    Ok(())
 }
 
 /// The CPUs a process may run on (from /proc/<pid>/status, `Cpus_allowed_list`).

@@ -9,39 +9,43 @@
 //! wakes the worker, at the cost of one `timerfd_settime` per wait.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use nix::time::{clock_gettime, ClockId as Clock};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 
 #[derive(Debug)]
 pub(crate) struct Alarm {
-    fd: AsyncFd<OwnedFd>,
+    fd: AsyncFd<Timer>,
     /// One instant and the same moment on CLOCK_MONOTONIC, to translate instants.
     origin: (Instant, Duration),
 }
 
+/// The timerfd, as the reactor wants it (a raw descriptor).
+#[derive(Debug)]
+struct Timer(TimerFd);
+
+impl AsRawFd for Timer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
 fn monotonic_now() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid timespec to write to.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    clock_gettime(Clock::CLOCK_MONOTONIC).map(Duration::from).unwrap_or_default()
 }
 
 impl Alarm {
     /// A new alarm; must be called inside a runtime with I/O enabled.
     pub(crate) fn new() -> io::Result<Alarm> {
-        // SAFETY: plain syscall; the result is checked.
-        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a new descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: the OwnedFd stays open and is the same descriptor for the AsyncFd's lifetime
+        let timer = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC)?;
+        // SAFETY: the TimerFd stays open and is the same descriptor for the AsyncFd's lifetime
         // (the AsyncFd owns it; nothing else has it).
-        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        let fd = unsafe { AsyncFd::register_with_interest(Timer(timer), tokio::io::Interest::READABLE) }
             .map_err(|e| e.into_parts().1)?;
         Ok(Alarm { fd, origin: (Instant::now(), monotonic_now()) })
     }
@@ -52,16 +56,10 @@ impl Alarm {
             return Ok(());
         }
         let t = self.origin.1 + at.saturating_duration_since(self.origin.0);
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
-            it_value: libc::timespec { tv_sec: t.as_secs() as libc::time_t, tv_nsec: t.subsec_nanos() as libc::c_long },
-        };
-        // SAFETY: a valid descriptor and itimerspec; the old value is not asked for.
-        let r =
-            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        self.fd
+            .get_ref()
+            .0
+            .set(Expiration::OneShot(TimeSpec::from_duration(t)), TimerSetTimeFlags::TFD_TIMER_ABSTIME)?;
         // The expiration count is never read: re-arming resets it, and the reactor (edge
         // triggered) hears of the next expiration all the same. One system call per wait.
         loop {
@@ -113,8 +111,8 @@ pub(crate) fn for_worker(note: impl FnOnce(&str)) -> Option<Alarm> {
 
 /// Lets the calling thread's timers fire within `slack` of their time (the default is 50 µs).
 pub(crate) fn set_timer_slack(slack: Duration) {
-    // SAFETY: PR_SET_TIMERSLACK takes the slack in ns and affects only the calling thread.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack.as_nanos() as libc::c_ulong, 0, 0, 0) };
+    // Affects only the calling thread; a refusal leaves the default slack.
+    let _ = nix::sys::prctl::set_timerslack(slack.as_nanos() as nix::libc::c_ulong);
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ async fn write_file(sh: Arc<Shared>, log: Arc<ReceiveLog>, seq: u64) {
 /// Creates `dir/name` already locked: a hidden file, locked, linked to its name, unlinked.
 /// Blocking file calls on purpose: the receive location's file operations are the adapter's own
 /// work, measured as such (a local directory; each call is a metadata operation, microseconds).
-fn create_locked(dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
+fn create_locked(dir: &Path, name: &str) -> std::io::Result<crate::pg::flock::Locked> {
     let tmp = dir.join(format!(".{name}{TMP_SUFFIX}"));
     let f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
     let f = crate::pg::flock::lock(f)?.ok_or_else(|| std::io::Error::other("a new file was locked already"))?;

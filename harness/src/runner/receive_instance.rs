@@ -40,7 +40,7 @@ struct Taken {
     bytes: Vec<u8>,
     /// Where the file is now (renamed when claimed), and the handle that holds its lock.
     path: PathBuf,
-    claimed: Option<File>,
+    claimed: Option<crate::pg::flock::Locked>,
     /// When the file was last written (its upload finished, if the read was whole).
     modified_us: i64,
     read_us: i64,

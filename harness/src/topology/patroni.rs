@@ -351,7 +351,7 @@ impl Patroni {
         let n = self.node(node).ok_or_else(|| Error::node(node, "no such node"))?;
         let pm = crate::pg::workdir::running_postmaster(n.data_dir())
             .ok_or_else(|| Error::node(node, "no postmaster running"))?;
-        crate::pg::procs::signal(pm, libc::SIGKILL);
+        crate::pg::procs::signal(pm, nix::sys::signal::Signal::SIGKILL);
         Ok(pm.pid)
     }
 
@@ -369,7 +369,7 @@ impl Patroni {
     pub(crate) async fn restart_engine(&mut self, node: &str) -> Result<Duration> {
         let t0 = Instant::now();
         let host = self.host_of_mut(node)?;
-        host.signal(libc::SIGTERM);
+        host.signal(nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(120);
         while host.is_running() {
             if Instant::now() >= deadline {
