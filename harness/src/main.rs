@@ -1,8 +1,12 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    // Colour only for a person at a terminal: a log in a file or a pipe stays plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HABENCH_LOG").unwrap_or_else(|_| "habench=info".into()),
         )

@@ -121,6 +121,24 @@ impl RunData {
     }
 
     /// The run id (or the scenario of a repeated run).
+    /// What the folder holds, for a report's title: the scenario and topology with the variant
+    /// and trial of a repeated run's trial, else with the run's folder name.
+    pub(crate) fn title(&self) -> String {
+        match &self.summary {
+            FolderSummary::Run(s) => {
+                let variant = self.manifest["config"]["variant"].as_str().map(|v| format!("variant {v}"));
+                let trial =
+                    s.run_id.strip_prefix("trial-").filter(|n| n.parse::<u32>().is_ok()).map(|n| format!("trial {n}"));
+                let which: Vec<String> = variant.into_iter().chain(trial).collect();
+                match which.is_empty() {
+                    true => format!("{} on {} ({})", s.scenario, s.topology, s.run_id),
+                    false => format!("{} on {}, {}", s.scenario, s.topology, which.join(", ")),
+                }
+            }
+            FolderSummary::Repeated(s) => repeated_title(s),
+        }
+    }
+
     pub(crate) fn name(&self) -> String {
         match &self.summary {
             FolderSummary::Run(s) => s.run_id.clone(),
@@ -192,4 +210,17 @@ mod tests {
         assert_eq!(base64_decode("aGFiZW5jaA==").unwrap(), b"habench");
         assert!(base64_decode("a*b").is_none());
     }
+}
+
+/// A repeated run's title: the scenario, its variants and how many runs.
+pub(crate) fn repeated_title(s: &crate::summary::RepeatedSummary) -> String {
+    let variants: Vec<&str> = s.variants.iter().map(|v| v.variant.as_str()).collect();
+    format!("{}: {} ({} runs)", s.scenario, variants.join(", "), s.runs.len())
+}
+
+/// Reads `capacity.json` of a capacity folder.
+pub(crate) fn load_capacity(dir: &Path) -> Result<crate::capacity::outcome::CapacityOutcome, String> {
+    let path = dir.join("capacity.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn chromium() -> PathBuf {
     let path = PathBuf::from(std::env::var_os("HABENCH_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
@@ -35,15 +35,7 @@ fn load(page: &Path, work: &Path) -> (String, Vec<String>) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_exit(&mut child, Duration::from_secs(90));
     (std::fs::read_to_string(&dom).unwrap(), page_requests(&netlog))
 }
 

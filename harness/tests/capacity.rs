@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -156,7 +156,7 @@ fn compare_against_a_faster_copy(out: &Path, cap: &Value) {
 fn ctrl_c_keeps_the_finished_steps_and_writes_the_partial_table() {
     let _turn = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
     let out = common::TempDir::new("capacity", "stopped");
-    let child = habench()
+    let mut child = habench()
         .args(["capacity", "quick", "--slo", "publish.p99=50ms", "--quick", "--quiet"])
         .args(["--out", out.to_str().unwrap()])
         .stdout(Stdio::piped())
@@ -165,16 +165,10 @@ fn ctrl_c_keeps_the_finished_steps_and_writes_the_partial_table() {
         .unwrap();
     let cap_file = out.join("capacity.json");
     let finished = |v: &Value| v["topologies"][0]["steps"].as_array().map(|s| s.len()).unwrap_or(0);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_to_string(&cap_file)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .map(|v| finished(&v))
-        < Some(1)
-    {
-        assert!(Instant::now() < deadline, "no step finished within 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::poll_child(&mut child, "a finished step in capacity.json", Duration::from_secs(120), || {
+        let steps = std::fs::read_to_string(&cap_file).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        steps.is_some_and(|v| finished(&v) >= 1).then_some(())
+    });
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT);
     let res = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&res.stderr);

@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use habench::pg::procs::{self, ProcId};
 
@@ -20,17 +20,6 @@ fn server_pids(json: &serde_json::Value) -> Vec<ProcId> {
         }
     }
     all
-}
-
-fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "habench did not exit within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,7 +44,7 @@ async fn topology_up_prints_one_json_line_and_sigterm_tears_it_down() {
 
     let procs = server_pids(&json);
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(guard.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
-    let status = wait_exit(&mut guard.0, Duration::from_secs(30));
+    let status = common::wait_exit(&mut guard.0, Duration::from_secs(30));
     assert!(status.success(), "{status}");
     common::assert_all_gone(&procs);
 }
@@ -134,15 +123,10 @@ fn a_run_killed_with_sigkill_leaves_a_readable_incomplete_folder_and_no_server()
         .unwrap();
     let mut guard = Guard(child);
     // Wait for two measured intervals in the timeline (polled, not slept).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    common::poll_blocking("a measured interval in the timeline", Duration::from_secs(60), || {
         let rows = std::fs::read_to_string(out.join("timeline.csv")).map(|t| t.lines().count()).unwrap_or(0);
-        if rows >= 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no measured interval within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (rows >= 3).then_some(())
+    });
     let procs = postgres_under(root_s);
     assert!(procs.len() >= 3, "three servers and their children: {procs:?}");
     guard.0.kill().unwrap();

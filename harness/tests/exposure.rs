@@ -197,19 +197,7 @@ fn a_primary_that_takes_connections_but_never_acknowledges_ends_the_run_at_its_h
         .unwrap();
     // With the bug the run took hours (~300 slots x 2 s over 8 publishers); done, it takes
     // ~20 s. The deadline is only there so that a regression fails instead of hanging CI.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
-    assert!(status.is_some(), "the run did not end at its hard end");
+    common::wait_exit(&mut child, std::time::Duration::from_secs(300));
     let s = read_json(&out.join("summary.json"));
     assert!(s["messages"]["not_attempted"].as_u64().unwrap() > 0, "{}", s["messages"]);
 }

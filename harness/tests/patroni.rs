@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One Patroni cluster at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -32,11 +32,7 @@ fn cgroup_of(json: &serde_json::Value) -> PathBuf {
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::poll_blocking(what, timeout, || ok().then_some(()));
 }
 
 fn alive(pids: &[u32]) -> Vec<u32> {

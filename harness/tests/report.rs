@@ -1,7 +1,9 @@
-//! Reports and comparisons from results folders (no servers): golden copies of report.md,
-//! compare.md/json and the summary CSV made from the fixture runs in results/examples/; charts
-//! render with their titles; compare tells a 20% p99 regression from noise and gates on it.
-//! `HABENCH_BLESS=1 cargo test --test report` rewrites the golden copies.
+//! Reports and comparisons from results folders (no servers): a snapshot of every report kind
+//! made from the fixture folders in results/examples/ (a run, a repeated run's trial and its top
+//! folder, a capacity search; compare of two runs and of two searches; the summary table);
+//! charts render with their titles; compare tells a 20% p99 regression from noise and gates on
+//! it. `INSTA_UPDATE=always cargo test --test report` rewrites the snapshots (or `cargo insta
+//! review`, with cargo-insta installed).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,36 +18,34 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/examples")
 }
 
-fn temp(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("habench-report-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
+/// A fresh folder removed however the test ends.
+fn temp() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("habench-report-test-").tempdir().unwrap()
 }
 
+/// Copies a fixture folder (and its subfolders).
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.path().is_file() {
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
 }
 
-/// Compares `actual` with the golden copy `expected/<name>` (or rewrites it when blessing).
-fn golden(name: &str, actual: &str) {
-    let path = examples().join("expected").join(name);
-    if std::env::var_os("HABENCH_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        expected == actual,
-        "{name} differs from its golden copy {} (HABENCH_BLESS=1 rewrites it)\n--- actual ---\n{actual}",
-        path.display()
-    );
+/// The fixture `name` copied into `root`, with its report written; returns the copy.
+fn reported(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    copy_dir(&examples().join(name), &dir);
+    let out = habench::report::write(&dir).expect("report");
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    dir
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn habench(args: &[&str]) -> std::process::Output {
@@ -53,34 +53,58 @@ fn habench(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn the_report_of_the_fixture_run_matches_its_golden_copy_and_charts_render() {
-    let dir = temp("report").join("run");
-    copy_dir(&examples().join("quick-seed1"), &dir);
-    let out = habench::report::write(&dir).expect("report");
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    golden("report.md", &std::fs::read_to_string(dir.join("report.md")).unwrap());
+fn the_report_of_the_fixture_run_matches_its_snapshot_and_charts_render() {
+    let root = temp();
+    let dir = reported(root.path(), "quick-seed1");
+    insta::assert_snapshot!("report.md", read(&dir.join("report.md")));
     for (name, title) in [("latency-spectrum", "Latency by percentile"), ("timeline", "Throughput and p99 per second")]
     {
         let png = std::fs::read(dir.join("charts").join(format!("{name}.png"))).unwrap();
         assert!(png.len() > 5_000 && png.starts_with(b"\x89PNG"), "{name}.png: {} bytes", png.len());
-        let svg = std::fs::read_to_string(dir.join("charts").join(format!("{name}.svg"))).unwrap();
+        let svg = read(&dir.join("charts").join(format!("{name}.svg")));
         assert!(svg.contains(title), "{name}.svg has its title as text");
         assert!(svg.contains("publish"), "{name}.svg names its series");
     }
-    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let html = read(&dir.join("report.html"));
     assert_eq!(html.matches("<svg").count(), 2, "both charts inline");
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external assets");
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    assert!(html.contains("<title>habench report: quick on single (quick-seed1)</title>"), "titled by what it is");
 }
 
 #[test]
-fn compare_and_summary_of_the_fixture_runs_match_their_golden_copies() {
-    let out = temp("compare");
+fn a_repeated_run_s_trial_and_top_folder_match_their_snapshots() {
+    let root = temp();
+    let dir = reported(root.path(), "repeated-kill-primary");
+    insta::assert_snapshot!("repeated.report.md", read(&dir.join("report.md")));
+    let trial = dir.join("single/trial-1");
+    habench::report::write(&trial).expect("trial report");
+    let md = read(&trial.join("report.md"));
+    assert!(md.starts_with("# habench report: run on single, trial 1\n"), "titled by its trial: {md}");
+    insta::assert_snapshot!("trial.report.md", md);
+}
+
+#[test]
+fn a_capacity_search_s_report_and_comparison_match_their_snapshots() {
+    let root = temp();
+    let dir = reported(root.path(), "capacity-quick");
+    insta::assert_snapshot!("capacity.md", read(&dir.join("capacity.md")));
+    assert!(dir.join("capacity.html").is_file());
+    let out = root.path().join("compare");
+    let search = dir.to_str().unwrap();
+    let r = habench(&["compare", search, search, "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    insta::assert_snapshot!("capacity.compare.md", read(&out.join("compare.md")));
+}
+
+#[test]
+fn compare_and_summary_of_the_fixture_runs_match_their_snapshots() {
+    let root = temp();
+    let out = root.path().join("compare");
     let (a, b) = (examples().join("quick-seed1"), examples().join("quick-seed2"));
     let r = habench(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    golden("compare.md", &std::fs::read_to_string(out.join("compare.md")).unwrap());
-    golden("compare.json", &std::fs::read_to_string(out.join("compare.json")).unwrap());
+    insta::assert_snapshot!("compare.md", read(&out.join("compare.md")));
+    insta::assert_snapshot!("compare.json", read(&out.join("compare.json")));
     assert!(out.join("charts/compare-spectrum.svg").is_file() && out.join("charts/compare-timeline.png").is_file());
     let csv = out.join("summary.csv");
     // Relative folder names, so that the table does not depend on where the checkout is.
@@ -90,8 +114,8 @@ fn compare_and_summary_of_the_fixture_runs_match_their_golden_copies() {
         .output()
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    golden("summary.csv", &std::fs::read_to_string(&csv).unwrap());
-    std::fs::remove_dir_all(&out).unwrap();
+    insta::assert_snapshot!("summary.csv", read(&csv));
+    insta::assert_snapshot!("summary.md", String::from_utf8_lossy(&r.stdout));
 }
 
 /// A minimal run folder whose publish latencies are drawn from one distribution (exponential,
@@ -141,7 +165,8 @@ fn verdict(out: &Path, metric: &str) -> String {
 
 #[test]
 fn compare_flags_a_20_percent_p99_regression_and_not_noise() {
-    let root = temp("synthetic");
+    let tmp = temp();
+    let root = tmp.path().to_path_buf();
     let (a, b, slow) = (root.join("a"), root.join("b"), root.join("slow"));
     synthetic_run(&a, 1, 1.0);
     synthetic_run(&b, 2, 1.0);
@@ -170,5 +195,4 @@ fn compare_flags_a_20_percent_p99_regression_and_not_noise() {
     let bad = habench(&["compare", a_s, b_s, "--out", out_s, "--fail-if-worse", "10", "--metric", "publish.p98"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("publish.p99_us"), "lists the metrics");
-    std::fs::remove_dir_all(&root).unwrap();
 }

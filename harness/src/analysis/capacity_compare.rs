@@ -6,13 +6,6 @@
 use crate::analysis::compare::{MetricChange, Verdict};
 use crate::capacity::outcome::{CapacityOutcome, TopologySearch};
 
-/// Reads `capacity.json` of a capacity folder.
-pub(crate) fn load(dir: &std::path::Path) -> Result<CapacityOutcome, String> {
-    let path = dir.join("capacity.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Every metric the two searches have in common, topology by topology.
 pub(crate) fn compare(before: &CapacityOutcome, after: &CapacityOutcome) -> Vec<MetricChange> {
     let mut out = Vec::new();

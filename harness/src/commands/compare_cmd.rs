@@ -61,8 +61,8 @@ pub(crate) fn run(args: CompareArgs) -> anyhow::Result<()> {
 /// Two capacity folders: MST per topology (and N-1, overdrive drain) before and after.
 fn compare_capacity(args: &CompareArgs) -> anyhow::Result<()> {
     use crate::analysis::capacity_compare;
-    let before = capacity_compare::load(&args.before).map_err(|e| anyhow::anyhow!("BEFORE: {e}"))?;
-    let after = capacity_compare::load(&args.after).map_err(|e| anyhow::anyhow!("AFTER: {e}"))?;
+    let before = crate::run_data::load_capacity(&args.before).map_err(|e| anyhow::anyhow!("BEFORE: {e}"))?;
+    let after = crate::run_data::load_capacity(&args.after).map_err(|e| anyhow::anyhow!("AFTER: {e}"))?;
     let changes = capacity_compare::compare(&before, &after);
     if changes.is_empty() {
         bail!("BEFORE and AFTER searched no topology in common (their labels differ)");

@@ -1,10 +1,13 @@
-//! `habench report RUN_DIR`.
+//! `habench report DIR`: a run's report, or a capacity search's.
 
 use crate::cli::ReportArgs;
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
     if !args.dir.is_dir() {
-        anyhow::bail!("{} is not a results folder (give a folder written by `habench run`)", args.dir.display());
+        anyhow::bail!(
+            "{} is not a results folder (give a folder written by `habench run` or `habench capacity`)",
+            args.dir.display()
+        );
     }
     let out = crate::report::write(&args.dir).map_err(anyhow::Error::msg)?;
     for w in &out.warnings {
@@ -13,8 +16,8 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "report_md": args.dir.join("report.md"),
-            "report_html": args.dir.join("report.html"),
+            "report_md": out.markdown,
+            "report_html": out.html,
             "charts": out.charts,
             "warnings": out.warnings,
         })

@@ -25,6 +25,7 @@ pub(crate) fn write(dir: &Path, o: &CapacityOutcome) -> Result<ReportOutput, Str
     crate::store::write_atomic(&dir.join("capacity.md"), md.as_bytes()).map_err(|e| format!("capacity.md: {e}"))?;
     crate::store::write_atomic(&dir.join("capacity.html"), html.as_bytes())
         .map_err(|e| format!("capacity.html: {e}"))?;
+    (out.markdown, out.html) = (dir.join("capacity.md"), dir.join("capacity.html"));
     Ok(out)
 }
 

@@ -17,6 +17,9 @@ use doc::Block;
 /// What writing a report produced.
 #[derive(Debug, Default)]
 pub struct ReportOutput {
+    /// The report as Markdown and as HTML.
+    pub markdown: std::path::PathBuf,
+    pub html: std::path::PathBuf,
     pub charts: Vec<String>,
     /// Charts that could not be drawn (the report is written without them).
     pub warnings: Vec<String>,
@@ -39,20 +42,25 @@ fn chart<C: charts::Chart>(c: &C, dir: &Path, out: &mut ReportOutput) -> Option<
     }
 }
 
-/// Writes report.md, report.html and charts/ into the run folder `dir`.
+/// Writes report.md, report.html and charts/ into the run folder `dir` (capacity.md and
+/// capacity.html into a capacity search's folder).
 pub fn write(dir: &Path) -> Result<ReportOutput, String> {
+    if !dir.join("summary.json").exists() && dir.join("capacity.json").exists() {
+        return capacity::write(dir, &crate::run_data::load_capacity(dir)?);
+    }
     let data = RunData::load(dir)?;
     let mut out = ReportOutput::default();
     let blocks = match &data.summary {
         crate::summary::FolderSummary::Repeated(s) => sections::repeated_run(s, &mut |c| chart_any(c, dir, &mut out)),
         crate::summary::FolderSummary::Run(s) => sections::single_run(&data, s, &mut |c| chart_any(c, dir, &mut out)),
     };
-    let title = format!("habench report: {}", data.name());
+    let title = format!("habench report: {}", data.title());
     // Whole or not at all: a full disk leaves no empty or cut report.
     crate::store::write_atomic(&dir.join("report.md"), doc::to_markdown(&blocks).as_bytes())
         .map_err(|e| format!("report.md: {e}"))?;
     crate::store::write_atomic(&dir.join("report.html"), doc::to_html(&title, &blocks).as_bytes())
         .map_err(|e| format!("report.html: {e}"))?;
+    (out.markdown, out.html) = (dir.join("report.md"), dir.join("report.html"));
     Ok(out)
 }
 

@@ -36,7 +36,52 @@ pub fn assert_all_gone(procs: &[ProcId]) {
     assert!(gone, "server processes left behind: {alive:?}");
 }
 
-/// Polls `f` until it returns Some or the deadline passes.
+/// Polls `f` every 20 ms until it returns Some; after `timeout`, the error names `what`. The
+/// one polling loop of the blocking tests (`poll_blocking`, `poll_child`, `wait_exit`).
+pub fn poll_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("timed out after {timeout:?} waiting for {what}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls `f` until it returns Some; fails the test after `timeout`.
+pub fn poll_blocking<T>(what: &str, timeout: Duration, f: impl FnMut() -> Option<T>) -> T {
+    poll_until(what, timeout, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Polls `f` until it returns Some; after `timeout`, kills `child` (it would outlive the test)
+/// and fails.
+pub fn poll_child<T>(
+    child: &mut std::process::Child,
+    what: &str,
+    timeout: Duration,
+    f: impl FnMut() -> Option<T>,
+) -> T {
+    poll_until(what, timeout, f).unwrap_or_else(|e| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{e}")
+    })
+}
+
+/// Waits for `child` to exit; after `timeout`, kills it and fails.
+pub fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
+    let done = poll_until("the process to exit", timeout, || child.try_wait().unwrap());
+    done.unwrap_or_else(|e| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{e}")
+    })
+}
+
+/// The async twin of [`poll_blocking`], for tests on a runtime.
 pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
 where
     F: FnMut() -> Fut,
@@ -68,35 +113,39 @@ pub async fn count_rows(node: &Node) -> Option<i64> {
     Some(row.get(0))
 }
 
-/// A fresh temporary folder, removed when dropped: also when the test fails.
+/// A fresh path for a results folder or a work root (not created: habench creates it), inside
+/// a directory of its own that tempfile removes when dropped, also when the test fails. The
+/// directory is readable by others: servers run as the `postgres` user when tests run as root.
 #[derive(Debug)]
-pub struct TempDir(std::path::PathBuf);
+pub struct TempDir {
+    _root: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
 
 impl TempDir {
-    /// `$TMPDIR/habench-<area>-test-<tag>-<pid>`, emptied if a crashed run left it.
+    /// `$TMPDIR/habench-<area>-test-XXXX/<tag>`.
     pub fn new(area: &str, tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("habench-{area}-test-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        TempDir(p)
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::Builder::new()
+            .prefix(&format!("habench-{area}-test-"))
+            .permissions(std::fs::Permissions::from_mode(0o755))
+            .tempdir()
+            .expect("a temporary directory");
+        let path = root.path().join(tag);
+        TempDir { _root: root, path }
     }
 }
 
 impl std::ops::Deref for TempDir {
     type Target = std::path::Path;
     fn deref(&self) -> &std::path::Path {
-        &self.0
+        &self.path
     }
 }
 
 impl AsRef<std::path::Path> for TempDir {
     fn as_ref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        &self.path
     }
 }
 
@@ -137,13 +186,10 @@ pub fn start_up(args: &[&str]) -> (Guard, serde_json::Value) {
 /// Waits (up to 60 s) until the run writing into `out` has `n` measured intervals in its
 /// timeline; kills `child` and fails when none come.
 pub fn wait_measured_intervals(child: &mut std::process::Child, out: &std::path::Path, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
     let timeline = out.join("timeline.csv");
-    while std::fs::read_to_string(&timeline).map(|t| t.matches(",measure,").count()).unwrap_or(0) < n {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no measured interval appeared in {}", timeline.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("{n} measured intervals in {}", timeline.display());
+    poll_child(child, &what, Duration::from_secs(60), || {
+        let rows = std::fs::read_to_string(&timeline).map(|t| t.matches(",measure,").count()).unwrap_or(0);
+        (rows >= n).then_some(())
+    });
 }

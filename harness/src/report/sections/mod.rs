@@ -26,7 +26,7 @@ type Draw<'a> = dyn FnMut(AnyChart) -> Option<Block> + 'a;
 /// The report of one run: the answer first, then the figures behind it, then how it was set up.
 pub(crate) fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out =
-        vec![Block::Heading(1, format!("habench report: {}", s.run_id)), Block::Headline(headline::facts(d, s))];
+        vec![Block::Heading(1, format!("habench report: {}", d.title())), Block::Headline(headline::facts(d, s))];
     out.extend(figures::key_figures(d, s));
     out.extend(outcome::check(s));
     out.extend(outcome::failover(s, draw));

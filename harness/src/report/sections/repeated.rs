@@ -11,7 +11,7 @@ use crate::summary::{DistanceSection, OffloadSection, RepeatedSummary, VariantRo
 
 pub(crate) fn repeated_run(s: &RepeatedSummary, draw: &mut Draw<'_>) -> Vec<Block> {
     let mut out = vec![
-        Block::Heading(1, format!("habench report: {}", s.scenario)),
+        Block::Heading(1, format!("habench report: {}", crate::run_data::repeated_title(s))),
         Block::Headline(crate::report::sections::headline::repeated_facts(s)),
     ];
     let rows: Vec<Vec<String>> = s
