@@ -190,6 +190,19 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
 }
 
+/// A repeated run's title: the scenario, its variants and how many runs.
+pub(crate) fn repeated_title(s: &crate::summary::RepeatedSummary) -> String {
+    let variants: Vec<&str> = s.variants.iter().map(|v| v.variant.as_str()).collect();
+    format!("{}: {} ({} runs)", s.scenario, variants.join(", "), s.runs.len())
+}
+
+/// Reads `capacity.json` of a capacity folder.
+pub(crate) fn load_capacity(dir: &Path) -> Result<crate::capacity::outcome::CapacityOutcome, String> {
+    let path = dir.join("capacity.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,17 +223,4 @@ mod tests {
         assert_eq!(base64_decode("aGFiZW5jaA==").unwrap(), b"habench");
         assert!(base64_decode("a*b").is_none());
     }
-}
-
-/// A repeated run's title: the scenario, its variants and how many runs.
-pub(crate) fn repeated_title(s: &crate::summary::RepeatedSummary) -> String {
-    let variants: Vec<&str> = s.variants.iter().map(|v| v.variant.as_str()).collect();
-    format!("{}: {} ({} runs)", s.scenario, variants.join(", "), s.runs.len())
-}
-
-/// Reads `capacity.json` of a capacity folder.
-pub(crate) fn load_capacity(dir: &Path) -> Result<crate::capacity::outcome::CapacityOutcome, String> {
-    let path = dir.join("capacity.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
