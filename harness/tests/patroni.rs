@@ -40,7 +40,11 @@ fn alive(pids: &[u32]) -> Vec<u32> {
 }
 
 async fn rest(url: &str, path: &str) -> u16 {
-    habench::patroni::http::request(url, "GET", path, None, Duration::from_secs(2)).await.map(|r| r.status).unwrap_or(0)
+    habench::patroni::http::RestClient::plain()
+        .request(url, "GET", path, None, Duration::from_secs(2))
+        .await
+        .map(|r| r.status)
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -263,7 +267,8 @@ fn an_existing_cluster_is_discovered_and_broken_through_its_files_commands() {
     assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
     // The cluster is untouched by the run's end: the owner still has all three nodes.
     let rest = json["engine"]["rest_urls"][0][1].as_str().unwrap();
-    let view = habench::patroni::http::request(rest, "GET", "/cluster", None, Duration::from_secs(2));
+    let client = habench::patroni::http::RestClient::plain();
+    let view = client.request(rest, "GET", "/cluster", None, Duration::from_secs(2));
     let members = tokio::runtime::Runtime::new().unwrap().block_on(view).unwrap().json().unwrap();
     assert_eq!(members["members"].as_array().unwrap().len(), 3, "{members}");
 }
@@ -361,7 +366,13 @@ fn a_cluster_with_its_rest_api_over_tls_and_auth_is_switched_over_and_crashed_th
     // Plain HTTP to the TLS port gets no answer from Patroni.
     let plain = rest.replace("https://", "http://");
     assert!(rt
-        .block_on(habench::patroni::http::request(&plain, "GET", "/patroni", None, Duration::from_secs(2)))
+        .block_on(habench::patroni::http::RestClient::plain().request(
+            &plain,
+            "GET",
+            "/patroni",
+            None,
+            Duration::from_secs(2)
+        ))
         .map_or(true, |r| r.status != 200));
 
     let out = dir.join("results");

@@ -33,6 +33,15 @@ fn run(args: &[&str]) -> (Output, Duration) {
     (out, t0.elapsed())
 }
 
+/// `habench run quick ARGS` with a 1 s warm-up and 5 s measured, quiet, a JSON line, into `out`.
+fn run_quick(args: &[&str], out: &std::path::Path) -> (Output, Duration) {
+    let mut all = vec!["run", "quick"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--warmup", "1s", "--duration", "5s", "--quiet", "--json", "--out"]);
+    all.push(out.to_str().unwrap());
+    run(&all)
+}
+
 #[test]
 fn a_resume_command_that_hangs_is_killed_with_its_children_and_reported_as_a_failed_fault() {
     let (_servers, up) = common::start_up(&["single"]);
@@ -47,24 +56,8 @@ fn a_resume_command_that_hangs_is_killed_with_its_children_and_reported_as_a_fai
     );
     std::fs::write(&file, text).unwrap();
     let out = dir.join("run");
-    let (o, took) = run(&[
-        "run",
-        "quick",
-        "--cluster",
-        file.to_str().unwrap(),
-        "--fault",
-        "pause-primary@1s:1s",
-        "--rate",
-        "100",
-        "--warmup",
-        "1s",
-        "--duration",
-        "5s",
-        "--quiet",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (o, took) =
+        run_quick(&["--cluster", file.to_str().unwrap(), "--fault", "pause-primary@1s:1s", "--rate", "100"], &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "the run goes on and completes: {stderr}");
     assert!(took < Duration::from_secs(60), "{took:?}");
@@ -150,20 +143,7 @@ fn a_full_disk_leaves_only_whole_files_and_names_what_is_missing() {
     let dir = TempDir::new("self-watch", "full-disk");
     let disk = Tmpfs::mount(&dir.join("disk"), "256k");
     let out = disk.0.join("run");
-    let (o, _) = run(&[
-        "run",
-        "quick",
-        "--rate",
-        "400",
-        "--warmup",
-        "1s",
-        "--duration",
-        "5s",
-        "--quiet",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (o, _) = run_quick(&["--rate", "400"], &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "an incomplete results folder has its own exit status: {stderr}");
     assert!(stderr.contains("results folder incomplete") && stderr.contains("cut ledger.csv"), "{stderr}");

@@ -98,7 +98,7 @@ async fn wait_member(m: &mut EtcdMember, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let url = m.client_url();
     loop {
-        if let Ok(r) = http::request(&url, "GET", "/health", None, Duration::from_secs(1)).await {
+        if let Ok(r) = http::RestClient::plain().request(&url, "GET", "/health", None, Duration::from_secs(1)).await {
             if r.status == 200 && r.body.contains("true") {
                 return Ok(());
             }

@@ -145,17 +145,6 @@ impl RestClient {
     }
 }
 
-/// Sends `method path` to `base` with a plain client (loopback HTTP: etcd's health, tests).
-pub async fn request(
-    base: &str,
-    method: &str,
-    path: &str,
-    body: Option<&serde_json::Value>,
-    timeout: Duration,
-) -> std::io::Result<Response> {
-    RestClient::plain().request(base, method, path, body, timeout).await
-}
-
 /// Checks a REST base URL: `http://` or `https://`, a host (a name, an IPv4 address or a
 /// bracketed IPv6 literal), a port. Returns the scheme.
 pub(crate) fn check_url(url: &str) -> Result<&'static str, String> {
