@@ -1,5 +1,9 @@
 //! Command-line flags (clap only; values become typed config in `commands::options` and
 //! `config`).
+//!
+//! The doc comments here are the terminal's `--help` text, written as a person reads it there
+//! (`KIND@TIME[:DURATION]`, `results/<scenario>-<utc timestamp>`), not as rustdoc Markdown.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 use std::time::Duration;

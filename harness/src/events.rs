@@ -1,7 +1,7 @@
 //! The run's history: every timestamped event of a run (a fault injected, a node detected down,
 //! fenced, promoted or restarted, the endpoint ready, a cluster manager's decision, a balancer
 //! taking a group out, a command that failed). The nemesis, the orchestrator and the watchers
-//! append to one shared [`EventLog`]; the analysis turns it into trials and sections.
+//! append to one shared `EventLog`; the analysis turns it into trials and sections.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

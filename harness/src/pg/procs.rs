@@ -53,7 +53,7 @@ pub struct Stat {
     pub cpu_ticks: u64,
 }
 
-/// Parses /proc/<pid>/stat; the command name may hold spaces and parentheses.
+/// Parses `/proc/<pid>/stat`; the command name may hold spaces and parentheses.
 pub fn stat(pid: u32) -> Option<Stat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text)
@@ -220,7 +220,7 @@ pub(crate) fn pin_on_exec(cmd: &mut std::process::Command, cpus: Vec<usize>) -> 
     Ok(())
 }
 
-/// The CPUs a process may run on (from /proc/<pid>/status, `Cpus_allowed_list`).
+/// The CPUs a process may run on (from `/proc/<pid>/status`, `Cpus_allowed_list`).
 pub fn allowed_cpus(pid: u32) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(|v| v.trim().to_string())
