@@ -4,34 +4,11 @@ use std::time::Duration;
 
 use habench_workloads::duration::serde_str;
 use habench_workloads::reporting::ReportMix;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::timing::MAX_DURATION;
-use crate::config::{scenario, Origin, Overrides, RunConfig, Target, WorkloadKind};
+use crate::config::{scenario, Origin, Overrides, ReportsOn, RunConfig, Target, WorkloadKind};
 use crate::error::{Error, Result};
-
-/// Where report queries are routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportsOn {
-    /// No report load.
-    #[default]
-    None,
-    /// Reports share the primary with the message traffic.
-    Primary,
-    /// Reports go to the readable secondaries, in turn (read-only routing).
-    Standbys,
-}
-
-impl ReportsOn {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ReportsOn::None => "none",
-            ReportsOn::Primary => "primary",
-            ReportsOn::Standbys => "standbys",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportsConfig {

@@ -73,7 +73,7 @@ pub(crate) struct VariantSection {
     /// variants without faults share one set of servers.
     pub topology: Option<TopologySection>,
     /// Where this variant's report queries go (overrides `[reports] on`).
-    pub reports_on: Option<crate::config::reports::ReportsOn>,
+    pub reports_on: Option<ReportsOn>,
     /// The variant's own faults, instead of the scenario's `[[faults]]`.
     pub faults: Option<Vec<crate::fault::FaultEntry>>,
 }
@@ -142,6 +142,29 @@ pub(crate) struct LoadSection {
     pub drain_timeout: Option<Dur>,
 }
 
+/// Where report queries are routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportsOn {
+    /// No report load.
+    #[default]
+    None,
+    /// Reports share the primary with the message traffic.
+    Primary,
+    /// Reports go to the readable secondaries, in turn (read-only routing).
+    Standbys,
+}
+
+impl ReportsOn {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ReportsOn::None => "none",
+            ReportsOn::Primary => "primary",
+            ReportsOn::Standbys => "standbys",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkloadKind {
@@ -171,7 +194,7 @@ pub enum Driver {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportsSection {
-    pub on: Option<crate::config::reports::ReportsOn>,
+    pub on: Option<ReportsOn>,
     pub rate: Option<f64>,
     pub clients: Option<u16>,
     pub window: Option<Dur>,
