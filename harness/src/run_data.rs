@@ -121,6 +121,17 @@ impl RunData {
     }
 
     /// The run id (or the scenario of a repeated run).
+    /// The name of the node that was the primary when the run began (`primary` when the
+    /// manifest does not say).
+    pub(crate) fn primary_name(&self) -> String {
+        self.manifest["topology"]["nodes"]
+            .as_array()
+            .and_then(|ns| ns.iter().find(|n| n["role"] == "primary"))
+            .and_then(|n| n["name"].as_str())
+            .unwrap_or("primary")
+            .to_string()
+    }
+
     /// What the folder holds, for a report's title: the scenario and topology with the variant
     /// and trial of a repeated run's trial, else with the run's folder name.
     pub(crate) fn title(&self) -> String {

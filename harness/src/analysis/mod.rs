@@ -6,6 +6,7 @@ pub(crate) mod capacity_compare;
 pub(crate) mod compare;
 pub(crate) mod distance;
 pub(crate) mod exposure;
+pub(crate) mod floor;
 pub(crate) mod lost_writes;
 pub(crate) mod offload;
 pub(crate) mod parallel;

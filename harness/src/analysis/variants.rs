@@ -94,6 +94,21 @@ pub(crate) fn repeated_summary(runs: &[(String, u32, Summary)]) -> RepeatedSumma
     }
 }
 
+/// What every run of a repeated run lost and duplicated, and whether every check held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub lost: u64,
+    pub duplicated: u64,
+    /// No message lost or duplicated, and every run's check valid.
+    pub all_valid: bool,
+}
+
+pub(crate) fn totals(s: &RepeatedSummary) -> Totals {
+    let lost = s.variants.iter().map(|v| v.lost).sum();
+    let duplicated = s.variants.iter().map(|v| v.duplicated).sum();
+    Totals { lost, duplicated, all_valid: lost == 0 && duplicated == 0 && s.variants.iter().all(|v| v.valid) }
+}
+
 /// A figure of the runs' exposure sections, summed; None when no run had one.
 fn exposure_sum(
     runs: &[&(String, u32, Summary)],

@@ -2,7 +2,7 @@
 
 use crate::config::Load;
 use crate::report::doc::{table, Block};
-use crate::report::sections::values::{primary_name, text};
+use crate::report::sections::values::text;
 use crate::run_data::RunData;
 use crate::summary::Summary;
 
@@ -79,7 +79,7 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
 pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
     let m = &d.manifest;
     let c = &m["config"];
-    let primary = primary_name(m);
+    let primary = d.primary_name();
     let settings = &m["server_settings"][&primary];
     let spec = &c["target"]["topology"];
     let load_text = match &s.load {

@@ -1,8 +1,8 @@
 //! Key figures per operation, and the physical floor beside the measured commit.
 
-use crate::measure::floor::{commit_floor_us, Floor};
+use crate::analysis::floor::{setup_floor, SetupFloor};
 use crate::report::doc::{table, Block};
-use crate::report::sections::values::{fixed, primary_name, us_as_ms};
+use crate::report::sections::values::{fixed, us_as_ms};
 use crate::run_data::RunData;
 use crate::summary::Summary;
 
@@ -96,35 +96,12 @@ fn throttle_text(t: &crate::run_result::Throttling) -> String {
     )
 }
 
-/// The commit floor of the run's setup.
-#[derive(Debug)]
-pub(super) struct SetupFloor {
-    pub measured: Floor,
-    /// Whether commits wait for a standby.
-    pub waits: bool,
-    pub link_rtt_us: f64,
-    /// The floor of one commit, µs.
-    pub floor_us: Option<f64>,
-}
-
-pub(super) fn setup_floor(d: &RunData, s: &Summary) -> Option<SetupFloor> {
-    let measured = serde_json::from_value::<Floor>(d.manifest["physical_floor"].clone()).ok()?;
-    let sync = d.manifest["server_settings"][primary_name(&d.manifest)]["synchronous_standby_names"]
-        .as_str()
-        .is_some_and(|s| !s.is_empty());
-    let level = d.manifest["server_settings"][primary_name(&d.manifest)]["synchronous_commit"].as_str().unwrap_or("on");
-    let waits = sync && !matches!(level, "off" | "local");
-    // An emulated link adds its round trip to the standby's.
-    let link_rtt_us = s.setup.as_ref().map_or(0.0, |x| x.one_way_delay_ms) * 2000.0;
-    let floor_us = commit_floor_us(&measured, waits).map(|fl| if waits { fl + link_rtt_us } else { fl });
-    Some(SetupFloor { measured, waits, link_rtt_us, floor_us })
-}
-
 pub(super) fn physical_floor(d: &RunData, s: &Summary) -> Vec<Block> {
-    let Some(SetupFloor { measured: f, waits, link_rtt_us, floor_us: floor }) = setup_floor(d, s) else {
+    let Some(SetupFloor { measured: f, waits, link_rtt_us, floor_us: floor, commit_p50_us: commit, vs_floor }) =
+        setup_floor(d, s)
+    else {
         return Vec::new();
     };
-    let commit = s.latency(s.commit_op()).map(|l| l.p50 as f64);
     let us = |v: Option<f64>| v.map(|x| format!("{x:.0} µs")).unwrap_or_else(|| "not measured".into());
     let mut rows = vec![
         vec!["local WAL flush (pg_test_fsync, one 8 kB write + fdatasync)".into(), us(f.fdatasync_us)],
@@ -136,8 +113,8 @@ pub(super) fn physical_floor(d: &RunData, s: &Summary) -> Vec<Block> {
         ],
         vec!["measured commit p50 (publish or insert)".into(), us(commit)],
     ];
-    if let (Some(fl), Some(c)) = (floor, commit) {
-        rows.push(vec!["measured / floor".into(), format!("{:.1}x", c / fl)]);
+    if let Some(x) = vs_floor {
+        rows.push(vec!["measured / floor".into(), format!("{x:.1}x")]);
     }
     vec![Block::Heading(2, "Physical floor".into()), table(&["", ""], rows)]
 }

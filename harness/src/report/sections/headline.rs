@@ -2,8 +2,8 @@
 //! how long was the outage, how does the commit latency stand against the physical floor. The
 //! same facts lead report.md and report.html and end the run on a terminal.
 
+use crate::analysis::floor::setup_floor;
 use crate::report::doc::{Fact, Tone};
-use crate::report::sections::figures::setup_floor;
 use crate::report::sections::values::{fixed, us_as_ms};
 use crate::run_data::RunData;
 use crate::summary::{CheckSection, RepeatedSummary, Summary};
@@ -97,12 +97,14 @@ pub(crate) fn facts(d: &RunData, s: &Summary) -> Vec<Fact> {
     }
     let op = s.commit_op();
     if let Some(l) = s.latency(op) {
-        let floor = setup_floor(d, s).and_then(|f| f.floor_us);
         let p50 = l.p50 as f64;
-        let vs_floor = match floor {
-            Some(fl) if fl > 0.0 => format!(" = {:.1}x the {} ms floor", p50 / fl, us_as_ms(Some(fl))),
-            _ => String::new(),
-        };
+        let vs_floor = match setup_floor(d, s) {
+            Some(f) => {
+                f.floor_us.zip(f.vs_floor).map(|(fl, x)| format!(" = {x:.1}x the {} ms floor", us_as_ms(Some(fl))))
+            }
+            None => None,
+        }
+        .unwrap_or_default();
         out.push(fact(
             &format!("{op} p99"),
             format!("{} ms", us_as_ms(Some(l.p99 as f64))),
@@ -134,7 +136,7 @@ fn rto(s: &Summary) -> Option<Fact> {
     if trials.is_empty() {
         return None;
     }
-    let max = trials.iter().filter_map(|t| t.rto_ms).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let max = s.failover.as_ref().and_then(|f| f.rto_ms).map(|r| r.max);
     let kinds: Vec<String> = trials.iter().map(|t| t.fault.kind.to_string()).collect();
     Some(match max {
         Some(m) => fact(
@@ -165,9 +167,9 @@ pub(crate) fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
         s.scenario.clone(),
         if s.complete { Tone::Good } else { Tone::Bad },
     ));
-    let lost: u64 = s.variants.iter().map(|v| v.lost).sum();
-    let dup: u64 = s.variants.iter().map(|v| v.duplicated).sum();
-    let tone = if lost == 0 && dup == 0 && s.variants.iter().all(|v| v.valid) { Tone::Good } else { Tone::Bad };
+    let t = crate::analysis::variants::totals(s);
+    let (lost, dup) = (t.lost, t.duplicated);
+    let tone = if t.all_valid { Tone::Good } else { Tone::Bad };
     out.push(fact("Messages", format!("{lost} lost, {dup} duplicated"), "over every run".into(), tone));
     for v in &s.variants {
         if let Some(r) = v.rto_ms {

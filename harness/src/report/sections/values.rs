@@ -1,5 +1,4 @@
-//! How values of a summary or manifest are written in a report: ms, numbers, text, the
-//! primary's name.
+//! How values of a summary or manifest are written in a report: ms, numbers, text.
 
 use serde_json::Value;
 
@@ -9,15 +8,6 @@ pub(super) fn text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-pub(super) fn primary_name(m: &Value) -> String {
-    m["topology"]["nodes"]
-        .as_array()
-        .and_then(|ns| ns.iter().find(|n| n["role"] == "primary"))
-        .and_then(|n| n["name"].as_str())
-        .unwrap_or("primary")
-        .to_string()
 }
 
 /// µs as ms with two decimals.
