@@ -36,6 +36,34 @@ pub enum Command {
     Compare(CompareArgs),
     /// Capacity planning: each topology's maximum sustainable throughput (MST) under an SLO.
     Capacity(Box<CapacityArgs>),
+    /// Requirements in, a ranked design decision out, judged on measured results folders.
+    Advise(AdviseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// The peak load to plan for, publishes per second, e.g. 800/s.
+    #[arg(long, value_name = "N/s", value_parser = crate::config::requirements::parse_load)]
+    pub load: f64,
+    /// Acknowledged work that may be lost: 0, a count of messages (100msgs) or a time (2s).
+    #[arg(long, value_name = "RPO", default_value = "0", value_parser = crate::config::requirements::parse_rpo)]
+    pub rpo: crate::config::requirements::Rpo,
+    /// How long writes may be down after a failure, e.g. 30s.
+    #[arg(long, value_name = "TIME", value_parser = crate::config::requirements::parse_rto)]
+    pub rto: Duration,
+    /// How far the maximum sustainable throughput must exceed the load.
+    #[arg(long, value_name = "PCT", default_value = "30%", value_parser = crate::config::requirements::parse_headroom)]
+    pub headroom: f64,
+    /// The load must also be carried after losing a node (capacity searches run with --n-minus-1).
+    #[arg(long)]
+    pub n_minus_1: bool,
+    /// Results folders taken as evidence (repeatable): runs with faults (a repeated run: every
+    /// trial in it) and capacity searches. Running new experiments is not built yet.
+    #[arg(long = "reuse", value_name = "DIR", required = true)]
+    pub reuse: Vec<PathBuf>,
+    /// Where advise.md, advise.html and advise.json go (default: results/advise-<utc timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

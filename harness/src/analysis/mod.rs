@@ -2,6 +2,7 @@
 //! ledger, event log and samples) or from results read back. It formats nothing: `export/` and
 //! `report/` turn its typed results into files and documents; it touches no server.
 
+pub(crate) mod advise;
 pub(crate) mod capacity_compare;
 pub(crate) mod compare;
 pub(crate) mod distance;

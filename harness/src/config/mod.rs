@@ -8,6 +8,7 @@ mod origin;
 pub(crate) mod overrides;
 pub(crate) mod receive;
 pub(crate) mod reports;
+pub mod requirements;
 pub mod scenario;
 pub(crate) mod sso;
 mod target;

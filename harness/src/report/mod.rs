@@ -1,6 +1,7 @@
 //! `habench report RUN_DIR`: report.md, a self-contained report.html and every chart as PNG
 //! and SVG under charts/, from a results folder. Also written at the end of every run.
 
+pub(crate) mod advice;
 pub(crate) mod capacity;
 pub(crate) mod charts;
 pub(crate) mod compare;

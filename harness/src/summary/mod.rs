@@ -2,6 +2,7 @@
 //! and at the end) and by everything that reads it (report, compare, the capacity table, the
 //! top folder of a repeated run). Keys and units are documented in results/README.md.
 
+mod advice;
 mod failover;
 mod harness;
 mod parallel;
@@ -14,6 +15,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use advice::{
+    Advice, Cell, DesignDecision, Outage, Relaxation, Verdict as AdviceVerdict, ADVICE_SCHEMA_VERSION,
+};
 pub(crate) use failover::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
 pub(crate) use harness::HarnessSection;
 

@@ -1,0 +1,132 @@
+//! The evidence a decision rests on, per design: its capacity search (MST, N-1) and, per outage
+//! class, every trial's RTO and loss with the commits left unconfirmed; gathered from results
+//! folders (a run's summary and manifest, a capacity search's `capacity.json`).
+
+use std::collections::BTreeMap;
+
+use crate::capacity::outcome::CapacityOutcome;
+use crate::fault::FaultKind;
+use crate::summary::{Outage, Summary};
+
+/// One trial of one outage.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TrialEvidence {
+    pub folder: String,
+    /// The clients' write outage; None: writes never came back within the run.
+    pub rto_ms: Option<f64>,
+    /// Acknowledged messages the checker found lost (None: not checked).
+    pub lost: Option<u64>,
+    /// How long before the switch the first lost message was acknowledged.
+    pub lost_before_switch_ms: Option<f64>,
+    /// Commits acknowledged while fewer standbys than required had confirmed them, and the
+    /// longest such window (ms); None when the run did not watch (no synchronous standby).
+    pub unconfirmed: Option<u64>,
+    pub longest_unconfirmed_ms: Option<f64>,
+    /// The RTO band the configuration predicted (ms).
+    pub band: Option<(f64, f64)>,
+}
+
+/// A capacity search of the design.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CapacityEvidence {
+    pub folder: String,
+    /// The highest rate that held and the lowest above it that failed.
+    pub mst: Option<f64>,
+    pub unsustainable: Option<f64>,
+    /// The same after losing a node (`--n-minus-1`), when searched.
+    pub n1: Option<(Option<f64>, Option<f64>)>,
+}
+
+/// Everything measured of one design.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct DesignEvidence {
+    pub design: String,
+    pub servers: Option<u32>,
+    /// Whether a commit waits for a standby's confirmation before it is acknowledged: true
+    /// (sync, Patroni's synchronous modes), false (async, log shipping: a failover goes to a
+    /// copy that may lack acknowledged commits), None (one copy of the data: nothing to confirm).
+    pub commits_confirmed: Option<bool>,
+    pub capacity: Option<CapacityEvidence>,
+    pub outages: BTreeMap<Outage, Vec<TrialEvidence>>,
+    /// The lowest commit p99 (µs) among the design's runs.
+    pub commit_p99_us: Option<u64>,
+}
+
+/// The outage class a fault belongs to, when it is one the decision knows.
+pub(crate) fn outage_of(kind: FaultKind) -> Option<Outage> {
+    Some(match kind {
+        FaultKind::CrashPrimary => Outage::NodeCrash,
+        FaultKind::KillPrimary => Outage::PostmasterKill,
+        FaultKind::PausePrimary => Outage::Hang,
+        FaultKind::KillSyncStandby => Outage::StandbyLoss,
+        FaultKind::DcsOutage => Outage::Dcs,
+        FaultKind::PartitionPrimary => Outage::Partition,
+        _ => return None,
+    })
+}
+
+/// A results folder read back, named as the decision cites it.
+#[derive(Debug)]
+pub(crate) struct RunFolder<'a> {
+    pub folder: String,
+    pub summary: &'a Summary,
+    pub manifest: &'a serde_json::Value,
+}
+
+/// The evidence of every design the folders hold: runs by their topology, capacity searches by
+/// the label of each topology they searched.
+pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutcome)]) -> Vec<DesignEvidence> {
+    let mut designs: BTreeMap<String, DesignEvidence> = BTreeMap::new();
+    for r in runs {
+        let s = r.summary;
+        let d = designs
+            .entry(s.topology.clone())
+            .or_insert_with(|| DesignEvidence { design: s.topology.clone(), ..Default::default() });
+        let nodes = r.manifest["topology"]["nodes"].as_array().map(|n| n.len() as u32);
+        d.servers = d.servers.or(nodes);
+        d.commits_confirmed = d.commits_confirmed.or(commits_confirmed(s));
+        if let Some(l) = s.latency(s.commit_op()) {
+            d.commit_p99_us = Some(d.commit_p99_us.map_or(l.p99, |p| p.min(l.p99)));
+        }
+        for t in s.trials() {
+            let Some(outage) = outage_of(t.fault.kind) else { continue };
+            let longest = s
+                .exposure
+                .as_ref()
+                .and_then(|e| e.windows.iter().map(|w| (w.end_us - w.start_us) as f64 / 1e3).reduce(f64::max));
+            d.outages.entry(outage).or_default().push(TrialEvidence {
+                folder: r.folder.clone(),
+                rto_ms: t.rto_ms,
+                lost: s.check_report().map(|c| c.lost),
+                lost_before_switch_ms: s.lost_writes.as_ref().and_then(|l| l.before_switch_ms),
+                unconfirmed: s.exposure.as_ref().map(|e| e.acked_exposed),
+                longest_unconfirmed_ms: longest,
+                band: t.band.as_ref().map(|b| (b.lo_ms, b.hi_ms)),
+            });
+        }
+    }
+    for (folder, o) in searches {
+        for t in &o.topologies {
+            let d = designs
+                .entry(t.label.clone())
+                .or_insert_with(|| DesignEvidence { design: t.label.clone(), ..Default::default() });
+            d.capacity = Some(CapacityEvidence {
+                folder: folder.clone(),
+                mst: t.mst,
+                unsustainable: t.unsustainable,
+                n1: t.n_minus_1.as_ref().and_then(|n| n.search.as_ref()).map(|s| (s.mst, s.unsustainable)),
+            });
+        }
+    }
+    designs.into_values().collect()
+}
+
+/// Whether the run's commits waited for a standby, from its setup.
+fn commits_confirmed(s: &Summary) -> Option<bool> {
+    let setup = s.setup.as_ref()?;
+    match setup.kind.as_str() {
+        "sync" | "patroni" => Some(!matches!(setup.sync_commit.as_deref(), Some("off" | "local"))),
+        "async" | "log-shipping" => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,225 @@
+//! `habench advise`, the decision: requirements and measured evidence in, every design judged
+//! against every requirement, the eligible ones ranked, and, when none is eligible, the
+//! smallest relaxation that makes one so. Pure: no server, no file.
+
+pub(crate) mod evidence;
+pub(crate) mod judge;
+
+use crate::config::requirements::{Requirements, Rpo};
+use crate::summary::{Advice, AdviceVerdict as Verdict, Cell, DesignDecision, Outage, Relaxation};
+use evidence::DesignEvidence;
+
+/// How folders are taken as evidence (stated in the decision).
+pub(crate) const EVIDENCE_RULE: &str = "a run folder is evidence for its topology (its summary's `topology`), each \
+     fault of it for the outage class of that fault (crash-primary: node-crash, kill-primary: postmaster-kill, \
+     pause-primary: hang, kill-sync-standby: standby-loss, dcs-outage, partition-primary: partition); a capacity \
+     folder for each topology label it searched";
+
+/// The decision over every design's evidence.
+pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence]) -> Advice {
+    let mut outages: Vec<Outage> = evidence.iter().flat_map(|d| d.outages.keys().copied()).collect();
+    outages.sort();
+    outages.dedup();
+    let mut designs: Vec<DesignDecision> = evidence.iter().map(|d| decision(req, d, &outages)).collect();
+    rank(&mut designs);
+    let recommended = designs.iter().find(|d| d.eligible).map(|d| d.design.clone());
+    let relaxation = if recommended.is_none() { smallest_relaxation(req, &designs) } else { None };
+    Advice {
+        schema_version: crate::summary::ADVICE_SCHEMA_VERSION,
+        requirements: serde_json::to_value(req).unwrap_or_default(),
+        answer: answer(req, &designs, relaxation.as_ref()),
+        recommended,
+        designs,
+        relaxation,
+        evidence_rule: EVIDENCE_RULE.into(),
+    }
+}
+
+fn decision(req: &Requirements, d: &DesignEvidence, outages: &[Outage]) -> DesignDecision {
+    let cells = judge::cells(req, d, outages);
+    DesignDecision {
+        design: d.design.clone(),
+        servers: d.servers,
+        eligible: cells.iter().all(|c| c.verdict == Verdict::Meets),
+        headroom: d.capacity.as_ref().and_then(|c| c.mst).map(|m| m / req.load),
+        commit_p99_us: d.commit_p99_us,
+        cells,
+    }
+}
+
+/// Eligible designs first: by headroom over the load (more first), then fewer servers, then
+/// lower commit p99; the others after, by how many requirements they meet.
+fn rank(designs: &mut [DesignDecision]) {
+    let met = |d: &DesignDecision| d.cells.iter().filter(|c| c.verdict == Verdict::Meets).count();
+    designs.sort_by(|a, b| {
+        b.eligible
+            .cmp(&a.eligible)
+            .then_with(|| met(b).cmp(&met(a)))
+            .then_with(|| b.headroom.unwrap_or(0.0).total_cmp(&a.headroom.unwrap_or(0.0)))
+            .then_with(|| a.servers.unwrap_or(u32::MAX).cmp(&b.servers.unwrap_or(u32::MAX)))
+            .then_with(|| a.commit_p99_us.unwrap_or(u64::MAX).cmp(&b.commit_p99_us.unwrap_or(u64::MAX)))
+            .then_with(|| a.design.cmp(&b.design))
+    });
+}
+
+/// What each unmet requirement would have to become for this design, or None when one of them
+/// cannot be relaxed into a pass (nothing measured, or writes never came back).
+fn relaxations(req: &Requirements, d: &DesignDecision) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for c in d.cells.iter().filter(|c| c.verdict != Verdict::Meets) {
+        out.push(relax(req, c)?);
+    }
+    Some(out)
+}
+
+fn relax(req: &Requirements, c: &Cell) -> Option<String> {
+    if c.verdict == Verdict::NoEvidence {
+        return None;
+    }
+    let number = |text: &str, after: &str| -> Option<f64> {
+        let rest = text.split(after).nth(1)?;
+        rest.trim_start().split(|ch: char| !(ch.is_ascii_digit() || ch == '.')).next()?.parse().ok()
+    };
+    if c.requirement.starts_with("rto") {
+        let worst = number(&c.figure, "RTO")?;
+        return Some(format!("RTO to {:.0} s ({})", (worst / 1e3).ceil(), c.requirement));
+    }
+    if c.requirement.starts_with("capacity") {
+        let mst = number(&c.figure, "MST")?;
+        return Some(format!(
+            "load to {:.0}/s with {:.0} % headroom ({})",
+            mst / (1.0 + req.headroom),
+            req.headroom * 100.0,
+            c.requirement
+        ));
+    }
+    match req.rpo {
+        Rpo::Messages(_) => {
+            let lost = c.figure.split_whitespace().next()?.parse::<u64>().ok()?;
+            (lost > 0).then(|| format!("RPO to {lost} messages ({})", c.requirement))
+        }
+        Rpo::Time(_) => None,
+    }
+}
+
+/// The design needing the fewest relaxed requirements (ties: the ranking's order).
+fn smallest_relaxation(req: &Requirements, designs: &[DesignDecision]) -> Option<Relaxation> {
+    designs
+        .iter()
+        .filter_map(|d| relaxations(req, d).map(|changes| Relaxation { design: d.design.clone(), changes }))
+        .filter(|r| !r.changes.is_empty())
+        .min_by_key(|r| r.changes.len())
+}
+
+fn answer(req: &Requirements, designs: &[DesignDecision], relaxation: Option<&Relaxation>) -> String {
+    let asked = format!(
+        "{:.0}/s with {:.0} % headroom, RPO {}, RTO {:.0} s",
+        req.load,
+        req.headroom * 100.0,
+        req.rpo,
+        req.rto.as_secs_f64()
+    );
+    let eligible: Vec<&str> = designs.iter().filter(|d| d.eligible).map(|d| d.design.as_str()).collect();
+    match (eligible.first(), relaxation) {
+        (Some(best), _) => {
+            let others = if eligible.len() > 1 {
+                format!(" ({} also meet it)", eligible[1..].join(", "))
+            } else {
+                String::new()
+            };
+            format!("For {asked}: {best}{others}.")
+        }
+        (None, Some(r)) => {
+            format!("For {asked}: no design measured meets it; {} would with {}.", r.design, r.changes.join(", "))
+        }
+        (None, None) => {
+            format!("For {asked}: no design measured meets it, and no relaxation of the measured figures makes one.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::evidence::CapacityEvidence;
+    use super::judge::tests::{req, trial};
+    use super::*;
+
+    fn design(
+        name: &str,
+        servers: u32,
+        mst: f64,
+        rto_ms: Option<f64>,
+        lost: u64,
+        confirmed: Option<bool>,
+    ) -> DesignEvidence {
+        DesignEvidence {
+            design: name.into(),
+            servers: Some(servers),
+            commits_confirmed: confirmed,
+            capacity: Some(CapacityEvidence {
+                folder: format!("cap/{name}"),
+                mst: Some(mst),
+                unsustainable: Some(mst * 1.1),
+                n1: None,
+            }),
+            outages: BTreeMap::from([(
+                Outage::NodeCrash,
+                vec![trial(rto_ms, lost), trial(rto_ms.map(|r| r * 0.8), 0)],
+            )]),
+            commit_p99_us: Some(5_000),
+        }
+    }
+
+    #[test]
+    fn the_eligible_designs_rank_by_headroom_then_fewer_servers() {
+        let r = req(30, Rpo::Messages(0));
+        let ev = [
+            design("single", 1, 2000.0, None, 0, None),
+            design("async", 2, 1900.0, Some(3_000.0), 0, Some(false)),
+            design("sync", 2, 1500.0, Some(4_000.0), 0, Some(true)),
+            design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None),
+            design("patroni", 3, 1500.0, Some(25_000.0), 0, Some(true)),
+        ];
+        let a = decide(&r, &ev);
+        let order: Vec<&str> = a.designs.iter().map(|d| d.design.as_str()).collect();
+        assert_eq!(&order[..3], ["shared-disk", "sync", "patroni"], "tie on headroom: fewer servers, then the name");
+        assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
+        let single = a.designs.iter().find(|d| d.design == "single").unwrap();
+        assert!(
+            !single.eligible
+                && single.cells.iter().any(|c| c.requirement == "rto node-crash" && c.verdict == Verdict::Fails)
+        );
+        let asy = a.designs.iter().find(|d| d.design == "async").unwrap();
+        assert!(asy.cells.iter().any(|c| c.requirement == "rpo node-crash" && c.verdict == Verdict::Fails), "{asy:?}");
+        assert!(a.answer.contains("shared-disk") && a.answer.contains("also meet"), "{}", a.answer);
+    }
+
+    #[test]
+    fn when_none_is_eligible_the_smallest_relaxation_is_named() {
+        let r = req(5, Rpo::Messages(0));
+        let ev = [
+            design("sync", 2, 1500.0, Some(9_000.0), 0, Some(true)),
+            design("async", 2, 900.0, Some(8_000.0), 2, Some(false)),
+        ];
+        let a = decide(&r, &ev);
+        assert_eq!(a.recommended, None);
+        let relax = a.relaxation.as_ref().expect("a relaxation");
+        assert_eq!(relax.design, "sync");
+        assert_eq!(relax.changes, ["RTO to 9 s (rto node-crash)"]);
+        assert!(a.answer.contains("sync would with RTO to 9 s"), "{}", a.answer);
+    }
+
+    #[test]
+    fn a_design_without_evidence_for_a_measured_outage_is_not_eligible() {
+        let r = req(30, Rpo::Messages(0));
+        let mut bare = design("sync", 2, 1500.0, Some(4_000.0), 0, Some(true));
+        bare.outages.clear();
+        let ev = [bare, design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None)];
+        let a = decide(&r, &ev);
+        assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
+        let sync = a.designs.iter().find(|d| d.design == "sync").unwrap();
+        assert!(sync.cells.iter().any(|c| c.verdict == Verdict::NoEvidence), "{sync:?}");
+    }
+}

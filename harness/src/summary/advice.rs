@@ -1,0 +1,102 @@
+//! `advise.json`: the decision `habench advise` took, every cell with the figure, the rule and
+//! the results folders that prove it.
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) const ADVICE_SCHEMA_VERSION: u32 = 1;
+
+/// A class of outage, each one fault as habench runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Outage {
+    /// The primary's host is lost (`crash-primary`).
+    NodeCrash,
+    /// The primary's postmaster is killed (`kill-primary`): a restart in place recovers.
+    PostmasterKill,
+    /// The primary hangs (`pause-primary`).
+    Hang,
+    /// A synchronous standby is lost (`kill-sync-standby`): exposure, not RTO.
+    StandbyLoss,
+    /// The DCS is gone (`dcs-outage`).
+    #[serde(rename = "dcs-outage")]
+    Dcs,
+    /// The primary is cut off (`partition-primary`).
+    Partition,
+}
+
+impl Outage {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outage::NodeCrash => "node-crash",
+            Outage::PostmasterKill => "postmaster-kill",
+            Outage::Hang => "hang",
+            Outage::StandbyLoss => "standby-loss",
+            Outage::Dcs => "dcs-outage",
+            Outage::Partition => "partition",
+        }
+    }
+}
+
+/// How a design fares against one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Verdict {
+    Meets,
+    /// The trials, or the trials and the predicted band, straddle the requirement.
+    Borderline,
+    Fails,
+    /// Nothing measured for it.
+    NoEvidence,
+}
+
+/// One cell of the decision table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Cell {
+    /// `capacity`, `capacity n-1`, `rto node-crash`, `rpo node-crash`...
+    pub requirement: String,
+    pub verdict: Verdict,
+    /// The figure judged (`RTO 1,204 ms worst of 3`), and the rule that judged it.
+    pub figure: String,
+    pub rule: String,
+    /// The results folders the figure comes from.
+    pub folders: Vec<String>,
+}
+
+/// One design's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DesignDecision {
+    pub design: String,
+    /// Servers the design runs (the cost).
+    pub servers: Option<u32>,
+    /// Meets every requirement.
+    pub eligible: bool,
+    /// MST (the highest rate that held) over the load.
+    pub headroom: Option<f64>,
+    /// Commit p99 (µs) of the design's runs, the lowest of them.
+    pub commit_p99_us: Option<u64>,
+    pub cells: Vec<Cell>,
+}
+
+/// What would make a design eligible when none is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Relaxation {
+    pub design: String,
+    /// Each requirement to relax, and to what (`RTO to 45 s`).
+    pub changes: Vec<String>,
+}
+
+/// The whole decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Advice {
+    pub schema_version: u32,
+    pub requirements: serde_json::Value,
+    /// The answer in one sentence.
+    pub answer: String,
+    pub recommended: Option<String>,
+    /// Ranked: eligible designs first (by headroom, then fewer servers, then lower commit p99),
+    /// then the others.
+    pub designs: Vec<DesignDecision>,
+    pub relaxation: Option<Relaxation>,
+    /// How folders were taken as evidence.
+    pub evidence_rule: String,
+}

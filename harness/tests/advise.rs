@@ -1,0 +1,111 @@
+//! `habench advise` on the evidence of the fixture folders in results/examples/ (no servers): the
+//! decision, a relaxation when nothing meets the requirements, every RTO and loss figure
+//! recomputed from the summary.json files the decision cites, and bad requirements refused.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/examples")
+}
+
+fn advise(args: &[&str], out: &Path) -> Output {
+    let (runs, search) = (examples().join("repeated-kill-primary"), examples().join("capacity-quick"));
+    Command::new(env!("CARGO_BIN_EXE_habench"))
+        .arg("advise")
+        .args(args)
+        .args(["--reuse", runs.to_str().unwrap(), "--reuse", search.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+/// The first number in a cell's figure (`RTO 9339 ms, worst of 2`, `0 lost (worst trial)`).
+fn first_number(text: &str) -> f64 {
+    let digits: String =
+        text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    digits.parse().unwrap_or_else(|_| panic!("no number in {text:?}"))
+}
+
+#[test]
+fn the_fixture_evidence_makes_single_the_answer_and_every_figure_recomputes_from_its_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    let o = advise(&["--load", "200/s", "--rto", "30s", "--rpo", "0"], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["recommended"], "single", "{a:#}");
+    assert!(out.join("advise.md").is_file() && out.join("advise.html").is_file());
+    let cells = a["designs"][0]["cells"].as_array().unwrap();
+    assert!(cells.len() >= 3, "capacity, rto and rpo of postmaster-kill: {cells:?}");
+    for c in cells {
+        let folders: Vec<&str> = c["folders"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(!folders.is_empty(), "every cell cites its folders: {c}");
+        let requirement = c["requirement"].as_str().unwrap();
+        let figure = c["figure"].as_str().unwrap();
+        if requirement.starts_with("rto") {
+            // The worst trial's RTO over the cited folders' kill-primary trials.
+            let worst = folders
+                .iter()
+                .flat_map(|f| {
+                    read_json(&Path::new(f).join("summary.json"))["failover"]["trials"].as_array().unwrap().clone()
+                })
+                .filter(|t| t["fault"]["kind"] == "kill-primary")
+                .map(|t| t["rto_ms"].as_f64().unwrap())
+                .fold(0.0, f64::max);
+            assert_eq!(first_number(figure), worst.round(), "{figure}");
+        } else if requirement.starts_with("rpo") {
+            let lost = folders
+                .iter()
+                .map(|f| read_json(&Path::new(f).join("summary.json"))["check"]["lost"].as_u64().unwrap())
+                .max()
+                .unwrap();
+            assert_eq!(first_number(figure), lost as f64, "{figure}");
+        } else {
+            let cap = read_json(&Path::new(folders[0]).join("capacity.json"));
+            assert_eq!(first_number(figure), cap["topologies"][0]["mst"].as_f64().unwrap().round(), "{figure}");
+        }
+    }
+}
+
+#[test]
+fn when_nothing_meets_the_requirements_the_smallest_relaxation_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    let o = advise(&["--load", "200/s", "--rto", "5s"], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["recommended"], Value::Null);
+    let change = a["relaxation"]["changes"][0].as_str().unwrap();
+    assert!(change.starts_with("RTO to ") && change.contains("postmaster-kill"), "{change}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("no design measured meets it") && stdout.contains("FAILS"), "{stdout}");
+}
+
+#[test]
+fn bad_requirements_are_refused_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    for (args, needle) in [
+        (vec!["--load", "fast", "--rto", "30s"], "--load"),
+        (vec!["--load", "200/s", "--rto", "10ms"], "--rto"),
+        (vec!["--load", "200/s", "--rto", "30s", "--rpo", "lots"], "--rpo"),
+        (vec!["--load", "200/s", "--rto", "30s", "--headroom", "2000%"], "--headroom"),
+    ] {
+        let o = advise(&args, &out);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_habench"))
+        .args(["advise", "--load", "200/s", "--rto", "30s", "--reuse", "/nonexistent-habench-folder"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--reuse /nonexistent-habench-folder"));
+}
