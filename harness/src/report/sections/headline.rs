@@ -173,8 +173,18 @@ pub(crate) fn repeated_facts(s: &RepeatedSummary) -> Vec<Fact> {
     out.push(fact("Messages", format!("{lost} lost, {dup} duplicated"), "over every run".into(), tone));
     for v in &s.variants {
         if let Some(r) = v.rto_ms {
-            let note = format!("p50 {:.0} ms over {} runs", r.p50, v.runs);
-            out.push(fact(&format!("RTO {}", v.variant), format!("{:.0} ms max", r.max), note, Tone::Plain));
+            // What else the outage cost, so that a short RTO does not read better than the
+            // variant's own row of the table.
+            let mut note = format!("p50 {:.0} ms over {} runs", r.p50, v.runs);
+            if v.failed_publishes > 0 {
+                note.push_str(&format!("; {} publishes failed or unknown", v.failed_publishes));
+            }
+            if let Some(n) = v.stranded.filter(|n| *n > 0) {
+                let delay = v.stranded_delay_max_ms.map(|d| format!(" up to {:.1} s", d / 1e3)).unwrap_or_default();
+                note.push_str(&format!("; {n} messages stranded{delay}"));
+            }
+            let tone = if v.lost > 0 || v.duplicated > 0 { Tone::Bad } else { Tone::Plain };
+            out.push(fact(&format!("RTO {}", v.variant), format!("{:.0} ms max", r.max), note, tone));
         }
     }
     out
