@@ -42,6 +42,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct AdviseArgs {
+    /// The scenario whose load every experiment runs: a shipped name or a TOML file.
+    #[arg(value_name = "SCENARIO", default_value = "quick")]
+    pub scenario: String,
     /// The peak load to plan for, publishes per second, e.g. 800/s.
     #[arg(long, value_name = "N/s", value_parser = crate::config::requirements::parse_load)]
     pub load: f64,
@@ -54,16 +57,51 @@ pub struct AdviseArgs {
     /// How far the maximum sustainable throughput must exceed the load.
     #[arg(long, value_name = "PCT", default_value = "30%", value_parser = crate::config::requirements::parse_headroom)]
     pub headroom: f64,
-    /// The load must also be carried after losing a node (capacity searches run with --n-minus-1).
+    /// The load must also be carried after losing a node (each capacity search runs --n-minus-1).
     #[arg(long)]
     pub n_minus_1: bool,
-    /// Results folders taken as evidence (repeatable): runs with faults (a repeated run: every
-    /// trial in it) and capacity searches. Running new experiments is not built yet.
-    #[arg(long = "reuse", value_name = "DIR", required = true)]
+    /// The service levels a capacity step must hold (as `habench capacity --slo`).
+    #[arg(long, value_name = "OP.STAT=LIMIT,...", default_value = "publish.p99=50ms")]
+    pub slo: String,
+    /// Designs to run experiments for (default single,shared-disk,sync,async,patroni; with
+    /// --reuse and no --designs, none: only the folders given are judged).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
+    pub designs: Vec<KindArg>,
+    /// Outage classes to run (default node-crash,postmaster-kill; --quick: node-crash).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CLASS,...")]
+    pub outages: Vec<OutageArg>,
+    /// Failover trials per design and outage (default 3; --quick: 1).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u32>,
+    /// One trial per outage, node-crash only, quick capacity steps.
+    #[arg(long)]
+    pub quick: bool,
+    /// Results folders also taken as evidence (repeatable): runs with faults (a repeated run:
+    /// every trial in it) and capacity searches.
+    #[arg(long = "reuse", value_name = "DIR")]
     pub reuse: Vec<PathBuf>,
-    /// Where advise.md, advise.html and advise.json go (default: results/advise-<utc timestamp>).
+    /// The advise folder: every experiment's results folder, advise.md, advise.html and
+    /// advise.json (default: results/advise-<utc timestamp>). Running the same command on the
+    /// same folder continues where it stopped.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// An outage class of `habench advise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutageArg {
+    /// The primary's host crashes (crash-primary).
+    NodeCrash,
+    /// The primary's postmaster is killed (kill-primary).
+    PostmasterKill,
+    /// The primary hangs for 30 s (pause-primary).
+    Hang,
+    /// A synchronous standby dies (kill-sync-standby).
+    StandbyLoss,
+    /// The DCS is gone for 20 s (dcs-outage; Patroni).
+    DcsOutage,
+    /// The primary is cut off for 30 s (partition-primary).
+    Partition,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,7 @@
-//! `habench advise --load N/s --rpo R --rto T --reuse DIR...`: the decision on the evidence of
-//! existing results folders, written as advise.json, advise.md and advise.html.
+//! `habench advise [SCENARIO] --load N/s --rpo R --rto T [--designs ...] [--reuse DIR...]`: the
+//! experiments the decision needs (each an ordinary results folder under the advise folder),
+//! then the decision on their evidence and on the folders reused, written as advise.json,
+//! advise.md and advise.html.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -8,12 +10,14 @@ use anyhow::{bail, Context};
 
 use crate::analysis::advise::evidence::{gather, RunFolder};
 use crate::capacity::outcome::CapacityOutcome;
-use crate::cli::AdviseArgs;
+use crate::cli::{AdviseArgs, OutageArg};
 use crate::config::requirements::Requirements;
 use crate::run_data::RunData;
-use crate::summary::FolderSummary;
+use crate::summary::{FolderSummary, Outage};
 
-pub(crate) fn run(args: AdviseArgs) -> anyhow::Result<()> {
+use super::advise_plan::{self, PlanOptions};
+
+pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     let req = Requirements {
         load: args.load,
         rpo: args.rpo,
@@ -21,36 +25,115 @@ pub(crate) fn run(args: AdviseArgs) -> anyhow::Result<()> {
         headroom: args.headroom,
         n_minus_1: args.n_minus_1,
     };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!("advise-{}", crate::timefmt::compact(SystemTime::now())))
+    });
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut evidence_dirs = args.reuse.clone();
+    if args.reuse.is_empty() || !args.designs.is_empty() {
+        let opts = plan_options(&args);
+        crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
+        evidence_dirs.extend(run_plan(&opts, &out).await?);
+    }
     let mut runs = Vec::new();
     let mut searches = Vec::new();
-    for dir in &args.reuse {
+    for dir in &evidence_dirs {
         collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
     }
     let folders: Vec<RunFolder<'_>> = runs
         .iter()
         .filter_map(|(dir, d)| match &d.summary {
-            FolderSummary::Run(s) => {
+            // An incomplete run measured only part of what it was asked, a compromised one was
+            // disturbed by habench itself: neither is evidence.
+            FolderSummary::Run(s) if s.complete && !s.compromised => {
                 Some(RunFolder { folder: dir.display().to_string(), summary: s, manifest: &d.manifest })
             }
-            FolderSummary::Repeated(_) => None,
+            _ => None,
         })
         .collect();
     let cited: Vec<(String, &CapacityOutcome)> = searches.iter().map(|(d, o)| (d.display().to_string(), o)).collect();
     let evidence = gather(&folders, &cited);
     if evidence.is_empty() {
-        bail!("--reuse: no run or capacity search in the folders given");
+        bail!("no complete run or capacity search to judge in the folders given or made");
     }
     let advice = crate::analysis::advise::decide(&req, &evidence);
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results").join(format!("advise-{}", crate::timefmt::compact(SystemTime::now())))
-    });
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let json = serde_json::to_string_pretty(&advice)? + "\n";
     crate::store::write_atomic(&out.join("advise.json"), json.as_bytes())?;
     let md = crate::report::advice::write(&out, &advice).map_err(anyhow::Error::msg)?;
     println!("{md}");
     eprintln!("habench: {} (advise.md, advise.html, advise.json)", out.display());
     Ok(())
+}
+
+fn plan_options(args: &AdviseArgs) -> PlanOptions {
+    use crate::topology::TopologyKind as K;
+    let designs = match args.designs.is_empty() {
+        true => vec![K::Single, K::SharedDisk, K::Sync, K::Async, K::Patroni],
+        false => args.designs.iter().map(|d| super::options::kind(*d)).collect(),
+    };
+    let outages = match (args.outages.is_empty(), args.quick) {
+        (true, true) => vec![Outage::NodeCrash],
+        (true, false) => vec![Outage::NodeCrash, Outage::PostmasterKill],
+        (false, _) => args.outages.iter().map(|o| outage(*o)).collect(),
+    };
+    PlanOptions {
+        scenario: args.scenario.clone(),
+        designs,
+        outages,
+        trials: args.trials.unwrap_or(if args.quick { 1 } else { 3 }),
+        quick: args.quick,
+        slo: args.slo.clone(),
+        load: args.load,
+        n_minus_1: args.n_minus_1,
+    }
+}
+
+fn outage(o: OutageArg) -> Outage {
+    match o {
+        OutageArg::NodeCrash => Outage::NodeCrash,
+        OutageArg::PostmasterKill => Outage::PostmasterKill,
+        OutageArg::Hang => Outage::Hang,
+        OutageArg::StandbyLoss => Outage::StandbyLoss,
+        OutageArg::DcsOutage => Outage::Dcs,
+        OutageArg::Partition => Outage::Partition,
+    }
+}
+
+/// Runs every experiment of the plan whose folder is not complete yet, one after another, as
+/// the same commands would from the command line; returns the folders. A failed experiment is
+/// said and left out; Ctrl-C stops after the current one (the same command continues).
+async fn run_plan(opts: &PlanOptions, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let abort = super::abort_on_signal()?;
+    let (experiments, skipped) = advise_plan::plan(opts, out);
+    for s in &skipped {
+        eprintln!("habench advise: {} on {}: n/a ({})", s.outage.as_str(), s.design.as_str(), s.why);
+    }
+    let n = experiments.len();
+    for (i, e) in experiments.iter().enumerate() {
+        if advise_plan::done(e) {
+            eprintln!("habench advise: [{}/{n}] {}: done already ({})", i + 1, e.name, e.folder.display());
+            continue;
+        }
+        eprintln!("habench advise: [{}/{n}] {} -> {}", i + 1, e.name, e.folder.display());
+        let argv = std::iter::once("habench".to_string()).chain(e.argv.iter().cloned());
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", e.name))?;
+        let result = match cli.command {
+            crate::cli::Command::Run(a) => Box::pin(super::run_cmd::run(*a)).await,
+            crate::cli::Command::Capacity(a) => Box::pin(super::capacity_cmd::run(*a)).await,
+            _ => unreachable!("the plan runs runs and capacity searches"),
+        };
+        if let Err(err) = result {
+            eprintln!(
+                "habench advise: {} did not end cleanly ({err}); an incomplete or compromised run is not evidence",
+                e.name
+            );
+        }
+        if *abort.borrow() {
+            bail!("stopped after {}; the same command continues where it stopped", e.name);
+        }
+    }
+    Ok(experiments.into_iter().map(|e| e.folder).filter(|f| f.exists()).collect())
 }
 
 /// A folder as evidence: a capacity search, a run, or a repeated run's trials.

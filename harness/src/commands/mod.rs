@@ -1,6 +1,7 @@
 //! What each subcommand does; `options` turns flags into typed config once.
 
 mod advise_cmd;
+mod advise_plan;
 pub(crate) mod capacity_cmd;
 mod capacity_degrade;
 mod capacity_overdrive;
@@ -27,7 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
         Command::Capacity(args) => capacity_cmd::run(*args).await,
-        Command::Advise(args) => advise_cmd::run(args),
+        Command::Advise(args) => advise_cmd::run(args).await,
         Command::Topology(TopologyCommand::Up(args)) => topology_cmd::up(*args).await,
         Command::Topology(TopologyCommand::Clean(args)) => topology_cmd::clean(args).await,
     }

@@ -1,7 +1,7 @@
 //! The effective configuration of a run: a scenario file (optional) with the flags on top,
 //! validated once into typed values. Everything downstream reads only these types.
 
-mod faults;
+pub(crate) mod faults;
 mod load;
 mod orchestrator;
 mod origin;

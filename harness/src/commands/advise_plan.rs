@@ -1,0 +1,172 @@
+//! The experiments `habench advise` runs when it is not given all its evidence: per design a
+//! capacity search, and per design and outage class the failover trials, each an ordinary
+//! results folder under the advise folder. A folder that already holds a complete result is
+//! not run again (the same command after Ctrl-C continues where it stopped).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use habench_workloads::duration::format_duration;
+
+use crate::fault::FaultKind;
+use crate::summary::Outage;
+use crate::topology::TopologyKind;
+
+/// What the plan is made from.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanOptions {
+    pub scenario: String,
+    pub designs: Vec<TopologyKind>,
+    pub outages: Vec<Outage>,
+    pub trials: u32,
+    pub quick: bool,
+    pub slo: String,
+    pub load: f64,
+    pub n_minus_1: bool,
+}
+
+/// One experiment: the `habench` command line that makes its folder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Experiment {
+    pub name: String,
+    pub folder: PathBuf,
+    pub argv: Vec<String>,
+    /// A capacity search (`capacity.json`), else a run (`summary.json`).
+    pub capacity: bool,
+}
+
+/// An outage class that does not apply to a design, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Skipped {
+    pub design: TopologyKind,
+    pub outage: Outage,
+    pub why: String,
+}
+
+/// When the fault is injected, from the start of the measured phase.
+const FAULT_AT: Duration = Duration::from_secs(5);
+
+/// The fault of an outage class, and how long it lasts (None: until the end).
+fn fault_of(o: Outage) -> (FaultKind, Option<Duration>) {
+    match o {
+        Outage::NodeCrash => (FaultKind::CrashPrimary, None),
+        Outage::PostmasterKill => (FaultKind::KillPrimary, None),
+        Outage::Hang => (FaultKind::PausePrimary, Some(Duration::from_secs(30))),
+        Outage::StandbyLoss => (FaultKind::KillSyncStandby, None),
+        Outage::Dcs => (FaultKind::DcsOutage, Some(Duration::from_secs(20))),
+        Outage::Partition => (FaultKind::PartitionPrimary, Some(Duration::from_secs(30))),
+    }
+}
+
+/// Every experiment of the plan, in order (capacity searches first), and what was left out.
+pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped>) {
+    let mut runs = Vec::new();
+    let mut skipped = Vec::new();
+    for &design in &o.designs {
+        let d = design.as_str();
+        let folder = dir.join(format!("capacity-{d}"));
+        let mut argv = vec!["capacity".to_string(), o.scenario.clone(), "--slo".into(), o.slo.clone()];
+        argv.extend(["--topologies".into(), d.into(), "--target-load".into(), format!("{}", o.load)]);
+        argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into()]);
+        if o.quick {
+            argv.push("--quick".into());
+        }
+        if o.n_minus_1 {
+            argv.push("--n-minus-1".into());
+        }
+        runs.push(Experiment { name: format!("capacity of {d}"), folder, argv, capacity: true });
+    }
+    for &design in &o.designs {
+        for &outage in &o.outages {
+            let (kind, lasts) = fault_of(outage);
+            // The same check a run makes of its faults (the scenario's workload is the MessageBox).
+            let applies =
+                crate::config::faults::check_fault(kind, Some(design), crate::config::WorkloadKind::Messagebox);
+            if let Err(why) = applies {
+                skipped.push(Skipped { design, outage, why });
+                continue;
+            }
+            let d = design.as_str();
+            let fault = match lasts {
+                Some(l) => format!("{kind}@{}:{}", format_duration(FAULT_AT), format_duration(l)),
+                None => format!("{kind}@{}", format_duration(FAULT_AT)),
+            };
+            // The measured phase outlasts the outage by 15 s, so that recovery is inside it.
+            let duration = FAULT_AT + lasts.unwrap_or_default() + Duration::from_secs(15);
+            let folder = dir.join(format!("{d}-{}", outage.as_str()));
+            let mut argv = vec!["run".to_string(), o.scenario.clone(), "--topology".into(), d.into()];
+            argv.extend(["--fault".into(), fault, "--trials".into(), o.trials.to_string()]);
+            argv.extend(["--duration".into(), format_duration(duration)]);
+            argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into(), "--json".into()]);
+            runs.push(Experiment { name: format!("{} on {d}", outage.as_str()), folder, argv, capacity: false });
+        }
+    }
+    (runs, skipped)
+}
+
+/// Whether the experiment's folder already holds a complete result (then it is not run again).
+pub(crate) fn done(e: &Experiment) -> bool {
+    let file = if e.capacity { "capacity.json" } else { "summary.json" };
+    std::fs::read_to_string(e.folder.join(file))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["complete"] == true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> PlanOptions {
+        PlanOptions {
+            scenario: "quick".into(),
+            designs: vec![TopologyKind::Single, TopologyKind::Sync],
+            outages: vec![Outage::NodeCrash, Outage::StandbyLoss, Outage::Hang],
+            trials: 3,
+            quick: true,
+            slo: "publish.p99=50ms".into(),
+            load: 200.0,
+            n_minus_1: false,
+        }
+    }
+
+    #[test]
+    fn the_plan_runs_each_design_s_search_and_trials_and_says_what_does_not_apply() {
+        let dir = Path::new("/tmp/advise-plan-test");
+        let (runs, skipped) = plan(&options(), dir);
+        let names: Vec<&str> = runs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "capacity of single",
+                "capacity of sync",
+                "node-crash on single",
+                "hang on single",
+                "node-crash on sync",
+                "standby-loss on sync",
+                "hang on sync"
+            ]
+        );
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!((skipped[0].design, skipped[0].outage), (TopologyKind::Single, Outage::StandbyLoss));
+        let hang = runs.iter().find(|e| e.name == "hang on sync").unwrap();
+        let argv = hang.argv.join(" ");
+        assert!(argv.contains("--fault pause-primary@5s:30s") && argv.contains("--duration 50s"), "{argv}");
+        assert!(argv.contains("--trials 3") && argv.contains("--topology sync"), "{argv}");
+        assert!(runs[0].argv.join(" ").contains("--quick"));
+    }
+
+    #[test]
+    fn a_folder_with_a_complete_result_is_not_run_again() {
+        let tmp = std::env::temp_dir().join(format!("habench-advise-done-{}", std::process::id()));
+        let (runs, _) = plan(&options(), &tmp);
+        let e = &runs[2];
+        assert!(!done(e), "nothing there yet");
+        std::fs::create_dir_all(&e.folder).unwrap();
+        std::fs::write(e.folder.join("summary.json"), r#"{"complete": false}"#).unwrap();
+        assert!(!done(e), "an interrupted run runs again");
+        std::fs::write(e.folder.join("summary.json"), r#"{"complete": true}"#).unwrap();
+        assert!(done(e));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
