@@ -109,3 +109,41 @@ fn bad_requirements_are_refused_naming_the_flag() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--reuse /nonexistent-habench-folder"));
 }
+
+/// One real advise: single and sync, node crash only, one trial, the capacity searches reused
+/// from the fixtures (so that only the two failover runs are made): sync is the answer, single
+/// is back only by restarting its lost host, and the same command again runs nothing and
+/// decides the same.
+#[test]
+fn a_quick_advise_runs_the_node_crash_trials_it_lacks_and_picks_sync() {
+    let tmp = tempfile::Builder::new().prefix("habench-advise-test-").tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    let cmd = || {
+        Command::new(env!("CARGO_BIN_EXE_habench"))
+            .args(["advise", "--load", "100/s", "--rto", "30s", "--designs", "single,sync", "--quick"])
+            .args(["--reuse", examples().join("capacity-quick").to_str().unwrap()])
+            .args(["--reuse", examples().join("capacity-sync").to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = cmd();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("capacity of single: from the folders reused"), "{stderr}");
+    assert!(stderr.contains("capacity of sync: from the folders reused"), "{stderr}");
+    assert!(out.join("single-node-crash/summary.json").is_file() && out.join("sync-node-crash/summary.json").is_file());
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["recommended"], "sync", "{a:#}");
+    let single = a["designs"].as_array().unwrap().iter().find(|d| d["design"] == "single").unwrap().clone();
+    let rto =
+        single["cells"].as_array().unwrap().iter().find(|c| c["requirement"] == "rto node-crash").unwrap().clone();
+    assert_eq!(rto["verdict"], "fails", "{rto}");
+    assert!(rto["figure"].as_str().unwrap().contains("restarting the lost host"), "{rto}");
+
+    let again = cmd();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("done already").count(), 2, "nothing runs again: {stderr}");
+    assert_eq!(read_json(&out.join("advise.json")), a, "the same evidence, the same decision");
+}

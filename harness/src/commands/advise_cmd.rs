@@ -29,16 +29,18 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
         PathBuf::from("results").join(format!("advise-{}", crate::timefmt::compact(SystemTime::now())))
     });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let mut evidence_dirs = args.reuse.clone();
+    let mut runs = Vec::new();
+    let mut searches = Vec::new();
+    for dir in &args.reuse {
+        collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
+    }
     if args.reuse.is_empty() || !args.designs.is_empty() {
         let opts = plan_options(&args);
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
-        evidence_dirs.extend(run_plan(&opts, &out).await?);
-    }
-    let mut runs = Vec::new();
-    let mut searches = Vec::new();
-    for dir in &evidence_dirs {
-        collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
+        let covered = covered(&runs, &searches);
+        for dir in run_plan(&opts, &out, &covered).await? {
+            collect(&dir, &mut runs, &mut searches).with_context(|| format!("{}", dir.display()))?;
+        }
     }
     let folders: Vec<RunFolder<'_>> = runs
         .iter()
@@ -102,14 +104,24 @@ fn outage(o: OutageArg) -> Outage {
 /// Runs every experiment of the plan whose folder is not complete yet, one after another, as
 /// the same commands would from the command line; returns the folders. A failed experiment is
 /// said and left out; Ctrl-C stops after the current one (the same command continues).
-async fn run_plan(opts: &PlanOptions, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+async fn run_plan(
+    opts: &PlanOptions,
+    out: &Path,
+    covered: &[(String, Option<Outage>)],
+) -> anyhow::Result<Vec<PathBuf>> {
     let abort = super::abort_on_signal()?;
     let (experiments, skipped) = advise_plan::plan(opts, out);
     for s in &skipped {
         eprintln!("habench advise: {} on {}: n/a ({})", s.outage.as_str(), s.design.as_str(), s.why);
     }
     let n = experiments.len();
+    let mut made = Vec::new();
     for (i, e) in experiments.iter().enumerate() {
+        if covered.contains(&(e.design.as_str().to_string(), e.outage)) {
+            eprintln!("habench advise: [{}/{n}] {}: from the folders reused", i + 1, e.name);
+            continue;
+        }
+        made.push(e.folder.clone());
         if advise_plan::done(e) {
             eprintln!("habench advise: [{}/{n}] {}: done already ({})", i + 1, e.name, e.folder.display());
             continue;
@@ -133,7 +145,23 @@ async fn run_plan(opts: &PlanOptions, out: &Path) -> anyhow::Result<Vec<PathBuf>
             bail!("stopped after {}; the same command continues where it stopped", e.name);
         }
     }
-    Ok(experiments.into_iter().map(|e| e.folder).filter(|f| f.exists()).collect())
+    Ok(made.into_iter().filter(|f| f.exists()).collect())
+}
+
+/// What the reused folders already answer, so that the plan does not run it again: a capacity
+/// search of a design (by its label), a design's trials of an outage class (by the run's
+/// topology and its faults). The match is the design and the class; the scenario, load and
+/// settings of a reused folder are taken as they are (the decision cites the folder).
+fn covered(runs: &[(PathBuf, RunData)], searches: &[(PathBuf, CapacityOutcome)]) -> Vec<(String, Option<Outage>)> {
+    let mut out: Vec<(String, Option<Outage>)> =
+        searches.iter().flat_map(|(_, o)| o.topologies.iter().map(|t| (t.label.clone(), None))).collect();
+    for (_, d) in runs {
+        if let FolderSummary::Run(s) = &d.summary {
+            let classes = s.trials().iter().filter_map(|t| crate::analysis::advise::evidence::outage_of(t.fault.kind));
+            out.extend(classes.map(|o| (s.topology.clone(), Some(o))));
+        }
+    }
+    out
 }
 
 /// A folder as evidence: a capacity search, a run, or a repeated run's trials.

@@ -33,6 +33,9 @@ pub(crate) struct Experiment {
     pub argv: Vec<String>,
     /// A capacity search (`capacity.json`), else a run (`summary.json`).
     pub capacity: bool,
+    /// What it is evidence for: the design, and the outage class (None: its capacity).
+    pub design: TopologyKind,
+    pub outage: Option<Outage>,
 }
 
 /// An outage class that does not apply to a design, and why.
@@ -74,7 +77,7 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
         if o.n_minus_1 {
             argv.push("--n-minus-1".into());
         }
-        runs.push(Experiment { name: format!("capacity of {d}"), folder, argv, capacity: true });
+        runs.push(Experiment { name: format!("capacity of {d}"), folder, argv, capacity: true, design, outage: None });
     }
     for &design in &o.designs {
         for &outage in &o.outages {
@@ -98,7 +101,14 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
             argv.extend(["--fault".into(), fault, "--trials".into(), o.trials.to_string()]);
             argv.extend(["--duration".into(), format_duration(duration)]);
             argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into(), "--json".into()]);
-            runs.push(Experiment { name: format!("{} on {d}", outage.as_str()), folder, argv, capacity: false });
+            runs.push(Experiment {
+                name: format!("{} on {d}", outage.as_str()),
+                folder,
+                argv,
+                capacity: false,
+                design,
+                outage: Some(outage),
+            });
         }
     }
     (runs, skipped)

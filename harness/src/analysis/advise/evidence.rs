@@ -12,14 +12,19 @@ use crate::summary::{Outage, Summary};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TrialEvidence {
     pub folder: String,
-    /// The clients' write outage; None: writes never came back within the run.
+    /// The clients' write outage; None: writes never came back within the run, or (node
+    /// crash) only because the lost host itself was restarted.
     pub rto_ms: Option<f64>,
+    /// Node crash: the recovery restarted the crashed node in place, which a lost host cannot
+    /// do (a single server has no other node to take over).
+    pub host_restarted: bool,
     /// Acknowledged messages the checker found lost (None: not checked).
     pub lost: Option<u64>,
     /// How long before the switch the first lost message was acknowledged.
     pub lost_before_switch_ms: Option<f64>,
-    /// Commits acknowledged while fewer standbys than required had confirmed them, and the
-    /// longest such window (ms); None when the run did not watch (no synchronous standby).
+    /// Commits acknowledged while fewer standbys than required had confirmed them, in windows
+    /// open when the fault struck, and the longest such window (ms); None when the run did not
+    /// watch (no synchronous standby).
     pub unconfirmed: Option<u64>,
     pub longest_unconfirmed_ms: Option<f64>,
     /// The RTO band the configuration predicted (ms).
@@ -90,16 +95,19 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
         }
         for t in s.trials() {
             let Some(outage) = outage_of(t.fault.kind) else { continue };
-            let longest = s
-                .exposure
-                .as_ref()
-                .and_then(|e| e.windows.iter().map(|w| (w.end_us - w.start_us) as f64 / 1e3).reduce(f64::max));
+            // Only what was unprotected when the fault struck can be lost to it: a window that
+            // opens after it (the new primary with no standby yet) is exposure to a second failure.
+            let before: Vec<_> =
+                s.exposure.iter().flat_map(|e| &e.windows).filter(|w| w.start_s < t.injected_at_s).collect();
+            let longest = before.iter().map(|w| (w.end_us - w.start_us) as f64 / 1e3).reduce(f64::max);
+            let host_restarted = outage == Outage::NodeCrash && t.promoted_node.as_deref() == Some(t.target.as_str());
             d.outages.entry(outage).or_default().push(TrialEvidence {
                 folder: r.folder.clone(),
-                rto_ms: t.rto_ms,
+                rto_ms: t.rto_ms.filter(|_| !host_restarted),
+                host_restarted,
                 lost: s.check_report().map(|c| c.lost),
                 lost_before_switch_ms: s.lost_writes.as_ref().and_then(|l| l.before_switch_ms),
-                unconfirmed: s.exposure.as_ref().map(|e| e.acked_exposed),
+                unconfirmed: s.exposure.as_ref().map(|_| before.iter().map(|w| w.acked).sum()),
                 longest_unconfirmed_ms: longest,
                 band: t.band.as_ref().map(|b| (b.lo_ms, b.hi_ms)),
             });

@@ -80,9 +80,11 @@ fn rto(o: Outage, req: &Requirements, trials: &[TrialEvidence]) -> Cell {
     } else {
         Verdict::Borderline
     };
-    let figure = match never {
-        0 => format!("RTO {worst:.0} ms, worst of {}", trials.len()),
-        n => format!("no write after the fault in {n} of {} trials", trials.len()),
+    let restarted = trials.iter().filter(|t| t.host_restarted).count();
+    let figure = match (never, restarted) {
+        (0, _) => format!("RTO {worst:.0} ms, worst of {}", trials.len()),
+        (n, r) if r == n => format!("back only by restarting the lost host in {n} of {} trials", trials.len()),
+        (n, _) => format!("no write after the fault in {n} of {} trials", trials.len()),
     };
     let mut rule = format!("every trial's RTO <= {limit:.0} ms");
     if band_past {
@@ -160,6 +162,7 @@ pub(crate) mod tests {
         TrialEvidence {
             folder: "t".into(),
             rto_ms,
+            host_restarted: false,
             lost: Some(lost),
             lost_before_switch_ms: None,
             unconfirmed: None,
@@ -175,6 +178,11 @@ pub(crate) mod tests {
         assert_eq!(rto(Outage::NodeCrash, &r, &all).verdict, Verdict::Meets);
         let straddle = [trial(Some(10_000.0), 0), trial(Some(40_000.0), 0)];
         assert_eq!(rto(Outage::NodeCrash, &r, &straddle).verdict, Verdict::Borderline);
+        let mut in_place = trial(None, 0);
+        in_place.host_restarted = true;
+        let c = rto(Outage::NodeCrash, &r, &[in_place]);
+        assert_eq!(c.verdict, Verdict::Fails);
+        assert!(c.figure.contains("restarting the lost host"), "{}", c.figure);
         let never = [trial(Some(10_000.0), 0), trial(None, 0)];
         let c = rto(Outage::NodeCrash, &r, &never);
         assert_eq!(c.verdict, Verdict::Fails);
