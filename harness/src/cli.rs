@@ -76,6 +76,10 @@ pub struct AdviseArgs {
     /// One trial per outage, node-crash only, quick capacity steps.
     #[arg(long)]
     pub quick: bool,
+    /// Fit the plan to this much time: first one trial per outage, then node crash only, then
+    /// fewer designs (each drop is said); refused when not even one design fits.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub budget: Option<Duration>,
     /// Results folders also taken as evidence (repeatable): runs with faults (a repeated run:
     /// every trial in it) and capacity searches.
     #[arg(long = "reuse", value_name = "DIR")]

@@ -102,6 +102,22 @@ fn bad_requirements_are_refused_naming_the_flag() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+    // Running experiments: the plan's own inputs (nothing starts when they are refused).
+    for (args, needle) in [
+        (vec!["--designs", "mainframe"], "--designs"),
+        (vec!["--outages", "meteor"], "--outages"),
+        (vec!["--budget", "1m"], "--budget 7m or more"),
+        (vec!["--slo", "nothing.p99=5ms"], "--slo"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_habench"))
+            .args(["advise", "--load", "200/s", "--rto", "30s", "--out", out.to_str().unwrap()])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
     let o = Command::new(env!("CARGO_BIN_EXE_habench"))
         .args(["advise", "--load", "200/s", "--rto", "30s", "--reuse", "/nonexistent-habench-folder"])
         .output()

@@ -35,9 +35,20 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
         collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
     }
     if args.reuse.is_empty() || !args.designs.is_empty() {
-        let opts = plan_options(&args);
+        let mut opts = plan_options(&args);
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
         let covered = covered(&runs, &searches);
+        if let Some(budget) = args.budget {
+            let (fitted, dropped) =
+                advise_plan::fit(&opts, &out, &covered, budget).map_err(|e| anyhow::anyhow!("--budget: {e}"))?;
+            for d in &dropped {
+                eprintln!(
+                    "habench advise: to fit --budget {}: dropped {d}",
+                    habench_workloads::duration::format_duration(budget)
+                );
+            }
+            opts = fitted;
+        }
         for dir in run_plan(&opts, &out, &covered).await? {
             collect(&dir, &mut runs, &mut searches).with_context(|| format!("{}", dir.display()))?;
         }
@@ -111,6 +122,12 @@ async fn run_plan(
 ) -> anyhow::Result<Vec<PathBuf>> {
     let abort = super::abort_on_signal()?;
     let (experiments, skipped) = advise_plan::plan(opts, out);
+    let left = left_from(&experiments, opts, covered);
+    eprintln!(
+        "habench advise: {} experiments, about {} to run",
+        experiments.len(),
+        habench_workloads::duration::format_duration(std::time::Duration::from_secs(left.as_secs()))
+    );
     for s in &skipped {
         eprintln!("habench advise: {} on {}: n/a ({})", s.outage.as_str(), s.design.as_str(), s.why);
     }
@@ -126,7 +143,15 @@ async fn run_plan(
             eprintln!("habench advise: [{}/{n}] {}: done already ({})", i + 1, e.name, e.folder.display());
             continue;
         }
-        eprintln!("habench advise: [{}/{n}] {} -> {}", i + 1, e.name, e.folder.display());
+        eprintln!(
+            "habench advise: [{}/{n}] {} -> {} (about {} left)",
+            i + 1,
+            e.name,
+            e.folder.display(),
+            habench_workloads::duration::format_duration(std::time::Duration::from_secs(
+                left_from(&experiments[i..], opts, covered).as_secs()
+            ))
+        );
         let argv = std::iter::once("habench".to_string()).chain(e.argv.iter().cloned());
         let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)
             .map_err(|err| anyhow::anyhow!("{}: {err}", e.name))?;
@@ -146,6 +171,15 @@ async fn run_plan(
         }
     }
     Ok(made.into_iter().filter(|f| f.exists()).collect())
+}
+
+/// The estimate of what is still to run from here.
+fn left_from(
+    rest: &[advise_plan::Experiment],
+    opts: &PlanOptions,
+    covered: &[(String, Option<Outage>)],
+) -> std::time::Duration {
+    rest.iter().filter(|e| advise_plan::to_run(e, covered)).map(|e| advise_plan::estimate(e, opts)).sum()
 }
 
 /// What the reused folders already answer, so that the plan does not run it again: a capacity

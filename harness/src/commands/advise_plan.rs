@@ -114,6 +114,68 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
     (runs, skipped)
 }
 
+/// About how long an experiment takes on this kind of machine: a quick capacity search about
+/// 150 s, a full one about 12 steps of 27 s; a run's trials each their warm-up and measured
+/// phase plus about 15 s of start, check and teardown.
+pub(crate) fn estimate(e: &Experiment, o: &PlanOptions) -> Duration {
+    if e.capacity {
+        return Duration::from_secs(if o.quick { 150 } else { 330 });
+    }
+    let measured = e.argv.iter().position(|a| a == "--duration").and_then(|i| e.argv.get(i + 1));
+    let measured = measured.and_then(|d| habench_workloads::duration::parse_duration(d).ok()).unwrap_or_default();
+    (measured + Duration::from_secs(18)) * o.trials
+}
+
+/// What the reused folders already answer: a design's capacity (outage None) or its trials of
+/// an outage class.
+pub(crate) type Covered = [(String, Option<Outage>)];
+
+/// Whether the experiment is to run: not answered by a reused folder, not complete already.
+pub(crate) fn to_run(e: &Experiment, covered: &Covered) -> bool {
+    !done(e) && !covered.contains(&(e.design.as_str().to_string(), e.outage))
+}
+
+/// The estimate of what the plan still has to run.
+pub(crate) fn total(o: &PlanOptions, dir: &Path, covered: &Covered) -> Duration {
+    plan(o, dir).0.iter().filter(|e| to_run(e, covered)).map(|e| estimate(e, o)).sum()
+}
+
+/// The plan trimmed to `budget`: first one trial per outage, then node crash only, then the
+/// last designs of the list; what was dropped, in words. Err when not even one design's node
+/// crash fits.
+pub(crate) fn fit(
+    o: &PlanOptions,
+    dir: &Path,
+    covered: &Covered,
+    budget: Duration,
+) -> Result<(PlanOptions, Vec<String>), String> {
+    let mut p = o.clone();
+    let mut dropped = Vec::new();
+    if total(&p, dir, covered) > budget && p.trials > 1 {
+        dropped.push(format!("trials {} -> 1 per outage", p.trials));
+        p.trials = 1;
+    }
+    if total(&p, dir, covered) > budget && p.outages.iter().any(|x| *x != Outage::NodeCrash) {
+        let gone: Vec<&str> = p.outages.iter().filter(|x| **x != Outage::NodeCrash).map(|x| x.as_str()).collect();
+        dropped.push(format!("outages {} (node-crash kept)", gone.join(", ")));
+        p.outages = vec![Outage::NodeCrash];
+    }
+    while total(&p, dir, covered) > budget && p.designs.len() > 1 {
+        let d = p.designs.pop().expect("more than one design");
+        dropped.push(format!("design {}", d.as_str()));
+    }
+    let need = total(&p, dir, covered);
+    if need > budget {
+        return Err(format!(
+            "the smallest plan (one design, node crash, one trial) takes about {} and the budget is {}; give --budget {} or more",
+            format_duration(need),
+            format_duration(budget),
+            format_duration(Duration::from_secs(need.as_secs().div_ceil(60) * 60))
+        ));
+    }
+    Ok((p, dropped))
+}
+
 /// Whether the experiment's folder already holds a complete result (then it is not run again).
 pub(crate) fn done(e: &Experiment) -> bool {
     let file = if e.capacity { "capacity.json" } else { "summary.json" };
@@ -164,6 +226,23 @@ mod tests {
         assert!(argv.contains("--fault pause-primary@5s:30s") && argv.contains("--duration 50s"), "{argv}");
         assert!(argv.contains("--trials 3") && argv.contains("--topology sync"), "{argv}");
         assert!(runs[0].argv.join(" ").contains("--quick"));
+    }
+
+    #[test]
+    fn the_plan_is_trimmed_to_the_budget_trials_first_then_outages_then_designs() {
+        let dir = Path::new("/tmp/advise-plan-test");
+        let mut o = options();
+        o.outages = vec![Outage::NodeCrash, Outage::PostmasterKill];
+        let all = total(&o, dir, &[]);
+        let (same, dropped) = fit(&o, dir, &[], all).unwrap();
+        assert!(dropped.is_empty() && same.trials == 3, "{dropped:?}");
+        let (p, dropped) = fit(&o, dir, &[], all - Duration::from_secs(1)).unwrap();
+        assert_eq!((p.trials, dropped.len()), (1, 1), "{dropped:?}");
+        let (p, dropped) = fit(&o, dir, &[], Duration::from_secs(6 * 60)).unwrap();
+        assert_eq!((p.designs.len(), p.outages.len()), (1, 1), "{dropped:?}");
+        assert_eq!(dropped.last().unwrap(), "design sync");
+        let err = fit(&o, dir, &[], Duration::from_secs(60)).unwrap_err();
+        assert!(err.contains("--budget"), "{err}");
     }
 
     #[test]
