@@ -123,11 +123,7 @@ async fn run_plan(
     let abort = super::abort_on_signal()?;
     let (experiments, skipped) = advise_plan::plan(opts, out);
     let left = left_from(&experiments, opts, covered);
-    eprintln!(
-        "habench advise: {} experiments, about {} to run",
-        experiments.len(),
-        habench_workloads::duration::format_duration(std::time::Duration::from_secs(left.as_secs()))
-    );
+    eprintln!("habench advise: {} experiments, about {} to run", experiments.len(), advise_plan::about(left));
     for s in &skipped {
         eprintln!("habench advise: {} on {}: n/a ({})", s.outage.as_str(), s.design.as_str(), s.why);
     }
@@ -148,9 +144,7 @@ async fn run_plan(
             i + 1,
             e.name,
             e.folder.display(),
-            habench_workloads::duration::format_duration(std::time::Duration::from_secs(
-                left_from(&experiments[i..], opts, covered).as_secs()
-            ))
+            advise_plan::about(left_from(&experiments[i..], opts, covered))
         );
         let argv = std::iter::once("habench".to_string()).chain(e.argv.iter().cloned());
         let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)

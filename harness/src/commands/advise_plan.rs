@@ -168,12 +168,20 @@ pub(crate) fn fit(
     if need > budget {
         return Err(format!(
             "the smallest plan (one design, node crash, one trial) takes about {} and the budget is {}; give --budget {} or more",
-            format_duration(need),
+            about(need),
             format_duration(budget),
             format_duration(Duration::from_secs(need.as_secs().div_ceil(60) * 60))
         ));
     }
     Ok((p, dropped))
+}
+
+/// An estimate as a person reads it: `16 min`, `45 s`.
+pub(crate) fn about(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 120 => format!("{} min", s.div_ceil(60)),
+        s => format!("{s} s"),
+    }
 }
 
 /// Whether the experiment's folder already holds a complete result (then it is not run again).
