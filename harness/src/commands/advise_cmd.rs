@@ -192,7 +192,9 @@ fn covered(runs: &[(PathBuf, RunData)], searches: &[(PathBuf, CapacityOutcome)])
     out
 }
 
-/// A folder as evidence: a capacity search, a run, or a repeated run's trials.
+/// A folder as evidence: a capacity search, a run, or a repeated run's trials. Its file reads
+/// stay on the runtime on purpose: advise reads folders before the first experiment and after
+/// the last (or between them), when no load, watcher or stall detector runs and nothing waits.
 fn collect(
     dir: &Path,
     runs: &mut Vec<(PathBuf, RunData)>,

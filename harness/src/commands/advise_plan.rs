@@ -185,6 +185,7 @@ pub(crate) fn about(d: Duration) -> String {
 }
 
 /// Whether the experiment's folder already holds a complete result (then it is not run again).
+/// A small file read on the runtime between experiments, when no run is in progress.
 pub(crate) fn done(e: &Experiment) -> bool {
     let file = if e.capacity { "capacity.json" } else { "summary.json" };
     std::fs::read_to_string(e.folder.join(file))

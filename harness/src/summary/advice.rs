@@ -57,6 +57,10 @@ pub(crate) struct Cell {
     pub verdict: Verdict,
     /// The figure judged (`RTO 1,204 ms worst of 3`), and the rule that judged it.
     pub figure: String,
+    /// The figure as a number, in the rule's unit (MST /s, worst RTO ms, lost messages), when
+    /// it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
     pub rule: String,
     /// The results folders the figure comes from.
     pub folders: Vec<String>,

@@ -33,6 +33,7 @@ fn no_evidence(requirement: String, what: &str) -> Cell {
         requirement,
         verdict: Verdict::NoEvidence,
         figure: format!("no {what} measured"),
+        value: None,
         rule: String::new(),
         folders: Vec::new(),
     }
@@ -55,6 +56,7 @@ fn capacity(name: &str, req: &Requirements, bracket: Option<(Option<f64>, Option
         requirement: name.into(),
         verdict,
         figure: format!("MST {} (failed at {})", shown(mst), shown(failed)),
+        value: mst,
         rule: format!("MST >= {need:.0}/s: the load {:.0}/s + {:.0} % headroom", req.load, req.headroom * 100.0),
         folders: folder,
     }
@@ -90,7 +92,8 @@ fn rto(o: Outage, req: &Requirements, trials: &[TrialEvidence]) -> Cell {
     if band_past {
         rule.push_str("; the predicted band reaches past it");
     }
-    Cell { requirement: name, verdict, figure, rule, folders: folders(trials) }
+    let value = (never == 0).then_some(worst);
+    Cell { requirement: name, verdict, figure, value, rule, folders: folders(trials) }
 }
 
 /// Loss against the RPO: the worst trial's lost acknowledged messages, and what the design
@@ -145,7 +148,11 @@ fn rpo(o: Outage, req: &Requirements, trials: &[TrialEvidence], confirmed: Optio
             (verdict, figure, format!("no lost write older than {limit_ms:.0} ms"))
         }
     };
-    Cell { requirement: name, verdict, figure, rule, folders: folders(trials) }
+    let value = match req.rpo {
+        Rpo::Messages(_) => lost.map(|l| l as f64),
+        Rpo::Time(_) => None,
+    };
+    Cell { requirement: name, verdict, figure, value, rule, folders: folders(trials) }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 pub(crate) mod evidence;
 pub(crate) mod judge;
 
-use crate::config::requirements::{Requirements, Rpo};
+use crate::config::requirements::Requirements;
 use crate::summary::{Advice, AdviceVerdict as Verdict, Cell, DesignDecision, Outage, Relaxation};
 use evidence::DesignEvidence;
 
@@ -76,30 +76,16 @@ fn relax(req: &Requirements, c: &Cell) -> Option<String> {
     if c.verdict == Verdict::NoEvidence {
         return None;
     }
-    let number = |text: &str, after: &str| -> Option<f64> {
-        let rest = text.split(after).nth(1)?;
-        rest.trim_start().split(|ch: char| !(ch.is_ascii_digit() || ch == '.')).next()?.parse().ok()
-    };
+    let v = c.value?;
     if c.requirement.starts_with("rto") {
-        let worst = number(&c.figure, "RTO")?;
-        return Some(format!("RTO to {:.0} s ({})", (worst / 1e3).ceil(), c.requirement));
+        return Some(format!("RTO to {:.0} s ({})", (v / 1e3).ceil(), c.requirement));
     }
     if c.requirement.starts_with("capacity") {
-        let mst = number(&c.figure, "MST")?;
-        return Some(format!(
-            "load to {:.0}/s with {:.0} % headroom ({})",
-            mst / (1.0 + req.headroom),
-            req.headroom * 100.0,
-            c.requirement
-        ));
+        let load = v / (1.0 + req.headroom);
+        return Some(format!("load to {load:.0}/s with {:.0} % headroom ({})", req.headroom * 100.0, c.requirement));
     }
-    match req.rpo {
-        Rpo::Messages(_) => {
-            let lost = c.figure.split_whitespace().next()?.parse::<u64>().ok()?;
-            (lost > 0).then(|| format!("RPO to {lost} messages ({})", c.requirement))
-        }
-        Rpo::Time(_) => None,
-    }
+    // RPO in messages (an RPO in time has no value to relax to).
+    (v > 0.0).then(|| format!("RPO to {v:.0} messages ({})", c.requirement))
 }
 
 /// The design needing the fewest relaxed requirements (ties: the ranking's order).
@@ -145,6 +131,7 @@ mod tests {
     use super::evidence::CapacityEvidence;
     use super::judge::tests::{req, trial};
     use super::*;
+    use crate::config::requirements::Rpo;
 
     fn design(
         name: &str,
