@@ -25,6 +25,10 @@ pub struct IntervalDigest {
     pub publish_p99_us: Option<u64>,
     /// Messages waiting in every host queue at the end of the interval.
     pub queue_total: Option<i64>,
+    /// Standbys streaming from the primary, and the write lag of the nearest of them (ms; None
+    /// when none reported one).
+    pub standbys: u32,
+    pub write_lag_ms: Option<f64>,
 }
 
 #[derive(Debug)]

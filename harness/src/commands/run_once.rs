@@ -422,6 +422,10 @@ async fn messagebox_sections(
         &lost_ids,
         run_end_us,
     );
+    if summary.exposure.is_none() {
+        summary.async_exposure =
+            crate::analysis::exposure::asynchronous(&result.digests, c, &result.events, &ledger.acks);
+    }
     summary.split_brain = crate::analysis::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
     summary.lost_writes = crate::analysis::lost_writes::section(
         &result.events,

@@ -226,6 +226,8 @@ impl Tally {
                 .filter(|s| s.ok > 0)
                 .map(|s| s.latency().p99),
             queue_total: db.queue_depths.as_ref().map(|d| d.iter().sum()),
+            standbys: db.lag.len() as u32,
+            write_lag_ms: db.lag.iter().filter_map(|l| l.write_ms).reduce(f64::min),
         });
         if let (Some(t), Some(sample)) = (self.throttle.as_mut(), throttled.as_ref()) {
             t.add(sample, interval_s, phase == Phase::Measure);

@@ -28,9 +28,9 @@ pub(crate) use repeated::{
     VariantRow, VariantTrial,
 };
 pub(crate) use sections::{
-    Backlog, CheckSection, CpuSection, Environment, ExposureSection, ExposureWindow, HarnessCpu, LostWritesSection,
-    NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup, SplitBrainSection, Staleness, TargetConflicts,
-    TotalConflicts, TotalRyw,
+    AsyncAtFault, AsyncExposureSection, Backlog, CheckSection, CpuSection, Environment, ExposureSection,
+    ExposureWindow, HarnessCpu, LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup,
+    SplitBrainSection, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
 };
 pub(crate) use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
@@ -124,6 +124,9 @@ pub(crate) struct Summary {
     /// Durability exposure (MessageBox runs on servers with synchronous standbys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<ExposureSection>,
+    /// Durability exposure of an asynchronous setup (standbys that confirm nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub async_exposure: Option<AsyncExposureSection>,
     /// A receive location: files written, read, duplicated and read half-written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive: Option<ReceiveSection>,
@@ -262,6 +265,7 @@ impl Summary {
             pacing: None,
             throttle: None,
             exposure: None,
+            async_exposure: None,
             split_brain: None,
             receive: None,
             sso: None,

@@ -122,6 +122,35 @@ pub(crate) struct ExposureWindow {
     pub lost: u64,
 }
 
+/// An asynchronous setup's exposure: no standby confirms a commit, so every publish is
+/// acknowledged without waiting for any standby, and lives on the primary alone for the write lag of the nearest
+/// standby (`pg_stat_replication.write_lag`, sampled once an interval on the primary).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AsyncExposureSection {
+    /// The most standbys streaming from the primary at one sample.
+    pub standbys: u32,
+    /// Interval samples that showed a write lag, its median and largest (ms): the largest is
+    /// the longest a commit was seen to stay unconfirmed (a peak between samples is not seen).
+    pub samples: u32,
+    pub median_write_lag_ms: Option<f64>,
+    pub max_write_lag_ms: Option<f64>,
+    /// Publishes acknowledged in the run, none of them waiting for a standby.
+    pub acked: u64,
+    /// At each fault: the write lag last sampled before it, and the publishes acknowledged within
+    /// that lag before the fault (not yet on any standby when it struck).
+    pub at_faults: Vec<AsyncAtFault>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AsyncAtFault {
+    pub fault: String,
+    /// Seconds since the run started.
+    pub at_s: f64,
+    pub write_lag_ms: Option<f64>,
+    pub acked_in_lag: u64,
+}
+
 /// A takeover without fencing: the old primary was left running, and what it acknowledged
 /// after the new primary was promoted (times in seconds since the run started).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

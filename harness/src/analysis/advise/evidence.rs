@@ -23,8 +23,9 @@ pub(crate) struct TrialEvidence {
     /// How long before the switch the first lost message was acknowledged.
     pub lost_before_switch_ms: Option<f64>,
     /// Commits acknowledged while fewer standbys than required had confirmed them, in windows
-    /// open when the fault struck, and the longest such window (ms); None when the run did not
-    /// watch (no synchronous standby).
+    /// open when the fault struck, and the longest such window (ms); for an asynchronous setup,
+    /// the publishes acknowledged within the write lag before the fault and the longest write
+    /// lag sampled. None when the run did not watch.
     pub unconfirmed: Option<u64>,
     pub longest_unconfirmed_ms: Option<f64>,
     /// The RTO band the configuration predicted (ms).
@@ -100,6 +101,12 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
             let before: Vec<_> =
                 s.exposure.iter().flat_map(|e| &e.windows).filter(|w| w.start_s < t.injected_at_s).collect();
             let longest = before.iter().map(|w| (w.end_us - w.start_us) as f64 / 1e3).reduce(f64::max);
+            // An asynchronous setup: the publishes acknowledged within the write lag before the
+            // fault, and the longest lag sampled.
+            let lagged = s.async_exposure.as_ref().map(|a| {
+                let at = a.at_faults.iter().find(|f| (f.at_s - t.injected_at_s).abs() < 0.5);
+                (at.map_or(0, |f| f.acked_in_lag), a.max_write_lag_ms)
+            });
             let host_restarted = outage == Outage::NodeCrash && t.promoted_node.as_deref() == Some(t.target.as_str());
             d.outages.entry(outage).or_default().push(TrialEvidence {
                 folder: r.folder.clone(),
@@ -107,8 +114,12 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
                 host_restarted,
                 lost: s.check_report().map(|c| c.lost),
                 lost_before_switch_ms: s.lost_writes.as_ref().and_then(|l| l.before_switch_ms),
-                unconfirmed: s.exposure.as_ref().map(|_| before.iter().map(|w| w.acked).sum()),
-                longest_unconfirmed_ms: longest,
+                unconfirmed: s
+                    .exposure
+                    .as_ref()
+                    .map(|_| before.iter().map(|w| w.acked).sum())
+                    .or(lagged.map(|(n, _)| n)),
+                longest_unconfirmed_ms: longest.or(lagged.and_then(|(_, l)| l)),
                 band: t.band.as_ref().map(|b| (b.lo_ms, b.hi_ms)),
             });
         }

@@ -108,7 +108,13 @@ fn rpo(o: Outage, req: &Requirements, trials: &[TrialEvidence], confirmed: Optio
     let asynchronous = confirmed == Some(false);
     let (verdict, figure, rule) = match req.rpo {
         Rpo::Messages(n) => {
+            let lag = trials.iter().filter_map(|t| t.longest_unconfirmed_ms).reduce(f64::max);
             let figure = match (lost, unconfirmed) {
+                (Some(l), Some(u)) if asynchronous => format!(
+                    "{l} lost (worst trial); every commit acknowledged without waiting for a standby (write lag up to {}, \
+                     {u} acknowledged within it before the fault)",
+                    lag.map_or("-".into(), |x| format!("{x:.0} ms"))
+                ),
                 (Some(l), Some(u)) => format!("{l} lost (worst trial), {u} acknowledged unconfirmed"),
                 (Some(l), None) if asynchronous => format!("{l} lost (worst trial); no standby confirms a commit"),
                 (Some(l), None) => format!("{l} lost (worst trial)"),
@@ -227,6 +233,17 @@ pub(crate) mod tests {
         assert_eq!(rpo(Outage::NodeCrash, &r, &[fresh], Some(false)).verdict, Verdict::Meets);
         let unmeasured = rpo(Outage::NodeCrash, &r, &[trial(Some(1.0), 0)], Some(false));
         assert_eq!(unmeasured.verdict, Verdict::Borderline, "{}", unmeasured.figure);
+        let mut lagged = trial(Some(1.0), 0);
+        (lagged.unconfirmed, lagged.longest_unconfirmed_ms) = (Some(9), Some(14.0));
+        let c = rpo(Outage::NodeCrash, &r, &[lagged.clone()], Some(false));
+        assert_eq!(c.verdict, Verdict::Meets, "a 14 ms write lag is within 2 s: {}", c.figure);
+        let zero = rpo(Outage::NodeCrash, &req(30, Rpo::Messages(0)), &[lagged], Some(false));
+        assert_eq!(zero.verdict, Verdict::Fails);
+        assert!(
+            zero.figure.contains("without waiting for a standby (write lag up to 14 ms, 9 acknowledged"),
+            "{}",
+            zero.figure
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(super) fn check(s: &Summary) -> Vec<Block> {
 /// Durability exposure: the windows in which commits were acknowledged without the
 /// synchronous guarantee the run started with.
 pub(super) fn exposure(s: &Summary) -> Vec<Block> {
+    if let Some(a) = &s.async_exposure {
+        return async_exposure(a);
+    }
     let Some(e) = &s.exposure else { return Vec::new() };
     let mut out = vec![Block::Heading(2, "Durability exposure".into())];
     if e.windows.is_empty() {
@@ -77,6 +80,35 @@ pub(super) fn exposure(s: &Summary) -> Vec<Block> {
         })
         .collect();
     out.push(table(&["from s", "to s", "setting", "cause", "acknowledged", "lost"], rows));
+    out
+}
+
+/// An asynchronous setup: every commit acknowledged without waiting for a standby, alone for as long as the
+/// write lag; at each fault, what was on no standby.
+fn async_exposure(a: &crate::summary::AsyncExposureSection) -> Vec<Block> {
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1} ms"));
+    let mut out = vec![
+        Block::Heading(2, "Durability exposure".into()),
+        Block::Para(format!(
+            "No standby confirms a commit here: each of the {} acknowledged publishes was acknowledged without \
+             waiting for {}, and lived on the primary alone for as long as the write lag: {} at the median, {} at \
+             the most, over {} samples (`pg_stat_replication.write_lag`, once an interval; a peak between samples \
+             is not seen).",
+            a.acked,
+            if a.standbys == 1 { "the standby".to_string() } else { format!("any of the {} standbys", a.standbys) },
+            ms(a.median_write_lag_ms),
+            ms(a.max_write_lag_ms),
+            a.samples
+        )),
+    ];
+    if !a.at_faults.is_empty() {
+        let rows = a
+            .at_faults
+            .iter()
+            .map(|f| vec![f.fault.clone(), format!("{:.2}", f.at_s), ms(f.write_lag_ms), f.acked_in_lag.to_string()])
+            .collect();
+        out.push(table(&["fault", "at s", "write lag before it", "acknowledged within it (on no standby)"], rows));
+    }
     out
 }
 
