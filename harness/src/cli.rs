@@ -76,6 +76,11 @@ pub struct AdviseArgs {
     /// One trial per outage, node-crash only, quick capacity steps.
     #[arg(long)]
     pub quick: bool,
+    /// A design the configuration rules out on the RTO (its predicted band lies above it) runs
+    /// with the setting predicted to meet it instead of being left out: the built-in
+    /// orchestrator's probe interval and threshold, Patroni's ttl and loop_wait.
+    #[arg(long)]
+    pub tune: bool,
     /// Fit the plan to this much time: first one trial per outage, then node crash only, then
     /// fewer designs (each drop is said); refused when not even one design fits.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]

@@ -126,10 +126,42 @@ fn bad_requirements_are_refused_naming_the_flag() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--reuse /nonexistent-habench-folder"));
 }
 
+/// With an RTO the default probes cannot meet, every design is ruled out before anything runs,
+/// and the setting predicted to meet it is named (nothing starts: no server, no folder).
+#[test]
+fn an_rto_the_configuration_cannot_meet_prunes_before_running_and_names_the_tuning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    let o = Command::new(env!("CARGO_BIN_EXE_habench"))
+        .args(["advise", "--load", "100/s", "--rto", "5s", "--designs", "single,sync,patroni", "--quick"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("0 experiments"), "{stderr}");
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["recommended"], Value::Null);
+    let not_run = a["not_run"].as_array().unwrap();
+    assert_eq!(not_run.len(), 3, "{not_run:?}");
+    let sync = not_run.iter().find(|n| n["design"] == "sync").unwrap();
+    assert!(sync["why"].as_str().unwrap().contains("9.0-14.0 s"), "{sync}");
+    assert!(sync["tuning"].as_str().unwrap().contains("--probe-interval 500ms --probe-threshold 3"), "{sync}");
+    let patroni = not_run.iter().find(|n| n["design"] == "patroni").unwrap();
+    assert!(patroni["tuning"].is_null(), "ttl cannot go below 20 s: {patroni}");
+    let answer = a["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("Predicted (not measured) to meet the RTO: sync with") && answer.contains("--tune"),
+        "{answer}"
+    );
+    let md = std::fs::read_to_string(out.join("advise.md")).unwrap();
+    assert!(md.contains("## Not run") && md.contains("not run: one server"), "{md}");
+}
+
 /// One real advise: single and sync, node crash only, one trial, the capacity searches reused
-/// from the fixtures (so that only the two failover runs are made): sync is the answer, single
-/// is back only by restarting its lost host, and the same command again runs nothing and
-/// decides the same.
+/// from the fixtures (so that only sync's failover run is made; single is ruled out before
+/// running, a lost host being its end): sync is the answer, and the same command again runs
+/// nothing and decides the same.
 #[test]
 fn a_quick_advise_runs_the_node_crash_trials_it_lacks_and_picks_sync() {
     let tmp = tempfile::Builder::new().prefix("habench-advise-test-").tempdir().unwrap();
@@ -146,20 +178,25 @@ fn a_quick_advise_runs_the_node_crash_trials_it_lacks_and_picks_sync() {
     let o = cmd();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
-    assert!(stderr.contains("capacity of single: from the folders reused"), "{stderr}");
+    assert!(stderr.contains("single ruled out before running: one server"), "{stderr}");
     assert!(stderr.contains("capacity of sync: from the folders reused"), "{stderr}");
-    assert!(out.join("single-node-crash/summary.json").is_file() && out.join("sync-node-crash/summary.json").is_file());
+    assert!(out.join("sync-node-crash/summary.json").is_file() && !out.join("single-node-crash").exists());
+    let manifest = read_json(&out.join("sync-node-crash/manifest.json"));
+    assert_eq!(manifest["config"]["orchestrator"]["heal"], false, "a lost host stays lost");
     let a = read_json(&out.join("advise.json"));
     assert_eq!(a["recommended"], "sync", "{a:#}");
+    assert_eq!(a["options"][0]["design"], "sync", "the only eligible design is every option: {a:#}");
     let single = a["designs"].as_array().unwrap().iter().find(|d| d["design"] == "single").unwrap().clone();
     let rto =
         single["cells"].as_array().unwrap().iter().find(|c| c["requirement"] == "rto node-crash").unwrap().clone();
     assert_eq!(rto["verdict"], "fails", "{rto}");
-    assert!(rto["figure"].as_str().unwrap().contains("restarting the lost host"), "{rto}");
+    assert!(rto["figure"].as_str().unwrap().contains("no other node"), "{rto}");
+    let md = std::fs::read_to_string(out.join("advise.md")).unwrap();
+    assert!(md.contains("## Options") && md.contains("## Tiers"), "{md}");
 
     let again = cmd();
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
-    assert_eq!(stderr.matches("done already").count(), 2, "nothing runs again: {stderr}");
+    assert_eq!(stderr.matches("done already").count(), 1, "nothing runs again: {stderr}");
     assert_eq!(read_json(&out.join("advise.json")), a, "the same evidence, the same decision");
 }

@@ -13,7 +13,7 @@ use crate::capacity::outcome::CapacityOutcome;
 use crate::cli::{AdviseArgs, OutageArg};
 use crate::config::requirements::Requirements;
 use crate::run_data::RunData;
-use crate::summary::{FolderSummary, Outage};
+use crate::summary::{AdviceNotRun as NotRun, FolderSummary, Outage};
 
 use super::advise_plan::{self, PlanOptions};
 
@@ -34,8 +34,9 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     for dir in &args.reuse {
         collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
     }
+    let mut planned = advise_plan::Plan::default();
     if args.reuse.is_empty() || !args.designs.is_empty() {
-        let mut opts = plan_options(&args);
+        let mut opts = plan_options(&args)?;
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
         let covered = covered(&runs, &searches);
         if let Some(budget) = args.budget {
@@ -49,7 +50,8 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
             }
             opts = fitted;
         }
-        for dir in run_plan(&opts, &out, &covered).await? {
+        planned = advise_plan::plan(&opts, &out);
+        for dir in run_plan(&planned, &opts, &covered).await? {
             collect(&dir, &mut runs, &mut searches).with_context(|| format!("{}", dir.display()))?;
         }
     }
@@ -66,10 +68,11 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
         .collect();
     let cited: Vec<(String, &CapacityOutcome)> = searches.iter().map(|(d, o)| (d.display().to_string(), o)).collect();
     let evidence = gather(&folders, &cited);
-    if evidence.is_empty() {
+    let not_run = not_run(&planned);
+    if evidence.is_empty() && not_run.is_empty() {
         bail!("no complete run or capacity search to judge in the folders given or made");
     }
-    let advice = crate::analysis::advise::decide(&req, &evidence);
+    let advice = crate::analysis::advise::decide(&req, &evidence, &not_run);
     let json = serde_json::to_string_pretty(&advice)? + "\n";
     crate::store::write_atomic(&out.join("advise.json"), json.as_bytes())?;
     let md = crate::report::advice::write(&out, &advice).map_err(anyhow::Error::msg)?;
@@ -78,7 +81,36 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn plan_options(args: &AdviseArgs) -> PlanOptions {
+/// What the plan left out, as the decision states it.
+fn not_run(p: &advise_plan::Plan) -> Vec<NotRun> {
+    let pruned = p.pruned.iter().map(|x| NotRun {
+        design: x.design.as_str().into(),
+        outage: None,
+        ruled_out_by: Some(x.outage),
+        why: x.why.clone(),
+        tuning: x.tuning.as_ref().map(|t| format!("{} ({})", t.what, t.flags.join(" "))),
+    });
+    let skipped = p.skipped.iter().map(|x| NotRun {
+        design: x.design.as_str().into(),
+        outage: Some(x.outage),
+        ruled_out_by: None,
+        why: x.why.clone(),
+        tuning: None,
+    });
+    pruned.chain(skipped).collect()
+}
+
+/// Who decides the failovers of `design` run from `scenario`: the RunConfig the plan's own run
+/// would build, so the prediction uses the scenario's orchestrator section.
+fn model(scenario: &str, design: crate::topology::TopologyKind) -> anyhow::Result<crate::failover::band::RtoModel> {
+    let argv = ["habench", "run", scenario, "--topology", design.as_str()];
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)?;
+    let crate::cli::Command::Run(a) = cli.command else { unreachable!("a run's command line") };
+    let cfg = super::options::run_config(&a).with_context(|| format!("scenario {scenario} on {}", design.as_str()))?;
+    crate::failover::band::model_of(&cfg).context("no band model for a topology habench starts")
+}
+
+fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {
     use crate::topology::TopologyKind as K;
     let designs = match args.designs.is_empty() {
         true => vec![K::Single, K::SharedDisk, K::Sync, K::Async, K::Patroni],
@@ -89,8 +121,12 @@ fn plan_options(args: &AdviseArgs) -> PlanOptions {
         (true, false) => vec![Outage::NodeCrash, Outage::PostmasterKill],
         (false, _) => args.outages.iter().map(|o| outage(*o)).collect(),
     };
-    PlanOptions {
+    let models = designs.iter().map(|&d| Ok((d, model(&args.scenario, d)?))).collect::<anyhow::Result<_>>()?;
+    Ok(PlanOptions {
         scenario: args.scenario.clone(),
+        rto: args.rto,
+        tune: args.tune,
+        models,
         designs,
         outages,
         trials: args.trials.unwrap_or(if args.quick { 1 } else { 3 }),
@@ -98,7 +134,7 @@ fn plan_options(args: &AdviseArgs) -> PlanOptions {
         slo: args.slo.clone(),
         load: args.load,
         n_minus_1: args.n_minus_1,
-    }
+    })
 }
 
 fn outage(o: OutageArg) -> Outage {
@@ -116,15 +152,25 @@ fn outage(o: OutageArg) -> Outage {
 /// the same commands would from the command line; returns the folders. A failed experiment is
 /// said and left out; Ctrl-C stops after the current one (the same command continues).
 async fn run_plan(
+    plan: &advise_plan::Plan,
     opts: &PlanOptions,
-    out: &Path,
     covered: &[(String, Option<Outage>)],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let abort = super::abort_on_signal()?;
-    let (experiments, skipped) = advise_plan::plan(opts, out);
-    let left = left_from(&experiments, opts, covered);
+    let experiments = &plan.experiments;
+    let left = left_from(experiments, opts, covered);
     eprintln!("habench advise: {} experiments, about {} to run", experiments.len(), advise_plan::about(left));
-    for s in &skipped {
+    for p in &plan.pruned {
+        let tuning = match &p.tuning {
+            Some(t) => format!("; predicted to meet it with {} (--tune measures it)", t.what),
+            None => String::new(),
+        };
+        eprintln!("habench advise: {} ruled out before running: {}{tuning}", p.design.as_str(), p.why);
+    }
+    for (d, t) in &plan.tuned {
+        eprintln!("habench advise: {} runs tuned: {} ({})", d.as_str(), t.what, t.flags.join(" "));
+    }
+    for s in &plan.skipped {
         eprintln!("habench advise: {} on {}: n/a ({})", s.outage.as_str(), s.design.as_str(), s.why);
     }
     let n = experiments.len();

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use habench_workloads::duration::format_duration;
 
-use crate::fault::FaultKind;
+use crate::analysis::advise::predict::{self, fault_of, Tuning, FAULT_AT};
+use crate::failover::band::RtoModel;
 use crate::summary::Outage;
 use crate::topology::TopologyKind;
 
@@ -23,6 +24,12 @@ pub(crate) struct PlanOptions {
     pub slo: String,
     pub load: f64,
     pub n_minus_1: bool,
+    /// The RTO asked for, and who decides each design's failovers (the band model's input):
+    /// designs it rules out are pruned before running.
+    pub rto: Duration,
+    pub models: Vec<(TopologyKind, RtoModel)>,
+    /// Run a pruned design with the setting predicted to meet the RTO (`--tune`).
+    pub tune: bool,
 }
 
 /// One experiment: the `habench` command line that makes its folder.
@@ -46,26 +53,53 @@ pub(crate) struct Skipped {
     pub why: String,
 }
 
-/// When the fault is injected, from the start of the measured phase.
-const FAULT_AT: Duration = Duration::from_secs(5);
+/// A design the configuration rules out before running, why, and the setting predicted to
+/// meet the RTO (measured instead with `--tune`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pruned {
+    pub design: TopologyKind,
+    pub outage: Outage,
+    pub why: String,
+    pub tuning: Option<Tuning>,
+}
 
-/// The fault of an outage class, and how long it lasts (None: until the end).
-fn fault_of(o: Outage) -> (FaultKind, Option<Duration>) {
-    match o {
-        Outage::NodeCrash => (FaultKind::CrashPrimary, None),
-        Outage::PostmasterKill => (FaultKind::KillPrimary, None),
-        Outage::Hang => (FaultKind::PausePrimary, Some(Duration::from_secs(30))),
-        Outage::StandbyLoss => (FaultKind::KillSyncStandby, None),
-        Outage::Dcs => (FaultKind::DcsOutage, Some(Duration::from_secs(20))),
-        Outage::Partition => (FaultKind::PartitionPrimary, Some(Duration::from_secs(30))),
+/// What the plan runs and what it does not.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    pub experiments: Vec<Experiment>,
+    pub skipped: Vec<Skipped>,
+    pub pruned: Vec<Pruned>,
+    /// Designs that run with a setting the band model chose (`--tune`).
+    pub tuned: Vec<(TopologyKind, Tuning)>,
+}
+
+/// The designs to run, each with the tuning it runs with; the pruned ones aside.
+fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(TopologyKind, Option<Tuning>)> {
+    let mut out = Vec::new();
+    for &design in &o.designs {
+        let Some((_, model)) = o.models.iter().find(|(k, _)| *k == design) else {
+            out.push((design, None));
+            continue;
+        };
+        let Some((outage, why)) = predict::ruled_out(design, &o.outages, model, o.rto) else {
+            out.push((design, None));
+            continue;
+        };
+        let tuning = predict::tune(design, &o.outages, model, o.rto);
+        match tuning {
+            Some(t) if o.tune => out.push((design, Some(t))),
+            _ => pruned.push(Pruned { design, outage, why, tuning }),
+        }
     }
+    out
 }
 
 /// Every experiment of the plan, in order (capacity searches first), and what was left out.
-pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped>) {
-    let mut runs = Vec::new();
-    let mut skipped = Vec::new();
-    for &design in &o.designs {
+pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
+    let mut plan = Plan::default();
+    let designs = designs_to_run(o, &mut plan.pruned);
+    let runs = &mut plan.experiments;
+    for &(design, _) in &designs {
         let d = design.as_str();
         let folder = dir.join(format!("capacity-{d}"));
         let mut argv = vec!["capacity".to_string(), o.scenario.clone(), "--slo".into(), o.slo.clone()];
@@ -79,14 +113,17 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
         }
         runs.push(Experiment { name: format!("capacity of {d}"), folder, argv, capacity: true, design, outage: None });
     }
-    for &design in &o.designs {
+    for (design, tuning) in designs {
+        if let Some(t) = &tuning {
+            plan.tuned.push((design, t.clone()));
+        }
         for &outage in &o.outages {
             let (kind, lasts) = fault_of(outage);
             // The same check a run makes of its faults (the scenario's workload is the MessageBox).
             let applies =
                 crate::config::faults::check_fault(kind, Some(design), crate::config::WorkloadKind::Messagebox);
             if let Err(why) = applies {
-                skipped.push(Skipped { design, outage, why });
+                plan.skipped.push(Skipped { design, outage, why });
                 continue;
             }
             let d = design.as_str();
@@ -96,12 +133,18 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
             };
             // The measured phase outlasts the outage by 15 s, so that recovery is inside it.
             let duration = FAULT_AT + lasts.unwrap_or_default() + Duration::from_secs(15);
-            let folder = dir.join(format!("{d}-{}", outage.as_str()));
+            let suffix = if tuning.is_some() { "-tuned" } else { "" };
+            let folder = dir.join(format!("{d}-{}{suffix}", outage.as_str()));
             let mut argv = vec!["run".to_string(), o.scenario.clone(), "--topology".into(), d.into()];
             argv.extend(["--fault".into(), fault, "--trials".into(), o.trials.to_string()]);
             argv.extend(["--duration".into(), format_duration(duration)]);
             argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into(), "--json".into()]);
-            runs.push(Experiment {
+            // A lost host stays lost: neither restarted in place nor rejoined.
+            if outage == Outage::NodeCrash {
+                argv.push("--no-heal".into());
+            }
+            argv.extend(tuning.iter().flat_map(|t| t.flags.iter().cloned()));
+            plan.experiments.push(Experiment {
                 name: format!("{} on {d}", outage.as_str()),
                 folder,
                 argv,
@@ -111,7 +154,7 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> (Vec<Experiment>, Vec<Skipped
             });
         }
     }
-    (runs, skipped)
+    plan
 }
 
 /// About how long an experiment takes on this kind of machine: a quick capacity search about
@@ -137,7 +180,7 @@ pub(crate) fn to_run(e: &Experiment, covered: &Covered) -> bool {
 
 /// The estimate of what the plan still has to run.
 pub(crate) fn total(o: &PlanOptions, dir: &Path, covered: &Covered) -> Duration {
-    plan(o, dir).0.iter().filter(|e| to_run(e, covered)).map(|e| estimate(e, o)).sum()
+    plan(o, dir).experiments.iter().filter(|e| to_run(e, covered)).map(|e| estimate(e, o)).sum()
 }
 
 /// The plan trimmed to `budget`: first one trial per outage, then node crash only, then the
@@ -160,8 +203,17 @@ pub(crate) fn fit(
         dropped.push(format!("outages {} (node-crash kept)", gone.join(", ")));
         p.outages = vec![Outage::NodeCrash];
     }
-    while total(&p, dir, covered) > budget && p.designs.len() > 1 {
-        let d = p.designs.pop().expect("more than one design");
+    // Designs ruled out before running cost nothing and stay, to be said in the decision.
+    let runs = |p: &PlanOptions| {
+        let pruned: Vec<TopologyKind> = plan(p, dir).pruned.iter().map(|x| x.design).collect();
+        p.designs
+            .iter()
+            .rposition(|d| !pruned.contains(d))
+            .filter(|_| p.designs.iter().filter(|d| !pruned.contains(d)).count() > 1)
+    };
+    while total(&p, dir, covered) > budget {
+        let Some(i) = runs(&p) else { break };
+        let d = p.designs.remove(i);
         dropped.push(format!("design {}", d.as_str()));
     }
     let need = total(&p, dir, covered);
@@ -208,13 +260,47 @@ mod tests {
             slo: "publish.p99=50ms".into(),
             load: 200.0,
             n_minus_1: false,
+            rto: Duration::from_secs(300),
+            models: Vec::new(),
+            tune: false,
         }
+    }
+
+    fn builtin() -> RtoModel {
+        RtoModel::Builtin { interval: Duration::from_secs(1), threshold: 10, manual_delay: Duration::ZERO }
+    }
+
+    #[test]
+    fn designs_the_band_rules_out_are_pruned_and_tune_runs_them_with_the_setting_named() {
+        let dir = Path::new("/tmp/advise-plan-test");
+        let mut o = options();
+        o.outages = vec![Outage::NodeCrash];
+        o.models = vec![(TopologyKind::Single, builtin()), (TopologyKind::Sync, builtin())];
+        let p = plan(&o, dir);
+        assert_eq!(p.pruned.len(), 1, "a single server on a lost host: {:?}", p.pruned);
+        assert!(p.pruned[0].why.contains("no other node") && p.pruned[0].tuning.is_none());
+        assert!(p.experiments.iter().all(|e| e.design == TopologyKind::Sync), "nothing of single runs");
+        let crash = p.experiments.iter().find(|e| e.outage == Some(Outage::NodeCrash)).unwrap();
+        assert!(crash.argv.contains(&"--no-heal".to_string()), "a lost host stays lost: {:?}", crash.argv);
+        o.rto = Duration::from_secs(5);
+        let p = plan(&o, dir);
+        assert_eq!(p.pruned.len(), 2, "9-14 s is all above 5 s");
+        let sync = p.pruned.iter().find(|x| x.design == TopologyKind::Sync).unwrap();
+        assert_eq!(sync.tuning.as_ref().unwrap().flags, ["--probe-interval", "500ms", "--probe-threshold", "3"]);
+        assert!(p.experiments.is_empty());
+        o.tune = true;
+        let p = plan(&o, dir);
+        assert_eq!((p.pruned.len(), p.tuned.len()), (1, 1));
+        let tuned: Vec<String> = p.experiments.iter().map(|e| e.folder.display().to_string()).collect();
+        assert_eq!(tuned, ["/tmp/advise-plan-test/capacity-sync", "/tmp/advise-plan-test/sync-node-crash-tuned"]);
+        assert!(p.experiments[1].argv.join(" ").ends_with("--no-heal --probe-interval 500ms --probe-threshold 3"));
     }
 
     #[test]
     fn the_plan_runs_each_design_s_search_and_trials_and_says_what_does_not_apply() {
         let dir = Path::new("/tmp/advise-plan-test");
-        let (runs, skipped) = plan(&options(), dir);
+        let p = plan(&options(), dir);
+        let (runs, skipped) = (p.experiments, p.skipped);
         let names: Vec<&str> = runs.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
             names,
@@ -257,7 +343,7 @@ mod tests {
     #[test]
     fn a_folder_with_a_complete_result_is_not_run_again() {
         let tmp = std::env::temp_dir().join(format!("habench-advise-done-{}", std::process::id()));
-        let (runs, _) = plan(&options(), &tmp);
+        let runs = plan(&options(), &tmp).experiments;
         let e = &runs[2];
         assert!(!done(e), "nothing there yet");
         std::fs::create_dir_all(&e.folder).unwrap();

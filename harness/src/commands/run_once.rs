@@ -468,15 +468,7 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
         // A cluster that runs elsewhere: the timings its DCS holds.
         return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode });
     }
-    let Target::Topology(spec) = &cfg.target else { return None };
-    Some(match &spec.engine {
-        Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
-        None => RtoModel::Builtin {
-            interval: cfg.orchestrator.probe_interval,
-            threshold: cfg.orchestrator.probe_threshold,
-            manual_delay: cfg.orchestrator.manual_delay,
-        },
-    })
+    crate::failover::band::model_of(cfg)
 }
 
 /// report.md, report.html and charts/ of a finished run; a report that fails is a warning.

@@ -104,7 +104,9 @@ pub(crate) async fn run(
             }
         }
         if failed_primary {
-            fail_over(&topo, &cfg, &endpoint, &log).await;
+            if !fail_over(&topo, &cfg, &endpoint, &log).await {
+                return;
+            }
             misses.clear();
         }
         for name in failed_standbys {
@@ -126,8 +128,9 @@ async fn probe(port: u16, timeout: Duration) -> bool {
 }
 
 /// Over 80 lines, kept whole on purpose: the cluster-manager role (the manager-interface change)
-/// replaces it, and a split now would be moved twice.
-async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) {
+/// replaces it, and a split now would be moved twice. False when nothing is left to manage: a
+/// single server whose host stays lost (no heal).
+async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) -> bool {
     let mut guard = topo.lock().await;
     let result = match &mut *guard {
         // Patroni decides by itself; the built-in orchestrator never runs beside it.
@@ -158,6 +161,17 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
             let node = &mut s.nodes_mut()[0];
             let killed = node.crash().await;
             log.push(EventKind::Fenced { node: node.name().to_string(), processes: killed });
+            if !cfg.heal {
+                // A lost host stays lost: one server has no other node to take over.
+                log.push(EventKind::Failed {
+                    what: "failover".into(),
+                    error: format!(
+                        "{} is the only server and it is not started again (--no-heal): nothing to fail over to",
+                        node.name()
+                    ),
+                });
+                return false;
+            }
             match node.start().await {
                 Ok(start) => {
                     let text = node.log_text_since_start();
@@ -208,7 +222,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
     drop(guard);
     if let Err(e) = result {
         log.push(EventKind::Failed { what: "failover".into(), error: e.to_string() });
-        return;
+        return true;
     }
     if wait_endpoint(endpoint, ENDPOINT_TIMEOUT).await {
         log.push(EventKind::EndpointReady);
@@ -220,7 +234,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
     }
     // Heal: the old primary of a replica set comes back as a standby of the new one.
     if !cfg.heal {
-        return;
+        return true;
     }
     let mut guard = topo.lock().await;
     if let AnyTopology::Replicated(r) = &mut *guard {
@@ -235,6 +249,7 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
             rejoin(r, &name, log).await;
         }
     }
+    true
 }
 
 async fn rejoin(r: &mut crate::topology::Replicated, name: &str, log: &EventLog) {

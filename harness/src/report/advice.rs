@@ -1,5 +1,6 @@
-//! advise.md and advise.html: the answer first, then the decision table (designs x
-//! requirements), then every cell's figure, rule and folders.
+//! advise.md and advise.html: the answer first, the options along the trade-offs, then the
+//! decision table (designs x requirements), the tiers table (outage x design: RTO and loss),
+//! what was not run and why, then every cell's figure, rule and folders.
 
 use std::path::Path;
 
@@ -27,6 +28,28 @@ fn mark(v: Verdict) -> &'static str {
 
 pub(crate) fn blocks(a: &Advice) -> Vec<Block> {
     let mut out = vec![Block::Heading(1, "habench advise".into()), Block::Para(a.answer.clone())];
+    if !a.options.is_empty() {
+        let rows = a
+            .options
+            .iter()
+            .map(|o| {
+                let gives = if o.gives_up.is_empty() { "nothing measured".to_string() } else { o.gives_up.clone() };
+                vec![o.trade_offs.join(", "), o.design.clone(), gives]
+            })
+            .collect();
+        let head = ["trade-off", "design", "gives up against the recommended design"];
+        out.extend([Block::Heading(2, "Options".into()), table(&head, rows)]);
+    }
+    out.extend(decision(a));
+    out.extend(tiers(a));
+    out.extend(not_run(a));
+    out.extend(evidence(a));
+    out
+}
+
+/// Designs x requirements, each cell its verdict and figure.
+fn decision(a: &Advice) -> Vec<Block> {
+    let mut out = Vec::new();
     let requirements: Vec<String> =
         a.designs.first().map(|d| d.cells.iter().map(|c| c.requirement.clone()).collect()).unwrap_or_default();
     let mut head = vec!["design", "servers", "eligible", "MST / load"];
@@ -54,7 +77,67 @@ pub(crate) fn blocks(a: &Advice) -> Vec<Block> {
             r.changes.join(", ")
         )));
     }
-    out.push(Block::Heading(2, "Evidence".into()));
+    out
+}
+
+/// The tiers table architects know: per outage class and design, the measured RTO and loss
+/// (with what was left unconfirmed), from the decision's cells.
+fn tiers(a: &Advice) -> Vec<Block> {
+    let mut outages: Vec<&str> =
+        a.designs.iter().flat_map(|d| &d.cells).filter_map(|c| c.requirement.strip_prefix("rpo ")).collect();
+    outages.sort();
+    outages.dedup();
+    if outages.is_empty() {
+        return Vec::new();
+    }
+    let cell = |d: &crate::summary::DesignDecision, name: String| {
+        d.cells.iter().find(|c| c.requirement == name).map_or("-".to_string(), |c| c.figure.clone())
+    };
+    let rows = outages
+        .iter()
+        .flat_map(|o| {
+            a.designs.iter().map(move |d| {
+                vec![o.to_string(), d.design.clone(), cell(d, format!("rto {o}")), cell(d, format!("rpo {o}"))]
+            })
+        })
+        .collect();
+    vec![
+        Block::Heading(2, "Tiers: what each outage cost each design".into()),
+        table(&["outage", "design", "RTO (measured)", "loss and exposure (measured)"], rows),
+    ]
+}
+
+/// Designs the configuration ruled out before running, and outages that do not apply.
+fn not_run(a: &Advice) -> Vec<Block> {
+    if a.not_run.is_empty() {
+        return Vec::new();
+    }
+    let rows = a
+        .not_run
+        .iter()
+        .map(|n| {
+            vec![
+                n.design.clone(),
+                n.outage.map_or("every outage".into(), |o| o.as_str().to_string()),
+                n.why.clone(),
+                n.tuning.clone().unwrap_or("-".into()),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Heading(2, "Not run".into()),
+        Block::Para(
+            "Predictions, not measurements: the configuration's RTO band (or the outage does not apply). A setting \
+             predicted to meet the RTO is measured with `--tune`."
+                .into(),
+        ),
+        table(&["design", "outage", "why", "setting predicted to meet the RTO"], rows),
+    ]
+}
+
+/// Every cell with its rule and folders.
+fn evidence(a: &Advice) -> Vec<Block> {
+    let mut out = vec![Block::Heading(2, "Evidence".into())];
     let rows = a
         .designs
         .iter()
@@ -73,5 +156,13 @@ pub(crate) fn blocks(a: &Advice) -> Vec<Block> {
         .collect();
     out.push(table(&["design", "requirement", "verdict", "figure", "rule", "folders"], rows));
     out.push(Block::Para(format!("Evidence: {}.", a.evidence_rule)));
+    let tuned: Vec<String> = a
+        .designs
+        .iter()
+        .filter_map(|d| d.tuning.as_ref().map(|t| format!("{} ran its failover trials with {t}", d.design)))
+        .collect();
+    if !tuned.is_empty() {
+        out.push(Block::Para(format!("Tuned: {}.", tuned.join("; "))));
+    }
     out
 }

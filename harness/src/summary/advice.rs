@@ -78,6 +78,9 @@ pub(crate) struct DesignDecision {
     pub headroom: Option<f64>,
     /// Commit p99 (µs) of the design's runs, the lowest of them.
     pub commit_p99_us: Option<u64>,
+    /// The setting its failover trials ran with when not the default (`--tune`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<String>,
     pub cells: Vec<Cell>,
 }
 
@@ -89,6 +92,32 @@ pub(crate) struct Relaxation {
     pub changes: Vec<String>,
 }
 
+/// One option along a trade-off among the eligible designs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TradeOff {
+    pub design: String,
+    /// `safest`, `cheapest`, `fastest commits`.
+    pub trade_offs: Vec<String>,
+    /// Against the recommended design, from the cells' figures (empty: nothing worse).
+    pub gives_up: String,
+}
+
+/// A design (or one outage of it) the plan did not run, and why: ruled out by the
+/// configuration's predicted band, or an outage that does not apply to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NotRun {
+    pub design: String,
+    /// None: the whole design.
+    pub outage: Option<Outage>,
+    /// The outage whose predicted RTO ruled the whole design out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruled_out_by: Option<Outage>,
+    pub why: String,
+    /// The setting predicted to meet the RTO, and its flags (`--tune` measures it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<String>,
+}
+
 /// The whole decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Advice {
@@ -97,10 +126,16 @@ pub(crate) struct Advice {
     /// The answer in one sentence.
     pub answer: String,
     pub recommended: Option<String>,
+    /// At most three options along the trade-offs (eligible designs only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<TradeOff>,
     /// Ranked: eligible designs first (by headroom, then fewer servers, then lower commit p99),
     /// then the others.
     pub designs: Vec<DesignDecision>,
     pub relaxation: Option<Relaxation>,
+    /// Designs and outages not run: predictions and n/a, never figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
     /// How folders were taken as evidence.
     pub evidence_rule: String,
 }

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use advice::{
-    Advice, Cell, DesignDecision, Outage, Relaxation, Verdict as AdviceVerdict, ADVICE_SCHEMA_VERSION,
+    Advice, Cell, DesignDecision, NotRun as AdviceNotRun, Outage, Relaxation, TradeOff as AdviceOption,
+    Verdict as AdviceVerdict, ADVICE_SCHEMA_VERSION,
 };
 pub(crate) use failover::{FailedFault, FailoverSection, Spread, TimedEvent, Trial};
 pub(crate) use harness::HarnessSection;

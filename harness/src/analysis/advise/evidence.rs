@@ -46,7 +46,9 @@ pub(crate) struct CapacityEvidence {
 /// Everything measured of one design.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct DesignEvidence {
+    /// The topology, and its failover setting when not the default: `sync (probes 500ms x 3)`.
     pub design: String,
+    pub topology: String,
     pub servers: Option<u32>,
     /// Whether a commit waits for a standby's confirmation before it is acknowledged: true
     /// (sync, Patroni's synchronous modes), false (async, log shipping: a failover goes to a
@@ -56,6 +58,8 @@ pub(crate) struct DesignEvidence {
     pub outages: BTreeMap<Outage, Vec<TrialEvidence>>,
     /// The lowest commit p99 (µs) among the design's runs.
     pub commit_p99_us: Option<u64>,
+    /// The failover setting its runs had when not the default (the design's name says it too).
+    pub tuning: Option<String>,
 }
 
 /// The outage class a fault belongs to, when it is one the decision knows.
@@ -85,9 +89,17 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
     let mut designs: BTreeMap<String, DesignEvidence> = BTreeMap::new();
     for r in runs {
         let s = r.summary;
-        let d = designs
-            .entry(s.topology.clone())
-            .or_insert_with(|| DesignEvidence { design: s.topology.clone(), ..Default::default() });
+        let tuning = tuning_of(r.manifest);
+        let name = match &tuning {
+            Some(t) => format!("{} ({t})", s.topology),
+            None => s.topology.clone(),
+        };
+        let d = designs.entry(name.clone()).or_insert_with(|| DesignEvidence {
+            design: name,
+            topology: s.topology.clone(),
+            tuning,
+            ..Default::default()
+        });
         let nodes = r.manifest["topology"]["nodes"].as_array().map(|n| n.len() as u32);
         d.servers = d.servers.or(nodes);
         d.commits_confirmed = d.commits_confirmed.or(commits_confirmed(s));
@@ -124,20 +136,48 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
             });
         }
     }
+    // A capacity search is evidence for every setting of its topology (failover settings do
+    // not change what the servers sustain).
     for (folder, o) in searches {
         for t in &o.topologies {
-            let d = designs
-                .entry(t.label.clone())
-                .or_insert_with(|| DesignEvidence { design: t.label.clone(), ..Default::default() });
-            d.capacity = Some(CapacityEvidence {
+            let capacity = CapacityEvidence {
                 folder: folder.clone(),
                 mst: t.mst,
                 unsustainable: t.unsustainable,
                 n1: t.n_minus_1.as_ref().and_then(|n| n.search.as_ref()).map(|s| (s.mst, s.unsustainable)),
-            });
+            };
+            if !designs.values().any(|d| d.topology == t.label) {
+                let d = DesignEvidence { design: t.label.clone(), topology: t.label.clone(), ..Default::default() };
+                designs.insert(t.label.clone(), d);
+            }
+            for d in designs.values_mut().filter(|d| d.topology == t.label) {
+                d.capacity = Some(capacity.clone());
+            }
         }
     }
     designs.into_values().collect()
+}
+
+/// A run's failover setting when it is not the default, from its manifest: the built-in
+/// orchestrator's probes, Patroni's timings set with `--engine-set`.
+fn tuning_of(manifest: &serde_json::Value) -> Option<String> {
+    let c = &manifest["config"];
+    let engine = &c["target"]["topology"]["engine"];
+    if !engine.is_null() {
+        let set = &engine["engine_set"];
+        let keys: Vec<String> = ["ttl", "loop_wait", "retry_timeout"]
+            .iter()
+            .filter(|k| !set[**k].is_null())
+            .map(|k| format!("{k} {}", set[*k]).replace('"', ""))
+            .collect();
+        return (!keys.is_empty()).then(|| keys.join(", "));
+    }
+    let o = &c["orchestrator"];
+    let (i, t) = (o["probe_interval"].as_str()?, o["probe_threshold"].as_u64()?);
+    let default = crate::failover::OrchestratorConfig::default();
+    let same = i == habench_workloads::duration::format_duration(default.probe_interval)
+        && t == u64::from(default.probe_threshold);
+    (!same).then(|| format!("probes {i} x {t}"))
 }
 
 /// Whether the run's commits waited for a standby, from its setup.

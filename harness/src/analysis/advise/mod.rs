@@ -4,9 +4,13 @@
 
 pub(crate) mod evidence;
 pub(crate) mod judge;
+pub(crate) mod options;
+pub(crate) mod predict;
 
 use crate::config::requirements::Requirements;
-use crate::summary::{Advice, AdviceVerdict as Verdict, Cell, DesignDecision, Outage, Relaxation};
+use crate::summary::{
+    Advice, AdviceNotRun as NotRun, AdviceVerdict as Verdict, Cell, DesignDecision, Outage, Relaxation,
+};
 use evidence::DesignEvidence;
 
 /// How folders are taken as evidence (stated in the decision).
@@ -16,21 +20,32 @@ pub(crate) const EVIDENCE_RULE: &str = "a run folder is evidence for its topolog
      folder for each topology label it searched";
 
 /// The decision over every design's evidence.
-pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence]) -> Advice {
+pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &[NotRun]) -> Advice {
     let mut outages: Vec<Outage> = evidence.iter().flat_map(|d| d.outages.keys().copied()).collect();
+    outages.extend(not_run.iter().filter_map(|n| n.ruled_out_by));
     outages.sort();
     outages.dedup();
     let mut designs: Vec<DesignDecision> = evidence.iter().map(|d| decision(req, d, &outages)).collect();
+    for n in not_run.iter().filter(|n| n.outage.is_none()) {
+        if !designs.iter().any(|d| d.design == n.design) {
+            let bare = DesignEvidence { design: n.design.clone(), topology: n.design.clone(), ..Default::default() };
+            designs.push(decision(req, &bare, &outages));
+        }
+        let d = designs.iter_mut().find(|d| d.design == n.design).expect("just made");
+        ruled_out(d, &n.why);
+    }
     rank(&mut designs);
     let recommended = designs.iter().find(|d| d.eligible).map(|d| d.design.clone());
     let relaxation = if recommended.is_none() { smallest_relaxation(req, &designs) } else { None };
     Advice {
         schema_version: crate::summary::ADVICE_SCHEMA_VERSION,
         requirements: serde_json::to_value(req).unwrap_or_default(),
-        answer: answer(req, &designs, relaxation.as_ref()),
+        answer: answer(req, &designs, relaxation.as_ref(), not_run),
         recommended,
+        options: options::options(&designs),
         designs,
         relaxation,
+        not_run: not_run.to_vec(),
         evidence_rule: EVIDENCE_RULE.into(),
     }
 }
@@ -43,8 +58,20 @@ fn decision(req: &Requirements, d: &DesignEvidence, outages: &[Outage]) -> Desig
         eligible: cells.iter().all(|c| c.verdict == Verdict::Meets),
         headroom: d.capacity.as_ref().and_then(|c| c.mst).map(|m| m / req.load),
         commit_p99_us: d.commit_p99_us,
+        tuning: d.tuning.clone(),
         cells,
     }
+}
+
+/// A design the configuration ruled out before running: its unmeasured RTO cells fail on the
+/// prediction, which the cell says (it holds no figure).
+fn ruled_out(d: &mut DesignDecision, why: &str) {
+    for c in d.cells.iter_mut().filter(|c| c.verdict == Verdict::NoEvidence && c.requirement.starts_with("rto")) {
+        c.verdict = Verdict::Fails;
+        c.figure = format!("not run: {why}");
+        c.rule = "ruled out by the configuration's predicted RTO band, not measured".into();
+    }
+    d.eligible = false;
 }
 
 /// Eligible designs first: by headroom over the load (more first), then fewer servers, then
@@ -97,7 +124,12 @@ fn smallest_relaxation(req: &Requirements, designs: &[DesignDecision]) -> Option
         .min_by_key(|r| r.changes.len())
 }
 
-fn answer(req: &Requirements, designs: &[DesignDecision], relaxation: Option<&Relaxation>) -> String {
+fn answer(
+    req: &Requirements,
+    designs: &[DesignDecision],
+    relaxation: Option<&Relaxation>,
+    not_run: &[NotRun],
+) -> String {
     let asked = format!(
         "{:.0}/s with {:.0} % headroom, RPO {}, RTO {:.0} s",
         req.load,
@@ -106,7 +138,15 @@ fn answer(req: &Requirements, designs: &[DesignDecision], relaxation: Option<&Re
         req.rto.as_secs_f64()
     );
     let eligible: Vec<&str> = designs.iter().filter(|d| d.eligible).map(|d| d.design.as_str()).collect();
-    match (eligible.first(), relaxation) {
+    let tunable: Vec<String> =
+        not_run.iter().filter_map(|n| n.tuning.as_ref().map(|t| format!("{} with {t}", n.design))).collect();
+    let tune = match (eligible.is_empty(), tunable.is_empty()) {
+        (true, false) => {
+            format!(" Predicted (not measured) to meet the RTO: {}; `--tune` measures it.", tunable.join("; "))
+        }
+        _ => String::new(),
+    };
+    let said = match (eligible.first(), relaxation) {
         (Some(best), _) => {
             let others = if eligible.len() > 1 {
                 format!(" ({} also meet it)", eligible[1..].join(", "))
@@ -121,7 +161,8 @@ fn answer(req: &Requirements, designs: &[DesignDecision], relaxation: Option<&Re
         (None, None) => {
             format!("For {asked}: no design measured meets it, and no relaxation of the measured figures makes one.")
         }
-    }
+    };
+    said + &tune
 }
 
 #[cfg(test)]
@@ -143,6 +184,7 @@ mod tests {
     ) -> DesignEvidence {
         DesignEvidence {
             design: name.into(),
+            topology: name.into(),
             servers: Some(servers),
             commits_confirmed: confirmed,
             capacity: Some(CapacityEvidence {
@@ -156,6 +198,7 @@ mod tests {
                 vec![trial(rto_ms, lost), trial(rto_ms.map(|r| r * 0.8), 0)],
             )]),
             commit_p99_us: Some(5_000),
+            tuning: None,
         }
     }
 
@@ -169,7 +212,7 @@ mod tests {
             design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None),
             design("patroni", 3, 1500.0, Some(25_000.0), 0, Some(true)),
         ];
-        let a = decide(&r, &ev);
+        let a = decide(&r, &ev, &[]);
         let order: Vec<&str> = a.designs.iter().map(|d| d.design.as_str()).collect();
         assert_eq!(&order[..3], ["shared-disk", "sync", "patroni"], "tie on headroom: fewer servers, then the name");
         assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
@@ -190,7 +233,7 @@ mod tests {
             design("sync", 2, 1500.0, Some(9_000.0), 0, Some(true)),
             design("async", 2, 900.0, Some(8_000.0), 2, Some(false)),
         ];
-        let a = decide(&r, &ev);
+        let a = decide(&r, &ev, &[]);
         assert_eq!(a.recommended, None);
         let relax = a.relaxation.as_ref().expect("a relaxation");
         assert_eq!(relax.design, "sync");
@@ -199,12 +242,31 @@ mod tests {
     }
 
     #[test]
+    fn a_design_ruled_out_before_running_fails_its_rto_on_the_prediction_and_is_never_relaxed_into() {
+        let r = req(30, Rpo::Messages(0));
+        let pruned = NotRun {
+            design: "single".into(),
+            outage: None,
+            ruled_out_by: Some(Outage::NodeCrash),
+            why: "one server: a lost host never comes back".into(),
+            tuning: None,
+        };
+        let a = decide(&r, &[design("sync", 2, 1500.0, Some(40_000.0), 0, Some(true))], &[pruned]);
+        let single = a.designs.iter().find(|d| d.design == "single").expect("a row for the pruned design");
+        let rto = single.cells.iter().find(|c| c.requirement == "rto node-crash").unwrap();
+        assert_eq!(rto.verdict, Verdict::Fails);
+        assert!(rto.figure.starts_with("not run: one server") && rto.value.is_none(), "{rto:?}");
+        assert_eq!(a.relaxation.as_ref().map(|x| x.design.as_str()), Some("sync"), "only measured figures relax");
+        assert_eq!(a.not_run.len(), 1);
+    }
+
+    #[test]
     fn a_design_without_evidence_for_a_measured_outage_is_not_eligible() {
         let r = req(30, Rpo::Messages(0));
         let mut bare = design("sync", 2, 1500.0, Some(4_000.0), 0, Some(true));
         bare.outages.clear();
         let ev = [bare, design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None)];
-        let a = decide(&r, &ev);
+        let a = decide(&r, &ev, &[]);
         assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
         let sync = a.designs.iter().find(|d| d.design == "sync").unwrap();
         assert!(sync.cells.iter().any(|c| c.verdict == Verdict::NoEvidence), "{sync:?}");
