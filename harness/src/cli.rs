@@ -395,7 +395,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub manual_delay: Option<Duration>,
     /// Orchestrator: leave a lost node lost (no restart of a dropped standby, no rejoin of an old
-    /// primary): the exposure stays open to the end of the run.
+    /// primary, no restart in place of a single server): the exposure stays open to the end of
+    /// the run.
     #[arg(long)]
     pub no_heal: bool,
     /// Orchestrator: take over without killing the old primary first (sync, async,

@@ -38,7 +38,14 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     if args.reuse.is_empty() || !args.designs.is_empty() {
         let mut opts = plan_options(&args)?;
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
-        let covered = covered(&runs, &searches);
+        let all = advise_plan::plan(&opts, &out).experiments;
+        let (covered, unused) = super::advise_reuse::answered(&all, &opts.scenario, &runs, &searches);
+        // With a plan, a reused folder is evidence only for what it answers.
+        for (dir, why) in &unused {
+            eprintln!("habench advise: --reuse {}: not used ({why})", dir.display());
+        }
+        runs.retain(|(dir, _)| !unused.iter().any(|(u, _)| u == dir));
+        searches.retain(|(dir, _)| !unused.iter().any(|(u, _)| u == dir));
         if let Some(budget) = args.budget {
             let (fitted, dropped) =
                 advise_plan::fit(&opts, &out, &covered, budget).map_err(|e| anyhow::anyhow!("--budget: {e}"))?;
@@ -67,12 +74,15 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
         })
         .collect();
     let cited: Vec<(String, &CapacityOutcome)> = searches.iter().map(|(d, o)| (d.display().to_string(), o)).collect();
-    let evidence = gather(&folders, &cited);
+    let evidence = gather(&folders, &cited, req.load);
     let not_run = not_run(&planned);
     if evidence.is_empty() && not_run.is_empty() {
         bail!("no complete run or capacity search to judge in the folders given or made");
     }
-    let advice = crate::analysis::advise::decide(&req, &evidence, &not_run);
+    let mut advice = crate::analysis::advise::decide(&req, &evidence, &not_run);
+    if !planned.experiments.is_empty() || !planned.pruned.is_empty() {
+        advice.reuse_rule = super::advise_reuse::REUSE_RULE.into();
+    }
     let json = serde_json::to_string_pretty(&advice)? + "\n";
     crate::store::write_atomic(&out.join("advise.json"), json.as_bytes())?;
     let md = crate::report::advice::write(&out, &advice).map_err(anyhow::Error::msg)?;
@@ -154,9 +164,10 @@ fn outage(o: OutageArg) -> Outage {
 async fn run_plan(
     plan: &advise_plan::Plan,
     opts: &PlanOptions,
-    covered: &[(String, Option<Outage>)],
+    covered: &advise_plan::Covered,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let abort = super::abort_on_signal()?;
+    super::NESTED.store(true, std::sync::atomic::Ordering::Relaxed);
     let experiments = &plan.experiments;
     let left = left_from(experiments, opts, covered);
     eprintln!("habench advise: {} experiments, about {} to run", experiments.len(), advise_plan::about(left));
@@ -176,7 +187,7 @@ async fn run_plan(
     let n = experiments.len();
     let mut made = Vec::new();
     for (i, e) in experiments.iter().enumerate() {
-        if covered.contains(&(e.design.as_str().to_string(), e.outage)) {
+        if covered.contains(&e.folder) {
             eprintln!("habench advise: [{}/{n}] {}: from the folders reused", i + 1, e.name);
             continue;
         }
@@ -217,25 +228,9 @@ async fn run_plan(
 fn left_from(
     rest: &[advise_plan::Experiment],
     opts: &PlanOptions,
-    covered: &[(String, Option<Outage>)],
+    covered: &advise_plan::Covered,
 ) -> std::time::Duration {
     rest.iter().filter(|e| advise_plan::to_run(e, covered)).map(|e| advise_plan::estimate(e, opts)).sum()
-}
-
-/// What the reused folders already answer, so that the plan does not run it again: a capacity
-/// search of a design (by its label), a design's trials of an outage class (by the run's
-/// topology and its faults). The match is the design and the class; the scenario, load and
-/// settings of a reused folder are taken as they are (the decision cites the folder).
-fn covered(runs: &[(PathBuf, RunData)], searches: &[(PathBuf, CapacityOutcome)]) -> Vec<(String, Option<Outage>)> {
-    let mut out: Vec<(String, Option<Outage>)> =
-        searches.iter().flat_map(|(_, o)| o.topologies.iter().map(|t| (t.label.clone(), None))).collect();
-    for (_, d) in runs {
-        if let FolderSummary::Run(s) = &d.summary {
-            let classes = s.trials().iter().filter_map(|t| crate::analysis::advise::evidence::outage_of(t.fault.kind));
-            out.extend(classes.map(|o| (s.topology.clone(), Some(o))));
-        }
-    }
-    out
 }
 
 /// A folder as evidence: a capacity search, a run, or a repeated run's trials. Its file reads

@@ -169,13 +169,12 @@ pub(crate) fn estimate(e: &Experiment, o: &PlanOptions) -> Duration {
     (measured + Duration::from_secs(18)) * o.trials
 }
 
-/// What the reused folders already answer: a design's capacity (outage None) or its trials of
-/// an outage class.
-pub(crate) type Covered = [(String, Option<Outage>)];
+/// The experiments (by folder) that reused folders answer (`advise_reuse`).
+pub(crate) type Covered = [PathBuf];
 
 /// Whether the experiment is to run: not answered by a reused folder, not complete already.
 pub(crate) fn to_run(e: &Experiment, covered: &Covered) -> bool {
-    !done(e) && !covered.contains(&(e.design.as_str().to_string(), e.outage))
+    !done(e) && !covered.contains(&e.folder)
 }
 
 /// The estimate of what the plan still has to run.

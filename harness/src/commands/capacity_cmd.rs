@@ -268,6 +268,9 @@ fn save(dir: &Path, o: &mut CapacityOutcome) -> anyhow::Result<()> {
 
 fn print_table(dir: &Path, o: &CapacityOutcome, args: &CapacityArgs) {
     use std::io::IsTerminal;
+    if super::nested() {
+        return;
+    }
     if !args.run.json && std::io::stdout().is_terminal() {
         println!("{}", crate::report::capacity::planning_markdown(o));
         println!("  report: {}", dir.join("capacity.html").display());

@@ -2,6 +2,7 @@
 
 mod advise_cmd;
 mod advise_plan;
+mod advise_reuse;
 pub(crate) mod capacity_cmd;
 mod capacity_degrade;
 mod capacity_overdrive;
@@ -19,6 +20,14 @@ pub(crate) mod summary_cmd;
 pub(crate) mod topology_cmd;
 
 use crate::cli::{Cli, Command, TopologyCommand};
+
+/// Set while `habench advise` runs its experiments: their result lines stay off stdout, which
+/// carries advise's own decision.
+static NESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn nested() -> bool {
+    NESTED.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

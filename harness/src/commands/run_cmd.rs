@@ -40,7 +40,8 @@ async fn run_single(
     let (summary, servers) = run_once(cfg.clone(), args, dir, abort_rx.clone(), None).await?;
     let kept = Some(servers).filter(|_| cfg.keep);
     let results = cfg.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&summary.run_id));
-    if human_output(args) {
+    if super::nested() {
+    } else if human_output(args) {
         print_headline(&results);
     } else {
         println!(
@@ -108,7 +109,8 @@ async fn run_repeated(
     drop(reusable);
     let report = write_top(&top, &summaries)?;
     write_report(top.path(), quiet);
-    if human_output(args) {
+    if super::nested() {
+    } else if human_output(args) {
         println!("{}", report.markdown);
         print_headline(top.path());
     } else {

@@ -4,12 +4,19 @@
 
 use std::path::Path;
 
+use crate::report::charts::advice::DesignBars;
 use crate::report::doc::{self, table, Block};
-use crate::summary::{Advice, AdviceVerdict as Verdict};
+use crate::summary::{Advice, AdviceVerdict as Verdict, DesignDecision};
 
 /// Writes advise.md and advise.html into `dir`; returns the Markdown.
 pub(crate) fn write(dir: &Path, a: &Advice) -> Result<String, String> {
-    let blocks = blocks(a);
+    let mut out = crate::report::ReportOutput::default();
+    let charts: Vec<Block> =
+        chart_specs(a).iter().filter_map(|c| crate::report::chart(c, dir, &mut out)).map(Block::Chart).collect();
+    for w in &out.warnings {
+        eprintln!("habench: warning: {w}");
+    }
+    let blocks = blocks(a, charts);
     let md = doc::to_markdown(&blocks);
     crate::store::write_atomic(&dir.join("advise.md"), md.as_bytes()).map_err(|e| format!("advise.md: {e}"))?;
     let html = doc::to_html("habench advise", &blocks);
@@ -26,7 +33,61 @@ fn mark(v: Verdict) -> &'static str {
     }
 }
 
-pub(crate) fn blocks(a: &Advice) -> Vec<Block> {
+/// The charts people look at: the worst RTO per design and outage, the MST against the rate
+/// required, the commit p99 (designs without the figure are left out of a chart).
+fn chart_specs(a: &Advice) -> Vec<DesignBars> {
+    let value = |d: &DesignDecision, name: &str| d.cells.iter().find(|c| c.requirement == name).and_then(|c| c.value);
+    let mut outages: Vec<String> = a
+        .designs
+        .iter()
+        .flat_map(|d| &d.cells)
+        .filter(|c| c.requirement.starts_with("rto "))
+        .map(|c| c.requirement.clone())
+        .collect();
+    outages.sort();
+    outages.dedup();
+    let rto = a
+        .designs
+        .iter()
+        .filter_map(|d| {
+            let v: Option<Vec<f64>> = outages.iter().map(|o| value(d, o).map(|ms| ms / 1e3)).collect();
+            v.map(|v| (d.design.clone(), v))
+        })
+        .collect();
+    let load = a.requirements["load"].as_f64().unwrap_or(0.0);
+    let required = load * (1.0 + a.requirements["headroom"].as_f64().unwrap_or(0.0));
+    let mst = a.designs.iter().filter_map(|d| value(d, "capacity").map(|m| (d.design.clone(), vec![m, required])));
+    let p99 = a.designs.iter().filter_map(|d| d.commit_p99_us.map(|p| (d.design.clone(), vec![p as f64 / 1e3])));
+    let bars = |name: &str, title: &str, y: &str, measures: Vec<String>, designs: Vec<(String, Vec<f64>)>| DesignBars {
+        name: name.into(),
+        title: title.into(),
+        y_desc: y.into(),
+        measures,
+        designs,
+    };
+    [
+        bars("advise-rto", "Worst RTO per design and outage (measured)", "s", outages, rto),
+        bars(
+            "advise-mst",
+            "MST against the rate required (load + headroom)",
+            "messages/s",
+            vec!["MST".into(), "required".into()],
+            mst.collect(),
+        ),
+        bars(
+            "advise-commit",
+            "Publish (commit) p99 at the load, from the capacity steps around it",
+            "ms",
+            vec!["commit p99".into()],
+            p99.collect(),
+        ),
+    ]
+    .into_iter()
+    .filter(|c| !c.designs.is_empty() && !c.measures.is_empty())
+    .collect()
+}
+
+pub(crate) fn blocks(a: &Advice, charts: Vec<Block>) -> Vec<Block> {
     let mut out = vec![Block::Heading(1, "habench advise".into()), Block::Para(a.answer.clone())];
     if !a.options.is_empty() {
         let rows = a
@@ -42,6 +103,10 @@ pub(crate) fn blocks(a: &Advice) -> Vec<Block> {
     }
     out.extend(decision(a));
     out.extend(tiers(a));
+    if !charts.is_empty() {
+        out.push(Block::Heading(2, "Charts".into()));
+        out.extend(charts);
+    }
     out.extend(not_run(a));
     out.extend(evidence(a));
     out
@@ -90,7 +155,7 @@ fn tiers(a: &Advice) -> Vec<Block> {
     if outages.is_empty() {
         return Vec::new();
     }
-    let cell = |d: &crate::summary::DesignDecision, name: String| {
+    let cell = |d: &DesignDecision, name: String| {
         d.cells.iter().find(|c| c.requirement == name).map_or("-".to_string(), |c| c.figure.clone())
     };
     let rows = outages
@@ -156,6 +221,9 @@ fn evidence(a: &Advice) -> Vec<Block> {
         .collect();
     out.push(table(&["design", "requirement", "verdict", "figure", "rule", "folders"], rows));
     out.push(Block::Para(format!("Evidence: {}.", a.evidence_rule)));
+    if !a.reuse_rule.is_empty() {
+        out.push(Block::Para(format!("Reuse: {}.", a.reuse_rule)));
+    }
     let tuned: Vec<String> = a
         .designs
         .iter()

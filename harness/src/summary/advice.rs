@@ -76,7 +76,7 @@ pub(crate) struct DesignDecision {
     pub eligible: bool,
     /// MST (the highest rate that held) over the load.
     pub headroom: Option<f64>,
-    /// Commit p99 (µs) of the design's runs, the lowest of them.
+    /// Publish (commit) p99 at the load (µs), from the capacity search's steps around it.
     pub commit_p99_us: Option<u64>,
     /// The setting its failover trials ran with when not the default (`--tune`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,4 +138,7 @@ pub(crate) struct Advice {
     pub not_run: Vec<NotRun>,
     /// How folders were taken as evidence.
     pub evidence_rule: String,
+    /// When a reused folder replaces an experiment of the plan.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reuse_rule: String,
 }

@@ -56,7 +56,9 @@ pub(crate) struct DesignEvidence {
     pub commits_confirmed: Option<bool>,
     pub capacity: Option<CapacityEvidence>,
     pub outages: BTreeMap<Outage, Vec<TrialEvidence>>,
-    /// The lowest commit p99 (µs) among the design's runs.
+    /// The publish (commit) p99 at the load (µs): the capacity search's publish.p99 interpolated
+    /// between the steps around the load (None: not among its SLO terms, or the load outside
+    /// its steps). A failover run's p99 holds its outage, so it is not used.
     pub commit_p99_us: Option<u64>,
     /// The failover setting its runs had when not the default (the design's name says it too).
     pub tuning: Option<String>,
@@ -84,8 +86,12 @@ pub(crate) struct RunFolder<'a> {
 }
 
 /// The evidence of every design the folders hold: runs by their topology, capacity searches by
-/// the label of each topology they searched.
-pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutcome)]) -> Vec<DesignEvidence> {
+/// the label of each topology they searched (with the commit p99 at `load`).
+pub(crate) fn gather(
+    runs: &[RunFolder<'_>],
+    searches: &[(String, &CapacityOutcome)],
+    load: f64,
+) -> Vec<DesignEvidence> {
     let mut designs: BTreeMap<String, DesignEvidence> = BTreeMap::new();
     for r in runs {
         let s = r.summary;
@@ -103,9 +109,6 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
         let nodes = r.manifest["topology"]["nodes"].as_array().map(|n| n.len() as u32);
         d.servers = d.servers.or(nodes);
         d.commits_confirmed = d.commits_confirmed.or(commits_confirmed(s));
-        if let Some(l) = s.latency(s.commit_op()) {
-            d.commit_p99_us = Some(d.commit_p99_us.map_or(l.p99, |p| p.min(l.p99)));
-        }
         for t in s.trials() {
             let Some(outage) = outage_of(t.fault.kind) else { continue };
             // Only what was unprotected when the fault struck can be lost to it: a window that
@@ -139,7 +142,10 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
     // A capacity search is evidence for every setting of its topology (failover settings do
     // not change what the servers sustain).
     for (folder, o) in searches {
+        let publish_p99 =
+            o.rules.terms.iter().position(|t| t.op == "publish" && t.stat == crate::capacity::slo::Stat::P99);
         for t in &o.topologies {
+            let p99 = publish_p99.and_then(|i| t.term_at(i, load)).map(|us| us.round() as u64);
             let capacity = CapacityEvidence {
                 folder: folder.clone(),
                 mst: t.mst,
@@ -152,6 +158,7 @@ pub(crate) fn gather(runs: &[RunFolder<'_>], searches: &[(String, &CapacityOutco
             }
             for d in designs.values_mut().filter(|d| d.topology == t.label) {
                 d.capacity = Some(capacity.clone());
+                d.commit_p99_us = p99;
             }
         }
     }

@@ -47,6 +47,7 @@ pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &
         relaxation,
         not_run: not_run.to_vec(),
         evidence_rule: EVIDENCE_RULE.into(),
+        reuse_rule: String::new(),
     }
 }
 

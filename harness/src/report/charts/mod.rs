@@ -1,6 +1,7 @@
 //! Charts, one per file: each draws itself on any plotters backend; [`render`] writes it as SVG
 //! and PNG under `charts/` and returns the SVG text for inlining.
 
+pub(crate) mod advice;
 pub(crate) mod capacity;
 pub(crate) mod distance;
 pub(crate) mod lag;
