@@ -16,6 +16,8 @@ fn advise(args: &[&str], out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_habench"))
         .arg("advise")
         .args(args)
+        // The fixtures measured a postmaster kill: the decision is on that outage alone.
+        .args(["--outages", "postmaster-kill"])
         .args(["--reuse", runs.to_str().unwrap(), "--reuse", search.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .output()
         .unwrap()
@@ -30,6 +32,23 @@ fn first_number(text: &str) -> f64 {
     let digits: String =
         text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     digits.parse().unwrap_or_else(|_| panic!("no number in {text:?}"))
+}
+
+#[test]
+fn an_outage_asked_but_not_measured_leaves_no_design_eligible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("advise");
+    let search = examples().join("capacity-quick");
+    let o = Command::new(env!("CARGO_BIN_EXE_habench"))
+        .args(["advise", "--load", "200/s", "--rto", "30s", "--reuse", search.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["recommended"], Value::Null, "capacity alone: {a:#}");
+    let cells = a["designs"][0]["cells"].as_array().unwrap();
+    assert!(cells.iter().any(|c| c["requirement"] == "rto node-crash" && c["verdict"] == "no_evidence"), "{cells:?}");
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     if evidence.is_empty() && not_run.is_empty() {
         bail!("no complete run or capacity search to judge in the folders given or made");
     }
-    let mut advice = crate::analysis::advise::decide(&req, &evidence, &not_run);
+    let mut advice = crate::analysis::advise::decide(&req, &evidence, &not_run, &asked_outages(&args));
     if !planned.experiments.is_empty() || !planned.pruned.is_empty() {
         advice.reuse_rule = super::advise_reuse::REUSE_RULE.into();
     }
@@ -126,11 +126,7 @@ fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {
         true => vec![K::Single, K::SharedDisk, K::Sync, K::Async, K::Patroni],
         false => args.designs.iter().map(|d| super::options::kind(*d)).collect(),
     };
-    let outages = match (args.outages.is_empty(), args.quick) {
-        (true, true) => vec![Outage::NodeCrash],
-        (true, false) => vec![Outage::NodeCrash, Outage::PostmasterKill],
-        (false, _) => args.outages.iter().map(|o| outage(*o)).collect(),
-    };
+    let outages = asked_outages(args);
     let models = designs.iter().map(|&d| Ok((d, model(&args.scenario, d)?))).collect::<anyhow::Result<_>>()?;
     Ok(PlanOptions {
         scenario: args.scenario.clone(),
@@ -145,6 +141,16 @@ fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {
         load: args.load,
         n_minus_1: args.n_minus_1,
     })
+}
+
+/// The outage classes asked for: `--outages`, else node crash and postmaster kill (`--quick`:
+/// node crash).
+fn asked_outages(args: &AdviseArgs) -> Vec<Outage> {
+    match (args.outages.is_empty(), args.quick) {
+        (true, true) => vec![Outage::NodeCrash],
+        (true, false) => vec![Outage::NodeCrash, Outage::PostmasterKill],
+        (false, _) => args.outages.iter().map(|o| outage(*o)).collect(),
+    }
 }
 
 fn outage(o: OutageArg) -> Outage {

@@ -82,38 +82,36 @@ pub(crate) fn answered(
     let mut answered = Vec::new();
     let mut used = vec![false; runs.len() + searches.len()];
     let mut why: Vec<Option<String>> = vec![None; runs.len() + searches.len()];
+    // A reason is kept only from an experiment of the folder's own design: that is the one it
+    // could have answered.
     for e in experiments {
         if e.capacity {
             for (i, (_, o)) in searches.iter().enumerate() {
+                if !o.topologies.iter().any(|t| t.label == e.design.as_str()) {
+                    continue;
+                }
                 match capacity_mismatch(e, o, scenario) {
                     None => {
                         used[runs.len() + i] = true;
                         answered.push(e.folder.clone());
                     }
-                    Some(w) => why[runs.len() + i] = why[runs.len() + i].take().or(Some(w)),
+                    Some(w) => why[runs.len() + i] = Some(w),
                 }
             }
             continue;
         }
-        let planned = match planned_config(e) {
-            Ok(p) => p,
-            Err(err) => {
-                why.iter_mut().take(runs.len()).for_each(|w| *w = w.take().or(Some(err.clone())));
+        let planned = planned_config(e);
+        for (i, (_, d)) in runs.iter().enumerate() {
+            if !matches!(&d.summary, FolderSummary::Run(s) if s.topology == e.design.as_str()) {
                 continue;
             }
-        };
-        for (i, (_, d)) in runs.iter().enumerate() {
-            match run_mismatch(e, &planned, d) {
-                None => {
+            match planned.as_ref().map(|p| run_mismatch(e, p, d)) {
+                Ok(None) => {
                     used[i] = true;
                     answered.push(e.folder.clone());
                 }
-                // The first design's reason is rarely the telling one: keep the one of the
-                // same design when there is one.
-                Some(w) if matches!(&d.summary, FolderSummary::Run(s) if s.topology == e.design.as_str()) => {
-                    why[i] = Some(w)
-                }
-                Some(w) => why[i] = why[i].take().or(Some(w)),
+                Ok(Some(w)) => why[i] = Some(w),
+                Err(err) => why[i] = Some(err.clone()),
             }
         }
     }
@@ -123,7 +121,7 @@ pub(crate) fn answered(
     let unused = folders
         .zip(used.iter().zip(why))
         .filter(|(_, (u, _))| !**u)
-        .map(|(p, (_, w))| (p.clone(), w.unwrap_or_else(|| "the plan has no experiment it answers".into())))
+        .map(|(p, (_, w))| (p.clone(), w.unwrap_or_else(|| "the plan runs nothing of its design".into())))
         .collect();
     (answered, unused)
 }

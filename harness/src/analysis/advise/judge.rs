@@ -113,7 +113,7 @@ fn rpo(o: Outage, req: &Requirements, trials: &[TrialEvidence], confirmed: Optio
                 (Some(l), Some(u)) if asynchronous => format!(
                     "{l} lost (worst trial); every commit acknowledged without waiting for a standby (write lag up to {}, \
                      {u} acknowledged within it before the fault)",
-                    lag.map_or("-".into(), |x| format!("{x:.0} ms"))
+                    lag.map_or("-".into(), |x| format!("{x:.1} ms"))
                 ),
                 (Some(l), Some(u)) => format!("{l} lost (worst trial), {u} acknowledged unconfirmed"),
                 (Some(l), None) if asynchronous => format!("{l} lost (worst trial); no standby confirms a commit"),
@@ -240,7 +240,7 @@ pub(crate) mod tests {
         let zero = rpo(Outage::NodeCrash, &req(30, Rpo::Messages(0)), &[lagged], Some(false));
         assert_eq!(zero.verdict, Verdict::Fails);
         assert!(
-            zero.figure.contains("without waiting for a standby (write lag up to 14 ms, 9 acknowledged"),
+            zero.figure.contains("without waiting for a standby (write lag up to 14.0 ms, 9 acknowledged"),
             "{}",
             zero.figure
         );

@@ -20,8 +20,11 @@ pub(crate) const EVIDENCE_RULE: &str = "a run folder is evidence for its topolog
      folder for each topology label it searched";
 
 /// The decision over every design's evidence.
-pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &[NotRun]) -> Advice {
+/// `asked`: the outage classes the requirements are judged on, whatever was measured (a design
+/// with no trial of one has no evidence for it and is not eligible).
+pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &[NotRun], asked: &[Outage]) -> Advice {
     let mut outages: Vec<Outage> = evidence.iter().flat_map(|d| d.outages.keys().copied()).collect();
+    outages.extend(asked);
     outages.extend(not_run.iter().filter_map(|n| n.ruled_out_by));
     outages.sort();
     outages.dedup();
@@ -149,10 +152,10 @@ fn answer(
     };
     let said = match (eligible.first(), relaxation) {
         (Some(best), _) => {
-            let others = if eligible.len() > 1 {
-                format!(" ({} also meet it)", eligible[1..].join(", "))
-            } else {
-                String::new()
+            let others = match &eligible[1..] {
+                [] => String::new(),
+                [one] => format!("; {one} also meets it"),
+                more => format!("; {} also meet it", more.join(", ")),
             };
             format!("For {asked}: {best}{others}.")
         }
@@ -213,7 +216,7 @@ mod tests {
             design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None),
             design("patroni", 3, 1500.0, Some(25_000.0), 0, Some(true)),
         ];
-        let a = decide(&r, &ev, &[]);
+        let a = decide(&r, &ev, &[], &[]);
         let order: Vec<&str> = a.designs.iter().map(|d| d.design.as_str()).collect();
         assert_eq!(&order[..3], ["shared-disk", "sync", "patroni"], "tie on headroom: fewer servers, then the name");
         assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
@@ -234,7 +237,7 @@ mod tests {
             design("sync", 2, 1500.0, Some(9_000.0), 0, Some(true)),
             design("async", 2, 900.0, Some(8_000.0), 2, Some(false)),
         ];
-        let a = decide(&r, &ev, &[]);
+        let a = decide(&r, &ev, &[], &[]);
         assert_eq!(a.recommended, None);
         let relax = a.relaxation.as_ref().expect("a relaxation");
         assert_eq!(relax.design, "sync");
@@ -252,7 +255,7 @@ mod tests {
             why: "one server: a lost host never comes back".into(),
             tuning: None,
         };
-        let a = decide(&r, &[design("sync", 2, 1500.0, Some(40_000.0), 0, Some(true))], &[pruned]);
+        let a = decide(&r, &[design("sync", 2, 1500.0, Some(40_000.0), 0, Some(true))], &[pruned], &[]);
         let single = a.designs.iter().find(|d| d.design == "single").expect("a row for the pruned design");
         let rto = single.cells.iter().find(|c| c.requirement == "rto node-crash").unwrap();
         assert_eq!(rto.verdict, Verdict::Fails);
@@ -262,12 +265,23 @@ mod tests {
     }
 
     #[test]
+    fn capacity_alone_never_makes_a_design_eligible_for_an_outage_asked() {
+        let r = req(30, Rpo::Messages(0));
+        let mut bare = design("sync", 2, 1500.0, None, 0, Some(true));
+        bare.outages.clear();
+        let a = decide(&r, &[bare], &[], &[Outage::NodeCrash]);
+        assert_eq!(a.recommended, None, "no trial of a node crash: {a:?}");
+        let cell = a.designs[0].cells.iter().find(|c| c.requirement == "rto node-crash").unwrap();
+        assert_eq!(cell.verdict, Verdict::NoEvidence);
+    }
+
+    #[test]
     fn a_design_without_evidence_for_a_measured_outage_is_not_eligible() {
         let r = req(30, Rpo::Messages(0));
         let mut bare = design("sync", 2, 1500.0, Some(4_000.0), 0, Some(true));
         bare.outages.clear();
         let ev = [bare, design("shared-disk", 2, 1500.0, Some(12_000.0), 0, None)];
-        let a = decide(&r, &ev, &[]);
+        let a = decide(&r, &ev, &[], &[]);
         assert_eq!(a.recommended.as_deref(), Some("shared-disk"));
         let sync = a.designs.iter().find(|d| d.design == "sync").unwrap();
         assert!(sync.cells.iter().any(|c| c.verdict == Verdict::NoEvidence), "{sync:?}");
