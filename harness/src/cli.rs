@@ -85,6 +85,11 @@ pub struct AdviseArgs {
     /// fewer designs (each drop is said); refused when not even one design fits.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub budget: Option<Duration>,
+    /// Judge your own cluster as it is (a cluster file, as `habench run --cluster`): it is then
+    /// the only design; its faults come from the file's commands (an outage whose command it
+    /// lacks is n/a), and nothing is pruned or tuned.
+    #[arg(long, value_name = "FILE", conflicts_with = "designs")]
+    pub cluster: Option<PathBuf>,
     /// Results folders also taken as evidence (repeatable): runs with faults (a repeated run:
     /// every trial in it) and capacity searches.
     #[arg(long = "reuse", value_name = "DIR")]

@@ -2,6 +2,8 @@
 //! decision, a relaxation when nothing meets the requirements, every RTO and loss figure
 //! recomputed from the summary.json files the decision cites, and bad requirements refused.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -218,4 +220,38 @@ fn a_quick_advise_runs_the_node_crash_trials_it_lacks_and_picks_sync() {
     assert!(again.status.success(), "{stderr}");
     assert_eq!(stderr.matches("done already").count(), 1, "nothing runs again: {stderr}");
     assert_eq!(read_json(&out.join("advise.json")), a, "the same evidence, the same decision");
+}
+
+/// `--cluster`: a server the test started, described by a cluster file without commands; the
+/// cluster is the only design, its capacity is searched on it (quick steps), and the outage it
+/// has no command for is n/a, which leaves it without evidence (not eligible).
+#[test]
+fn a_cluster_file_is_judged_as_it_is() {
+    let (_servers, up) = common::start_up(&["single"]);
+    let port = up["nodes"][0]["port"].as_u64().unwrap();
+    let tmp = tempfile::Builder::new().prefix("habench-advise-cluster-").tempdir().unwrap();
+    let file = tmp.path().join("cluster.toml");
+    let text =
+        format!("[[nodes]]\nname = \"n1\"\ndsn = \"host=127.0.0.1 port={port} user=postgres dbname=postgres\"\n");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("advise");
+    let o = common::habench()
+        .args(["advise", "--load", "100/s", "--rto", "30s", "--quick", "--outages", "postmaster-kill"])
+        .args(["--cluster", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("postmaster-kill on cluster: n/a") && stderr.contains("commands.kill"), "{stderr}");
+    let a = read_json(&out.join("advise.json"));
+    assert_eq!(a["designs"].as_array().unwrap().len(), 1, "{a:#}");
+    let d = &a["designs"][0];
+    assert_eq!((d["design"].as_str(), d["eligible"].as_bool()), (Some("cluster"), Some(false)), "{d:#}");
+    let cell = |name: &str| d["cells"].as_array().unwrap().iter().find(|c| c["requirement"] == name).unwrap().clone();
+    let capacity = cell("capacity");
+    assert_eq!(capacity["verdict"], "meets", "100/s on one server: {capacity}");
+    assert!(capacity["folders"][0].as_str().unwrap().ends_with("capacity-cluster"), "{capacity}");
+    let rto = cell("rto postmaster-kill");
+    assert_eq!(rto["verdict"], "no_evidence", "{rto}");
+    assert!(rto["figure"].as_str().unwrap().starts_with("n/a: "), "{rto}");
 }

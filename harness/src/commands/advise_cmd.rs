@@ -15,7 +15,7 @@ use crate::config::requirements::Requirements;
 use crate::run_data::RunData;
 use crate::summary::{AdviceNotRun as NotRun, FolderSummary, Outage};
 
-use super::advise_plan::{self, PlanOptions};
+use super::advise_plan::{self, Design, PlanOptions};
 
 pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     let req = Requirements {
@@ -35,7 +35,7 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
         collect(dir, &mut runs, &mut searches).with_context(|| format!("--reuse {}", dir.display()))?;
     }
     let mut planned = advise_plan::Plan::default();
-    if args.reuse.is_empty() || !args.designs.is_empty() {
+    if args.reuse.is_empty() || !args.designs.is_empty() || args.cluster.is_some() {
         let mut opts = plan_options(&args)?;
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
         let all = advise_plan::plan(&opts, &out).experiments;
@@ -97,6 +97,7 @@ fn not_run(p: &advise_plan::Plan) -> Vec<NotRun> {
         design: x.design.as_str().into(),
         outage: None,
         ruled_out_by: Some(x.outage),
+        inapplicable: false,
         why: x.why.clone(),
         tuning: x.tuning.as_ref().map(|t| format!("{} ({})", t.what, t.flags.join(" "))),
     });
@@ -104,6 +105,8 @@ fn not_run(p: &advise_plan::Plan) -> Vec<NotRun> {
         design: x.design.as_str().into(),
         outage: Some(x.outage),
         ruled_out_by: None,
+        // A cluster lacking the command could have the outage; habench cannot cause it.
+        inapplicable: matches!(x.design, Design::Topology(_)),
         why: x.why.clone(),
         tuning: None,
     });
@@ -122,12 +125,23 @@ fn model(scenario: &str, design: crate::topology::TopologyKind) -> anyhow::Resul
 
 fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {
     use crate::topology::TopologyKind as K;
-    let designs = match args.designs.is_empty() {
+    let kinds = match args.designs.is_empty() {
         true => vec![K::Single, K::SharedDisk, K::Sync, K::Async, K::Patroni],
         false => args.designs.iter().map(|d| super::options::kind(*d)).collect(),
     };
     let outages = asked_outages(args);
-    let models = designs.iter().map(|&d| Ok((d, model(&args.scenario, d)?))).collect::<anyhow::Result<_>>()?;
+    let (designs, models) = match &args.cluster {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("--cluster {}", f.display()))?;
+            crate::cluster::ClusterFile::parse(&f.display().to_string(), &text)
+                .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
+            (vec![Design::Cluster(f.clone())], Vec::new())
+        }
+        None => {
+            let models = kinds.iter().map(|&d| Ok((d, model(&args.scenario, d)?))).collect::<anyhow::Result<_>>()?;
+            (kinds.into_iter().map(Design::Topology).collect(), models)
+        }
+    };
     Ok(PlanOptions {
         scenario: args.scenario.clone(),
         rto: args.rto,

@@ -13,11 +13,51 @@ use crate::failover::band::RtoModel;
 use crate::summary::Outage;
 use crate::topology::TopologyKind;
 
+/// What the plan judges: a topology habench starts, or the user's cluster as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Design {
+    Topology(TopologyKind),
+    /// A cluster file (`--cluster`): faults through its commands, no pruning or tuning.
+    Cluster(PathBuf),
+}
+
+impl Design {
+    /// The name the decision and the folders use (a run's summary `topology`, a capacity label).
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Design::Topology(k) => k.as_str(),
+            Design::Cluster(_) => "cluster",
+        }
+    }
+
+    /// The flags that point a run at it.
+    fn target(&self) -> [String; 2] {
+        match self {
+            Design::Topology(k) => ["--topology".into(), k.as_str().into()],
+            Design::Cluster(f) => ["--cluster".into(), f.display().to_string()],
+        }
+    }
+
+    /// Whether the fault of an outage can be injected into it (the same checks a run makes).
+    fn applies(&self, kind: crate::fault::FaultKind) -> Result<(), String> {
+        match self {
+            Design::Topology(k) => {
+                crate::config::faults::check_fault(kind, Some(*k), crate::config::WorkloadKind::Messagebox)
+            }
+            Design::Cluster(f) => {
+                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let c = crate::cluster::ClusterFile::parse(&f.display().to_string(), &text)?;
+                kind.applies_to_cluster(&c)
+            }
+        }
+    }
+}
+
 /// What the plan is made from.
 #[derive(Debug, Clone)]
 pub(crate) struct PlanOptions {
     pub scenario: String,
-    pub designs: Vec<TopologyKind>,
+    pub designs: Vec<Design>,
     pub outages: Vec<Outage>,
     pub trials: u32,
     pub quick: bool,
@@ -41,14 +81,14 @@ pub(crate) struct Experiment {
     /// A capacity search (`capacity.json`), else a run (`summary.json`).
     pub capacity: bool,
     /// What it is evidence for: the design, and the outage class (None: its capacity).
-    pub design: TopologyKind,
+    pub design: Design,
     pub outage: Option<Outage>,
 }
 
 /// An outage class that does not apply to a design, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Skipped {
-    pub design: TopologyKind,
+    pub design: Design,
     pub outage: Outage,
     pub why: String,
 }
@@ -70,24 +110,28 @@ pub(crate) struct Plan {
     pub skipped: Vec<Skipped>,
     pub pruned: Vec<Pruned>,
     /// Designs that run with a setting the band model chose (`--tune`).
-    pub tuned: Vec<(TopologyKind, Tuning)>,
+    pub tuned: Vec<(Design, Tuning)>,
 }
 
 /// The designs to run, each with the tuning it runs with; the pruned ones aside.
-fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(TopologyKind, Option<Tuning>)> {
+fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(Design, Option<Tuning>)> {
     let mut out = Vec::new();
-    for &design in &o.designs {
+    for d in &o.designs {
+        let Design::Topology(design) = *d else {
+            out.push((d.clone(), None));
+            continue;
+        };
         let Some((_, model)) = o.models.iter().find(|(k, _)| *k == design) else {
-            out.push((design, None));
+            out.push((d.clone(), None));
             continue;
         };
         let Some((outage, why)) = predict::ruled_out(design, &o.outages, model, o.rto) else {
-            out.push((design, None));
+            out.push((d.clone(), None));
             continue;
         };
         let tuning = predict::tune(design, &o.outages, model, o.rto);
         match tuning {
-            Some(t) if o.tune => out.push((design, Some(t))),
+            Some(t) if o.tune => out.push((d.clone(), Some(t))),
             _ => pruned.push(Pruned { design, outage, why, tuning }),
         }
     }
@@ -99,11 +143,15 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
     let mut plan = Plan::default();
     let designs = designs_to_run(o, &mut plan.pruned);
     let runs = &mut plan.experiments;
-    for &(design, _) in &designs {
+    for (design, _) in &designs {
         let d = design.as_str();
         let folder = dir.join(format!("capacity-{d}"));
         let mut argv = vec!["capacity".to_string(), o.scenario.clone(), "--slo".into(), o.slo.clone()];
-        argv.extend(["--topologies".into(), d.into(), "--target-load".into(), format!("{}", o.load)]);
+        match design {
+            Design::Topology(_) => argv.extend(["--topologies".into(), d.into()]),
+            Design::Cluster(_) => argv.extend(design.target()),
+        }
+        argv.extend(["--target-load".into(), format!("{}", o.load)]);
         argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into()]);
         if o.quick {
             argv.push("--quick".into());
@@ -111,19 +159,17 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
         if o.n_minus_1 {
             argv.push("--n-minus-1".into());
         }
-        runs.push(Experiment { name: format!("capacity of {d}"), folder, argv, capacity: true, design, outage: None });
+        let (name, design) = (format!("capacity of {d}"), design.clone());
+        runs.push(Experiment { name, folder, argv, capacity: true, design, outage: None });
     }
     for (design, tuning) in designs {
         if let Some(t) = &tuning {
-            plan.tuned.push((design, t.clone()));
+            plan.tuned.push((design.clone(), t.clone()));
         }
         for &outage in &o.outages {
             let (kind, lasts) = fault_of(outage);
-            // The same check a run makes of its faults (the scenario's workload is the MessageBox).
-            let applies =
-                crate::config::faults::check_fault(kind, Some(design), crate::config::WorkloadKind::Messagebox);
-            if let Err(why) = applies {
-                plan.skipped.push(Skipped { design, outage, why });
+            if let Err(why) = design.applies(kind) {
+                plan.skipped.push(Skipped { design: design.clone(), outage, why });
                 continue;
             }
             let d = design.as_str();
@@ -135,12 +181,14 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
             let duration = FAULT_AT + lasts.unwrap_or_default() + Duration::from_secs(15);
             let suffix = if tuning.is_some() { "-tuned" } else { "" };
             let folder = dir.join(format!("{d}-{}{suffix}", outage.as_str()));
-            let mut argv = vec!["run".to_string(), o.scenario.clone(), "--topology".into(), d.into()];
+            let mut argv = vec!["run".to_string(), o.scenario.clone()];
+            argv.extend(design.target());
             argv.extend(["--fault".into(), fault, "--trials".into(), o.trials.to_string()]);
             argv.extend(["--duration".into(), format_duration(duration)]);
             argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into(), "--json".into()]);
-            // A lost host stays lost: neither restarted in place nor rejoined.
-            if outage == Outage::NodeCrash {
+            // A lost host stays lost: neither restarted in place nor rejoined (habench's own
+            // orchestrator; a cluster's manager does what it does).
+            if outage == Outage::NodeCrash && matches!(design, Design::Topology(_)) {
                 argv.push("--no-heal".into());
             }
             argv.extend(tuning.iter().flat_map(|t| t.flags.iter().cloned()));
@@ -149,7 +197,7 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
                 folder,
                 argv,
                 capacity: false,
-                design,
+                design: design.clone(),
                 outage: Some(outage),
             });
         }
@@ -204,7 +252,7 @@ pub(crate) fn fit(
     }
     // Designs ruled out before running cost nothing and stay, to be said in the decision.
     let runs = |p: &PlanOptions| {
-        let pruned: Vec<TopologyKind> = plan(p, dir).pruned.iter().map(|x| x.design).collect();
+        let pruned: Vec<Design> = plan(p, dir).pruned.iter().map(|x| Design::Topology(x.design)).collect();
         p.designs
             .iter()
             .rposition(|d| !pruned.contains(d))
@@ -252,7 +300,7 @@ mod tests {
     fn options() -> PlanOptions {
         PlanOptions {
             scenario: "quick".into(),
-            designs: vec![TopologyKind::Single, TopologyKind::Sync],
+            designs: vec![Design::Topology(TopologyKind::Single), Design::Topology(TopologyKind::Sync)],
             outages: vec![Outage::NodeCrash, Outage::StandbyLoss, Outage::Hang],
             trials: 3,
             quick: true,
@@ -278,7 +326,10 @@ mod tests {
         let p = plan(&o, dir);
         assert_eq!(p.pruned.len(), 1, "a single server on a lost host: {:?}", p.pruned);
         assert!(p.pruned[0].why.contains("no other node") && p.pruned[0].tuning.is_none());
-        assert!(p.experiments.iter().all(|e| e.design == TopologyKind::Sync), "nothing of single runs");
+        assert!(
+            p.experiments.iter().all(|e| e.design == Design::Topology(TopologyKind::Sync)),
+            "nothing of single runs"
+        );
         let crash = p.experiments.iter().find(|e| e.outage == Some(Outage::NodeCrash)).unwrap();
         assert!(crash.argv.contains(&"--no-heal".to_string()), "a lost host stays lost: {:?}", crash.argv);
         o.rto = Duration::from_secs(5);
@@ -293,6 +344,23 @@ mod tests {
         let tuned: Vec<String> = p.experiments.iter().map(|e| e.folder.display().to_string()).collect();
         assert_eq!(tuned, ["/tmp/advise-plan-test/capacity-sync", "/tmp/advise-plan-test/sync-node-crash-tuned"]);
         assert!(p.experiments[1].argv.join(" ").ends_with("--no-heal --probe-interval 500ms --probe-threshold 3"));
+    }
+
+    #[test]
+    fn a_cluster_is_the_only_design_with_its_file_s_faults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("c.toml");
+        let nodes = "[[nodes]]\nname = \"n1\"\ndsn = \"host=127.0.0.1 port=1 user=postgres\"\n[nodes.commands]\nkill = \"true\"\n";
+        std::fs::write(&file, nodes).unwrap();
+        let mut o = options();
+        (o.designs, o.outages) = (vec![Design::Cluster(file.clone())], vec![Outage::NodeCrash, Outage::PostmasterKill]);
+        let p = plan(&o, tmp.path());
+        let argv: Vec<String> = p.experiments.iter().map(|e| e.argv.join(" ")).collect();
+        assert_eq!(argv.len(), 2, "{argv:?}");
+        assert!(argv[0].contains(&format!("--cluster {}", file.display())) && !argv[0].contains("--topologies"));
+        assert!(argv[1].contains("--fault kill-primary@5s") && !argv[1].contains("--no-heal"), "{}", argv[1]);
+        assert_eq!(p.experiments[1].folder, tmp.path().join("cluster-postmaster-kill"));
+        assert!(p.skipped[0].why.contains("commands.crash"), "{:?}", p.skipped);
     }
 
     #[test]
@@ -314,7 +382,10 @@ mod tests {
             ]
         );
         assert_eq!(skipped.len(), 1, "{skipped:?}");
-        assert_eq!((skipped[0].design, skipped[0].outage), (TopologyKind::Single, Outage::StandbyLoss));
+        assert_eq!(
+            (&skipped[0].design, skipped[0].outage),
+            (&Design::Topology(TopologyKind::Single), Outage::StandbyLoss)
+        );
         let hang = runs.iter().find(|e| e.name == "hang on sync").unwrap();
         let argv = hang.argv.join(" ");
         assert!(argv.contains("--fault pause-primary@5s:30s") && argv.contains("--duration 50s"), "{argv}");

@@ -143,7 +143,7 @@ mod tests {
     fn options() -> PlanOptions {
         PlanOptions {
             scenario: "quick".into(),
-            designs: vec![TopologyKind::Single],
+            designs: vec![crate::commands::advise_plan::Design::Topology(TopologyKind::Single)],
             outages: vec![Outage::PostmasterKill],
             trials: 1,
             quick: true,

@@ -30,6 +30,7 @@ fn mark(v: Verdict) -> &'static str {
         Verdict::Borderline => "BORDERLINE",
         Verdict::Fails => "FAILS",
         Verdict::NoEvidence => "no evidence",
+        Verdict::NotApplicable => "n/a",
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) enum Verdict {
     Fails,
     /// Nothing measured for it.
     NoEvidence,
+    /// The outage cannot happen to the design (a standby lost where there is none): it counts
+    /// neither way.
+    NotApplicable,
 }
 
 /// One cell of the decision table.
@@ -112,6 +115,10 @@ pub(crate) struct NotRun {
     /// The outage whose predicted RTO ruled the whole design out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ruled_out_by: Option<Outage>,
+    /// The outage cannot happen to the design (true), or habench cannot cause it there (false:
+    /// a cluster file without the command): then it is no evidence.
+    #[serde(default)]
+    pub inapplicable: bool,
     pub why: String,
     /// The setting predicted to meet the RTO, and its flags (`--tune` measures it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

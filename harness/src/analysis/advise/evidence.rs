@@ -106,7 +106,10 @@ pub(crate) fn gather(
             tuning,
             ..Default::default()
         });
-        let nodes = r.manifest["topology"]["nodes"].as_array().map(|n| n.len() as u32);
+        let nodes = r.manifest["topology"]["nodes"]
+            .as_array()
+            .or(r.manifest["cluster"]["nodes"].as_array())
+            .map(|n| n.len() as u32);
         d.servers = d.servers.or(nodes);
         d.commits_confirmed = d.commits_confirmed.or(commits_confirmed(s));
         for t in s.trials() {
@@ -187,8 +190,15 @@ fn tuning_of(manifest: &serde_json::Value) -> Option<String> {
     (!same).then(|| format!("probes {i} x {t}"))
 }
 
-/// Whether the run's commits waited for a standby, from its setup.
+/// Whether the run's commits waited for a standby: from what the run watched (a synchronous
+/// setting, or standbys streaming with none confirming), else from its setup.
 fn commits_confirmed(s: &Summary) -> Option<bool> {
+    if s.exposure.is_some() {
+        return Some(true);
+    }
+    if s.async_exposure.is_some() {
+        return Some(false);
+    }
     let setup = s.setup.as_ref()?;
     match setup.kind.as_str() {
         "sync" | "patroni" => Some(!matches!(setup.sync_commit.as_deref(), Some("off" | "local"))),

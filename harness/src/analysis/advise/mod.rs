@@ -37,6 +37,18 @@ pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &
         let d = designs.iter_mut().find(|d| d.design == n.design).expect("just made");
         ruled_out(d, &n.why);
     }
+    for n in not_run {
+        let Some(o) = n.outage else { continue };
+        let Some(d) = designs.iter_mut().find(|d| d.design == n.design) else { continue };
+        let names = [format!("rto {}", o.as_str()), format!("rpo {}", o.as_str())];
+        for c in d.cells.iter_mut().filter(|c| names.contains(&c.requirement) && c.verdict == Verdict::NoEvidence) {
+            c.figure = format!("n/a: {}", n.why);
+            if n.inapplicable {
+                c.verdict = Verdict::NotApplicable;
+            }
+        }
+        d.eligible = d.cells.iter().all(|c| matches!(c.verdict, Verdict::Meets | Verdict::NotApplicable));
+    }
     rank(&mut designs);
     let recommended = designs.iter().find(|d| d.eligible).map(|d| d.design.clone());
     let relaxation = if recommended.is_none() { smallest_relaxation(req, &designs) } else { None };
@@ -59,7 +71,7 @@ fn decision(req: &Requirements, d: &DesignEvidence, outages: &[Outage]) -> Desig
     DesignDecision {
         design: d.design.clone(),
         servers: d.servers,
-        eligible: cells.iter().all(|c| c.verdict == Verdict::Meets),
+        eligible: cells.iter().all(|c| matches!(c.verdict, Verdict::Meets | Verdict::NotApplicable)),
         headroom: d.capacity.as_ref().and_then(|c| c.mst).map(|m| m / req.load),
         commit_p99_us: d.commit_p99_us,
         tuning: d.tuning.clone(),
@@ -97,7 +109,7 @@ fn rank(designs: &mut [DesignDecision]) {
 /// cannot be relaxed into a pass (nothing measured, or writes never came back).
 fn relaxations(req: &Requirements, d: &DesignDecision) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    for c in d.cells.iter().filter(|c| c.verdict != Verdict::Meets) {
+    for c in d.cells.iter().filter(|c| !matches!(c.verdict, Verdict::Meets | Verdict::NotApplicable)) {
         out.push(relax(req, c)?);
     }
     Some(out)
@@ -252,6 +264,7 @@ mod tests {
             design: "single".into(),
             outage: None,
             ruled_out_by: Some(Outage::NodeCrash),
+            inapplicable: false,
             why: "one server: a lost host never comes back".into(),
             tuning: None,
         };
@@ -262,6 +275,26 @@ mod tests {
         assert!(rto.figure.starts_with("not run: one server") && rto.value.is_none(), "{rto:?}");
         assert_eq!(a.relaxation.as_ref().map(|x| x.design.as_str()), Some("sync"), "only measured figures relax");
         assert_eq!(a.not_run.len(), 1);
+    }
+
+    #[test]
+    fn an_outage_that_cannot_happen_counts_neither_way_and_one_habench_cannot_cause_is_no_evidence() {
+        let r = req(30, Rpo::Messages(0));
+        let n = |design: &str, inapplicable| NotRun {
+            design: design.into(),
+            outage: Some(Outage::StandbyLoss),
+            ruled_out_by: None,
+            inapplicable,
+            why: "no standby".into(),
+            tuning: None,
+        };
+        let single = design("single", 1, 2000.0, Some(9_000.0), 0, None);
+        let a = decide(&r, std::slice::from_ref(&single), &[n("single", true)], &[Outage::StandbyLoss]);
+        assert_eq!(a.recommended.as_deref(), Some("single"), "{a:?}");
+        let cell = a.designs[0].cells.iter().find(|c| c.requirement == "rpo standby-loss").unwrap();
+        assert_eq!((cell.verdict, cell.figure.as_str()), (Verdict::NotApplicable, "n/a: no standby"));
+        let a = decide(&r, &[single], &[n("single", false)], &[Outage::StandbyLoss]);
+        assert_eq!(a.recommended, None, "an outage habench could not cause is not evidence");
     }
 
     #[test]
