@@ -120,7 +120,7 @@ fn model(scenario: &str, design: crate::topology::TopologyKind) -> anyhow::Resul
     let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)?;
     let crate::cli::Command::Run(a) = cli.command else { unreachable!("a run's command line") };
     let cfg = super::options::run_config(&a).with_context(|| format!("scenario {scenario} on {}", design.as_str()))?;
-    crate::failover::band::model_of(&cfg).context("no band model for a topology habench starts")
+    super::run_once::model_of(&cfg).context("no band model for a topology habench starts")
 }
 
 fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {

@@ -468,7 +468,22 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
         // A cluster that runs elsewhere: the timings its DCS holds.
         return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode });
     }
-    crate::failover::band::model_of(cfg)
+    model_of(cfg)
+}
+
+/// Who decides the failovers of a topology habench starts: Patroni with its timings, else the
+/// built-in orchestrator with its probes (None: a cluster that runs elsewhere).
+pub(super) fn model_of(cfg: &RunConfig) -> Option<crate::failover::band::RtoModel> {
+    use crate::failover::band::RtoModel;
+    let Target::Topology(spec) = &cfg.target else { return None };
+    Some(match &spec.engine {
+        Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
+        None => RtoModel::Builtin {
+            interval: cfg.orchestrator.probe_interval,
+            threshold: cfg.orchestrator.probe_threshold,
+            manual_delay: cfg.orchestrator.manual_delay,
+        },
+    })
 }
 
 /// report.md, report.html and charts/ of a finished run; a report that fails is a warning.

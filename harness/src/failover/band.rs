@@ -40,20 +40,6 @@ pub(crate) struct Band {
     pub inside: Option<bool>,
 }
 
-/// Who decides the failovers of a topology habench starts: Patroni with its timings, else the
-/// built-in orchestrator with its probes (None: a cluster that runs elsewhere).
-pub(crate) fn model_of(cfg: &crate::config::RunConfig) -> Option<RtoModel> {
-    let crate::config::Target::Topology(spec) = &cfg.target else { return None };
-    Some(match &spec.engine {
-        Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
-        None => RtoModel::Builtin {
-            interval: cfg.orchestrator.probe_interval,
-            threshold: cfg.orchestrator.probe_threshold,
-            manual_delay: cfg.orchestrator.manual_delay,
-        },
-    })
-}
-
 /// The band `model` predicts for `fault`, when it has one.
 pub(crate) fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
     let p = ALLOWANCE.as_secs_f64();
