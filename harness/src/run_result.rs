@@ -14,8 +14,8 @@ pub trait RunSink: Send {
     fn interval(&mut self, row: &IntervalRow, so_far: &Progress<'_>);
 }
 
-/// The state of the run after an interval.
-/// What the analysis of the trials needs of each interval.
+/// What the analysis of the trials and of an asynchronous setup's exposure needs of each
+/// interval.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct IntervalDigest {
     /// Interval end, seconds since the run started.
