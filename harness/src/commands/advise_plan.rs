@@ -152,7 +152,9 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
             Design::Cluster(_) => argv.extend(design.target()),
         }
         argv.extend(["--target-load".into(), format!("{}", o.load)]);
-        argv.extend(["--out".into(), folder.display().to_string(), "--quiet".into()]);
+        // Not quiet: its step lines ("capacity sync: step 3, 800/s (about 4 steps left)") are
+        // the progress within the experiment.
+        argv.extend(["--out".into(), folder.display().to_string()]);
         if o.quick {
             argv.push("--quick".into());
         }
