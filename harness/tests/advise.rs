@@ -219,6 +219,18 @@ fn a_quick_advise_runs_the_node_crash_trials_it_lacks_and_picks_sync() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
     assert_eq!(stderr.matches("done already").count(), 1, "nothing runs again: {stderr}");
+    // Another advise folder reusing the first one: nothing runs, the same answer.
+    let second = tmp.path().join("second");
+    let o = Command::new(env!("CARGO_BIN_EXE_habench"))
+        .args(["advise", "--load", "100/s", "--rto", "30s", "--designs", "single,sync", "--quick"])
+        .args(["--reuse", examples().join("capacity-sync").to_str().unwrap()])
+        .args(["--reuse", out.to_str().unwrap(), "--out", second.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("from the folders reused").count(), 2, "the search and the trial: {stderr}");
+    assert_eq!(read_json(&second.join("advise.json"))["answer"], a["answer"]);
     assert_eq!(read_json(&out.join("advise.json")), a, "the same evidence, the same decision");
 }
 

@@ -253,7 +253,8 @@ fn left_from(
     rest.iter().filter(|e| advise_plan::to_run(e, covered)).map(|e| advise_plan::estimate(e, opts)).sum()
 }
 
-/// A folder as evidence: a capacity search, a run, or a repeated run's trials. Its file reads
+/// A folder as evidence: a capacity search, a run, a repeated run's trials, or an advise
+/// folder's experiments. Its file reads
 /// stay on the runtime on purpose: advise reads folders before the first experiment and after
 /// the last (or between them), when no load, watcher or stall detector runs and nothing waits.
 fn collect(
@@ -261,6 +262,19 @@ fn collect(
     runs: &mut Vec<(PathBuf, RunData)>,
     searches: &mut Vec<(PathBuf, CapacityOutcome)>,
 ) -> anyhow::Result<()> {
+    if dir.join("advise.json").is_file() {
+        // An advise folder: every experiment folder in it.
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("summary.json").is_file() || p.join("capacity.json").is_file())
+            .collect();
+        subs.sort();
+        for s in subs {
+            collect(&s, runs, searches).with_context(|| s.display().to_string())?;
+        }
+        return Ok(());
+    }
     if dir.join("capacity.json").is_file() && !dir.join("summary.json").is_file() {
         searches.push((dir.to_path_buf(), crate::run_data::load_capacity(dir).map_err(anyhow::Error::msg)?));
         return Ok(());
