@@ -83,6 +83,7 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     if !planned.experiments.is_empty() || !planned.pruned.is_empty() {
         advice.reuse_rule = super::advise_reuse::REUSE_RULE.into();
     }
+    crate::analysis::advise::hint(&mut advice, &planned.hints);
     let json = serde_json::to_string_pretty(&advice)? + "\n";
     crate::store::write_atomic(&out.join("advise.json"), json.as_bytes())?;
     let md = crate::report::advice::write(&out, &advice).map_err(anyhow::Error::msg)?;

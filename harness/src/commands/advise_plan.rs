@@ -111,10 +111,17 @@ pub(crate) struct Plan {
     pub pruned: Vec<Pruned>,
     /// Designs that run with a setting the band model chose (`--tune`).
     pub tuned: Vec<(Design, Tuning)>,
+    /// Designs that run at their defaults although the band straddles the RTO: the setting
+    /// predicted to meet it, in words with its flags (named in the decision if they miss).
+    pub hints: Vec<(String, String)>,
 }
 
 /// The designs to run, each with the tuning it runs with; the pruned ones aside.
-fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(Design, Option<Tuning>)> {
+fn designs_to_run(
+    o: &PlanOptions,
+    pruned: &mut Vec<Pruned>,
+    hints: &mut Vec<(String, String)>,
+) -> Vec<(Design, Option<Tuning>)> {
     let mut out = Vec::new();
     for d in &o.designs {
         let Design::Topology(design) = *d else {
@@ -126,6 +133,11 @@ fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(Design, Opt
             continue;
         };
         let Some((outage, why)) = predict::ruled_out(design, &o.outages, model, o.rto) else {
+            let straddles =
+                o.outages.iter().any(|&x| predict::predict(design, x, model, o.rto) == predict::Prediction::Straddles);
+            if let Some(t) = predict::tune(design, &o.outages, model, o.rto).filter(|_| straddles) {
+                hints.push((design.as_str().to_string(), format!("{} ({})", t.what, t.flags.join(" "))));
+            }
             out.push((d.clone(), None));
             continue;
         };
@@ -141,7 +153,7 @@ fn designs_to_run(o: &PlanOptions, pruned: &mut Vec<Pruned>) -> Vec<(Design, Opt
 /// Every experiment of the plan, in order (capacity searches first), and what was left out.
 pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
     let mut plan = Plan::default();
-    let designs = designs_to_run(o, &mut plan.pruned);
+    let designs = designs_to_run(o, &mut plan.pruned, &mut plan.hints);
     let runs = &mut plan.experiments;
     for (design, _) in &designs {
         let d = design.as_str();
@@ -346,6 +358,11 @@ mod tests {
         let tuned: Vec<String> = p.experiments.iter().map(|e| e.folder.display().to_string()).collect();
         assert_eq!(tuned, ["/tmp/advise-plan-test/capacity-sync", "/tmp/advise-plan-test/sync-node-crash-tuned"]);
         assert!(p.experiments[1].argv.join(" ").ends_with("--no-heal --probe-interval 500ms --probe-threshold 3"));
+        // 12 s: the default probes straddle it (9-14 s): run at the defaults, the setting hinted.
+        (o.rto, o.tune) = (Duration::from_secs(12), false);
+        let p = plan(&o, dir);
+        assert_eq!(p.hints, [("sync".to_string(), p.hints[0].1.clone())]);
+        assert!(p.hints[0].1.contains("--probe-threshold"), "{:?}", p.hints);
     }
 
     #[test]

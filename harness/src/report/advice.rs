@@ -136,6 +136,13 @@ fn decision(a: &Advice) -> Vec<Block> {
         .collect();
     out.push(Block::Heading(2, "Decision".into()));
     out.push(table(&head, rows));
+    for d in a.designs.iter().filter(|d| d.tune_hint.is_some()) {
+        out.push(Block::Para(format!(
+            "{} misses only on RTO; predicted (not measured) to meet it: {}.",
+            d.design,
+            d.tune_hint.as_deref().unwrap_or_default()
+        )));
+    }
     if let Some(r) = &a.relaxation {
         out.push(Block::Para(format!(
             "No design meets every requirement. The smallest relaxation: {} with {}.",

@@ -84,6 +84,10 @@ pub(crate) struct DesignDecision {
     /// The setting its failover trials ran with when not the default (`--tune`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<String>,
+    /// When it misses only on RTO: the setting the band model predicts would meet it (a
+    /// prediction; `--tune` measures it when the design is ruled out before running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune_hint: Option<String>,
     pub cells: Vec<Cell>,
 }
 

@@ -75,7 +75,21 @@ fn decision(req: &Requirements, d: &DesignEvidence, outages: &[Outage]) -> Desig
         headroom: d.capacity.as_ref().and_then(|c| c.mst).map(|m| m / req.load),
         commit_p99_us: d.commit_p99_us,
         tuning: d.tuning.clone(),
+        tune_hint: None,
         cells,
+    }
+}
+
+/// Names, on each design that misses only on RTO, the setting predicted to meet it (`hints`:
+/// design and setting, from the band model).
+pub(crate) fn hint(advice: &mut Advice, hints: &[(String, String)]) {
+    for d in advice.designs.iter_mut() {
+        let missed: Vec<&Cell> =
+            d.cells.iter().filter(|c| !matches!(c.verdict, Verdict::Meets | Verdict::NotApplicable)).collect();
+        let only_rto = !missed.is_empty() && missed.iter().all(|c| c.requirement.starts_with("rto"));
+        if let (true, Some((_, t))) = (only_rto, hints.iter().find(|(name, _)| *name == d.design)) {
+            d.tune_hint = Some(t.clone());
+        }
     }
 }
 
@@ -295,6 +309,21 @@ mod tests {
         assert_eq!((cell.verdict, cell.figure.as_str()), (Verdict::NotApplicable, "n/a: no standby"));
         let a = decide(&r, &[single], &[n("single", false)], &[Outage::StandbyLoss]);
         assert_eq!(a.recommended, None, "an outage habench could not cause is not evidence");
+    }
+
+    #[test]
+    fn a_design_that_misses_only_on_rto_is_given_the_setting_predicted_to_meet_it() {
+        let r = req(20, Rpo::Messages(0));
+        let ev = [
+            design("patroni", 3, 1500.0, Some(25_000.0), 0, Some(true)),
+            design("async", 2, 1500.0, Some(25_000.0), 0, Some(false)),
+        ];
+        let mut a = decide(&r, &ev, &[], &[]);
+        let hints = [("patroni".to_string(), "ttl 20".to_string()), ("async".to_string(), "probes".to_string())];
+        hint(&mut a, &hints);
+        let by = |n: &str| a.designs.iter().find(|d| d.design == n).unwrap().tune_hint.clone();
+        assert_eq!(by("patroni").as_deref(), Some("ttl 20"));
+        assert_eq!(by("async"), None, "it also fails RPO: no setting of the failover fixes that");
     }
 
     #[test]

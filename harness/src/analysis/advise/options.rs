@@ -98,6 +98,7 @@ mod tests {
             headroom: Some(headroom),
             commit_p99_us: Some(p99_us),
             tuning: None,
+            tune_hint: None,
             cells: vec![cell("rto node-crash", rto_ms), cell("rpo node-crash", lost)],
         }
     }
