@@ -35,7 +35,7 @@ pub(crate) fn decide(req: &Requirements, evidence: &[DesignEvidence], not_run: &
             designs.push(decision(req, &bare, &outages));
         }
         let d = designs.iter_mut().find(|d| d.design == n.design).expect("just made");
-        ruled_out(d, &n.why);
+        ruled_out(d, n.ruled_out_by, &n.why);
     }
     for n in not_run {
         let Some(o) = n.outage else { continue };
@@ -93,13 +93,19 @@ pub(crate) fn hint(advice: &mut Advice, hints: &[(String, String)]) {
     }
 }
 
-/// A design the configuration ruled out before running: its unmeasured RTO cells fail on the
-/// prediction, which the cell says (it holds no figure).
-fn ruled_out(d: &mut DesignDecision, why: &str) {
-    for c in d.cells.iter_mut().filter(|c| c.verdict == Verdict::NoEvidence && c.requirement.starts_with("rto")) {
-        c.verdict = Verdict::Fails;
-        c.figure = format!("not run: {why}");
-        c.rule = "ruled out by the configuration's predicted RTO band, not measured".into();
+/// A design the configuration ruled out before running: the unmeasured RTO cell of the outage
+/// that ruled it out fails on the prediction, which the cell says (it holds no figure); its
+/// other unmeasured cells say they were not run.
+fn ruled_out(d: &mut DesignDecision, by: Option<Outage>, why: &str) {
+    let by = by.map(|o| format!("rto {}", o.as_str()));
+    for c in d.cells.iter_mut().filter(|c| c.verdict == Verdict::NoEvidence) {
+        if Some(&c.requirement) == by.as_ref() {
+            c.verdict = Verdict::Fails;
+            c.figure = format!("not run: {why}");
+            c.rule = "ruled out by the configuration's predicted RTO band, not measured".into();
+        } else {
+            c.figure = "not run: the design was ruled out before running".into();
+        }
     }
     d.eligible = false;
 }
@@ -282,7 +288,12 @@ mod tests {
             why: "one server: a lost host never comes back".into(),
             tuning: None,
         };
-        let a = decide(&r, &[design("sync", 2, 1500.0, Some(40_000.0), 0, Some(true))], &[pruned], &[]);
+        let sync = [design("sync", 2, 1500.0, Some(40_000.0), 0, Some(true))];
+        let both = decide(&r, &sync, std::slice::from_ref(&pruned), &[Outage::NodeCrash, Outage::PostmasterKill]);
+        let single = both.designs.iter().find(|d| d.design == "single").unwrap();
+        let kill = single.cells.iter().find(|c| c.requirement == "rto postmaster-kill").unwrap();
+        assert_eq!(kill.verdict, Verdict::NoEvidence, "a restart in place is not what ruled it out: {kill:?}");
+        let a = decide(&r, &sync, &[pruned], &[]);
         let single = a.designs.iter().find(|d| d.design == "single").expect("a row for the pruned design");
         let rto = single.cells.iter().find(|c| c.requirement == "rto node-crash").unwrap();
         assert_eq!(rto.verdict, Verdict::Fails);
