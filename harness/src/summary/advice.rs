@@ -81,6 +81,10 @@ pub(crate) struct DesignDecision {
     pub headroom: Option<f64>,
     /// Publish (commit) p99 at the load (µs), from the capacity search's steps around it.
     pub commit_p99_us: Option<u64>,
+    /// Whether a commit waits for a standby's confirmation (true: two copies before the
+    /// acknowledgement), false (asynchronous standbys), None (one copy of the data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits_confirmed: Option<bool>,
     /// The setting its failover trials ran with when not the default (`--tune`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<String>,

@@ -74,6 +74,7 @@ fn decision(req: &Requirements, d: &DesignEvidence, outages: &[Outage]) -> Desig
         eligible: cells.iter().all(|c| matches!(c.verdict, Verdict::Meets | Verdict::NotApplicable)),
         headroom: d.capacity.as_ref().and_then(|c| c.mst).map(|m| m / req.load),
         commit_p99_us: d.commit_p99_us,
+        commits_confirmed: d.commits_confirmed,
         tuning: d.tuning.clone(),
         tune_hint: None,
         cells,

@@ -1,5 +1,5 @@
 //! The trade-offs beside the ranking: among the eligible designs, the safest (least lost, then
-//! the shortest worst RTO), the cheapest (fewest servers, then the most headroom) and the one
+//! commits confirmed by a standby before they are acknowledged, then the shortest worst RTO), the cheapest (fewest servers, then the most headroom) and the one
 //! with the fastest commits (lowest commit p99), each with what it gives up against the
 //! recommended design. Pure: the judged designs in, at most three options out.
 
@@ -18,6 +18,9 @@ fn worst_loss(d: &DesignDecision) -> Option<f64> {
 /// What `d` gives up against `best`, in words (empty: nothing measured is worse).
 fn gives_up(d: &DesignDecision, best: &DesignDecision) -> String {
     let mut out = Vec::new();
+    if d.commits_confirmed != Some(true) && best.commits_confirmed == Some(true) {
+        out.push("no standby confirms a commit before it is acknowledged".to_string());
+    }
     if let (Some(a), Some(b)) = (d.servers, best.servers) {
         if a > b {
             out.push(format!("{} more server{}", a - b, if a - b == 1 { "" } else { "s" }));
@@ -52,8 +55,12 @@ pub(crate) fn options(designs: &[DesignDecision]) -> Vec<AdviceOption> {
     let eligible: Vec<&DesignDecision> = designs.iter().filter(|d| d.eligible).collect();
     let Some(&recommended) = eligible.first() else { return Vec::new() };
     let inf = |v: Option<f64>| v.unwrap_or(f64::INFINITY);
+    let two_copies = |d: &DesignDecision| d.commits_confirmed == Some(true);
     let safest = eligible.iter().min_by(|a, b| {
-        inf(worst_loss(a)).total_cmp(&inf(worst_loss(b))).then(inf(worst_rto(a)).total_cmp(&inf(worst_rto(b))))
+        inf(worst_loss(a))
+            .total_cmp(&inf(worst_loss(b)))
+            .then(two_copies(b).cmp(&two_copies(a)))
+            .then(inf(worst_rto(a)).total_cmp(&inf(worst_rto(b))))
     });
     let cheapest = eligible.iter().min_by(|a, b| {
         a.servers
@@ -97,6 +104,7 @@ mod tests {
             eligible: true,
             headroom: Some(headroom),
             commit_p99_us: Some(p99_us),
+            commits_confirmed: None,
             tuning: None,
             tune_hint: None,
             cells: vec![cell("rto node-crash", rto_ms), cell("rpo node-crash", lost)],
@@ -120,6 +128,10 @@ mod tests {
         assert!(o[0].gives_up.contains("headroom 1.80x instead of 2.00x"), "{}", o[0].gives_up);
         assert!(o[2].gives_up.starts_with("1 more server"), "{}", o[2].gives_up);
         assert!(o[1].gives_up.is_empty(), "the recommended design gives up nothing against itself");
+        // Two copies before the acknowledgement weigh before a faster failover.
+        let mut copies = ranked.clone();
+        copies[2].commits_confirmed = Some(true);
+        assert_eq!(options(&copies)[0].design, "patroni", "{:?}", options(&copies));
         let mut none = ranked.clone();
         none.iter_mut().for_each(|d| d.eligible = false);
         assert!(options(&none).is_empty());
