@@ -209,7 +209,14 @@ fn a_group_that_never_returns_loses_what_it_held_and_only_that() {
     let m = &s["parallel"]["maneuvers"][0];
     assert!(m["back_s"].is_null(), "{m}");
     let stranded = m["stranded"].as_u64().unwrap();
-    assert!(stranded > 0 && m["stranded_never_delivered"].as_u64() == Some(stranded), "lost = stranded: {m}");
+    let never = m["stranded_never_delivered"].as_u64().unwrap();
+    assert!(stranded > 0 && never > 0, "{m}");
+    // A completion in flight when the fault was logged may still have committed before the kill
+    // (its acknowledgement comes a few ms after): delivered, but only that close to the crash.
+    if never < stranded {
+        let late = m["extra_delay_ms"]["max"].as_f64().unwrap();
+        assert!(late < 1_000.0, "a group that never returns delivered a stranded message {late} ms later: {m}");
+    }
     // The checker could not read g1: every message g1 acknowledged is lost (the stranded ones,
     // and the delivered ones whose tracking went with it), and nothing of g2.
     let g1 = &s["parallel"]["per_group"][0];
