@@ -71,6 +71,26 @@ fn the_report_of_the_fixture_run_matches_its_snapshot_and_charts_render() {
     assert!(html.contains("<title>habench report: quick on single (quick-seed1)</title>"), "titled by what it is");
 }
 
+/// habench's own CPU is given per publish; above 25 % of the machine the report warns that the
+/// figures are partly habench's (the fixture's summary with its share raised).
+#[test]
+fn the_report_warns_when_habench_took_a_fair_part_of_the_cores() {
+    let root = temp();
+    let dir = root.path().join("busy");
+    copy_dir(&examples().join("quick-seed1"), &dir);
+    let path = dir.join("summary.json");
+    let mut s: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    s["cpu"]["harness"]["machine_share"] = 0.3.into();
+    s["cpu"]["harness"]["us_per_publish"] = 41.5.into();
+    std::fs::write(&path, serde_json::to_string(&s).unwrap()).unwrap();
+    habench::report::write(&dir).expect("report");
+    let md = read(&dir.join("report.md"));
+    assert!(md.contains("41.5 µs per publish"), "{md}");
+    assert!(md.contains("**Warning:** habench used more than 25 %"), "{md}");
+    let calm = reported(root.path(), "quick-seed1");
+    assert!(!read(&calm.join("report.md")).contains("**Warning:** habench used"), "the fixture used a few %");
+}
+
 #[test]
 fn a_repeated_run_s_trial_and_top_folder_match_their_snapshots() {
     let root = temp();

@@ -112,8 +112,14 @@ pub(crate) fn reports_section(cfg: &ReportsConfig, r: &ReportResult, measured_s:
 }
 
 /// The `cpu` section: CPU seconds per node and of habench itself over the measured phase, as
-/// cores (1.0 = one core busy), and habench's as a share of the machine.
-pub(crate) fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: usize) -> CpuSection {
+/// cores (1.0 = one core busy), and habench's as a share of the machine and per operation
+/// (`publishes`: acknowledged publishes or inserts, `messages`: deliveries, measured phase).
+pub(crate) fn cpu_section(
+    c: &CpuUsage,
+    primary: Option<&str>,
+    machine_cores: usize,
+    (publishes, messages): (u64, u64),
+) -> CpuSection {
     let nodes = c
         .by_node
         .iter()
@@ -124,10 +130,14 @@ pub(crate) fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: us
         })
         .collect();
     let cores = if c.wall_s > 0.0 { c.harness_s / c.wall_s } else { 0.0 };
+    let per = |n: u64| (n > 0).then(|| round2(c.harness_s * 1e6 / n as f64));
     let harness = HarnessCpu {
         cpu_s: round2(c.harness_s),
+        system_s: Some(round2(c.harness_sys_s)),
         cores: (cores * 1e4).round() / 1e4,
         machine_share: (cores / machine_cores.max(1) as f64 * 1e4).round() / 1e4,
+        us_per_publish: per(publishes),
+        us_per_message: per(messages),
     };
     CpuSection { wall_s: round2(c.wall_s), primary: primary.map(str::to_string), nodes, harness: Some(harness) }
 }
@@ -135,10 +145,21 @@ pub(crate) fn cpu_section(c: &CpuUsage, primary: Option<&str>, machine_cores: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::cpu::CpuUsage;
     use crate::measure::reports::{ReportSample, ReportStats};
     use habench_workloads::reporting::ReportKind;
     use habench_workloads::Outcome;
     use serde_json::json;
+
+    #[test]
+    fn habench_s_cpu_is_given_per_publish_and_per_message() {
+        let c = CpuUsage { harness_s: 2.0, harness_sys_s: 1.5, wall_s: 10.0, ..Default::default() };
+        let h = cpu_section(&c, None, 2, (100_000, 150_000)).harness.unwrap();
+        assert_eq!((h.us_per_publish, h.us_per_message, h.system_s), (Some(20.0), Some(13.33), Some(1.5)));
+        assert_eq!((h.cores, h.machine_share), (0.2, 0.1));
+        let none = cpu_section(&c, None, 2, (0, 0)).harness.unwrap();
+        assert_eq!((none.us_per_publish, none.us_per_message), (None, None), "nothing to divide by");
+    }
 
     #[test]
     fn the_section_has_per_target_figures_and_totals() {

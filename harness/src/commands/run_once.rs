@@ -387,8 +387,12 @@ async fn analyse(
         section.server_credentials = super::run_sso::server_credentials(st).await;
         summary.sso = Some(section);
     }
-    summary.cpu =
-        result.cpu.as_ref().map(|c| crate::analysis::reports::cpu_section(c, primary_node, crate::sysinfo::cores()));
+    let ok = |op| result.totals.op(op).map_or(0, |s| s.ok);
+    let ops = (ok(Op::Publish) + ok(Op::Insert), ok(Op::EndToEnd));
+    summary.cpu = result
+        .cpu
+        .as_ref()
+        .map(|c| crate::analysis::reports::cpu_section(c, primary_node, crate::sysinfo::cores(), ops));
     summary.reports =
         result.reports.as_ref().map(|r| crate::analysis::reports::reports_section(&cfg.reports, r, result.measured_s));
     if !cfg.faults.is_empty() {

@@ -24,13 +24,9 @@ fn ticks_per_s() -> f64 {
 pub(crate) struct CpuSnapshot {
     /// (pid, start ticks) -> (node name, CPU ticks).
     procs: HashMap<(u32, u64), (String, u64)>,
-    /// CPU seconds this process had used.
+    /// CPU seconds this process had used, user and system.
     own_s: f64,
-}
-
-/// CPU seconds (user + system) every thread of this process has used so far.
-pub(crate) fn own_cpu_s() -> f64 {
-    rusage_cpu_s(UsageWho::RUSAGE_SELF)
+    own_sys_s: f64,
 }
 
 /// CPU seconds of the children this process has reaped so far (a tool it ran to completion).
@@ -39,14 +35,21 @@ pub fn children_cpu_s() -> f64 {
 }
 
 fn rusage_cpu_s(who: UsageWho) -> f64 {
-    let Ok(ru) = getrusage(who) else { return 0.0 };
+    let (user, sys) = rusage_split_s(who);
+    user + sys
+}
+
+/// (user, system) CPU seconds.
+fn rusage_split_s(who: UsageWho) -> (f64, f64) {
+    let Ok(ru) = getrusage(who) else { return (0.0, 0.0) };
     let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-    s(ru.user_time()) + s(ru.system_time())
+    (s(ru.user_time()), s(ru.system_time()))
 }
 
 /// Takes a snapshot of the nodes `(name, postmaster pid)`.
 pub(crate) fn snapshot(nodes: &[(String, u32)]) -> CpuSnapshot {
-    let mut out = CpuSnapshot { own_s: own_cpu_s(), ..Default::default() };
+    let (user, sys) = rusage_split_s(UsageWho::RUSAGE_SELF);
+    let mut out = CpuSnapshot { own_s: user + sys, own_sys_s: sys, ..Default::default() };
     for (name, pm) in nodes {
         let mut pids = vec![*pm];
         pids.extend(procs::descendants(*pm).iter().map(|p| p.pid));
@@ -66,8 +69,10 @@ pub struct CpuUsage {
     pub by_node: BTreeMap<String, f64>,
     /// Node -> CPU seconds of the registered (report) backends on it.
     pub report_backends: BTreeMap<String, f64>,
-    /// CPU seconds habench itself used (all its threads: workers, driver, sampler, exporters).
+    /// CPU seconds habench itself used (all its threads: workers, driver, sampler, exporters),
+    /// and the system (kernel) part of it.
     pub harness_s: f64,
+    pub harness_sys_s: f64,
     /// Wall-clock seconds between the snapshots.
     pub wall_s: f64,
 }
@@ -76,7 +81,12 @@ pub struct CpuUsage {
 /// `report_pids` are (node, backend pid) of the report connections.
 pub(crate) fn usage(start: &CpuSnapshot, end: &CpuSnapshot, report_pids: &[(String, i32)], wall_s: f64) -> CpuUsage {
     let tps = ticks_per_s();
-    let mut u = CpuUsage { wall_s, harness_s: (end.own_s - start.own_s).max(0.0), ..Default::default() };
+    let mut u = CpuUsage {
+        wall_s,
+        harness_s: (end.own_s - start.own_s).max(0.0),
+        harness_sys_s: (end.own_sys_s - start.own_sys_s).max(0.0),
+        ..Default::default()
+    };
     for (key, (node, ticks)) in &end.procs {
         let before = start.procs.get(key).map(|(_, t)| *t).unwrap_or(0);
         let s = ticks.saturating_sub(before) as f64 / tps;

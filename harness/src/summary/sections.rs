@@ -234,8 +234,17 @@ pub(crate) struct NodeCpu {
 #[serde(default)]
 pub(crate) struct HarnessCpu {
     pub cpu_s: f64,
+    /// The kernel's part of `cpu_s` (system calls: sockets, timers, file writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_s: Option<f64>,
     pub cores: f64,
     pub machine_share: f64,
+    /// habench's CPU µs per acknowledged publish (or insert) and per delivered message of the
+    /// measured phase (everything it did in it, divided: ledger, histograms, sampler included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub us_per_publish: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub us_per_message: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]

@@ -6,6 +6,10 @@ use crate::report::sections::values::{fixed, us_as_ms};
 use crate::run_data::RunData;
 use crate::summary::Summary;
 
+/// habench's share of the machine above which the report warns that its figures are partly
+/// habench's own (it shares the cores with the servers it started).
+const HARNESS_SHARE_WARN: f64 = 0.25;
+
 pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
     let rows = d
         .ops()
@@ -54,12 +58,26 @@ pub(super) fn key_figures(d: &RunData, s: &Summary) -> Vec<Block> {
         )));
     }
     if let Some(h) = s.cpu.as_ref().and_then(|c| c.harness) {
+        let per = [("publish", h.us_per_publish), ("delivered message", h.us_per_message)]
+            .iter()
+            .filter_map(|(what, v)| v.map(|us| format!("{us:.1} µs per {what}")))
+            .collect::<Vec<_>>();
+        let per = if per.is_empty() { String::new() } else { format!("; {}", per.join(", ")) };
         out.push(Block::Para(format!(
-            "habench itself used {:.2} CPU-s over the measured phase: {:.3} of a core, {:.1} % of the machine.",
+            "habench itself used {:.2} CPU-s over the measured phase{}: {:.3} of a core, {:.1} % of the \
+             machine{per}.",
             h.cpu_s,
+            h.system_s.map(|k| format!(" ({k:.2} s of it in the kernel)")).unwrap_or_default(),
             h.cores,
             h.machine_share * 100.0
         )));
+        if h.machine_share > HARNESS_SHARE_WARN {
+            out.push(Block::Para(format!(
+                "**Warning:** habench used more than {:.0} % of this machine's cores while sharing them with \
+                 the servers it measured: the throughput and latency figures are partly habench's own.",
+                HARNESS_SHARE_WARN * 100.0
+            )));
+        }
     }
     if let Some(h) = &s.harness {
         out.push(Block::Para(harness_text(h)));
