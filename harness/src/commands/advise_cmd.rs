@@ -28,7 +28,7 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(format!("advise-{}", crate::timefmt::compact(SystemTime::now())))
     });
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    tokio::fs::create_dir_all(&out).await.with_context(|| format!("creating {}", out.display()))?;
     let mut runs = Vec::new();
     let mut searches = Vec::new();
     for dir in &args.reuse {
@@ -36,7 +36,12 @@ pub(crate) async fn run(args: AdviseArgs) -> anyhow::Result<()> {
     }
     let mut planned = advise_plan::Plan::default();
     if args.reuse.is_empty() || !args.designs.is_empty() || args.cluster.is_some() {
-        let mut opts = plan_options(&args)?;
+        // The cluster file, read off the runtime before anything is planned.
+        let cluster = match &args.cluster {
+            Some(f) => Some(tokio::fs::read_to_string(f).await.with_context(|| format!("--cluster {}", f.display()))?),
+            None => None,
+        };
+        let mut opts = plan_options(&args, cluster.as_deref())?;
         crate::capacity::slo::parse(&opts.slo).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
         let all = advise_plan::plan(&opts, &out).experiments;
         let (covered, unused) = super::advise_reuse::answered(&all, &opts.scenario, &runs, &searches);
@@ -117,28 +122,26 @@ fn not_run(p: &advise_plan::Plan) -> Vec<NotRun> {
 /// Who decides the failovers of `design` run from `scenario`: the RunConfig the plan's own run
 /// would build, so the prediction uses the scenario's orchestrator section.
 fn model(scenario: &str, design: crate::topology::TopologyKind) -> anyhow::Result<crate::failover::band::RtoModel> {
-    let argv = ["habench", "run", scenario, "--topology", design.as_str()];
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)?;
-    let crate::cli::Command::Run(a) = cli.command else { unreachable!("a run's command line") };
-    let cfg = super::options::run_config(&a).with_context(|| format!("scenario {scenario} on {}", design.as_str()))?;
+    let argv = ["run", scenario, "--topology", design.as_str()].map(String::from);
+    let cfg = advise_plan::run_config_of(&argv)
+        .map_err(|e| anyhow::anyhow!("scenario {scenario} on {}: {e}", design.as_str()))?;
     super::run_once::model_of(&cfg).context("no band model for a topology habench starts")
 }
 
-fn plan_options(args: &AdviseArgs) -> anyhow::Result<PlanOptions> {
+fn plan_options(args: &AdviseArgs, cluster_text: Option<&str>) -> anyhow::Result<PlanOptions> {
     use crate::topology::TopologyKind as K;
     let kinds = match args.designs.is_empty() {
         true => vec![K::Single, K::SharedDisk, K::Sync, K::Async, K::Patroni],
         false => args.designs.iter().map(|d| super::options::kind(*d)).collect(),
     };
     let outages = asked_outages(args);
-    let (designs, models) = match &args.cluster {
-        Some(f) => {
-            let text = std::fs::read_to_string(f).with_context(|| format!("--cluster {}", f.display()))?;
-            crate::cluster::ClusterFile::parse(&f.display().to_string(), &text)
+    let (designs, models) = match (&args.cluster, cluster_text) {
+        (Some(f), Some(text)) => {
+            let c = crate::cluster::ClusterFile::parse(&f.display().to_string(), text)
                 .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
-            (vec![Design::Cluster(f.clone())], Vec::new())
+            (vec![Design::Cluster(f.clone(), std::sync::Arc::new(c))], Vec::new())
         }
-        None => {
+        _ => {
             let models = kinds.iter().map(|&d| Ok((d, model(&args.scenario, d)?))).collect::<anyhow::Result<_>>()?;
             (kinds.into_iter().map(Design::Topology).collect(), models)
         }
@@ -264,7 +267,8 @@ fn collect(
     searches: &mut Vec<(PathBuf, CapacityOutcome)>,
 ) -> anyhow::Result<()> {
     if dir.join("advise.json").is_file() {
-        // An advise folder: every experiment folder in it.
+        // An advise folder: every experiment folder in it (a directory listing, read like the
+        // files below: before the first experiment or between them, when nothing waits).
         let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)?
             .flatten()
             .map(|e| e.path())

@@ -14,11 +14,22 @@ use crate::summary::Outage;
 use crate::topology::TopologyKind;
 
 /// What the plan judges: a topology habench starts, or the user's cluster as it is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Design {
     Topology(TopologyKind),
-    /// A cluster file (`--cluster`): faults through its commands, no pruning or tuning.
-    Cluster(PathBuf),
+    /// A cluster file (`--cluster`), read and checked once before planning: faults through its
+    /// commands, no pruning or tuning.
+    Cluster(PathBuf, std::sync::Arc<crate::cluster::ClusterFile>),
+}
+
+impl PartialEq for Design {
+    fn eq(&self, other: &Design) -> bool {
+        match (self, other) {
+            (Design::Topology(a), Design::Topology(b)) => a == b,
+            (Design::Cluster(a, _), Design::Cluster(b, _)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Design {
@@ -26,7 +37,7 @@ impl Design {
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Design::Topology(k) => k.as_str(),
-            Design::Cluster(_) => "cluster",
+            Design::Cluster(..) => "cluster",
         }
     }
 
@@ -34,7 +45,7 @@ impl Design {
     fn target(&self) -> [String; 2] {
         match self {
             Design::Topology(k) => ["--topology".into(), k.as_str().into()],
-            Design::Cluster(f) => ["--cluster".into(), f.display().to_string()],
+            Design::Cluster(f, _) => ["--cluster".into(), f.display().to_string()],
         }
     }
 
@@ -44,11 +55,7 @@ impl Design {
             Design::Topology(k) => {
                 crate::config::faults::check_fault(kind, Some(*k), crate::config::WorkloadKind::Messagebox)
             }
-            Design::Cluster(f) => {
-                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let c = crate::cluster::ClusterFile::parse(&f.display().to_string(), &text)?;
-                kind.applies_to_cluster(&c)
-            }
+            Design::Cluster(_, c) => kind.applies_to_cluster(c),
         }
     }
 }
@@ -161,7 +168,7 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
         let mut argv = vec!["capacity".to_string(), o.scenario.clone(), "--slo".into(), o.slo.clone()];
         match design {
             Design::Topology(_) => argv.extend(["--topologies".into(), d.into()]),
-            Design::Cluster(_) => argv.extend(design.target()),
+            Design::Cluster(..) => argv.extend(design.target()),
         }
         argv.extend(["--target-load".into(), format!("{}", o.load)]);
         // Not quiet: its step lines ("capacity sync: step 3, 800/s (about 4 steps left)") are
@@ -217,6 +224,15 @@ pub(crate) fn plan(o: &PlanOptions, dir: &Path) -> Plan {
         }
     }
     plan
+}
+
+/// The configuration a `habench run ...` command line (without the program name) resolves to,
+/// parsed and checked as the run itself would.
+pub(crate) fn run_config_of(argv: &[String]) -> Result<crate::config::RunConfig, String> {
+    let argv = std::iter::once("habench".to_string()).chain(argv.iter().cloned());
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).map_err(|err| err.to_string())?;
+    let crate::cli::Command::Run(a) = cli.command else { return Err("not a run's command line".into()) };
+    super::options::run_config(&a).map_err(|err| err.to_string())
 }
 
 /// About how long an experiment takes on this kind of machine: a quick capacity search about
@@ -370,9 +386,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("c.toml");
         let nodes = "[[nodes]]\nname = \"n1\"\ndsn = \"host=127.0.0.1 port=1 user=postgres\"\n[nodes.commands]\nkill = \"true\"\n";
-        std::fs::write(&file, nodes).unwrap();
+        let cluster = crate::cluster::ClusterFile::parse(&file.display().to_string(), nodes).unwrap();
         let mut o = options();
-        (o.designs, o.outages) = (vec![Design::Cluster(file.clone())], vec![Outage::NodeCrash, Outage::PostmasterKill]);
+        let design = Design::Cluster(file.clone(), std::sync::Arc::new(cluster));
+        (o.designs, o.outages) = (vec![design], vec![Outage::NodeCrash, Outage::PostmasterKill]);
         let p = plan(&o, tmp.path());
         let argv: Vec<String> = p.experiments.iter().map(|e| e.argv.join(" ")).collect();
         assert_eq!(argv.len(), 2, "{argv:?}");

@@ -21,10 +21,7 @@ pub(crate) const REUSE_RULE: &str = "a reused run answers an experiment of the p
 /// What the plan's experiment would put in its manifest's `config`: the same command line,
 /// parsed and resolved as the run would.
 fn planned_config(e: &Experiment) -> Result<serde_json::Value, String> {
-    let argv = std::iter::once("habench".to_string()).chain(e.argv.iter().cloned());
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).map_err(|err| err.to_string())?;
-    let crate::cli::Command::Run(a) = cli.command else { return Err("not a run".into()) };
-    let cfg = super::options::run_config(&a).map_err(|err| err.to_string())?;
+    let cfg = super::advise_plan::run_config_of(&e.argv)?;
     serde_json::to_value(&cfg).map_err(|err| err.to_string())
 }
 
