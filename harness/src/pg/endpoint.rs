@@ -51,7 +51,12 @@ impl Endpoint {
         crate::pg::worker_conn::connect(&self.config, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())
     }
 
-    /// The same with habench's wire client (the calibration insert).
+    /// One attempt at a wire connection (a parallel group's publisher: no retry).
+    pub(crate) async fn connect_wire_once(&self) -> Result<WireConn, String> {
+        wire::connect(&self.config, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())
+    }
+
+    /// The same with habench's wire client (the workers' default).
     pub(crate) async fn connect_wire(
         &self,
         deadline: Instant,

@@ -2,9 +2,9 @@
 //! once, one prebuilt call per insert (the payload size does not change during a run).
 
 use habench_workloads::messagebox::{schema, OpError};
-use habench_workloads::{classify_sqlstate, Phase};
 
 use crate::pg::wire::{Call, WireConn, WireError, INT4_OID};
+use crate::runner::wire_messagebox::op_error;
 
 const STATEMENT: &str = "habench_insert";
 
@@ -26,10 +26,6 @@ impl WireInsert {
 
     /// One INSERT in its own transaction (the statement is the commit).
     pub(crate) async fn insert(&mut self) -> Result<(), OpError> {
-        self.conn.execute(&self.call).await.map(|_| ()).map_err(|e| OpError {
-            outcome: classify_sqlstate(e.code.as_deref(), Phase::Commit),
-            closed: e.closed,
-            message: e.message,
-        })
+        self.conn.execute(&self.call).await.map(|_| ()).map_err(op_error)
     }
 }

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use habench_workloads::messagebox::{Delivery, HostSession, OpError};
+use habench_workloads::messagebox::{Delivery, OpError};
 use habench_workloads::rng::Rng;
 use habench_workloads::Outcome;
 use tokio::sync::watch;
 
 use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
-use crate::pg::worker_conn::ConnInfo;
+use crate::runner::host_conn::HostConn;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
 use crate::runner::sso_worker;
@@ -38,7 +38,7 @@ pub(crate) async fn host_instance(
     let rec = sh.recorders.register();
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
-    let mut session: Option<(HostSession, ConnInfo)> = None;
+    let mut session: Option<HostConn> = None;
     // With a master secret server, nothing is processed before the secret is fetched.
     let mut secret = Vec::new();
     if let Some(st) = &sh.sso {
@@ -58,7 +58,7 @@ pub(crate) async fn host_instance(
             }
         }
         if session.is_none() {
-            session = sh.worker_session(&endpoint, &mut stop, |c| HostSession::prepare(c, &host.name, &instance)).await;
+            session = HostConn::connect(&sh, &endpoint, &mut stop, (&host.name, &instance)).await;
             if session.is_none() {
                 if Instant::now() >= sh.hard_end {
                     break;
@@ -66,10 +66,10 @@ pub(crate) async fn host_instance(
                 continue;
             }
         }
-        let (s, info) = session.as_ref().expect("connected");
+        let s = session.as_mut().expect("connected");
         let t0 = Instant::now();
-        let waits_before = info.cancelled_waits();
-        let dequeue = info.cancel_after(sh.cfg.sync_wait_timeout, s.dequeue(i64::from(host.batch_size)));
+        let waits_before = s.cancelled_waits();
+        let dequeue = s.dequeue(i64::from(host.batch_size), sh.cfg.sync_wait_timeout);
         let batch = match tokio::time::timeout(sh.cfg.op_timeout, dequeue).await {
             Ok(r) => r,
             Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
@@ -95,7 +95,7 @@ pub(crate) async fn host_instance(
             }
             continue;
         }
-        rec.record(Op::Dequeue, info.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
+        rec.record(Op::Dequeue, s.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
         if host_idx == 0 && sh.kills.take_host_kill() {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
@@ -122,7 +122,7 @@ pub(crate) async fn host_instance(
                 sso_worker::decrypt(st, &secret, d.msg_id);
             }
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
-            if finish(&sh, (s, info), &rec, (host_idx, &host.name, group_no), &instance, d, suspend).await {
+            if finish(&sh, s, &rec, (host_idx, &host.name, group_no), &instance, d, suspend).await {
                 session = None;
                 break;
             }
@@ -133,7 +133,7 @@ pub(crate) async fn host_instance(
 /// Completes or suspends one delivery. Returns true when the connection must be replaced.
 async fn finish(
     sh: &Shared,
-    (s, info): (&HostSession, &ConnInfo),
+    s: &mut HostConn,
     rec: &WorkerRecorder,
     (host_idx, host, group): (usize, &str, u8),
     instance: &str,
@@ -143,14 +143,8 @@ async fn finish(
     let t0 = Instant::now();
     let e2e_us = sh.clock.epoch_us(t0).saturating_sub(d.intended_us).max(0);
     let (op, event) = if suspend { (Op::Suspend, Event::Suspend) } else { (Op::Complete, Event::Complete) };
-    let waits_before = info.cancelled_waits();
-    let work = info.cancel_after(sh.cfg.sync_wait_timeout, async {
-        if suspend {
-            s.suspend(d, e2e_us).await
-        } else {
-            s.complete(d, e2e_us).await
-        }
-    });
+    let waits_before = s.cancelled_waits();
+    let work = s.finish(d, e2e_us, suspend, sh.cfg.sync_wait_timeout);
     let result = match tokio::time::timeout(sh.cfg.op_timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
@@ -158,7 +152,7 @@ async fn finish(
     let done = Instant::now();
     let latency_us = micros_between(t0, done);
     let (outcome, held, closed) = match &result {
-        Ok(held) => (info.acknowledged_since(waits_before), *held, false),
+        Ok(held) => (s.acknowledged_since(waits_before), *held, false),
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
             if e.outcome == Outcome::Unknown {
@@ -202,7 +196,7 @@ async fn finish(
         held,
         latency_us,
         attempts: d.attempts,
-        server_port: info.server_port,
+        server_port: s.server_port(),
         group,
     });
     closed

@@ -6,6 +6,7 @@ mod alarm;
 mod balancer_probe;
 mod calibration;
 pub(crate) mod group_ledger;
+mod host_conn;
 mod host_instance;
 pub mod ledger;
 pub(crate) mod pacing;
@@ -21,6 +22,7 @@ mod threads;
 pub(crate) mod throttle;
 mod watchdog;
 mod watchers;
+mod wire_messagebox;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;

@@ -19,6 +19,7 @@ use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::pacing::Schedule;
 use crate::runner::shared::{Counters, Shared};
 use crate::runner::watchdog::{TimedOut, Watchdog};
+use crate::runner::wire_messagebox::WirePublish;
 
 /// Where a publisher's next message and its intended start come from.
 #[derive(Debug, Clone)]
@@ -27,26 +28,46 @@ pub(crate) enum Pace {
     Closed,
 }
 
-/// A publisher's connection: tokio-postgres (MessageBox, or the insert with that driver) or
-/// habench's wire client (the calibration insert).
+/// A publisher's connection: habench's wire client (the default: MessageBox publishes or the
+/// calibration insert) or tokio-postgres (`--driver tokio-postgres`).
 #[derive(Debug)]
 enum Session {
     Driver(Box<PublishSession>, ConnInfo),
-    Wire(WireInsert),
+    WireInsert(WireInsert),
+    WirePublish(Box<WirePublish>),
 }
 
 impl Session {
     fn is_closed(&self) -> bool {
         match self {
             Session::Driver(s, _) => s.is_closed(),
-            Session::Wire(s) => s.is_closed(),
+            Session::WireInsert(s) => s.is_closed(),
+            Session::WirePublish(s) => s.worker.is_closed(),
         }
     }
 
-    fn info(&self) -> Option<&ConnInfo> {
+    /// Cancelled-wait warnings so far (None: the calibration's wire insert does not count them).
+    fn cancelled_waits(&self) -> Option<u64> {
         match self {
-            Session::Driver(_, info) => Some(info),
-            Session::Wire(_) => None,
+            Session::Driver(_, info) => Some(info.cancelled_waits()),
+            Session::WireInsert(_) => None,
+            Session::WirePublish(s) => Some(s.worker.cancelled_waits()),
+        }
+    }
+
+    fn acknowledged_since(&self, before: Option<u64>) -> Outcome {
+        match (self, before) {
+            (Session::Driver(_, info), Some(b)) => info.acknowledged_since(b),
+            (Session::WirePublish(s), Some(b)) => s.worker.acknowledged_since(b),
+            _ => Outcome::Ok,
+        }
+    }
+
+    fn server_port(&self) -> u16 {
+        match self {
+            Session::Driver(_, info) => info.server_port,
+            Session::WireInsert(_) => 0,
+            Session::WirePublish(s) => s.worker.server_port,
         }
     }
 }
@@ -133,6 +154,22 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
 /// One attempt at a parallel group's connection (no retry: the next publish may go elsewhere).
 async fn connect_group(sh: &Shared, group: usize) -> Option<Session> {
     let endpoint = sh.group_endpoint(group);
+    if sh.cfg.workload.driver == Driver::Wire {
+        let conn = match endpoint.connect_wire_once().await {
+            Ok(c) => c,
+            Err(e) => {
+                sh.note_error("connect", &e);
+                return None;
+            }
+        };
+        return match WirePublish::prepare(conn, &sh.cfg.workload.messagebox).await {
+            Ok(s) => Some(Session::WirePublish(Box::new(s))),
+            Err(e) => {
+                sh.note_error("prepare", &e.message);
+                None
+            }
+        };
+    }
     let (client, info) = match endpoint.connect_worker_once().await {
         Ok(c) => c,
         Err(e) => {
@@ -192,23 +229,18 @@ async fn throttle_wait(sh: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
 
 async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Session> {
     let w = &sh.cfg.workload;
-    if w.kind == WorkloadKind::Insert && w.driver == Driver::Wire {
-        let conn = match sh.endpoint.connect_wire(sh.hard_end, stop).await {
-            Ok(c) => c,
-            Err(e) => {
-                sh.note_error("connect", &e);
-                return None;
-            }
-        };
-        return match WireInsert::prepare(conn, w.payload_bytes as i32).await {
-            Ok(s) => Some(Session::Wire(s)),
-            Err(e) => {
-                sh.note_error("prepare", &e.message);
-                None
-            }
-        };
-    }
     let mb = &sh.cfg.workload.messagebox;
+    match (w.kind, w.driver) {
+        (WorkloadKind::Insert, Driver::Wire) => {
+            let s = sh.wire_session(&sh.endpoint, stop, |c| WireInsert::prepare(c, w.payload_bytes as i32)).await?;
+            return Some(Session::WireInsert(s));
+        }
+        (WorkloadKind::Messagebox, Driver::Wire) => {
+            let s = sh.wire_session(&sh.endpoint, stop, |c| WirePublish::prepare(c, mb)).await?;
+            return Some(Session::WirePublish(Box::new(s)));
+        }
+        (_, Driver::TokioPostgres) => {}
+    }
     let (s, info) = sh.worker_session(&sh.endpoint, stop, |c| PublishSession::prepare(c, mb)).await?;
     Some(Session::Driver(Box::new(s), info))
 }
@@ -232,10 +264,13 @@ async fn publish_one(
             (Op::Publish, Event::Publish, mtype.name.clone(), body)
         }
     };
-    let waits_before = s.info().map(ConnInfo::cancelled_waits);
+    let waits_before = s.cancelled_waits();
     let work = async {
         match s {
-            Session::Wire(w) => w.insert().await.map(|_| 0),
+            Session::WireInsert(w) => w.insert().await.map(|_| 0),
+            Session::WirePublish(w) => {
+                w.publish((msg_id, &subject, body, sh.clock.epoch_us(intended)), cfg.sync_wait_timeout).await
+            }
             Session::Driver(d, info) if op == Op::Insert => {
                 info.cancel_after(cfg.sync_wait_timeout, d.insert(body as i32)).await.map(|_| 0)
             }
@@ -251,7 +286,7 @@ async fn publish_one(
     };
     let done = Instant::now();
     let latency_us = micros_between(intended, done);
-    let acked = s.info().zip(waits_before).map_or(Outcome::Ok, |(i, w)| i.acknowledged_since(w));
+    let acked = s.acknowledged_since(waits_before);
     let outcome = sh.count_publish(op.as_str(), &result, acked);
     let closed = result.as_ref().is_err_and(|e| e.closed || s.is_closed());
     rec.record(op, outcome, latency_us);
@@ -261,7 +296,7 @@ async fn publish_one(
         return closed;
     }
     let entry = LedgerEntry::publish(event, sh.clock.epoch_us(done), msg_id, subject, outcome, latency_us);
-    let server_port = s.info().map_or(0, |i| i.server_port);
+    let server_port = s.server_port();
     let _ = sh.ledger.send(LedgerEntry { server_port, group: sh.group_no(group), ..entry });
     closed
 }

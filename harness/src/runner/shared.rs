@@ -165,4 +165,31 @@ impl Shared {
             }
         }
     }
+
+    /// The same over habench's wire client.
+    pub(crate) async fn wire_session<S, F, Fut>(
+        &self,
+        endpoint: &Endpoint,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+        prepare: F,
+    ) -> Option<S>
+    where
+        F: FnOnce(crate::pg::wire::WireConn) -> Fut,
+        Fut: std::future::Future<Output = Result<S, crate::pg::wire::WireError>>,
+    {
+        let conn = match endpoint.connect_wire(self.hard_end, stop).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.note_error("connect", &e);
+                return None;
+            }
+        };
+        match prepare(conn).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.note_error("prepare", &e.message);
+                None
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio_postgres::config::{Host, SslMode, TargetSessionAttrs};
 use tokio_postgres::Config;
 
-use super::{Stream, WireConn, WireError};
+use super::{Stream, WireCancel, WireConn, WireError};
 
 const DEFAULT_PORT: u16 = 5432;
 
@@ -89,6 +89,9 @@ async fn open(cfg: &Config, user: &str, host: &Host, port: u16) -> Result<WireCo
     frontend::startup_message(params, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
     conn.write_all(&buf).await?;
     let read_only = authenticate(&mut conn, user, cfg.get_password()).await?;
+    if let (Host::Tcp(h), Some((process_id, secret_key))) = (host, conn.backend_key) {
+        conn.cancel = Some(WireCancel { host: h.clone(), port, process_id, secret_key });
+    }
     let attrs = cfg.get_target_session_attrs();
     let want_read_only = match attrs {
         TargetSessionAttrs::ReadWrite => false,
@@ -121,7 +124,8 @@ async fn authenticate(conn: &mut WireConn, user: &str, password: Option<&[u8]>) 
     loop {
         let mut out = BytesMut::new();
         match conn.read().await? {
-            Message::AuthenticationOk | Message::BackendKeyData(_) | Message::NoticeResponse(_) => {}
+            Message::AuthenticationOk | Message::NoticeResponse(_) => {}
+            Message::BackendKeyData(k) => conn.backend_key = Some((k.process_id(), k.secret_key())),
             Message::AuthenticationCleartextPassword => frontend::password_message(need_password()?, &mut out).map_err(protocol)?,
             Message::AuthenticationMd5Password(b) => {
                 let hash = md5_hash(user.as_bytes(), need_password()?, b.salt());

@@ -1,15 +1,20 @@
-//! A lean PostgreSQL wire-protocol client for the calibration INSERT.
+//! A lean PostgreSQL wire-protocol client for the workers' statements (the calibration INSERT
+//! and the MessageBox operations).
 //!
 //! tokio-postgres runs every connection as two tasks (the client and a connection task that
 //! owns the socket), so each operation costs two task wake-ups and a channel hop on top of the
 //! socket. Here a connection is a socket owned by the task that uses it: an execution writes a
 //! prebuilt Bind/Execute/Sync and reads until ReadyForQuery, as libpq does for pgbench. It
-//! speaks what the calibration needs and no more: startup with trust, password, md5 and
+//! speaks what the workers need and no more: startup with trust, password, md5 and
 //! SCRAM-SHA-256 authentication, the listener's host list with `target_session_attrs`
-//! (see `connect`), statements with int4 parameters prepared once, and server errors with their
-//! SQLSTATE. No TLS. Message encoding and decoding are postgres-protocol's (the codecs
+//! (see `connect`), statements prepared once with binary int4, int8, text and bytea[]
+//! parameters (`call`), integer results, server errors with their SQLSTATE, the server's
+//! warnings that a commit stopped waiting for synchronous replication (counted), and cancel
+//! requests (`cancel`). No TLS. Message encoding and decoding are postgres-protocol's (the codecs
 //! tokio-postgres uses).
 
+mod call;
+mod cancel;
 mod connect;
 
 use std::fmt;
@@ -20,10 +25,16 @@ use postgres_protocol::message::{backend, frontend};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+pub(crate) use call::{CallBuf, Param};
+pub(crate) use cancel::WireCancel;
 pub use connect::connect;
 
-/// PostgreSQL's type oid of int4.
+/// PostgreSQL's type oids of the parameters the wire client binds.
 pub const INT4_OID: u32 = 23;
+pub(crate) const INT8_OID: u32 = 20;
+pub(crate) const TEXT_OID: u32 = 25;
+pub(crate) const BYTEA_ARRAY_OID: u32 = 1001;
+const BYTEA_OID: u32 = 17;
 
 /// What went wrong on a wire connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,13 +100,22 @@ pub struct WireConn {
     rbuf: BytesMut,
     /// Set once an I/O or fatal error was seen.
     closed: bool,
+    /// What a cancel request needs: the server's address, and the backend's key (startup).
+    cancel: Option<WireCancel>,
+    /// Warnings "canceling wait for synchronous replication" received so far.
+    cancelled_waits: u64,
+    /// The backend's process id and secret key (startup's BackendKeyData).
+    backend_key: Option<(i32, i32)>,
 }
 
 /// What an exchange returned.
 #[derive(Debug, Default)]
-struct Reply {
-    rows: u64,
+pub(crate) struct Reply {
+    /// The rows of the last command tag.
+    pub rows: u64,
     first_value: Option<String>,
+    /// With `ints`: every field of every data row, row after row, as integers.
+    pub ints: Vec<i64>,
 }
 
 /// A prebuilt execution of a prepared statement (Bind + Execute + Sync).
@@ -104,11 +124,31 @@ pub struct Call(BytesMut);
 
 impl WireConn {
     fn new(stream: Stream) -> WireConn {
-        WireConn { stream, rbuf: BytesMut::with_capacity(8192), closed: false }
+        WireConn {
+            stream,
+            rbuf: BytesMut::with_capacity(8192),
+            closed: false,
+            cancel: None,
+            cancelled_waits: 0,
+            backend_key: None,
+        }
     }
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Warnings "canceling wait for synchronous replication" received so far. The warning
+    /// arrives within the exchange of the commit it concerns, so a count read after the answer
+    /// includes it.
+    pub(crate) fn cancelled_waits(&self) -> u64 {
+        self.cancelled_waits
+    }
+
+    /// How to ask the server to cancel this session's statement (None: a Unix socket, or no
+    /// key sent).
+    pub(crate) fn cancel_token(&self) -> Option<WireCancel> {
+        self.cancel.clone()
     }
 
     async fn write_all(&mut self, buf: &[u8]) -> Result<(), WireError> {
@@ -155,7 +195,9 @@ impl WireConn {
 
     /// Reads to the end of an exchange (ReadyForQuery): the rows of the last command tag and
     /// the first column of the first data row, or the first server error of the exchange.
-    async fn finish(&mut self) -> Result<Reply, WireError> {
+    /// With `ints`, every field of every row is read as an integer (text format); a field that
+    /// is NULL or no integer fails the exchange.
+    async fn finish(&mut self, ints: bool) -> Result<Reply, WireError> {
         let mut reply = Reply::default();
         let mut err = None;
         loop {
@@ -167,11 +209,27 @@ impl WireConn {
                     }
                 }
                 backend::Message::CommandComplete(c) => reply.rows = rows_of(c.tag().unwrap_or("")),
+                backend::Message::DataRow(row) if ints => {
+                    let mut fields = row.ranges();
+                    while let Ok(Some(field)) = fields.next() {
+                        match field.and_then(|r| std::str::from_utf8(&row.buffer()[r]).ok()?.parse().ok()) {
+                            Some(v) => reply.ints.push(v),
+                            None if err.is_none() => {
+                                err = Some(WireError {
+                                    closed: false,
+                                    ..WireError::client("a result field is no integer")
+                                })
+                            }
+                            None => {}
+                        }
+                    }
+                }
                 backend::Message::DataRow(row) if reply.first_value.is_none() => {
                     if let Ok(Some(Some(range))) = row.ranges().next() {
                         reply.first_value = Some(String::from_utf8_lossy(&row.buffer()[range]).into_owned());
                     }
                 }
+                backend::Message::NoticeResponse(body) if is_cancelled_wait(&body) => self.cancelled_waits += 1,
                 backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
                 // Bind/Parse complete, notices, parameter changes: nothing to keep.
                 _ => {}
@@ -186,7 +244,7 @@ impl WireConn {
             .map_err(|e| WireError::client(e.to_string()))?;
         frontend::sync(&mut buf);
         self.write_all(&buf).await?;
-        self.finish().await.map(|_| ())
+        self.finish(false).await.map(|_| ())
     }
 
     /// Runs one simple-protocol query and returns the first column of its first row.
@@ -194,13 +252,19 @@ impl WireConn {
         let mut buf = BytesMut::new();
         frontend::query(sql, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
         self.write_all(&buf).await?;
-        self.finish().await.map(|r| r.first_value)
+        self.finish(false).await.map(|r| r.first_value)
     }
 
     /// Runs a prebuilt call; returns the rows its command affected.
     pub async fn execute(&mut self, call: &Call) -> Result<u64, WireError> {
         self.write_all(&call.0).await?;
-        self.finish().await.map(|r| r.rows)
+        self.finish(false).await.map(|r| r.rows)
+    }
+
+    /// Runs the call in `call` (see `CallBuf`); returns its integer results.
+    pub(crate) async fn query_ints(&mut self, call: &CallBuf) -> Result<Reply, WireError> {
+        self.write_all(call.bytes()).await?;
+        self.finish(true).await
     }
 
     /// Says goodbye (best effort).
@@ -233,6 +297,20 @@ impl Call {
         frontend::sync(&mut buf);
         Ok(Call(buf))
     }
+}
+
+/// The server's warning that a commit stopped waiting for synchronous replication.
+fn is_cancelled_wait(body: &backend::NoticeResponseBody) -> bool {
+    let (mut code, mut message) = (String::new(), String::new());
+    let mut fields = body.fields();
+    while let Ok(Some(f)) = fields.next() {
+        match f.type_() {
+            b'C' => code = String::from_utf8_lossy(f.value_bytes()).into_owned(),
+            b'M' => message = String::from_utf8_lossy(f.value_bytes()).into_owned(),
+            _ => {}
+        }
+    }
+    habench_workloads::is_cancelled_sync_wait(&code, &message)
 }
 
 /// The row count at the end of a command tag (`INSERT 0 1`, `UPDATE 5`, `SELECT 3`).
