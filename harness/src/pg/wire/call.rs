@@ -10,7 +10,7 @@ use super::{WireError, BYTEA_OID};
 
 /// A parameter, sent in binary; its type is the one the statement was prepared with.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Param<'a> {
+pub enum Param<'a> {
     Int4(i32),
     Int8(i64),
     Text(&'a str),
@@ -45,11 +45,11 @@ impl Param<'_> {
 /// The reusable buffer of a session's calls: Bind (unnamed portal, binary parameters, text
 /// results) + Execute + Sync.
 #[derive(Debug, Default)]
-pub(crate) struct CallBuf(BytesMut);
+pub struct CallBuf(BytesMut);
 
 impl CallBuf {
     /// Encodes a call of the prepared statement `statement` with `params`, replacing the last.
-    pub(crate) fn set(&mut self, statement: &str, params: &[Param<'_>]) -> Result<&mut Self, WireError> {
+    pub fn set(&mut self, statement: &str, params: &[Param<'_>]) -> Result<&mut Self, WireError> {
         self.0.clear();
         frontend::bind(
             "",
@@ -66,7 +66,7 @@ impl CallBuf {
         Ok(self)
     }
 
-    pub(crate) fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &[u8] {
         &self.0
     }
 }

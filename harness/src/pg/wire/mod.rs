@@ -25,15 +25,15 @@ use postgres_protocol::message::{backend, frontend};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
-pub(crate) use call::{CallBuf, Param};
+pub use call::{CallBuf, Param};
 pub(crate) use cancel::WireCancel;
 pub use connect::connect;
 
 /// PostgreSQL's type oids of the parameters the wire client binds.
 pub const INT4_OID: u32 = 23;
-pub(crate) const INT8_OID: u32 = 20;
-pub(crate) const TEXT_OID: u32 = 25;
-pub(crate) const BYTEA_ARRAY_OID: u32 = 1001;
+pub const INT8_OID: u32 = 20;
+pub const TEXT_OID: u32 = 25;
+pub const BYTEA_ARRAY_OID: u32 = 1001;
 const BYTEA_OID: u32 = 17;
 
 /// What went wrong on a wire connection.
@@ -110,7 +110,7 @@ pub struct WireConn {
 
 /// What an exchange returned.
 #[derive(Debug, Default)]
-pub(crate) struct Reply {
+pub struct Reply {
     /// The rows of the last command tag.
     pub rows: u64,
     first_value: Option<String>,
@@ -123,6 +123,12 @@ pub(crate) struct Reply {
 pub struct Call(BytesMut);
 
 impl WireConn {
+    /// A session over a Unix socket that is already past startup (the client benchmarks talk to
+    /// a canned server this way).
+    pub fn over_unix(stream: UnixStream) -> WireConn {
+        WireConn::new(Stream::Unix(stream))
+    }
+
     fn new(stream: Stream) -> WireConn {
         WireConn {
             stream,
@@ -262,7 +268,7 @@ impl WireConn {
     }
 
     /// Runs the call in `call` (see `CallBuf`); returns its integer results.
-    pub(crate) async fn query_ints(&mut self, call: &CallBuf) -> Result<Reply, WireError> {
+    pub async fn query_ints(&mut self, call: &CallBuf) -> Result<Reply, WireError> {
         self.write_all(call.bytes()).await?;
         self.finish(true).await
     }
