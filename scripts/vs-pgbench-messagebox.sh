@@ -9,13 +9,17 @@
 # 2. the full load (publish, dequeue, complete) at a fixed open-loop rate: habench's CPU per
 #    delivered message against the sum of pgbench's CPU per publish and per dequeue+complete
 #    (chained with \gset, batch 1 as the scenario's), each at the same rate.
-# 3. one run of each tool under `perf stat`: system calls per publish.
+# 3. one run of each tool with `perf stat` attached inside its measured phase: system calls per
+#    publish (the us_per_op column holds that count in these rows).
+# PARTS="1 3" runs only those parts (default: all three).
 # Writes results/vs-pgbench-messagebox-<stamp>.csv and prints the medians of the per-round ratios.
 set -euo pipefail
 secs=${1:-15}
 rounds=${2:-8}
 rate=${3:-2000}
 bin=${4:-target/release/habench}
+parts=" ${PARTS:-1 2 3} "
+want() { [[ "$parts" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 csv=results/vs-pgbench-messagebox-$stamp.csv
@@ -89,7 +93,7 @@ empty_tables() { psql_c "TRUNCATE mbox.spool, mbox.parts, mbox.q_send, mbox.trac
 
 # 1. Publish only.
 start_single "$bin" --pg-set synchronous_commit=off
-for round in $(seq "$rounds"); do
+want 1 && for round in $(seq "$rounds"); do
   h() { read -r a b c d < <(habench_run publish "$work/h" publish --clients 4 --threads 2 --seed "$round"); row "publish,habench,$round,$a,$b,$c,$d"; }
   p() { empty_tables; read -r a b c d < <(pgbench_run publish -c 4 -j 2 -T "$secs"); row "publish,pgbench,$round,$a,$b,$c,$d"; }
   if [ $((round % 2)) = 1 ]; then h; p; else p; h; fi
@@ -97,7 +101,7 @@ done
 
 # 2. The full load at a fixed rate. pgbench's chain needs a message in the queue at every
 # dequeue: the queue is filled first with more than the run takes.
-for round in $(seq "$rounds"); do
+want 2 && for round in $(seq "$rounds"); do
   h() { read -r a b c d < <(habench_run full "$work/h" message --rate "$rate" --publishers 4 --threads 2 --seed "$round"); row "full,habench,$round,$a,$b,$c,$d"; }
   p() {
     empty_tables
@@ -108,17 +112,30 @@ for round in $(seq "$rounds"); do
   if [ $((round % 2)) = 1 ]; then h; p; else p; h; fi
 done
 
-# 3. System calls per publish, one run of each (perf's counting is not free: kept out of 1.).
-if command -v perf > /dev/null; then
+# 3. System calls per publish over a window inside the measured phase, one run of each
+# (perf's counting is not free: kept out of 1.).
+if want 3 && command -v perf > /dev/null && [ "$secs" -ge 5 ]; then
+  window=$((secs - 3))
+  syscalls() { # tool pid ops_per_sec-file-reader
+    perf stat -x, -e raw_syscalls:sys_enter -p "$2" -o "$work/perf.$1" -- sleep "$window" 2> /dev/null
+  }
   rm -rf "$work/h"
-  perf stat -x, -e raw_syscalls:sys_enter -o "$work/perf.h" -- "$bin" run "$work/publish.toml" --target-dsn "$dsn" \
-    --clients 4 --threads 2 --duration "${secs}s" --warmup 0s --quiet --out "$work/h" > /dev/null
-  n=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(round(s["throughput"]["publish"]["ops_per_sec"]*float(sys.argv[2])))' "$work/h/summary.json" "$secs")
-  row "syscalls,habench,1,,,$n,$(awk -F, -v n="$n" '/raw_syscalls/ {printf "%.2f", $1 / n}' "$work/perf.h")"
+  "$bin" run "$work/publish.toml" --target-dsn "$dsn" --clients 4 --threads 2 --duration "${secs}s" --warmup 3s \
+    --quiet --out "$work/h" > /dev/null &
+  hpid=$!
+  sleep 4
+  syscalls habench "$hpid"
+  wait "$hpid"
+  rate=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput"]["publish"]["ops_per_sec"])' "$work/h/summary.json")
+  row "syscalls,habench,1,$rate,,,$(awk -F, -v r="$rate" -v w="$window" '/raw_syscalls/ {printf "%.2f", $1 / (r * w)}' "$work/perf.habench")"
   empty_tables
-  out=$(perf stat -x, -e raw_syscalls:sys_enter -o "$work/perf.p" -- $(pgbench_cmd) "${pg_vars[@]}" -c 4 -j 2 -T "$secs" -f "$work/publish.sql" postgres 2>&1)
-  n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
-  row "syscalls,pgbench,1,,,$n,$(awk -F, -v n="$n" '/raw_syscalls/ {printf "%.2f", $1 / n}' "$work/perf.p")"
+  $(pgbench_cmd) "${pg_vars[@]}" -c 4 -j 2 -T "$secs" -f "$work/publish.sql" postgres > "$work/pgbench.out" 2>&1 &
+  ppid=$!
+  sleep 1
+  syscalls pgbench "$(pgrep -n -x pgbench)"
+  wait "$ppid"
+  rate=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out")
+  row "syscalls,pgbench,1,$rate,,,$(awk -F, -v r="$rate" -v w="$window" '/raw_syscalls/ {printf "%.2f", $1 / (r * w)}' "$work/perf.pgbench")"
 fi
 stop_single
 
