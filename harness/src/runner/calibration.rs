@@ -24,6 +24,11 @@ impl WireInsert {
         self.conn.is_closed()
     }
 
+    /// Whether the server closed the session while it was idle.
+    pub(crate) fn check_closed(&mut self) -> bool {
+        self.conn.check_idle()
+    }
+
     /// One INSERT in its own transaction (the statement is the commit).
     pub(crate) async fn insert(&mut self) -> Result<(), OpError> {
         self.conn.execute(&self.call).await.map(|_| ()).map_err(op_error)

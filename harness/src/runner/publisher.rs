@@ -46,6 +46,15 @@ impl Session {
         }
     }
 
+    /// Whether the server closed the connection while it was idle (read without waiting).
+    fn check_closed(&mut self) -> bool {
+        match self {
+            Session::Driver(s, _) => s.is_closed(),
+            Session::WireInsert(s) => s.check_closed(),
+            Session::WirePublish(s) => s.worker.check_closed(),
+        }
+    }
+
     /// Cancelled-wait warnings so far (None: the calibration's wire insert does not count them).
     fn cancelled_waits(&self) -> Option<u64> {
         match self {
@@ -125,7 +134,7 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
         let session = &mut sessions[group];
         // A group's connection its server closed (a group stopped for a drain, or crashed) is
         // replaced before use: the client sees it closed.
-        if sh.balancer.is_some() && session.as_ref().is_some_and(Session::is_closed) {
+        if sh.balancer.is_some() && session.as_mut().is_some_and(Session::check_closed) {
             *session = None;
         }
         if !stopped && session.is_none() && sh.balancer.is_some() {

@@ -45,6 +45,11 @@ impl WireWorker {
         self.conn.is_closed()
     }
 
+    /// Whether the server closed the session while it was idle.
+    pub(crate) fn check_closed(&mut self) -> bool {
+        self.conn.check_idle()
+    }
+
     pub(crate) fn cancelled_waits(&self) -> u64 {
         self.conn.cancelled_waits()
     }

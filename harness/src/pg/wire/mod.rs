@@ -144,6 +144,33 @@ impl WireConn {
         self.closed
     }
 
+    /// Takes in, without waiting, what the server sent while the session was idle: a server
+    /// that shuts down sends FATAL (57P01) to idle sessions and closes them, a crashed one just
+    /// closes. Returns whether the session is closed now (as tokio-postgres's connection task
+    /// would have noticed). Costs no system call when nothing arrived (the socket's readiness
+    /// was cleared by the last read).
+    pub(crate) fn check_idle(&mut self) -> bool {
+        while !self.closed {
+            let r = match &self.stream {
+                Stream::Tcp(s) => s.try_read_buf(&mut self.rbuf),
+                Stream::Unix(s) => s.try_read_buf(&mut self.rbuf),
+            };
+            match r {
+                Ok(0) => self.closed = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => self.closed = true,
+            }
+        }
+        // Between exchanges only notices, parameter changes and a fatal error can arrive.
+        while let Ok(Some(m)) = backend::Message::parse(&mut self.rbuf) {
+            if let backend::Message::ErrorResponse(body) = m {
+                self.closed |= WireError::server(&body).closed;
+            }
+        }
+        self.closed
+    }
+
     /// Warnings "canceling wait for synchronous replication" received so far. The warning
     /// arrives within the exchange of the commit it concerns, so a count read after the answer
     /// includes it.
