@@ -370,8 +370,8 @@ pub struct RunArgs {
     /// insert: payload bytes per row (default 100).
     #[arg(long, value_name = "N")]
     pub payload_bytes: Option<u32>,
-    /// insert: the client, `wire` (habench's own, one task per connection; default) or
-    /// `tokio-postgres`.
+    /// insert: the client, `wire` (habench's own, one task per connection; default, and what
+    /// MessageBox workers always use) or `tokio-postgres`.
     #[arg(long, value_enum)]
     pub driver: Option<DriverArg>,
     /// An operation without an answer for this long counts as unknown (default 30s).

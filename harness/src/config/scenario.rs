@@ -180,7 +180,7 @@ pub(crate) struct WorkloadSection {
     pub driver: Option<Driver>,
 }
 
-/// The client library of the calibration insert (MessageBox operations use tokio-postgres).
+/// The client library of the calibration insert (MessageBox workers always use the wire client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Driver {

@@ -11,7 +11,7 @@ pub struct Workload {
     pub kind: WorkloadKind,
     /// insert: bytes per row.
     pub payload_bytes: u32,
-    /// The workers' client library (publishers, host instances, calibration inserts).
+    /// insert: the client library (MessageBox workers always use habench's wire client).
     pub driver: Driver,
     pub messagebox: MessageBoxConfig,
 }
@@ -30,6 +30,12 @@ pub(crate) fn workload(args: &Overrides, file: &scenario::ScenarioFile, at: &Ori
         return Err(Error::config("--payload-bytes", "applies to --workload insert only"));
     }
     let driver = args.driver.or(wsec.driver).unwrap_or(Driver::Wire);
+    if args.driver.is_some() && kind != WorkloadKind::Insert {
+        return Err(Error::config(
+            "--driver",
+            "applies to --workload insert only (MessageBox workers always use habench's wire client)",
+        ));
+    }
     let messagebox = file.messagebox.clone().unwrap_or_default();
     messagebox.validate().map_err(|e| Error::config(at.key(false, "[messagebox]", "messagebox"), e))?;
     Ok(Workload { kind, payload_bytes, driver, messagebox })

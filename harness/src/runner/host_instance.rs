@@ -11,10 +11,10 @@ use tokio::sync::watch;
 
 use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
-use crate::runner::host_conn::HostConn;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
 use crate::runner::sso_worker;
+use crate::runner::wire_messagebox::WireHost;
 
 /// Instance `instance_no` of host `host_idx`, in parallel group `group` (its index; 0 without
 /// groups).
@@ -38,7 +38,7 @@ pub(crate) async fn host_instance(
     let rec = sh.recorders.register();
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
-    let mut session: Option<HostConn> = None;
+    let mut session: Option<WireHost> = None;
     // With a master secret server, nothing is processed before the secret is fetched.
     let mut secret = Vec::new();
     if let Some(st) = &sh.sso {
@@ -58,7 +58,7 @@ pub(crate) async fn host_instance(
             }
         }
         if session.is_none() {
-            session = HostConn::connect(&sh, &endpoint, &mut stop, (&host.name, &instance)).await;
+            session = sh.wire_session(&endpoint, &mut stop, |c| WireHost::prepare(c, &host.name, &instance)).await;
             if session.is_none() {
                 if Instant::now() >= sh.hard_end {
                     break;
@@ -68,7 +68,7 @@ pub(crate) async fn host_instance(
         }
         let s = session.as_mut().expect("connected");
         let t0 = Instant::now();
-        let waits_before = s.cancelled_waits();
+        let waits_before = s.worker.cancelled_waits();
         let dequeue = s.dequeue(i64::from(host.batch_size), sh.cfg.sync_wait_timeout);
         let batch = match tokio::time::timeout(sh.cfg.op_timeout, dequeue).await {
             Ok(r) => r,
@@ -81,7 +81,7 @@ pub(crate) async fn host_instance(
                 // Nothing is completed by a failed dequeue; any claim it made expires with the
                 // connection.
                 rec.record(Op::Dequeue, e.outcome, micros_between(t0, Instant::now()));
-                if e.closed || s.is_closed() {
+                if e.closed || s.worker.is_closed() {
                     session = None;
                 }
                 continue;
@@ -95,7 +95,7 @@ pub(crate) async fn host_instance(
             }
             continue;
         }
-        rec.record(Op::Dequeue, s.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
+        rec.record(Op::Dequeue, s.worker.acknowledged_since(waits_before), micros_between(t0, Instant::now()));
         if host_idx == 0 && sh.kills.take_host_kill() {
             // The nemesis: this instance dies holding the batch. Its connection closes; the
             // other instances claim the messages once the connection is gone.
@@ -133,7 +133,7 @@ pub(crate) async fn host_instance(
 /// Completes or suspends one delivery. Returns true when the connection must be replaced.
 async fn finish(
     sh: &Shared,
-    s: &mut HostConn,
+    s: &mut WireHost,
     rec: &WorkerRecorder,
     (host_idx, host, group): (usize, &str, u8),
     instance: &str,
@@ -143,7 +143,7 @@ async fn finish(
     let t0 = Instant::now();
     let e2e_us = sh.clock.epoch_us(t0).saturating_sub(d.intended_us).max(0);
     let (op, event) = if suspend { (Op::Suspend, Event::Suspend) } else { (Op::Complete, Event::Complete) };
-    let waits_before = s.cancelled_waits();
+    let waits_before = s.worker.cancelled_waits();
     let work = s.finish(d, e2e_us, suspend, sh.cfg.sync_wait_timeout);
     let result = match tokio::time::timeout(sh.cfg.op_timeout, work).await {
         Ok(r) => r,
@@ -152,13 +152,13 @@ async fn finish(
     let done = Instant::now();
     let latency_us = micros_between(t0, done);
     let (outcome, held, closed) = match &result {
-        Ok(held) => (s.acknowledged_since(waits_before), *held, false),
+        Ok(held) => (s.worker.acknowledged_since(waits_before), *held, false),
         Err(e) => {
             sh.note_error(op.as_str(), &e.message);
             if e.outcome == Outcome::Unknown {
                 Counters::add(&sh.counters.unknown, 1);
             }
-            (e.outcome, true, e.closed || s.is_closed())
+            (e.outcome, true, e.closed || s.worker.is_closed())
         }
     };
     rec.with(|st| {
@@ -196,7 +196,7 @@ async fn finish(
         held,
         latency_us,
         attempts: d.attempts,
-        server_port: s.server_port(),
+        server_port: s.worker.server_port,
         group,
     });
     closed

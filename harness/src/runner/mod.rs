@@ -6,7 +6,6 @@ mod alarm;
 mod balancer_probe;
 mod calibration;
 pub(crate) mod group_ledger;
-mod host_conn;
 mod host_instance;
 pub mod ledger;
 pub(crate) mod pacing;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::config::{Driver, WorkloadKind};
 use crate::measure::clock::micros_between;
 use crate::measure::{Op, WorkerRecorder};
+use crate::pg::wire::{WireConn, WireError};
 use crate::runner::alarm;
 use crate::runner::calibration::WireInsert;
 use crate::runner::ledger::{Event, LedgerEntry};
@@ -28,8 +29,8 @@ pub(crate) enum Pace {
     Closed,
 }
 
-/// A publisher's connection: habench's wire client (the default: MessageBox publishes or the
-/// calibration insert) or tokio-postgres (`--driver tokio-postgres`).
+/// A publisher's connection: habench's wire client (MessageBox publishes, the calibration
+/// insert) or tokio-postgres (the calibration insert with `--driver tokio-postgres`).
 #[derive(Debug)]
 enum Session {
     Driver(Box<PublishSession>, ConnInfo),
@@ -163,33 +164,33 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
 /// One attempt at a parallel group's connection (no retry: the next publish may go elsewhere).
 async fn connect_group(sh: &Shared, group: usize) -> Option<Session> {
     let endpoint = sh.group_endpoint(group);
-    if sh.cfg.workload.driver == Driver::Wire {
-        let conn = match endpoint.connect_wire_once().await {
+    if uses_driver(sh) {
+        let (client, info) = match endpoint.connect_worker_once().await {
             Ok(c) => c,
             Err(e) => {
                 sh.note_error("connect", &e);
                 return None;
             }
         };
-        return match WirePublish::prepare(conn, &sh.cfg.workload.messagebox).await {
-            Ok(s) => Some(Session::WirePublish(Box::new(s))),
+        return match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
+            Ok(s) => Some(Session::Driver(Box::new(s), info)),
             Err(e) => {
-                sh.note_error("prepare", &e.message);
+                sh.note_error("prepare", &habench_workloads::error_text(&e));
                 None
             }
         };
     }
-    let (client, info) = match endpoint.connect_worker_once().await {
+    let conn = match endpoint.connect_wire_once().await {
         Ok(c) => c,
         Err(e) => {
             sh.note_error("connect", &e);
             return None;
         }
     };
-    match PublishSession::prepare(client, &sh.cfg.workload.messagebox).await {
-        Ok(s) => Some(Session::Driver(Box::new(s), info)),
+    match prepare_wire(sh, conn).await {
+        Ok(s) => Some(s),
         Err(e) => {
-            sh.note_error("prepare", &habench_workloads::error_text(&e));
+            sh.note_error("prepare", &e.message);
             None
         }
     }
@@ -237,21 +238,26 @@ async fn throttle_wait(sh: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
 }
 
 async fn connect(sh: &Shared, stop: &mut watch::Receiver<bool>) -> Option<Session> {
-    let w = &sh.cfg.workload;
-    let mb = &sh.cfg.workload.messagebox;
-    match (w.kind, w.driver) {
-        (WorkloadKind::Insert, Driver::Wire) => {
-            let s = sh.wire_session(&sh.endpoint, stop, |c| WireInsert::prepare(c, w.payload_bytes as i32)).await?;
-            return Some(Session::WireInsert(s));
-        }
-        (WorkloadKind::Messagebox, Driver::Wire) => {
-            let s = sh.wire_session(&sh.endpoint, stop, |c| WirePublish::prepare(c, mb)).await?;
-            return Some(Session::WirePublish(Box::new(s)));
-        }
-        (_, Driver::TokioPostgres) => {}
+    if uses_driver(sh) {
+        let mb = &sh.cfg.workload.messagebox;
+        let (s, info) = sh.worker_session(&sh.endpoint, stop, |c| PublishSession::prepare(c, mb)).await?;
+        return Some(Session::Driver(Box::new(s), info));
     }
-    let (s, info) = sh.worker_session(&sh.endpoint, stop, |c| PublishSession::prepare(c, mb)).await?;
-    Some(Session::Driver(Box::new(s), info))
+    sh.wire_session(&sh.endpoint, stop, |c| prepare_wire(sh, c)).await
+}
+
+/// Publishers use habench's wire client, except for the calibration insert with `--driver
+/// tokio-postgres` (the comparison of the two clients).
+fn uses_driver(sh: &Shared) -> bool {
+    sh.cfg.workload.kind == WorkloadKind::Insert && sh.cfg.workload.driver == Driver::TokioPostgres
+}
+
+async fn prepare_wire(sh: &Shared, conn: WireConn) -> Result<Session, WireError> {
+    let w = &sh.cfg.workload;
+    Ok(match w.kind {
+        WorkloadKind::Insert => Session::WireInsert(WireInsert::prepare(conn, w.payload_bytes as i32).await?),
+        WorkloadKind::Messagebox => Session::WirePublish(Box::new(WirePublish::prepare(conn, &w.messagebox).await?)),
+    })
 }
 
 /// One publish (or calibration insert). Returns true when the connection must be replaced.

@@ -22,7 +22,7 @@ const DEFAULT_PORT: u16 = 5432;
 pub async fn connect(cfg: &Config, timeout: Duration) -> Result<WireConn, WireError> {
     if cfg.get_ssl_mode() == SslMode::Require {
         return Err(WireError::client(
-            "sslmode=require: habench's wire client has no TLS (use --driver tokio-postgres, or sslmode=prefer)",
+            "sslmode=require: habench's clients speak no TLS (use sslmode=prefer or sslmode=disable, over a trusted network)",
         ));
     }
     let user = cfg.get_user().ok_or_else(|| WireError::client("the connection string names no user: add user=NAME"))?;
