@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use habench::pg::wire::{self, Call, WireConn, INT4_OID};
+use habench::pg::wire::{self, CallBuf, Param, WireConn, INT4_OID};
 use habench::topology::{AnyTopology, TopologyKind, TopologySpec};
 use tokio_postgres::Config;
 
@@ -32,7 +32,8 @@ async fn a_prepared_insert_commits_each_call_and_server_errors_keep_their_sqlsta
     let mut c = wire::connect(&dsn("user=postgres", &[port]), TIMEOUT).await.expect("trust");
     value(&mut c, "CREATE TABLE calib (payload text)").await;
     c.prepare("ins", "INSERT INTO calib VALUES (repeat('x', $1::int))", &[INT4_OID]).await.unwrap();
-    let call = Call::int4("ins", &[100]).unwrap();
+    let mut call = CallBuf::default();
+    call.set("ins", &[Param::Int4(100)]).unwrap();
     for _ in 0..5 {
         assert_eq!(c.execute(&call).await.unwrap(), 1, "one row per call");
     }

@@ -3,7 +3,7 @@
 
 use habench_workloads::messagebox::{schema, OpError};
 
-use crate::pg::wire::{Call, WireConn, WireError, INT4_OID};
+use crate::pg::wire::{CallBuf, Param, WireConn, WireError, INT4_OID};
 use crate::runner::wire_messagebox::op_error;
 
 const STATEMENT: &str = "habench_insert";
@@ -11,13 +11,15 @@ const STATEMENT: &str = "habench_insert";
 #[derive(Debug)]
 pub(crate) struct WireInsert {
     conn: WireConn,
-    call: Call,
+    call: CallBuf,
 }
 
 impl WireInsert {
     pub(crate) async fn prepare(mut conn: WireConn, payload_bytes: i32) -> Result<WireInsert, WireError> {
         conn.prepare(STATEMENT, schema::INSERT_SQL, &[INT4_OID]).await?;
-        Ok(WireInsert { conn, call: Call::int4(STATEMENT, &[payload_bytes])? })
+        let mut call = CallBuf::default();
+        call.set(STATEMENT, &[Param::Int4(payload_bytes)])?;
+        Ok(WireInsert { conn, call })
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -121,6 +121,8 @@ impl ResultsDir {
                     Err(TryRecvError::Empty) => {
                         w.flush()?;
                         file.append(&buf.take());
+                        // A blocking-pool thread of its own (`spawn_blocking`): the
+                        // sleep holds no runtime.
                         std::thread::sleep(LEDGER_TICK);
                     }
                     Err(TryRecvError::Disconnected) => break,

@@ -118,10 +118,6 @@ pub struct Reply {
     pub ints: Vec<i64>,
 }
 
-/// A prebuilt execution of a prepared statement (Bind + Execute + Sync).
-#[derive(Debug, Clone)]
-pub struct Call(BytesMut);
-
 impl WireConn {
     /// A session over a Unix socket that is already past startup (the client benchmarks talk to
     /// a canned server this way).
@@ -289,8 +285,8 @@ impl WireConn {
     }
 
     /// Runs a prebuilt call; returns the rows its command affected.
-    pub async fn execute(&mut self, call: &Call) -> Result<u64, WireError> {
-        self.write_all(&call.0).await?;
+    pub async fn execute(&mut self, call: &CallBuf) -> Result<u64, WireError> {
+        self.write_all(call.bytes()).await?;
         self.finish(false).await.map(|r| r.rows)
     }
 
@@ -305,30 +301,6 @@ impl WireConn {
         let mut buf = BytesMut::new();
         frontend::terminate(&mut buf);
         let _ = self.write_all(&buf).await;
-    }
-}
-
-impl Call {
-    /// Bind (unnamed portal, binary int4 parameters, text results) + Execute + Sync of the
-    /// prepared statement `statement`.
-    pub fn int4(statement: &str, params: &[i32]) -> Result<Call, WireError> {
-        let mut buf = BytesMut::new();
-        frontend::bind(
-            "",
-            statement,
-            params.iter().map(|_| 1i16),
-            params.iter(),
-            |v, out| {
-                out.extend_from_slice(&v.to_be_bytes());
-                Ok(postgres_protocol::IsNull::No)
-            },
-            Some(0i16),
-            &mut buf,
-        )
-        .map_err(|_| WireError::client(format!("cannot bind statement {statement:?}")))?;
-        frontend::execute("", 0, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
-        frontend::sync(&mut buf);
-        Ok(Call(buf))
     }
 }
 
@@ -354,30 +326,11 @@ fn rows_of(tag: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Buf;
 
     #[test]
     fn row_counts_come_from_the_command_tag() {
         assert_eq!(rows_of("INSERT 0 1"), 1);
         assert_eq!(rows_of("UPDATE 25"), 25);
         assert_eq!(rows_of("CREATE TABLE"), 0);
-    }
-
-    #[test]
-    fn a_call_is_bind_execute_sync() {
-        let c = Call::int4("ins", &[100]).unwrap();
-        let mut b = c.0.clone();
-        let tags: Vec<u8> = std::iter::from_fn(|| {
-            if b.is_empty() {
-                return None;
-            }
-            let tag = b[0];
-            let len = i32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize;
-            b.advance(1 + len);
-            Some(tag)
-        })
-        .collect();
-        assert_eq!(tags, b"BES");
-        assert!(c.0.windows(4).any(|w| w == 100i32.to_be_bytes()), "the parameter travels in binary");
     }
 }
