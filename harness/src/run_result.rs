@@ -56,7 +56,8 @@ pub struct MessageCounts {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DrainResult {
-    /// Every host queue was empty when the run ended.
+    /// Every queue of a host with instances was empty when the run ended (a stopped host's
+    /// messages stay in `left_in_queues`).
     pub drained: bool,
     pub drain_ms: f64,
     pub left_in_queues: Option<i64>,

@@ -159,3 +159,51 @@ async fn every_acknowledged_message_is_stored_as_the_ledger_and_the_scenario_say
     drop(topo);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A stopped host (`instances = 0`, BizTalk: its host instances stopped): what is routed to it
+/// waits in its queue, counted as undelivered (not lost); the run ends once the hosts that run
+/// have drained, without waiting the drain timeout for a queue that never empties.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_hosts_messages_wait_in_its_queue_and_the_run_does_not_wait_for_them() {
+    let topo = AnyTopology::up(common::env(), TopologySpec::new(TopologyKind::Single)).await.unwrap();
+    let dsn = topo.as_topology().primary().dsn();
+    let dir = common::TempDir::new("wire", "stopped");
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("stopped.toml");
+    let text = format!("{}\n[load]\ndrain_timeout = \"30s\"\n", SCENARIO.replace("instances = 1\n", "instances = 0\n"));
+    assert!(text.contains("instances = 0"));
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.join("out");
+    let args = RunArgs {
+        scenario: Some(scenario.to_str().unwrap().into()),
+        target_dsn: Some(dsn.clone()),
+        duration: Some(Duration::from_secs(2)),
+        warmup: Some(Duration::ZERO),
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    habench::commands::run_cmd::run(args).await.expect("run");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let count = |sql: &'static str| {
+        let c = &client;
+        async move { c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let (orders, waiting, sent) = (
+        count("SELECT count(*) FROM mbox.spool WHERE msg_type = 'order'").await,
+        count("SELECT count(*) FROM mbox.q_archive").await,
+        count("SELECT count(*) FROM mbox.q_send").await,
+    );
+    assert!(orders > 10, "{orders} orders");
+    assert_eq!((waiting, sent), (orders, 0), "every order waits for archive; send delivered all");
+    assert_eq!(s["check"]["lost"], 0, "{:#}", s["check"]);
+    assert_eq!(s["check"]["undelivered"].as_i64(), Some(orders), "{:#}", s["check"]);
+    let d = &s["drain"];
+    assert_eq!((d["drained"].as_bool(), d["left_in_queues"].as_i64()), (Some(true), Some(orders)), "{d}");
+    assert!(d["drain_ms"].as_f64().unwrap() < 30_000.0, "the drain did not wait its timeout: {d}");
+    drop(topo);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

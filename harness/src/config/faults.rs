@@ -80,6 +80,8 @@ pub(crate) struct Subject<'a> {
     pub duration: std::time::Duration,
     pub receive: Option<&'a ReceiveConfig>,
     pub sso: Option<&'a SsoConfig>,
+    /// Instances of the scenario's first host (the one `kill-host-instance` kills in).
+    pub first_host_instances: u16,
 }
 
 /// Every fault can be injected into this run: the target, the workload and the measured phase
@@ -108,6 +110,13 @@ pub(crate) fn check(args: &Overrides, at: &Origin<'_>, faults: &[FaultSpec], on:
                 ),
             ));
         }
+    }
+    if on.first_host_instances == 0 && faults.iter().any(|f| f.kind == FaultKind::KillHostInstance) {
+        return Err(Error::config(
+            source,
+            "kill-host-instance kills an instance of the first host, which has none (instances = 0): \
+             give it instances, or list a host with instances first",
+        ));
     }
     if on.receive.is_none() && faults.iter().any(|f| f.kind == FaultKind::KillReceiveInstance) {
         return Err(Error::config(

@@ -194,6 +194,7 @@ impl RunConfig {
             duration: t.duration,
             receive: receive.as_ref(),
             sso: sso.as_ref(),
+            first_host_instances: workload.messagebox.hosts.first().map_or(0, |h| h.instances),
         };
         faults::check(args, at, &faults, &on)?;
         let cfg = RunConfig {
@@ -387,6 +388,20 @@ mod tests {
         assert!(err.contains("line 5: [load] rate: 0 is not a rate"), "{err}");
         let err = from_text("duration = \"0s\"\n").unwrap_err().to_string();
         assert!(err.contains("line 1: duration: give 1s"), "{err}");
+    }
+
+    #[test]
+    fn a_stopped_host_is_a_scenario_but_has_no_instance_to_kill() {
+        let stopped = "[messagebox]\n[[messagebox.hosts]]\nname = \"send\"\ninstances = 0\n\
+                       [[messagebox.message_types]]\nname = \"order\"\nsubscribers = [\"send\"]\n";
+        let cfg = from_text(stopped).unwrap();
+        assert_eq!(cfg[0].workload.messagebox.hosts[0].instances, 0);
+        let err = from_text(&format!("{stopped}[[faults]]\nkind = \"kill-host-instance\"\nat = \"1s\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kill-host-instance") && err.contains("instances = 0"), "{err}");
+        let err = from_text(&stopped.replace("instances = 0", "batch_size = 0")).unwrap_err().to_string();
+        assert!(err.contains("hosts[0].batch_size: at least 1"), "{err}");
     }
 
     #[test]

@@ -247,15 +247,19 @@ impl Tally {
         }
     }
 
-    /// Whether the drain is over: the queues are empty, or the drain timed out.
+    /// Whether the drain is over: the queues of the hosts that run instances are empty (a
+    /// stopped host's never empties), or the drain timed out.
     fn drained(&mut self, sh: &Shared, now: Instant, depths: Option<Vec<i64>>, files: usize) -> bool {
         let since = *self.drain_start.get_or_insert(now);
         let messagebox = sh.cfg.workload.kind == WorkloadKind::Messagebox;
         // Files not yet received count as messages still to come.
-        let left = if messagebox { depths.map(|d| d.iter().sum::<i64>() + files as i64) } else { Some(0) };
+        let left = if messagebox { depths.as_ref().map(|d| d.iter().sum::<i64>() + files as i64) } else { Some(0) };
+        let hosts = &sh.cfg.workload.messagebox.hosts;
+        let running = |d: &Vec<i64>| d.iter().zip(hosts).filter(|(_, h)| h.instances > 0).map(|(n, _)| n).sum::<i64>();
+        let to_deliver = if messagebox { depths.as_ref().map(|d| running(d) + files as i64) } else { Some(0) };
         self.drain.left_in_queues = left;
         self.drain.drain_ms = now.saturating_duration_since(since).as_secs_f64() * 1e3;
-        if left == Some(0) {
+        if to_deliver == Some(0) {
             self.drain.drained = true;
             return true;
         }

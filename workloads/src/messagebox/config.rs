@@ -13,7 +13,8 @@ use crate::rng::Rng;
 pub struct HostConfig {
     /// Lower-case letters, digits and `_`; the queue table is `q_<name>`.
     pub name: String,
-    /// Host instances: tasks with their own connection that poll the queue.
+    /// Host instances: tasks with their own connection that poll the queue. 0 is a stopped host
+    /// (BizTalk: its host instances stopped): what is routed to it waits in its queue.
     #[serde(default = "default_instances")]
     pub instances: u16,
     /// Messages taken per dequeue.
@@ -164,8 +165,8 @@ impl MessageBoxConfig {
             if self.hosts[..i].iter().any(|o| o.name == h.name) {
                 return Err(format!("hosts[{i}].name: `{}` is listed twice", h.name));
             }
-            if h.instances == 0 || h.batch_size == 0 {
-                return Err(format!("hosts[{i}]: instances and batch_size must be at least 1"));
+            if h.batch_size == 0 {
+                return Err(format!("hosts[{i}].batch_size: at least 1"));
             }
         }
         if self.message_types.is_empty() {
