@@ -107,8 +107,10 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
             }
         };
         let mut stopped = *stop.borrow();
-        let measured = matches!(pace, Pace::Open(_)) && intended >= sh.measure_start && intended < sh.publish_end;
-        if !stopped && intended > Instant::now() {
+        let open = matches!(pace, Pace::Open(_));
+        let measured = open && intended >= sh.measure_start && intended < sh.publish_end;
+        // (A closed loop's slot starts now: no clock read to learn that it is not ahead.)
+        if !stopped && open && intended > Instant::now() {
             let woke = alarm::wait_unless_stopped(alarm.as_mut(), intended, &mut stop).await;
             stopped = !woke;
             if woke && measured {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use habench_workloads::messagebox::ops::fragments;
+use habench_workloads::messagebox::ops::fragments_into;
 use habench_workloads::messagebox::{schema, Delivery, MessageBoxConfig, OpError};
 use habench_workloads::{classify_sqlstate, Outcome, Phase};
 
@@ -29,6 +29,8 @@ pub(crate) struct WireWorker {
     conn: WireConn,
     call: CallBuf,
     cancel: Option<WireCancel>,
+    /// The last reply's integers (its vector is reused by the next).
+    ints: Vec<i64>,
     /// The server's own port (`inet_server_port()`), 0 when it could not be asked.
     pub server_port: u16,
 }
@@ -38,7 +40,7 @@ impl WireWorker {
         let server_port =
             conn.query_value("SELECT inet_server_port()").await?.and_then(|p| p.parse().ok()).unwrap_or(0);
         let cancel = conn.cancel_token();
-        Ok(WireWorker { conn, call: CallBuf::default(), cancel, server_port })
+        Ok(WireWorker { conn, call: CallBuf::default(), cancel, ints: Vec::new(), server_port })
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -65,12 +67,11 @@ impl WireWorker {
     }
 
     /// Runs the call just set; cancelled when it has not answered after `sync_wait`.
-    async fn run(&mut self, sync_wait: Option<Duration>) -> Result<Vec<i64>, OpError> {
+    async fn run(&mut self, sync_wait: Option<Duration>) -> Result<&[i64], OpError> {
         let (conn, call) = (&mut self.conn, &self.call);
-        WireCancel::cancel_after(self.cancel.as_ref(), sync_wait, conn.query_ints(call))
-            .await
-            .map(|r| r.ints)
-            .map_err(op_error)
+        let query = conn.query_ints_into(call, std::mem::take(&mut self.ints));
+        self.ints = WireCancel::cancel_after(self.cancel.as_ref(), sync_wait, query).await.map_err(op_error)?.ints;
+        Ok(&self.ints)
     }
 }
 
@@ -79,7 +80,11 @@ impl WireWorker {
 pub(crate) struct WirePublish {
     pub worker: WireWorker,
     fragment_bytes: usize,
+    /// The last body's fragments (the vector is reused).
+    parts: Vec<&'static [u8]>,
+    /// The context of the last publish, and the body size and type it was written for.
     context: String,
+    context_of: (usize, String),
 }
 
 impl WirePublish {
@@ -87,7 +92,13 @@ impl WirePublish {
         let types = [INT8_OID, TEXT_OID, TEXT_OID, BYTEA_ARRAY_OID, INT8_OID];
         conn.prepare(PUBLISH, &schema::publish_sql(cfg), &types).await?;
         let worker = WireWorker::new(conn).await?;
-        Ok(WirePublish { worker, fragment_bytes: cfg.fragment_bytes as usize, context: String::new() })
+        Ok(WirePublish {
+            worker,
+            fragment_bytes: cfg.fragment_bytes as usize,
+            parts: Vec::new(),
+            context: String::new(),
+            context_of: (usize::MAX, String::new()),
+        })
     }
 
     /// Publishes one message; returns how many host queues it was routed to.
@@ -96,14 +107,20 @@ impl WirePublish {
         (msg_id, msg_type, body_len, intended_us): (i64, &str, usize, i64),
         sync_wait: Option<Duration>,
     ) -> Result<i64, OpError> {
-        let parts = fragments(msg_id, body_len, self.fragment_bytes);
-        self.context.clear();
-        let _ = write!(self.context, "{{\"type\":\"{msg_type}\",\"bytes\":{body_len}}}");
+        fragments_into(msg_id, body_len, self.fragment_bytes, &mut self.parts);
+        // Written again only when it changes (with one type and a fixed size, never).
+        if self.context_of.0 != body_len || self.context_of.1 != msg_type {
+            self.context.clear();
+            let _ = write!(self.context, "{{\"type\":\"{msg_type}\",\"bytes\":{body_len}}}");
+            self.context_of.0 = body_len;
+            self.context_of.1.clear();
+            self.context_of.1.push_str(msg_type);
+        }
         let params = [
             Param::Int8(msg_id),
             Param::Text(msg_type),
             Param::Text(&self.context),
-            Param::ByteaArray(&parts),
+            Param::ByteaArray(&self.parts),
             Param::Int8(intended_us),
         ];
         self.worker.call.set(PUBLISH, &params).map_err(op_error)?;

@@ -50,6 +50,12 @@ pub struct Delivery {
 
 const FILLER_BYTES: usize = 1 << 20;
 
+/// Bodies start at one of this many offsets near the filler's beginning (message by message):
+/// neighbouring messages' bodies differ, and a typical body is read from the cache, not from
+/// memory (with starts spread over 512 KiB, copying a 2 KiB body into the call took about
+/// 0.4 µs, 2 % of habench's CPU per publish).
+const BODY_STARTS: usize = 16 << 10;
+
 /// 1 MiB of incompressible bytes that message bodies are cut from.
 fn filler() -> &'static [u8] {
     static FILLER: OnceLock<Vec<u8>> = OnceLock::new();
@@ -61,18 +67,25 @@ fn filler() -> &'static [u8] {
 
 /// A body of `len` bytes split into fragments of at most `fragment` bytes.
 pub fn fragments(msg_id: i64, len: usize, fragment: usize) -> Vec<&'static [u8]> {
+    let mut out = Vec::new();
+    fragments_into(msg_id, len, fragment, &mut out);
+    out
+}
+
+/// `fragments` into `out` (cleared first): a publisher that keeps its vector allocates none.
+pub fn fragments_into(msg_id: i64, len: usize, fragment: usize, out: &mut Vec<&'static [u8]>) {
     let f = filler();
     let fragment = fragment.clamp(1, FILLER_BYTES / 2);
-    let mut out = Vec::with_capacity(len.div_ceil(fragment).max(1));
+    out.clear();
+    out.reserve(len.div_ceil(fragment).max(1));
     let mut left = len;
-    let mut off = (msg_id.unsigned_abs() as usize * 7919) % (FILLER_BYTES / 2);
+    let mut off = (msg_id.unsigned_abs() as usize * 7919) % BODY_STARTS;
     while left > 0 || out.is_empty() {
         let n = left.min(fragment);
         out.push(&f[off..off + n]);
         left -= n;
         off = (off + n) % (FILLER_BYTES / 2);
     }
-    out
 }
 
 /// A publisher's connection (or a calibration client's).
@@ -215,5 +228,8 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].len(), 2048);
         assert_eq!(fragments(3, 0, 100).len(), 1, "an empty body is one empty fragment");
+        // Neighbouring messages' bodies differ.
+        let bodies: std::collections::HashSet<Vec<u8>> = (1..=1000).map(|id| fragments(id, 64, 64).concat()).collect();
+        assert_eq!(bodies.len(), 1000);
     }
 }

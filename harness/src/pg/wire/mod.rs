@@ -16,10 +16,11 @@
 mod call;
 mod cancel;
 mod connect;
+mod frame;
 
 use std::fmt;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::message::{backend, frontend};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -213,56 +214,78 @@ impl WireConn {
         e
     }
 
-    /// The next message of an exchange in which the server may already have sent `err`: a
-    /// FATAL error is followed by the end of the connection, and the error says more than the EOF.
-    async fn read_after(&mut self, err: &Option<WireError>) -> Result<backend::Message, WireError> {
-        match (self.read().await, err) {
-            (Err(_), Some(server)) => Err(self.fail(WireError { closed: true, ..server.clone() })),
-            (r, _) => r,
+    /// Reads until a whole frame is at the start of the read buffer; returns its length.
+    async fn frame(&mut self) -> Result<usize, WireError> {
+        loop {
+            match frame::complete(&self.rbuf) {
+                Ok(Some(n)) => return Ok(n),
+                Ok(None) => {}
+                Err(e) => return Err(self.fail(WireError::client(e))),
+            }
+            // A long frame is read into room made for all of it at once.
+            if let Some(len) = self.rbuf.get(1..5) {
+                let want = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize + 1;
+                self.rbuf.reserve(want.saturating_sub(self.rbuf.len()));
+            }
+            let n = match &mut self.stream {
+                Stream::Tcp(s) => s.read_buf(&mut self.rbuf).await,
+                Stream::Unix(s) => s.read_buf(&mut self.rbuf).await,
+            };
+            match n {
+                Ok(0) => return Err(self.fail(WireError::client("connection closed by the server"))),
+                Ok(_) => {}
+                Err(e) => return Err(self.fail(WireError::io(e))),
+            }
         }
     }
 
     /// Reads to the end of an exchange (ReadyForQuery): the rows of the last command tag and
     /// the first column of the first data row, or the first server error of the exchange.
     /// With `ints`, every field of every row is read as an integer (text format); a field that
-    /// is NULL or no integer fails the exchange.
-    async fn finish(&mut self, ints: bool) -> Result<Reply, WireError> {
-        let mut reply = Reply::default();
-        let mut err = None;
+    /// is NULL or no integer fails the exchange. Frames are read in place (`frame`).
+    /// `ints` is the vector the integers go to (cleared first: a caller that hands back the
+    /// last reply's allocates none).
+    async fn finish(&mut self, ints: Option<Vec<i64>>) -> Result<Reply, WireError> {
+        let want_ints = ints.is_some();
+        let mut reply = Reply { ints: ints.unwrap_or_default(), ..Reply::default() };
+        reply.ints.clear();
+        let mut err: Option<WireError> = None;
         loop {
-            match self.read_after(&err).await? {
-                backend::Message::ReadyForQuery(_) => {
+            let n = match (self.frame().await, &err) {
+                // A FATAL error is followed by the end of the connection: it says more.
+                (Err(_), Some(server)) => return Err(self.fail(WireError { closed: true, ..server.clone() })),
+                (r, _) => r?,
+            };
+            let body = &self.rbuf[5..n];
+            match self.rbuf[0] {
+                b'Z' => {
+                    self.rbuf.advance(n);
                     return match err {
                         Some(e) => Err(self.fail(e)),
                         None => Ok(reply),
+                    };
+                }
+                b'C' => reply.rows = frame::command_rows(body),
+                b'D' if want_ints => {
+                    let read = frame::ints(body, &mut reply.ints);
+                    if read.is_err() && err.is_none() {
+                        err = Some(WireError { closed: false, ..WireError::client("a result field is no integer") });
                     }
                 }
-                backend::Message::CommandComplete(c) => reply.rows = rows_of(c.tag().unwrap_or("")),
-                backend::Message::DataRow(row) if ints => {
-                    let mut fields = row.ranges();
-                    while let Ok(Some(field)) = fields.next() {
-                        match field.and_then(|r| std::str::from_utf8(&row.buffer()[r]).ok()?.parse().ok()) {
-                            Some(v) => reply.ints.push(v),
-                            None if err.is_none() => {
-                                err = Some(WireError {
-                                    closed: false,
-                                    ..WireError::client("a result field is no integer")
-                                })
-                            }
-                            None => {}
-                        }
-                    }
+                b'D' if reply.first_value.is_none() => {
+                    let first = frame::fields(body).and_then(|mut f| f.next().flatten());
+                    reply.first_value = first.map(|v| String::from_utf8_lossy(v).into_owned());
                 }
-                backend::Message::DataRow(row) if reply.first_value.is_none() => {
-                    if let Ok(Some(Some(range))) = row.ranges().next() {
-                        reply.first_value = Some(String::from_utf8_lossy(&row.buffer()[range]).into_owned());
-                    }
-                }
-                backend::Message::NoticeResponse(body) if is_cancelled_wait(&body) => self.cancelled_waits += 1,
-                backend::Message::ErrorResponse(body) if err.is_none() => err = Some(WireError::server(&body)),
-                // Bind/Parse complete, notices, parameter changes: nothing to keep.
+                // Notices and errors are rare: postgres-protocol reads them.
+                b'N' | b'E' => match backend::Message::parse(&mut BytesMut::from(&self.rbuf[..n])) {
+                    Ok(Some(backend::Message::NoticeResponse(b))) if is_cancelled_wait(&b) => self.cancelled_waits += 1,
+                    Ok(Some(backend::Message::ErrorResponse(b))) if err.is_none() => err = Some(WireError::server(&b)),
+                    _ => {}
+                },
+                // Bind/Parse complete, parameter changes: nothing to keep.
                 _ => {}
             }
+            self.rbuf.advance(n);
         }
     }
 
@@ -273,7 +296,7 @@ impl WireConn {
             .map_err(|e| WireError::client(e.to_string()))?;
         frontend::sync(&mut buf);
         self.write_all(&buf).await?;
-        self.finish(false).await.map(|_| ())
+        self.finish(None).await.map(|_| ())
     }
 
     /// Runs one simple-protocol query and returns the first column of its first row.
@@ -281,19 +304,25 @@ impl WireConn {
         let mut buf = BytesMut::new();
         frontend::query(sql, &mut buf).map_err(|e| WireError::client(e.to_string()))?;
         self.write_all(&buf).await?;
-        self.finish(false).await.map(|r| r.first_value)
+        self.finish(None).await.map(|r| r.first_value)
     }
 
     /// Runs a prebuilt call; returns the rows its command affected.
     pub async fn execute(&mut self, call: &CallBuf) -> Result<u64, WireError> {
         self.write_all(call.bytes()).await?;
-        self.finish(false).await.map(|r| r.rows)
+        self.finish(None).await.map(|r| r.rows)
     }
 
     /// Runs the call in `call` (see `CallBuf`); returns its integer results.
     pub async fn query_ints(&mut self, call: &CallBuf) -> Result<Reply, WireError> {
+        self.query_ints_into(call, Vec::new()).await
+    }
+
+    /// `query_ints` with the integers written into `ints` (cleared first), the vector of an
+    /// earlier reply handed back.
+    pub async fn query_ints_into(&mut self, call: &CallBuf, ints: Vec<i64>) -> Result<Reply, WireError> {
         self.write_all(call.bytes()).await?;
-        self.finish(true).await
+        self.finish(Some(ints)).await
     }
 
     /// Says goodbye (best effort).
@@ -316,21 +345,4 @@ fn is_cancelled_wait(body: &backend::NoticeResponseBody) -> bool {
         }
     }
     habench_workloads::is_cancelled_sync_wait(&code, &message)
-}
-
-/// The row count at the end of a command tag (`INSERT 0 1`, `UPDATE 5`, `SELECT 3`).
-fn rows_of(tag: &str) -> u64 {
-    tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_counts_come_from_the_command_tag() {
-        assert_eq!(rows_of("INSERT 0 1"), 1);
-        assert_eq!(rows_of("UPDATE 25"), 25);
-        assert_eq!(rows_of("CREATE TABLE"), 0);
-    }
 }
