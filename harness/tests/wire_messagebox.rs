@@ -86,20 +86,22 @@ async fn contents(dsn: &str) -> BTreeMap<i64, String> {
     rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))).collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_acknowledged_message_is_stored_as_the_ledger_and_the_scenario_say() {
+/// A fresh `single` server and a run of the scenario `text` on it for `secs` (4 clients, seed
+/// 7); returns the server (drop it last), its DSN, the test's folder (the run's results in
+/// `out/`) and the run's summary.
+async fn run_on_single(name: &str, text: &str, secs: u64) -> (AnyTopology, String, common::TempDir, serde_json::Value) {
     let topo = AnyTopology::up(common::env(), TopologySpec::new(TopologyKind::Single)).await.unwrap();
     let dsn = topo.as_topology().primary().dsn();
-    let dir = common::TempDir::new("wire", "messagebox");
+    let dir = common::TempDir::new("wire", name);
     std::fs::create_dir_all(&dir).unwrap();
-    let scenario = dir.join("wire.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
+    let scenario = dir.join(format!("{name}.toml"));
+    std::fs::write(&scenario, text).unwrap();
     let out = dir.join("out");
     let args = RunArgs {
         scenario: Some(scenario.to_str().unwrap().into()),
         target_dsn: Some(dsn.clone()),
         clients: Some(4),
-        duration: Some(Duration::from_secs(3)),
+        duration: Some(Duration::from_secs(secs)),
         warmup: Some(Duration::ZERO),
         seed: Some(7),
         out: Some(out.clone()),
@@ -107,8 +109,14 @@ async fn every_acknowledged_message_is_stored_as_the_ledger_and_the_scenario_say
         ..Default::default()
     };
     habench::commands::run_cmd::run(args).await.expect("run");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let s = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (topo, dsn, dir, s)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_acknowledged_message_is_stored_as_the_ledger_and_the_scenario_say() {
+    let (topo, dsn, dir, s) = run_on_single("messagebox", SCENARIO, 3).await;
+    let out = dir.join("out");
     assert_eq!(
         (s["check"]["valid"].as_bool(), s["check"]["duplicated"].as_u64()),
         (Some(true), Some(0)),
@@ -165,27 +173,9 @@ async fn every_acknowledged_message_is_stored_as_the_ledger_and_the_scenario_say
 /// have drained, without waiting the drain timeout for a queue that never empties.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stopped_hosts_messages_wait_in_its_queue_and_the_run_does_not_wait_for_them() {
-    let topo = AnyTopology::up(common::env(), TopologySpec::new(TopologyKind::Single)).await.unwrap();
-    let dsn = topo.as_topology().primary().dsn();
-    let dir = common::TempDir::new("wire", "stopped");
-    std::fs::create_dir_all(&dir).unwrap();
-    let scenario = dir.join("stopped.toml");
     let text = format!("{}\n[load]\ndrain_timeout = \"30s\"\n", SCENARIO.replace("instances = 1\n", "instances = 0\n"));
     assert!(text.contains("instances = 0"));
-    std::fs::write(&scenario, text).unwrap();
-    let out = dir.join("out");
-    let args = RunArgs {
-        scenario: Some(scenario.to_str().unwrap().into()),
-        target_dsn: Some(dsn.clone()),
-        duration: Some(Duration::from_secs(2)),
-        warmup: Some(Duration::ZERO),
-        out: Some(out.clone()),
-        quiet: true,
-        ..Default::default()
-    };
-    habench::commands::run_cmd::run(args).await.expect("run");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (topo, dsn, dir, s) = run_on_single("stopped", &text, 2).await;
     let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let count = |sql: &'static str| {

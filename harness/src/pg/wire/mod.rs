@@ -189,23 +189,13 @@ impl WireConn {
         r.map_err(|e| self.fail(WireError::io(e)))
     }
 
-    /// The next message from the server.
+    /// The next message from the server (startup and authentication: postgres-protocol reads it).
     async fn read(&mut self) -> Result<backend::Message, WireError> {
-        loop {
-            match backend::Message::parse(&mut self.rbuf) {
-                Ok(Some(m)) => return Ok(m),
-                Ok(None) => {}
-                Err(e) => return Err(self.fail(WireError::client(format!("protocol error: {e}")))),
-            }
-            let n = match &mut self.stream {
-                Stream::Tcp(s) => s.read_buf(&mut self.rbuf).await,
-                Stream::Unix(s) => s.read_buf(&mut self.rbuf).await,
-            };
-            match n {
-                Ok(0) => return Err(self.fail(WireError::client("connection closed by the server"))),
-                Ok(_) => {}
-                Err(e) => return Err(self.fail(WireError::io(e))),
-            }
+        let n = self.frame().await?;
+        match backend::Message::parse(&mut self.rbuf.split_to(n)) {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => Err(self.fail(WireError::client("protocol error: a frame postgres-protocol finds incomplete"))),
+            Err(e) => Err(self.fail(WireError::client(format!("protocol error: {e}")))),
         }
     }
 
