@@ -26,8 +26,9 @@ pub(crate) fn required_standbys(names: &str) -> u32 {
 
 /// One sample of the primary's synchronous setting; `names` is None when the primary could not
 /// be asked (down, or a failover in progress: no commit is acknowledged then either). Only
-/// changes are kept: `since_us` is the sample before, which still showed the previous state, so
-/// the change happened between `since_us` and `at_us`.
+/// changes are kept: `since_us` is when the sample before (which still showed the previous
+/// state) was asked for, `at_us` when this one's answer came, so the change happened between
+/// them (the answer to a sample can come milliseconds after the server read the setting).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSample {
     pub at_us: i64,
@@ -41,8 +42,9 @@ pub struct SyncSample {
 /// protected commits at each end, never miss an exposed one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Window {
-    /// Wall-clock µs: the last sample before the change, the first that showed it, and the first
-    /// that no longer did (None: it lasted to the end of the run).
+    /// Wall-clock µs: when the last sample before the change was asked for, when the first that
+    /// showed it answered, and when the first that no longer did answered (None: it lasted to
+    /// the end of the run).
     pub start_us: i64,
     pub seen_us: i64,
     pub end_us: Option<i64>,

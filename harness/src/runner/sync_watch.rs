@@ -27,7 +27,10 @@ pub(crate) async fn sync_watch(
 ) {
     let mut client: Option<tokio_postgres::Client> = None;
     let mut last: Option<Option<String>> = None;
-    let mut last_at_us = clock.epoch_us(std::time::Instant::now());
+    // When the last sample was asked for: the setting it showed was read after that, and the
+    // answer can come back milliseconds later on a busy machine, so a change is bounded below
+    // by the ask, not by the answer.
+    let mut last_asked_us = clock.epoch_us(std::time::Instant::now());
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -38,6 +41,7 @@ pub(crate) async fn sync_watch(
         if client.as_ref().is_none_or(|c| c.is_closed()) {
             client = tokio::time::timeout(TIMEOUT, endpoint.connect_once()).await.ok().and_then(Result::ok);
         }
+        let asked_us = clock.epoch_us(std::time::Instant::now());
         let names = match &client {
             Some(c) => match tokio::time::timeout(TIMEOUT, c.query_one(SQL, &[])).await {
                 Ok(Ok(row)) if !row.get::<_, bool>(1) => Some(row.get::<_, String>(0)),
@@ -50,7 +54,7 @@ pub(crate) async fn sync_watch(
             None => None,
         };
         let at_us = clock.epoch_us(std::time::Instant::now());
-        let since_us = std::mem::replace(&mut last_at_us, at_us);
+        let since_us = std::mem::replace(&mut last_asked_us, asked_us);
         if last.as_ref() == Some(&names) {
             continue;
         }
