@@ -4,15 +4,21 @@
 //! enum per frame (postgres-protocol's `Message::parse` does both: it was the largest part of the
 //! client's user time per publish). Errors and notices, rare, still go through postgres-protocol.
 
-/// The length of the whole frame at the start of `buf` (type byte included) once all of it has
-/// arrived; None while it has not. Err for a length no frame can have.
-pub(crate) fn complete(buf: &[u8]) -> Result<Option<usize>, String> {
+/// The length of the frame at the start of `buf` (type byte included) as its header declares
+/// it, once the header has arrived. Err for a length no frame can have.
+pub(crate) fn declared(buf: &[u8]) -> Result<Option<usize>, String> {
     let Some(len) = buf.get(1..5) else { return Ok(None) };
     let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
     if len < 4 {
         return Err(format!("protocol error: a message of type {:?} claims {len} bytes", buf[0] as char));
     }
-    Ok((buf.len() > len).then_some(len + 1))
+    Ok(Some(len + 1))
+}
+
+/// The length of the whole frame at the start of `buf` once all of it has arrived; None while
+/// it has not.
+pub(crate) fn complete(buf: &[u8]) -> Result<Option<usize>, String> {
+    Ok(declared(buf)?.filter(|n| buf.len() >= *n))
 }
 
 /// The rows at the end of a CommandComplete body's tag (`INSERT 0 1`, `SELECT 3`); 0 without.
@@ -22,36 +28,45 @@ pub(crate) fn command_rows(body: &[u8]) -> u64 {
     std::str::from_utf8(last).ok().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// The fields of a DataRow body (None: NULL); None for a malformed body.
-pub(crate) fn fields(body: &[u8]) -> Option<impl Iterator<Item = Option<&[u8]>>> {
-    let count = i16::from_be_bytes(body.get(..2)?.try_into().ok()?);
-    let mut rest = &body[2..];
-    let mut out = Vec::new();
-    for _ in 0..count.max(0) {
-        let len = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
-        rest = &rest[4..];
-        if len < 0 {
-            out.push(None);
-            continue;
+/// The fields of a DataRow body, in place (None: NULL); an Err ends a malformed body.
+pub(crate) fn fields(body: &[u8]) -> impl Iterator<Item = Result<Option<&[u8]>, ()>> {
+    let (mut left, mut rest) = match body.split_first_chunk::<2>() {
+        Some((count, rest)) => (i16::from_be_bytes(*count).max(0), rest),
+        None => (1, &[][..]),
+    };
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
         }
-        let (field, tail) = rest.split_at_checked(len as usize)?;
-        out.push(Some(field));
-        rest = tail;
-    }
-    Some(out.into_iter())
+        left -= 1;
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            left = 0;
+            return Some(Err(()));
+        };
+        let len = i32::from_be_bytes(*len);
+        if len < 0 {
+            rest = tail;
+            return Some(Ok(None));
+        }
+        match tail.split_at_checked(len as usize) {
+            Some((field, tail)) => {
+                rest = tail;
+                Some(Ok(Some(field)))
+            }
+            None => {
+                left = 0;
+                Some(Err(()))
+            }
+        }
+    })
 }
 
 /// Every field of a DataRow body read as a text integer, appended to `out`. Err when a field
 /// is NULL or no integer, or the body is malformed (what was read before stays appended).
 pub(crate) fn ints(body: &[u8], out: &mut Vec<i64>) -> Result<(), ()> {
-    let count = i16::from_be_bytes(body.get(..2).ok_or(())?.try_into().map_err(|_| ())?);
-    let mut rest = &body[2..];
-    for _ in 0..count.max(0) {
-        let len = i32::from_be_bytes(rest.get(..4).ok_or(())?.try_into().map_err(|_| ())?);
-        rest = &rest[4..];
-        let (field, tail) = rest.split_at_checked(usize::try_from(len).map_err(|_| ())?).ok_or(())?;
-        out.push(std::str::from_utf8(field).map_err(|_| ())?.parse().map_err(|_| ())?);
-        rest = tail;
+    for field in fields(body) {
+        let text = std::str::from_utf8(field?.ok_or(())?).map_err(|_| ())?;
+        out.push(text.parse().map_err(|_| ())?);
     }
     Ok(())
 }
@@ -113,7 +128,9 @@ mod tests {
         cut.truncate(cut.len() - 2);
         assert!(ints(&cut, &mut out).is_err(), "a field longer than the body");
         let row = data_row(&[Some(b"a"), None, Some(b"")]);
-        let f: Vec<_> = fields(&row).unwrap().collect();
-        assert_eq!(f, [Some(&b"a"[..]), None, Some(&b""[..])]);
+        let f: Vec<_> = fields(&row).collect();
+        assert_eq!(f, [Ok(Some(&b"a"[..])), Ok(None), Ok(Some(&b""[..]))]);
+        assert_eq!(fields(&[0]).collect::<Vec<_>>(), [Err(())], "no field count");
+        assert_eq!(fields(&cut).collect::<Vec<_>>(), [Err(())], "cut short");
     }
 }

@@ -213,8 +213,7 @@ impl WireConn {
                 Err(e) => return Err(self.fail(WireError::client(e))),
             }
             // A long frame is read into room made for all of it at once.
-            if let Some(len) = self.rbuf.get(1..5) {
-                let want = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize + 1;
+            if let Ok(Some(want)) = frame::declared(&self.rbuf) {
                 self.rbuf.reserve(want.saturating_sub(self.rbuf.len()));
             }
             let n = match &mut self.stream {
@@ -263,7 +262,7 @@ impl WireConn {
                     }
                 }
                 b'D' if reply.first_value.is_none() => {
-                    let first = frame::fields(body).and_then(|mut f| f.next().flatten());
+                    let first = frame::fields(body).next().and_then(|f| f.ok().flatten());
                     reply.first_value = first.map(|v| String::from_utf8_lossy(v).into_owned());
                 }
                 // Notices and errors are rare: postgres-protocol reads them.
