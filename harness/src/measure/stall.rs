@@ -1,7 +1,9 @@
 //! habench watching itself: a stall detector. A dedicated OS thread wakes every few
 //! milliseconds; each runtime of a run (the main one, every client thread's) runs a heartbeat
-//! task that writes the time it last ran. The thread finds
-//! - a runtime stall: a heartbeat that came more than the threshold after its due time (that
+//! task, and the thread asks each of them to beat every `BEAT` (it wakes the task; the task
+//! writes the time it ran). No timer in the runtimes: a client thread's runtime waits for its
+//! sockets only. The thread finds
+//! - a runtime stall: a beat that came more than the threshold after it was asked for (that
 //!   runtime did not run its tasks: something blocked it), and
 //! - a process stall: the thread itself woke more than the threshold late (the whole process
 //!   was stopped, `kill -STOP`, or starved of CPU); runtime stalls inside it are its echo and
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How often a runtime's heartbeat task runs.
+/// How often a runtime's heartbeat task is asked to beat.
 pub(crate) const BEAT: Duration = Duration::from_millis(10);
 /// How often the watching thread wakes.
 const TICK: Duration = Duration::from_millis(5);
@@ -36,7 +38,18 @@ struct Beat {
     name: String,
     /// Nanoseconds since the detector's origin at the last beat.
     last_ns: AtomicU64,
+    /// When the watching thread last asked for a beat.
+    asked_ns: AtomicU64,
     active: AtomicBool,
+    ask: tokio::sync::Notify,
+}
+
+impl Beat {
+    /// Asked and not answered yet.
+    fn waiting(&self) -> Option<u64> {
+        let asked = self.asked_ns.load(Ordering::Relaxed);
+        (asked > self.last_ns.load(Ordering::Relaxed)).then_some(asked)
+    }
 }
 
 #[derive(Debug)]
@@ -109,10 +122,10 @@ impl StallDetector {
         let now = Instant::now();
         let mut stalls = std::mem::take(&mut *self.inner.stalls.lock().expect("stalls lock"));
         for b in self.inner.beats.lock().expect("beats lock").iter() {
-            let last = self.inner.at(b.last_ns.load(Ordering::Relaxed));
-            let late = now.saturating_duration_since(last).saturating_sub(BEAT);
+            let Some(asked) = b.waiting().map(|ns| self.inner.at(ns)) else { continue };
+            let late = now.saturating_duration_since(asked);
             if b.active.load(Ordering::Relaxed) && late > RECORD_OVER {
-                stalls.push(Stall { runtime: b.name.clone(), start: last + BEAT, duration: late, ongoing: true });
+                stalls.push(Stall { runtime: b.name.clone(), start: asked, duration: late, ongoing: true });
             }
         }
         stalls.sort_by_key(|s| s.start);
@@ -143,20 +156,23 @@ impl StallHandle {
     }
 }
 
-/// The heartbeat task of one runtime: writes the time every `BEAT` while it lives.
+/// The heartbeat task of one runtime: writes the time whenever it is asked, while it lives.
 fn heartbeat(inner: &Arc<Inner>, runtime: &str) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let now = inner.ns(Instant::now());
     let beat = Arc::new(Beat {
         name: runtime.to_string(),
-        last_ns: AtomicU64::new(inner.ns(Instant::now())),
+        last_ns: AtomicU64::new(now),
+        asked_ns: AtomicU64::new(now),
         active: AtomicBool::new(true),
+        ask: tokio::sync::Notify::new(),
     });
     inner.beats.lock().expect("beats lock").push(beat.clone());
     let inner = inner.clone();
     async move {
         let _off = BeatOff(beat.clone());
         loop {
+            beat.ask.notified().await;
             beat.last_ns.store(inner.ns(Instant::now()), Ordering::Relaxed);
-            tokio::time::sleep(BEAT).await;
         }
     }
 }
@@ -172,7 +188,6 @@ impl Drop for BeatOff {
 
 /// The watching thread's loop.
 fn watch(inner: &Inner) {
-    let mut seen: Vec<u64> = Vec::new();
     let mut prev_tick = Instant::now();
     while !inner.stop.load(Ordering::Relaxed) {
         // This is the detector's own OS thread, not a runtime: sleeping here holds up nothing.
@@ -184,19 +199,25 @@ fn watch(inner: &Inner) {
             record(inner, Stall { runtime: "process".into(), start: prev_tick + TICK, duration: late, ongoing: false });
         }
         prev_tick = now;
+        let now_ns = inner.ns(now);
         let beats = inner.beats.lock().expect("beats lock").clone();
-        seen.resize(beats.len(), u64::MAX);
-        for (b, seen) in beats.iter().zip(seen.iter_mut()) {
-            let last = b.last_ns.load(Ordering::Relaxed);
-            if *seen != u64::MAX && last > *seen {
-                let gap = Duration::from_nanos(last - *seen).saturating_sub(BEAT);
-                inner.largest_late_ns.fetch_max(gap.as_nanos() as u64, Ordering::Relaxed);
-                if gap > RECORD_OVER {
-                    let start = inner.at(*seen) + BEAT;
-                    record(inner, Stall { runtime: b.name.clone(), start, duration: gap, ongoing: false });
-                }
+        for b in beats.iter().filter(|b| b.active.load(Ordering::Relaxed)) {
+            if b.waiting().is_some() {
+                continue;
             }
-            *seen = last;
+            // The last ask was answered: how late, and time for the next one?
+            let (asked, last) = (b.asked_ns.load(Ordering::Relaxed), b.last_ns.load(Ordering::Relaxed));
+            let gap = Duration::from_nanos(last - asked);
+            inner.largest_late_ns.fetch_max(gap.as_nanos() as u64, Ordering::Relaxed);
+            if gap > RECORD_OVER {
+                record(inner, Stall { runtime: b.name.clone(), start: inner.at(asked), duration: gap, ongoing: false });
+                // Recorded once: the answer is the next ask's origin.
+                b.asked_ns.store(last, Ordering::Relaxed);
+            }
+            if now_ns.saturating_sub(asked.max(last)) >= BEAT.as_nanos() as u64 {
+                b.asked_ns.store(now_ns, Ordering::Relaxed);
+                b.ask.notify_one();
+            }
         }
     }
 }

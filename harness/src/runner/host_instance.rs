@@ -14,6 +14,7 @@ use crate::measure::{Op, WorkerRecorder};
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::shared::{Completion, Counters, Shared};
 use crate::runner::sso_worker;
+use crate::runner::watchdog::{TimedOut, Watchdog};
 use crate::runner::wire_messagebox::WireHost;
 
 /// Instance `instance_no` of host `host_idx`, in parallel group `group` (its index; 0 without
@@ -36,6 +37,7 @@ pub(crate) async fn host_instance(
         g => format!("{}-{instance_no}@g{g}", host.name),
     };
     let rec = sh.recorders.register();
+    let mut watchdog = sh.op_watch.watchdog(sh.cfg.op_timeout);
     let mut rng = Rng::new(sh.cfg.seed).fork(0xB0_0000 + (host_idx as u64) * 1000 + u64::from(instance_no));
     let suspend_share = sh.cfg.workload.messagebox.suspend_share;
     let mut session: Option<WireHost> = None;
@@ -70,9 +72,9 @@ pub(crate) async fn host_instance(
         let t0 = Instant::now();
         let waits_before = s.worker.cancelled_waits();
         let dequeue = s.dequeue(i64::from(host.batch_size), sh.cfg.sync_wait_timeout);
-        let batch = match tokio::time::timeout(sh.cfg.op_timeout, dequeue).await {
+        let batch = match watchdog.run(t0, dequeue).await {
             Ok(r) => r,
-            Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
+            Err(TimedOut) => Err(OpError::timed_out(sh.cfg.op_timeout)),
         };
         let batch = match batch {
             Ok(b) => b,
@@ -122,7 +124,7 @@ pub(crate) async fn host_instance(
                 sso_worker::decrypt(st, &secret, d.msg_id);
             }
             let suspend = suspend_share > 0.0 && rng.chance(suspend_share);
-            if finish(&sh, s, &rec, (host_idx, &host.name, group_no), &instance, d, suspend).await {
+            if finish(&sh, s, (&rec, &mut watchdog), (host_idx, &host.name, group_no), &instance, d, suspend).await {
                 session = None;
                 break;
             }
@@ -134,7 +136,7 @@ pub(crate) async fn host_instance(
 async fn finish(
     sh: &Shared,
     s: &mut WireHost,
-    rec: &WorkerRecorder,
+    (rec, watchdog): (&WorkerRecorder, &mut Watchdog),
     (host_idx, host, group): (usize, &str, u8),
     instance: &str,
     d: &Delivery,
@@ -145,9 +147,9 @@ async fn finish(
     let (op, event) = if suspend { (Op::Suspend, Event::Suspend) } else { (Op::Complete, Event::Complete) };
     let waits_before = s.worker.cancelled_waits();
     let work = s.finish(d, e2e_us, suspend, sh.cfg.sync_wait_timeout);
-    let result = match tokio::time::timeout(sh.cfg.op_timeout, work).await {
+    let result = match watchdog.run(t0, work).await {
         Ok(r) => r,
-        Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
+        Err(TimedOut) => Err(OpError::timed_out(sh.cfg.op_timeout)),
     };
     let done = Instant::now();
     let latency_us = micros_between(t0, done);

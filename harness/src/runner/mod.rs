@@ -327,6 +327,7 @@ fn shared(cfg: Arc<RunConfig>, endpoints: Endpoints, ledger: LedgerTx) -> Arc<Sh
         throttle: throttle::ThrottleGate::default(),
         balancer,
         sso,
+        op_watch: watchdog::OpWatch::start(),
     })
 }
 

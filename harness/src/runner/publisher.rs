@@ -84,7 +84,7 @@ impl Session {
 
 pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
-    let mut watchdog = Watchdog::new(sh.cfg.op_timeout);
+    let mut watchdog = sh.op_watch.watchdog(sh.cfg.op_timeout);
     // Open loop: woken at each intended start to the microsecond (tokio's timers tick in ms).
     let mut alarm = match &pace {
         Pace::Open(_) => alarm::for_worker(|e| sh.note_error("alarm", e)),

@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     pub sso: Option<Arc<crate::sso::SsoState>>,
     /// The newest completion acknowledged by the primary (the read-your-writes probe's target).
     pub last_completion: Mutex<Option<Completion>>,
+    /// Times the workers' operations out (a thread of its own: no timer on their runtimes).
+    pub op_watch: crate::runner::watchdog::OpWatch,
 }
 
 /// A completed delivery: message id and host (index in the config).
