@@ -16,6 +16,7 @@ pub mod export;
 pub mod failover;
 pub(crate) mod fault;
 pub mod link;
+pub(crate) mod manager;
 pub mod measure;
 pub mod patroni;
 pub mod pg;

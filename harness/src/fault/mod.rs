@@ -1,9 +1,6 @@
 //! Faults: what breaks, when, and for how long. The schedule is parsed once from the scenario
 //! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
 
-mod engine;
-pub(crate) mod external;
-mod nemesis;
 mod worker_kill;
 
 use std::fmt;
@@ -13,8 +10,15 @@ use std::time::Duration;
 use habench_workloads::duration::{format_duration, parse_duration};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use nemesis::{inject, resume, Injected};
 pub(crate) use worker_kill::WorkerKills;
+
+/// What an injection did.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Injected {
+    /// The node it hit (or the host instance).
+    pub target: String,
+    pub detail: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

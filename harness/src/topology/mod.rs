@@ -93,6 +93,9 @@ pub trait Topology: Send + Sync {
     }
 }
 
+/// A topology shared by the tasks of a run (the nemesis, the manager, the commands).
+pub(crate) type SharedTopology = Arc<tokio::sync::Mutex<AnyTopology>>;
+
 /// Any topology, chosen at run time.
 #[derive(Debug)]
 pub enum AnyTopology {

@@ -1,19 +1,68 @@
-//! Faults on a topology that a cluster manager runs (Patroni): the node, its postmaster, its
-//! manager, the DCS, or a request to the manager's REST API. The target is whoever the manager
-//! says leads now.
+//! Patroni as the manager: faults act on what it runs (the node, its postmaster, Patroni
+//! itself, the DCS) or are requests to its REST API; the target is whoever Patroni says leads
+//! now. Its decisions are watched through the same API (`patroni_watch.rs`).
 
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
+
 use crate::error::{Error, Result};
+use crate::events::EventLog;
 use crate::fault::{FaultKind, Injected};
-use crate::topology::{Patroni, Topology};
+use crate::manager::{patroni_watch, Manager, Pending};
+use crate::topology::{AnyTopology, Patroni, SharedTopology, Topology};
+
+/// A Patroni cluster habench started.
+#[derive(Debug)]
+pub(crate) struct PatroniEngine {
+    topo: SharedTopology,
+}
+
+impl PatroniEngine {
+    pub(crate) fn new(topo: SharedTopology) -> PatroniEngine {
+        PatroniEngine { topo }
+    }
+}
+
+/// The Patroni topology behind the shared one (it always is one: `of_target` chose by it).
+fn patroni_of(t: &mut AnyTopology) -> Result<&mut Patroni> {
+    match t {
+        AnyTopology::Patroni(p) => Ok(p),
+        _ => Err(Error::node("patroni", "the topology is not run by Patroni")),
+    }
+}
+
+impl Manager for PatroniEngine {
+    fn engine(&self) -> &'static str {
+        "patroni"
+    }
+
+    fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>> {
+        Box::pin(async move { inject(kind, patroni_of(&mut *self.topo.lock().await)?).await })
+    }
+
+    fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
+        Box::pin(async move { Ok(resume(patroni_of(&mut *self.topo.lock().await)?, kind, target)) })
+    }
+
+    fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
+        let topo = self.topo.clone();
+        Some(Box::pin(async move {
+            let api = match &*topo.lock().await {
+                AnyTopology::Patroni(p) => (p.rest_urls(), p.rest_client()),
+                _ => return,
+            };
+            patroni_watch::run(api, Some(topo.clone()), log, stop).await;
+        }))
+    }
+}
 
 /// How long a planned switchover or failover may take to be answered.
 const PLANNED_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Over 80 lines: one arm per fault the engine is asked for, each a REST call and the wait for
 /// its answer, read top to bottom against Patroni's API.
-pub(crate) async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
+async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
     let view = p.cluster().await.ok_or_else(|| Error::node("patroni", "no Patroni REST API answers"))?;
     p.follow(&view);
     let leader = view
@@ -117,7 +166,7 @@ pub(super) fn planned_move(
 }
 
 /// Ends a lasting fault: thaws the node or the DCS. Returns whether there was something to undo.
-pub(crate) fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
+fn resume(p: &mut Patroni, kind: FaultKind, target: &str) -> bool {
     match kind {
         FaultKind::PausePrimary if p.is_frozen(target) => p.freeze_node(target, false).is_ok(),
         FaultKind::DcsOutage if p.dcs_frozen() => p.freeze_dcs(false).is_ok(),

@@ -9,9 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::events::{EventKind, EventLog};
-use crate::failover::SharedTopology;
 use crate::patroni::{http, ClusterView};
-use crate::topology::AnyTopology;
+use crate::topology::{AnyTopology, SharedTopology};
 
 /// How often the cluster's view is read.
 pub(crate) const POLL: Duration = Duration::from_millis(50);

@@ -1,28 +1,59 @@
-//! Injecting a fault into a running topology (or into the workers, for kill-host-instance).
+//! habench's own manager: its orchestrator decides failovers (`orchestrator.rs`), and faults act
+//! on the nodes and on habench's emulated links directly.
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::error::{Error, Result};
-use crate::fault::FaultKind;
+use crate::events::EventLog;
+use crate::fault::{FaultKind, Injected};
 use crate::link::LinkState;
-use crate::topology::{AnyTopology, Topology};
+use crate::manager::{orchestrator, Manager, OrchestratorConfig, Pending};
+use crate::pg::Endpoint;
+use crate::topology::{AnyTopology, SharedTopology, Topology};
 
-/// What the injection did.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Injected {
-    /// The node it hit (or the host instance).
-    pub target: String,
-    pub detail: String,
+/// The built-in manager of one topology.
+#[derive(Debug)]
+pub(crate) struct Builtin {
+    topo: SharedTopology,
+    cfg: OrchestratorConfig,
+    endpoint: Endpoint,
+}
+
+impl Builtin {
+    pub(crate) fn new(topo: SharedTopology, cfg: OrchestratorConfig, endpoint: Endpoint) -> Builtin {
+        Builtin { topo, cfg, endpoint }
+    }
+}
+
+impl Manager for Builtin {
+    fn engine(&self) -> &'static str {
+        "habench"
+    }
+
+    fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>> {
+        Box::pin(async move { inject(kind, &mut *self.topo.lock().await).await })
+    }
+
+    fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
+        Box::pin(async move { Ok(resume(&mut *self.topo.lock().await, kind, target)) })
+    }
+
+    /// habench carries a planned switchover out itself: stop, promote, rejoin.
+    fn completes(&self, kind: FaultKind) -> bool {
+        kind == FaultKind::Switchover
+    }
+
+    fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
+        let (topo, cfg, endpoint) = (self.topo.clone(), self.cfg.clone(), self.endpoint.clone());
+        Some(Box::pin(orchestrator::run(topo, cfg, endpoint, log, stop)))
+    }
 }
 
 /// Injects `kind` (not kill-host-instance, which the runner handles). pause-primary returns
 /// once the node is paused; the caller resumes it after the duration.
-pub(crate) async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
-    if let AnyTopology::Patroni(p) = topo {
-        return super::engine::inject(kind, p).await;
-    }
+async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
     if matches!(kind, FaultKind::KillPrimary | FaultKind::CrashPrimary) {
         cut_links_of_primary(topo);
     }
@@ -86,7 +117,7 @@ pub(crate) async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<In
             Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
         }
         FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
-            Err(Error::config("--fault", format!("{kind} needs --topology patroni")))
+            Err(Error::config("--fault", format!("{kind} needs a cluster manager (--topology patroni)")))
         }
     }
 }
@@ -155,7 +186,7 @@ async fn switchover(topo: &mut AnyTopology) -> Result<Injected> {
 }
 
 /// Extra one-way delay of a slow link.
-pub(crate) const SLOW_LINK_EXTRA: Duration = Duration::from_millis(50);
+const SLOW_LINK_EXTRA: Duration = Duration::from_millis(50);
 
 fn no_links() -> Error {
     Error::config("--fault", "this fault acts on standby links: use sync or async (links are added when missing)")
@@ -163,10 +194,7 @@ fn no_links() -> Error {
 
 /// Ends a fault that lasts (pause-primary, partition-standby, partition-primary, slow-link).
 /// Returns whether there was something to undo.
-pub(crate) fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
-    if let AnyTopology::Patroni(p) = topo {
-        return super::engine::resume(p, kind, target);
-    }
+fn resume(topo: &mut AnyTopology, kind: FaultKind, target: &str) -> bool {
     match kind {
         FaultKind::PausePrimary => match topo.as_topology_mut().node_mut(target) {
             Some(n) if n.is_paused() => {

@@ -12,10 +12,10 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::events::{EventKind, EventLog};
-use crate::failover::{wait_endpoint, SharedTopology};
+use crate::manager::wait_endpoint;
 use crate::pg::Endpoint;
 use crate::pg::{conn, Role};
-use crate::topology::{AnyTopology, Topology, TopologyKind};
+use crate::topology::{AnyTopology, SharedTopology, Topology, TopologyKind};
 
 /// The orchestrator's knobs (written to the manifest).
 #[derive(Debug, Clone, Serialize)]
@@ -127,9 +127,9 @@ async fn probe(port: u16, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(_)))
 }
 
-/// Over 80 lines, kept whole on purpose: the cluster-manager role (the manager-interface change)
-/// replaces it, and a split now would be moved twice. False when nothing is left to manage: a
-/// single server whose host stays lost (no heal).
+/// Over 80 lines: the takeover of each kind the orchestrator manages (shared disk, single,
+/// replicas), then the endpoint and the heal, in the order a failover cluster works. False
+/// when nothing is left to manage: a single server whose host stays lost (no heal).
 async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) -> bool {
     let mut guard = topo.lock().await;
     let result = match &mut *guard {
