@@ -100,13 +100,15 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
                 None => break,
             },
             Pace::Closed => {
-                if Instant::now() >= sh.publish_end {
+                let now = Instant::now();
+                if now >= sh.publish_end {
                     break;
                 }
-                (sh.next_seq.fetch_add(1, Ordering::Relaxed), Instant::now())
+                (sh.next_seq.fetch_add(1, Ordering::Relaxed), now)
             }
         };
-        let mut stopped = *stop.borrow();
+        // The stop is sent once: its version is read (a load), its value only once it changed.
+        let mut stopped = !matches!(stop.has_changed(), Ok(false)) && *stop.borrow();
         let open = matches!(pace, Pace::Open(_));
         let measured = open && intended >= sh.measure_start && intended < sh.publish_end;
         // (A closed loop's slot starts now: no clock read to learn that it is not ahead.)
@@ -121,16 +123,19 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
         }
         // Throttled (`--throttle`): the publish waits the delay the MessageBox's size asks for;
         // its latency still counts from the intended start.
-        if !stopped && !sh.throttle.delay().is_zero() {
+        let throttled = !stopped && !sh.throttle.delay().is_zero();
+        if throttled {
             Counters::add(&sh.counters.throttled_publishes, 1);
             stopped = !throttle_wait(&sh, &mut stop).await;
         }
+        // When the operation starts: a closed loop's slot started just now, unless it waited.
+        let mut start = if open || throttled { Instant::now() } else { intended };
         // A slot is attempted however late (its latency counts from its intended start), unless
         // the run is stopped or its hard end has passed (a server that takes connections but
         // never acknowledges a commit, such as Patroni's strict mode without a standby, would
         // otherwise be tried one op timeout at a time for every slot left), or no server comes
         // back before the hard end.
-        stopped = stopped || Instant::now() >= sh.hard_end;
+        stopped = stopped || start >= sh.hard_end;
         // Parallel groups: the balancer picks the group; a group that takes no connection
         // fails the publish at once (the client's own retry is not modelled).
         let group = sh.balancer.as_ref().map_or(0, |b| b.pick());
@@ -146,17 +151,19 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
                 refused(&sh, &rec, (seq, intended), group);
                 continue;
             }
+            start = Instant::now();
         }
         while !stopped && session.is_none() {
             *session = connect(&sh, &mut stop).await;
-            stopped = session.is_none() && (*stop.borrow() || Instant::now() >= sh.hard_end);
+            start = Instant::now();
+            stopped = session.is_none() && (*stop.borrow() || start >= sh.hard_end);
         }
         if stopped {
             Counters::add(&sh.counters.not_attempted, 1);
             break;
         }
         let s = session.as_mut().expect("connected");
-        let closed = publish_one(&sh, s, &rec, &mut watchdog, (seq, intended), group).await;
+        let closed = publish_one(&sh, s, (&rec, &mut watchdog), (seq, intended, start), group).await;
         if closed {
             *session = None;
         }
@@ -266,9 +273,8 @@ async fn prepare_wire(sh: &Shared, conn: WireConn) -> Result<Session, WireError>
 async fn publish_one(
     sh: &Shared,
     s: &mut Session,
-    rec: &WorkerRecorder,
-    watchdog: &mut Watchdog,
-    (seq, intended): (u64, Instant),
+    (rec, watchdog): (&WorkerRecorder, &mut Watchdog),
+    (seq, intended, start): (u64, Instant, Instant),
     group: usize,
 ) -> bool {
     let msg_id = seq as i64 + 1;
@@ -297,7 +303,7 @@ async fn publish_one(
             }
         }
     };
-    let result = match watchdog.run(Instant::now(), work).await {
+    let result = match watchdog.run(start, work).await {
         Ok(r) => r,
         Err(TimedOut) => Err(OpError::timed_out(cfg.op_timeout)),
     };
