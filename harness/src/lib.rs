@@ -3,6 +3,7 @@
 //! The library holds everything; the `habench` binary only parses flags and prints.
 
 pub(crate) mod analysis;
+pub mod autofailover;
 pub(crate) mod balancer;
 pub(crate) mod capacity;
 pub mod check;

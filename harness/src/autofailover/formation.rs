@@ -1,0 +1,224 @@
+//! A pg_auto_failover formation habench starts: the monitor, then the data nodes (the first
+//! becomes the primary, the others its secondaries). Each is a host of its own: its
+//! `pg_autoctl` (monitor or keeper), the postgres it starts and every child, in one cgroup, as
+//! the servers' user, with its configuration and state files inside the formation's directory.
+//! Dropping the formation kills every host at once (a keeper's postgres outlives a killed
+//! keeper: the cgroup does not).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::autofailover::{Autoctl, FormationView, NodeState};
+use crate::error::{Error, Result};
+use crate::pg::cgroup::TopologyGroup;
+use crate::pg::host::{Host, Launch};
+use crate::pg::ports::PortLease;
+use crate::pg::workdir::TopologyDir;
+use crate::pg::{Node, PgEnv, Role};
+use crate::topology::build;
+
+/// How long the whole formation may take to form.
+const FORM_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the monitor is asked while waiting.
+const POLL: Duration = Duration::from_millis(100);
+/// A monitor that takes longer to answer counts as no answer.
+const MONITOR_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct Formation {
+    // Fields drop in order: the keepers die before the monitor, the cgroups go, then the directory.
+    keepers: Vec<Host>,
+    nodes: Vec<Node>,
+    monitor: Host,
+    monitor_port: PortLease,
+    groups: TopologyGroup,
+    version: Option<String>,
+    formed_ms: f64,
+    dir: TopologyDir,
+}
+
+impl Formation {
+    /// Starts the monitor, then one data node per name; returns once the monitor sees one
+    /// primary and every other node a secondary of it. What was started is killed again if a
+    /// step fails (the formation is dropped).
+    pub async fn up(env: Arc<PgEnv>, names: &[String]) -> Result<Formation> {
+        if names.len() < 2 {
+            return Err(Error::config(
+                "--nodes",
+                "pg_auto_failover takes 2 to 9 data nodes (one primary, 1-8 standbys)",
+            ));
+        }
+        let autoctl = Autoctl::find(env.ha_bin.as_deref(), env.bin.dir())?;
+        let dir = env.root.new_topology_dir("pg_auto_failover")?;
+        let dir_name = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let groups = TopologyGroup::create(&dir_name)?;
+        let t0 = Instant::now();
+        let monitor_port = crate::pg::ports::lease(&env.root.ports_dir())?;
+        let home = dir.path().join("monitor");
+        let args = monitor_args(&home.join("data"), monitor_port.port());
+        let monitor = host(&env, (&autoctl, &groups), "monitor", &home, args)?;
+        let mut f = Formation {
+            keepers: Vec::new(),
+            nodes: Vec::new(),
+            monitor,
+            monitor_port,
+            groups,
+            version: autoctl.version(),
+            formed_ms: 0.0,
+            dir,
+        };
+        f.monitor.start()?;
+        f.wait("the monitor answering", |_| true).await?;
+        for (i, name) in names.iter().enumerate() {
+            let (data, log) = build::node_paths(f.dir.path(), name)?;
+            let node = Node::managed(env.clone(), name, data.clone(), log)?;
+            let home = f.dir.path().join("nodes").join(name);
+            let args = node_args(&data, node.port(), name, &f.monitor_uri());
+            let mut keeper = host(&env, (&autoctl, &f.groups), name, &home, args)?;
+            keeper.start()?;
+            f.keepers.push(keeper);
+            f.nodes.push(node);
+            // The first node initialises the primary; the standbys copy it, so it comes first.
+            if i == 0 {
+                f.wait("the first node running as a primary", |v| v.primary().is_some()).await?;
+            }
+        }
+        let n = names.len();
+        let view = f.wait(&format!("{n} data nodes: one primary, the others secondaries"), |v| v.is_formed(n)).await?;
+        f.follow(&view);
+        f.formed_ms = t0.elapsed().as_secs_f64() * 1e3;
+        Ok(f)
+    }
+
+    /// The monitor's connection string, as the keepers use it.
+    pub fn monitor_uri(&self) -> String {
+        format!("postgres://autoctl_node@127.0.0.1:{}/pg_auto_failover?sslmode=disable", self.monitor_port.port())
+    }
+
+    /// The data nodes, in the order they joined.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// `pg_autoctl version` of the programs in use.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// From the monitor's start to the formation formed (ms).
+    pub fn formed_ms(&self) -> f64 {
+        self.formed_ms
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The monitor's view now (None: the monitor does not answer).
+    pub async fn view(&self) -> Option<FormationView> {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host("127.0.0.1").port(self.monitor_port.port()).user("autoctl_node").dbname("pg_auto_failover");
+        let client = crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT).await.ok()?;
+        let rows = tokio::time::timeout(MONITOR_TIMEOUT, client.query(FormationView::SQL, &[])).await.ok()?.ok()?;
+        let nodes = rows
+            .iter()
+            .map(|r| NodeState {
+                name: r.get(0),
+                port: u16::try_from(r.get::<_, i32>(1)).unwrap_or(0),
+                reported: r.get(2),
+                goal: r.get(3),
+                health: r.get(4),
+                timeline: r.get(5),
+            })
+            .collect();
+        Some(FormationView { nodes })
+    }
+
+    /// Gives each node the role the monitor assigned it.
+    pub fn follow(&mut self, view: &FormationView) {
+        let primary = view.primary().map(|p| p.name.clone());
+        for n in &mut self.nodes {
+            n.set_role(if primary.as_deref() == Some(n.name()) { Role::Primary } else { Role::Standby });
+        }
+    }
+
+    /// Polls the monitor until `done` holds; fails when a host's program exits or after the
+    /// formation's timeout, naming `what` and the last view.
+    async fn wait(&mut self, what: &str, done: impl Fn(&FormationView) -> bool) -> Result<FormationView> {
+        let deadline = Instant::now() + FORM_TIMEOUT;
+        let mut last = None;
+        loop {
+            if let Some(v) = self.view().await {
+                if done(&v) {
+                    return Ok(v);
+                }
+                last = Some(v);
+            }
+            let hosts = std::iter::once(&mut self.monitor).chain(self.keepers.iter_mut());
+            if let Some(h) = hosts.into_iter().find_map(|h| (!h.is_running()).then_some(h)) {
+                let log = h.log_path().display().to_string();
+                return Err(Error::node(h.name(), format!("pg_autoctl exited; its log {log}:\n{}", h.log_tail(20))));
+            }
+            if Instant::now() >= deadline {
+                let seen = last.map_or("the monitor never answered".into(), |v| v.brief());
+                return Err(Error::Timeout {
+                    what: format!("pg_auto_failover: {what}; last seen: {seen}"),
+                    waited: FORM_TIMEOUT,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// `pg_autoctl create monitor ... --run`: initialises the monitor, then runs it.
+fn monitor_args(data: &Path, port: u16) -> Vec<String> {
+    let mut a = vec!["create", "monitor", "--pgdata"].into_iter().map(String::from).collect::<Vec<_>>();
+    a.push(data.display().to_string());
+    a.extend(["--pgport".into(), port.to_string()]);
+    a.extend(["--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl", "--run"].map(String::from));
+    a
+}
+
+/// `pg_autoctl create postgres ... --run`: registers the node, initialises it (initdb on the
+/// first, a base backup of the primary on the others), then runs its keeper.
+fn node_args(data: &Path, port: u16, name: &str, monitor: &str) -> Vec<String> {
+    let mut a = vec!["create", "postgres", "--pgdata"].into_iter().map(String::from).collect::<Vec<_>>();
+    a.push(data.display().to_string());
+    a.extend(["--pgport".into(), port.to_string(), "--name".into(), name.into(), "--monitor".into(), monitor.into()]);
+    // `--pg-hba-lan`: the clients (habench's, on 127.0.0.1) are let in with the same method.
+    a.extend(["--hostname", "127.0.0.1", "--auth", "trust", "--pg-hba-lan", "--no-ssl", "--run"].map(String::from));
+    a
+}
+
+/// A host whose program is `pg_autoctl` with `args`; its configuration, state and runtime
+/// files stay under `home` (XDG directories), its log is `home/pg_autoctl.log`.
+fn host(
+    env: &PgEnv,
+    (autoctl, groups): (&Autoctl, &TopologyGroup),
+    name: &str,
+    home: &Path,
+    args: Vec<String>,
+) -> Result<Host> {
+    let mut dirs = Vec::new();
+    for d in ["", "xdg", "xdg/config", "xdg/data", "xdg/run"] {
+        let p = home.join(d);
+        std::fs::create_dir_all(&p).map_err(|e| Error::io("creating", &p, e))?;
+        env.user.own(&p, 0o700)?;
+        dirs.push(p.display().to_string());
+    }
+    let launch = Launch {
+        program: autoctl.path.clone(),
+        args,
+        env: vec![
+            ("PATH".into(), format!("{}:/usr/bin:/bin", env.bin.dir().display())),
+            ("XDG_CONFIG_HOME".into(), dirs[2].clone()),
+            ("XDG_DATA_HOME".into(), dirs[3].clone()),
+            ("XDG_RUNTIME_DIR".into(), dirs[4].clone()),
+        ],
+        cwd: home.to_path_buf(),
+        log: home.join("pg_autoctl.log"),
+    };
+    Ok(Host::new(name, groups.host(name)?, launch, env.user.clone()))
+}

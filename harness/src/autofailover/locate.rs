@@ -1,0 +1,59 @@
+//! Finds `pg_autoctl` and the monitor's extension; a missing one is reported with what
+//! installs it.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// What installs pg_auto_failover here.
+pub(crate) const INSTALL_COMMAND: &str =
+    "scripts/install-ha-engines.sh (as root: Debian's postgresql-15-auto-failover and pg-auto-failover-cli)";
+
+/// The `pg_autoctl` program, by absolute path.
+#[derive(Debug, Clone)]
+pub struct Autoctl {
+    pub path: PathBuf,
+}
+
+impl Autoctl {
+    /// `--ha-bin` (`explicit`) first, then PATH and /usr/bin; the monitor's extension must be
+    /// installed for the server binaries in use.
+    pub fn find(explicit: Option<&Path>, pg_bin: &Path) -> Result<Autoctl> {
+        let mut dirs: Vec<PathBuf> = explicit.map(Path::to_path_buf).into_iter().collect();
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        dirs.push(PathBuf::from("/usr/bin"));
+        let path = dirs.iter().map(|d| d.join("pg_autoctl")).find(|p| p.is_file()).ok_or_else(|| {
+            Error::config(
+                "--topology pg_auto_failover",
+                format!("`pg_autoctl` was not found; install it with {INSTALL_COMMAND}"),
+            )
+        })?;
+        let control = extension_dir(pg_bin).join("pgautofailover.control");
+        if !control.is_file() {
+            return Err(Error::config(
+                "--topology pg_auto_failover",
+                format!(
+                    "the monitor's extension ({}) is missing; install it with {INSTALL_COMMAND}",
+                    control.display()
+                ),
+            ));
+        }
+        Ok(Autoctl { path })
+    }
+
+    /// `pg_autoctl version`'s first line, e.g. "pg_autoctl version 2.0". Blocking: called
+    /// while a formation is set up, before any load runs.
+    pub fn version(&self) -> Option<String> {
+        let out = std::process::Command::new(&self.path).arg("version").output().ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string())
+    }
+}
+
+/// Where the server binaries' extensions live (`pg_config --sharedir`/extension; Debian's
+/// layout, /usr/lib/postgresql/15/bin -> /usr/share/postgresql/15/extension).
+fn extension_dir(pg_bin: &Path) -> PathBuf {
+    let major = pg_bin.parent().and_then(Path::file_name).map(|m| m.to_string_lossy().into_owned());
+    PathBuf::from("/usr/share/postgresql").join(major.unwrap_or_default()).join("extension")
+}
