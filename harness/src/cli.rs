@@ -283,7 +283,7 @@ pub struct TopologyFlags {
     pub sync_mode: Option<crate::patroni::SyncMode>,
     /// patroni: a key of its dynamic configuration (repeatable), e.g. --engine-set ttl=20
     /// --engine-set loop_wait=1 --engine-set failsafe_mode=true (default: Patroni's own).
-    #[arg(long = "engine-set", value_name = "KEY=VALUE", value_parser = crate::patroni::parse_engine_set)]
+    #[arg(long = "engine-set", value_name = "KEY=VALUE", value_parser = crate::patroni::parse_key_value)]
     pub engine_set: Vec<(String, serde_json::Value)>,
     /// parallel: independent groups behind the load balancer (2-4; default 2).
     #[arg(long, value_name = "N")]
@@ -476,6 +476,9 @@ pub enum KindArg {
     Async,
     LogShipping,
     Patroni,
+    /// pg_auto_failover: a monitor and N data nodes (`--nodes`).
+    #[value(name = "pg_auto_failover", alias = "pg-auto-failover")]
+    PgAutoFailover,
     /// Two to four independent groups behind a load balancer (`--groups`, `--group-topology`).
     Parallel,
 }

@@ -30,7 +30,10 @@ fn processes_of(dir: &std::path::Path) -> Vec<procs::ProcId> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_formation_forms_replicates_and_leaves_nothing_when_dropped() {
     let names: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
-    let f = Formation::up(common::env(), &names).await.expect("a formation");
+    let settings = [("node_considered_unhealthy_timeout".to_string(), 7000)].into_iter().collect();
+    let f = Formation::up(common::env(), &names, &settings).await.expect("a formation");
+    let set = f.settings().iter().find(|(k, _)| k == "pgautofailover.node_considered_unhealthy_timeout");
+    assert_eq!(set.map(|(_, v)| v.as_str()), Some("7000"), "read back: {:?}", f.settings());
     let view = f.view().await.expect("the monitor answers");
     assert!(view.is_formed(3), "{}", view.brief());
     let primary = view.primary().expect("a primary").clone();
@@ -62,4 +65,66 @@ async fn a_three_node_formation_forms_replicates_and_leaves_nothing_when_dropped
     drop(f);
     common::assert_all_gone(&running);
     assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+/// The monitor tuned for CI: a node is unhealthy after 4 s without a report (and a failed
+/// check), and a failed primary gets 4 s to confirm its demotion.
+const FAST: [&str; 6] = [
+    "--engine-set",
+    "node_considered_unhealthy_timeout=4000",
+    "--engine-set",
+    "primary_demote_timeout=4000",
+    "--engine-set",
+    "health_check_period=1000",
+];
+
+fn run(tag: &str, args: &[&str]) -> serde_json::Value {
+    let root = common::TempDir::new("auto_failover", tag);
+    let out = root.join("results");
+    let status = common::habench()
+        .args(["run", "quick", "--topology", "pg_auto_failover", "--nodes", "3", "--rate", "100", "--warmup", "1s"])
+        .args(["--quiet"])
+        .args(FAST)
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "habench run {args:?}: {status:?}");
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+fn only_trial(summary: &serde_json::Value) -> &serde_json::Value {
+    let check = &summary["check"];
+    assert_eq!((check["lost"].as_u64(), check["duplicated"].as_u64()), (Some(0), Some(0)), "{check}");
+    assert_eq!(check["valid"], true, "{check}");
+    assert!(check["acknowledged"].as_u64().unwrap() > 500, "{check}");
+    let trials = summary["failover"]["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 1, "{summary}");
+    &trials[0]
+}
+
+#[test]
+fn a_node_crash_fails_over_inside_the_monitors_band_with_nothing_lost() {
+    let summary = run("crash", &["--duration", "25s", "--fault", "crash-primary@3s"]);
+    let t = only_trial(&summary);
+    let band = &t["band"];
+    assert_eq!((band["lo_ms"].as_f64(), band["hi_ms"].as_f64()), (Some(7_000.0), Some(14_000.0)), "{band}");
+    assert_eq!(band["inside"], true, "RTO {} outside {band}", t["rto_ms"]);
+    // The monitor's phases: the old primary drained (detected), another node promoted, then
+    // the new primary answering read-write.
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    assert!(t["detected_ms"].as_f64().unwrap() < t["promoted_ms"].as_f64().unwrap(), "{t}");
+    assert!(t["endpoint_ready_ms"].as_f64().unwrap() >= t["promoted_ms"].as_f64().unwrap(), "{t}");
+}
+
+#[test]
+fn a_switchover_asked_of_the_monitor_moves_the_primary_with_nothing_lost() {
+    let summary = run("switchover", &["--duration", "12s", "--fault", "switchover@3s"]);
+    let t = only_trial(&summary);
+    let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
+    assert!(injected["detail"].as_str().unwrap().contains("pg_autoctl perform switchover"), "{injected}");
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
 }

@@ -5,11 +5,12 @@
 //! Dropping the formation kills every host at once (a keeper's postgres outlives a killed
 //! keeper: the cgroup does not).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::autofailover::{Autoctl, FormationView, NodeState};
+use crate::autofailover::{Autoctl, FormationView, Monitor};
 use crate::error::{Error, Result};
 use crate::pg::cgroup::TopologyGroup;
 use crate::pg::host::{Host, Launch};
@@ -22,8 +23,6 @@ use crate::topology::build;
 const FORM_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often the monitor is asked while waiting.
 const POLL: Duration = Duration::from_millis(100);
-/// A monitor that takes longer to answer counts as no answer.
-const MONITOR_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub struct Formation {
@@ -33,7 +32,10 @@ pub struct Formation {
     monitor: Host,
     monitor_port: PortLease,
     groups: TopologyGroup,
+    autoctl: Autoctl,
     version: Option<String>,
+    /// Every `pgautofailover.*` setting of the monitor, read back after habench set its own.
+    settings: Vec<(String, String)>,
     formed_ms: f64,
     dir: TopologyDir,
 }
@@ -42,7 +44,8 @@ impl Formation {
     /// Starts the monitor, then one data node per name; returns once the monitor sees one
     /// primary and every other node a secondary of it. What was started is killed again if a
     /// step fails (the formation is dropped).
-    pub async fn up(env: Arc<PgEnv>, names: &[String]) -> Result<Formation> {
+    /// `settings`: the monitor's (`pgautofailover.KEY`), set before the first node joins.
+    pub async fn up(env: Arc<PgEnv>, names: &[String], settings: &BTreeMap<String, i64>) -> Result<Formation> {
         if names.len() < 2 {
             return Err(Error::config(
                 "--nodes",
@@ -65,11 +68,14 @@ impl Formation {
             monitor_port,
             groups,
             version: autoctl.version(),
+            autoctl: autoctl.clone(),
+            settings: Vec::new(),
             formed_ms: 0.0,
             dir,
         };
         f.monitor.start()?;
         f.wait("the monitor answering", |_| true).await?;
+        f.settings = f.monitor().configure(settings).await?;
         for (i, name) in names.iter().enumerate() {
             let (data, log) = build::node_paths(f.dir.path(), name)?;
             let node = Node::managed(env.clone(), name, data.clone(), log)?;
@@ -93,7 +99,7 @@ impl Formation {
 
     /// The monitor's connection string, as the keepers use it.
     pub fn monitor_uri(&self) -> String {
-        format!("postgres://autoctl_node@127.0.0.1:{}/pg_auto_failover?sslmode=disable", self.monitor_port.port())
+        self.monitor().uri()
     }
 
     /// The data nodes, in the order they joined.
@@ -101,9 +107,31 @@ impl Formation {
         &self.nodes
     }
 
+    pub fn nodes_mut(&mut self) -> &mut [Node] {
+        &mut self.nodes
+    }
+
+    /// The keeper host of data node `name`.
+    pub(super) fn keeper_mut(&mut self, name: &str) -> Result<&mut Host> {
+        self.keepers.iter_mut().find(|h| h.name() == name).ok_or_else(|| Error::node(name, "no such node"))
+    }
+
+    pub(super) fn keeper(&self, name: &str) -> Option<&Host> {
+        self.keepers.iter().find(|h| h.name() == name)
+    }
+
+    pub(super) fn monitor_host(&self) -> &Host {
+        &self.monitor
+    }
+
     /// `pg_autoctl version` of the programs in use.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
+    }
+
+    /// The monitor's `pgautofailover.*` settings in force.
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
     }
 
     /// From the monitor's start to the formation formed (ms).
@@ -117,22 +145,12 @@ impl Formation {
 
     /// The monitor's view now (None: the monitor does not answer).
     pub async fn view(&self) -> Option<FormationView> {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1").port(self.monitor_port.port()).user("autoctl_node").dbname("pg_auto_failover");
-        let client = crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT).await.ok()?;
-        let rows = tokio::time::timeout(MONITOR_TIMEOUT, client.query(FormationView::SQL, &[])).await.ok()?.ok()?;
-        let nodes = rows
-            .iter()
-            .map(|r| NodeState {
-                name: r.get(0),
-                port: u16::try_from(r.get::<_, i32>(1)).unwrap_or(0),
-                reported: r.get(2),
-                goal: r.get(3),
-                health: r.get(4),
-                timeline: r.get(5),
-            })
-            .collect();
-        Some(FormationView { nodes })
+        self.monitor().view().await
+    }
+
+    /// How to reach the monitor (without holding the formation).
+    pub fn monitor(&self) -> Monitor {
+        Monitor { port: self.monitor_port.port(), autoctl: self.autoctl.path.clone() }
     }
 
     /// Gives each node the role the monitor assigned it.

@@ -30,7 +30,7 @@ pub(super) fn fault_for(cfg: &RunConfig) -> Result<FaultKind, String> {
                  quorum"
                 .into())
         }
-        TopologyKind::Sync | TopologyKind::Patroni => Ok(FaultKind::KillSyncStandby),
+        TopologyKind::Sync | TopologyKind::Patroni | TopologyKind::PgAutoFailover => Ok(FaultKind::KillSyncStandby),
         TopologyKind::SharedDisk | TopologyKind::Async => Ok(FaultKind::CrashPrimary),
         TopologyKind::Single => Err("one node: losing it is an outage, there is no N-1".into()),
         TopologyKind::LogShipping => Err("the DR standby is promoted by hand: no automatic N-1".into()),

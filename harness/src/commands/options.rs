@@ -26,6 +26,7 @@ pub(crate) fn kind(arg: KindArg) -> TopologyKind {
         KindArg::Async => TopologyKind::Async,
         KindArg::LogShipping => TopologyKind::LogShipping,
         KindArg::Patroni => TopologyKind::Patroni,
+        KindArg::PgAutoFailover => TopologyKind::PgAutoFailover,
         KindArg::Parallel => TopologyKind::Parallel,
     }
 }

@@ -480,6 +480,9 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
 pub(super) fn model_of(cfg: &RunConfig) -> Option<crate::failover::band::RtoModel> {
     use crate::failover::band::RtoModel;
     let Target::Topology(spec) = &cfg.target else { return None };
+    if spec.kind == crate::topology::TopologyKind::PgAutoFailover {
+        return Some(RtoModel::AutoFailover(crate::failover::band::AutoFailoverTiming::with(&spec.monitor_set)));
+    }
     Some(match &spec.engine {
         Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
         None => RtoModel::Builtin {

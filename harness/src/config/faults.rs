@@ -21,7 +21,11 @@ pub(crate) fn check_fault(
         (_, None) => {
             bad("needs a topology habench starts (or --cluster FILE); --target-dsn servers are not broken".into())
         }
-        (_, Some(k)) if k == TopologyKind::Patroni || fault.applies_to(k).is_err() => fault.applies_to(k),
+        (_, Some(k))
+            if matches!(k, TopologyKind::Patroni | TopologyKind::PgAutoFailover) || fault.applies_to(k).is_err() =>
+        {
+            fault.applies_to(k)
+        }
         (F::Switchover, Some(TopologyKind::Single | TopologyKind::SharedDisk)) => {
             bad("a switchover needs standbys: use sync, async or log-shipping".into())
         }
@@ -54,6 +58,10 @@ pub(crate) fn check_no_fence(kind: Option<TopologyKind>) -> std::result::Result<
         Some(TopologyKind::Patroni) => {
             Err("Patroni fences by itself (the old leader demotes when it loses its key); drop --no-fence".into())
         }
+        Some(TopologyKind::PgAutoFailover) => Err(
+            "pg_auto_failover fences by itself (a primary cut from monitor and standbys shuts down); drop --no-fence"
+                .into(),
+        ),
         Some(TopologyKind::Parallel) => {
             Err("parallel groups have no takeover (a group comes back, or does not)".into())
         }

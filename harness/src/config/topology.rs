@@ -138,7 +138,10 @@ pub(super) fn refuse_parallel_keys(
 /// A Patroni cluster of `n` nodes has `n - 1` replicas (the topology's standbys).
 fn nodes_to_standbys(n: u8, field: &str) -> Result<u8> {
     if !(2..=9).contains(&n) {
-        return Err(Error::config(field, format!("{n} nodes asked; patroni takes 2 to 9 (one primary, 1-8 replicas)")));
+        return Err(Error::config(
+            field,
+            format!("{n} nodes asked; patroni and pg_auto_failover take 2 to 9 (one primary, 1-8 replicas)"),
+        ));
     }
     Ok(n - 1)
 }
@@ -166,6 +169,18 @@ pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result
     if !matches!(kind, TopologyKind::Sync | TopologyKind::Patroni) && flags.sync_count.is_some() {
         return Err(Error::config("--sync-count", format!("applies to sync and patroni only, not {kind}")));
     }
+    if kind == TopologyKind::PgAutoFailover {
+        if flags.standbys.is_some() {
+            return Err(Error::config("--standbys", "pg_auto_failover counts data nodes: use --nodes N (2-9)"));
+        }
+        if let Some(n) = flags.nodes {
+            spec.standbys = nodes_to_standbys(n, "--nodes")?;
+        }
+        for (k, v) in &flags.engine_set {
+            let value = crate::autofailover::monitor_setting(k, v).map_err(|e| Error::config("--engine-set", e))?;
+            spec.monitor_set.insert(k.clone(), value);
+        }
+    }
     if kind == TopologyKind::Patroni {
         if flags.standbys.is_some() {
             return Err(Error::config("--standbys", "patroni counts nodes: use --nodes N (2-9)"));
@@ -182,14 +197,20 @@ pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result
             engine.sync_mode = m;
         }
         for (k, v) in &flags.engine_set {
-            engine.engine_set.insert(k.clone(), v.clone());
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            let (k, v) = crate::patroni::parse_engine_set(&format!("{k}={text}"))
+                .map_err(|e| Error::config("--engine-set", e))?;
+            engine.engine_set.insert(k, v);
         }
     } else {
         let engine_flags = [
-            ("--nodes", flags.nodes.is_some()),
+            ("--nodes", flags.nodes.is_some() && kind != TopologyKind::PgAutoFailover),
             ("--dcs-members", flags.dcs_members.is_some()),
             ("--sync-mode", flags.sync_mode.is_some()),
-            ("--engine-set", !flags.engine_set.is_empty()),
+            ("--engine-set", !flags.engine_set.is_empty() && kind != TopologyKind::PgAutoFailover),
             ("--rest-tls", flags.rest_tls),
         ];
         if let Some((flag, _)) = engine_flags.iter().find(|(_, given)| *given) {

@@ -181,7 +181,23 @@ impl FaultKind {
                  kill-sync-standby, restart-engine or dcs-outage"
             )),
             K::Patroni => Ok(()),
-            _ if engine_only => Err(format!("{self} asks a cluster manager: it needs --topology patroni (not {kind})")),
+            K::PgAutoFailover => match self {
+                FaultKind::CrashPrimary
+                | FaultKind::KillPrimary
+                | FaultKind::PausePrimary
+                | FaultKind::Switchover
+                | FaultKind::Failover
+                | FaultKind::KillSyncStandby
+                | FaultKind::DcsOutage
+                | FaultKind::KillHostInstance => Ok(()),
+                _ => Err(format!(
+                    "{self} is not built for pg_auto_failover yet; use crash-primary, kill-primary, pause-primary, \
+                     switchover, failover, kill-sync-standby or dcs-outage (the monitor frozen)"
+                )),
+            },
+            _ if engine_only => Err(format!(
+                "{self} asks a cluster manager: it needs --topology patroni or pg_auto_failover (not {kind})"
+            )),
             _ => Ok(()),
         }
     }

@@ -5,11 +5,16 @@
 //!   log-shipping); faults act on the nodes and habench's links directly;
 //! - [`PatroniEngine`]: a Patroni cluster habench started; faults act on what Patroni runs
 //!   (node, postmaster, Patroni itself, etcd, its REST API), and its decisions are watched;
+//! - [`AutoFailoverEngine`]: a pg_auto_failover formation habench started; faults act on its
+//!   hosts (data nodes, the monitor) or are planned moves asked of the monitor, whose table of
+//!   nodes is watched;
 //! - [`ExternalEngine`]: a cluster habench did not start (`--cluster`), through the file's
 //!   commands and the engine's REST API.
 //!
 //! The nemesis and the trials see only the role: who is primary is the engine's to say.
 
+mod auto_failover;
+mod auto_failover_watch;
 mod builtin;
 mod external;
 mod orchestrator;
@@ -28,6 +33,7 @@ use crate::fault::{FaultKind, Injected};
 use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, SharedTopology};
 
+pub(crate) use auto_failover::AutoFailoverEngine;
 pub(crate) use builtin::Builtin;
 pub(crate) use external::ExternalEngine;
 pub(crate) use orchestrator::OrchestratorConfig;
@@ -73,12 +79,12 @@ pub(crate) async fn of_target(
         return Some(Box::new(ExternalEngine::new(c.clone(), stop.clone())));
     }
     let topo = topology?;
-    let patroni = matches!(&*topo.lock().await, AnyTopology::Patroni(_));
-    Some(if patroni {
-        Box::new(PatroniEngine::new(topo.clone()))
-    } else {
-        Box::new(Builtin::new(topo.clone(), orchestrator.clone(), endpoint.clone()))
-    })
+    let manager: Box<dyn Manager> = match &*topo.lock().await {
+        AnyTopology::Patroni(_) => Box::new(PatroniEngine::new(topo.clone())),
+        AnyTopology::AutoFailover(_) => Box::new(AutoFailoverEngine::new(topo.clone())),
+        _ => Box::new(Builtin::new(topo.clone(), orchestrator.clone(), endpoint.clone())),
+    };
+    Some(manager)
 }
 
 /// Polls the write endpoint until a read-write session answers.

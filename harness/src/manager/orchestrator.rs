@@ -133,8 +133,8 @@ async fn probe(port: u16, timeout: Duration) -> bool {
 async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &Endpoint, log: &EventLog) -> bool {
     let mut guard = topo.lock().await;
     let result = match &mut *guard {
-        // Patroni decides by itself; the built-in orchestrator never runs beside it.
-        AnyTopology::Patroni(_) => Ok(()),
+        // An engine decides by itself; the built-in orchestrator never runs beside one.
+        AnyTopology::Patroni(_) | AnyTopology::AutoFailover(_) => Ok(()),
         AnyTopology::SharedDisk(sd) => {
             let t0 = Instant::now();
             match sd.takeover().await {

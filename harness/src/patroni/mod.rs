@@ -12,4 +12,4 @@ pub(crate) mod tls;
 
 pub(crate) use cluster::ClusterView;
 pub use locate::EnginePrograms;
-pub use spec::{parse_engine_set, PatroniSpec, SyncMode, Timing};
+pub use spec::{parse_engine_set, parse_key_value, PatroniSpec, SyncMode, Timing};

@@ -103,20 +103,13 @@ impl Default for PatroniSpec {
     }
 }
 
-/// Parses `KEY=VALUE` of `--engine-set`: integers, true/false and null are typed, the rest is a
-/// string; KEY must be a key of Patroni's dynamic configuration (dotted under postgresql).
-pub fn parse_engine_set(text: &str) -> Result<(String, serde_json::Value), String> {
+/// Parses `KEY=VALUE` of `--engine-set` for any engine: integers, true/false and null are typed,
+/// the rest is a string. Which keys an engine takes is checked with the topology
+/// ([`parse_engine_set`] for Patroni).
+pub fn parse_key_value(text: &str) -> Result<(String, serde_json::Value), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}`: write KEY=VALUE, e.g. ttl=20 or loop_wait=1 or failsafe_mode=true"))?;
-    let key = key.trim();
-    let top = key.split('.').next().unwrap_or_default();
-    if !DYNAMIC_KEYS.contains(&top) || key.split('.').any(str::is_empty) {
-        return Err(format!(
-            "`{key}` is not a key of Patroni's dynamic configuration; use one of {} (postgresql.* with dots)",
-            DYNAMIC_KEYS.join(", ")
-        ));
-    }
     let value = value.trim();
     let typed = match value {
         "true" => serde_json::Value::Bool(true),
@@ -127,6 +120,21 @@ pub fn parse_engine_set(text: &str) -> Result<(String, serde_json::Value), Strin
             Err(_) => serde_json::Value::String(v.to_string()),
         },
     };
+    Ok((key.trim().to_string(), typed))
+}
+
+/// Parses `KEY=VALUE` of `--engine-set` for Patroni: KEY must be a key of Patroni's dynamic
+/// configuration (dotted under postgresql).
+pub fn parse_engine_set(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (key, typed) = parse_key_value(text)?;
+    let key = key.as_str();
+    let top = key.split('.').next().unwrap_or_default();
+    if !DYNAMIC_KEYS.contains(&top) || key.split('.').any(str::is_empty) {
+        return Err(format!(
+            "`{key}` is not a key of Patroni's dynamic configuration; use one of {} (postgresql.* with dots)",
+            DYNAMIC_KEYS.join(", ")
+        ));
+    }
     Ok((key.to_string(), typed))
 }
 

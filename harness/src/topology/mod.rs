@@ -4,6 +4,7 @@
 //! (shared-disk takeover, standby promotion) are inherent methods. [`AnyTopology`] holds any of
 //! them when the kind is chosen at run time.
 
+mod auto_failover;
 pub(crate) mod build;
 mod describe;
 pub(crate) mod info;
@@ -18,6 +19,7 @@ mod sso_server;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use auto_failover::AutoFailover;
 pub use describe::{describe, node_info};
 pub(crate) use info::{NodeInfo, TopologyInfo};
 pub(crate) use parallel::ParallelSpec;
@@ -103,6 +105,7 @@ pub enum AnyTopology {
     SharedDisk(SharedDisk),
     Replicated(Replicated),
     Patroni(Box<Patroni>),
+    AutoFailover(Box<AutoFailover>),
 }
 
 impl AnyTopology {
@@ -120,6 +123,7 @@ impl AnyTopology {
                 AnyTopology::Replicated(Replicated::up(env, spec).await?)
             }
             TopologyKind::Patroni => AnyTopology::Patroni(Box::new(Patroni::up(env, spec).await?)),
+            TopologyKind::PgAutoFailover => AnyTopology::AutoFailover(Box::new(AutoFailover::up(env, spec).await?)),
             TopologyKind::Parallel => {
                 return Err(crate::error::Error::config(
                     "--topology",
@@ -135,6 +139,7 @@ impl AnyTopology {
             AnyTopology::SharedDisk(t) => t,
             AnyTopology::Replicated(t) => t,
             AnyTopology::Patroni(t) => t.as_ref(),
+            AnyTopology::AutoFailover(t) => t.as_ref(),
         }
     }
 
@@ -144,6 +149,7 @@ impl AnyTopology {
             AnyTopology::SharedDisk(t) => t,
             AnyTopology::Replicated(t) => t,
             AnyTopology::Patroni(t) => t.as_mut(),
+            AnyTopology::AutoFailover(t) => t.as_mut(),
         }
     }
 }

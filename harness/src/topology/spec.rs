@@ -24,13 +24,23 @@ pub enum TopologyKind {
     LogShipping,
     /// Patroni + etcd: a real cluster manager decides.
     Patroni,
+    /// pg_auto_failover: a monitor node and a keeper per data node decide.
+    PgAutoFailover,
     /// Two to four independent groups behind a load balancer (BizTalk's PROD1/PROD2).
     Parallel,
 }
 
 impl TopologyKind {
-    pub(crate) const ALL: [TopologyKind; 7] =
-        [Self::Single, Self::SharedDisk, Self::Sync, Self::Async, Self::LogShipping, Self::Patroni, Self::Parallel];
+    pub(crate) const ALL: [TopologyKind; 8] = [
+        Self::Single,
+        Self::SharedDisk,
+        Self::Sync,
+        Self::Async,
+        Self::LogShipping,
+        Self::Patroni,
+        Self::PgAutoFailover,
+        Self::Parallel,
+    ];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +50,7 @@ impl TopologyKind {
             Self::Async => "async",
             Self::LogShipping => "log-shipping",
             Self::Patroni => "patroni",
+            Self::PgAutoFailover => "pg_auto_failover",
             Self::Parallel => "parallel",
         }
     }
@@ -123,6 +134,10 @@ pub struct TopologySpec {
     /// orchestrator's probes go through it (sync and async only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_link: Option<crate::link::LinkSpec>,
+    /// pg_auto_failover only: the monitor's settings (`pgautofailover.KEY`, in its units: ms or
+    /// a count), from `--engine-set KEY=VALUE`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitor_set: BTreeMap<String, i64>,
     /// Patroni only: the DCS, the synchronous mode and the engine's settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::patroni::PatroniSpec>,
@@ -136,8 +151,8 @@ impl TopologySpec {
     pub fn new(kind: TopologyKind) -> Self {
         let standbys = match kind {
             TopologyKind::Single | TopologyKind::SharedDisk => 0,
-            // The usual Patroni shape: a leader and two replicas.
-            TopologyKind::Patroni => 2,
+            // The usual shape of an engine: a primary and two replicas.
+            TopologyKind::Patroni | TopologyKind::PgAutoFailover => 2,
             _ => 1,
         };
         TopologySpec {
@@ -151,6 +166,7 @@ impl TopologySpec {
             pin: BTreeMap::new(),
             links: BTreeMap::new(),
             client_link: None,
+            monitor_set: BTreeMap::new(),
             engine: (kind == TopologyKind::Patroni).then(crate::patroni::PatroniSpec::default),
             parallel: None,
         }
@@ -165,7 +181,9 @@ impl TopologySpec {
             TopologyKind::Sync | TopologyKind::Async => {
                 std::iter::once("primary".to_string()).chain((1..=self.standbys).map(|i| format!("s{i}"))).collect()
             }
-            TopologyKind::Patroni => (1..=self.standbys + 1).map(|i| format!("n{i}")).collect(),
+            TopologyKind::Patroni | TopologyKind::PgAutoFailover => {
+                (1..=self.standbys + 1).map(|i| format!("n{i}")).collect()
+            }
             // Every group has its own nodes (see its spec).
             TopologyKind::Parallel => Vec::new(),
         }
@@ -201,6 +219,21 @@ impl TopologySpec {
                 return match &self.parallel {
                     Some(p) => p.validate(),
                     None => Err(Error::config("--groups", "parallel needs its groups: give --groups 2 to 4")),
+                }
+            }
+            TopologyKind::PgAutoFailover => {
+                if self.standbys == 0 || self.standbys > MAX_STANDBYS {
+                    return Err(Error::config(
+                        "--nodes",
+                        format!(
+                            "{} data nodes asked; pg_auto_failover takes 2 to {} (one primary, 1-8 standbys)",
+                            self.standbys + 1,
+                            MAX_STANDBYS + 1
+                        ),
+                    ));
+                }
+                if !self.pin.is_empty() {
+                    return Err(Error::config("--pin", "pg_auto_failover nodes are cgroups, not pinned processes"));
                 }
             }
             TopologyKind::Patroni => {

@@ -102,6 +102,8 @@ pub(crate) fn tune(design: TopologyKind, outages: &[Outage], model: &RtoModel, r
         outages.iter().all(|&o| !matches!(predict(design, o, m, rto), Prediction::Fails(_) | Prediction::Straddles))
     };
     match model {
+        // The monitor's settings are not tuned by habench yet.
+        RtoModel::AutoFailover(_) => None,
         RtoModel::Builtin { manual_delay, .. } => {
             let intervals = [1000, 500, 250, 100].map(Duration::from_millis);
             let mut candidates = intervals.into_iter().flat_map(|i| (3..=10).rev().map(move |t| (i, t)));

@@ -1,0 +1,122 @@
+//! pg_auto_failover as the manager: faults act on the hosts of the formation (a data node, its
+//! postmaster, the monitor) or are planned moves asked of the monitor; the target is whoever the
+//! monitor says is primary now. Its decisions are watched in the monitor's own table
+//! (`auto_failover_watch.rs`).
+
+use tokio::sync::watch;
+
+use crate::autofailover::FormationView;
+use crate::error::{Error, Result};
+use crate::events::EventLog;
+use crate::fault::{FaultKind, Injected};
+use crate::manager::{auto_failover_watch, Manager, Pending};
+use crate::topology::{AnyTopology, AutoFailover, SharedTopology};
+
+/// A pg_auto_failover formation habench started.
+#[derive(Debug)]
+pub(crate) struct AutoFailoverEngine {
+    topo: SharedTopology,
+}
+
+impl AutoFailoverEngine {
+    pub(crate) fn new(topo: SharedTopology) -> AutoFailoverEngine {
+        AutoFailoverEngine { topo }
+    }
+}
+
+/// The formation behind the shared topology (it always is one: `of_target` chose by it).
+fn formation_of(t: &mut AnyTopology) -> Result<&mut AutoFailover> {
+    match t {
+        AnyTopology::AutoFailover(a) => Ok(a),
+        _ => Err(Error::node("pg_auto_failover", "the topology is not run by pg_auto_failover")),
+    }
+}
+
+impl Manager for AutoFailoverEngine {
+    fn engine(&self) -> &'static str {
+        "pg_auto_failover"
+    }
+
+    fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>> {
+        Box::pin(async move {
+            let monitor = formation_of(&mut *self.topo.lock().await)?.formation().monitor();
+            let view = monitor.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
+            let primary = view
+                .primary()
+                .map(|p| p.name.clone())
+                .ok_or_else(|| Error::node("pg_auto_failover", format!("no primary to break ({})", view.brief())))?;
+            // A planned move waits for the monitor without holding the topology.
+            if matches!(kind, FaultKind::Switchover | FaultKind::Failover) {
+                let what = if kind == FaultKind::Switchover { "switchover" } else { "failover" };
+                let said = monitor.perform(what).await?;
+                return Ok(Injected { target: primary, detail: format!("pg_autoctl perform {what}: {said}") });
+            }
+            let mut guard = self.topo.lock().await;
+            let t = formation_of(&mut guard)?;
+            t.follow(&view);
+            inject(kind, t, &view, primary).await
+        })
+    }
+
+    fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
+        Box::pin(async move {
+            let mut guard = self.topo.lock().await;
+            let f = formation_of(&mut guard)?.formation_mut();
+            Ok(match kind {
+                FaultKind::PausePrimary if f.is_frozen(target) => f.freeze_node(target, false).is_ok(),
+                FaultKind::DcsOutage if f.monitor_frozen() => f.freeze_monitor(false).is_ok(),
+                _ => false,
+            })
+        })
+    }
+
+    fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
+        let topo = self.topo.clone();
+        Some(Box::pin(async move {
+            let monitor = match &mut *topo.lock().await {
+                AnyTopology::AutoFailover(a) => a.formation().monitor(),
+                _ => return,
+            };
+            auto_failover_watch::run(monitor, topo.clone(), log, stop).await;
+        }))
+    }
+}
+
+/// The faults that act on a host of the formation.
+async fn inject(kind: FaultKind, t: &mut AutoFailover, view: &FormationView, primary: String) -> Result<Injected> {
+    let f = t.formation_mut();
+    match kind {
+        FaultKind::CrashPrimary => {
+            let n = f.crash_node(&primary).await?;
+            Ok(Injected { target: primary, detail: format!("{n} processes (keeper, postgres) killed at once") })
+        }
+        FaultKind::KillPrimary => {
+            let pid = f.kill_postmaster(&primary)?;
+            Ok(Injected { target: primary, detail: format!("SIGKILL to postmaster {pid}; its keeper keeps running") })
+        }
+        FaultKind::PausePrimary => {
+            f.freeze_node(&primary, true)?;
+            Ok(Injected { target: primary, detail: "every process frozen (cgroup freezer)".into() })
+        }
+        FaultKind::KillSyncStandby => {
+            let standby = view
+                .nodes
+                .iter()
+                .find(|n| n.settled() && n.reported == "secondary")
+                .map(|n| n.name.clone())
+                .ok_or_else(|| Error::node("pg_auto_failover", format!("no secondary to kill ({})", view.brief())))?;
+            let n = f.crash_node(&standby).await?;
+            Ok(Injected { target: standby, detail: format!("{n} processes (keeper, postgres) killed at once") })
+        }
+        FaultKind::DcsOutage => {
+            f.freeze_monitor(true)?;
+            Ok(Injected { target: "monitor".into(), detail: "the monitor frozen (cgroup freezer)".into() })
+        }
+        _ => Err(Error::config(
+            "--fault",
+            kind.applies_to(crate::topology::TopologyKind::PgAutoFailover)
+                .err()
+                .unwrap_or_else(|| format!("{kind} is not built for pg_auto_failover")),
+        )),
+    }
+}

@@ -1,0 +1,166 @@
+//! Watches pg_auto_failover decide, without ever acting: reads the monitor's table of nodes
+//! every 50 ms and logs each change of the nodes' reported and assigned states, plus the phases
+//! the trials time: detected (the monitor's health check fails the primary, or it assigns it
+//! something other than primary), promoted (another node assigned and reporting primary) or
+//! restarted (the same primary back), endpoint ready (the new primary answers read-write).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::autofailover::{FormationView, Monitor};
+use crate::events::{EventKind, EventLog};
+use crate::topology::{AnyTopology, SharedTopology};
+
+/// How often the monitor is read.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Where an outage stands, from the watcher's view.
+#[derive(Debug, Default)]
+struct Phase {
+    /// The primary before the outage began.
+    before: Option<String>,
+    detected: bool,
+    /// The primary that took over (or came back) and its port, awaiting read-write answers.
+    awaiting_endpoint: Option<(String, u16)>,
+}
+
+/// Watches the monitor until `stop`; the topology is told who is primary after each change.
+pub(crate) async fn run(monitor: Monitor, topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<bool>) {
+    let mut last: Option<FormationView> = None;
+    let mut phase = Phase::default();
+    loop {
+        if let Some(now) = monitor.view().await {
+            if last.as_ref() != Some(&now) {
+                log.push(EventKind::Engine { node: "monitor".into(), what: now.brief() });
+                step(&mut phase, last.as_ref(), &now, &log);
+                if now.primary().is_some() {
+                    // Not waited for: a fault being injected holds the topology.
+                    if let Ok(mut t) = topo.try_lock() {
+                        if let AnyTopology::AutoFailover(a) = &mut *t {
+                            a.follow(&now);
+                        }
+                    }
+                }
+                last = Some(now);
+            }
+        }
+        if let Some((_, port)) = phase.awaiting_endpoint {
+            if answers_read_write(port).await {
+                log.push(EventKind::EndpointReady);
+                phase = Phase::default();
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One change of the monitor's view: the outage's phases it shows.
+fn step(phase: &mut Phase, last: Option<&FormationView>, now: &FormationView, log: &EventLog) {
+    if phase.before.is_none() {
+        phase.before = last.and_then(FormationView::primary).map(|p| p.name.clone());
+    }
+    let Some(old) = phase.before.clone() else { return };
+    let old_now = now.nodes.iter().find(|n| n.name == old);
+    let still_primary = old_now.is_some_and(|n| {
+        n.health != 0 && matches!(n.goal.as_str(), "primary" | "wait_primary" | "single") && n.settled()
+    });
+    if !phase.detected && !still_primary {
+        phase.detected = true;
+        log.push(EventKind::Detected { node: old.clone(), missed_probes: 0 });
+    }
+    if !phase.detected || phase.awaiting_endpoint.is_some() {
+        return;
+    }
+    let Some(p) = now.primary() else { return };
+    if p.name != old {
+        log.push(EventKind::Promoted {
+            node: p.name.clone(),
+            promote_ms: 0.0,
+            detail: format!("pg_auto_failover: {} assigned and reporting {}", p.name, p.reported),
+        });
+    } else if still_primary {
+        log.push(EventKind::Restarted { node: p.name.clone(), start_ms: 0.0, recovery_ms: None, redo_bytes: None });
+    } else {
+        return;
+    }
+    phase.awaiting_endpoint = Some((p.name.clone(), p.port));
+}
+
+/// Whether the server on `port` answers and is out of recovery.
+async fn answers_read_write(port: u16) -> bool {
+    let attempt = async {
+        let c = crate::pg::conn::connect(port, Duration::from_millis(500)).await.ok()?;
+        let row = c.query_one("SELECT pg_is_in_recovery()", &[]).await.ok()?;
+        Some(!row.get::<_, bool>(0))
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(1), attempt).await, Ok(Some(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autofailover::NodeState;
+
+    fn view(nodes: &[(&str, &str, &str)]) -> FormationView {
+        let state = |(i, (name, reported, goal)): (usize, &(&str, &str, &str))| NodeState {
+            name: name.to_string(),
+            port: 5000 + i as u16,
+            reported: reported.to_string(),
+            goal: goal.to_string(),
+            health: 1,
+            timeline: 1,
+        };
+        FormationView { nodes: nodes.iter().enumerate().map(state).collect() }
+    }
+
+    fn kinds(log: &EventLog) -> Vec<String> {
+        log.events().iter().map(|e| format!("{:?}", e.kind).split([' ', '{']).next().unwrap().to_string()).collect()
+    }
+
+    /// The states a node crash went through on this machine (monitor defaults).
+    #[test]
+    fn a_crashed_primary_is_detected_when_drained_and_the_promoted_standby_awaits_its_endpoint() {
+        let steps = [
+            view(&[("n1", "primary", "primary"), ("n2", "secondary", "secondary"), ("n3", "secondary", "secondary")]),
+            view(&[
+                ("n1", "primary", "draining"),
+                ("n2", "secondary", "report_lsn"),
+                ("n3", "secondary", "report_lsn"),
+            ]),
+            view(&[("n1", "primary", "demote_timeout"), ("n2", "prepare_promotion", "stop_replication")]),
+            view(&[
+                ("n1", "primary", "demoted"),
+                ("n2", "wait_primary", "wait_primary"),
+                ("n3", "join_secondary", "secondary"),
+            ]),
+            view(&[("n1", "primary", "demoted"), ("n2", "primary", "primary"), ("n3", "secondary", "secondary")]),
+        ];
+        let (log, mut phase) = (EventLog::default(), Phase::default());
+        for w in steps.windows(2) {
+            step(&mut phase, Some(&w[0]), &w[1], &log);
+        }
+        assert_eq!(kinds(&log), vec!["Detected", "Promoted"]);
+        assert_eq!(phase.awaiting_endpoint, Some(("n2".into(), 5001)), "promoted once, at wait_primary");
+    }
+
+    #[test]
+    fn a_primary_whose_health_check_fails_then_passes_again_was_restarted() {
+        let up = view(&[("n1", "primary", "primary"), ("n2", "secondary", "secondary")]);
+        let mut down = up.clone();
+        down.nodes[0].health = 0;
+        let (log, mut phase) = (EventLog::default(), Phase::default());
+        step(&mut phase, Some(&up), &down, &log);
+        step(&mut phase, Some(&down), &up, &log);
+        assert_eq!(kinds(&log), vec!["Detected", "Restarted"]);
+        // A view that changes nothing about the primary logs nothing more.
+        let mut phase = Phase::default();
+        let log = EventLog::default();
+        let moved = view(&[("n1", "primary", "primary"), ("n2", "catchingup", "secondary")]);
+        step(&mut phase, Some(&up), &moved, &log);
+        assert!(kinds(&log).is_empty(), "{:?}", kinds(&log));
+    }
+}

@@ -1,0 +1,71 @@
+//! A pg_auto_failover formation as a topology: the monitor and `--nodes` data nodes, started by
+//! habench (`crate::autofailover::Formation`); the monitor decides everything after, habench only
+//! watches and breaks things.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::autofailover::{Formation, FormationView};
+use crate::error::Result;
+use crate::pg::{Node, PgEnv};
+use crate::topology::{Topology, TopologyKind, TopologySpec};
+
+#[derive(Debug)]
+pub struct AutoFailover {
+    formation: Formation,
+    spec: TopologySpec,
+    primary: usize,
+}
+
+impl AutoFailover {
+    pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<AutoFailover> {
+        let formation = Formation::up(env, &spec.node_names(), &spec.monitor_set).await?;
+        let mut topo = AutoFailover { formation, spec, primary: 0 };
+        if let Some(view) = topo.formation.view().await {
+            topo.follow(&view);
+        }
+        Ok(topo)
+    }
+
+    pub(crate) fn formation(&self) -> &Formation {
+        &self.formation
+    }
+
+    pub(crate) fn formation_mut(&mut self) -> &mut Formation {
+        &mut self.formation
+    }
+
+    /// Makes the monitor's primary the topology's (it changes behind habench's back).
+    pub(crate) fn follow(&mut self, view: &FormationView) {
+        self.formation.follow(view);
+        if let Some(p) = view.primary() {
+            if let Some(i) = self.formation.nodes().iter().position(|n| n.name() == p.name) {
+                self.primary = i;
+            }
+        }
+    }
+}
+
+impl Topology for AutoFailover {
+    fn kind(&self) -> TopologyKind {
+        TopologyKind::PgAutoFailover
+    }
+    fn spec(&self) -> &TopologySpec {
+        &self.spec
+    }
+    fn nodes(&self) -> &[Node] {
+        self.formation.nodes()
+    }
+    fn nodes_mut(&mut self) -> &mut [Node] {
+        self.formation.nodes_mut()
+    }
+    fn dir(&self) -> &Path {
+        self.formation.dir()
+    }
+    fn primary(&self) -> &Node {
+        &self.formation.nodes()[self.primary]
+    }
+    fn read_nodes(&self) -> Vec<&Node> {
+        self.nodes().iter().enumerate().filter(|(i, _)| *i != self.primary).map(|(_, n)| n).collect()
+    }
+}
