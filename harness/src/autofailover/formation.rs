@@ -17,7 +17,6 @@ use crate::pg::host::{Host, Launch};
 use crate::pg::ports::PortLease;
 use crate::pg::workdir::TopologyDir;
 use crate::pg::{Node, PgEnv, Role};
-use crate::topology::build;
 
 /// How long the whole formation may take to form.
 const FORM_TIMEOUT: Duration = Duration::from_secs(120);
@@ -77,9 +76,9 @@ impl Formation {
         f.wait("the monitor answering", |_| true).await?;
         f.settings = f.monitor().configure(settings).await?;
         for (i, name) in names.iter().enumerate() {
-            let (data, log) = build::node_paths(f.dir.path(), name)?;
-            let node = Node::managed(env.clone(), name, data.clone(), log)?;
             let home = f.dir.path().join("nodes").join(name);
+            let data = home.join("data");
+            let node = Node::managed(env.clone(), name, data.clone(), home.join("pg_autoctl.log"))?;
             let args = node_args(&data, node.port(), name, &f.monitor_uri());
             let mut keeper = host(&env, (&autoctl, &f.groups), name, &home, args)?;
             keeper.start()?;

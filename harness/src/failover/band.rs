@@ -235,7 +235,9 @@ fn patroni(
 
 /// pg_auto_failover's band: a failed primary is declared after `node_considered_unhealthy_timeout`
 /// without a report, then the monitor waits `primary_demote_timeout` for it to confirm its
-/// demotion before it promotes a standby; a killed postmaster is restarted in place by its keeper.
+/// demotion before it promotes a standby. A killed postmaster is reported by its keeper at once
+/// and is a failover too (2.0 does not restart it in place), to the same node when it is the
+/// most advanced.
 fn auto_failover(fault: &FaultSpec, t: &AutoFailoverTiming, p: f64, d: Option<f64>) -> Option<(f64, f64, String)> {
     let (u, dm, hc) = (t.unhealthy.as_secs_f64(), t.demote.as_secs_f64(), t.check_period.as_secs_f64());
     let retries = t.check_retries.as_secs_f64();
@@ -259,8 +261,13 @@ fn auto_failover(fault: &FaultSpec, t: &AutoFailoverTiming, p: f64, d: Option<f6
         }
         FaultKind::KillPrimary => (
             0.0,
-            hc + p,
-            format!("the keeper restarts its postgres in place (within a health check period {}), + up to {} of crash recovery", fmt_s(hc), fmt_s(p)),
+            dm + hc + p,
+            format!(
+                "the keeper reports its postgres down at once; the monitor drains it and elects the most advanced node (the same one, often), waiting at most primary_demote_timeout {} for the demotion, + up to a health check period {} and {}",
+                fmt_s(dm),
+                fmt_s(hc),
+                fmt_s(p)
+            ),
         ),
         FaultKind::Switchover | FaultKind::Failover => (
             0.0,

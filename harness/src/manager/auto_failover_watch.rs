@@ -65,9 +65,9 @@ fn step(phase: &mut Phase, last: Option<&FormationView>, now: &FormationView, lo
     }
     let Some(old) = phase.before.clone() else { return };
     let old_now = now.nodes.iter().find(|n| n.name == old);
-    let still_primary = old_now.is_some_and(|n| {
-        n.health != 0 && matches!(n.goal.as_str(), "primary" | "wait_primary" | "single") && n.settled()
-    });
+    // (`wait_primary` -> `primary` is the same primary getting its standby back.)
+    let writable = |state: &str| matches!(state, "primary" | "wait_primary" | "single");
+    let still_primary = old_now.is_some_and(|n| n.health != 0 && writable(&n.goal) && writable(&n.reported));
     if !phase.detected && !still_primary {
         phase.detected = true;
         log.push(EventKind::Detected { node: old.clone(), missed_probes: 0 });
@@ -161,6 +161,11 @@ mod tests {
         let log = EventLog::default();
         let moved = view(&[("n1", "primary", "primary"), ("n2", "catchingup", "secondary")]);
         step(&mut phase, Some(&up), &moved, &log);
+        // A new primary getting its standby back (wait_primary -> primary) is no outage.
+        let waiting = view(&[("n1", "wait_primary", "wait_primary"), ("n2", "catchingup", "secondary")]);
+        let back = view(&[("n1", "wait_primary", "primary"), ("n2", "secondary", "secondary")]);
+        let mut phase = Phase::default();
+        step(&mut phase, Some(&waiting), &back, &log);
         assert!(kinds(&log).is_empty(), "{:?}", kinds(&log));
     }
 }

@@ -25,6 +25,7 @@ pub enum TopologyKind {
     /// Patroni + etcd: a real cluster manager decides.
     Patroni,
     /// pg_auto_failover: a monitor node and a keeper per data node decide.
+    #[serde(rename = "pg_auto_failover", alias = "pg-auto-failover")]
     PgAutoFailover,
     /// Two to four independent groups behind a load balancer (BizTalk's PROD1/PROD2).
     Parallel,
