@@ -267,7 +267,7 @@ pub struct TopologyFlags {
     /// probes), e.g. delay:1ms; added at zero delay for partition-primary.
     #[arg(long, value_name = "SPEC", value_parser = crate::link::LinkSpec::parse)]
     pub client_link: Option<crate::link::LinkSpec>,
-    /// patroni: nodes, one primary and 1-8 replicas (2-9; default 3).
+    /// patroni, pg_auto_failover: nodes, one primary and 1-8 replicas (2-9; default 3).
     #[arg(long, value_name = "N")]
     pub nodes: Option<u8>,
     /// patroni: etcd members, 1 (default) or 3.
@@ -282,7 +282,8 @@ pub struct TopologyFlags {
     #[arg(long, value_name = "MODE", value_parser = parse_sync_mode)]
     pub sync_mode: Option<crate::patroni::SyncMode>,
     /// patroni: a key of its dynamic configuration (repeatable), e.g. --engine-set ttl=20
-    /// --engine-set loop_wait=1 --engine-set failsafe_mode=true (default: Patroni's own).
+    /// --engine-set loop_wait=1 --engine-set failsafe_mode=true (default: Patroni's own);
+    /// pg_auto_failover: a monitor setting in ms, e.g. primary_demote_timeout=4000.
     #[arg(long = "engine-set", value_name = "KEY=VALUE", value_parser = crate::patroni::parse_key_value)]
     pub engine_set: Vec<(String, serde_json::Value)>,
     /// parallel: independent groups behind the load balancer (2-4; default 2).
@@ -476,7 +477,7 @@ pub enum KindArg {
     Async,
     LogShipping,
     Patroni,
-    /// pg_auto_failover: a monitor and N data nodes (`--nodes`).
+    /// A monitor and N data nodes with their keepers (`--nodes`).
     #[value(name = "pg_auto_failover", alias = "pg-auto-failover")]
     PgAutoFailover,
     /// Two to four independent groups behind a load balancer (`--groups`, `--group-topology`).
