@@ -66,7 +66,7 @@ impl Formation {
             monitor,
             monitor_port,
             groups,
-            version: autoctl.version(),
+            version: autoctl.version().await,
             autoctl: autoctl.clone(),
             settings: Vec::new(),
             formed_ms: 0.0,

@@ -43,10 +43,12 @@ impl Autoctl {
         Ok(Autoctl { path })
     }
 
-    /// `pg_autoctl version`'s first line, e.g. "pg_autoctl version 2.0". Blocking: called
-    /// while a formation is set up, before any load runs.
-    pub fn version(&self) -> Option<String> {
-        let out = std::process::Command::new(&self.path).arg("version").output().ok()?;
+    /// `pg_autoctl version`'s first line, e.g. "pg_autoctl version 2.0" (None when it does not
+    /// answer within 5 s).
+    pub async fn version(&self) -> Option<String> {
+        let mut cmd = tokio::process::Command::new(&self.path);
+        cmd.arg("version").kill_on_drop(true);
+        let out = tokio::time::timeout(std::time::Duration::from_secs(5), cmd.output()).await.ok()?.ok()?;
         String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string())
     }
 }
