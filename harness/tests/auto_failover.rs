@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use habench::autofailover::Formation;
+use habench::autofailover::{Formation, FormationSettings};
 use habench::pg::{conn, procs};
 
 /// Every process whose command line names the formation's directory (each `pg_autoctl`, each
@@ -30,10 +30,22 @@ fn processes_of(dir: &std::path::Path) -> Vec<procs::ProcId> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_formation_forms_replicates_and_leaves_nothing_when_dropped() {
     let names: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
-    let settings = [("node_considered_unhealthy_timeout".to_string(), 7000)].into_iter().collect();
+    let mut settings = FormationSettings::default();
+    settings.set("node_considered_unhealthy_timeout", &serde_json::json!(7000)).unwrap();
+    settings.set("number_sync_standbys", &serde_json::json!(1)).unwrap();
+    settings.set("candidate_priority.n3", &serde_json::json!(0)).unwrap();
     let f = Formation::up(common::env(), &names, &settings).await.expect("a formation");
     let set = f.settings().iter().find(|(k, _)| k == "pgautofailover.node_considered_unhealthy_timeout");
     assert_eq!(set.map(|(_, v)| v.as_str()), Some("7000"), "read back: {:?}", f.settings());
+    // The formation's and the nodes' settings, as the monitor holds them.
+    let back = f.readback();
+    assert_eq!(back.number_sync_standbys, 1, "{back:?}");
+    let n3 = back.nodes.iter().find(|n| n.0 == "n3").expect("n3 registered");
+    assert_eq!((n3.1, n3.2), (0, true), "{back:?}");
+    assert!(
+        back.nodes.iter().filter(|n| n.0 != "n3").all(|n| n.1 == 50),
+        "pg_auto_failover's default priority: {back:?}"
+    );
     let view = f.view().await.expect("the monitor answers");
     assert!(view.is_formed(3), "{}", view.brief());
     let primary = view.primary().expect("a primary").clone();
@@ -43,6 +55,9 @@ async fn a_three_node_formation_forms_replicates_and_leaves_nothing_when_dropped
     // habench's clients reach the primary on 127.0.0.1 and write there.
     let c = conn::connect(primary.port, Duration::from_secs(5)).await.expect("the primary takes clients");
     c.batch_execute("CREATE TABLE af_probe (i int); INSERT INTO af_probe VALUES (42)").await.expect("a write");
+    // number_sync_standbys=1: the primary waits for one of its two standbys.
+    let names: String = c.query_one("SHOW synchronous_standby_names", &[]).await.unwrap().get(0);
+    assert!(names.starts_with("ANY 1 ("), "synchronous_standby_names = {names:?}");
     // Each secondary is in recovery and receives the row.
     for port in standbys {
         let s = conn::connect(port, Duration::from_secs(5)).await.expect("a secondary takes clients");

@@ -5,12 +5,12 @@
 //! Dropping the formation kills every host at once (a keeper's postgres outlives a killed
 //! keeper: the cgroup does not).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::autofailover::{Autoctl, FormationView, Monitor};
+use crate::autofailover::monitor::Readback;
+use crate::autofailover::{Autoctl, FormationSettings, FormationView, Monitor};
 use crate::error::{Error, Result};
 use crate::pg::cgroup::TopologyGroup;
 use crate::pg::host::{Host, Launch};
@@ -35,6 +35,8 @@ pub struct Formation {
     version: Option<String>,
     /// Every `pgautofailover.*` setting of the monitor, read back after habench set its own.
     settings: Vec<(String, String)>,
+    /// The formation's and the nodes' settings, read back once formed.
+    readback: Readback,
     formed_ms: f64,
     dir: TopologyDir,
 }
@@ -43,8 +45,10 @@ impl Formation {
     /// Starts the monitor, then one data node per name; returns once the monitor sees one
     /// primary and every other node a secondary of it. What was started is killed again if a
     /// step fails (the formation is dropped).
-    /// `settings`: the monitor's (`pgautofailover.KEY`), set before the first node joins.
-    pub async fn up(env: Arc<PgEnv>, names: &[String], settings: &BTreeMap<String, i64>) -> Result<Formation> {
+    /// `settings`: the monitor's (`pgautofailover.KEY`), set before the first node joins; each
+    /// node's, given as it is created; `number_sync_standbys`, set once formed.
+    /// Over 80 lines: the bring-up's steps in order, each failing with what it waited for.
+    pub async fn up(env: Arc<PgEnv>, names: &[String], settings: &FormationSettings) -> Result<Formation> {
         if names.len() < 2 {
             return Err(Error::config(
                 "--nodes",
@@ -69,17 +73,19 @@ impl Formation {
             version: autoctl.version().await,
             autoctl: autoctl.clone(),
             settings: Vec::new(),
+            readback: Readback::default(),
             formed_ms: 0.0,
             dir,
         };
         f.monitor.start()?;
         f.wait("the monitor answering", |_| true).await?;
-        f.settings = f.monitor().configure(settings).await?;
+        f.settings = f.monitor().configure(&settings.monitor).await?;
         for (i, name) in names.iter().enumerate() {
             let home = f.dir.path().join("nodes").join(name);
             let data = home.join("data");
             let node = Node::managed(env.clone(), name, data.clone(), home.join("pg_autoctl.log"))?;
-            let args = node_args(&data, node.port(), name, &f.monitor_uri());
+            let mut args = node_args(&data, node.port(), name, &f.monitor_uri());
+            args.extend(settings.node_args(name));
             let mut keeper = host(&env, (&autoctl, &f.groups), name, &home, args)?;
             keeper.start()?;
             f.keepers.push(keeper);
@@ -90,7 +96,15 @@ impl Formation {
             }
         }
         let n = names.len();
-        let view = f.wait(&format!("{n} data nodes: one primary, the others secondaries"), |v| v.is_formed(n)).await?;
+        let formed = format!("{n} data nodes: one primary, the others secondaries");
+        let mut view = f.wait(&formed, |v| v.is_formed(n)).await?;
+        if let Some(k) = settings.number_sync_standbys {
+            f.monitor().set_number_sync_standbys(k).await?;
+            // The primary applies it (apply_settings), then the formation settles again.
+            let applied = |v: &FormationView| v.is_formed(n) && v.nodes.iter().all(|x| x.goal != "apply_settings");
+            view = f.wait(&format!("number_sync_standbys={k} applied"), applied).await?;
+        }
+        f.readback = f.monitor().formation_settings().await?;
         f.follow(&view);
         f.formed_ms = t0.elapsed().as_secs_f64() * 1e3;
         Ok(f)
@@ -131,6 +145,11 @@ impl Formation {
     /// The monitor's `pgautofailover.*` settings in force.
     pub fn settings(&self) -> &[(String, String)] {
         &self.settings
+    }
+
+    /// The formation's and the nodes' settings as the monitor held them once formed.
+    pub fn readback(&self) -> &Readback {
+        &self.readback
     }
 
     /// From the monitor's start to the formation formed (ms).

@@ -9,6 +9,20 @@ use crate::error::{Error, Result};
 pub(crate) const INSTALL_COMMAND: &str =
     "scripts/install-ha-engines.sh (as root: Debian's postgresql-15-auto-failover and pg-auto-failover-cli)";
 
+/// Upstream's newest release as checked when this was written (its CHANGELOG), and what it adds.
+pub(crate) const UPSTREAM_NEWEST: (&str, &str) =
+    ("2.1", "November 2022: Postgres 16 support and bug fixes, no change to the failover logic listed");
+
+/// Says how `version` ("pg_autoctl version 2.0") stands against upstream's newest release,
+/// when it is older (None: as new, or unknown).
+pub(crate) fn version_note(version: &str) -> Option<String> {
+    let v = version.split_whitespace().last()?;
+    let (newest, what) = UPSTREAM_NEWEST;
+    let older =
+        v.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).lt(newest.split('.').map(|p| p.parse().unwrap_or(0)));
+    older.then(|| format!("{v} measured here; upstream's newest is {newest} ({what})"))
+}
+
 /// The `pg_autoctl` program, by absolute path.
 #[derive(Debug, Clone)]
 pub struct Autoctl {
@@ -58,4 +72,17 @@ impl Autoctl {
 fn extension_dir(pg_bin: &Path) -> PathBuf {
     let major = pg_bin.parent().and_then(Path::file_name).map(|m| m.to_string_lossy().into_owned());
     PathBuf::from("/usr/share/postgresql").join(major.unwrap_or_default()).join("extension")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_older_version_is_noted_against_upstream() {
+        assert!(super::version_note("pg_autoctl version 2.0")
+            .unwrap()
+            .starts_with("2.0 measured here; upstream's newest is 2.1"));
+        assert_eq!(super::version_note("pg_autoctl version 2.1"), None);
+        assert_eq!(super::version_note("pg_autoctl version 2.10"), None);
+        assert!(super::version_note("pg_autoctl version 1.6.4").is_some());
+    }
 }

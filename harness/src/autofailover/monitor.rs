@@ -13,6 +13,14 @@ const MONITOR_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a planned move may take (the monitor's own default waits are about 30 s).
 const PERFORM_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// The formation's settings read back from the monitor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Readback {
+    pub number_sync_standbys: i32,
+    /// Each node: name, candidate priority, replication quorum.
+    pub nodes: Vec<(String, i32, bool)>,
+}
+
 /// Where the monitor listens and the program that talks to it.
 #[derive(Debug, Clone)]
 pub struct Monitor {
@@ -29,10 +37,8 @@ impl Monitor {
     /// Sets the monitor's settings (`ALTER SYSTEM`, reloaded), then reads every
     /// `pgautofailover.*` setting back; a value that did not take is an error.
     pub async fn configure(&self, set: &BTreeMap<String, i64>) -> Result<Vec<(String, String)>> {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1").port(self.port).user(crate::pg::conn::SUPERUSER).dbname("pg_auto_failover");
         let fail = |e: &dyn std::fmt::Display| Error::node("monitor", format!("setting the monitor: {e}"));
-        let client = crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT).await.map_err(|e| fail(&e))?;
+        let client = self.superuser().await?;
         for (k, v) in set {
             // Keys are checked against MONITOR_SETTINGS and values are integers: nothing to quote.
             client.batch_execute(&format!("ALTER SYSTEM SET pgautofailover.{k} = {v}")).await.map_err(|e| fail(&e))?;
@@ -55,6 +61,45 @@ impl Monitor {
                 Some((k, v)) => return Err(fail(&format!("pgautofailover.{k} did not take the value {v}"))),
             }
         }
+    }
+
+    /// Sets the formation's `number_sync_standbys` (the monitor then has the primary apply it).
+    pub async fn set_number_sync_standbys(&self, n: i64) -> Result<()> {
+        let client = self.superuser().await?;
+        let n = i32::try_from(n).map_err(|_| Error::config("--engine-set", "number_sync_standbys is 0-8"))?;
+        let row = client
+            .query_one("SELECT pgautofailover.set_formation_number_sync_standbys('default', $1)", &[&n])
+            .await
+            .map_err(|e| Error::node("monitor", format!("number_sync_standbys={n}: the monitor refused: {e}")))?;
+        match row.get::<_, bool>(0) {
+            true => Ok(()),
+            false => Err(Error::node("monitor", format!("number_sync_standbys={n}: the monitor said no"))),
+        }
+    }
+
+    /// The formation's and the nodes' settings as the monitor holds them.
+    pub async fn formation_settings(&self) -> Result<Readback> {
+        let client = self.superuser().await?;
+        let fail = |e: tokio_postgres::Error| Error::node("monitor", format!("reading the formation's settings: {e}"));
+        let f = client
+            .query_one("SELECT number_sync_standbys FROM pgautofailover.formation WHERE formationid = 'default'", &[])
+            .await
+            .map_err(fail)?;
+        let sql = "SELECT nodename, candidatepriority, replicationquorum FROM pgautofailover.node \
+                   WHERE formationid = 'default' ORDER BY nodeid";
+        let nodes = client.query(sql, &[]).await.map_err(fail)?;
+        Ok(Readback {
+            number_sync_standbys: f.get(0),
+            nodes: nodes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect(),
+        })
+    }
+
+    async fn superuser(&self) -> Result<tokio_postgres::Client> {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host("127.0.0.1").port(self.port).user(crate::pg::conn::SUPERUSER).dbname("pg_auto_failover");
+        crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT)
+            .await
+            .map_err(|e| Error::node("monitor", format!("connecting to the monitor: {e}")))
     }
 
     /// The monitor's view now (None: the monitor does not answer).

@@ -481,7 +481,9 @@ pub(super) fn model_of(cfg: &RunConfig) -> Option<crate::failover::band::RtoMode
     use crate::failover::band::RtoModel;
     let Target::Topology(spec) = &cfg.target else { return None };
     if spec.kind == crate::topology::TopologyKind::PgAutoFailover {
-        return Some(RtoModel::AutoFailover(crate::failover::band::AutoFailoverTiming::with(&spec.monitor_set)));
+        return Some(RtoModel::AutoFailover(crate::failover::band::AutoFailoverTiming::with(
+            &spec.auto_failover.monitor,
+        )));
     }
     Some(match &spec.engine {
         Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },

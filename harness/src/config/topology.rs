@@ -45,6 +45,13 @@ pub(super) fn from_section(
                 engine.engine_set.insert(k, v);
             }
         }
+        if spec.kind == TopologyKind::PgAutoFailover {
+            let key = at.key(false, "--engine-set", "topology.engine");
+            for (k, v) in &t.engine {
+                let v = serde_json::to_value(v).map_err(|e| Error::config(key.clone(), e.to_string()))?;
+                spec.auto_failover.set(k, &v).map_err(|e| Error::config(key.clone(), e))?;
+            }
+        }
         if let Some(a) = t.archive_timeout {
             spec.archive_timeout = whole_seconds(a.0)
                 .map_err(|e| Error::config(at.key(false, "--archive-timeout", "topology.archive_timeout"), e))?;
@@ -177,8 +184,11 @@ pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result
             spec.standbys = nodes_to_standbys(n, "--nodes")?;
         }
         for (k, v) in &flags.engine_set {
-            let value = crate::autofailover::monitor_setting(k, v).map_err(|e| Error::config("--engine-set", e))?;
-            spec.monitor_set.insert(k.clone(), value);
+            spec.auto_failover.set(k, v).map_err(|e| Error::config("--engine-set", e))?;
+        }
+        if let Some(n) = spec.auto_failover.unknown_node(&spec.node_names()) {
+            let names = spec.node_names().join(", ");
+            return Err(Error::config("--engine-set", format!("no data node is named {n}; the nodes are {names}")));
         }
     }
     if kind == TopologyKind::Patroni {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::autofailover::{Formation, FormationView};
 use crate::error::Result;
 use crate::pg::{Node, PgEnv};
+use crate::topology::info::{AutoFailoverInfo, EngineInfo};
 use crate::topology::{Topology, TopologyKind, TopologySpec};
 
 #[derive(Debug)]
@@ -19,7 +20,7 @@ pub struct AutoFailover {
 
 impl AutoFailover {
     pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<AutoFailover> {
-        let formation = Formation::up(env, &spec.node_names(), &spec.monitor_set).await?;
+        let formation = Formation::up(env, &spec.node_names(), &spec.auto_failover).await?;
         let mut topo = AutoFailover { formation, spec, primary: 0 };
         if let Some(view) = topo.formation.view().await {
             topo.follow(&view);
@@ -64,6 +65,18 @@ impl Topology for AutoFailover {
     }
     fn primary(&self) -> &Node {
         &self.formation.nodes()[self.primary]
+    }
+    fn engine(&self) -> Option<EngineInfo> {
+        let f = &self.formation;
+        Some(EngineInfo::AutoFailover(Box::new(AutoFailoverInfo {
+            engine: "pg_auto_failover".into(),
+            version: f.version().map(str::to_string),
+            version_note: f.version().and_then(crate::autofailover::version_note),
+            monitor_uri: f.monitor_uri(),
+            monitor_settings: f.settings().to_vec(),
+            formation: f.readback().clone(),
+            formed_ms: f.formed_ms(),
+        })))
     }
     fn read_nodes(&self) -> Vec<&Node> {
         self.nodes().iter().enumerate().filter(|(i, _)| *i != self.primary).map(|(_, n)| n).collect()

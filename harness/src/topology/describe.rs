@@ -19,7 +19,7 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
         let link = links.get(node.name()).map(|l| l.to_string());
         nodes.push(node_info(node, link).await);
     }
-    let engine = topology.engine().cloned();
+    let engine = topology.engine();
     TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user, engine }
 }
 

@@ -33,5 +33,32 @@ pub struct TopologyInfo {
     pub server_user: String,
     /// The cluster manager, when one runs the topology (Patroni: versions, REST URLs, timings).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub engine: Option<crate::topology::EngineInfo>,
+    pub engine: Option<EngineInfo>,
+}
+
+/// The cluster manager that runs a topology, as the manifest records it (its `engine` field
+/// names which).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum EngineInfo {
+    Patroni(Box<crate::topology::patroni::PatroniInfo>),
+    AutoFailover(Box<AutoFailoverInfo>),
+}
+
+/// pg_auto_failover as habench ran it: its version, the monitor's settings and the formation's
+/// and nodes' settings, read back from the monitor.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoFailoverInfo {
+    /// "pg_auto_failover".
+    pub engine: String,
+    /// `pg_autoctl version`'s first line.
+    pub version: Option<String>,
+    /// Where this version stands against upstream's newest, when it is older.
+    pub version_note: Option<String>,
+    pub monitor_uri: String,
+    /// Every `pgautofailover.*` setting of the monitor.
+    pub monitor_settings: Vec<(String, String)>,
+    pub formation: crate::autofailover::Readback,
+    /// From the monitor's start to the formation formed (ms).
+    pub formed_ms: f64,
 }

@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 pub use auto_failover::AutoFailover;
 pub use describe::{describe, node_info};
-pub(crate) use info::{NodeInfo, TopologyInfo};
+pub(crate) use info::{EngineInfo, NodeInfo, TopologyInfo};
 pub(crate) use parallel::ParallelSpec;
-pub(crate) use patroni::{EngineInfo, Patroni};
+pub(crate) use patroni::Patroni;
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
 pub(crate) use single::Single;
@@ -82,7 +82,7 @@ pub trait Topology: Send + Sync {
     }
 
     /// The cluster manager that runs this topology, when it is not habench's own orchestrator.
-    fn engine(&self) -> Option<&EngineInfo> {
+    fn engine(&self) -> Option<EngineInfo> {
         None
     }
 

@@ -20,6 +20,7 @@ use crate::pg::ports::PortLease;
 use crate::pg::workdir::TopologyDir;
 use crate::pg::{Node, PgEnv};
 use crate::topology::build;
+use crate::topology::info::EngineInfo;
 use crate::topology::{Topology, TopologyKind, TopologySpec};
 
 /// How long bootstrap (etcd, initdb, base backups, sync standby assigned) may take.
@@ -64,9 +65,9 @@ impl NodeLinks {
     }
 }
 
-/// What the engine is and how it is set, for the manifest and the report.
+/// What Patroni is and how it is set, for the manifest and the report.
 #[derive(Debug, Clone, Serialize)]
-pub struct EngineInfo {
+pub struct PatroniInfo {
     pub engine: String,
     pub patroni_version: Option<String>,
     pub etcd_version: Option<String>,
@@ -108,7 +109,7 @@ pub struct Patroni {
     dcs: Vec<EtcdMember>,
     groups: TopologyGroup,
     spec: TopologySpec,
-    info: EngineInfo,
+    info: PatroniInfo,
     primary: usize,
     /// `--rest-tls`: the CA, certificate and password of the REST API.
     tls: Option<crate::patroni::tls::RestTls>,
@@ -197,7 +198,7 @@ impl Patroni {
         refused?;
         healthy?;
         let dcs_ready_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let info = EngineInfo {
+        let info = PatroniInfo {
             engine: "patroni+etcd".into(),
             patroni_version: programs.patroni_version(),
             etcd_version: programs.etcd_version(),
@@ -552,8 +553,8 @@ impl Topology for Patroni {
     fn primary(&self) -> &Node {
         &self.nodes[self.primary]
     }
-    fn engine(&self) -> Option<&EngineInfo> {
-        Some(&self.info)
+    fn engine(&self) -> Option<EngineInfo> {
+        Some(EngineInfo::Patroni(Box::new(self.info.clone())))
     }
     fn read_nodes(&self) -> Vec<&Node> {
         self.nodes.iter().enumerate().filter(|(i, _)| *i != self.primary).map(|(_, n)| n).collect()

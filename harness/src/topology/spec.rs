@@ -135,10 +135,10 @@ pub struct TopologySpec {
     /// orchestrator's probes go through it (sync and async only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_link: Option<crate::link::LinkSpec>,
-    /// pg_auto_failover only: the monitor's settings (`pgautofailover.KEY`, in its units: ms or
-    /// a count), from `--engine-set KEY=VALUE`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub monitor_set: BTreeMap<String, i64>,
+    /// pg_auto_failover only: the monitor's, the formation's and the nodes' settings, from
+    /// `--engine-set KEY=VALUE`.
+    #[serde(default, skip_serializing_if = "crate::autofailover::FormationSettings::is_empty")]
+    pub auto_failover: crate::autofailover::FormationSettings,
     /// Patroni only: the DCS, the synchronous mode and the engine's settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::patroni::PatroniSpec>,
@@ -167,7 +167,7 @@ impl TopologySpec {
             pin: BTreeMap::new(),
             links: BTreeMap::new(),
             client_link: None,
-            monitor_set: BTreeMap::new(),
+            auto_failover: Default::default(),
             engine: (kind == TopologyKind::Patroni).then(crate::patroni::PatroniSpec::default),
             parallel: None,
         }

@@ -23,6 +23,9 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
     if e.is_null() {
         return Vec::new();
     }
+    if e["engine"] == "pg_auto_failover" {
+        return auto_failover_rows(e);
+    }
     let t = &e["timing"];
     let dynamic = &e["dynamic_config"];
     let mode = match (&dynamic["synchronous_mode"], &dynamic["synchronous_mode_strict"]) {
@@ -72,6 +75,36 @@ fn engine_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
     }
     for pair in e["rest_urls"].as_array().into_iter().flatten() {
         rows.push(vec![format!("REST of {}", text(&pair[0])), text(&pair[1])]);
+    }
+    rows
+}
+
+/// pg_auto_failover: its version (against upstream's newest), the monitor's timings, the
+/// formation's synchronous setting and each node's priority and quorum, as the monitor held them.
+fn auto_failover_rows(e: &serde_json::Value) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["cluster manager".into(), format!("pg_auto_failover ({})", text(&e["version"]))]];
+    if let Some(note) = e["version_note"].as_str() {
+        rows.push(vec!["engine version".into(), note.to_string()]);
+    }
+    let setting = |k: &str| {
+        let pairs = e["monitor_settings"].as_array().into_iter().flatten();
+        pairs.filter(|p| p[0] == format!("pgautofailover.{k}").as_str()).map(|p| text(&p[1])).next()
+    };
+    let timings: Vec<String> = crate::autofailover::MONITOR_SETTINGS
+        .iter()
+        .filter_map(|(k, unit)| setting(k).map(|v| format!("{k} {v}{}", if *unit == "ms" { " ms" } else { "" })))
+        .collect();
+    rows.push(vec!["monitor timings".into(), timings.join(", ")]);
+    let f = &e["formation"];
+    rows.push(vec!["number_sync_standbys".into(), text(&f["number_sync_standbys"])]);
+    for n in f["nodes"].as_array().into_iter().flatten() {
+        rows.push(vec![
+            format!("node {}", text(&n[0])),
+            format!("candidate_priority {}, replication_quorum {}", text(&n[1]), text(&n[2])),
+        ]);
+    }
+    if let Some(ms) = e["formed_ms"].as_f64() {
+        rows.push(vec!["formation up in".into(), format!("{:.1} s", ms / 1e3)]);
     }
     rows
 }
