@@ -63,41 +63,4 @@ if [ -z "$only" ] || [[ " $only " == *" compare "* ]]; then
     || echo "  (compare exited non-zero)" >&2
 fi
 
-python3 - "$root" <<'PY'
-import json, os, sys, statistics
-root = sys.argv[1]
-b = os.path.join(root, "bringup.txt")
-if os.path.exists(b):
-    print(open(b).read())
-print("| run | trials | RTO p50 ms | RTO max ms | detected p50 | promoted/restarted p50 | endpoint ready p50 | predicted band ms | inside | lost | duplicated |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for name in sorted(os.listdir(root)):
-    d = os.path.join(root, name)
-    if not os.path.isdir(d) or name == "compare":
-        continue
-    trials = []
-    for dirpath, _, files in os.walk(d):
-        if "summary.json" in files and "trial-" in dirpath:
-            s = json.load(open(os.path.join(dirpath, "summary.json")))
-            for t in (s.get("failover") or {}).get("trials", []):
-                trials.append((t, s.get("check") or {}))
-    if not trials:
-        print(f"| {name} | 0 | no trial finished | | | | | | | | |")
-        continue
-    def p50(key):
-        v = [t[key] for t, _ in trials if t.get(key) is not None]
-        return f"{statistics.median(v):.0f}" if v else "-"
-    rto = [t["rto_ms"] for t, _ in trials if t.get("rto_ms") is not None]
-    bands = {(t["band"]["lo_ms"], t["band"]["hi_ms"]) for t, _ in trials if t.get("band")}
-    inside = sum(1 for t, _ in trials if (t.get("band") or {}).get("inside"))
-    lost = sum(c.get("lost", 0) for _, c in trials)
-    dup = sum(c.get("duplicated", 0) for _, c in trials)
-    band = ", ".join(f"{lo:.0f}-{hi:.0f}" for lo, hi in sorted(bands))
-    print(f"| {name} | {len(trials)} | {statistics.median(rto):.0f} | {max(rto):.0f} | {p50('detected_ms')} | {p50('promoted_ms')} "
-          f"| {p50('endpoint_ready_ms')} | {band} | {inside}/{len(trials)} | {lost} | {dup} |")
-    print("|  | RTO each: " + ", ".join(f"{r:.0f}" for r in rto) + " | | | | | | | | | |")
-print()
-c = os.path.join(root, "compare", "comparison.md")
-if os.path.exists(c):
-    print(open(c).read())
-PY
+python3 "$(dirname "$0")/trials-table.py" "$root"

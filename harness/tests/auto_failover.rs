@@ -143,3 +143,67 @@ fn a_switchover_asked_of_the_monitor_moves_the_primary_with_nothing_lost() {
     assert_ne!(t["promoted_node"], t["target"], "{t}");
     assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
 }
+
+#[test]
+fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_to_wait_primary() {
+    let root = common::TempDir::new("auto_failover", "window");
+    let out = root.join("results");
+    let status = common::habench()
+        .args(["run", "quick", "--topology", "pg_auto_failover", "--nodes", "2", "--rate", "100", "--warmup", "1s"])
+        .args(["--quiet", "--duration", "15s", "--fault", "kill-sync-standby@3s"])
+        .args(FAST)
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let t = only_trial(&summary);
+    // The monitor's own state change: the primary assigned wait_primary (commits stop waiting).
+    let events = t["events"].as_array().unwrap();
+    let wait_primary = events
+        .iter()
+        .find(|e| e["event"] == "engine" && e["what"].as_str().unwrap().contains("primary->wait_primary"))
+        .unwrap_or_else(|| panic!("no wait_primary assignment among {events:?}"));
+    let assigned_s = t["injected_at_s"].as_f64().unwrap() + wait_primary["at_ms"].as_f64().unwrap() / 1e3;
+    // The window habench measured from the primary's synchronous setting opens with it.
+    let exposure = &summary["exposure"];
+    let windows = exposure["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{exposure}");
+    let w = &windows[0];
+    let start = w["start_s"].as_f64().unwrap();
+    assert!(
+        (start - assigned_s).abs() < 1.5,
+        "window opened at {start} s, the monitor assigned wait_primary at {assigned_s} s"
+    );
+    assert!(w["cause"].as_str().unwrap().contains("wait_primary"), "{w}");
+    assert!(w["end_s"].is_null(), "the standby never came back: the window stays open to the end: {w}");
+    // Publishes went on inside it, acknowledged by the primary alone; none lost.
+    assert!(w["acked"].as_u64().unwrap() > 100, "{w}");
+    assert_eq!(w["lost"], 0, "{w}");
+    // Commits waited for the dead standby until the monitor dropped the requirement.
+    let stall = t["rto_ms"].as_f64().unwrap();
+    assert!(stall > 1_000.0 && stall < (assigned_s - t["injected_at_s"].as_f64().unwrap()) * 1e3 + 1_500.0, "{t}");
+}
+
+#[test]
+fn a_formation_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
+    let (mut guard, json) = common::start_up(&["pg_auto_failover", "--nodes", "2"]);
+    assert_eq!(json["engine"]["engine"], "pg_auto_failover", "{json}");
+    let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
+    let group = habench::pg::cgroup::mount_point().unwrap().join("habench").join(dir.file_name().unwrap());
+    let pids = habench::pg::cgroup::Group::pids_under(&group);
+    assert!(pids.len() >= 6, "monitor, 2 keepers and their servers: {pids:?}");
+    guard.0.kill().unwrap(); // SIGKILL: habench gets no chance to clean up
+    guard.0.wait().unwrap();
+    let alive = || pids.iter().filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists()).count();
+    common::poll_blocking("every process of the formation gone", Duration::from_secs(10), || {
+        (alive() == 0).then_some(())
+    });
+    common::poll_blocking("the cgroup removed", Duration::from_secs(10), || (!group.exists()).then_some(()));
+    let out = common::habench().args(["topology", "clean"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!dir.exists(), "{}", String::from_utf8_lossy(&out.stdout));
+}

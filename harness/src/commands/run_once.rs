@@ -417,7 +417,10 @@ async fn messagebox_sections(
     }
     summary.check = Some(check);
     let c = &result.clock;
-    let run_end_us = c.epoch_us(c.start()) + (result.digests.last().map_or(0.0, |d| d.t_s) * 1e6) as i64;
+    // A window still open at the end closes when publishing did (the schedule's end, or the
+    // last late publish acknowledged), not after the drain that follows.
+    let last_ack = ledger.acks.iter().map(|a| a.at_us).max().unwrap_or(0);
+    let run_end_us = result.schedule_end_us.max(last_ack);
     summary.exposure = crate::analysis::exposure::section(
         &result.sync_samples,
         c,

@@ -448,8 +448,28 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            [TopologyKind::SharedDisk, TopologyKind::Sync, TopologyKind::Patroni, TopologyKind::Parallel]
+            [
+                TopologyKind::SharedDisk,
+                TopologyKind::Sync,
+                TopologyKind::Patroni,
+                TopologyKind::PgAutoFailover,
+                TopologyKind::Parallel
+            ]
         );
+        // engines-compare: each outage once per engine, the engine's own fault on each.
+        let v = RunConfig::variants(&args(Some("engines-compare"))).unwrap();
+        let pairs: Vec<(TopologyKind, crate::fault::FaultKind)> = v
+            .iter()
+            .map(|c| match &c.target {
+                Target::Topology(s) => (s.kind, c.faults[0].kind),
+                Target::Dsn { .. } | Target::Cluster { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(pairs.len(), 8);
+        for p in pairs.chunks(2) {
+            assert_eq!((p[0].0, p[1].0), (TopologyKind::Patroni, TopologyKind::PgAutoFailover));
+            assert_eq!(p[0].1, p[1].1, "the same outage on both engines");
+        }
     }
 
     #[test]

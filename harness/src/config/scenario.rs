@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use crate::topology::{Quorum, SyncCommit, TopologyKind};
 
 /// The scenarios shipped with habench, by name.
-pub const SHIPPED: [(&str, &str); 7] = [
+pub const SHIPPED: [(&str, &str); 8] = [
     ("quick", include_str!("../../../workloads/scenarios/quick.toml")),
     ("messaging", include_str!("../../../workloads/scenarios/messaging.toml")),
     ("failover-compare", include_str!("../../../workloads/scenarios/failover-compare.toml")),
@@ -19,6 +19,7 @@ pub const SHIPPED: [(&str, &str); 7] = [
     ("distance", include_str!("../../../workloads/scenarios/distance.toml")),
     ("exposure", include_str!("../../../workloads/scenarios/exposure.toml")),
     ("receive", include_str!("../../../workloads/scenarios/receive.toml")),
+    ("engines-compare", include_str!("../../../workloads/scenarios/engines-compare.toml")),
 ];
 
 #[derive(Debug, Default, Deserialize)]
