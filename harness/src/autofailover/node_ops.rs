@@ -18,6 +18,12 @@ impl Formation {
         Ok(pm.pid)
     }
 
+    /// The node's `pg_autoctl` stopped (SIGTERM: it stops its postgres too) and started again;
+    /// returns how long the stop took.
+    pub async fn restart_keeper(&mut self, name: &str) -> Result<std::time::Duration> {
+        self.keeper_mut(name)?.restart(std::time::Duration::from_secs(60)).await
+    }
+
     /// Freezes (true) or thaws every process of the node (a hung host).
     pub fn freeze_node(&mut self, name: &str, frozen: bool) -> Result<()> {
         self.keeper_mut(name)?.freeze(frozen)

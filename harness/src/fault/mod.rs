@@ -188,11 +188,13 @@ impl FaultKind {
                 | FaultKind::Switchover
                 | FaultKind::Failover
                 | FaultKind::KillSyncStandby
+                | FaultKind::RestartEngine
                 | FaultKind::DcsOutage
                 | FaultKind::KillHostInstance => Ok(()),
                 _ => Err(format!(
                     "{self} is not built for pg_auto_failover yet; use crash-primary, kill-primary, pause-primary, \
-                     switchover, failover, kill-sync-standby or dcs-outage (the monitor frozen)"
+                     switchover, failover, kill-sync-standby, restart-engine (the primary's pg_autoctl) or \
+                     dcs-outage (the monitor frozen)"
                 )),
             },
             _ if engine_only => Err(format!(
@@ -328,6 +330,16 @@ mod tests {
         );
         let k: FaultSpec = "kill-primary@1.5s".parse().unwrap();
         assert_eq!((k.kind, k.at, k.duration), (FaultKind::KillPrimary, Duration::from_millis(1500), None));
+    }
+
+    #[test]
+    fn pg_auto_failover_takes_the_engine_faults_it_has_and_names_them_for_the_others() {
+        use crate::topology::TopologyKind as K;
+        for k in [FaultKind::CrashPrimary, FaultKind::RestartEngine, FaultKind::DcsOutage, FaultKind::Switchover] {
+            assert_eq!(k.applies_to(K::PgAutoFailover), Ok(()), "{k}");
+        }
+        let e = FaultKind::PartitionPrimary.applies_to(K::PgAutoFailover).unwrap_err();
+        assert!(e.contains("not built for pg_auto_failover") && e.contains("restart-engine"), "{e}");
     }
 
     #[test]

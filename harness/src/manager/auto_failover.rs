@@ -108,6 +108,16 @@ async fn inject(kind: FaultKind, t: &mut AutoFailover, view: &FormationView, pri
             let n = f.crash_node(&standby).await?;
             Ok(Injected { target: standby, detail: format!("{n} processes (keeper, postgres) killed at once") })
         }
+        FaultKind::RestartEngine => {
+            let stopped = f.restart_keeper(&primary).await?;
+            Ok(Injected {
+                target: primary,
+                detail: format!(
+                    "SIGTERM to pg_autoctl (it stops its postgres): stopped in {} ms, then started again",
+                    stopped.as_millis()
+                ),
+            })
+        }
         FaultKind::DcsOutage => {
             f.freeze_monitor(true)?;
             Ok(Injected { target: "monitor".into(), detail: "the monitor frozen (cgroup freezer)".into() })

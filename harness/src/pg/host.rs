@@ -89,6 +89,21 @@ impl Host {
         self.pid().is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).is_ok())
     }
 
+    /// The program stopped gracefully (SIGTERM; killed with the host's every process after
+    /// `grace`), what it left killed, then started again; returns how long the stop took.
+    pub(crate) async fn restart(&mut self, grace: std::time::Duration) -> Result<std::time::Duration> {
+        let t0 = std::time::Instant::now();
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        while self.is_running() && t0.elapsed() < grace {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let stopped = t0.elapsed();
+        // What the program left (a server it could not stop) goes with the host.
+        self.crash_async().await;
+        self.start()?;
+        Ok(stopped)
+    }
+
     /// Every process of the host killed at once (a host crash), waiting without blocking the
     /// runtime until they are gone; returns how many.
     pub(crate) async fn crash_async(&mut self) -> usize {

@@ -368,22 +368,7 @@ impl Patroni {
     /// SIGTERM to the node's Patroni (it stops its postgres and releases the leader key), then,
     /// once it has exited, Patroni started again. Returns how long the stop took.
     pub(crate) async fn restart_engine(&mut self, node: &str) -> Result<Duration> {
-        let t0 = Instant::now();
-        let host = self.host_of_mut(node)?;
-        host.signal(nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while host.is_running() {
-            if Instant::now() >= deadline {
-                host.crash_async().await;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let stopped = t0.elapsed();
-        // What Patroni left (a postgres it could not stop) goes with the host.
-        host.crash_async().await;
-        host.start()?;
-        Ok(stopped)
+        self.host_of_mut(node)?.restart(Duration::from_secs(120)).await
     }
 
     /// Cuts (true) or heals every link of the node: clients and replicas cannot reach its
