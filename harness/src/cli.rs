@@ -308,8 +308,9 @@ pub struct UpArgs {
     pub kind: KindArg,
     #[command(flatten)]
     pub topology: TopologyFlags,
-    /// patroni: also write a `--cluster` file describing this cluster (DSNs, REST URLs and
-    /// commands that crash, kill, pause and resume its nodes and pause its DCS).
+    /// patroni, pg_auto_failover: also write a `--cluster` file describing this cluster (DSNs,
+    /// REST URLs or the monitor, and commands that crash, kill, pause and resume its nodes and
+    /// pause its DCS or monitor).
     #[arg(long, value_name = "PATH")]
     pub cluster_file: Option<PathBuf>,
     #[command(flatten)]

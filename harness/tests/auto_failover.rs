@@ -139,7 +139,7 @@ fn a_switchover_asked_of_the_monitor_moves_the_primary_with_nothing_lost() {
     let summary = run("switchover", &["--duration", "12s", "--fault", "switchover@3s"]);
     let t = only_trial(&summary);
     let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
-    assert!(injected["detail"].as_str().unwrap().contains("pg_autoctl perform switchover"), "{injected}");
+    assert!(injected["detail"].as_str().unwrap().contains("switchover asked of the monitor"), "{injected}");
     assert_ne!(t["promoted_node"], t["target"], "{t}");
     assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
 }
@@ -206,4 +206,49 @@ fn a_formation_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
     let out = common::habench().args(["topology", "clean"]).output().unwrap();
     assert!(out.status.success());
     assert!(!dir.exists(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_formation_named_by_a_cluster_file_is_watched_through_its_monitor_and_switched_over() {
+    let dir = common::TempDir::new("auto_failover", "external");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cluster.toml");
+    let mut args = vec!["pg_auto_failover", "--nodes", "3", "--cluster-file", file.to_str().unwrap()];
+    args.extend(FAST);
+    // Another habench process runs the formation; this one only knows the file.
+    let (_owner, json) = common::start_up(&args);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("manager = \"pg_auto_failover\"") && text.contains("monitor = "), "{text}");
+    let out = dir.join("results");
+    let status = common::habench()
+        .args(["run", "quick", "--cluster", file.to_str().unwrap(), "--rate", "100", "--warmup", "1s"])
+        .args(["--duration", "12s", "--fault", "switchover@3s", "--quiet", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let t = only_trial(&summary);
+    let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
+    assert!(injected["detail"].as_str().unwrap().contains("asked of pg_auto_failover's monitor"), "{injected}");
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    assert!(t["endpoint_ready_ms"].as_f64().is_some(), "the new primary answered read-write: {t}");
+    // What the monitor holds, read back: the timings the owner set, and the band made of them.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let af = &manifest["cluster"]["auto_failover"];
+    assert_eq!(af["version"], "pgautofailover 2.0", "{af}");
+    let unhealthy = af["monitor_settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "pgautofailover.node_considered_unhealthy_timeout")
+        .map(|p| p[1].clone());
+    assert_eq!(unhealthy, Some(serde_json::json!("4000")), "{af}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| cluster manager | pg_auto_failover (pgautofailover 2.0) |"), "{report}");
+    drop(json);
 }

@@ -31,7 +31,6 @@ pub struct Formation {
     monitor: Host,
     monitor_port: PortLease,
     groups: TopologyGroup,
-    autoctl: Autoctl,
     version: Option<String>,
     /// Every `pgautofailover.*` setting of the monitor, read back after habench set its own.
     settings: Vec<(String, String)>,
@@ -71,7 +70,6 @@ impl Formation {
             monitor_port,
             groups,
             version: autoctl.version().await,
-            autoctl: autoctl.clone(),
             settings: Vec::new(),
             readback: Readback::default(),
             formed_ms: 0.0,
@@ -157,6 +155,11 @@ impl Formation {
         self.formed_ms
     }
 
+    /// The cgroup directory of host `name` (a data node, or "monitor").
+    pub fn group_path(&self, name: &str) -> std::path::PathBuf {
+        self.groups.path().join(name)
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -168,7 +171,7 @@ impl Formation {
 
     /// How to reach the monitor (without holding the formation).
     pub fn monitor(&self) -> Monitor {
-        Monitor { port: self.monitor_port.port(), autoctl: self.autoctl.path.clone() }
+        Monitor::local(self.monitor_port.port())
     }
 
     /// Gives each node the role the monitor assigned it.

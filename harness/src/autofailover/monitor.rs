@@ -1,9 +1,12 @@
 //! The monitor as habench reaches it: its view of the formation (`pgautofailover.node`) and
-//! the planned moves it is asked for (`pg_autoctl perform switchover|failover`).
+//! the planned moves it is asked for (`pgautofailover.perform_failover`, what `pg_autoctl
+//! perform switchover|failover` calls), on a monitor habench started or one a cluster file
+//! names.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
+
+use tokio_postgres::Config;
 
 use crate::autofailover::{FormationView, NodeState};
 use crate::error::{Error, Result};
@@ -21,17 +24,38 @@ pub struct Readback {
     pub nodes: Vec<(String, i32, bool)>,
 }
 
-/// Where the monitor listens and the program that talks to it.
-#[derive(Debug, Clone)]
+/// How the monitor is reached: as `autoctl_node` (or the cluster file's user) for its view
+/// and the planned moves; habench's own monitor also as the superuser, to set it.
+#[derive(Clone)]
 pub struct Monitor {
-    pub port: u16,
-    pub autoctl: PathBuf,
+    cfg: Config,
+    /// The monitor's port on this machine, when habench started it.
+    local_port: Option<u16>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::pg::dsn::shown(&self.cfg))
+    }
 }
 
 impl Monitor {
-    /// The monitor's connection string, as the keepers use it.
+    /// The monitor habench started on this machine.
+    pub fn local(port: u16) -> Monitor {
+        let mut cfg = Config::new();
+        cfg.host("127.0.0.1").port(port).user("autoctl_node").dbname("pg_auto_failover");
+        Monitor { cfg, local_port: Some(port) }
+    }
+
+    /// A monitor that runs elsewhere, by the cluster file's connection string.
+    pub fn remote(cfg: Config) -> Monitor {
+        Monitor { cfg, local_port: None }
+    }
+
+    /// The monitor's connection string, as the keepers use it (habench's own monitor).
     pub fn uri(&self) -> String {
-        format!("postgres://autoctl_node@127.0.0.1:{}/pg_auto_failover?sslmode=disable", self.port)
+        let port = self.local_port.unwrap_or(5432);
+        format!("postgres://autoctl_node@127.0.0.1:{port}/pg_auto_failover?sslmode=disable")
     }
 
     /// Sets the monitor's settings (`ALTER SYSTEM`, reloaded), then reads every
@@ -94,9 +118,25 @@ impl Monitor {
         })
     }
 
+    /// The monitor's extension version (as "pgautofailover 2.0") and its `pgautofailover.*`
+    /// settings, read as any user may.
+    pub async fn extension(&self) -> Result<(String, Vec<(String, String)>)> {
+        let fail = |e: &dyn std::fmt::Display| Error::node("monitor", format!("reading the monitor: {e}"));
+        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.map_err(|e| fail(&e))?;
+        let v = client
+            .query_one("SELECT extversion FROM pg_extension WHERE extname = 'pgautofailover'", &[])
+            .await
+            .map_err(|e| fail(&e))?;
+        let sql = "SELECT name, setting FROM pg_settings WHERE name LIKE 'pgautofailover.%' ORDER BY name";
+        let rows = client.query(sql, &[]).await.map_err(|e| fail(&e))?;
+        Ok((format!("pgautofailover {}", v.get::<_, String>(0)), rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+    }
+
     async fn superuser(&self) -> Result<tokio_postgres::Client> {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1").port(self.port).user(crate::pg::conn::SUPERUSER).dbname("pg_auto_failover");
+        let mut cfg = self.cfg.clone();
+        if self.local_port.is_some() {
+            cfg.user(crate::pg::conn::SUPERUSER);
+        }
         crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT)
             .await
             .map_err(|e| Error::node("monitor", format!("connecting to the monitor: {e}")))
@@ -104,9 +144,7 @@ impl Monitor {
 
     /// The monitor's view now (None: the monitor does not answer).
     pub async fn view(&self) -> Option<FormationView> {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1").port(self.port).user("autoctl_node").dbname("pg_auto_failover");
-        let client = crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT).await.ok()?;
+        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.ok()?;
         let rows = tokio::time::timeout(MONITOR_TIMEOUT, client.query(FormationView::SQL, &[])).await.ok()?.ok()?;
         let nodes = rows
             .iter()
@@ -122,24 +160,28 @@ impl Monitor {
         Some(FormationView { nodes })
     }
 
-    /// `pg_autoctl perform switchover` or `failover` (`what`), asked of the monitor; returns
-    /// what it printed last. The command waits until the monitor reports the move done.
+    /// A planned move (`what`: switchover or failover; in 2.0 both are the monitor's
+    /// `perform_failover`): asked of the monitor, then waited for as `pg_autoctl perform` waits,
+    /// until another node is assigned and reporting primary. Returns what the monitor showed.
     pub async fn perform(&self, what: &str) -> Result<String> {
-        let mut cmd = tokio::process::Command::new(&self.autoctl);
-        cmd.args(["perform", what, "--monitor", &self.uri(), "--formation", "default", "--group", "0"])
-            .env("PATH", "/usr/bin:/bin")
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(PERFORM_TIMEOUT, cmd.output())
+        let fail = |e: &dyn std::fmt::Display| Error::node("monitor", format!("{what}: {e}"));
+        let before = self.view().await.and_then(|v| v.primary().map(|p| p.name.clone()));
+        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.map_err(|e| fail(&e))?;
+        client
+            .execute("SELECT pgautofailover.perform_failover('default', 0)", &[])
             .await
-            .map_err(|_| {
-                Error::node("monitor", format!("pg_autoctl perform {what}: no answer within {PERFORM_TIMEOUT:?}"))
-            })?
-            .map_err(|e| Error::node("monitor", format!("pg_autoctl perform {what}: {e}")))?;
-        let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-        if !out.status.success() {
-            return Err(Error::node("monitor", format!("pg_autoctl perform {what} failed ({}): {last}", out.status)));
+            .map_err(|e| fail(&format!("the monitor refused: {e}")))?;
+        let deadline = std::time::Instant::now() + PERFORM_TIMEOUT;
+        loop {
+            if let Some(v) = self.view().await {
+                if let Some(p) = v.primary().filter(|p| Some(&p.name) != before.as_ref()) {
+                    return Ok(format!("{} is primary ({})", p.name, v.brief()));
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(fail(&format!("no new primary within {PERFORM_TIMEOUT:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(last)
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_postgres::Config;
 
+use crate::autofailover::Monitor;
 use crate::cluster::command::CommandRunner;
 use crate::cluster::file::{ClusterFile, ClusterNode};
 use crate::error::{Error, Result};
@@ -46,6 +47,9 @@ pub(crate) struct ClusterInfo {
     /// `(application_name, sync_state)` on the primary.
     pub replication: Vec<(String, String)>,
     pub engine: Option<EngineState>,
+    /// pg_auto_failover's monitor, when it manages the cluster: what it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_failover: Option<crate::topology::info::AutoFailoverInfo>,
 }
 
 #[derive(Debug)]
@@ -63,11 +67,24 @@ impl External {
             Some(_) => rest_view(&file).await,
             None => None,
         };
+        let (auto_failover, monitor_view) = match monitor_of(&file) {
+            Some(m) => {
+                let (info, view) = monitor_state(&file, &m).await?;
+                (Some(info), Some(view))
+            }
+            None => (None, None),
+        };
         let mut nodes = Vec::new();
         for n in &file.nodes {
             let role = match view.as_ref().and_then(|v| v.members.iter().find(|m| m.name == n.name)) {
                 Some(m) => format!("{} ({})", if m.role == "leader" { "primary" } else { "standby" }, m.role),
-                None => sql_role(n).await,
+                None => match monitor_view.as_ref().and_then(|v| v.nodes.iter().find(|m| m.name == n.name)) {
+                    Some(m) if Some(m) == monitor_view.as_ref().and_then(|v| v.primary()) => {
+                        format!("primary ({})", m.reported)
+                    }
+                    Some(m) => format!("standby ({})", m.reported),
+                    None => sql_role(n).await,
+                },
             };
             nodes.push(NodeState {
                 name: n.name.clone(),
@@ -88,6 +105,7 @@ impl External {
             nodes,
             replication,
             engine,
+            auto_failover,
         };
         let commands = CommandRunner::new(file.secrets());
         Ok(External { file, info, commands })
@@ -111,6 +129,16 @@ impl External {
         self.file.rest_client()
     }
 
+    /// pg_auto_failover's monitor, when the file names it.
+    pub(crate) fn monitor(&self) -> Option<Monitor> {
+        monitor_of(&self.file)
+    }
+
+    /// Each node's connection, by name (to see a new primary answer).
+    pub(crate) fn node_configs(&self) -> std::collections::BTreeMap<String, Config> {
+        self.file.nodes.iter().map(|n| (n.name.clone(), n.dsn.config().clone())).collect()
+    }
+
     /// Patroni's view now, from the first REST API that answers.
     pub(crate) async fn view(&self) -> Option<ClusterView> {
         rest_view(&self.file).await
@@ -118,6 +146,10 @@ impl External {
 
     /// The node that takes writes now (Patroni's leader, else the one not in recovery).
     pub(crate) async fn primary(&self) -> Result<String> {
+        if let Some(m) = self.monitor() {
+            let v = m.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
+            return v.primary().map(|p| p.name.clone()).ok_or_else(|| Error::node("monitor", v.brief()));
+        }
         if let Some(l) = self.view().await.and_then(|v| v.leader().map(|m| m.name.clone())) {
             return Ok(l);
         }
@@ -132,6 +164,13 @@ impl External {
     /// The standby that confirms commits now: Patroni's sync standby, else the first `sync`
     /// or `quorum` standby whose application_name is a node's name.
     pub(crate) async fn sync_standby(&self) -> Result<String> {
+        if let Some(m) = self.monitor() {
+            let v = m.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
+            let s = v.nodes.iter().find(|n| n.settled() && n.reported == "secondary");
+            return s
+                .map(|n| n.name.clone())
+                .ok_or_else(|| Error::node("monitor", format!("no secondary: {}", v.brief())));
+        }
         if let Some(v) = self.view().await {
             if let Some(m) = v.sync_standbys().first() {
                 return Ok(m.name.clone());
@@ -288,4 +327,37 @@ async fn engine_state(file: &ClusterFile) -> Option<EngineState> {
         dynamic_config: config,
         rest_urls: file.nodes.iter().filter_map(|n| Some((n.name.clone(), n.patroni.clone()?))).collect(),
     })
+}
+
+fn monitor_of(file: &ClusterFile) -> Option<Monitor> {
+    file.monitor.as_ref().map(|d| Monitor::remote(d.config().clone()))
+}
+
+/// What pg_auto_failover's monitor holds (its version, settings, the formation's and the nodes'
+/// settings) and its view; fails when it does not answer or names nodes the file does not.
+async fn monitor_state(
+    file: &ClusterFile,
+    m: &Monitor,
+) -> Result<(crate::topology::info::AutoFailoverInfo, crate::autofailover::FormationView)> {
+    let path = &file.path;
+    let view =
+        m.view().await.ok_or_else(|| Error::config("--cluster", format!("{path}: the monitor does not answer")))?;
+    if let Some(n) = view.nodes.iter().find(|n| !file.nodes.iter().any(|f| f.name == n.name)) {
+        let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
+        return Err(Error::config(
+            "--cluster",
+            format!("{path}: the monitor names a node {} that the file does not; name the [[nodes]] as the monitor does: {}", n.name, names.join(", ")),
+        ));
+    }
+    let (version, monitor_settings) = m.extension().await?;
+    let info = crate::topology::info::AutoFailoverInfo {
+        engine: "pg_auto_failover".into(),
+        version_note: crate::autofailover::version_note(&version),
+        version: Some(version),
+        monitor_uri: file.monitor.as_ref().map(|d| d.shown().to_string()).unwrap_or_default(),
+        monitor_settings,
+        formation: m.formation_settings().await?,
+        formed_ms: None,
+    };
+    Ok((info, view))
 }

@@ -1,6 +1,7 @@
 //! A cluster that already runs elsewhere, described in a TOML file (`--cluster FILE`): its nodes'
-//! connection strings, optionally their Patroni REST URLs, and shell commands that carry out
-//! fault actions on each node (ssh, systemctl, ...). Nothing in it is started or stopped by habench.
+//! connection strings, optionally their Patroni REST URLs or pg_auto_failover's monitor, and
+//! shell commands that carry out fault actions on each node (ssh, systemctl, ...). Nothing in it
+//! is started or stopped by habench.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,10 @@ type CommandEntry = toml::Value;
 struct FileText {
     /// How long any command may run (default 30 s); a command's own `timeout` overrides it.
     timeout: Option<String>,
+    /// The cluster manager: "patroni" (the nodes' `patroni` URLs) or "pg_auto_failover" (`monitor`).
+    manager: Option<String>,
+    /// pg_auto_failover's monitor, by connection string (`manager = "pg_auto_failover"`).
+    monitor: Option<String>,
     nodes: Vec<NodeEntry>,
     /// Commands on the DCS: `pause` and `resume` (every member), for dcs-outage.
     #[serde(default)]
@@ -71,6 +76,8 @@ pub struct ClusterFile {
     pub dcs: BTreeMap<String, ShellCommand>,
     /// TLS files and basic auth for the REST APIs (the password shown as `***`).
     pub rest: RestAccess,
+    /// pg_auto_failover's monitor, when it is the manager (shown without its password).
+    pub monitor: Option<UserDsn>,
 }
 
 impl ClusterFile {
@@ -137,7 +144,36 @@ impl ClusterFile {
                 access
             }
         };
-        Ok(ClusterFile { path: path.to_string(), nodes, dcs, rest })
+        let monitor = match (raw.manager.as_deref(), raw.monitor) {
+            (Some("pg_auto_failover"), Some(m)) => {
+                Some(UserDsn::parse(&m).map_err(|e| format!("{path}: monitor: {e}"))?)
+            }
+            (Some("pg_auto_failover"), None) => {
+                return Err(format!(
+                    "{path}: manager = \"pg_auto_failover\" needs `monitor`, the monitor's connection string \
+                     (e.g. postgres://autoctl_node@monitor.example.internal:5432/pg_auto_failover)"
+                ))
+            }
+            (Some("patroni"), None) if nodes.iter().any(|n| n.patroni.is_some()) => None,
+            (Some("patroni"), None) => {
+                return Err(format!(
+                    "{path}: manager = \"patroni\" needs `patroni = \"http://HOST:PORT\"` on the nodes"
+                ))
+            }
+            (None, None) => None,
+            (None | Some("patroni"), Some(_)) => {
+                return Err(format!("{path}: monitor: give manager = \"pg_auto_failover\" with it"))
+            }
+            (Some(other), _) => {
+                return Err(format!(
+                    "{path}: manager: `{other}` is not a manager habench knows; use patroni or pg_auto_failover"
+                ))
+            }
+        };
+        if monitor.is_some() && nodes.iter().any(|n| n.patroni.is_some()) {
+            return Err(format!("{path}: a node names a Patroni URL, but the manager is pg_auto_failover: drop one"));
+        }
+        Ok(ClusterFile { path: path.to_string(), nodes, dcs, rest, monitor })
     }
 
     /// A client for the nodes' REST APIs (the files were checked when the file was read).
@@ -150,7 +186,9 @@ impl ClusterFile {
         let mut out: Vec<String> = self
             .nodes
             .iter()
-            .filter_map(|n| n.dsn.config().get_password().map(|p| String::from_utf8_lossy(p).into_owned()))
+            .map(|n| &n.dsn)
+            .chain(self.monitor.as_ref())
+            .filter_map(|d| d.config().get_password().map(|p| String::from_utf8_lossy(p).into_owned()))
             .collect();
         out.extend(self.rest.password.as_ref().map(|p| p.expose().to_string()));
         out
@@ -167,6 +205,11 @@ impl ClusterFile {
     /// Whether some node has a Patroni REST URL.
     pub(crate) fn has_patroni(&self) -> bool {
         self.nodes.iter().any(|n| n.patroni.is_some())
+    }
+
+    /// Whether a cluster manager takes planned moves (Patroni's REST API, pg_auto_failover's monitor).
+    pub(crate) fn has_manager(&self) -> bool {
+        self.has_patroni() || self.monitor.is_some()
     }
 
     /// Whether the DCS can be paused and resumed.
@@ -264,6 +307,24 @@ dsn = "host=db2.example.internal port=5432 user=habench dbname=postgres"
         let bad = FILE.replace("port=5432 user=habench dbname", "port=x dbname");
         assert!(ClusterFile::parse("c.toml", &bad).unwrap_err().contains("nodes[1].dsn"));
         assert!(ClusterFile::parse("c.toml", "").unwrap_err().contains("nodes"));
+    }
+
+    #[test]
+    fn a_pg_auto_failover_cluster_names_its_monitor_and_mistakes_are_named() {
+        let nodes = "[[nodes]]\nname = \"n1\"\ndsn = \"host=db1 user=habench\"\n";
+        let monitor = "monitor = \"postgres://autoctl_node:pw@mon:5432/pg_auto_failover\"\n";
+        let ok = format!("manager = \"pg_auto_failover\"\n{monitor}{nodes}");
+        let c = ClusterFile::parse("c.toml", &ok).unwrap();
+        assert!(c.has_manager() && !c.has_patroni());
+        assert_eq!(c.secrets(), vec!["pw".to_string()], "the monitor's password is a secret too");
+        let e = ClusterFile::parse("c.toml", &format!("manager = \"pg_auto_failover\"\n{nodes}")).unwrap_err();
+        assert!(e.contains("needs `monitor`"), "{e}");
+        let e = ClusterFile::parse("c.toml", &format!("{monitor}{nodes}")).unwrap_err();
+        assert!(e.contains("monitor: give manager = \"pg_auto_failover\""), "{e}");
+        let e = ClusterFile::parse("c.toml", &format!("manager = \"repmgr\"\n{nodes}")).unwrap_err();
+        assert!(e.contains("`repmgr` is not a manager"), "{e}");
+        let e = ClusterFile::parse("c.toml", &format!("manager = \"patroni\"\n{nodes}")).unwrap_err();
+        assert!(e.contains("needs `patroni"), "{e}");
     }
 
     #[test]

@@ -475,6 +475,15 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
         // A cluster that runs elsewhere: the timings its DCS holds.
         return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode });
     }
+    if let Some(a) = manifest.cluster.as_ref().and_then(|c| c.auto_failover.as_ref()) {
+        // The timings its monitor holds.
+        let set = a
+            .monitor_settings
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("pgautofailover.")?.to_string(), v.parse().ok()?)))
+            .collect();
+        return Some(RtoModel::AutoFailover(crate::failover::band::AutoFailoverTiming::with(&set)));
+    }
     model_of(cfg)
 }
 

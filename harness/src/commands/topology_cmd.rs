@@ -35,10 +35,14 @@ pub(crate) async fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     let up_ms = t0.elapsed().as_secs_f64() * 1e3;
     if let Some(path) = &args.cluster_file {
-        let AnyTopology::Patroni(p) = &topo else {
-            anyhow::bail!("--cluster-file: only a patroni topology is written as a cluster file");
+        let text = match &topo {
+            AnyTopology::Patroni(p) => p.cluster_file(),
+            AnyTopology::AutoFailover(a) => a.cluster_file(),
+            _ => anyhow::bail!(
+                "--cluster-file: only a patroni or pg_auto_failover topology is written as a cluster file"
+            ),
         };
-        crate::store::write_atomic(path, p.cluster_file().as_bytes())
+        crate::store::write_atomic(path, text.as_bytes())
             .with_context(|| format!("--cluster-file: writing {}", path.display()))?;
         // With --rest-tls it holds the REST API's password: for its owner only.
         use std::os::unix::fs::PermissionsExt;

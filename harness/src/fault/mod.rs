@@ -148,8 +148,9 @@ impl FaultKind {
             FaultKind::KillPrimary => need(&["kill"]),
             FaultKind::PausePrimary => need(&["pause", "resume"]),
             FaultKind::RestartEngine => need(&["restart_engine"]),
-            FaultKind::Switchover | FaultKind::Failover if !c.has_patroni() => Err(format!(
-                "{self} is asked of Patroni's REST API: give `patroni = \"http://HOST:PORT\"` on the nodes of {}",
+            FaultKind::Switchover | FaultKind::Failover if !c.has_manager() => Err(format!(
+                "{self} is asked of the cluster manager: give `patroni = \"http://HOST:PORT\"` on the nodes of {}, \
+                 or manager = \"pg_auto_failover\" with its `monitor`",
                 c.path
             )),
             FaultKind::DcsOutage if !c.has_dcs_commands() => {

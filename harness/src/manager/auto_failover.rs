@@ -49,7 +49,7 @@ impl Manager for AutoFailoverEngine {
             if matches!(kind, FaultKind::Switchover | FaultKind::Failover) {
                 let what = if kind == FaultKind::Switchover { "switchover" } else { "failover" };
                 let said = monitor.perform(what).await?;
-                return Ok(Injected { target: primary, detail: format!("pg_autoctl perform {what}: {said}") });
+                return Ok(Injected { target: primary, detail: format!("{what} asked of the monitor: {said}") });
             }
             let mut guard = self.topo.lock().await;
             let t = formation_of(&mut guard)?;
@@ -77,7 +77,7 @@ impl Manager for AutoFailoverEngine {
                 AnyTopology::AutoFailover(a) => a.formation().monitor(),
                 _ => return,
             };
-            auto_failover_watch::run(monitor, topo.clone(), log, stop).await;
+            auto_failover_watch::run(monitor, auto_failover_watch::Formation::Started(topo.clone()), log, stop).await;
         }))
     }
 }

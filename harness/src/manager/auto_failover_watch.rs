@@ -4,7 +4,10 @@
 //! something other than primary), promoted (another node assigned and reporting primary) or
 //! restarted (the same primary back), endpoint ready (the new primary answers read-write).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use tokio_postgres::Config;
 
 use tokio::sync::watch;
 
@@ -25,8 +28,15 @@ struct Phase {
     awaiting_endpoint: Option<(String, u16)>,
 }
 
-/// Watches the monitor until `stop`; the topology is told who is primary after each change.
-pub(crate) async fn run(monitor: Monitor, topo: SharedTopology, log: EventLog, mut stop: watch::Receiver<bool>) {
+/// Where the watched formation runs: a topology habench started (told who is primary after
+/// each change; its nodes on this machine), or a cluster file's nodes by connection.
+pub(crate) enum Formation {
+    Started(SharedTopology),
+    Remote(BTreeMap<String, Config>),
+}
+
+/// Watches the monitor until `stop`.
+pub(crate) async fn run(monitor: Monitor, formation: Formation, log: EventLog, mut stop: watch::Receiver<bool>) {
     let mut last: Option<FormationView> = None;
     let mut phase = Phase::default();
     loop {
@@ -34,7 +44,7 @@ pub(crate) async fn run(monitor: Monitor, topo: SharedTopology, log: EventLog, m
             if last.as_ref() != Some(&now) {
                 log.push(EventKind::Engine { node: "monitor".into(), what: now.brief() });
                 step(&mut phase, last.as_ref(), &now, &log);
-                if now.primary().is_some() {
+                if let (Some(_), Formation::Started(topo)) = (now.primary(), &formation) {
                     // Not waited for: a fault being injected holds the topology.
                     if let Ok(mut t) = topo.try_lock() {
                         if let AnyTopology::AutoFailover(a) = &mut *t {
@@ -45,8 +55,12 @@ pub(crate) async fn run(monitor: Monitor, topo: SharedTopology, log: EventLog, m
                 last = Some(now);
             }
         }
-        if let Some((_, port)) = phase.awaiting_endpoint {
-            if answers_read_write(port).await {
+        if let Some((name, port)) = &phase.awaiting_endpoint {
+            let cfg = match &formation {
+                Formation::Started(_) => local(*port),
+                Formation::Remote(nodes) => nodes.get(name).cloned().unwrap_or_else(|| local(*port)),
+            };
+            if answers_read_write(&cfg).await {
                 log.push(EventKind::EndpointReady);
                 phase = Phase::default();
             }
@@ -90,10 +104,17 @@ fn step(phase: &mut Phase, last: Option<&FormationView>, now: &FormationView, lo
     phase.awaiting_endpoint = Some((p.name.clone(), p.port));
 }
 
-/// Whether the server on `port` answers and is out of recovery.
-async fn answers_read_write(port: u16) -> bool {
+/// A server habench started, on this machine.
+fn local(port: u16) -> Config {
+    let mut c = Config::new();
+    c.host("127.0.0.1").port(port).user(crate::pg::conn::SUPERUSER).dbname("postgres");
+    c
+}
+
+/// Whether the server answers and is out of recovery.
+async fn answers_read_write(cfg: &Config) -> bool {
     let attempt = async {
-        let c = crate::pg::conn::connect(port, Duration::from_millis(500)).await.ok()?;
+        let c = crate::pg::conn::connect_config(cfg, Duration::from_millis(500)).await.ok()?;
         let row = c.query_one("SELECT pg_is_in_recovery()", &[]).await.ok()?;
         Some(!row.get::<_, bool>(0))
     };

@@ -9,7 +9,7 @@ use crate::cluster::External;
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::fault::{FaultKind, Injected};
-use crate::manager::{patroni_watch, Manager, Pending};
+use crate::manager::{auto_failover_watch, patroni_watch, Manager, Pending};
 
 /// A cluster file's engine. Its commands are killed with their process groups when the run
 /// ends while they run.
@@ -38,8 +38,12 @@ impl Manager for ExternalEngine {
         Box::pin(until_run_end(resume(&self.cluster, kind, target), &self.cluster, self.stop.clone()))
     }
 
-    /// The engine's REST API, when the file names one: only watched.
+    /// The engine's REST API or pg_auto_failover's monitor, when the file names one: only watched.
     fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
+        if let Some(m) = self.cluster.monitor() {
+            let nodes = auto_failover_watch::Formation::Remote(self.cluster.node_configs());
+            return Some(Box::pin(auto_failover_watch::run(m, nodes, log, stop)));
+        }
         let urls = self.cluster.rest_urls();
         if urls.is_empty() {
             return None;
@@ -88,6 +92,11 @@ async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
             Ok(ran(standby.clone(), "crash", c.run_action(&standby, "crash").await?))
         }
         FaultKind::DcsOutage => Ok(ran("dcs".into(), "pause", c.run_dcs("pause").await?)),
+        FaultKind::Switchover | FaultKind::Failover if c.monitor().is_some() => {
+            let what = if kind == FaultKind::Switchover { "switchover" } else { "failover" };
+            let said = c.monitor().expect("checked").perform(what).await?;
+            Ok(Injected { target: primary, detail: format!("{what} asked of pg_auto_failover's monitor: {said}") })
+        }
         FaultKind::Switchover | FaultKind::Failover => {
             let view = c.view().await.ok_or_else(|| Error::node("cluster", "no Patroni REST API answers"))?;
             let (path, body, candidate) = super::patroni::planned_move(kind, &primary, &view)?;

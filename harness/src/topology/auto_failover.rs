@@ -36,6 +36,41 @@ impl AutoFailover {
         &mut self.formation
     }
 
+    /// A `--cluster` file that drives this formation from another habench process: the monitor
+    /// (the manager), each node's DSN, and commands that act on its cgroup (crash, pause,
+    /// resume) and its postmaster (kill); `[dcs]` freezes the monitor.
+    pub(crate) fn cluster_file(&self) -> String {
+        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+        let f = &self.formation;
+        let mut out = format!(
+            "# pg_auto_failover formation started by `habench topology up pg_auto_failover` (pid {}).\n\
+             # Use it with `habench run --cluster FILE` while that process runs.\n\
+             manager = \"pg_auto_failover\"\nmonitor = {}\n",
+            std::process::id(),
+            q(&f.monitor_uri())
+        );
+        for n in f.nodes() {
+            let group = f.group_path(n.name());
+            let pid_file = n.data_dir().join("postmaster.pid");
+            out.push_str(&format!(
+                "\n[[nodes]]\nname = {}\ndsn = {}\n[nodes.commands]\ncrash = {}\nkill = {}\npause = {}\nresume = {}\n",
+                q(n.name()),
+                q(&n.dsn()),
+                q(&format!("echo 1 > {}", group.join("cgroup.kill").display())),
+                q(&format!("kill -KILL $(head -n 1 {})", pid_file.display())),
+                q(&format!("echo 1 > {}", group.join("cgroup.freeze").display())),
+                q(&format!("echo 0 > {}", group.join("cgroup.freeze").display())),
+            ));
+        }
+        let monitor = f.group_path("monitor").join("cgroup.freeze");
+        out.push_str(&format!(
+            "\n[dcs]\npause = {}\nresume = {}\n",
+            q(&format!("echo 1 > {}", monitor.display())),
+            q(&format!("echo 0 > {}", monitor.display()))
+        ));
+        out
+    }
+
     /// Makes the monitor's primary the topology's (it changes behind habench's back).
     pub(crate) fn follow(&mut self, view: &FormationView) {
         self.formation.follow(view);
@@ -75,7 +110,7 @@ impl Topology for AutoFailover {
             monitor_uri: f.monitor_uri(),
             monitor_settings: f.settings().to_vec(),
             formation: f.readback().clone(),
-            formed_ms: f.formed_ms(),
+            formed_ms: Some(f.formed_ms()),
         })))
     }
     fn read_nodes(&self) -> Vec<&Node> {

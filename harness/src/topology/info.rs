@@ -59,6 +59,6 @@ pub struct AutoFailoverInfo {
     /// Every `pgautofailover.*` setting of the monitor.
     pub monitor_settings: Vec<(String, String)>,
     pub formation: crate::autofailover::Readback,
-    /// From the monitor's start to the formation formed (ms).
-    pub formed_ms: f64,
+    /// From the monitor's start to the formation formed (ms; None: a formation habench did not start).
+    pub formed_ms: Option<f64>,
 }

@@ -154,7 +154,10 @@ pub(super) fn configuration(d: &RunData, s: &Summary) -> Vec<Block> {
     if !m["cluster"].is_null() {
         rows.push(vec!["cluster file".into(), text(&m["cluster"]["file"])]);
     }
-    let engine = if m["topology"]["engine"].is_null() { &m["cluster"]["engine"] } else { &m["topology"]["engine"] };
+    let engine = [&m["topology"]["engine"], &m["cluster"]["engine"], &m["cluster"]["auto_failover"]]
+        .into_iter()
+        .find(|e| !e.is_null())
+        .unwrap_or(&serde_json::Value::Null);
     rows.extend(engine_rows(engine));
     let mut out = vec![Block::Heading(2, "Configuration".into()), table(&["", ""], rows)];
     if let Some(map) = settings.as_object() {
