@@ -35,10 +35,11 @@ tuned=(--engine-set node_considered_unhealthy_timeout=4000 --engine-set primary_
 run() {
   local name=$1; shift
   wanted "$name" || return 0
-  local nodes=3
+  local nodes=3 trials=$n
   if [ "${1:-}" = "--nodes" ]; then nodes=$2; shift 2; fi
-  echo "== $name: $*" >&2
-  "$bin" run quick --topology pg_auto_failover --nodes "$nodes" --rate 200 --warmup 2s --trials "$n" "$@" \
+  if [ "${1:-}" = "--at-most" ]; then trials=$(( $2 < n ? $2 : n )); shift 2; fi
+  echo "== $name ($trials trials): $*" >&2
+  "$bin" run quick --topology pg_auto_failover --nodes "$nodes" --rate 200 --warmup 2s --trials "$trials" "$@" \
     --quiet --out "$root/$name" > "$root/$name.out" 2> "$root/$name.err" || echo "  ($name exited non-zero)" >&2
 }
 run crash-tuned --duration 25s --fault crash-primary@5s "${tuned[@]}" "${sync1[@]}"
@@ -50,8 +51,10 @@ run pause25 --duration 40s --fault pause-primary@5s:25s "${tuned[@]}" "${sync1[@
 run monitor-outage20 --duration 35s --fault dcs-outage@5s:20s "${sync1[@]}"
 # One standby: killing it leaves the primary alone (wait_primary); a second fault inside.
 run window --nodes 2 --duration 20s --fault kill-sync-standby@5s "${tuned[@]}"
+run restart-engine --duration 20s --fault restart-engine@5s "${tuned[@]}" "${sync1[@]}"
 run window-then-kill --nodes 2 --duration 30s --fault kill-sync-standby@5s --fault kill-primary@15s "${tuned[@]}"
-run window-then-crash --nodes 2 --duration 25s --fault kill-sync-standby@5s --fault crash-primary@15s "${tuned[@]}"
+# Nothing is left to fail over to: each trial also waits out the drain (about 2 minutes).
+run window-then-crash --nodes 2 --at-most 2 --duration 25s --fault kill-sync-standby@5s --fault crash-primary@15s "${tuned[@]}"
 if wanted compare; then
   "$bin" run engines-compare --quiet --out "$root/compare" > "$root/compare.out" 2> "$root/compare.err" \
     || echo "  (compare exited non-zero)" >&2

@@ -125,7 +125,7 @@ fn a_node_crash_fails_over_inside_the_monitors_band_with_nothing_lost() {
     let summary = run("crash", &["--duration", "25s", "--fault", "crash-primary@3s"]);
     let t = only_trial(&summary);
     let band = &t["band"];
-    assert_eq!((band["lo_ms"].as_f64(), band["hi_ms"].as_f64()), (Some(7_000.0), Some(14_000.0)), "{band}");
+    assert_eq!((band["lo_ms"].as_f64(), band["hi_ms"].as_f64()), (Some(8_000.0), Some(16_000.0)), "{band}");
     assert_eq!(band["inside"], true, "RTO {} outside {band}", t["rto_ms"]);
     // The monitor's phases: the old primary drained (detected), another node promoted, then
     // the new primary answering read-write.
