@@ -94,10 +94,15 @@ const FAST: [&str; 6] = [
 ];
 
 fn run(tag: &str, args: &[&str]) -> serde_json::Value {
+    run_nodes(tag, "3", args)
+}
+
+/// `habench run quick` on a formation of `nodes` data nodes with the FAST monitor; its summary.
+fn run_nodes(tag: &str, nodes: &str, args: &[&str]) -> serde_json::Value {
     let root = common::TempDir::new("auto_failover", tag);
     let out = root.join("results");
     let status = common::habench()
-        .args(["run", "quick", "--topology", "pg_auto_failover", "--nodes", "3", "--rate", "100", "--warmup", "1s"])
+        .args(["run", "quick", "--topology", "pg_auto_failover", "--nodes", nodes, "--rate", "100", "--warmup", "1s"])
         .args(["--quiet"])
         .args(FAST)
         .args(args)
@@ -146,20 +151,7 @@ fn a_switchover_asked_of_the_monitor_moves_the_primary_with_nothing_lost() {
 
 #[test]
 fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_to_wait_primary() {
-    let root = common::TempDir::new("auto_failover", "window");
-    let out = root.join("results");
-    let status = common::habench()
-        .args(["run", "quick", "--topology", "pg_auto_failover", "--nodes", "2", "--rate", "100", "--warmup", "1s"])
-        .args(["--quiet", "--duration", "15s", "--fault", "kill-sync-standby@3s"])
-        .args(FAST)
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = run_nodes("window", "2", &["--duration", "15s", "--fault", "kill-sync-standby@3s"]);
     let t = only_trial(&summary);
     // The monitor's own state change: the primary assigned wait_primary (commits stop waiting).
     let events = t["events"].as_array().unwrap();

@@ -41,7 +41,7 @@ pub struct TopologyInfo {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum EngineInfo {
-    Patroni(Box<crate::topology::patroni::PatroniInfo>),
+    Patroni(Box<PatroniInfo>),
     AutoFailover(Box<AutoFailoverInfo>),
 }
 
@@ -61,4 +61,40 @@ pub struct AutoFailoverInfo {
     pub formation: crate::autofailover::Readback,
     /// From the monitor's start to the formation formed (ms; None: a formation habench did not start).
     pub formed_ms: Option<f64>,
+}
+
+/// What Patroni is and how it is set, for the manifest and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatroniInfo {
+    pub engine: String,
+    pub patroni_version: Option<String>,
+    pub etcd_version: Option<String>,
+    pub scope: String,
+    /// Each node's REST URL (`GET /primary` answers 200 on the leader only).
+    pub rest_urls: Vec<(String, String)>,
+    pub dcs_urls: Vec<String>,
+    /// The timings Patroni runs with (its clamping applied).
+    pub timing: crate::patroni::Timing,
+    /// The dynamic configuration as the DCS holds it after bootstrap (`GET /config`).
+    pub dynamic_config: serde_json::Value,
+    /// Lines of Patroni's logs where it adjusted or refused a setting.
+    pub engine_notes: Vec<String>,
+    /// From the start of the bring-up to a leader, every replica streaming and the sync standby
+    /// assigned (ms).
+    pub bootstrap_ms: f64,
+    /// When each step of the bring-up was first seen (ms from its start).
+    pub phases_ms: Phases,
+}
+
+/// The bring-up's steps, in ms from its start (0: not seen).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Phases {
+    /// Every etcd member healthy (and Patroni's configuration checked).
+    pub dcs_ready: f64,
+    /// A leader running.
+    pub leader: f64,
+    /// Every replica streaming on the leader's timeline.
+    pub streaming: f64,
+    /// The synchronous standbys assigned (the cluster is up).
+    pub sync_assigned: f64,
 }

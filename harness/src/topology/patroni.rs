@@ -7,8 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::error::{Error, Result};
 use crate::link::{LinkProxy, LinkSpec, LinkState};
 use crate::patroni::config::NodeConfig;
@@ -20,7 +18,7 @@ use crate::pg::ports::PortLease;
 use crate::pg::workdir::TopologyDir;
 use crate::pg::{Node, PgEnv};
 use crate::topology::build;
-use crate::topology::info::EngineInfo;
+use crate::topology::info::{EngineInfo, PatroniInfo, Phases};
 use crate::topology::{Topology, TopologyKind, TopologySpec};
 
 /// How long bootstrap (etcd, initdb, base backups, sync standby assigned) may take.
@@ -63,42 +61,6 @@ impl NodeLinks {
     fn all(&self) -> impl Iterator<Item = &LinkProxy> {
         [&self.pg, &self.rest].into_iter().chain(self.dcs.iter())
     }
-}
-
-/// What Patroni is and how it is set, for the manifest and the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct PatroniInfo {
-    pub engine: String,
-    pub patroni_version: Option<String>,
-    pub etcd_version: Option<String>,
-    pub scope: String,
-    /// Each node's REST URL (`GET /primary` answers 200 on the leader only).
-    pub rest_urls: Vec<(String, String)>,
-    pub dcs_urls: Vec<String>,
-    /// The timings Patroni runs with (its clamping applied).
-    pub timing: Timing,
-    /// The dynamic configuration as the DCS holds it after bootstrap (`GET /config`).
-    pub dynamic_config: serde_json::Value,
-    /// Lines of Patroni's logs where it adjusted or refused a setting.
-    pub engine_notes: Vec<String>,
-    /// From the start of the bring-up to a leader, every replica streaming and the sync standby
-    /// assigned (ms).
-    pub bootstrap_ms: f64,
-    /// When each step of the bring-up was first seen (ms from its start).
-    pub phases_ms: Phases,
-}
-
-/// The bring-up's steps, in ms from its start (0: not seen).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Phases {
-    /// Every etcd member healthy (and Patroni's configuration checked).
-    pub dcs_ready: f64,
-    /// A leader running.
-    pub leader: f64,
-    /// Every replica streaming on the leader's timeline.
-    pub streaming: f64,
-    /// The synchronous standbys assigned (the cluster is up).
-    pub sync_assigned: f64,
 }
 
 #[derive(Debug)]
