@@ -153,22 +153,27 @@ fn a_switchover_asked_of_the_monitor_moves_the_primary_with_nothing_lost() {
 fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_to_wait_primary() {
     let summary = run_nodes("window", "2", &["--duration", "15s", "--fault", "kill-sync-standby@3s"]);
     let t = only_trial(&summary);
-    // The monitor's own state change: the primary assigned wait_primary (commits stop waiting).
+    // The monitor's own state changes: the primary assigned wait_primary, then reporting it
+    // (its keeper has cleared synchronous_standby_names: commits stop waiting).
     let events = t["events"].as_array().unwrap();
-    let wait_primary = events
-        .iter()
-        .find(|e| e["event"] == "engine" && e["what"].as_str().unwrap().contains("primary->wait_primary"))
-        .unwrap_or_else(|| panic!("no wait_primary assignment among {events:?}"));
-    let assigned_s = t["injected_at_s"].as_f64().unwrap() + wait_primary["at_ms"].as_f64().unwrap() / 1e3;
-    // The window habench measured from the primary's synchronous setting opens with it.
+    let at_s = |what: &str| {
+        let e = events
+            .iter()
+            .find(|e| e["event"] == "engine" && e["what"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("no `{what}` among {events:?}"));
+        t["injected_at_s"].as_f64().unwrap() + e["at_ms"].as_f64().unwrap() / 1e3
+    };
+    let (assigned_s, reported_s) = (at_s("n1 primary->wait_primary"), at_s("n1 wait_primary,"));
+    // The window habench measured from the primary's synchronous setting opens between them
+    // (the setting is sampled, hence the second of slack).
     let exposure = &summary["exposure"];
     let windows = exposure["windows"].as_array().unwrap();
     assert_eq!(windows.len(), 1, "{exposure}");
     let w = &windows[0];
     let start = w["start_s"].as_f64().unwrap();
     assert!(
-        (start - assigned_s).abs() < 1.5,
-        "window opened at {start} s, the monitor assigned wait_primary at {assigned_s} s"
+        start > assigned_s - 0.5 && start < reported_s + 1.0,
+        "window opened at {start} s; the monitor assigned wait_primary at {assigned_s} s, n1 reported it at {reported_s} s"
     );
     assert!(w["cause"].as_str().unwrap().contains("wait_primary"), "{w}");
     assert!(w["end_s"].is_null(), "the standby never came back: the window stays open to the end: {w}");
@@ -177,7 +182,8 @@ fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_t
     assert_eq!(w["lost"], 0, "{w}");
     // Commits waited for the dead standby until the monitor dropped the requirement.
     let stall = t["rto_ms"].as_f64().unwrap();
-    assert!(stall > 1_000.0 && stall < (assigned_s - t["injected_at_s"].as_f64().unwrap()) * 1e3 + 1_500.0, "{t}");
+    let injected_s = t["injected_at_s"].as_f64().unwrap();
+    assert!(stall > 1_000.0 && stall < (reported_s - injected_s) * 1e3 + 1_000.0, "{t}");
 }
 
 #[test]
@@ -208,7 +214,7 @@ fn a_formation_named_by_a_cluster_file_is_watched_through_its_monitor_and_switch
     let mut args = vec!["pg_auto_failover", "--nodes", "3", "--cluster-file", file.to_str().unwrap()];
     args.extend(FAST);
     // Another habench process runs the formation; this one only knows the file.
-    let (_owner, json) = common::start_up(&args);
+    let (mut owner, json) = common::start_up(&args);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("manager = \"pg_auto_failover\"") && text.contains("monitor = "), "{text}");
     let out = dir.join("results");
@@ -242,5 +248,15 @@ fn a_formation_named_by_a_cluster_file_is_watched_through_its_monitor_and_switch
     assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| cluster manager | pg_auto_failover (pgautofailover 2.0) |"), "{report}");
-    drop(json);
+
+    // SIGINT to the owner: it stops the formation and leaves nothing.
+    let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
+    let running = processes_of(&dir);
+    assert!(running.len() >= 8, "monitor, 3 keepers and their servers: {} processes", running.len());
+    let pid = nix::unistd::Pid::from_raw(owner.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = owner.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    common::assert_all_gone(&running);
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }
