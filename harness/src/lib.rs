@@ -19,6 +19,7 @@ pub(crate) mod fault;
 pub mod link;
 pub(crate) mod manager;
 pub mod measure;
+pub mod netns;
 pub mod patroni;
 pub mod pg;
 pub(crate) mod receive;

@@ -69,7 +69,9 @@ pub(crate) async fn up(args: UpArgs) -> anyhow::Result<()> {
 /// Stops servers and removes directories of habench processes that are gone.
 pub(crate) async fn clean(args: EnvArgs) -> anyhow::Result<()> {
     let env = PgEnv::discover(&options::env_options(&args))?;
-    let swept = env.root.sweep_leftovers().await;
+    let mut swept = env.root.sweep_leftovers().await;
+    // Networks of namespaces whose owner is gone (`--net namespaces`).
+    swept.extend(crate::netns::sweep());
     if swept.is_empty() {
         println!("nothing to clean in {}", env.root.path().display());
     }
