@@ -45,7 +45,9 @@ pub enum FaultKind {
     Failover,
     /// Cluster manager: SIGTERM of the leader's manager (Patroni), started again once it exits.
     RestartEngine,
-    /// Cluster manager: every DCS (etcd) member frozen for the duration.
+    /// Cluster manager: every DCS (etcd) member frozen for the duration; pg_auto_failover's
+    /// monitor (`monitor-outage` names the same fault).
+    #[serde(alias = "monitor-outage")]
     DcsOutage,
     /// A receive instance dies (the active one of a clustered host); with a duration it is
     /// started again after it.
@@ -258,6 +260,8 @@ impl FromStr for FaultSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let usage = "write KIND@TIME[:DURATION], e.g. kill-primary@20s or pause-primary@10s:5s";
         let (kind, rest) = s.split_once('@').ok_or_else(|| format!("`{s}`: {usage}"))?;
+        // pg_auto_failover's coordination service is its monitor: the same fault.
+        let kind = if kind == "monitor-outage" { "dcs-outage" } else { kind };
         let kind = FaultKind::ALL.into_iter().find(|k| k.as_str() == kind).ok_or_else(|| {
             let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
             format!("`{kind}` is not a fault; use one of {}", names.join(", "))
@@ -331,6 +335,14 @@ mod tests {
         );
         let k: FaultSpec = "kill-primary@1.5s".parse().unwrap();
         assert_eq!((k.kind, k.at, k.duration), (FaultKind::KillPrimary, Duration::from_millis(1500), None));
+    }
+
+    #[test]
+    fn monitor_outage_is_the_dcs_outage_of_pg_auto_failover() {
+        let f: FaultSpec = "monitor-outage@5s:20s".parse().unwrap();
+        assert_eq!((f.kind, f.duration), (FaultKind::DcsOutage, Some(Duration::from_secs(20))));
+        let e: FaultEntry = toml::from_str("kind = \"monitor-outage\"\nat = \"5s\"\nduration = \"2s\"").unwrap();
+        assert_eq!(e.to_spec().unwrap().kind, FaultKind::DcsOutage);
     }
 
     #[test]
