@@ -32,6 +32,7 @@ for name in sorted(os.listdir(root)):
     rto = [t["rto_ms"] for t, _ in trials if t.get("rto_ms") is not None] or [float("nan")]
     bands = {(t["band"]["lo_ms"], t["band"]["hi_ms"]) for t, _ in trials if t.get("band")}
     inside = sum(1 for t, _ in trials if (t.get("band") or {}).get("inside"))
+    verdict = f"{inside}/{len(trials)}" if bands else "no band"
     # A run with several faults has one check: count it once.
     checks = list({id(c): c for _, c in trials}.values())
     lost = sum(c.get("lost", 0) for c in checks)
@@ -41,7 +42,7 @@ for name in sorted(os.listdir(root)):
         lost = f"{lost} ({unchecked} runs not checked: {checks[0].get('error', '')[:60]})"
     band = ", ".join(f"{lo:.0f}-{hi:.0f}" for lo, hi in sorted(bands))
     print(f"| {name} | {len(trials)} | {statistics.median(rto):.0f} | {max(rto):.0f} | {p50('detected_ms')} | {p50('promoted_ms')} "
-          f"| {p50('endpoint_ready_ms')} | {band} | {inside}/{len(trials)} | {lost} | {dup} |")
+          f"| {p50('endpoint_ready_ms')} | {band} | {verdict} | {lost} | {dup} |")
     print("|  | RTO each: " + ", ".join(f"{r:.0f}" for r in rto) + " | | | | | | | | | |")
     for i, s in enumerate(exposures):
         for w in s.get("windows", []):

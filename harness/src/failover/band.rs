@@ -308,6 +308,14 @@ fn auto_failover(fault: &FaultSpec, t: &AutoFailoverTiming, p: f64, d: Option<f6
             2.0 * p,
             format!("planned: the monitor demotes the primary, then promotes a standby, up to {}", fmt_s(2.0 * p)),
         ),
+        FaultKind::DcsOutage => (
+            0.0,
+            p,
+            format!(
+                "the monitor gone: the keepers keep the roles they have and the primary its standbys, so writes go on; up to {}",
+                fmt_s(p)
+            ),
+        ),
         _ => None?,
     })
 }
@@ -371,6 +379,9 @@ mod tests {
         assert_eq!((b.lo_ms, b.hi_ms), (23_000.0, 28_000.0));
         let b = predict(&tuned, &fault("pause-primary@5s:8s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (7_800.0, 11_000.0));
+        // The monitor frozen: nothing changes (measured 41-81 ms, the load's own gaps).
+        let b = predict(&defaults, &fault("dcs-outage@5s:20s")).unwrap();
+        assert_eq!((b.lo_ms, b.hi_ms), (0.0, 3_000.0));
         let b = predict(&tuned, &fault("restart-engine@5s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (0.0, 8_000.0));
         assert!(b.model.contains("pg_autoctl stops its postgres"), "{}", b.model);
