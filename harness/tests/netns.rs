@@ -33,6 +33,27 @@ fn reaches(net: &Network, from: &str, to: &str) -> bool {
     net.within(from, move || TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()).unwrap()
 }
 
+/// Whether a datagram sent from `from` arrives at `to` within half a second.
+fn datagram_arrives(net: &Network, from: &str, to: &str) -> bool {
+    let host = net.host(to).unwrap().clone();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || {
+        habench::netns::enter(&host).unwrap();
+        let s = std::net::UdpSocket::bind(("0.0.0.0", PORT + 1)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        ready_tx.send(()).unwrap();
+        s.recv(&mut [0u8; 8]).is_ok()
+    });
+    ready_rx.recv_timeout(Duration::from_secs(5)).expect("a receiver");
+    let addr = net.host(to).unwrap().addr;
+    net.within(from, move || {
+        let s = std::net::UdpSocket::bind(("0.0.0.0", 0)).unwrap();
+        s.send_to(b"x", (addr, PORT + 1)).unwrap();
+    })
+    .unwrap();
+    receiver.join().unwrap()
+}
+
 fn reach_map(net: &Network, pairs: &[(&str, &str)]) -> Vec<bool> {
     pairs.iter().map(|(a, b)| reaches(net, a, b)).collect()
 }
@@ -53,18 +74,11 @@ fn shapes_are_laid_and_lifted_and_nothing_is_left_after_drop() {
     let now = reach_map(&net, &[("n2", "n3"), ("n3", "n2"), ("n1", "n2"), ("n1", "n3"), ("clients", "n2")]);
     assert_eq!(now, [false, false, true, true, true], "n2 and n3 cut, n1 back");
 
-    // One way: n2's packets never reach n3; a TCP connection needs both ways, so neither opens.
+    // One way: n2's packets never reach n3, n3's reach n2 (datagrams show the direction; a TCP
+    // connection needs both ways, so it opens in neither).
     net.apply(&Shape::Cut { from: "n2".into(), to: "n3".into(), direction: Direction::OneWay }).unwrap();
-    let n3 = net.host("n3").unwrap().addr;
-    let udp = |from: &str, to: std::net::Ipv4Addr| {
-        net.within(from, move || {
-            let s = std::net::UdpSocket::bind(("0.0.0.0", 0)).unwrap();
-            s.send_to(b"x", (to, 7001)).is_ok()
-        })
-        .unwrap()
-    };
-    assert!(udp("n2", n3), "sending is not refused: the packet is dropped on the way");
-    assert!(!reaches(&net, "n2", "n3"));
+    assert_eq!((datagram_arrives(&net, "n2", "n3"), datagram_arrives(&net, "n3", "n2")), (false, true));
+    assert!(!reaches(&net, "n2", "n3") && !reaches(&net, "n3", "n2"));
 
     net.apply(&Shape::Whole).unwrap();
     assert_eq!(reach_map(&net, &pairs), [true; 6], "lifted");

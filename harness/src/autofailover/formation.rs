@@ -110,7 +110,7 @@ impl Formation {
 
     /// The monitor's connection string, as the keepers use it.
     pub fn monitor_uri(&self) -> String {
-        self.monitor().uri()
+        format!("postgres://autoctl_node@127.0.0.1:{}/pg_auto_failover?sslmode=disable", self.monitor_port.port())
     }
 
     /// The data nodes, in the order they joined.

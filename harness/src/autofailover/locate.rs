@@ -60,6 +60,7 @@ impl Autoctl {
     /// `pg_autoctl version`'s first line, e.g. "pg_autoctl version 2.0" (None when it does not
     /// answer within 5 s).
     pub async fn version(&self) -> Option<String> {
+        // Off the runtime's threads: tokio's process, bounded, killed if it does not answer.
         let mut cmd = tokio::process::Command::new(&self.path);
         cmd.arg("version").kill_on_drop(true);
         let out = tokio::time::timeout(std::time::Duration::from_secs(5), cmd.output()).await.ok()?.ok()?;

@@ -15,6 +15,15 @@ use crate::error::{Error, Result};
 const MONITOR_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a planned move may take (the monitor's own default waits are about 30 s).
 const PERFORM_TIMEOUT: Duration = Duration::from_secs(90);
+/// Every `pgautofailover.*` setting of the monitor.
+const SETTINGS_SQL: &str = "SELECT name, setting FROM pg_settings WHERE name LIKE 'pgautofailover.%' ORDER BY name";
+
+/// A session on the monitor within MONITOR_TIMEOUT.
+async fn connect(cfg: &Config) -> Result<tokio_postgres::Client> {
+    crate::pg::conn::connect_config(cfg, MONITOR_TIMEOUT)
+        .await
+        .map_err(|e| Error::node("monitor", format!("connecting to the monitor: {e}")))
+}
 
 /// The formation's settings read back from the monitor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -52,12 +61,6 @@ impl Monitor {
         Monitor { cfg, local_port: None }
     }
 
-    /// The monitor's connection string, as the keepers use it (habench's own monitor).
-    pub fn uri(&self) -> String {
-        let port = self.local_port.unwrap_or(5432);
-        format!("postgres://autoctl_node@127.0.0.1:{port}/pg_auto_failover?sslmode=disable")
-    }
-
     /// Sets the monitor's settings (`ALTER SYSTEM`, reloaded), then reads every
     /// `pgautofailover.*` setting back; a value that did not take is an error.
     pub async fn configure(&self, set: &BTreeMap<String, i64>) -> Result<Vec<(String, String)>> {
@@ -68,10 +71,9 @@ impl Monitor {
             client.batch_execute(&format!("ALTER SYSTEM SET pgautofailover.{k} = {v}")).await.map_err(|e| fail(&e))?;
         }
         client.batch_execute("SELECT pg_reload_conf()").await.map_err(|e| fail(&e))?;
-        let sql = "SELECT name, setting FROM pg_settings WHERE name LIKE 'pgautofailover.%' ORDER BY name";
         let deadline = std::time::Instant::now() + MONITOR_TIMEOUT;
         loop {
-            let rows = client.query(sql, &[]).await.map_err(|e| fail(&e))?;
+            let rows = client.query(SETTINGS_SQL, &[]).await.map_err(|e| fail(&e))?;
             let now: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             let missing = set.iter().find(|(k, v)| {
                 !now.iter().any(|(n, s)| n.strip_prefix("pgautofailover.") == Some(k.as_str()) && *s == v.to_string())
@@ -122,29 +124,36 @@ impl Monitor {
     /// settings, read as any user may.
     pub async fn extension(&self) -> Result<(String, Vec<(String, String)>)> {
         let fail = |e: &dyn std::fmt::Display| Error::node("monitor", format!("reading the monitor: {e}"));
-        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.map_err(|e| fail(&e))?;
+        let client = self.client().await?;
         let v = client
             .query_one("SELECT extversion FROM pg_extension WHERE extname = 'pgautofailover'", &[])
             .await
             .map_err(|e| fail(&e))?;
-        let sql = "SELECT name, setting FROM pg_settings WHERE name LIKE 'pgautofailover.%' ORDER BY name";
-        let rows = client.query(sql, &[]).await.map_err(|e| fail(&e))?;
+        let rows = client.query(SETTINGS_SQL, &[]).await.map_err(|e| fail(&e))?;
         Ok((format!("pgautofailover {}", v.get::<_, String>(0)), rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
     }
 
+    /// A session as the superuser on habench's own monitor, else as the file's user.
     async fn superuser(&self) -> Result<tokio_postgres::Client> {
         let mut cfg = self.cfg.clone();
         if self.local_port.is_some() {
             cfg.user(crate::pg::conn::SUPERUSER);
         }
-        crate::pg::conn::connect_config(&cfg, MONITOR_TIMEOUT)
-            .await
-            .map_err(|e| Error::node("monitor", format!("connecting to the monitor: {e}")))
+        connect(&cfg).await
+    }
+
+    async fn client(&self) -> Result<tokio_postgres::Client> {
+        connect(&self.cfg).await
+    }
+
+    /// The monitor's view now, or an error saying it does not answer.
+    pub async fn current(&self) -> Result<FormationView> {
+        self.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))
     }
 
     /// The monitor's view now (None: the monitor does not answer).
     pub async fn view(&self) -> Option<FormationView> {
-        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.ok()?;
+        let client = self.client().await.ok()?;
         let rows = tokio::time::timeout(MONITOR_TIMEOUT, client.query(FormationView::SQL, &[])).await.ok()?.ok()?;
         let nodes = rows
             .iter()
@@ -166,10 +175,11 @@ impl Monitor {
     pub async fn perform(&self, what: &str) -> Result<String> {
         let fail = |e: &dyn std::fmt::Display| Error::node("monitor", format!("{what}: {e}"));
         let before = self.view().await.and_then(|v| v.primary().map(|p| p.name.clone()));
-        let client = crate::pg::conn::connect_config(&self.cfg, MONITOR_TIMEOUT).await.map_err(|e| fail(&e))?;
-        client
-            .execute("SELECT pgautofailover.perform_failover('default', 0)", &[])
+        let client = self.client().await?;
+        let asked = client.execute("SELECT pgautofailover.perform_failover('default', 0)", &[]);
+        tokio::time::timeout(PERFORM_TIMEOUT, asked)
             .await
+            .map_err(|_| fail(&format!("the monitor did not answer within {PERFORM_TIMEOUT:?}")))?
             .map_err(|e| fail(&format!("the monitor refused: {e}")))?;
         let deadline = std::time::Instant::now() + PERFORM_TIMEOUT;
         loop {

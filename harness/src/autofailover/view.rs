@@ -40,6 +40,11 @@ impl FormationView {
         self.nodes.iter().find(|n| n.settled() && matches!(n.reported.as_str(), "primary" | "wait_primary" | "single"))
     }
 
+    /// A secondary that has settled (the one a standby fault takes).
+    pub fn secondary(&self) -> Option<&NodeState> {
+        self.nodes.iter().find(|n| n.settled() && n.reported == "secondary")
+    }
+
     /// `nodes` data nodes, every one settled: one primary and the others secondaries.
     pub fn is_formed(&self, nodes: usize) -> bool {
         let secondaries = self.nodes.iter().filter(|n| n.settled() && n.reported == "secondary").count();

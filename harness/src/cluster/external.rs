@@ -147,7 +147,7 @@ impl External {
     /// The node that takes writes now (Patroni's leader, else the one not in recovery).
     pub(crate) async fn primary(&self) -> Result<String> {
         if let Some(m) = self.monitor() {
-            let v = m.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
+            let v = m.current().await?;
             return v.primary().map(|p| p.name.clone()).ok_or_else(|| Error::node("monitor", v.brief()));
         }
         if let Some(l) = self.view().await.and_then(|v| v.leader().map(|m| m.name.clone())) {
@@ -165,9 +165,9 @@ impl External {
     /// or `quorum` standby whose application_name is a node's name.
     pub(crate) async fn sync_standby(&self) -> Result<String> {
         if let Some(m) = self.monitor() {
-            let v = m.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
-            let s = v.nodes.iter().find(|n| n.settled() && n.reported == "secondary");
-            return s
+            let v = m.current().await?;
+            return v
+                .secondary()
                 .map(|n| n.name.clone())
                 .ok_or_else(|| Error::node("monitor", format!("no secondary: {}", v.brief())));
         }

@@ -71,7 +71,7 @@ pub(crate) async fn clean(args: EnvArgs) -> anyhow::Result<()> {
     let env = PgEnv::discover(&options::env_options(&args))?;
     let mut swept = env.root.sweep_leftovers().await;
     // Networks of namespaces whose owner is gone (`--net namespaces`).
-    swept.extend(crate::netns::sweep());
+    swept.extend(tokio::task::spawn_blocking(crate::netns::sweep).await.unwrap_or_default());
     if swept.is_empty() {
         println!("nothing to clean in {}", env.root.path().display());
     }

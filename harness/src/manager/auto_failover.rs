@@ -40,14 +40,14 @@ impl Manager for AutoFailoverEngine {
     fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>> {
         Box::pin(async move {
             let monitor = formation_of(&mut *self.topo.lock().await)?.formation().monitor();
-            let view = monitor.view().await.ok_or_else(|| Error::node("monitor", "the monitor does not answer"))?;
+            let view = monitor.current().await?;
             let primary = view
                 .primary()
                 .map(|p| p.name.clone())
                 .ok_or_else(|| Error::node("pg_auto_failover", format!("no primary to break ({})", view.brief())))?;
             // A planned move waits for the monitor without holding the topology.
             if matches!(kind, FaultKind::Switchover | FaultKind::Failover) {
-                let what = if kind == FaultKind::Switchover { "switchover" } else { "failover" };
+                let what = kind.as_str();
                 let said = monitor.perform(what).await?;
                 return Ok(Injected { target: primary, detail: format!("{what} asked of the monitor: {said}") });
             }
@@ -100,9 +100,7 @@ async fn inject(kind: FaultKind, t: &mut AutoFailover, view: &FormationView, pri
         }
         FaultKind::KillSyncStandby => {
             let standby = view
-                .nodes
-                .iter()
-                .find(|n| n.settled() && n.reported == "secondary")
+                .secondary()
                 .map(|n| n.name.clone())
                 .ok_or_else(|| Error::node("pg_auto_failover", format!("no secondary to kill ({})", view.brief())))?;
             let n = f.crash_node(&standby).await?;

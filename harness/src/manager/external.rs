@@ -93,7 +93,7 @@ async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
         }
         FaultKind::DcsOutage => Ok(ran("dcs".into(), "pause", c.run_dcs("pause").await?)),
         FaultKind::Switchover | FaultKind::Failover if c.monitor().is_some() => {
-            let what = if kind == FaultKind::Switchover { "switchover" } else { "failover" };
+            let what = kind.as_str();
             let said = c.monitor().expect("checked").perform(what).await?;
             Ok(Injected { target: primary, detail: format!("{what} asked of pg_auto_failover's monitor: {said}") })
         }

@@ -12,7 +12,6 @@
 mod ip;
 mod shape;
 
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -45,6 +44,8 @@ pub struct Network {
 impl Network {
     /// A bridge and one namespace per name (plus `clients`), each host's `eth0` on the bridge
     /// with its address, `lo` up. Refuses clearly without root, `ip` or `nft`.
+    /// Blocking (it runs `ip` a few dozen times and writes the owner's pid file): from a
+    /// runtime, call it through `spawn_blocking`.
     pub fn create(names: &[&str]) -> Result<Network> {
         if let Some(why) = ip::missing() {
             return Err(Error::config("--net", why));
@@ -160,20 +161,18 @@ fn janitor(namespaces: &[String]) -> Result<Child> {
 rm -f "/run/habench/netns-$k.pid""#;
     let mut args = vec!["-c".to_string(), script.to_string(), "habench-net-janitor".into(), k];
     args.extend(namespaces.iter().cloned());
-    let mut child = Command::new("/bin/sh")
+    Command::new("/bin/sh")
         .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .map_err(|e| Error::io("starting", std::path::Path::new("/bin/sh"), e))?;
-    // Nothing is written: the pipe only closes.
-    let _ = child.stdin.as_mut().map(|s| s.flush());
-    Ok(child)
+        .map_err(|e| Error::io("starting", std::path::Path::new("/bin/sh"), e))
 }
 
-/// Networks whose owner is gone: their namespaces deleted. One line per network.
+/// Networks whose owner is gone: their namespaces deleted. One line per network. Blocking
+/// (`ip`, the pid files): from a runtime, call it through `spawn_blocking`.
 pub fn sweep() -> Vec<String> {
     let Ok(listing) = ip::ip(&["netns", "list"]) else { return Vec::new() };
     let names: Vec<String> = listing.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();

@@ -40,7 +40,7 @@ impl AutoFailover {
     /// (the manager), each node's DSN, and commands that act on its cgroup (crash, pause,
     /// resume) and its postmaster (kill); `[dcs]` freezes the monitor.
     pub(crate) fn cluster_file(&self) -> String {
-        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+        use crate::topology::cluster_file::{node_commands, q};
         let f = &self.formation;
         let mut out = format!(
             "# pg_auto_failover formation started by `habench topology up pg_auto_failover` (pid {}).\n\
@@ -50,17 +50,8 @@ impl AutoFailover {
             q(&f.monitor_uri())
         );
         for n in f.nodes() {
-            let group = f.group_path(n.name());
-            let pid_file = n.data_dir().join("postmaster.pid");
-            out.push_str(&format!(
-                "\n[[nodes]]\nname = {}\ndsn = {}\n[nodes.commands]\ncrash = {}\nkill = {}\npause = {}\nresume = {}\n",
-                q(n.name()),
-                q(&n.dsn()),
-                q(&format!("echo 1 > {}", group.join("cgroup.kill").display())),
-                q(&format!("kill -KILL $(head -n 1 {})", pid_file.display())),
-                q(&format!("echo 1 > {}", group.join("cgroup.freeze").display())),
-                q(&format!("echo 0 > {}", group.join("cgroup.freeze").display())),
-            ));
+            out.push_str(&format!("\n[[nodes]]\nname = {}\ndsn = {}\n", q(n.name()), q(&n.dsn())));
+            out.push_str(&node_commands(&f.group_path(n.name()), n.data_dir()));
         }
         let monitor = f.group_path("monitor").join("cgroup.freeze");
         out.push_str(&format!(

@@ -6,6 +6,7 @@
 
 mod auto_failover;
 pub(crate) mod build;
+mod cluster_file;
 mod describe;
 pub(crate) mod info;
 mod parallel;

@@ -384,7 +384,7 @@ impl Patroni {
     /// DSN and REST URL, and commands that act on its cgroup (crash, pause, resume), its
     /// postmaster (kill) and the DCS members' cgroups (pause, resume).
     pub(crate) fn cluster_file(&self) -> String {
-        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+        use crate::topology::cluster_file::{node_commands, q};
         let mut out = format!(
             "# Patroni cluster {} started by `habench topology up patroni` (pid {}).\n\
              # Use it with `habench run --cluster FILE` while that process runs.\n",
@@ -398,14 +398,7 @@ impl Patroni {
             if let Some(url) = rest {
                 out.push_str(&format!("patroni = {}\n", q(&url)));
             }
-            let pid_file = n.data_dir().join("postmaster.pid");
-            out.push_str(&format!(
-                "[nodes.commands]\ncrash = {}\nkill = {}\npause = {}\nresume = {}\n",
-                q(&format!("echo 1 > {}", group.join("cgroup.kill").display())),
-                q(&format!("kill -KILL $(head -n 1 {})", pid_file.display())),
-                q(&format!("echo 1 > {}", group.join("cgroup.freeze").display())),
-                q(&format!("echo 0 > {}", group.join("cgroup.freeze").display())),
-            ));
+            out.push_str(&node_commands(&group, n.data_dir()));
         }
         let freeze = |v: u8| {
             self.dcs
