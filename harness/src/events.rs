@@ -43,12 +43,15 @@ pub enum EventKind {
         recovery_ms: Option<f64>,
         redo_bytes: Option<u64>,
     },
-    /// A takeover without fencing (`--no-fence`): the old primary was left running; `port` is
-    /// its own, `client_port` where clients reach it.
+    /// An old primary left running: by a takeover without fencing (`--no-fence`), or cut off
+    /// from its peers by a partition while clients still reach it (`cut_off`); `port` is its
+    /// own, `client_port` where clients reach it.
     LeftRunning {
         node: String,
         port: u16,
         client_port: u16,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cut_off: bool,
     },
     /// An old primary left running answered as read-write beside the new one.
     SplitBrain {

@@ -99,6 +99,11 @@ fn run(tag: &str, args: &[&str]) -> serde_json::Value {
 
 /// `habench run quick` on a formation of `nodes` data nodes with the FAST monitor; its summary.
 fn run_nodes(tag: &str, nodes: &str, args: &[&str]) -> serde_json::Value {
+    run_with_ledger(tag, nodes, args).0
+}
+
+/// The same, with the run's ledger.csv.
+fn run_with_ledger(tag: &str, nodes: &str, args: &[&str]) -> (serde_json::Value, String) {
     let root = common::TempDir::new("auto_failover", tag);
     let out = root.join("results");
     let status = common::habench()
@@ -112,7 +117,8 @@ fn run_nodes(tag: &str, nodes: &str, args: &[&str]) -> serde_json::Value {
         .status()
         .unwrap();
     assert!(status.success(), "habench run {args:?}: {status:?}");
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    let summary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (summary, std::fs::read_to_string(out.join("ledger.csv")).unwrap())
 }
 
 fn only_trial(summary: &serde_json::Value) -> &serde_json::Value {
@@ -184,6 +190,39 @@ fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_t
     let stall = t["rto_ms"].as_f64().unwrap();
     let injected_s = t["injected_at_s"].as_f64().unwrap();
     assert!(stall > 1_000.0 && stall < (reported_s - injected_s) * 1e3 + 1_000.0, "{t}");
+}
+
+/// pg_auto_failover's guard against split brain: a primary that reaches neither the monitor nor
+/// a standby stops itself after `network_partition_timeout` (20 s, counted once its standby's
+/// connection has ended: `wal_sender_timeout` 30 s). habench's clients still reach it.
+#[test]
+fn a_primary_cut_from_monitor_and_standby_stops_itself_and_acknowledges_nothing_beside_the_new_one() {
+    let (summary, ledger) =
+        run_with_ledger("partition", "2", &["--duration", "60s", "--fault", "partition-primary@3s:56s"]);
+    let t = only_trial(&summary);
+    let b = &summary["split_brain"];
+    assert_eq!((b["cut_off"].as_bool(), &b["node"]), (Some(true), &t["target"]), "{b}");
+    // The monitor promoted the standby while the old primary still answered as a primary.
+    assert_ne!(b["promoted_node"], b["node"], "{b}");
+    let (promoted_s, seen_s) = (b["promoted_s"].as_f64().unwrap(), b["seen_s"].as_f64().unwrap());
+    assert!(seen_s >= promoted_s, "{b}");
+    // It stopped itself 30 s + 20 s after the cut (+ keeper rounds), inside the band.
+    let stopped_after = b["fenced_s"].as_f64().unwrap() - t["injected_at_s"].as_f64().unwrap();
+    assert!((50.0..54.0).contains(&stopped_after), "stopped {stopped_after} s after the cut: {b}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
+    // No publish acknowledged by it after the promotion: counted again from the ledger.
+    let (port, promoted_us) = (b["port"].as_u64().unwrap().to_string(), b["promoted_us"].as_i64().unwrap());
+    let mut lines = ledger.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (at, event, outcome, server) = (col("at_us"), col("event"), col("outcome"), col("server_port"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let on_old = |r: &&Vec<&str>| r[event] == "publish" && r[server] == port;
+    let after: Vec<&Vec<&str>> =
+        rows.iter().filter(on_old).filter(|r| r[at].parse::<i64>().unwrap() >= promoted_us).collect();
+    assert_eq!(after.iter().filter(|r| r[outcome] == "ok").count() as u64, b["acked"].as_u64().unwrap());
+    assert_eq!(b["acked"], 0, "{b}");
+    assert!(rows.iter().filter(on_old).any(|r| r[outcome] == "ok"), "it took publishes before the cut");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The summary's split-brain section: after a takeover without fencing, the publishes the old
-//! primary acknowledged once the new one had been promoted (from the ledger's `server_port`),
-//! how long it went on, and how many of them the checker found lost.
+//! The summary's split-brain section: after a takeover without fencing, or a partition that cut
+//! the primary off while clients still reached it, the publishes the old primary acknowledged
+//! once the new one had been promoted (from the ledger's `server_port`), how long it went on,
+//! and how many of them the checker found lost.
 
 use std::collections::HashSet;
 
@@ -9,7 +10,8 @@ use crate::measure::exposure::MessageAck;
 use crate::measure::RunClock;
 use crate::summary::SplitBrainSection;
 
-/// None unless the orchestrator left an old primary running. Publishes only: a completion the
+/// None unless an old primary was left running (the orchestrator's `--no-fence`, or a
+/// partition of pg_auto_failover's primary). Publishes only: a completion the
 /// old primary took is undone with it and shows as the message delivered again (a duplicate).
 pub(crate) fn section(
     events: &[Event],
@@ -19,8 +21,8 @@ pub(crate) fn section(
 ) -> Option<SplitBrainSection> {
     let start_us = clock.epoch_us(clock.start());
     let t_s = |us: i64| (us - start_us) as f64 / 1e6;
-    let (left_at, node, port) = events.iter().find_map(|e| match &e.kind {
-        EventKind::LeftRunning { node, port, .. } => Some((e.at, node.clone(), *port)),
+    let (left_at, node, port, cut_off) = events.iter().find_map(|e| match &e.kind {
+        EventKind::LeftRunning { node, port, cut_off, .. } => Some((e.at, node.clone(), *port, *cut_off)),
         _ => None,
     })?;
     let after = |pred: &dyn Fn(&EventKind) -> bool, from: std::time::Instant| {
@@ -28,10 +30,11 @@ pub(crate) fn section(
     };
     let promoted = after(&|k| matches!(k, EventKind::Promoted { .. }), left_at);
     let seen = after(&|k| matches!(k, EventKind::SplitBrain { node: n } if *n == node), left_at);
-    let fenced = seen.and_then(|s| after(&|k| matches!(k, EventKind::Fenced { node: n, .. } if *n == node), s.at));
+    let fenced = after(&|k| matches!(k, EventKind::Fenced { node: n, .. } if *n == node), left_at);
     let mut out = SplitBrainSection {
         node: node.clone(),
         port,
+        cut_off,
         promoted_node: promoted.and_then(|p| match &p.kind {
             EventKind::Promoted { node, .. } => Some(node.clone()),
             _ => None,

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::autofailover::links::NodeLinks;
 use crate::autofailover::monitor::Readback;
 use crate::autofailover::{Autoctl, FormationSettings, FormationView, Monitor};
 use crate::error::{Error, Result};
@@ -27,6 +28,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct Formation {
     // Fields drop in order: the keepers die before the monitor, the cgroups go, then the directory.
     keepers: Vec<Host>,
+    /// Per data node, in the nodes' order, when the formation has links.
+    links: Vec<NodeLinks>,
     nodes: Vec<Node>,
     monitor: Host,
     monitor_port: PortLease,
@@ -65,6 +68,7 @@ impl Formation {
         let monitor = host(&env, (&autoctl, &groups), "monitor", &home, args)?;
         let mut f = Formation {
             keepers: Vec::new(),
+            links: Vec::new(),
             nodes: Vec::new(),
             monitor,
             monitor_port,
@@ -82,7 +86,17 @@ impl Formation {
             let home = f.dir.path().join("nodes").join(name);
             let data = home.join("data");
             let node = Node::managed(env.clone(), name, data.clone(), home.join("pg_autoctl.log"))?;
-            let mut args = node_args(&data, node.port(), name, &f.monitor_uri());
+            let mut args = if settings.links {
+                let k = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                let l = NodeLinks::start(k, node.port(), f.monitor_port.port()).await?;
+                let uri = monitor_uri(l.monitor_port());
+                let mut a = node_args(&data, node.port(), name, &uri, &l.host().to_string());
+                a.extend(["--listen".into(), "127.0.0.1".into()]);
+                f.links.push(l);
+                a
+            } else {
+                node_args(&data, node.port(), name, &f.monitor_uri(), "127.0.0.1")
+            };
             args.extend(settings.node_args(name));
             let mut keeper = host(&env, (&autoctl, &f.groups), name, &home, args)?;
             keeper.start()?;
@@ -110,7 +124,20 @@ impl Formation {
 
     /// The monitor's connection string, as the keepers use it.
     pub fn monitor_uri(&self) -> String {
-        format!("postgres://autoctl_node@127.0.0.1:{}/pg_auto_failover?sslmode=disable", self.monitor_port.port())
+        monitor_uri(self.monitor_port.port())
+    }
+
+    /// Cuts (true) or heals the node's links (see `links.rs`); false when the formation has none.
+    pub fn partition_node(&self, name: &str, cut: bool) -> Result<bool> {
+        let i = self.nodes.iter().position(|n| n.name() == name).ok_or_else(|| Error::node(name, "no such node"))?;
+        let Some(l) = self.links.get(i) else { return Ok(false) };
+        l.cut(cut);
+        Ok(true)
+    }
+
+    pub fn is_partitioned(&self, name: &str) -> bool {
+        let i = self.nodes.iter().position(|n| n.name() == name);
+        i.and_then(|i| self.links.get(i)).is_some_and(|l| l.is_cut())
     }
 
     /// The data nodes, in the order they joined.
@@ -220,14 +247,25 @@ fn monitor_args(data: &Path, port: u16) -> Vec<String> {
     a
 }
 
-/// `pg_autoctl create postgres ... --run`: registers the node, initialises it (initdb on the
-/// first, a base backup of the primary on the others), then runs its keeper.
-fn node_args(data: &Path, port: u16, name: &str, monitor: &str) -> Vec<String> {
+/// The monitor's connection string for a keeper reaching it on `port`.
+fn monitor_uri(port: u16) -> String {
+    format!("postgres://autoctl_node@127.0.0.1:{port}/pg_auto_failover?sslmode=disable")
+}
+
+/// `pg_autoctl create postgres ... --run`: registers the node under `hostname`, initialises it
+/// (initdb on the first, a base backup of the primary on the others), then runs its keeper.
+fn node_args(data: &Path, port: u16, name: &str, monitor: &str, hostname: &str) -> Vec<String> {
     let mut a = vec!["create", "postgres", "--pgdata"].into_iter().map(String::from).collect::<Vec<_>>();
     a.push(data.display().to_string());
     a.extend(["--pgport".into(), port.to_string(), "--name".into(), name.into(), "--monitor".into(), monitor.into()]);
+    a.extend(["--hostname".into(), hostname.into()]);
     // `--pg-hba-lan`: the clients (habench's, on 127.0.0.1) are let in with the same method.
-    a.extend(["--hostname", "127.0.0.1", "--auth", "trust", "--pg-hba-lan", "--no-ssl", "--run"].map(String::from));
+    // Behind links the node's address is on no interface, which `--pg-hba-lan` looks for: the
+    // minimal rules (the monitor, the other nodes) are kept, and the links connect from 127.0.0.1.
+    if hostname == "127.0.0.1" {
+        a.push("--pg-hba-lan".into());
+    }
+    a.extend(["--auth", "trust", "--no-ssl", "--run"].map(String::from));
     a
 }
 

@@ -5,6 +5,7 @@
 //! the monitor for planned moves (`node_ops.rs`).
 
 mod formation;
+mod links;
 mod locate;
 mod monitor;
 mod node_ops;

@@ -34,6 +34,11 @@ pub struct FormationSettings {
     /// Node name ("*" for every node) -> whether it takes part in the write quorum.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub replication_quorum: BTreeMap<String, bool>,
+    /// Every node's postgres (as the monitor and the other nodes reach it) and its keeper's
+    /// monitor connection go through emulated links, so that a node can be cut off; set by
+    /// `partition-primary`. habench's clients reach each node directly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub links: bool,
 }
 
 impl FormationSettings {

@@ -91,6 +91,12 @@ pub(crate) fn target(
         }
         engine.links = true;
     }
+    // A partitioned pg_auto_failover node needs links around every node (postgres, monitor).
+    if spec.kind == TopologyKind::PgAutoFailover
+        && faults.iter().any(|f| f.kind == crate::fault::FaultKind::PartitionPrimary)
+    {
+        spec.auto_failover.links = true;
+    }
     // Faults on links need links: zero-delay ones where none were given.
     if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
         if faults.iter().any(|f| f.kind.needs_links()) {

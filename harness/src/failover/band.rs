@@ -48,6 +48,12 @@ pub(crate) struct AutoFailoverTiming {
     /// (the first and every retry) waits all of `health_check_timeout` (its server accepts the
     /// connection in the kernel and never answers), plus the retry delays.
     pub hung_checks: Duration,
+    /// The keeper's `network_partition_timeout` (pg_autoctl's default; habench does not change
+    /// it): a primary that has reached neither the monitor nor a standby for longer stops itself.
+    pub partition_timeout: Duration,
+    /// `wal_sender_timeout`, which pg_autoctl sets on every node: how long a cut standby's
+    /// connection still counts as a standby on the primary.
+    pub sender_timeout: Duration,
 }
 
 impl AutoFailoverTiming {
@@ -64,13 +70,14 @@ impl AutoFailoverTiming {
             check_period: ms("health_check_period", d.check_period),
             check_retries: Duration::from_millis((retries * delay) as u64),
             hung_checks: Duration::from_millis(((retries + 1) * timeout + retries * delay) as u64),
+            ..d
         }
     }
 }
 
 impl Default for AutoFailoverTiming {
     /// pg_auto_failover's defaults (2.0): 20 s, 30 s, 5 s, 2 retries 2 s apart, checks time
-    /// out after 5 s.
+    /// out after 5 s; the keeper's partition timeout 20 s, wal_sender_timeout 30 s.
     fn default() -> Self {
         AutoFailoverTiming {
             unhealthy: Duration::from_secs(20),
@@ -78,6 +85,8 @@ impl Default for AutoFailoverTiming {
             check_period: Duration::from_secs(5),
             check_retries: Duration::from_secs(4),
             hung_checks: Duration::from_secs(19),
+            partition_timeout: Duration::from_secs(20),
+            sender_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -308,6 +317,33 @@ fn auto_failover(fault: &FaultSpec, t: &AutoFailoverTiming, p: f64, d: Option<f6
             2.0 * p,
             format!("planned: the monitor demotes the primary, then promotes a standby, up to {}", fmt_s(2.0 * p)),
         ),
+        FaultKind::PartitionPrimary => {
+            // habench's clients still reach the cut-off primary; its commits wait for standbys
+            // it no longer has, until it stops itself (or the partition heals and the monitor
+            // tells it it was demoted). Measured: stopped 51.4 s after the cut (30 s + 20 s).
+            let d = d?;
+            let (wst, npt) = (t.sender_timeout.as_secs_f64(), t.partition_timeout.as_secs_f64());
+            let stop = wst + npt;
+            if d > stop {
+                (
+                    stop,
+                    stop + 3.0 + p,
+                    format!(
+                        "clients still reach the cut-off primary and wait on its commits until it stops itself: network_partition_timeout {} after its standbys' connections end (wal_sender_timeout {}), + keeper rounds (2 s), its stop and {}; the monitor promotes a standby meanwhile (after node_considered_unhealthy_timeout {} and primary_demote_timeout {})",
+                        fmt_s(npt), fmt_s(wst), fmt_s(p), fmt_s(u), fmt_s(dm)
+                    ),
+                )
+            } else {
+                (
+                    (d - INJECTION_SLACK).max(0.0),
+                    d + dm + hc + p,
+                    format!(
+                        "the partition ({}) heals before the primary would stop itself ({} + {}): clients wait on it until its keeper hears from the monitor (up to primary_demote_timeout {} and a health check period {}), + {}",
+                        fmt_s(d), fmt_s(wst), fmt_s(npt), fmt_s(dm), fmt_s(hc), fmt_s(p)
+                    ),
+                )
+            }
+        }
         FaultKind::DcsOutage => (
             0.0,
             p,
@@ -385,6 +421,11 @@ mod tests {
         let b = predict(&tuned, &fault("restart-engine@5s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (0.0, 8_000.0));
         assert!(b.model.contains("pg_autoctl stops its postgres"), "{}", b.model);
+        // A primary cut off while clients reach it: it stops itself after 30 s + 20 s (measured
+        // 51.4 s with tuned monitor timings).
+        let b = predict(&tuned, &fault("partition-primary@5s:70s")).unwrap();
+        assert_eq!((b.lo_ms, b.hi_ms), (50_000.0, 56_000.0));
+        assert!(b.model.contains("network_partition_timeout 20 s"), "{}", b.model);
     }
 
     #[test]

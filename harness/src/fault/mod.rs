@@ -193,11 +193,12 @@ impl FaultKind {
                 | FaultKind::KillSyncStandby
                 | FaultKind::RestartEngine
                 | FaultKind::DcsOutage
+                | FaultKind::PartitionPrimary
                 | FaultKind::KillHostInstance => Ok(()),
                 _ => Err(format!(
                     "{self} is not built for pg_auto_failover yet; use crash-primary, kill-primary, pause-primary, \
-                     switchover, failover, kill-sync-standby, restart-engine (the primary's pg_autoctl) or \
-                     dcs-outage (the monitor frozen)"
+                     switchover, failover, kill-sync-standby, restart-engine (the primary's pg_autoctl), \
+                     dcs-outage (the monitor frozen) or partition-primary (cut from the monitor and the other nodes)"
                 )),
             },
             _ if engine_only => Err(format!(
@@ -348,11 +349,13 @@ mod tests {
     #[test]
     fn pg_auto_failover_takes_the_engine_faults_it_has_and_names_them_for_the_others() {
         use crate::topology::TopologyKind as K;
-        for k in [FaultKind::CrashPrimary, FaultKind::RestartEngine, FaultKind::DcsOutage, FaultKind::Switchover] {
+        let built =
+            [FaultKind::CrashPrimary, FaultKind::RestartEngine, FaultKind::DcsOutage, FaultKind::PartitionPrimary];
+        for k in built.into_iter().chain([FaultKind::Switchover]) {
             assert_eq!(k.applies_to(K::PgAutoFailover), Ok(()), "{k}");
         }
-        let e = FaultKind::PartitionPrimary.applies_to(K::PgAutoFailover).unwrap_err();
-        assert!(e.contains("not built for pg_auto_failover") && e.contains("restart-engine"), "{e}");
+        let e = FaultKind::PartitionStandby.applies_to(K::PgAutoFailover).unwrap_err();
+        assert!(e.contains("not built for pg_auto_failover") && e.contains("partition-primary"), "{e}");
     }
 
     #[test]

@@ -41,7 +41,18 @@ const CHUNK: usize = 64 * 1024;
 impl LinkProxy {
     /// Listens on a free loopback port and forwards to `127.0.0.1:upstream_port`.
     pub async fn start(upstream_port: u16, spec: LinkSpec, seed: u64) -> std::io::Result<LinkProxy> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_at(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), upstream_port, spec, seed).await
+    }
+
+    /// Listens on `listen` (another loopback address stands for another host) and forwards to
+    /// `127.0.0.1:upstream_port`.
+    pub async fn start_at(
+        listen: std::net::SocketAddr,
+        upstream_port: u16,
+        spec: LinkSpec,
+        seed: u64,
+    ) -> std::io::Result<LinkProxy> {
+        let listener = TcpListener::bind(listen).await?;
         let port = listener.local_addr()?.port();
         let upstream = Arc::new(AtomicU16::new(upstream_port));
         let (spec_tx, spec_rx) = watch::channel(spec);

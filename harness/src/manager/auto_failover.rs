@@ -65,6 +65,7 @@ impl Manager for AutoFailoverEngine {
             Ok(match kind {
                 FaultKind::PausePrimary if f.is_frozen(target) => f.freeze_node(target, false).is_ok(),
                 FaultKind::DcsOutage if f.monitor_frozen() => f.freeze_monitor(false).is_ok(),
+                FaultKind::PartitionPrimary if f.is_partitioned(target) => f.partition_node(target, false)?,
                 _ => false,
             })
         })
@@ -114,6 +115,20 @@ async fn inject(kind: FaultKind, t: &mut AutoFailover, view: &FormationView, pri
                     "SIGTERM to pg_autoctl (it stops its postgres): stopped in {} ms, then started again",
                     stopped.as_millis()
                 ),
+            })
+        }
+        FaultKind::PartitionPrimary => {
+            if !f.partition_node(&primary, true)? {
+                return Err(Error::config(
+                    "--fault",
+                    "this pg_auto_failover formation was started without links to cut",
+                ));
+            }
+            Ok(Injected {
+                target: primary,
+                detail: "cut from the monitor and the other nodes (health checks, replication, its keeper's reports); \
+                         habench's clients still reach it"
+                    .into(),
             })
         }
         FaultKind::DcsOutage => {

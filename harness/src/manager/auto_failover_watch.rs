@@ -3,6 +3,7 @@
 //! the trials time: detected (the monitor's health check fails the primary, or it assigns it
 //! something other than primary), promoted (another node assigned and reporting primary) or
 //! restarted (the same primary back), endpoint ready (the new primary answers read-write).
+//! A primary cut off by a partition is probed directly as well (`cut_off.rs`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::autofailover::{FormationView, Monitor};
 use crate::events::{EventKind, EventLog};
+use crate::manager::cut_off::CutOff;
 use crate::topology::{AnyTopology, SharedTopology};
 
 /// How often the monitor is read.
@@ -39,6 +41,7 @@ pub(crate) enum Formation {
 pub(crate) async fn run(monitor: Monitor, formation: Formation, log: EventLog, mut stop: watch::Receiver<bool>) {
     let mut last: Option<FormationView> = None;
     let mut phase = Phase::default();
+    let mut cut: Option<CutOff> = None;
     loop {
         if let Some(now) = monitor.view().await {
             if last.as_ref() != Some(&now) {
@@ -65,11 +68,27 @@ pub(crate) async fn run(monitor: Monitor, formation: Formation, log: EventLog, m
                 phase = Phase::default();
             }
         }
+        if let (None, Formation::Started(topo)) = (&cut, &formation) {
+            cut = cut_off_node(topo).map(|(node, port)| CutOff::begin(&node, port, &log));
+        }
+        if let Some(c) = &mut cut {
+            let other = last.as_ref().and_then(FormationView::primary).is_some_and(|p| p.name != c.node());
+            c.round(other, |port| async move { answers_read_write(&local(port)).await }, &log).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// A data node habench's links cut off now, and its port (not waited for: a fault being
+/// injected holds the topology).
+fn cut_off_node(topo: &SharedTopology) -> Option<(String, u16)> {
+    let t = topo.try_lock().ok()?;
+    let AnyTopology::AutoFailover(a) = &*t else { return None };
+    let f = a.formation();
+    f.nodes().iter().find(|n| f.is_partitioned(n.name())).map(|n| (n.name().to_string(), n.port()))
 }
 
 /// One change of the monitor's view: the outage's phases it shows.

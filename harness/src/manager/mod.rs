@@ -16,6 +16,7 @@
 mod auto_failover;
 mod auto_failover_watch;
 mod builtin;
+mod cut_off;
 mod external;
 mod orchestrator;
 mod patroni;

@@ -193,7 +193,12 @@ async fn fail_over(topo: &SharedTopology, cfg: &OrchestratorConfig, endpoint: &E
                 log.push(EventKind::Fenced { node: old.clone(), processes: killed });
             } else {
                 let port = r.client_port(r.primary());
-                log.push(EventKind::LeftRunning { node: old.clone(), port: r.primary().port(), client_port: port });
+                log.push(EventKind::LeftRunning {
+                    node: old.clone(),
+                    port: r.primary().port(),
+                    client_port: port,
+                    cut_off: false,
+                });
             }
             if r.kind() == TopologyKind::LogShipping && !cfg.manual_delay.is_zero() {
                 tokio::time::sleep(cfg.manual_delay).await;

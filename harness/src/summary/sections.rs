@@ -151,14 +151,19 @@ pub(crate) struct AsyncAtFault {
     pub acked_in_lag: u64,
 }
 
-/// A takeover without fencing: the old primary was left running, and what it acknowledged
-/// after the new primary was promoted (times in seconds since the run started).
+/// An old primary left running (a takeover without fencing, or a partition that cut it off
+/// while clients still reached it), and what it acknowledged after the new primary was
+/// promoted (times in seconds since the run started).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct SplitBrainSection {
     /// The old primary, and its port (the ledger's `server_port`).
     pub node: String,
     pub port: u16,
+    /// Left running by a partition that cut it off from its peers (its clients still reached
+    /// it), not by a takeover without fencing; `fenced_s` is then when it stopped itself.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
     pub promoted_node: Option<String>,
     pub promoted_s: Option<f64>,
     /// The promotion as wall-clock µs (the ledger's `at_us`).

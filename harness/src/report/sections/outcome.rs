@@ -135,17 +135,27 @@ pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
             b.lost
         )
     };
-    vec![
-        Block::Heading(2, "Split brain".into()),
-        Block::Para(format!(
-            "The takeover did not fence the old primary ({}, port {}): {promoted} while it still ran. It was seen \
-             answering as a primary at {} and fenced at {}. {verdict}",
+    let how = if b.cut_off {
+        format!(
+            "A partition cut the primary ({}, port {}) off from the monitor and the other nodes while habench's \
+             clients still reached it: {promoted} while it still ran. It was seen answering as a primary beside the \
+             new one at {} and stopped itself at {}.",
             b.node,
             b.port,
             secs(b.seen_s),
             secs(b.fenced_s)
-        )),
-    ]
+        )
+    } else {
+        format!(
+            "The takeover did not fence the old primary ({}, port {}): {promoted} while it still ran. It was seen \
+             answering as a primary at {} and fenced at {}.",
+            b.node,
+            b.port,
+            secs(b.seen_s),
+            secs(b.fenced_s)
+        )
+    };
+    vec![Block::Heading(2, "Split brain".into()), Block::Para(format!("{how} {verdict}"))]
 }
 
 /// Lost writes on the time axis: how long before the timeline switch the lost publishes were
