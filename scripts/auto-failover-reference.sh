@@ -2,9 +2,10 @@
 # The pg_auto_failover figures of results/REFERENCE.md, reproducible: bring-up times, then each
 # outage N times (every trial on a fresh formation: a monitor and 3 data nodes unless a run says
 # --nodes 2), at the monitor's defaults and at tuned timings, with number_sync_standbys=1; then
-# the wait_primary window (one standby, killed) alone and with a second fault inside it; then
-# the engines-compare scenario (Patroni beside pg_auto_failover). Every run writes its own
-# folder under results/auto-failover-ref-<stamp>/; the table is printed at the end.
+# the wait_primary window (one standby, killed) alone and with a second fault inside it; the
+# primary cut off by a partition; then the engines-compare scenario (Patroni beside
+# pg_auto_failover). Every run writes its own folder under results/auto-failover-ref-<stamp>/;
+# the table is printed at the end.
 #   scripts/auto-failover-reference.sh [habench binary] [trials]
 #   ONLY="crash-tuned window" scripts/auto-failover-reference.sh   # some runs only ("bringup", "compare")
 set -euo pipefail
@@ -55,6 +56,10 @@ run restart-engine --duration 20s --fault restart-engine@5s "${tuned[@]}" "${syn
 run window-then-kill --nodes 2 --duration 30s --fault kill-sync-standby@5s --fault kill-primary@15s "${tuned[@]}"
 # Nothing is left to fail over to: each trial also waits out the drain (about 2 minutes).
 run window-then-crash --nodes 2 --at-most 2 --duration 25s --fault kill-sync-standby@5s --fault crash-primary@15s "${tuned[@]}"
+# The primary cut from the monitor and the other nodes (clients still reach it): it stops itself
+# after wal_sender_timeout + network_partition_timeout; the monitor promotes meanwhile.
+run partition-tuned --duration 75s --fault partition-primary@5s:65s "${tuned[@]}" "${sync1[@]}"
+run partition-defaults --duration 90s --fault partition-primary@5s:75s "${sync1[@]}"
 if wanted compare; then
   "$bin" run engines-compare --quiet --out "$root/compare" > "$root/compare.out" 2> "$root/compare.err" \
     || echo "  (compare exited non-zero)" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The reference scripts' table: one row per run folder under ROOT (each with trial-*/summary.json):
 RTO p50/max, the engine's phases, the predicted band and how many trials fell inside, losses and
-duplicates (one check per run), and each exposure window with what was acknowledged inside it.
+duplicates (one check per run), each exposure window with what was acknowledged inside it, and
+each old primary left running (split brain) with what it acknowledged beside the new one.
     scripts/trials-table.py ROOT
 """
 import json, os, sys, statistics
@@ -15,7 +16,7 @@ for name in sorted(os.listdir(root)):
     d = os.path.join(root, name)
     if not os.path.isdir(d) or name == "compare":
         continue
-    trials, exposures = [], []
+    trials, exposures, splits = [], [], []
     for dirpath, _, files in os.walk(d):
         if "summary.json" in files and "trial-" in dirpath:
             s = json.load(open(os.path.join(dirpath, "summary.json")))
@@ -23,6 +24,8 @@ for name in sorted(os.listdir(root)):
                 trials.append((t, s.get("check") or {}))
             if s.get("exposure"):
                 exposures.append(s["exposure"])
+            if s.get("split_brain"):
+                splits.append((s["split_brain"], (s.get("failover") or {}).get("trials", [{}])[0]))
     if not trials:
         print(f"| {name} | 0 | no trial finished | | | | | | | | |")
         continue
@@ -49,6 +52,13 @@ for name in sorted(os.listdir(root)):
             end = "open at the end" if w.get("end_s") is None else f"{w['end_s']:.1f} s"
             print(f"|  | window, trial {i + 1}: {w['start_s']:.1f} s to {end}, {w['acked']} publishes acknowledged inside, "
                   f"{w['lost']} lost; cause: {w['cause']} | | | | | | | | | |")
+    for i, (b, t) in enumerate(splits):
+        stop = b.get("fenced_s")
+        inj = t.get("injected_at_s")
+        stopped = f"stopped {stop - inj:.1f} s after the cut" if stop is not None and inj is not None else "never stopped"
+        prom = f"{b['promoted_node']} promoted {b['promoted_s'] - inj:.1f} s after the cut" if b.get("promoted_s") and inj else "no promotion"
+        print(f"|  | split brain, trial {i + 1}: {b['node']} {stopped}; {prom}; acknowledged after the promotion: "
+              f"{b['acked']} ({b['lost']} lost) | | | | | | | | | |")
 print()
 c = os.path.join(root, "compare", "comparison.md")
 if os.path.exists(c):

@@ -3,6 +3,8 @@
 //! directions, and nothing left when the network is dropped. Needs root, iproute2 and nftables
 //! (`.ci/run` installs nftables).
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
@@ -127,4 +129,63 @@ fn make_a_network_and_wait() {
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
     drop(net);
+}
+
+/// A real PostgreSQL server in a host's namespace: it listens on the host's address only, the
+/// clients reach it through the bridge from their own address (the server says so), a shape cuts
+/// it off and lifting it brings it back, and it dies with the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_in_a_hosts_namespace_is_reached_from_the_clients_address_and_dies_with_the_network() {
+    let env = common::env();
+    let dir = common::TempDir::new("netns", "server");
+    std::fs::create_dir_all(&*dir).unwrap();
+    std::os::unix::fs::chown(&*dir, Some(env.user.uid), Some(env.user.gid)).unwrap();
+    let data = dir.join("data");
+    let init = env.command("initdb").args(["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]).output();
+    assert!(init.as_ref().unwrap().status.success(), "initdb: {init:?}");
+    // The clients come from the network's own addresses.
+    let hba = data.join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap() + "host all all 10.213.0.0/16 trust\n";
+    std::fs::write(&hba, rules).unwrap();
+
+    let net = Network::create(&["n1"]).expect("a network");
+    let (n1, clients) = (net.host("n1").unwrap().addr, net.host("clients").unwrap().addr);
+    let mut cmd = env.command("postgres");
+    cmd.args(["-D", data.to_str().unwrap(), "-p", "5432", "-k", dir.to_str().unwrap()])
+        .args(["-c", &format!("listen_addresses={n1}")])
+        .stdout(std::fs::File::create(dir.join("log")).unwrap())
+        .stderr(std::fs::File::create(dir.join("log.err")).unwrap());
+    let mut server = net.spawn("n1", cmd).expect("postgres started in n1's namespace");
+
+    let addr = SocketAddr::from((n1, 5432));
+    let connect = || async {
+        let stream = net.connect("clients", addr, Duration::from_millis(500)).await.ok()?;
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.user("postgres").dbname("postgres");
+        let (client, conn) = cfg.connect_raw(stream, tokio_postgres::NoTls).await.ok()?;
+        tokio::spawn(conn);
+        Some(client)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        if let Some(c) = connect().await {
+            break c;
+        }
+        let log = std::fs::read_to_string(dir.join("log.err")).unwrap_or_default();
+        assert!(std::time::Instant::now() < deadline, "the server never answered on {addr}; its log:\n{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let row = client.query_one("SELECT host(inet_server_addr()), host(inet_client_addr())", &[]).await.unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), (n1.to_string(), clients.to_string()));
+
+    net.apply(&Shape::Isolate("n1".into())).unwrap();
+    assert!(connect().await.is_none(), "n1 isolated, yet reached");
+    net.apply(&Shape::Whole).unwrap();
+    assert!(connect().await.is_some(), "n1 back, yet not reached");
+
+    drop(client);
+    drop(net);
+    // Its parent thread (the host's) ended with the network: the parent-death signal killed it.
+    let status = common::wait_exit(&mut server, Duration::from_secs(10));
+    assert!(!status.success(), "{status:?}");
 }

@@ -10,6 +10,7 @@
 //! with `habench topology clean` (a network whose owner is gone).
 
 mod ip;
+mod ns_thread;
 mod shape;
 
 use std::net::Ipv4Addr;
@@ -38,6 +39,8 @@ pub struct NetHost {
 pub struct Network {
     k: u8,
     hosts: Vec<NetHost>,
+    /// One thread per host, in the hosts' order, living in its namespace.
+    threads: Vec<ns_thread::NsThread>,
     janitor: Option<Child>,
 }
 
@@ -51,7 +54,7 @@ impl Network {
             return Err(Error::config("--net", why));
         }
         let k = lease()?;
-        let mut net = Network { k, hosts: Vec::new(), janitor: None };
+        let mut net = Network { k, hosts: Vec::new(), threads: Vec::new(), janitor: None };
         // From here on, a failure drops `net`, which deletes what was made.
         let all: Vec<&str> = names.iter().copied().chain([CLIENTS]).collect();
         for (i, name) in all.iter().enumerate() {
@@ -74,8 +77,42 @@ impl Network {
             ip::ip(&["-n", &h.ns, "addr", "add", &format!("{}/24", h.addr), "dev", "eth0"])?;
             ip::ip(&["-n", &h.ns, "link", "set", "eth0", "up"])?;
             ip::ip(&["-n", &h.ns, "link", "set", "lo", "up"])?;
+            net.threads.push(ns_thread::NsThread::start(h)?);
         }
         Ok(net)
+    }
+
+    /// Spawns `cmd` inside host `name`'s namespace. Its process dies with the network (or with
+    /// habench) when it asks for a parent-death signal, as habench's servers do: its parent
+    /// thread is the host's, which ends when the network is dropped.
+    pub fn spawn(&self, name: &str, mut cmd: Command) -> Result<Child> {
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        self.thread(name)?
+            .run(move || cmd.spawn())?
+            .map_err(|e| Error::io("starting", std::path::Path::new(&program), e))
+    }
+
+    /// Opens a TCP connection from host `from` (e.g. [`CLIENTS`]) to `addr`: the socket is made
+    /// in `from`'s namespace, then connected here (within `timeout`).
+    pub async fn connect(
+        &self,
+        from: &str,
+        addr: std::net::SocketAddr,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<tokio::net::TcpStream> {
+        let socket = self
+            .thread(from)
+            .and_then(|t| t.run(tokio::net::TcpSocket::new_v4))
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        match tokio::time::timeout(timeout, socket.connect(addr)).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}"))),
+        }
+    }
+
+    fn thread(&self, name: &str) -> Result<&ns_thread::NsThread> {
+        let i = self.hosts.iter().position(|h| h.name == name);
+        i.and_then(|i| self.threads.get(i)).ok_or_else(|| Error::node(name, "not a host of the network"))
     }
 
     /// The hosts, in the order given (then `clients`).
@@ -115,6 +152,8 @@ impl Network {
 
 impl Drop for Network {
     fn drop(&mut self) {
+        // The hosts' threads end first: what they spawned with a parent-death signal dies.
+        self.threads.clear();
         // The janitor deletes every namespace (with them their veths, the bridge and the
         // nftables tables) when its input closes, then the pid file.
         if let Some(mut j) = self.janitor.take() {
