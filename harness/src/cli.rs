@@ -267,6 +267,12 @@ pub struct TopologyFlags {
     /// probes), e.g. delay:1ms; added at zero delay for partition-primary.
     #[arg(long, value_name = "SPEC", value_parser = crate::link::LinkSpec::parse)]
     pub client_link: Option<crate::link::LinkSpec>,
+    /// Where the nodes live: loopback (default: every server on this machine's loopback) or
+    /// namespaces (each node a network namespace of its own with its own address, joined by a
+    /// bridge; habench's clients reach them from one address of their own; needs root and
+    /// nftables; single, sync, async and log-shipping).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub net: Option<crate::topology::NetMode>,
     /// patroni, pg_auto_failover: nodes, one primary and 1-8 replicas (2-9; default 3).
     #[arg(long, value_name = "N")]
     pub nodes: Option<u8>,

@@ -189,3 +189,43 @@ async fn a_server_in_a_hosts_namespace_is_reached_from_the_clients_address_and_d
     let status = common::wait_exit(&mut server, Duration::from_secs(10));
     assert!(!status.success(), "{status:?}");
 }
+
+/// `--net namespaces` end to end: `topology up sync --standbys 2` puts each node on its own
+/// address (the primary sees habench's clients at the clients' address and its standbys at
+/// theirs), and a `kill -9` of habench leaves no namespace and no server behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_with_a_killed_habench() {
+    let (mut guard, up) = common::start_up(&["sync", "--standbys", "2", "--net", "namespaces"]);
+    let nodes = up["nodes"].as_array().unwrap();
+    let port = nodes[0]["port"].as_u64().unwrap() as u16;
+    let client = habench::pg::conn::connect(port, Duration::from_secs(5)).await.expect("the primary through its door");
+    let row = client
+        .query_one(
+            "SELECT host(inet_server_addr()), host(inet_client_addr()), \
+             (SELECT string_agg(application_name || '@' || host(client_addr), ',' ORDER BY application_name) \
+              FROM pg_stat_replication)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (server, me, standbys): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    let net = server.rsplit_once('.').unwrap().0.to_string();
+    assert!(server.starts_with("10.213.") && server.ends_with(".1"), "{server}");
+    assert_eq!(me, format!("{net}.254"), "habench's clients come from their own address");
+    assert_eq!(standbys, format!("s1@{net}.2,s2@{net}.3"), "each standby from its own address");
+    drop(client);
+
+    // kill -9: the janitors delete the namespaces, the servers die with their parent threads.
+    let k = net.rsplit('.').next().unwrap().to_string();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(guard.0.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let _ = guard.0.wait();
+    let dir = up["dir"].as_str().unwrap().to_string();
+    common::poll_blocking("the network and the servers gone", Duration::from_secs(20), || {
+        let listing = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let names = text.lines().filter_map(|l| l.split_whitespace().next());
+        let left = names.into_iter().any(|n| n == format!("hb{k}") || n.starts_with(&format!("hb{k}-")));
+        let servers = std::process::Command::new("pgrep").args(["-f", &dir]).output().unwrap();
+        (!left && servers.stdout.is_empty()).then_some(())
+    });
+}

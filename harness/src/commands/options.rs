@@ -69,6 +69,7 @@ pub(crate) fn topology_overrides(flags: &TopologyFlags) -> TopologyOverrides {
         group_topology: flags.group_topology.map(kind),
         balancer_probe: flags.balancer_probe,
         balancer_threshold: flags.balancer_threshold,
+        net: flags.net,
     }
 }
 

@@ -76,4 +76,5 @@ pub struct TopologyOverrides {
     pub group_topology: Option<TopologyKind>,
     pub balancer_probe: Option<Duration>,
     pub balancer_threshold: Option<u32>,
+    pub net: Option<crate::topology::NetMode>,
 }

@@ -114,6 +114,8 @@ pub(crate) struct TopologySection {
     pub balancer_probe: Option<Dur>,
     /// parallel: failed probes in a row that take a group out of the rotation.
     pub balancer_threshold: Option<u32>,
+    /// `loopback` (default) or `namespaces`: each node a host with its own address.
+    pub net: Option<crate::topology::NetMode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -73,6 +73,9 @@ pub(super) fn from_section(
             .map_err(|e| Error::config(at.key(false, "--link", "topology.links"), format!("{node}: {e}")))?;
         spec.links.insert(node.clone(), link);
     }
+    if let Some(net) = t.net {
+        spec.net = net;
+    }
     Ok(spec)
 }
 
@@ -253,6 +256,9 @@ pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result
     }
     if let Some(l) = flags.client_link {
         spec.client_link = Some(l);
+    }
+    if let Some(net) = flags.net {
+        spec.net = net;
     }
     spec.validate()?;
     Ok(spec)

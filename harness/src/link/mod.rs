@@ -4,5 +4,5 @@
 pub(crate) mod proxy;
 pub(crate) mod spec;
 
-pub use proxy::{LinkProxy, LinkState};
+pub use proxy::{Dial, LinkProxy, LinkState};
 pub use spec::LinkSpec;

@@ -26,6 +26,26 @@ pub enum LinkState {
     Blackhole,
 }
 
+/// How the link reaches its upstream server.
+#[derive(Debug, Clone)]
+pub enum Dial {
+    /// `127.0.0.1:port` on this machine's loopback.
+    Loopback,
+    /// From a host of a network habench made (its clients), to a server at `addr`:port.
+    From { net: Arc<crate::netns::Network>, host: String, addr: std::net::Ipv4Addr },
+}
+
+impl Dial {
+    async fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
+        match self {
+            Dial::Loopback => TcpStream::connect(("127.0.0.1", port)).await,
+            Dial::From { net, host, addr } => {
+                net.connect(host, std::net::SocketAddr::from((*addr, port)), Duration::from_secs(5)).await
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct LinkProxy {
     port: u16,
@@ -52,13 +72,25 @@ impl LinkProxy {
         spec: LinkSpec,
         seed: u64,
     ) -> std::io::Result<LinkProxy> {
+        Self::start_via(listen, Dial::Loopback, upstream_port, spec, seed).await
+    }
+
+    /// Listens on `listen` and forwards to the upstream port the way `dial` says.
+    pub async fn start_via(
+        listen: std::net::SocketAddr,
+        dial: Dial,
+        upstream_port: u16,
+        spec: LinkSpec,
+        seed: u64,
+    ) -> std::io::Result<LinkProxy> {
         let listener = TcpListener::bind(listen).await?;
         let port = listener.local_addr()?.port();
         let upstream = Arc::new(AtomicU16::new(upstream_port));
         let (spec_tx, spec_rx) = watch::channel(spec);
         let (state_tx, state_rx) = watch::channel(LinkState::Up);
         let conns = Arc::new(Mutex::new(JoinSet::new()));
-        let accept = tokio::spawn(accept_loop(listener, upstream.clone(), spec_rx, state_rx, conns.clone(), seed));
+        let ends = Ends { upstream: upstream.clone(), dial: Arc::new(dial) };
+        let accept = tokio::spawn(accept_loop(listener, ends, spec_rx, state_rx, conns.clone(), seed));
         Ok(LinkProxy { port, upstream, spec: spec_tx, state: state_tx, conns, accept })
     }
 
@@ -108,9 +140,15 @@ impl Drop for LinkProxy {
     }
 }
 
+/// Where a link's new connections go: the upstream port, and how it is reached.
+struct Ends {
+    upstream: Arc<AtomicU16>,
+    dial: Arc<Dial>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    upstream: Arc<AtomicU16>,
+    ends: Ends,
     spec: watch::Receiver<LinkSpec>,
     state: watch::Receiver<LinkState>,
     conns: Arc<Mutex<JoinSet<()>>>,
@@ -120,7 +158,8 @@ async fn accept_loop(
     while let Ok((client, _)) = listener.accept().await {
         n += 1;
         let _ = client.set_nodelay(true);
-        let task = connection(client, upstream.load(Ordering::SeqCst), spec.clone(), state.clone(), seed ^ n);
+        let to = (ends.dial.clone(), ends.upstream.load(Ordering::SeqCst));
+        let task = connection(client, to, spec.clone(), state.clone(), seed ^ n);
         let mut set = conns.lock().expect("link connections lock");
         while set.try_join_next().is_some() {}
         set.spawn(task);
@@ -129,7 +168,7 @@ async fn accept_loop(
 
 async fn connection(
     client: TcpStream,
-    upstream_port: u16,
+    (dial, upstream_port): (Arc<Dial>, u16),
     spec: watch::Receiver<LinkSpec>,
     mut state: watch::Receiver<LinkState>,
     seed: u64,
@@ -138,7 +177,7 @@ async fn connection(
     if *state.borrow_and_update() != LinkState::Up {
         return;
     }
-    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };
+    let Ok(server) = dial.connect(upstream_port).await else { return };
     let _ = server.set_nodelay(true);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();

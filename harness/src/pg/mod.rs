@@ -10,6 +10,7 @@ pub(crate) mod flock;
 pub(crate) mod host;
 pub(crate) mod lsn;
 pub(crate) mod node;
+pub(crate) mod node_net;
 pub(crate) mod os_user;
 pub(crate) mod ports;
 pub mod procs;

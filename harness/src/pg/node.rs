@@ -58,6 +58,8 @@ pub struct Node {
     cpus: Option<Vec<usize>>,
     /// Started and stopped by someone else (a cluster manager): habench only connects to it.
     managed: bool,
+    /// `--net namespaces`: the node's host on the network (its server runs there).
+    net: Option<crate::pg::node_net::NodeNet>,
 }
 
 impl Node {
@@ -78,6 +80,7 @@ impl Node {
             log_offset: 0,
             cpus: None,
             managed: false,
+            net: None,
         })
     }
 
@@ -136,8 +139,27 @@ impl Node {
     /// Writes `habench.conf` into the data directory from this node's settings.
     pub(crate) fn write_conf(&self) -> Result<()> {
         let path = self.data_dir.join("habench.conf");
-        std::fs::write(&path, self.settings.render()).map_err(|e| Error::io("writing", &path, e))?;
+        let mut text = self.settings.render();
+        if let Some(net) = &self.net {
+            let (lines, hba) = net.conf_lines(&self.data_dir)?;
+            self.env.user.own(&hba, 0o600)?;
+            text.push_str(&lines);
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
         self.env.user.own(&path, 0o600)
+    }
+
+    /// Makes the node a host of `net` (its name is the host's): from its next start its server
+    /// runs in the host's namespace on the host's address, and habench reaches it through a
+    /// door on loopback at its port.
+    pub(crate) async fn join_network(&mut self, net: std::sync::Arc<crate::netns::Network>) -> Result<()> {
+        self.net = Some(crate::pg::node_net::NodeNet::join(net, &self.name, self.port()).await?);
+        Ok(())
+    }
+
+    /// The node's address on its network, when it is on one (`--net namespaces`).
+    pub fn net_addr(&self) -> Option<std::net::Ipv4Addr> {
+        self.net.as_ref().map(|n| n.addr())
     }
 
     /// Writes the configuration, starts the server and waits until it accepts connections.
@@ -181,7 +203,10 @@ impl Node {
             crate::pg::procs::pin_on_exec(&mut cmd, cpus)
                 .map_err(|e| Error::io("pinning to CPUs", &self.data_dir, e))?;
         }
-        let child = cmd.spawn().map_err(|e| Error::io("starting", self.env.bin.tool("postgres"), e))?;
+        let child = match &self.net {
+            Some(net) => net.spawn(cmd)?,
+            None => cmd.spawn().map_err(|e| Error::io("starting", self.env.bin.tool("postgres"), e))?,
+        };
         self.postmaster = ProcId::of(child.id());
         self.child = Some(child);
         self.paused = false;

@@ -91,13 +91,33 @@ pub(crate) fn write_standby_signal(env: &PgEnv, data_dir: &Path) -> Result<()> {
 }
 
 /// What `primary_conninfo` says: always with an explicit application_name, the name that
-/// `synchronous_standby_names` lists.
-pub(crate) fn primary_conninfo(primary_port: u16, standby_name: &str) -> String {
+/// `synchronous_standby_names` lists. `host`: the primary's address on its network, or
+/// loopback.
+pub(crate) fn primary_conninfo(host: Option<std::net::Ipv4Addr>, primary_port: u16, standby_name: &str) -> String {
+    let host = host.map_or(crate::pg::conn::HOST.to_string(), |a| a.to_string());
     format!(
-        "host={} port={primary_port} user={} application_name={standby_name} connect_timeout=2",
-        crate::pg::conn::HOST,
+        "host={host} port={primary_port} user={} application_name={standby_name} connect_timeout=2",
         crate::pg::conn::SUPERUSER
     )
+}
+
+/// `--net namespaces`: a network with one host per node name, made off the runtime's threads
+/// (it runs `ip` a few dozen times); None on loopback.
+pub(crate) async fn network(
+    spec: &crate::topology::TopologySpec,
+    names: &[String],
+) -> Result<Option<Arc<crate::netns::Network>>> {
+    if spec.net.is_loopback() {
+        return Ok(None);
+    }
+    let names = names.to_vec();
+    let made = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::netns::Network::create(&refs)
+    })
+    .await
+    .map_err(|e| Error::node("netns", format!("making the network: {e}")))??;
+    Ok(Some(Arc::new(made)))
 }
 
 /// Polls the primary's `pg_stat_replication` until every `(name, sync_state)` streams with that

@@ -28,7 +28,7 @@ pub(crate) use patroni::Patroni;
 pub use replicated::{Promotion, Replicated, RepointMethod};
 pub use shared_disk::{redo_bytes, redo_elapsed, SharedDisk, Takeover};
 pub(crate) use single::Single;
-pub use spec::{Quorum, SyncCommit, TopologyKind, TopologySpec};
+pub use spec::{NetMode, Quorum, SyncCommit, TopologyKind, TopologySpec};
 pub(crate) use sso_server::SsoServer;
 
 use crate::error::Result;

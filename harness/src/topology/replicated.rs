@@ -63,6 +63,9 @@ pub struct Replicated {
     links: std::collections::BTreeMap<String, crate::link::LinkProxy>,
     /// Node name -> the link on its client path (with `client_link`).
     client_links: std::collections::BTreeMap<String, crate::link::LinkProxy>,
+    /// `--net namespaces`: the network the nodes are hosts of (gone after them: fields drop in
+    /// order).
+    net: Option<Arc<crate::netns::Network>>,
     dir: TopologyDir,
 }
 
@@ -94,10 +97,18 @@ impl Replicated {
             None
         };
         let t0 = Instant::now();
+        let names: Vec<String> = (1..=spec.standbys)
+            .map(|i| if spec.kind == TopologyKind::LogShipping { "dr".to_string() } else { format!("s{i}") })
+            .collect();
+        let all: Vec<String> = std::iter::once("primary".to_string()).chain(names.iter().cloned()).collect();
+        let net = build::network(&spec, &all).await?;
         let primary = build::new_primary(&env, dir.path(), "primary").await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "primary data directory ready");
         let mut primary = primary;
         primary.set_cpus(spec.pin.get("primary").cloned());
+        if let Some(net) = &net {
+            primary.join_network(net.clone()).await?;
+        }
         let mut links = std::collections::BTreeMap::new();
         for (i, (name, link)) in spec.links.iter().enumerate() {
             let proxy = crate::link::LinkProxy::start(primary.port(), *link, i as u64 + 1)
@@ -112,15 +123,13 @@ impl Replicated {
             archive,
             links,
             client_links: std::collections::BTreeMap::new(),
+            net,
             dir,
         };
         topo.configure_primary(0);
         topo.nodes[0].start().await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "primary started");
         // Clone every standby at once, then start them all and wait for each.
-        let names: Vec<String> = (1..=topo.spec.standbys)
-            .map(|i| if topo.spec.kind == TopologyKind::LogShipping { "dr".to_string() } else { format!("s{i}") })
-            .collect();
         let mut paths = Vec::new();
         for name in &names {
             paths.push(build::node_paths(topo.dir.path(), name)?);
@@ -129,7 +138,11 @@ impl Replicated {
         futures_util::future::try_join_all(clones).await?;
         tracing::debug!(elapsed = ?t0.elapsed(), "standbys cloned");
         for (name, (data, log)) in names.iter().zip(paths) {
-            topo.nodes.push(Node::new(env.clone(), name, data, log, Role::Standby)?);
+            let mut node = Node::new(env.clone(), name, data, log, Role::Standby)?;
+            if let Some(net) = &topo.net {
+                node.join_network(net.clone()).await?;
+            }
+            topo.nodes.push(node);
             let idx = topo.nodes.len() - 1;
             topo.nodes[idx].set_cpus(topo.spec.pin.get(name).cloned());
             topo.configure_standby(idx)?;
@@ -214,7 +227,9 @@ impl Replicated {
                     }
                     None => primary_port,
                 };
-                let conninfo = build::primary_conninfo(port, self.nodes[idx].name());
+                // On a network, the primary's own address (links are loopback-only).
+                let host = self.nodes[self.primary].net_addr();
+                let conninfo = build::primary_conninfo(host, port, self.nodes[idx].name());
                 s.set("primary_conninfo", conninfo);
             }
         }

@@ -14,17 +14,23 @@ pub struct Single {
     // Fields drop in order: servers stop before their directory is removed.
     nodes: Vec<Node>,
     spec: TopologySpec,
+    /// `--net namespaces`: the network the node is a host of.
+    _net: Option<Arc<crate::netns::Network>>,
     dir: TopologyDir,
 }
 
 impl Single {
     pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Single> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
+        let net = build::network(&spec, &["primary".to_string()]).await?;
         let mut node = build::new_primary(&env, dir.path(), "primary").await?;
         node.settings_mut().extend(&build::base_settings(&spec, "primary")).extend(&spec.pg_settings);
         node.set_cpus(spec.pin.get("primary").cloned());
+        if let Some(net) = &net {
+            node.join_network(net.clone()).await?;
+        }
         node.start().await?;
-        Ok(Single { nodes: vec![node], spec, dir })
+        Ok(Single { nodes: vec![node], spec, _net: net, dir })
     }
 }
 

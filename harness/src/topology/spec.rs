@@ -107,6 +107,24 @@ impl SyncCommit {
     }
 }
 
+/// Where the topology's hosts live on the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum NetMode {
+    /// Every server on this machine's loopback (the default).
+    #[default]
+    Loopback,
+    /// Every node a host of its own: a network namespace with its own address, on a bridge;
+    /// habench's clients reach them from one address of their own.
+    Namespaces,
+}
+
+impl NetMode {
+    pub fn is_loopback(&self) -> bool {
+        *self == NetMode::Loopback
+    }
+}
+
 /// Everything needed to bring a topology up.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopologySpec {
@@ -145,6 +163,10 @@ pub struct TopologySpec {
     /// Parallel only: the groups, each with its own topology.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel: Option<super::ParallelSpec>,
+    /// `--net namespaces`: each node in a network namespace of its own (single, sync, async and
+    /// log-shipping for now).
+    #[serde(default, skip_serializing_if = "NetMode::is_loopback")]
+    pub net: NetMode,
 }
 
 impl TopologySpec {
@@ -170,6 +192,7 @@ impl TopologySpec {
             auto_failover: Default::default(),
             engine: (kind == TopologyKind::Patroni).then(crate::patroni::PatroniSpec::default),
             parallel: None,
+            net: NetMode::Loopback,
         }
     }
 
@@ -214,7 +237,32 @@ impl TopologySpec {
     /// Checks the combination; the error names the flag and the fix.
     ///
     /// Over 80 lines: one rule after another, each with its own error naming the flag and the fix.
+    /// What `--net namespaces` takes so far: habench's own topologies, without emulated links.
+    fn validate_namespaces(&self) -> Result<()> {
+        use TopologyKind as K;
+        if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping) {
+            return Err(Error::config(
+                "--net",
+                format!(
+                    "namespaces are built for single, sync, async and log-shipping so far, not {}: use --net loopback",
+                    self.kind
+                ),
+            ));
+        }
+        if !self.links.is_empty() || self.client_link.is_some() {
+            return Err(Error::config(
+                "--net",
+                "emulated links (--link, --client-link, and the faults that add them) run on loopback only so far: \
+                 drop them or use --net loopback",
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
+        if self.net == NetMode::Namespaces {
+            self.validate_namespaces()?;
+        }
         match self.kind {
             TopologyKind::Parallel => {
                 return match &self.parallel {
@@ -509,5 +557,24 @@ mod pin_tests {
         // Bounded before allocation: billions of CPUs are refused, not listed.
         assert!(parse_cpu_list("0-4000000000").unwrap_err().contains("out of range"));
         assert!(parse_pin("s1=0-4000000000").is_err());
+    }
+}
+
+#[cfg(test)]
+mod net_tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_are_refused_by_name_where_they_are_not_built() {
+        let mut spec = TopologySpec::new(TopologyKind::Sync);
+        spec.net = NetMode::Namespaces;
+        assert!(spec.validate().is_ok());
+        let mut patroni = TopologySpec::new(TopologyKind::Patroni);
+        patroni.net = NetMode::Namespaces;
+        let e = patroni.validate().unwrap_err().to_string();
+        assert!(e.contains("--net") && e.contains("not patroni"), "{e}");
+        spec.links.insert("s1".into(), Default::default());
+        let e = spec.validate().unwrap_err().to_string();
+        assert!(e.contains("--net") && e.contains("--link"), "{e}");
     }
 }
