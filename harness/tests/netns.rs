@@ -196,9 +196,9 @@ async fn a_server_in_a_hosts_namespace_is_reached_from_the_clients_address_and_d
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_with_a_killed_habench() {
     let (mut guard, up) = common::start_up(&["sync", "--standbys", "2", "--net", "namespaces"]);
-    let nodes = up["nodes"].as_array().unwrap();
-    let port = nodes[0]["port"].as_u64().unwrap() as u16;
-    let client = habench::pg::conn::connect(port, Duration::from_secs(5)).await.expect("the primary through its door");
+    // The clients' connection string: through the clients' doors.
+    let dsn: tokio_postgres::Config = up["write_dsn"].as_str().unwrap().parse().unwrap();
+    let client = habench::pg::conn::connect_config(&dsn, Duration::from_secs(10)).await.expect("the primary");
     let row = client
         .query_one(
             "SELECT host(inet_server_addr()), host(inet_client_addr()), \
@@ -228,4 +228,36 @@ async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_wit
         let servers = std::process::Command::new("pgrep").args(["-f", &dir]).output().unwrap();
         (!left && servers.stdout.is_empty()).then_some(())
     });
+}
+
+/// `partition-primary` on namespaces is a kernel cut: the primary isolated by nftables (every
+/// packet dropped, clients' and standby's), detected by probes that each wait their timeout,
+/// fenced and replaced; the clients on open connections to it wait for the heal; nothing lost.
+#[test]
+fn a_primary_isolated_in_the_kernel_is_replaced_and_its_clients_wait_for_the_heal() {
+    let root = common::TempDir::new("netns", "partition");
+    let out = root.join("results");
+    let status = common::habench()
+        .args(["run", "quick", "--topology", "sync", "--standbys", "1", "--net", "namespaces"])
+        .args(["--rate", "100", "--warmup", "1s", "--duration", "32s", "--quiet"])
+        .args(["--fault", "partition-primary@3s:24s", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let check = &s["check"];
+    assert_eq!((check["valid"].as_bool(), check["lost"].as_u64()), (Some(true), Some(0)), "{check}");
+    let t = &s["failover"]["trials"][0];
+    let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
+    assert!(injected["detail"].as_str().unwrap().contains("nftables"), "{injected}");
+    // Ten probes, each waiting its 1 s timeout after its 1 s interval: about 20 s, not 10.
+    let detected = t["detected_ms"].as_f64().unwrap();
+    assert!((17_000.0..23_000.0).contains(&detected), "{t}");
+    assert_eq!(t["promoted_node"], "s1", "{t}");
+    // The clients held on to the old primary until the partition healed (24 s).
+    assert!(t["rto_ms"].as_f64().unwrap() >= 23_500.0, "{t}");
+    assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
 }

@@ -344,7 +344,12 @@ mod tests {
     }
 
     fn builtin() -> RtoModel {
-        RtoModel::Builtin { interval: Duration::from_secs(1), threshold: 10, manual_delay: Duration::ZERO }
+        RtoModel::Builtin {
+            interval: Duration::from_secs(1),
+            threshold: 10,
+            manual_delay: Duration::ZERO,
+            kernel: false,
+        }
     }
 
     #[test]

@@ -503,6 +503,7 @@ pub(super) fn model_of(cfg: &RunConfig) -> Option<crate::failover::band::RtoMode
             interval: cfg.orchestrator.probe_interval,
             threshold: cfg.orchestrator.probe_threshold,
             manual_delay: cfg.orchestrator.manual_delay,
+            kernel: spec.net == crate::topology::NetMode::Namespaces,
         },
     })
 }

@@ -97,19 +97,16 @@ pub(crate) fn target(
     {
         spec.auto_failover.links = true;
     }
-    if spec.net == crate::topology::NetMode::Namespaces {
-        if let Some(f) = faults.iter().find(|f| f.kind.needs_links()) {
-            return Err(Error::config(
-                at.key(!args.faults.is_empty(), "--fault", "faults"),
-                format!(
-                    "{} needs habench's emulated links, which run on loopback only so far: use --net loopback",
-                    f.kind
-                ),
-            ));
-        }
+    // On namespaces the partitions are nftables rules; a slow link needs the link emulator.
+    let namespaces = spec.net == crate::topology::NetMode::Namespaces;
+    if let Some(f) = faults.iter().find(|f| namespaces && f.kind == crate::fault::FaultKind::SlowLink) {
+        return Err(Error::config(
+            at.key(!args.faults.is_empty(), "--fault", "faults"),
+            format!("{} needs habench's emulated links, which run on loopback only so far: use --net loopback", f.kind),
+        ));
     }
     // Faults on links need links: zero-delay ones where none were given.
-    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) && !namespaces {
         if faults.iter().any(|f| f.kind.needs_links()) {
             for name in spec.node_names().into_iter().skip(1) {
                 spec.links.entry(name).or_default();

@@ -24,7 +24,9 @@ pub(crate) const ALLOWANCE: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub(crate) enum RtoModel {
     /// habench's orchestrator: a probe every `interval`, `threshold` misses declare a failure.
-    Builtin { interval: Duration, threshold: u32, manual_delay: Duration },
+    /// `kernel`: partitions are kernel drops (`--net namespaces`), where a probe of a cut node
+    /// waits its whole timeout and clients on open connections wait for the heal.
+    Builtin { interval: Duration, threshold: u32, manual_delay: Duration, kernel: bool },
     /// Patroni with these timings (clamped as Patroni clamps them).
     Patroni { timing: Timing, sync_mode: SyncMode },
     /// pg_auto_failover's monitor with these timings.
@@ -107,8 +109,8 @@ pub(crate) fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
     let p = ALLOWANCE.as_secs_f64();
     let d = fault.duration.map(|d| d.as_secs_f64());
     let (lo, hi, text) = match model {
-        RtoModel::Builtin { interval, threshold, manual_delay } => {
-            builtin(fault, (*interval, *threshold, *manual_delay), p, d)?
+        RtoModel::Builtin { interval, threshold, manual_delay, kernel } => {
+            builtin(fault, (*interval, *threshold, *manual_delay, *kernel), p, d)?
         }
         RtoModel::Patroni { timing, sync_mode } => patroni(fault, timing, *sync_mode, p, d)?,
         RtoModel::AutoFailover(t) => auto_failover(fault, t, p, d)?,
@@ -120,7 +122,7 @@ pub(crate) fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
 /// allowance. `p`: the allowance in s; `d`: the fault's duration in s.
 fn builtin(
     fault: &FaultSpec,
-    (interval, threshold, manual_delay): (Duration, u32, Duration),
+    (interval, threshold, manual_delay, kernel): (Duration, u32, Duration, bool),
     p: f64,
     d: Option<f64>,
 ) -> Option<(f64, f64, String)> {
@@ -129,6 +131,22 @@ fn builtin(
     let m = manual_delay.as_secs_f64();
     let detect = format!("{threshold} missed probes x {}", fmt_s(i));
     let (dlo, dhi) = ((t - 1.0) * i, (t + 1.0) * i);
+    if kernel && fault.kind == FaultKind::PartitionPrimary {
+        // Dropped packets: each probe of the cut primary waits its timeout (the interval), so a
+        // round takes two intervals; the old primary is fenced, but what it and the fence send
+        // is dropped too, so clients on open connections to it wait for the heal (then TCP
+        // retransmits, up to a few seconds later) or their operation timeout.
+        let d = d?;
+        let (klo, khi) = (2.0 * (t - 1.0) * i, 2.0 * (t + 1.0) * i);
+        return Some((
+            d.min(klo + m) - INJECTION_SLACK,
+            d + 3.0 + p,
+            format!(
+                "kernel drops: detection {threshold} missed probes, each waiting its timeout ({}-{}){}, but clients on open connections to the old primary wait until the partition heals ({}; or their operation timeout), + TCP's retransmission (3 s) and {}",
+                fmt_s(klo), fmt_s(khi), manual(m), fmt_s(d), fmt_s(p)
+            ),
+        ));
+    }
     Some(match fault.kind {
         FaultKind::KillPrimary | FaultKind::CrashPrimary | FaultKind::PartitionPrimary => (
             dlo + m,
@@ -448,8 +466,23 @@ mod tests {
         assert_eq!((b.lo_ms, b.hi_ms), (3_000.0, 11_000.0));
         let on = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, true), sync_mode: SyncMode::On };
         assert_eq!(predict(&on, &fault("dcs-outage@5s:10s")).unwrap().hi_ms, 3_000.0);
-        let builtin =
-            RtoModel::Builtin { interval: Duration::from_secs(1), threshold: 10, manual_delay: Duration::ZERO };
+        let builtin = RtoModel::Builtin {
+            interval: Duration::from_secs(1),
+            threshold: 10,
+            manual_delay: Duration::ZERO,
+            kernel: false,
+        };
+        // Kernel drops (`--net namespaces`): probes wait their timeouts, clients wait for the
+        // heal (measured: detected 19.1 s, RTO 26.2 s for a 25 s partition).
+        let kernel = RtoModel::Builtin {
+            interval: Duration::from_secs(1),
+            threshold: 10,
+            manual_delay: Duration::ZERO,
+            kernel: true,
+        };
+        let b = predict(&kernel, &fault("partition-primary@5s:25s")).unwrap();
+        assert_eq!((b.lo_ms, b.hi_ms), (17_800.0, 31_000.0));
+        assert!(b.model.contains("18 s-22 s"), "{}", b.model);
         let b = predict(&builtin, &fault("kill-primary@5s")).unwrap();
         // The reference's measured sync kills (9.7-9.9 s) fall inside 9-14 s.
         assert_eq!((b.lo_ms, b.hi_ms), (9_000.0, 14_000.0));

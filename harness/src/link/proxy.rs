@@ -26,6 +26,10 @@ pub enum LinkState {
     Blackhole,
 }
 
+/// How long a link dialing from a network host waits for its server: habench's clients' own
+/// `connect_timeout` (a host that does not answer is given up as a client would give it up).
+const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How the link reaches its upstream server.
 #[derive(Debug, Clone)]
 pub enum Dial {
@@ -40,7 +44,7 @@ impl Dial {
         match self {
             Dial::Loopback => TcpStream::connect(("127.0.0.1", port)).await,
             Dial::From { net, host, addr } => {
-                net.connect(host, std::net::SocketAddr::from((*addr, port)), Duration::from_secs(5)).await
+                net.connect(host, std::net::SocketAddr::from((*addr, port)), DIAL_TIMEOUT).await
             }
         }
     }

@@ -1,6 +1,8 @@
 //! habench's own manager: its orchestrator decides failovers (`orchestrator.rs`), and faults act
-//! on the nodes and on habench's emulated links directly.
+//! on the nodes and on habench's emulated links directly (or, with `--net namespaces`, on the
+//! network as nftables rules).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -10,6 +12,7 @@ use crate::events::EventLog;
 use crate::fault::{FaultKind, Injected};
 use crate::link::LinkState;
 use crate::manager::{orchestrator, Manager, OrchestratorConfig, Pending};
+use crate::netns::{Direction, Network, Shape};
 use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, SharedTopology, Topology};
 
@@ -19,11 +22,19 @@ pub(crate) struct Builtin {
     topo: SharedTopology,
     cfg: OrchestratorConfig,
     endpoint: Endpoint,
+    /// `--net namespaces`: the topology's network, held apart so that a partition heals on
+    /// time even while the orchestrator holds the topology (a rejoin waits for streaming).
+    net: Option<Arc<Network>>,
 }
 
 impl Builtin {
-    pub(crate) fn new(topo: SharedTopology, cfg: OrchestratorConfig, endpoint: Endpoint) -> Builtin {
-        Builtin { topo, cfg, endpoint }
+    pub(crate) fn new(
+        topo: SharedTopology,
+        cfg: OrchestratorConfig,
+        endpoint: Endpoint,
+        net: Option<Arc<Network>>,
+    ) -> Builtin {
+        Builtin { topo, cfg, endpoint, net }
     }
 }
 
@@ -33,11 +44,23 @@ impl Manager for Builtin {
     }
 
     fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>> {
-        Box::pin(async move { inject(kind, &mut *self.topo.lock().await).await })
+        Box::pin(async move {
+            let mut topo = self.topo.lock().await;
+            if let Some(injected) = kernel_partition(kind, &topo).await? {
+                return Ok(injected);
+            }
+            inject(kind, &mut topo).await
+        })
     }
 
     fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
-        Box::pin(async move { Ok(resume(&mut *self.topo.lock().await, kind, target)) })
+        Box::pin(async move {
+            if let (Some(net), true) = (&self.net, is_partition(kind)) {
+                lay(net.clone(), Shape::Whole).await?;
+                return Ok(true);
+            }
+            Ok(resume(&mut *self.topo.lock().await, kind, target))
+        })
     }
 
     /// habench carries a planned switchover out itself: stop, promote, rejoin.
@@ -48,6 +71,48 @@ impl Manager for Builtin {
     fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
         let (topo, cfg, endpoint) = (self.topo.clone(), self.cfg.clone(), self.endpoint.clone());
         Some(Box::pin(orchestrator::run(topo, cfg, endpoint, log, stop)))
+    }
+}
+
+/// The topology's network, when its nodes are hosts of one (`--net namespaces`).
+pub(super) fn network_of(topo: &AnyTopology) -> Option<Arc<Network>> {
+    match topo {
+        AnyTopology::Replicated(r) => r.network().cloned(),
+        _ => None,
+    }
+}
+
+fn is_partition(kind: FaultKind) -> bool {
+    matches!(kind, FaultKind::PartitionPrimary | FaultKind::PartitionStandby)
+}
+
+/// Lays a shape on the network, off the runtime's threads (it runs `nft` in every namespace).
+async fn lay(net: Arc<Network>, shape: Shape) -> Result<()> {
+    tokio::task::spawn_blocking(move || net.apply(&shape))
+        .await
+        .map_err(|e| Error::node("netns", format!("laying a shape: {e}")))?
+}
+
+/// With `--net namespaces` the partitions are nftables rules that drop packets silently in
+/// the hosts' namespaces: the primary isolated from every host (clients and standbys), or the
+/// first standby cut from the primary both ways. None: not a partition, or no network.
+async fn kernel_partition(kind: FaultKind, topo: &AnyTopology) -> Result<Option<Injected>> {
+    let (Some(net), AnyTopology::Replicated(r)) = (network_of(topo), topo) else { return Ok(None) };
+    let primary = r.primary().name().to_string();
+    match kind {
+        FaultKind::PartitionPrimary => {
+            lay(net, Shape::Isolate(primary.clone())).await?;
+            let detail = "isolated: nftables drops every packet to and from it (clients and standbys)".to_string();
+            Ok(Some(Injected { target: primary, detail }))
+        }
+        FaultKind::PartitionStandby => {
+            let standby = r.standbys().next().map(|n| n.name().to_string()).ok_or_else(no_links)?;
+            let cut = Shape::Cut { from: standby.clone(), to: primary.clone(), direction: Direction::Both };
+            lay(net, cut).await?;
+            let detail = format!("cut from {primary} both ways: nftables drops their packets");
+            Ok(Some(Injected { target: standby, detail }))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -83,7 +83,10 @@ pub(crate) async fn of_target(
     let manager: Box<dyn Manager> = match &*topo.lock().await {
         AnyTopology::Patroni(_) => Box::new(PatroniEngine::new(topo.clone())),
         AnyTopology::AutoFailover(_) => Box::new(AutoFailoverEngine::new(topo.clone())),
-        _ => Box::new(Builtin::new(topo.clone(), orchestrator.clone(), endpoint.clone())),
+        t => {
+            let net = builtin::network_of(t);
+            Box::new(Builtin::new(topo.clone(), orchestrator.clone(), endpoint.clone(), net))
+        }
     };
     Some(manager)
 }

@@ -150,11 +150,19 @@ impl Node {
     }
 
     /// Makes the node a host of `net` (its name is the host's): from its next start its server
-    /// runs in the host's namespace on the host's address, and habench reaches it through a
-    /// door on loopback at its port.
+    /// runs in the host's namespace on the host's address; habench reaches it through doors on
+    /// loopback (`node_net.rs`): at its port from its own host, at `clients_port` from the
+    /// clients'.
     pub(crate) async fn join_network(&mut self, net: std::sync::Arc<crate::netns::Network>) -> Result<()> {
-        self.net = Some(crate::pg::node_net::NodeNet::join(net, &self.name, self.port()).await?);
+        let clients_port = crate::pg::ports::lease(&self.env.root.ports_dir())?;
+        self.net = Some(crate::pg::node_net::NodeNet::join(net, &self.name, self.port(), clients_port).await?);
         Ok(())
+    }
+
+    /// Where habench's clients reach the node: its port, or on a network the clients' door
+    /// (`port()` is then the admin door, from the node's own host).
+    pub fn clients_port(&self) -> u16 {
+        self.net.as_ref().map_or(self.port(), |n| n.clients_port())
     }
 
     /// The node's address on its network, when it is on one (`--net namespaces`).

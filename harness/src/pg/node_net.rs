@@ -1,8 +1,11 @@
 //! A node on a network habench made (`--net namespaces`): its server runs in the node's
-//! namespace and listens on the node's address only; habench reaches it through a door, a
-//! forwarder on this machine's loopback at the node's own port whose connections leave from the
-//! clients' host (so every shape that cuts the clients from the node cuts habench too). Other
-//! nodes reach it at its address (replication). Its rules let in the network's addresses.
+//! namespace and listens on the node's address only. habench reaches it through two doors,
+//! forwarders on this machine's loopback: the clients' door (its own port) makes connections
+//! from the clients' host, so every shape that cuts the clients from the node cuts habench's
+//! clients, probes and reports too; the admin door (at the node's port) makes them from the
+//! node's own host, as a local agent would, so that habench can still start, rewind and
+//! configure a node that a shape cuts off. Other nodes reach it at its address (replication).
+//! Its rules let in the network's addresses.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -12,6 +15,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::link::{Dial, LinkProxy, LinkSpec};
 use crate::netns::{Network, CLIENTS};
+use crate::pg::ports::PortLease;
 
 /// The authentication rules of a node on a network: trust from its loopback and from the
 /// network's addresses (habench's clients and the other nodes), as on loopback.
@@ -23,23 +27,33 @@ pub(crate) struct NodeNet {
     net: Arc<Network>,
     host: String,
     addr: Ipv4Addr,
-    _door: LinkProxy,
+    _admin: LinkProxy,
+    clients: LinkProxy,
+    _clients_port: PortLease,
 }
 
 impl NodeNet {
-    /// Joins host `host` of `net` for a server on `port`, and opens the door to it.
-    pub(crate) async fn join(net: Arc<Network>, host: &str, port: u16) -> Result<NodeNet> {
+    /// Joins host `host` of `net` for a server on `port`, and opens its doors: the admin door
+    /// at `port`, the clients' door at `clients_port` (a port of its own).
+    pub(crate) async fn join(net: Arc<Network>, host: &str, port: u16, clients_port: PortLease) -> Result<NodeNet> {
         let addr = net.host(host)?.addr;
-        let dial = Dial::From { net: net.clone(), host: CLIENTS.into(), addr };
-        let listen = SocketAddr::from(([127, 0, 0, 1], port));
-        let door = LinkProxy::start_via(listen, dial, port, LinkSpec::default(), 9000 + port as u64)
-            .await
-            .map_err(|e| Error::node(host, format!("opening habench's door to {addr}:{port}: {e}")))?;
-        Ok(NodeNet { net, host: host.into(), addr, _door: door })
+        let door = |from: &str, at: u16| {
+            let dial = Dial::From { net: net.clone(), host: from.into(), addr };
+            LinkProxy::start_via(SocketAddr::from(([127, 0, 0, 1], at)), dial, port, LinkSpec::default(), at as u64)
+        };
+        let opening = |e: std::io::Error| Error::node(host, format!("opening habench's door to {addr}:{port}: {e}"));
+        let admin = door(host, port).await.map_err(opening)?;
+        let clients = door(CLIENTS, clients_port.port()).await.map_err(opening)?;
+        Ok(NodeNet { net, host: host.into(), addr, _admin: admin, clients, _clients_port: clients_port })
     }
 
     pub(crate) fn addr(&self) -> Ipv4Addr {
         self.addr
+    }
+
+    /// Where habench's clients reach the node (from the clients' host).
+    pub(crate) fn clients_port(&self) -> u16 {
+        self.clients.port()
     }
 
     /// Lines after the node's settings: its address, and its own rules file (written here,

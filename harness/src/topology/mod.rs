@@ -59,9 +59,10 @@ pub trait Topology: Send + Sync {
         Vec::new()
     }
 
-    /// Where clients reach `node`: its port, or its client link's when it has one.
+    /// Where clients reach `node`: its port, its client link's when it has one, or on a
+    /// network the clients' door.
     fn client_port(&self, node: &Node) -> u16 {
-        node.port()
+        node.clients_port()
     }
 
     /// Like an availability-group listener: a multi-host connection string that lands on

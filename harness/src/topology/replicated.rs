@@ -258,6 +258,11 @@ impl Replicated {
     }
 
     /// The link emulators of the standbys' replication connections, by standby name.
+    /// `--net namespaces`: the network the nodes are hosts of.
+    pub(crate) fn network(&self) -> Option<&Arc<crate::netns::Network>> {
+        self.net.as_ref()
+    }
+
     pub(crate) fn links(&self) -> impl Iterator<Item = (&str, &crate::link::LinkProxy)> {
         self.links.iter().map(|(n, l)| (n.as_str(), l))
     }
@@ -519,7 +524,7 @@ impl Topology for Replicated {
         &self.nodes[self.primary]
     }
     fn client_port(&self, node: &Node) -> u16 {
-        self.client_links.get(node.name()).map_or(node.port(), |l| l.port())
+        self.client_links.get(node.name()).map_or(node.clients_port(), |l| l.port())
     }
 
     fn read_nodes(&self) -> Vec<&Node> {

@@ -107,8 +107,9 @@ pub(crate) fn tune(design: TopologyKind, outages: &[Outage], model: &RtoModel, r
         RtoModel::Builtin { manual_delay, .. } => {
             let intervals = [1000, 500, 250, 100].map(Duration::from_millis);
             let mut candidates = intervals.into_iter().flat_map(|i| (3..=10).rev().map(move |t| (i, t)));
-            let (i, t) = candidates
-                .find(|&(i, t)| meets(&RtoModel::Builtin { interval: i, threshold: t, manual_delay: *manual_delay }))?;
+            let (i, t) = candidates.find(|&(i, t)| {
+                meets(&RtoModel::Builtin { interval: i, threshold: t, manual_delay: *manual_delay, kernel: false })
+            })?;
             let i_text = format_duration(i);
             Some(Tuning {
                 flags: vec!["--probe-interval".into(), i_text.clone(), "--probe-threshold".into(), t.to_string()],
@@ -145,7 +146,12 @@ mod tests {
     use crate::patroni::SyncMode;
 
     fn builtin() -> RtoModel {
-        RtoModel::Builtin { interval: Duration::from_secs(1), threshold: 10, manual_delay: Duration::ZERO }
+        RtoModel::Builtin {
+            interval: Duration::from_secs(1),
+            threshold: 10,
+            manual_delay: Duration::ZERO,
+            kernel: false,
+        }
     }
 
     fn patroni() -> RtoModel {
