@@ -29,6 +29,8 @@ impl Target {
     }
 }
 
+/// Over 80 lines: where the target comes from (DSN, cluster file, topology), then what the
+/// faults ask of the topology (links, a partitionable engine, namespaces), each with its error.
 pub(crate) fn target(
     args: &Overrides,
     at: &Origin<'_>,

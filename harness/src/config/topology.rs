@@ -167,6 +167,7 @@ pub(crate) fn whole_seconds(d: Duration) -> std::result::Result<Duration, String
 }
 
 /// Applies the flags given on top of `spec` (a default or a scenario's), then validates.
+/// Over 80 lines: one flag after another, each checked against the kind with its own error.
 pub(crate) fn apply(mut spec: TopologySpec, flags: &TopologyOverrides) -> Result<TopologySpec> {
     let kind = spec.kind;
     if let Some(n) = flags.standbys {

@@ -272,6 +272,8 @@ fn patroni(
 /// demotion before it promotes a standby. A killed postmaster is reported by its keeper at once
 /// and is a failover too (2.0 does not restart it in place), to the same node when it is the
 /// most advanced.
+///
+/// Over 80 lines: one arm per fault, each with its arithmetic and the words that explain it.
 fn auto_failover(fault: &FaultSpec, t: &AutoFailoverTiming, p: f64, d: Option<f64>) -> Option<(f64, f64, String)> {
     let (u, dm, hc) = (t.unhealthy.as_secs_f64(), t.demote.as_secs_f64(), t.check_period.as_secs_f64());
     let retries = t.check_retries.as_secs_f64();

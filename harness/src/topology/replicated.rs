@@ -87,6 +87,8 @@ impl Replicated {
         best.map(|(_, n)| n).ok_or_else(|| Error::node("standbys", "no running standby to promote"))
     }
 
+    /// Over 80 lines: the bring-up's steps in order (network, primary, links, standbys cloned,
+    /// started, named, streaming, client links).
     pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<Replicated> {
         let dir = env.root.new_topology_dir(spec.kind.as_str())?;
         let archive = if spec.kind == TopologyKind::LogShipping {

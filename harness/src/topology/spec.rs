@@ -234,9 +234,6 @@ impl TopologySpec {
         self
     }
 
-    /// Checks the combination; the error names the flag and the fix.
-    ///
-    /// Over 80 lines: one rule after another, each with its own error naming the flag and the fix.
     /// What `--net namespaces` takes so far: habench's own topologies, without emulated links.
     fn validate_namespaces(&self) -> Result<()> {
         use TopologyKind as K;
@@ -259,6 +256,9 @@ impl TopologySpec {
         Ok(())
     }
 
+    /// Checks the combination; the error names the flag and the fix.
+    ///
+    /// Over 80 lines: one rule after another, each with its own error naming the flag and the fix.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.net == NetMode::Namespaces {
             self.validate_namespaces()?;
