@@ -261,6 +261,10 @@ fn a_cluster_file_is_judged_as_it_is() {
     let out = tmp.path().join("advise");
     let o = common::habench()
         .args(["advise", "--load", "100/s", "--rto", "30s", "--quick", "--outages", "postmaster-kill"])
+        // A loose service level: the verdict is about the cluster file being measured and
+        // judged, not about the latency that the tests running beside it (2 shared cores, crash
+        // trials) leave to this one (with 50 ms it failed once in CI: MST 84/s).
+        .args(["--slo", "publish.p99=1s"])
         .args(["--cluster", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
