@@ -106,7 +106,9 @@ async fn kernel_partition(kind: FaultKind, topo: &AnyTopology) -> Result<Option<
             Ok(Some(Injected { target: primary, detail }))
         }
         FaultKind::PartitionStandby => {
-            let standby = r.standbys().next().map(|n| n.name().to_string()).ok_or_else(no_links)?;
+            let standby = r.standbys().next().map(|n| n.name().to_string()).ok_or_else(|| {
+                Error::config("--fault", "partition-standby needs a standby: use sync, async or log-shipping")
+            })?;
             let cut = Shape::Cut { from: standby.clone(), to: primary.clone(), direction: Direction::Both };
             lay(net, cut).await?;
             let detail = format!("cut from {primary} both ways: nftables drops their packets");

@@ -138,12 +138,15 @@ impl Node {
 
     /// Writes `habench.conf` into the data directory from this node's settings.
     pub(crate) fn write_conf(&self) -> Result<()> {
+        // Small files in the node's own directory, written before each start or reload (never
+        // on the measured path): blocking writes, as the rest of the node's setup.
         let path = self.data_dir.join("habench.conf");
         let mut text = self.settings.render();
         if let Some(net) = &self.net {
-            let (lines, hba) = net.conf_lines(&self.data_dir)?;
+            let hba = self.data_dir.join("habench_hba.conf");
+            std::fs::write(&hba, crate::pg::node_net::HBA).map_err(|e| Error::io("writing", &hba, e))?;
             self.env.user.own(&hba, 0o600)?;
-            text.push_str(&lines);
+            text.push_str(&net.conf_lines(&hba));
         }
         std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
         self.env.user.own(&path, 0o600)

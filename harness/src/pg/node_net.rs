@@ -19,7 +19,7 @@ use crate::pg::ports::PortLease;
 
 /// The authentication rules of a node on a network: trust from its loopback and from the
 /// network's addresses (habench's clients and the other nodes), as on loopback.
-const HBA: &str = "host all all 127.0.0.1/32 trust\nhost all all 10.213.0.0/16 trust\n\
+pub(crate) const HBA: &str = "host all all 127.0.0.1/32 trust\nhost all all 10.213.0.0/16 trust\n\
 host replication all 127.0.0.1/32 trust\nhost replication all 10.213.0.0/16 trust\n";
 
 #[derive(Debug)]
@@ -56,12 +56,9 @@ impl NodeNet {
         self.clients.port()
     }
 
-    /// Lines after the node's settings: its address, and its own rules file (written here,
-    /// its path returned for the caller to give to the server's user).
-    pub(crate) fn conf_lines(&self, data_dir: &Path) -> Result<(String, std::path::PathBuf)> {
-        let hba = data_dir.join("habench_hba.conf");
-        std::fs::write(&hba, HBA).map_err(|e| Error::io("writing", &hba, e))?;
-        Ok((format!("listen_addresses = '{}'\nhba_file = '{}'\n", self.addr, hba.display()), hba))
+    /// Lines after the node's settings: its address, and its rules file `hba` (holding [`HBA`]).
+    pub(crate) fn conf_lines(&self, hba: &Path) -> String {
+        format!("listen_addresses = '{}'\nhba_file = '{}'\n", self.addr, hba.display())
     }
 
     /// Starts `cmd` in the node's namespace.
