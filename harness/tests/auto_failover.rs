@@ -162,14 +162,24 @@ fn killing_the_only_standby_opens_a_window_where_the_monitor_drops_the_primary_t
     // The monitor's own state changes: the primary assigned wait_primary, then reporting it
     // (its keeper has cleared synchronous_standby_names: commits stop waiting).
     let events = t["events"].as_array().unwrap();
-    let at_s = |what: &str| {
-        let e = events
-            .iter()
-            .find(|e| e["event"] == "engine" && e["what"].as_str().unwrap().starts_with(what))
-            .unwrap_or_else(|| panic!("no `{what}` among {events:?}"));
-        t["injected_at_s"].as_f64().unwrap() + e["at_ms"].as_f64().unwrap() / 1e3
-    };
-    let (assigned_s, reported_s) = (at_s("n1 primary->wait_primary"), at_s("n1 wait_primary,"));
+    let engine: Vec<(&str, f64)> = events
+        .iter()
+        .filter(|e| e["event"] == "engine")
+        .map(|e| {
+            (e["what"].as_str().unwrap(), t["injected_at_s"].as_f64().unwrap() + e["at_ms"].as_f64().unwrap() / 1e3)
+        })
+        .collect();
+    let reported = engine.iter().position(|(w, _)| w.starts_with("n1 wait_primary,"));
+    let reported = reported.unwrap_or_else(|| panic!("no `n1 wait_primary` among {events:?}"));
+    let reported_s = engine[reported].1;
+    // The assignment is a view of its own unless the keeper carried it out between two reads of
+    // the monitor (50 ms apart): then it happened after the last view before the report.
+    let assigned_s = engine[..reported]
+        .iter()
+        .find(|(w, _)| w.starts_with("n1 primary->wait_primary"))
+        .or(engine[..reported].last())
+        .map(|(_, at)| *at)
+        .unwrap_or_else(|| panic!("no view before `n1 wait_primary` among {events:?}"));
     // The window habench measured from the primary's synchronous setting opens between them
     // (the setting is sampled, hence the second of slack).
     let exposure = &summary["exposure"];
