@@ -72,6 +72,28 @@ fn bad_flags_get_errors_that_name_the_flag() {
     expect_usage_error(&["sync", "--net", "namespaces", "--link", "s1=delay:5ms"], "loopback only");
 }
 
+/// Network faults are refused before anything starts where they cannot be laid, saying why.
+#[test]
+fn network_faults_name_what_they_need() {
+    let refused = |args: &[&str], needle: &str| {
+        let out = habench().args(["run", "--duration", "1s"]).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(stderr.contains(needle), "{args:?}: stderr should mention {needle:?}:\n{stderr}");
+    };
+    refused(&["--topology", "sync", "--fault", "partition@1s:2s=halves"], "--net namespaces");
+    refused(&["--net", "namespaces", "--fault", "partition@1s:2s=halves"], "two nodes");
+    refused(
+        &["--topology", "sync", "--net", "namespaces", "--fault", "partition@1s:2s=leader-from-dcs"],
+        "coordination service",
+    );
+    refused(
+        &["--topology", "sync", "--net", "namespaces", "--fault", "partition@1s:2s=isolate:s9"],
+        "primary, s1, clients",
+    );
+    refused(&["--topology", "sync", "--fault", "packet-loss@1s:2s"], "5%:standby");
+}
+
 #[test]
 fn servers_die_with_a_killed_habench_and_clean_sweeps_what_it_left() {
     // A private work root: no other test's bring-up sweeps this run before `clean` does.

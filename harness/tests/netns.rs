@@ -91,6 +91,45 @@ fn shapes_are_laid_and_lifted_and_nothing_is_left_after_drop() {
     }
 }
 
+/// The qdiscs on a device of a namespace (`tc qdisc show`).
+fn qdiscs(ns: &str, dev: &str) -> String {
+    let out = std::process::Command::new("tc").args(["-n", ns, "qdisc", "show", "dev", dev]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Jepsen's shapes as pairs of hosts that stop hearing each other, a lossy host and a rate.
+#[test]
+fn drops_loss_and_rates_are_laid_and_lifted() {
+    let net = Network::create(&["n1", "n2", "n3"]).expect("a network");
+    listen_everywhere(&net);
+    // Halves: n1, n2 | n3, the clients with both.
+    let halves =
+        ["n1", "n2"].iter().flat_map(|a| [(a.to_string(), "n3".to_string()), ("n3".to_string(), a.to_string())]);
+    net.apply(&Shape::Drops(halves.collect())).unwrap();
+    let pairs = [("n1", "n3"), ("n3", "n1"), ("n2", "n3"), ("n1", "n2"), ("clients", "n1"), ("clients", "n3")];
+    assert_eq!(reach_map(&net, &pairs), [false, false, false, true, true, true], "halves");
+
+    // 99 % of n1's packets dropped each way: no connection opens in half a second (its SYN
+    // or the answer is lost and retransmitted after a second), n2 is untouched.
+    net.apply(&Shape::Loss { host: "n1".into(), percent: 99 }).unwrap();
+    assert_eq!(reach_map(&net, &[("clients", "n1"), ("clients", "n2"), ("n1", "n2")]), [false, true, false]);
+
+    // A rate: a token bucket on both ends of n2's line, gone with the next shape.
+    net.apply(&Shape::Rate { host: "n2".into(), kbit: 1000 }).unwrap();
+    let n2 = net.host("n2").unwrap().ns.clone();
+    let bridge = net.namespaces().last().unwrap().clone();
+    assert!(qdiscs(&n2, "eth0").contains("tbf") && qdiscs(&bridge, "p1").contains("tbf"));
+    assert!(qdiscs(&bridge, "p1").contains("1Mbit"), "{}", qdiscs(&bridge, "p1"));
+    assert_eq!(
+        reach_map(&net, &[("clients", "n1"), ("clients", "n2")]),
+        [true, true],
+        "loss lifted, n2 slow but reached"
+    );
+    net.apply(&Shape::Whole).unwrap();
+    assert!(!qdiscs(&n2, "eth0").contains("tbf") && !qdiscs(&bridge, "p1").contains("tbf"));
+    assert_eq!(reach_map(&net, &pairs), [true; 6], "lifted");
+}
+
 #[test]
 fn a_network_whose_owner_died_is_swept() {
     // A network made by another process that is then killed with SIGKILL: its janitor deletes it.
@@ -228,6 +267,37 @@ async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_wit
         let servers = std::process::Command::new("pgrep").args(["-f", &dir]).output().unwrap();
         (!left && servers.stdout.is_empty()).then_some(())
     });
+}
+
+/// A shape given by name on a run: the primary's packets never reach its synchronous standby
+/// (one way), so commits wait for it until the cut is lifted; the injection says who no longer
+/// hears whom; nothing is lost.
+#[test]
+fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
+    let root = common::TempDir::new("netns", "one-way");
+    let out = root.join("results");
+    let status = common::habench()
+        .args(["run", "quick", "--topology", "sync", "--standbys", "1", "--net", "namespaces"])
+        .args(["--rate", "100", "--warmup", "1s", "--duration", "12s", "--quiet"])
+        .args(["--fault", "partition@2s:4s=one-way:primary>standby", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let check = &s["check"];
+    assert_eq!((check["valid"].as_bool(), check["lost"].as_u64()), (Some(true), Some(0)), "{check}");
+    let t = &s["failover"]["trials"][0];
+    assert_eq!(t["fault"]["net"], "one-way:primary>standby", "{t}");
+    let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
+    assert_eq!(injected["detail"], "dropped: primary > s1", "{injected}");
+    assert!(t["events"].as_array().unwrap().iter().any(|e| e["event"] == "resumed"), "{t}");
+    // No commit was acknowledged while the standby heard nothing (4 s).
+    assert!(t["rto_ms"].as_f64().unwrap() >= 3_500.0, "{t}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("partition@2s:4s=one-way:primary>standby"), "the report names the shape");
 }
 
 /// `partition-primary` on namespaces is a kernel cut: the primary isolated by nftables (every

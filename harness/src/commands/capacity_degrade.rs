@@ -49,7 +49,7 @@ pub(super) async fn degrade(
     servers: Option<SharedTopology>,
 ) -> (Degraded, Option<SharedTopology>) {
     let (plan, label) = (ctx.plan, ctx.label);
-    let fault = FaultSpec { kind, at: FAULT_AT, duration: None };
+    let fault = FaultSpec { kind, at: FAULT_AT, duration: None, net: None };
     let folder = format!("{label}/n-1-{kind}");
     let spec = format!("{kind}@{}s", FAULT_AT.as_secs());
     let tick = plan.progress.begin(format!("capacity {label}: N-1: {spec} at {rate:.0}/s"), FAULT_RUN + plan.warmup);

@@ -107,6 +107,24 @@ pub(crate) fn target(
             format!("{} needs habench's emulated links, which run on loopback only so far: use --net loopback", f.kind),
         ));
     }
+    // Network faults are rules between hosts: every node a host of its own, and the shape
+    // resolvable on this topology's nodes (the primary first).
+    for f in faults {
+        let Some(net) = &f.net else { continue };
+        let field = at.key(!args.faults.is_empty(), "--fault", "faults");
+        if !namespaces {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{}={net} acts on a network of hosts: add --net namespaces (net = \"namespaces\" under [topology])",
+                    f.kind
+                ),
+            ));
+        }
+        let hosts = crate::fault::net_shape::Hosts { nodes: spec.node_names(), dcs: Vec::new() };
+        crate::fault::net_shape::resolve(net, &hosts)
+            .map_err(|e| Error::config(field, format!("{}={net}: {e}", f.kind)))?;
+    }
     // Faults on links need links: zero-delay ones where none were given.
     if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) && !namespaces {
         if faults.iter().any(|f| f.kind.needs_links()) {

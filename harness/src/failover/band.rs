@@ -131,7 +131,7 @@ fn builtin(
     let m = manual_delay.as_secs_f64();
     let detect = format!("{threshold} missed probes x {}", fmt_s(i));
     let (dlo, dhi) = ((t - 1.0) * i, (t + 1.0) * i);
-    if kernel && fault.kind == FaultKind::PartitionPrimary {
+    if kernel && (fault.kind == FaultKind::PartitionPrimary || fault.isolates_primary()) {
         // Dropped packets: each probe of the cut primary waits its timeout (the interval), so a
         // round takes two intervals; the old primary is fenced, but what it and the fence send
         // is dropped too, so clients on open connections to it wait for the heal and TCP's next

@@ -75,7 +75,11 @@ async fn through_manager(
     stop: &mut watch::Receiver<bool>,
 ) {
     let t_inject = Instant::now();
-    let injected = match m.inject(f.kind).await {
+    let injected = match &f.net {
+        Some(net) => m.inject_net(net).await,
+        None => m.inject(f.kind).await,
+    };
+    let injected = match injected {
         Ok(i) => i,
         Err(e) => return log.push(EventKind::Failed { what: f.kind.to_string(), error: e.to_string() }),
     };

@@ -1,6 +1,8 @@
 //! Faults: what breaks, when, and for how long. The schedule is parsed once from the scenario
 //! (`[[faults]]`) and the flags (`--fault KIND@TIME[:DURATION]`); the nemesis injects them.
 
+mod net_fault;
+pub(crate) mod net_shape;
 mod worker_kill;
 
 use std::fmt;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use habench_workloads::duration::{format_duration, parse_duration};
 use serde::{Deserialize, Serialize};
 
+pub use net_fault::{HostRef, NetFault, PartitionShape};
 pub(crate) use worker_kill::WorkerKills;
 
 /// What an injection did.
@@ -60,10 +63,16 @@ pub enum FaultKind {
     /// Parallel groups, planned: the balancer stops sending to the first group, its hosts empty
     /// its queues, its servers stop cleanly for the duration and start again (a rolling patch).
     DrainGroup,
+    /// `--net namespaces`: a partition of the hosts in a shape (`partition@T:D=SHAPE`).
+    Partition,
+    /// `--net namespaces`: a share of one host's packets dropped (`packet-loss@T:D=5%:HOST`).
+    PacketLoss,
+    /// `--net namespaces`: one host's line limited to a rate (`bandwidth@T:D=1mbit:HOST`).
+    Bandwidth,
 }
 
 impl FaultKind {
-    pub(crate) const ALL: [FaultKind; 16] = [
+    pub(crate) const ALL: [FaultKind; 19] = [
         FaultKind::KillPrimary,
         FaultKind::CrashPrimary,
         FaultKind::PausePrimary,
@@ -80,6 +89,9 @@ impl FaultKind {
         FaultKind::SsoOutage,
         FaultKind::CrashGroup,
         FaultKind::DrainGroup,
+        FaultKind::Partition,
+        FaultKind::PacketLoss,
+        FaultKind::Bandwidth,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -100,6 +112,9 @@ impl FaultKind {
             FaultKind::SsoOutage => "sso-outage",
             FaultKind::CrashGroup => "crash-group",
             FaultKind::DrainGroup => "drain-group",
+            FaultKind::Partition => "partition",
+            FaultKind::PacketLoss => "packet-loss",
+            FaultKind::Bandwidth => "bandwidth",
         }
     }
 
@@ -114,7 +129,15 @@ impl FaultKind {
                 | FaultKind::DcsOutage
                 | FaultKind::SsoOutage
                 | FaultKind::DrainGroup
+                | FaultKind::Partition
+                | FaultKind::PacketLoss
+                | FaultKind::Bandwidth
         )
+    }
+
+    /// Faults on the network of hosts (`--net namespaces`): they say what after `=`.
+    pub(crate) fn on_network(self) -> bool {
+        matches!(self, FaultKind::Partition | FaultKind::PacketLoss | FaultKind::Bandwidth)
     }
 
     /// Faults that may last a while: with a duration they are undone after it, without one not.
@@ -240,6 +263,26 @@ pub struct FaultSpec {
         deserialize_with = "opt_dur_de"
     )]
     pub duration: Option<Duration>,
+    /// A network fault's shape, loss or rate (what follows `=`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_net",
+        deserialize_with = "opt_net_de"
+    )]
+    pub net: Option<NetFault>,
+}
+
+fn opt_net<S: serde::Serializer>(n: &Option<NetFault>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => s.serialize_str(&n.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+fn opt_net_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NetFault>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
 }
 
 fn opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -257,9 +300,14 @@ fn opt_dur_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>
 impl FromStr for FaultSpec {
     type Err = String;
 
-    /// `KIND@TIME[:DURATION]`, e.g. `kill-primary@20s`, `pause-primary@10s:5s`.
+    /// `KIND@TIME[:DURATION][=WHAT]`, e.g. `kill-primary@20s`, `pause-primary@10s:5s`,
+    /// `partition@10s:20s=halves`.
     fn from_str(s: &str) -> Result<Self, String> {
         let usage = "write KIND@TIME[:DURATION], e.g. kill-primary@20s or pause-primary@10s:5s";
+        let (s, what) = match s.split_once('=') {
+            Some((head, what)) => (head, Some(what)),
+            None => (s, None),
+        };
         let (kind, rest) = s.split_once('@').ok_or_else(|| format!("`{s}`: {usage}"))?;
         // pg_auto_failover's coordination service is its monitor: the same fault.
         let kind = if kind == "monitor-outage" { "dcs-outage" } else { kind };
@@ -272,14 +320,34 @@ impl FromStr for FaultSpec {
             None => (rest, None),
         };
         let at = parse_duration(at).map_err(|e| format!("`{s}`: time {e}"))?;
-        let spec = FaultSpec { kind, at, duration };
+        let net = what.map(|w| NetFault::parse(kind, w).map_err(|e| format!("`{s}={w}`: {e}"))).transpose()?;
+        let spec = FaultSpec { kind, at, duration, net };
         spec.validate()?;
         Ok(spec)
     }
 }
 
 impl FaultSpec {
+    /// `partition@..=isolate:primary`: the kernel partition `partition-primary` lays too.
+    pub(crate) fn isolates_primary(&self) -> bool {
+        matches!(&self.net, Some(NetFault::Partition(PartitionShape::Isolate(HostRef::Primary))))
+    }
+
     pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.kind.on_network() && self.net.is_none() {
+            let example = match self.kind {
+                FaultKind::PacketLoss => "packet-loss@10s:30s=5%:standby",
+                FaultKind::Bandwidth => "bandwidth@10s:30s=1mbit:standby",
+                _ => "partition@10s:20s=halves",
+            };
+            return Err(format!("{} needs what after `=`, e.g. {example}", self.kind));
+        }
+        if !self.kind.on_network() && self.net.is_some() {
+            return Err(format!(
+                "{} takes nothing after `=` (only partition, packet-loss and bandwidth do)",
+                self.kind
+            ));
+        }
         if self.kind.takes_optional_duration() {
             return Ok(());
         }
@@ -300,6 +368,8 @@ pub(crate) struct FaultEntry {
     pub kind: FaultKind,
     pub at: String,
     pub duration: Option<String>,
+    /// A network fault's shape, loss or rate: `shape = "halves"`, `shape = "5%:standby"`.
+    pub shape: Option<String>,
 }
 
 impl FaultEntry {
@@ -313,6 +383,12 @@ impl FaultEntry {
                 .map(parse_duration)
                 .transpose()
                 .map_err(|e| format!("faults.duration: {e}"))?,
+            net: self
+                .shape
+                .as_deref()
+                .map(|w| NetFault::parse(self.kind, w))
+                .transpose()
+                .map_err(|e| format!("faults.shape: {e}"))?,
         };
         spec.validate().map_err(|e| format!("faults.kind: {e}"))?;
         Ok(spec)
@@ -331,7 +407,8 @@ mod tests {
             FaultSpec {
                 kind: FaultKind::PausePrimary,
                 at: Duration::from_secs(10),
-                duration: Some(Duration::from_secs(5))
+                duration: Some(Duration::from_secs(5)),
+                net: None,
             }
         );
         let k: FaultSpec = "kill-primary@1.5s".parse().unwrap();
@@ -365,5 +442,24 @@ mod tests {
         assert!("pause-primary@1s".parse::<FaultSpec>().unwrap_err().contains("needs a duration"));
         assert!("kill-primary@1s:2s".parse::<FaultSpec>().unwrap_err().contains("takes no duration"));
         assert!("kill-primary@soon".parse::<FaultSpec>().unwrap_err().contains("time"));
+        assert!("partition@1s:2s".parse::<FaultSpec>().unwrap_err().contains("=halves"));
+        assert!("kill-primary@1s=halves".parse::<FaultSpec>().unwrap_err().contains("nothing after `=`"));
+        assert!("partition@1s=halves".parse::<FaultSpec>().unwrap_err().contains("needs a duration"));
+    }
+
+    #[test]
+    fn network_faults_carry_their_shape_through_flags_scenarios_and_results() {
+        let f: FaultSpec = "partition@10s:20s=one-way:primary>s2".parse().unwrap();
+        assert_eq!(f.kind, FaultKind::Partition);
+        assert_eq!(f.net.as_ref().unwrap().to_string(), "one-way:primary>s2");
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(json.contains("\"net\":\"one-way:primary>s2\""), "{json}");
+        assert_eq!(serde_json::from_str::<FaultSpec>(&json).unwrap(), f);
+        let e: FaultEntry =
+            toml::from_str("kind = \"packet-loss\"\nat = \"5s\"\nduration = \"30s\"\nshape = \"5%:standby\"").unwrap();
+        assert_eq!(e.to_spec().unwrap().net.unwrap().to_string(), "5%:standby");
+        let bad: FaultEntry =
+            toml::from_str("kind = \"partition\"\nat = \"5s\"\nduration = \"30s\"\nshape = \"thirds\"").unwrap();
+        assert!(bad.to_spec().unwrap_err().starts_with("faults.shape"));
     }
 }

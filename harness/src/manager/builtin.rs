@@ -9,7 +9,8 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::events::EventLog;
-use crate::fault::{FaultKind, Injected};
+use crate::fault::net_shape::{self, Hosts};
+use crate::fault::{FaultKind, Injected, NetFault};
 use crate::link::LinkState;
 use crate::manager::{orchestrator, Manager, OrchestratorConfig, Pending};
 use crate::netns::{Direction, Network, Shape};
@@ -53,9 +54,34 @@ impl Manager for Builtin {
         })
     }
 
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<Injected>> {
+        Box::pin(async move {
+            let Some(net) = &self.net else {
+                return Err(Error::config(
+                    "--fault",
+                    format!("`{fault}` needs --net namespaces (every node a host of its own)"),
+                ));
+            };
+            let hosts = {
+                let topo = self.topo.lock().await;
+                let t = topo.as_topology();
+                let primary = t.primary().name().to_string();
+                let standbys = match &*topo {
+                    AnyTopology::Replicated(r) => r.standbys().map(|n| n.name().to_string()).collect(),
+                    _ => Vec::new(),
+                };
+                Hosts { nodes: std::iter::once(primary).chain(standbys).collect(), dcs: Vec::new() }
+            };
+            let (shape, target) = net_shape::resolve(fault, &hosts).map_err(|e| Error::config("--fault", e))?;
+            let detail = net_shape::describe(&shape);
+            lay(net.clone(), shape).await?;
+            Ok(Injected { target, detail })
+        })
+    }
+
     fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
         Box::pin(async move {
-            if let (Some(net), true) = (&self.net, is_partition(kind)) {
+            if let (Some(net), true) = (&self.net, is_partition(kind) || kind.on_network()) {
                 lay(net.clone(), Shape::Whole).await?;
                 return Ok(true);
             }
@@ -182,6 +208,9 @@ async fn inject(kind: FaultKind, topo: &mut AnyTopology) -> Result<Injected> {
         }
         FaultKind::CrashGroup | FaultKind::DrainGroup => {
             Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
+        }
+        FaultKind::Partition | FaultKind::PacketLoss | FaultKind::Bandwidth => {
+            Err(Error::config("--fault", format!("{kind} needs --net namespaces and says what after `=`")))
         }
         FaultKind::Failover | FaultKind::RestartEngine | FaultKind::DcsOutage => {
             Err(Error::config("--fault", format!("{kind} needs a cluster manager (--topology patroni)")))

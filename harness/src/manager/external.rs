@@ -118,6 +118,9 @@ async fn inject(kind: FaultKind, c: &External) -> Result<Injected> {
         FaultKind::PartitionStandby | FaultKind::SlowLink | FaultKind::PartitionPrimary => {
             Err(Error::config("--fault", format!("{kind} needs habench's emulated links")))
         }
+        FaultKind::Partition | FaultKind::PacketLoss | FaultKind::Bandwidth => {
+            Err(Error::config("--fault", format!("{kind} needs --net namespaces and says what after `=`")))
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::events::EventLog;
-use crate::fault::{FaultKind, Injected};
+use crate::fault::{FaultKind, Injected, NetFault};
 use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, SharedTopology};
 
@@ -51,6 +51,17 @@ pub(crate) trait Manager: Send + Sync {
     /// Carries out `kind` on the node the engine says it concerns (its primary now, its
     /// synchronous standby, its coordination service); returns once the fault is in place.
     fn inject(&self, kind: FaultKind) -> Pending<'_, Result<Injected>>;
+
+    /// Lays a network fault (`partition`, `packet-loss`, `bandwidth`) on the hosts' network;
+    /// `resume` lifts it. Only where every host is in a namespace of its own.
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<Injected>> {
+        Box::pin(async move {
+            Err(crate::error::Error::config(
+                "--fault",
+                format!("`{fault}` needs every host in a network namespace of its own (--net namespaces), which {} topologies do not have yet", self.engine()),
+            ))
+        })
+    }
 
     /// Ends a lasting fault on `target` (what `inject` returned): Ok(false) when there was
     /// nothing to undo.

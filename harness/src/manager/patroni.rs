@@ -129,6 +129,9 @@ async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
         FaultKind::CrashGroup | FaultKind::DrainGroup => {
             Err(Error::config("--fault", format!("{kind} acts on parallel groups (--topology parallel)")))
         }
+        FaultKind::Partition | FaultKind::PacketLoss | FaultKind::Bandwidth => {
+            Err(Error::config("--fault", format!("{kind} needs --net namespaces and says what after `=`")))
+        }
         FaultKind::PartitionPrimary => {
             if !p.partition_node(&leader, true)? {
                 return Err(Error::config("--fault", "this patroni topology was started without links to cut"));

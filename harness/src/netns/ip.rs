@@ -20,6 +20,12 @@ pub(crate) fn nft(ns: &str, script: &str) -> Result<String> {
     run("ip", &["netns", "exec", ns, "nft", "-f", "-"], Some(script))
 }
 
+/// `tc -n NS ARGS` (traffic control in a namespace).
+pub(crate) fn tc(ns: &str, args: &[&str]) -> Result<String> {
+    let all: Vec<&str> = ["-n", ns].into_iter().chain(args.iter().copied()).collect();
+    run("tc", &all, None)
+}
+
 fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String> {
     let mut cmd = Command::new(program);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());

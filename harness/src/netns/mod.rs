@@ -42,6 +42,8 @@ pub struct Network {
     /// One thread per host, in the hosts' order, living in its namespace.
     threads: Vec<ns_thread::NsThread>,
     janitor: Option<Child>,
+    /// The host whose line a rate limits now (`Shape::Rate`), lifted with the next shape.
+    rated: std::sync::Mutex<Option<String>>,
 }
 
 impl Network {
@@ -54,7 +56,7 @@ impl Network {
             return Err(Error::config("--net", why));
         }
         let k = lease()?;
-        let mut net = Network { k, hosts: Vec::new(), threads: Vec::new(), janitor: None };
+        let mut net = Network { k, hosts: Vec::new(), threads: Vec::new(), janitor: None, rated: Default::default() };
         // From here on, a failure drops `net`, which deletes what was made.
         let all: Vec<&str> = names.iter().copied().chain([CLIENTS]).collect();
         for (i, name) in all.iter().enumerate() {
@@ -129,7 +131,7 @@ impl Network {
         self.hosts.iter().map(|h| h.ns.clone()).chain([self.bridge_ns()]).collect()
     }
 
-    fn bridge_ns(&self) -> String {
+    pub(crate) fn bridge_ns(&self) -> String {
         format!("hb{}", self.k)
     }
 

@@ -23,13 +23,27 @@ pub enum Shape {
     Isolate(String),
     /// `from` cut from `to`.
     Cut { from: String, to: String, direction: Direction },
+    /// Every pair `(from, to)`: packets from `from` never reach `to` (a both-ways cut is two
+    /// pairs). Jepsen's shapes (halves, bridge, majorities ring) are lists of these.
+    Drops(Vec<(String, String)>),
+    /// Each packet to and from `host` dropped with probability `percent` %.
+    Loss { host: String, percent: u8 },
+    /// `host`'s line limited to `kbit` kbit/s each way (a token bucket, `tbf`, on both ends of
+    /// its veth).
+    Rate { host: String, kbit: u32 },
 }
 
-/// Lifts every rule, then lays `shape`.
+/// Lifts every rule (and a rate laid before), then lays `shape`.
 pub(super) fn apply(net: &Network, shape: &Shape) -> Result<()> {
     for h in net.hosts() {
         // No table yet is fine: `delete` of a missing table fails, so it is created first.
         ip::nft(&h.ns, "table inet habench {}\ndelete table inet habench\n")?;
+    }
+    let mut rated = net.rated.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(host) = rated.take() {
+        for (ns, dev) in rate_ends(net, &host)? {
+            ip::tc(&ns, &["qdisc", "del", "dev", &dev, "root"])?;
+        }
     }
     match shape {
         Shape::Whole => Ok(()),
@@ -47,7 +61,52 @@ pub(super) fn apply(net: &Network, shape: &Shape) -> Result<()> {
             }
             Ok(())
         }
+        Shape::Drops(pairs) => {
+            for h in net.hosts() {
+                let from: Vec<String> = pairs
+                    .iter()
+                    .filter(|(_, to)| *to == h.name)
+                    .map(|(f, _)| Ok(net.host(f)?.addr.to_string()))
+                    .collect::<Result<_>>()?;
+                if !from.is_empty() {
+                    ip::nft(&h.ns, &table(&format!("ip saddr {{ {} }} drop", from.join(", ")), ""))?;
+                }
+            }
+            Ok(())
+        }
+        Shape::Loss { host, percent } => {
+            let h = net.host(host)?;
+            let rule = |dir: &str| format!("{dir} \"eth0\" numgen random mod 100 < {percent} drop");
+            ip::nft(&h.ns, &table(&rule("iifname"), &rule("oifname"))).map(|_| ())
+        }
+        Shape::Rate { host, kbit } => {
+            // The bucket holds 10 ms of the rate (at least a few full-size packets).
+            let burst = format!("{}b", (u64::from(*kbit) * 1000 / 8 / 100).max(4096));
+            let rate = format!("{kbit}kbit");
+            *rated = Some(host.clone());
+            for (ns, dev) in rate_ends(net, host)? {
+                ip::tc(
+                    &ns,
+                    &[
+                        "qdisc", "replace", "dev", &dev, "root", "tbf", "rate", &rate, "burst", &burst, "latency",
+                        "100ms",
+                    ],
+                )?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// Both ends of `host`'s line: its `eth0` (what it sends) and its port on the bridge (what it
+/// receives).
+fn rate_ends(net: &Network, host: &str) -> Result<[(String, String); 2]> {
+    let i = net
+        .hosts()
+        .iter()
+        .position(|h| h.name == host)
+        .ok_or_else(|| crate::error::Error::node(host, "not a host of the network"))?;
+    Ok([(net.hosts()[i].ns.clone(), "eth0".into()), (net.bridge_ns(), format!("p{i}"))])
 }
 
 /// The namespace's table: `input` and `output` rules, each chain accepting what they leave.

@@ -50,7 +50,7 @@ pub(crate) fn predict(design: TopologyKind, o: Outage, model: &RtoModel, rto: Du
         return Prediction::Unknown;
     }
     let (kind, duration) = fault_of(o);
-    let Some(b) = band::predict(model, &FaultSpec { kind, at: FAULT_AT, duration }) else {
+    let Some(b) = band::predict(model, &FaultSpec { kind, at: FAULT_AT, duration, net: None }) else {
         return Prediction::Unknown;
     };
     let limit = rto.as_secs_f64() * 1e3;

@@ -221,6 +221,10 @@ pub(super) fn fault_label(f: &FaultSpec) -> String {
         label.push(':');
         label.push_str(&format_duration(d));
     }
+    if let Some(net) = &f.net {
+        label.push('=');
+        label.push_str(&net.to_string());
+    }
     label
 }
 
