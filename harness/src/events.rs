@@ -24,6 +24,16 @@ pub enum EventKind {
     Resumed {
         node: String,
     },
+    /// `--net namespaces`: who hears whom from now on. `dropped`: [from, to] pairs whose
+    /// packets are dropped; `impaired`: [host, what] (a loss rate, a bandwidth). Empty both:
+    /// the whole network again.
+    Reach {
+        hosts: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dropped: Vec<[String; 2]>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        impaired: Vec<[String; 2]>,
+    },
     Detected {
         node: String,
         missed_probes: u32,

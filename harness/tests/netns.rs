@@ -298,6 +298,10 @@ fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
     assert!(t["rto_ms"].as_f64().unwrap() >= 3_500.0, "{t}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("partition@2s:4s=one-way:primary>standby"), "the report names the shape");
+    // ... and draws who reached whom while it held.
+    assert!(report.contains("## Who reached whom"), "{report}");
+    assert!(report.contains("| primary | - | cut | ok |"), "{report}");
+    assert!(report.contains("then every host reached every other again"), "{report}");
 }
 
 /// `partition-primary` on namespaces is a kernel cut: the primary isolated by nftables (every

@@ -51,8 +51,16 @@ fn without_fencing_the_woken_primary_takes_writes_that_the_survivor_lacks() {
     let lost = b["lost"].as_u64().unwrap();
     assert_eq!(servers.missing_on_primary(&ids), lost, "{b:#}");
     assert_eq!(lost, acked, "the old primary was rewound: nothing it took alone survives");
+    // The ledger's own count, which needs no orchestrator event, counts only publishes taken
+    // while another server was taking them too; here the clients hung on the old primary and
+    // stayed with it when it woke, so the new one may have taken none beside it. It never
+    // claims more than happened.
+    let two = &s["two_primaries"];
+    assert_eq!(two["servers"].as_array().unwrap().len(), 2, "{two:#}");
+    assert!(two["lost"].as_u64().unwrap() <= lost, "{two:#}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Split brain"), "{report}");
+    assert!(report.contains("Two primaries at once: **"), "{report}");
 }
 
 #[test]
@@ -67,4 +75,6 @@ fn with_fencing_the_old_primary_takes_no_write_once_the_new_one_does() {
     let first_new = first_new.expect("the promoted standby took writes");
     let late = acks.iter().filter(|a| a.server_port == old && a.at_us >= first_new).count();
     assert_eq!(late, 0, "the fenced primary acknowledged writes after the new one began");
+    let two = &s["two_primaries"];
+    assert_eq!((two["servers"].as_array().unwrap().len(), two["acked"].as_u64()), (2, Some(0)), "{two:#}");
 }

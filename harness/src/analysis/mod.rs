@@ -17,4 +17,5 @@ pub(crate) mod run_summary;
 pub(crate) mod split_brain;
 pub(crate) mod sso;
 pub(crate) mod trials;
+pub(crate) mod two_primaries;
 pub(crate) mod variants;

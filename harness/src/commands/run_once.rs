@@ -434,6 +434,10 @@ async fn messagebox_sections(
             crate::analysis::exposure::asynchronous(&result.digests, c, &result.events, &ledger.acks);
     }
     summary.split_brain = crate::analysis::split_brain::section(&result.events, c, &ledger.acks, &lost_ids);
+    // Parallel groups acknowledge on several servers at once by design.
+    if !matches!(survivors, Survivors::Groups(_)) {
+        summary.two_primaries = crate::analysis::two_primaries::section(&ledger.acks, &lost_ids, c.epoch_us(c.start()));
+    }
     summary.lost_writes = crate::analysis::lost_writes::section(
         &result.events,
         c,

@@ -76,15 +76,19 @@ async fn through_manager(
 ) {
     let t_inject = Instant::now();
     let injected = match &f.net {
-        Some(net) => m.inject_net(net).await,
-        None => m.inject(f.kind).await,
+        Some(net) => m.inject_net(net).await.map(|(i, r)| (i, Some(r))),
+        None => m.inject(f.kind).await.map(|i| (i, None)),
     };
-    let injected = match injected {
+    let (injected, reach) = match injected {
         Ok(i) => i,
         Err(e) => return log.push(EventKind::Failed { what: f.kind.to_string(), error: e.to_string() }),
     };
     let node = injected.target.clone();
     log.push_at(t_inject, EventKind::Injected { fault: f.clone(), target: injected.target, detail: injected.detail });
+    let hosts = reach.as_ref().map(|r| r.hosts.clone());
+    if let Some(r) = reach {
+        log.push_at(t_inject, EventKind::Reach { hosts: r.hosts, dropped: r.dropped, impaired: r.impaired });
+    }
     // Carried out whole by habench: the endpoint is ready when the new primary answers.
     if m.completes(f.kind) && wait_endpoint(endpoint, ENDPOINT_TIMEOUT).await {
         log.push(EventKind::EndpointReady);
@@ -95,7 +99,12 @@ async fn through_manager(
         _ = stop.changed() => {}
     }
     match m.resume(f.kind, &node).await {
-        Ok(true) => log.push(EventKind::Resumed { node }),
+        Ok(true) => {
+            log.push(EventKind::Resumed { node });
+            if let Some(hosts) = hosts {
+                log.push(EventKind::Reach { hosts, dropped: Vec::new(), impaired: Vec::new() });
+            }
+        }
         Ok(false) => {}
         Err(e) => log.push(EventKind::Failed { what: format!("{} resume on {node}", f.kind), error: e.to_string() }),
     }

@@ -123,6 +123,40 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
     })
 }
 
+/// Who hears whom under a shape: the event the report draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reach {
+    /// Every host, the nodes in order, then the clients.
+    pub hosts: Vec<String>,
+    pub dropped: Vec<[String; 2]>,
+    pub impaired: Vec<[String; 2]>,
+}
+
+impl Reach {
+    pub(crate) fn of(shape: &Shape, hosts: &Hosts) -> Reach {
+        let all: Vec<String> = hosts.nodes.iter().chain(&hosts.dcs).cloned().chain([CLIENTS.to_string()]).collect();
+        let pair = |a: &String, b: &String| [a.clone(), b.clone()];
+        let (dropped, impaired) = match shape {
+            Shape::Whole => (Vec::new(), Vec::new()),
+            Shape::Isolate(h) => {
+                let others = all.iter().filter(|o| *o != h);
+                (others.flat_map(|o| [pair(h, o), pair(o, h)]).collect(), Vec::new())
+            }
+            Shape::Cut { from, to, direction } => {
+                let mut d = vec![pair(from, to)];
+                if *direction == crate::netns::Direction::Both {
+                    d.push(pair(to, from));
+                }
+                (d, Vec::new())
+            }
+            Shape::Drops(pairs) => (pairs.iter().map(|(a, b)| pair(a, b)).collect(), Vec::new()),
+            Shape::Loss { host, percent } => (Vec::new(), vec![[host.clone(), format!("{percent}% loss")]]),
+            Shape::Rate { host, kbit } => (Vec::new(), vec![[host.clone(), format!("{kbit} kbit/s")]]),
+        };
+        Reach { hosts: all, dropped, impaired }
+    }
+}
+
 /// Who no longer hears whom, for the injection's detail: `a x b` both ways, `a > b` one way.
 pub(crate) fn describe(shape: &Shape) -> String {
     match shape {
@@ -211,6 +245,16 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert!(!hears(&c, CLIENTS, "s1") && !hears(&c, "s1", CLIENTS) && hears(&c, "primary", "s1"));
         assert_eq!(describe(&Shape::Drops(c)), "dropped: s1 x clients");
+    }
+
+    #[test]
+    fn the_reach_of_an_isolated_host_drops_it_both_ways_with_every_host() {
+        let r = Reach::of(&Shape::Isolate("s1".into()), &hosts(3));
+        assert_eq!(r.hosts, ["primary", "s1", "s2", "clients"]);
+        assert_eq!(r.dropped.len(), 6);
+        assert!(r.dropped.contains(&["clients".to_string(), "s1".to_string()]));
+        let loss = Reach::of(&Shape::Loss { host: "s1".into(), percent: 5 }, &hosts(2));
+        assert_eq!((loss.dropped.len(), loss.impaired), (0, vec![["s1".to_string(), "5% loss".to_string()]]));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::events::EventLog;
-use crate::fault::net_shape::{self, Hosts};
+use crate::fault::net_shape::{self, Hosts, Reach};
 use crate::fault::{FaultKind, Injected, NetFault};
 use crate::link::LinkState;
 use crate::manager::{orchestrator, Manager, OrchestratorConfig, Pending};
@@ -54,7 +54,7 @@ impl Manager for Builtin {
         })
     }
 
-    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<Injected>> {
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<(Injected, Reach)>> {
         Box::pin(async move {
             let Some(net) = &self.net else {
                 return Err(Error::config(
@@ -74,8 +74,9 @@ impl Manager for Builtin {
             };
             let (shape, target) = net_shape::resolve(fault, &hosts).map_err(|e| Error::config("--fault", e))?;
             let detail = net_shape::describe(&shape);
+            let reach = Reach::of(&shape, &hosts);
             lay(net.clone(), shape).await?;
-            Ok(Injected { target, detail })
+            Ok((Injected { target, detail }, reach))
         })
     }
 

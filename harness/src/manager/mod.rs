@@ -30,6 +30,7 @@ use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::events::EventLog;
+use crate::fault::net_shape::Reach;
 use crate::fault::{FaultKind, Injected, NetFault};
 use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, SharedTopology};
@@ -54,7 +55,7 @@ pub(crate) trait Manager: Send + Sync {
 
     /// Lays a network fault (`partition`, `packet-loss`, `bandwidth`) on the hosts' network;
     /// `resume` lifts it. Only where every host is in a namespace of its own.
-    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<Injected>> {
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<(Injected, Reach)>> {
         Box::pin(async move {
             Err(crate::error::Error::config(
                 "--fault",

@@ -31,7 +31,7 @@ pub(crate) use repeated::{
 pub(crate) use sections::{
     AsyncAtFault, AsyncExposureSection, Backlog, CheckSection, CpuSection, Environment, ExposureSection,
     ExposureWindow, HarnessCpu, LostWritesSection, NodeCpu, Queries, ReportTarget, ReportsSection, RywCounts, Setup,
-    SplitBrainSection, Staleness, TargetConflicts, TotalConflicts, TotalRyw,
+    SplitBrainSection, Staleness, TargetConflicts, TotalConflicts, TotalRyw, TwoPrimariesSection,
 };
 pub(crate) use sso::{SsoOutageWindow, SsoSection, SsoStart};
 
@@ -140,6 +140,10 @@ pub(crate) struct Summary {
     /// Writes taken by an old primary after a takeover without fencing (`--no-fence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_brain: Option<SplitBrainSection>,
+    /// Publishes acknowledged by two servers at once, from the ledger alone (every topology;
+    /// present when two servers or more acknowledged publishes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_primaries: Option<TwoPrimariesSection>,
     /// Where the lost acknowledged publishes sit in time (runs that lost some).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_writes: Option<LostWritesSection>,
@@ -268,6 +272,7 @@ impl Summary {
             exposure: None,
             async_exposure: None,
             split_brain: None,
+            two_primaries: None,
             receive: None,
             sso: None,
             parallel: None,

@@ -181,6 +181,23 @@ pub(crate) struct SplitBrainSection {
     pub lost: u64,
 }
 
+/// Publishes acknowledged by two primaries at once, from the ledger alone (every topology and
+/// engine; `analysis::two_primaries`): present when two servers or more acknowledged publishes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct TwoPrimariesSection {
+    /// Every server (port) that acknowledged publishes.
+    pub servers: Vec<u16>,
+    /// Publishes acknowledged while another server was acknowledging around them, the servers
+    /// that did, the first and the last of them (seconds since the run started).
+    pub acked: u64,
+    pub by: Vec<u16>,
+    pub first_s: Option<f64>,
+    pub last_s: Option<f64>,
+    /// Of them, how many the checker found lost.
+    pub lost: u64,
+}
+
 /// Where the lost acknowledged publishes sit in time: against the run's clock and against the
 /// timeline switch (the promotion, and the switch point from the new primary's history file).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

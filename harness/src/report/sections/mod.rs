@@ -7,6 +7,7 @@ mod figures;
 pub(crate) mod headline;
 mod outcome;
 mod parallel;
+mod reach;
 mod receive;
 mod repeated;
 mod reports;
@@ -32,6 +33,7 @@ pub(crate) fn single_run(d: &RunData, s: &Summary, draw: &mut Draw<'_>) -> Vec<B
     out.extend(outcome::failover(s, draw));
     out.extend(outcome::exposure(s));
     out.extend(outcome::split_brain(s));
+    out.extend(reach::reach(s));
     out.extend(outcome::lost_writes(s, draw));
     out.extend(parallel::parallel(s));
     out.extend(receive::receive(s));

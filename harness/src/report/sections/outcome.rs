@@ -115,7 +115,15 @@ fn async_exposure(a: &crate::summary::AsyncExposureSection) -> Vec<Block> {
 /// Split brain: what an old primary left running by a takeover without fencing acknowledged
 /// after the new primary was promoted.
 pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
-    let Some(b) = &s.split_brain else { return Vec::new() };
+    let ledger = s.two_primaries.as_ref().map(two_primaries);
+    let Some(b) = &s.split_brain else {
+        // No engine event of an old primary left running: the ledger's own count still speaks
+        // when it found writes on two primaries at once.
+        return match (&s.two_primaries, ledger) {
+            (Some(t), Some(text)) if t.acked > 0 => vec![Block::Heading(2, "Split brain".into()), Block::Para(text)],
+            _ => Vec::new(),
+        };
+    };
     let secs = |x: Option<f64>| x.map(|v| format!("{v:.2} s")).unwrap_or("never".into());
     let promoted = match (&b.promoted_node, b.promoted_s) {
         (Some(n), Some(t)) => format!("{n} was promoted at {t:.2} s"),
@@ -155,7 +163,33 @@ pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
             secs(b.fenced_s)
         )
     };
-    vec![Block::Heading(2, "Split brain".into()), Block::Para(format!("{how} {verdict}"))]
+    let mut out = vec![Block::Heading(2, "Split brain".into()), Block::Para(format!("{how} {verdict}"))];
+    out.extend(ledger.map(Block::Para));
+    out
+}
+
+/// The ledger's own count of publishes acknowledged by two servers at once.
+fn two_primaries(t: &crate::summary::TwoPrimariesSection) -> String {
+    let ports = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    let rule = format!(
+        "counted from the ledger alone: a publish one server acknowledged between two acknowledgements of another \
+         less than {} s apart; servers by the port habench reached, {}",
+        crate::analysis::two_primaries::GAP_US / 1_000_000,
+        ports(&t.servers)
+    );
+    match (t.acked, t.first_s, t.last_s) {
+        (0, ..) => format!(
+            "Two primaries at once: **none**; no server took a publish while another was taking them around it \
+             ({rule})."
+        ),
+        (n, Some(a), Some(b)) => format!(
+            "Two primaries at once: **{n} publishes** acknowledged from {a:.2} s to {b:.2} s by servers {}, \
+             {} of them lost ({rule}).",
+            ports(&t.by),
+            t.lost
+        ),
+        (n, ..) => format!("Two primaries at once: **{n} publishes** ({rule})."),
+    }
 }
 
 /// Lost writes on the time axis: how long before the timeline switch the lost publishes were
