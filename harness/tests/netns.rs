@@ -300,7 +300,7 @@ fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
     assert!(report.contains("partition@2s:4s=one-way:primary>standby"), "the report names the shape");
     // ... and draws who reached whom while it held.
     assert!(report.contains("## Who reached whom"), "{report}");
-    assert!(report.contains("| primary | - | cut | ok |"), "{report}");
+    assert!(report.contains("| primary | - | CUT | ok |"), "{report}");
     assert!(report.contains("then every host reached every other again"), "{report}");
 }
 

@@ -131,7 +131,7 @@ fn builtin(
     let m = manual_delay.as_secs_f64();
     let detect = format!("{threshold} missed probes x {}", fmt_s(i));
     let (dlo, dhi) = ((t - 1.0) * i, (t + 1.0) * i);
-    if kernel && (fault.kind == FaultKind::PartitionPrimary || fault.isolates_primary()) {
+    if kernel && (fault.kind == FaultKind::PartitionPrimary || fault.cuts_primary_from_clients()) {
         // Dropped packets: each probe of the cut primary waits its timeout (the interval), so a
         // round takes two intervals; the old primary is fenced, but what it and the fence send
         // is dropped too, so clients on open connections to it wait for the heal and TCP's next
@@ -487,6 +487,12 @@ mod tests {
         let b = predict(&kernel, &fault("partition-primary@5s:25s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (17_800.0, 53_000.0));
         assert!(b.model.contains("18 s-22 s"), "{}", b.model);
+        // The same shapes by name: the primary isolated, or cut from the clients (and so from
+        // the probes) only; a shape that leaves the clients with the primary predicts nothing.
+        for f in ["partition@5s:25s=isolate:primary", "partition@5s:25s=clients-from:primary"] {
+            assert_eq!(predict(&kernel, &fault(f)).map(|b| (b.lo_ms, b.hi_ms)), Some((17_800.0, 53_000.0)), "{f}");
+        }
+        assert!(predict(&kernel, &fault("partition@5s:25s=halves")).is_none());
         let b = predict(&builtin, &fault("kill-primary@5s")).unwrap();
         // The reference's measured sync kills (9.7-9.9 s) fall inside 9-14 s.
         assert_eq!((b.lo_ms, b.hi_ms), (9_000.0, 14_000.0));

@@ -328,9 +328,16 @@ impl FromStr for FaultSpec {
 }
 
 impl FaultSpec {
-    /// `partition@..=isolate:primary`: the kernel partition `partition-primary` lays too.
-    pub(crate) fn isolates_primary(&self) -> bool {
-        matches!(&self.net, Some(NetFault::Partition(PartitionShape::Isolate(HostRef::Primary))))
+    /// `partition@..=isolate:primary` (the kernel partition `partition-primary` lays too) or
+    /// `clients-from:primary`: habench's clients and its orchestrator's probes (which leave from
+    /// the clients' host) lose the primary alike, so the built-in band is the same.
+    pub(crate) fn cuts_primary_from_clients(&self) -> bool {
+        matches!(
+            &self.net,
+            Some(NetFault::Partition(
+                PartitionShape::Isolate(HostRef::Primary) | PartitionShape::ClientsFrom(HostRef::Primary)
+            ))
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {

@@ -39,7 +39,7 @@ pub(super) fn reach(s: &Summary) -> Vec<Block> {
             None => "until the end of the run".into(),
         };
         out.push(Block::Para(format!(
-            "`{}`: from {from:.1} s {until}. Rows send, columns receive: `cut` is a packet dropped on the way.",
+            "`{}`: from {from:.1} s {until}. Rows send, columns receive: `CUT`: its packets are dropped on the way.",
             fault_label(&t.fault)
         )));
         out.push(Block::Table { head: head(hosts), rows: rows(hosts, dropped, impaired) });
@@ -48,10 +48,10 @@ pub(super) fn reach(s: &Summary) -> Vec<Block> {
 }
 
 fn head(hosts: &[String]) -> Vec<String> {
-    std::iter::once("from \\ to".to_string()).chain(hosts.iter().cloned()).collect()
+    std::iter::once("from / to".to_string()).chain(hosts.iter().cloned()).collect()
 }
 
-/// One row per sending host: `-` to itself, `cut`, the impairment of either end, or `ok`.
+/// One row per sending host: `-` to itself, `CUT`, the impairment of either end, or `ok`.
 fn rows(hosts: &[String], dropped: &[[String; 2]], impaired: &[[String; 2]]) -> Vec<Vec<String>> {
     let impairment = |h: &String| impaired.iter().find(|[i, _]| i == h).map(|[_, what]| what.clone());
     hosts
@@ -61,7 +61,7 @@ fn rows(hosts: &[String], dropped: &[[String; 2]], impaired: &[[String; 2]]) -> 
                 if a == b {
                     "-".to_string()
                 } else if dropped.iter().any(|[f, t]| f == a && t == b) {
-                    "cut".to_string()
+                    "CUT".to_string()
                 } else {
                     impairment(a).or_else(|| impairment(b)).unwrap_or_else(|| "ok".into())
                 }
@@ -79,11 +79,11 @@ mod tests {
     fn a_one_way_cut_shows_in_one_cell_and_a_loss_on_its_hosts_line() {
         let hosts: Vec<String> = ["primary", "s1", "clients"].map(String::from).to_vec();
         let r = rows(&hosts, &[["primary".into(), "s1".into()]], &[]);
-        assert_eq!(r[0], ["primary", "-", "cut", "ok"]);
+        assert_eq!(r[0], ["primary", "-", "CUT", "ok"]);
         assert_eq!(r[1], ["s1", "ok", "-", "ok"]);
         let lossy = rows(&hosts, &[], &[["s1".into(), "5% loss".into()]]);
         assert_eq!(lossy[0], ["primary", "-", "5% loss", "ok"]);
         assert_eq!(lossy[1], ["s1", "5% loss", "-", "5% loss"]);
-        assert_eq!(head(&hosts), ["from \\ to", "primary", "s1", "clients"]);
+        assert_eq!(head(&hosts), ["from / to", "primary", "s1", "clients"]);
     }
 }
