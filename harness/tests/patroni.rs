@@ -226,6 +226,44 @@ fn a_dcs_outage_demotes_the_primary_without_failsafe_and_not_with_it() {
     assert_eq!(t["band"]["inside"], true, "RTO {} outside {}", t["rto_ms"], t["band"]);
 }
 
+/// Every node and etcd member a host of its own (`--net namespaces`): the leader cut from the
+/// three etcd members only (its replicas and clients still reach it). Without failsafe it
+/// demotes once it cannot renew its key and a replica takes over at the key's expiry; with
+/// failsafe it keeps leading, since it still reaches every member's REST API. Nothing lost
+/// either way (synchronous mode on).
+#[test]
+fn a_leader_cut_from_the_dcs_demotes_without_failsafe_and_keeps_leading_with_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = ["--sync-mode", "on", "--nodes", "3", "--dcs-members", "3", "--net", "namespaces", "--duration", "32s"];
+    let fault = ["--fault", "partition@3s:24s=leader-from-dcs"];
+    let mut off: Vec<&str> = base.iter().chain(&fault).copied().collect();
+    off.extend(FAST);
+    let without = run("leader-from-dcs", &off);
+    assert_nothing_lost(&without);
+    let t = only_trial(&without);
+    let injected = &events(t, "injected")[0];
+    let leader = t["target"].as_str().unwrap();
+    assert_eq!(injected["detail"], format!("dropped: {leader} x e1, {leader} x e2, {leader} x e3"), "{t}");
+    // It stops being a writable leader after retry_timeout (3 s) and a loop or two; a replica
+    // holds the key once it expires (ttl 20 s), while the cut still lasts.
+    let demoted = events(t, "detected")[0]["at_ms"].as_f64().unwrap();
+    assert!((2_000.0..12_000.0).contains(&demoted), "{t}");
+    assert_ne!(t["promoted_node"], t["target"], "{t}");
+    let promoted = t["promoted_ms"].as_f64().unwrap();
+    assert!((17_000.0..23_000.0).contains(&promoted), "at the key's expiry: {t}");
+    assert!(promoted < events(t, "resumed")[0]["at_ms"].as_f64().unwrap(), "while the cut lasted: {t}");
+    assert_eq!(without["two_primaries"]["acked"], 0, "{}", without["two_primaries"]);
+
+    let mut on: Vec<&str> = base.iter().chain(&fault).copied().collect();
+    on.extend(FAST);
+    on.extend(["--engine-set", "failsafe_mode=true"]);
+    let with = run("leader-from-dcs-failsafe", &on);
+    assert_nothing_lost(&with);
+    let t = only_trial(&with);
+    assert!(events(t, "promoted").iter().all(|e| e["node"] == t["target"]), "no other leader: {t}");
+    assert!(t["rto_ms"].as_f64().unwrap() < 3_000.0, "writes went on: {t}");
+}
+
 #[test]
 fn an_existing_cluster_is_discovered_and_broken_through_its_files_commands() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

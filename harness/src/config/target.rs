@@ -79,10 +79,13 @@ pub(crate) fn target(
             .applies_to(spec.kind)
             .map_err(|e| Error::config(at.key(!args.faults.is_empty(), "--fault", "faults"), e))?;
     }
-    // A partitioned Patroni node needs links around every node (postgres, REST, DCS).
-    if let (Some(engine), true) =
-        (spec.engine.as_mut(), faults.iter().any(|f| f.kind == crate::fault::FaultKind::PartitionPrimary))
-    {
+    // A partitioned Patroni node needs links around every node (postgres, REST, DCS), unless
+    // every node is a host of its own (the partition is then kernel rules).
+    let on_loopback = spec.net.is_loopback();
+    if let (Some(engine), true) = (
+        spec.engine.as_mut(),
+        on_loopback && faults.iter().any(|f| f.kind == crate::fault::FaultKind::PartitionPrimary),
+    ) {
         if engine.engine_set.get("failsafe_mode").and_then(|v| v.as_bool()) == Some(true) {
             return Err(Error::config(
                 at.key(!args.faults.is_empty(), "--fault", "faults"),
@@ -121,7 +124,11 @@ pub(crate) fn target(
                 ),
             ));
         }
-        let hosts = crate::fault::net_shape::Hosts { nodes: spec.node_names(), dcs: Vec::new() };
+        let dcs = match &spec.engine {
+            Some(e) if spec.kind == TopologyKind::Patroni => crate::patroni::etcd::member_names(e.dcs_members),
+            _ => Vec::new(),
+        };
+        let hosts = crate::fault::net_shape::Hosts { nodes: spec.node_names(), dcs };
         crate::fault::net_shape::resolve(net, &hosts)
             .map_err(|e| Error::config(field, format!("{}={net}: {e}", f.kind)))?;
     }

@@ -34,17 +34,30 @@ impl Hosts {
         }
     }
 
+    /// The order the shapes split: the nodes (the primary first), each followed by a member of
+    /// the coordination service while there are members left (as deployments that put one
+    /// member beside each node have them), then the members left over.
+    fn ring(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for i in 0..self.nodes.len().max(self.dcs.len()) {
+            out.extend(self.nodes.get(i).cloned());
+            out.extend(self.dcs.get(i).cloned());
+        }
+        out
+    }
+
     fn no_dcs(&self, what: &str) -> String {
         format!(
             "`{what}` needs a coordination service, which habench's own orchestrator has not (it probes from the \
-             clients' host); Patroni and pg_auto_failover do not run on namespaces yet"
+             clients' host): use --topology patroni (pg_auto_failover does not run on namespaces yet)"
         )
     }
 }
 
 /// The shape that carries `fault` out on `hosts`, and the host it is reported on.
 pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String), String> {
-    let n = hosts.nodes.len();
+    let ring = hosts.ring();
+    let n = ring.len();
     let both = |a: &str, b: &str| [(a.to_string(), b.to_string()), (b.to_string(), a.to_string())];
     // Both ways between every node of `left` and every node of `right`.
     let across = |left: &[String], right: &[String]| -> Vec<(String, String)> {
@@ -82,7 +95,7 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
                 if n < 2 {
                     return Err("halves needs two nodes or more".into());
                 }
-                let (left, right) = hosts.nodes.split_at(n.div_ceil(2));
+                let (left, right) = ring.split_at(n.div_ceil(2));
                 (Shape::Drops(across(left, right)), "halves".into())
             }
             PartitionShape::Bridge => {
@@ -90,8 +103,8 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
                     return Err("bridge needs three nodes or more (two halves and the node between them)".into());
                 }
                 let mid = n / 2;
-                let (left, right) = (&hosts.nodes[..mid], &hosts.nodes[mid + 1..]);
-                (Shape::Drops(across(left, right)), hosts.nodes[mid].clone())
+                let (left, right) = (&ring[..mid], &ring[mid + 1..]);
+                (Shape::Drops(across(left, right)), ring[mid].clone())
             }
             PartitionShape::MajoritiesRing => {
                 if n < 5 {
@@ -105,7 +118,7 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
                     for j in 0..n {
                         let d = i.abs_diff(j).min(n - i.abs_diff(j));
                         if d > reach {
-                            pairs.push((hosts.nodes[i].clone(), hosts.nodes[j].clone()));
+                            pairs.push((ring[i].clone(), ring[j].clone()));
                         }
                     }
                 }
@@ -245,6 +258,27 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert!(!hears(&c, CLIENTS, "s1") && !hears(&c, "s1", CLIENTS) && hears(&c, "primary", "s1"));
         assert_eq!(describe(&Shape::Drops(c)), "dropped: s1 x clients");
+    }
+
+    #[test]
+    fn with_a_coordination_service_its_members_alternate_with_the_nodes() {
+        let h = Hosts {
+            nodes: vec!["n2".into(), "n1".into(), "n3".into()],
+            dcs: vec!["e1".into(), "e2".into(), "e3".into()],
+        };
+        assert_eq!(h.ring(), ["n2", "e1", "n1", "e2", "n3", "e3"]);
+        // Halves: the leader's half has two nodes and one member (a DCS minority).
+        let Shape::Drops(p) = resolve(&"halves".parse().unwrap(), &h).unwrap().0 else { panic!() };
+        assert!(hears(&p, "n2", "e1") && hears(&p, "n1", "n2") && !hears(&p, "n2", "e2") && !hears(&p, "n1", "n3"));
+        assert!(hears(&p, "n3", "e2") && hears(&p, "e3", "e2") && !hears(&p, "e1", "e3"));
+        // Bridge: the second member hears both halves.
+        let (Shape::Drops(b), bridge) = resolve(&"bridge".parse().unwrap(), &h).unwrap() else { panic!() };
+        assert_eq!(bridge, "e2");
+        assert!(hears(&b, "e2", "n2") && hears(&b, "e2", "e3") && !hears(&b, "e1", "e3") && !hears(&b, "n2", "n3"));
+        // The leader cut from every member only.
+        let Shape::Drops(l) = resolve(&"leader-from-dcs".parse().unwrap(), &h).unwrap().0 else { panic!() };
+        assert_eq!(l.len(), 6);
+        assert!(!hears(&l, "n2", "e3") && hears(&l, "n2", "n1") && hears(&l, "clients", "n2"));
     }
 
     #[test]

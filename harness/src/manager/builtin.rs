@@ -12,7 +12,7 @@ use crate::events::EventLog;
 use crate::fault::net_shape::{self, Hosts, Reach};
 use crate::fault::{FaultKind, Injected, NetFault};
 use crate::link::LinkState;
-use crate::manager::{orchestrator, Manager, OrchestratorConfig, Pending};
+use crate::manager::{lay, orchestrator, Manager, OrchestratorConfig, Pending};
 use crate::netns::{Direction, Network, Shape};
 use crate::pg::Endpoint;
 use crate::topology::{AnyTopology, SharedTopology, Topology};
@@ -111,13 +111,6 @@ pub(super) fn network_of(topo: &AnyTopology) -> Option<Arc<Network>> {
 
 fn is_partition(kind: FaultKind) -> bool {
     matches!(kind, FaultKind::PartitionPrimary | FaultKind::PartitionStandby)
-}
-
-/// Lays a shape on the network, off the runtime's threads (it runs `nft` in every namespace).
-async fn lay(net: Arc<Network>, shape: Shape) -> Result<()> {
-    tokio::task::spawn_blocking(move || net.apply(&shape))
-        .await
-        .map_err(|e| Error::node("netns", format!("laying a shape: {e}")))?
 }
 
 /// With `--net namespaces` the partitions are nftables rules that drop packets silently in

@@ -103,6 +103,14 @@ pub(crate) async fn of_target(
     Some(manager)
 }
 
+/// Lays a shape on a topology's network, off the runtime's threads (it runs `nft` in every
+/// namespace).
+pub(super) async fn lay(net: Arc<crate::netns::Network>, shape: crate::netns::Shape) -> Result<()> {
+    tokio::task::spawn_blocking(move || net.apply(&shape))
+        .await
+        .map_err(|e| crate::error::Error::node("netns", format!("laying a shape: {e}")))?
+}
+
 /// Polls the write endpoint until a read-write session answers.
 pub(crate) async fn wait_endpoint(endpoint: &Endpoint, timeout: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;

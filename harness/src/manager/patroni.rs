@@ -8,8 +8,10 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::events::EventLog;
-use crate::fault::{FaultKind, Injected};
-use crate::manager::{patroni_watch, Manager, Pending};
+use crate::fault::net_shape::{self, Hosts, Reach};
+use crate::fault::{FaultKind, Injected, NetFault};
+use crate::manager::{lay, patroni_watch, Manager, Pending};
+use crate::netns::Shape;
 use crate::topology::{AnyTopology, Patroni, SharedTopology, Topology};
 
 /// A Patroni cluster habench started.
@@ -41,8 +43,37 @@ impl Manager for PatroniEngine {
         Box::pin(async move { inject(kind, patroni_of(&mut *self.topo.lock().await)?).await })
     }
 
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<(Injected, Reach)>> {
+        Box::pin(async move {
+            let (net, hosts) = {
+                let mut guard = self.topo.lock().await;
+                let p = patroni_of(&mut guard)?;
+                let net = p.network().cloned().ok_or_else(|| {
+                    Error::config("--fault", format!("`{fault}` needs --net namespaces (every node a host of its own)"))
+                })?;
+                let view = p.cluster().await.ok_or_else(|| Error::node("patroni", "no Patroni REST API answers"))?;
+                p.follow(&view);
+                let leader = p.primary().name().to_string();
+                let others = p.nodes().iter().map(|n| n.name().to_string()).filter(|n| *n != leader);
+                (net, Hosts { nodes: std::iter::once(leader.clone()).chain(others).collect(), dcs: p.dcs_names() })
+            };
+            let (shape, target) = net_shape::resolve(fault, &hosts).map_err(|e| Error::config("--fault", e))?;
+            let detail = net_shape::describe(&shape);
+            let reach = Reach::of(&shape, &hosts);
+            lay(net, shape).await?;
+            Ok((Injected { target, detail }, reach))
+        })
+    }
+
     fn resume<'a>(&'a self, kind: FaultKind, target: &'a str) -> Pending<'a, Result<bool>> {
-        Box::pin(async move { Ok(resume(patroni_of(&mut *self.topo.lock().await)?, kind, target)) })
+        Box::pin(async move {
+            let net = patroni_of(&mut *self.topo.lock().await)?.network().cloned();
+            if let (Some(net), true) = (&net, kind.on_network() || kind == FaultKind::PartitionPrimary) {
+                lay(net.clone(), Shape::Whole).await?;
+                return Ok(true);
+            }
+            Ok(resume(patroni_of(&mut *self.topo.lock().await)?, kind, target))
+        })
     }
 
     fn watch(&self, log: EventLog, stop: watch::Receiver<bool>) -> Option<Pending<'static, ()>> {
@@ -131,6 +162,14 @@ async fn inject(kind: FaultKind, p: &mut Patroni) -> Result<Injected> {
         }
         FaultKind::Partition | FaultKind::PacketLoss | FaultKind::Bandwidth => {
             Err(Error::config("--fault", format!("{kind} needs --net namespaces and says what after `=`")))
+        }
+        FaultKind::PartitionPrimary if p.network().is_some() => {
+            let net = p.network().cloned().expect("a network");
+            lay(net, Shape::Isolate(leader.clone())).await?;
+            Ok(Injected {
+                target: leader,
+                detail: "isolated: nftables drops every packet to and from it (clients, replicas, REST, etcd)".into(),
+            })
         }
         FaultKind::PartitionPrimary => {
             if !p.partition_node(&leader, true)? {

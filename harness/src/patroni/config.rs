@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 pub(crate) struct NodeConfig<'a> {
     pub scope: &'a str,
     pub name: &'a str,
+    /// The address its REST API and postgres listen on and are reached at: loopback, or with
+    /// `--net namespaces` the node's own (its rules then let the network's addresses in).
+    pub host: &'a str,
     pub rest_port: u16,
     pub pg_port: u16,
     /// Where the other members and the clients reach this node's REST API and postgres (the
@@ -44,8 +47,12 @@ impl NodeConfig<'_> {
     }
 
     fn base_json(&self) -> Value {
-        let host = crate::pg::conn::HOST;
+        let host = self.host;
         let user = crate::pg::conn::SUPERUSER;
+        let mut hba = vec![format!("host all all {host}/32 trust"), format!("host replication all {host}/32 trust")];
+        if host != crate::pg::conn::HOST {
+            hba = crate::pg::node_net::HBA.lines().map(str::to_string).collect();
+        }
         json!({
             "scope": self.scope,
             "namespace": "/habench/",
@@ -74,10 +81,7 @@ impl NodeConfig<'_> {
                 // Replicas are cloned as habench clones its own standbys: fast checkpoint.
                 "basebackup": [{ "checkpoint": "fast" }, "no-sync"],
                 "parameters": self.parameters,
-                "pg_hba": [
-                    format!("host all all {host}/32 trust"),
-                    format!("host replication all {host}/32 trust"),
-                ],
+                "pg_hba": hba,
                 "authentication": {
                     "superuser": { "username": user },
                     "replication": { "username": user },

@@ -27,12 +27,20 @@ pub(crate) struct Host {
     launch: Launch,
     user: OsUser,
     child: Option<Child>,
+    /// `--net namespaces`: the network and the host whose namespace the program runs in.
+    net: Option<(std::sync::Arc<crate::netns::Network>, String)>,
 }
 
 impl Host {
     /// A host whose program is not started yet.
     pub(crate) fn new(name: &str, group: Group, launch: Launch, user: OsUser) -> Host {
-        Host { name: name.to_string(), group, launch, user, child: None }
+        Host { name: name.to_string(), group, launch, user, child: None, net: None }
+    }
+
+    /// The program runs in host `host`'s namespace of `net` (every start).
+    pub(crate) fn on_network(mut self, net: std::sync::Arc<crate::netns::Network>, host: &str) -> Host {
+        self.net = Some((net, host.to_string()));
+        self
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -69,7 +77,10 @@ impl Host {
             .stderr(Stdio::from(log_err));
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         self.group.spawn_inside(&mut cmd, &self.user);
-        self.child = Some(cmd.spawn().map_err(|e| Error::io("starting", &l.program, e))?);
+        self.child = Some(match &self.net {
+            Some((net, host)) => net.spawn(host, cmd)?,
+            None => cmd.spawn().map_err(|e| Error::io("starting", &l.program, e))?,
+        });
         Ok(())
     }
 

@@ -32,18 +32,22 @@ pub(crate) struct NodeNet {
     _clients_port: PortLease,
 }
 
+/// A door: a forwarder listening on this machine's loopback at `at`, whose connections are
+/// made from host `from` to `addr:port`.
+pub(crate) async fn door(net: &Arc<Network>, from: &str, addr: Ipv4Addr, port: u16, at: u16) -> Result<LinkProxy> {
+    let dial = Dial::From { net: net.clone(), host: from.into(), addr };
+    LinkProxy::start_via(SocketAddr::from(([127, 0, 0, 1], at)), dial, port, LinkSpec::default(), at as u64)
+        .await
+        .map_err(|e| Error::node(from, format!("opening habench's door to {addr}:{port}: {e}")))
+}
+
 impl NodeNet {
     /// Joins host `host` of `net` for a server on `port`, and opens its doors: the admin door
     /// at `port`, the clients' door at `clients_port` (a port of its own).
     pub(crate) async fn join(net: Arc<Network>, host: &str, port: u16, clients_port: PortLease) -> Result<NodeNet> {
         let addr = net.host(host)?.addr;
-        let door = |from: &str, at: u16| {
-            let dial = Dial::From { net: net.clone(), host: from.into(), addr };
-            LinkProxy::start_via(SocketAddr::from(([127, 0, 0, 1], at)), dial, port, LinkSpec::default(), at as u64)
-        };
-        let opening = |e: std::io::Error| Error::node(host, format!("opening habench's door to {addr}:{port}: {e}"));
-        let admin = door(host, port).await.map_err(opening)?;
-        let clients = door(CLIENTS, clients_port.port()).await.map_err(opening)?;
+        let admin = door(&net, host, addr, port, port).await?;
+        let clients = door(&net, CLIENTS, addr, port, clients_port.port()).await?;
         Ok(NodeNet { net, host: host.into(), addr, _admin: admin, clients, _clients_port: clients_port })
     }
 

@@ -33,6 +33,8 @@ struct NodeHost {
     host: Host,
     rest: PortLease,
     links: Option<NodeLinks>,
+    /// `--net namespaces`: habench's door to the REST API (from the clients' host).
+    _rest_door: Option<LinkProxy>,
 }
 
 /// Emulated links around one node: what reaches its postgres (clients, replicas) and its REST
@@ -69,6 +71,9 @@ pub struct Patroni {
     nodes: Vec<Node>,
     hosts: Vec<NodeHost>,
     dcs: Vec<EtcdMember>,
+    /// `--net namespaces`: the network every node and etcd member is a host of (it goes once
+    /// their processes are gone).
+    net: Option<Arc<crate::netns::Network>>,
     groups: TopologyGroup,
     spec: TopologySpec,
     info: PatroniInfo,
@@ -91,8 +96,11 @@ impl Patroni {
         let groups = TopologyGroup::create(&dir_name)?;
         let scope = dir_name.clone();
         let t0 = Instant::now();
-        let mut dcs = etcd::launch(&env, &programs.etcd, engine.dcs_members, dir.path(), &groups, &scope)?;
-        let etcd_hosts: Vec<String> = dcs.iter().map(|m| format!("127.0.0.1:{}", m.client_port())).collect();
+        let names: Vec<String> = spec.node_names().into_iter().chain(etcd::member_names(engine.dcs_members)).collect();
+        let net = build::network(&spec, &names).await?;
+        let mut dcs =
+            etcd::launch(&env, &programs.etcd, engine.dcs_members, (dir.path(), &groups), &scope, net.as_ref()).await?;
+        let etcd_hosts: Vec<String> = dcs.iter().map(EtcdMember::node_endpoint).collect();
         let dynamic = engine.dynamic_config(spec.sync_count, postgres_section(&spec));
         let tls = match engine.rest_tls {
             true => Some(crate::patroni::tls::RestTls::create(dir.path(), &env.user)?),
@@ -111,8 +119,18 @@ impl Patroni {
             env.user.own(&home, 0o700)?;
             let (data, _) = build::node_paths(dir.path(), &name)?;
             let log = home.join("patroni.log");
-            let node = Node::managed(env.clone(), &name, data.clone(), log.clone())?;
+            let mut node = Node::managed(env.clone(), &name, data.clone(), log.clone())?;
             let rest = crate::pg::ports::lease(&env.root.ports_dir())?;
+            // On a network: habench's doors (postgres: the node's own; REST: from the clients).
+            let (addr, rest_door) = match &net {
+                Some(n) => {
+                    node.join_network(n.clone()).await?;
+                    let a = n.host(&name)?.addr;
+                    let door = crate::pg::node_net::door(n, crate::netns::CLIENTS, a, rest.port(), rest.port()).await?;
+                    (a.to_string(), Some(door))
+                }
+                None => (crate::pg::conn::HOST.to_string(), None),
+            };
             let links = match engine.links {
                 true => {
                     let etcd_ports: Vec<u16> = dcs.iter().map(|m| m.client_port()).collect();
@@ -127,6 +145,7 @@ impl Patroni {
             let config = NodeConfig {
                 scope: &scope,
                 name: &name,
+                host: &addr,
                 rest_port: rest.port(),
                 pg_port: node.port(),
                 rest_connect_port: links.as_ref().map_or(rest.port(), |l| l.rest.port()),
@@ -150,13 +169,19 @@ impl Patroni {
                 cwd: home.clone(),
                 log,
             };
-            hosts.push(NodeHost { host: Host::new(&name, groups.host(&name)?, launch, env.user.clone()), rest, links });
+            let mut host = Host::new(&name, groups.host(&name)?, launch, env.user.clone());
+            if let Some(n) = &net {
+                host = host.on_network(n.clone(), &name);
+            }
+            hosts.push(NodeHost { host, rest, links, _rest_door: rest_door });
             nodes.push(node);
         }
         // Patroni's own check of the configuration while etcd starts (both take ~0.7 s).
         let timing = engine.timing();
-        let (refused, healthy) =
-            tokio::join!(refuse_what_patroni_refuses(&programs, &hosts[0].host, &timing), etcd::wait_healthy(&mut dcs));
+        let (refused, healthy) = tokio::join!(
+            refuse_what_patroni_refuses(&programs, &hosts[0].host, &timing, net.is_some()),
+            etcd::wait_healthy(&mut dcs)
+        );
         refused?;
         healthy?;
         let dcs_ready_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -173,7 +198,7 @@ impl Patroni {
             bootstrap_ms: 0.0,
             phases_ms: Phases { dcs_ready: dcs_ready_ms, ..Phases::default() },
         };
-        let mut topo = Patroni { nodes, hosts, dcs, groups, spec, info, primary: 0, tls, rest, dir };
+        let mut topo = Patroni { nodes, hosts, dcs, net, groups, spec, info, primary: 0, tls, rest, dir };
         for h in &mut topo.hosts {
             h.host.start()?;
         }
@@ -183,6 +208,16 @@ impl Patroni {
         topo.info.dynamic_config = topo.rest_get("/config").await.and_then(|r| r.json()).unwrap_or_default();
         topo.info.engine_notes = topo.engine_notes();
         Ok(topo)
+    }
+
+    /// `--net namespaces`: the network its nodes and etcd members are hosts of.
+    pub(crate) fn network(&self) -> Option<&Arc<crate::netns::Network>> {
+        self.net.as_ref()
+    }
+
+    /// The etcd members' names (their hosts on a network).
+    pub(crate) fn dcs_names(&self) -> Vec<String> {
+        self.dcs.iter().map(|m| m.name().to_string()).collect()
     }
 
     pub(crate) fn engine_spec(&self) -> PatroniSpec {
@@ -443,7 +478,15 @@ fn postgres_section(spec: &TopologySpec) -> serde_json::Value {
 /// `patroni --validate-config` on a node's file: what it refuses is refused here, in its words
 /// (its complaints about loopback addresses, which it rejects at validation but accepts at run
 /// time, and about the DCS not yet reachable, are not refusals).
-async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host, timing: &Timing) -> Result<()> {
+/// Patroni's own check of the configuration. On a network the addresses are the nodes' own,
+/// which this machine's namespace has not: the validator's "already in use" for them says
+/// nothing and is left out.
+async fn refuse_what_patroni_refuses(
+    programs: &EnginePrograms,
+    host: &Host,
+    timing: &Timing,
+    on_network: bool,
+) -> Result<()> {
     let Some(config) = host_config_path(host) else { return Ok(()) };
     let out = tokio::process::Command::new(&programs.patroni)
         .arg("--validate-config")
@@ -457,6 +500,7 @@ async fn refuse_what_patroni_refuses(programs: &EnginePrograms, host: &Host, tim
         .map(str::trim)
         .filter(|l| l.contains("didn't pass validation"))
         .filter(|l| !l.contains("must not contain") && !l.contains("is not reachable"))
+        .filter(|l| !(on_network && l.contains("is already in use")))
         .collect();
     if refusals.is_empty() {
         return Ok(());
@@ -501,6 +545,6 @@ impl Topology for Patroni {
     }
     fn client_port(&self, node: &Node) -> u16 {
         let i = self.nodes.iter().position(|n| n.name() == node.name());
-        i.and_then(|i| self.hosts[i].links.as_ref()).map_or(node.port(), |l| l.pg.port())
+        i.and_then(|i| self.hosts[i].links.as_ref()).map_or(node.clients_port(), |l| l.pg.port())
     }
 }

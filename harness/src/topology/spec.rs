@@ -237,13 +237,19 @@ impl TopologySpec {
     /// What `--net namespaces` takes so far: habench's own topologies, without emulated links.
     fn validate_namespaces(&self) -> Result<()> {
         use TopologyKind as K;
-        if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping) {
+        if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping | K::Patroni) {
             return Err(Error::config(
                 "--net",
                 format!(
-                    "namespaces are built for single, sync, async and log-shipping so far, not {}: use --net loopback",
+                    "namespaces are built for single, sync, async, log-shipping and patroni so far, not {}: use --net loopback",
                     self.kind
                 ),
+            ));
+        }
+        if self.engine.as_ref().is_some_and(|e| e.rest_tls) {
+            return Err(Error::config(
+                "--net",
+                "--rest-tls certificates name loopback only so far: drop --rest-tls or use --net loopback",
             ));
         }
         if !self.links.is_empty() || self.client_link.is_some() {
@@ -571,8 +577,14 @@ mod net_tests {
         assert!(spec.validate().is_ok());
         let mut patroni = TopologySpec::new(TopologyKind::Patroni);
         patroni.net = NetMode::Namespaces;
+        assert!(patroni.validate().is_ok());
+        patroni.engine.as_mut().unwrap().rest_tls = true;
         let e = patroni.validate().unwrap_err().to_string();
-        assert!(e.contains("--net") && e.contains("not patroni"), "{e}");
+        assert!(e.contains("--net") && e.contains("--rest-tls"), "{e}");
+        let mut paf = TopologySpec::new(TopologyKind::PgAutoFailover);
+        paf.net = NetMode::Namespaces;
+        let e = paf.validate().unwrap_err().to_string();
+        assert!(e.contains("--net") && e.contains("not pg_auto_failover"), "{e}");
         spec.links.insert("s1".into(), Default::default());
         let e = spec.validate().unwrap_err().to_string();
         assert!(e.contains("--net") && e.contains("--link"), "{e}");
