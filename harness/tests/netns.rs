@@ -269,17 +269,18 @@ async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_wit
     });
 }
 
-/// A shape given by name on a run: the primary's packets never reach its synchronous standby
-/// (one way), so commits wait for it until the cut is lifted; the injection says who no longer
-/// hears whom; nothing is lost.
-#[test]
-fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
-    let root = common::TempDir::new("netns", "one-way");
+/// `habench run quick` on `sync --standbys 1 --net namespaces` at 100/s with `fault`; returns
+/// the results folder (kept by `root`) and its summary, after checking that nothing was lost.
+fn run_sync_on_namespaces(
+    root: &common::TempDir,
+    duration: &str,
+    fault: &str,
+) -> (std::path::PathBuf, serde_json::Value) {
     let out = root.join("results");
     let status = common::habench()
         .args(["run", "quick", "--topology", "sync", "--standbys", "1", "--net", "namespaces"])
-        .args(["--rate", "100", "--warmup", "1s", "--duration", "12s", "--quiet"])
-        .args(["--fault", "partition@2s:4s=one-way:primary>standby", "--out", out.to_str().unwrap()])
+        .args(["--rate", "100", "--warmup", "1s", "--duration", duration, "--quiet"])
+        .args(["--fault", fault, "--out", out.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -289,6 +290,16 @@ fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let check = &s["check"];
     assert_eq!((check["valid"].as_bool(), check["lost"].as_u64()), (Some(true), Some(0)), "{check}");
+    (out, s)
+}
+
+/// A shape given by name on a run: the primary's packets never reach its synchronous standby
+/// (one way), so commits wait for it until the cut is lifted; the injection says who no longer
+/// hears whom; nothing is lost.
+#[test]
+fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
+    let root = common::TempDir::new("netns", "one-way");
+    let (out, s) = run_sync_on_namespaces(&root, "12s", "partition@2s:4s=one-way:primary>standby");
     let t = &s["failover"]["trials"][0];
     assert_eq!(t["fault"]["net"], "one-way:primary>standby", "{t}");
     let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
@@ -310,20 +321,7 @@ fn a_one_way_cut_to_the_sync_standby_holds_commits_until_it_is_lifted() {
 #[test]
 fn a_primary_isolated_in_the_kernel_is_replaced_and_its_clients_wait_for_the_heal() {
     let root = common::TempDir::new("netns", "partition");
-    let out = root.join("results");
-    let status = common::habench()
-        .args(["run", "quick", "--topology", "sync", "--standbys", "1", "--net", "namespaces"])
-        .args(["--rate", "100", "--warmup", "1s", "--duration", "32s", "--quiet"])
-        .args(["--fault", "partition-primary@3s:24s", "--out", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let check = &s["check"];
-    assert_eq!((check["valid"].as_bool(), check["lost"].as_u64()), (Some(true), Some(0)), "{check}");
+    let (_, s) = run_sync_on_namespaces(&root, "32s", "partition-primary@3s:24s");
     let t = &s["failover"]["trials"][0];
     let injected = t["events"].as_array().unwrap().iter().find(|e| e["event"] == "injected").unwrap();
     assert!(injected["detail"].as_str().unwrap().contains("nftables"), "{injected}");

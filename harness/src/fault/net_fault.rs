@@ -27,9 +27,10 @@ pub enum HostRef {
 pub enum PartitionShape {
     /// One host cut from every other host, the clients included.
     Isolate(HostRef),
-    /// The nodes split into two halves (the primary's the larger); the clients reach both.
+    /// The hosts split into two halves (the primary's the larger); the clients reach both.
+    /// With a coordination service its members alternate with the nodes (`net_shape`).
     Halves,
-    /// Two halves and the node between them (the middle one in the nodes' order, the primary
+    /// Two halves and the host between them (the middle one in that order, the primary
     /// first): it reaches everyone, the halves not each other.
     Bridge,
     /// Packets from `from` never reach `to`; `to`'s still reach `from`.
