@@ -4,9 +4,11 @@
 //! the other's acknowledgements less than [`GAP_US`] apart. Servers are told apart by the port
 //! the publisher reached (each node has its own, on loopback and through the namespaces' doors).
 //! A failover's ordinary hand-over never counts (the old primary's last acknowledgement comes
-//! before the new one's first), nor does a primary that comes back later (its writes then fall
-//! between the other's, but more than the gap apart only if the load is under one publish per
-//! second per server: the limit of the method, said in the report).
+//! before the new one's first), nor does a primary that comes back after a later switchover
+//! (the other's acknowledgements around it are then more than the gap apart). Its limits: a
+//! server acknowledging less than once a second is not seen as taking writes, and an old
+//! primary whose clients all stayed with it while the new one took none is not counted here
+//! (the split-brain section, from the engine's events, says that case).
 
 use std::collections::{BTreeMap, HashSet};
 

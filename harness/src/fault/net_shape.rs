@@ -25,7 +25,12 @@ impl Hosts {
                 .cloned()
                 .ok_or_else(|| "`standby` needs a standby: use sync, async or log-shipping".into()),
             HostRef::Clients => Ok(CLIENTS.into()),
-            HostRef::Dcs => Err(self.no_dcs("dcs")),
+            HostRef::Dcs if self.dcs.is_empty() => Err(self.no_dcs("dcs")),
+            HostRef::Dcs => Err(format!(
+                "`dcs` has {} members here: name one ({}), or use leader-from-dcs",
+                self.dcs.len(),
+                self.dcs.join(", ")
+            )),
             HostRef::Name(n) if self.nodes.contains(n) || self.dcs.contains(n) => Ok(n.clone()),
             HostRef::Name(n) => Err(format!(
                 "`{n}` is no host of this topology (its hosts: {}, clients)",
@@ -278,6 +283,9 @@ mod tests {
         // The leader cut from every member only.
         let Shape::Drops(l) = resolve(&"leader-from-dcs".parse().unwrap(), &h).unwrap().0 else { panic!() };
         assert_eq!(l.len(), 6);
+        let e = resolve(&"isolate:dcs".parse().unwrap(), &h).unwrap_err();
+        assert!(e.contains("name one (e1, e2, e3)"), "{e}");
+        assert_eq!(resolve(&"isolate:e2".parse().unwrap(), &h).unwrap().1, "e2");
         assert!(!hears(&l, "n2", "e3") && hears(&l, "n2", "n1") && hears(&l, "clients", "n2"));
     }
 
