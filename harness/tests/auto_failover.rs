@@ -34,7 +34,7 @@ async fn a_three_node_formation_forms_replicates_and_leaves_nothing_when_dropped
     settings.set("node_considered_unhealthy_timeout", &serde_json::json!(7000)).unwrap();
     settings.set("number_sync_standbys", &serde_json::json!(1)).unwrap();
     settings.set("candidate_priority.n3", &serde_json::json!(0)).unwrap();
-    let f = Formation::up(common::env(), &names, &settings).await.expect("a formation");
+    let f = Formation::up(common::env(), &names, &settings, None).await.expect("a formation");
     let set = f.settings().iter().find(|(k, _)| k == "pgautofailover.node_considered_unhealthy_timeout");
     assert_eq!(set.map(|(_, v)| v.as_str()), Some("7000"), "read back: {:?}", f.settings());
     // The formation's and the nodes' settings, as the monitor holds them.
@@ -235,10 +235,33 @@ fn a_primary_cut_from_monitor_and_standby_stops_itself_and_acknowledges_nothing_
     assert!(rows.iter().filter(on_old).any(|r| r[outcome] == "ok"), "it took publishes before the cut");
 }
 
-#[test]
-fn a_formation_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
-    let (mut guard, json) = common::start_up(&["pg_auto_failover", "--nodes", "2"]);
+/// On a network of hosts (`--net namespaces`) the monitor and the nodes know each other by
+/// their addresses; a killed habench leaves no process, cgroup or namespace, and `clean` sweeps
+/// the directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_formation_on_namespaces_meets_by_address_and_dies_with_a_killed_habench() {
+    let (mut guard, json) = common::start_up(&["pg_auto_failover", "--nodes", "2", "--net", "namespaces"]);
     assert_eq!(json["engine"]["engine"], "pg_auto_failover", "{json}");
+    // The monitor (through habench's door) lists each node under its host's address.
+    let monitor: tokio_postgres::Config = json["engine"]["monitor_uri"].as_str().unwrap().parse().unwrap();
+    let m = habench::pg::conn::connect_config(&monitor, Duration::from_secs(10)).await.expect("the monitor");
+    let sql = "SELECT string_agg(nodename || '@' || nodehost, ',' ORDER BY nodename) FROM pgautofailover.node";
+    let registered: String = m.query_one(sql, &[]).await.unwrap().get(0);
+    let client: String = m.query_one("SELECT host(inet_client_addr())", &[]).await.unwrap().get(0);
+    assert_eq!(client, "127.0.0.1", "habench's door reaches the monitor from its own host");
+    drop(m);
+    let first = registered.split(',').next().unwrap();
+    let net = first.split_once('@').unwrap().1.rsplit_once('.').unwrap().0.to_string();
+    assert!(net.starts_with("10.213."), "{registered}");
+    assert_eq!(registered, format!("n1@{net}.1,n2@{net}.2"));
+    // The clients reach the primary from their own address; the standby streams from its own.
+    let dsn: tokio_postgres::Config = json["write_dsn"].as_str().unwrap().parse().unwrap();
+    let c = habench::pg::conn::connect_config(&dsn, Duration::from_secs(10)).await.expect("the primary");
+    let sql = "SELECT host(inet_client_addr()), (SELECT string_agg(host(client_addr), ',') FROM pg_stat_replication)";
+    let row = c.query_one(sql, &[]).await.unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), (format!("{net}.254"), format!("{net}.2")));
+    drop(c);
+
     let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
     let group = habench::pg::cgroup::mount_point().unwrap().join("habench").join(dir.file_name().unwrap());
     let pids = habench::pg::cgroup::Group::pids_under(&group);
@@ -250,6 +273,13 @@ fn a_formation_dies_with_a_killed_habench_and_clean_sweeps_its_directory() {
         (alive() == 0).then_some(())
     });
     common::poll_blocking("the cgroup removed", Duration::from_secs(10), || (!group.exists()).then_some(()));
+    let k = net.rsplit('.').next().unwrap().to_string();
+    common::poll_blocking("the network gone", Duration::from_secs(20), || {
+        let listing = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let mut names = text.lines().filter_map(|l| l.split_whitespace().next());
+        (!names.any(|n| n == format!("hb{k}") || n.starts_with(&format!("hb{k}-")))).then_some(())
+    });
     let out = common::habench().args(["topology", "clean"]).output().unwrap();
     assert!(out.status.success());
     assert!(!dir.exists(), "{}", String::from_utf8_lossy(&out.stdout));

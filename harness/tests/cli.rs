@@ -68,8 +68,8 @@ fn bad_flags_get_errors_that_name_the_flag() {
     expect_usage_error(&["cluster"], "shared-disk");
     expect_usage_error(&["single", "--pg-bin", "/nonexistent"], "no `postgres`");
     expect_usage_error(&["sync", "--net", "everywhere"], "namespaces");
-    expect_usage_error(&["pg_auto_failover", "--net", "namespaces"], "--net");
-    expect_usage_error(&["sync", "--net", "namespaces", "--link", "s1=delay:5ms"], "loopback only");
+    expect_usage_error(&["shared-disk", "--net", "namespaces"], "--net");
+    expect_usage_error(&["single", "--net", "namespaces", "--client-link", "delay:5ms"], "sync and async");
 }
 
 /// Network faults are refused before anything starts where they cannot be laid, saying why.

@@ -234,7 +234,9 @@ async fn a_server_in_a_hosts_namespace_is_reached_from_the_clients_address_and_d
 /// theirs), and a `kill -9` of habench leaves no namespace and no server behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_with_a_killed_habench() {
-    let (mut guard, up) = common::start_up(&["sync", "--standbys", "2", "--net", "namespaces"]);
+    // Each standby's line through an emulated link that lives in the standby's host.
+    let links = ["--link", "s1=delay:20ms", "--link", "s2=delay:20ms"];
+    let (mut guard, up) = common::start_up(&[&["sync", "--standbys", "2", "--net", "namespaces"][..], &links].concat());
     // The clients' connection string: through the clients' doors.
     let dsn: tokio_postgres::Config = up["write_dsn"].as_str().unwrap().parse().unwrap();
     let client = habench::pg::conn::connect_config(&dsn, Duration::from_secs(10)).await.expect("the primary");
@@ -252,6 +254,11 @@ async fn a_sync_topology_on_namespaces_replicates_between_addresses_and_dies_wit
     assert!(server.starts_with("10.213.") && server.ends_with(".1"), "{server}");
     assert_eq!(me, format!("{net}.254"), "habench's clients come from their own address");
     assert_eq!(standbys, format!("s1@{net}.2,s2@{net}.3"), "each standby from its own address");
+    // A commit waits for a standby's answer: the link's delay both ways, at the least.
+    client.batch_execute("CREATE TABLE linked (i int)").await.unwrap();
+    let t0 = std::time::Instant::now();
+    client.batch_execute("INSERT INTO linked VALUES (1)").await.unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(40), "a commit took {:?} over 20 ms links", t0.elapsed());
     drop(client);
 
     // kill -9: the janitors delete the namespaces, the servers die with their parent threads.

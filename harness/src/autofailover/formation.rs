@@ -4,6 +4,12 @@
 //! the servers' user, with its configuration and state files inside the formation's directory.
 //! Dropping the formation kills every host at once (a keeper's postgres outlives a killed
 //! keeper: the cgroup does not).
+//!
+//! With `--net namespaces` the monitor and every data node are hosts of the formation's network:
+//! each registers under its own address, the keepers reach the monitor at its address, and
+//! `--pg-hba-lan` lets the network in. habench reaches the monitor through a door from the
+//! monitor's own host (its loopback, as a local agent would), the nodes through theirs
+//! (`pg/node_net.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +19,7 @@ use crate::autofailover::links::NodeLinks;
 use crate::autofailover::monitor::Readback;
 use crate::autofailover::{Autoctl, FormationSettings, FormationView, Monitor};
 use crate::error::{Error, Result};
+use crate::netns::Network;
 use crate::pg::cgroup::TopologyGroup;
 use crate::pg::host::{Host, Launch};
 use crate::pg::ports::PortLease;
@@ -33,6 +40,11 @@ pub struct Formation {
     nodes: Vec<Node>,
     monitor: Host,
     monitor_port: PortLease,
+    /// `--net namespaces`: habench's door to the monitor, the network, and the node its rules
+    /// cut from the others now (`partition-primary`).
+    _monitor_door: Option<crate::link::LinkProxy>,
+    net: Option<Arc<Network>>,
+    cut_on_net: Option<String>,
     groups: TopologyGroup,
     version: Option<String>,
     /// Every `pgautofailover.*` setting of the monitor, read back after habench set its own.
@@ -48,9 +60,15 @@ impl Formation {
     /// primary and every other node a secondary of it. What was started is killed again if a
     /// step fails (the formation is dropped).
     /// `settings`: the monitor's (`pgautofailover.KEY`), set before the first node joins; each
-    /// node's, given as it is created; `number_sync_standbys`, set once formed.
+    /// node's, given as it is created; `number_sync_standbys`, set once formed. `net`: the
+    /// network whose hosts are the monitor (`monitor`) and the nodes (by name).
     /// Over 80 lines: the bring-up's steps in order, each failing with what it waited for.
-    pub async fn up(env: Arc<PgEnv>, names: &[String], settings: &FormationSettings) -> Result<Formation> {
+    pub async fn up(
+        env: Arc<PgEnv>,
+        names: &[String],
+        settings: &FormationSettings,
+        net: Option<Arc<Network>>,
+    ) -> Result<Formation> {
         if names.len() < 2 {
             return Err(Error::config(
                 "--nodes",
@@ -64,14 +82,30 @@ impl Formation {
         let t0 = Instant::now();
         let monitor_port = crate::pg::ports::lease(&env.root.ports_dir())?;
         let home = dir.path().join("monitor");
-        let args = monitor_args(&home.join("data"), monitor_port.port());
-        let monitor = host(&env, (&autoctl, &groups), "monitor", &home, args)?;
+        let addr_of = |name: &str| net.as_ref().map(|n| n.host(name).map(|h| h.addr)).transpose();
+        let monitor_addr = addr_of(MONITOR)?;
+        let hostname = |a: Option<std::net::Ipv4Addr>| a.map_or(crate::pg::conn::HOST.to_string(), |a| a.to_string());
+        let args = monitor_args(&home.join("data"), monitor_port.port(), &hostname(monitor_addr));
+        let mut monitor = host(&env, (&autoctl, &groups), MONITOR, &home, args)?;
+        // The door dials the monitor's loopback inside its host, so its usual rules let it in.
+        let monitor_door = match &net {
+            Some(n) => {
+                monitor = monitor.on_network(n.clone(), MONITOR);
+                let p = monitor_port.port();
+                Some(crate::pg::node_net::door(n, MONITOR, std::net::Ipv4Addr::LOCALHOST, p, p).await?)
+            }
+            None => None,
+        };
+        let keepers_monitor_uri = monitor_uri(&hostname(monitor_addr), monitor_port.port());
         let mut f = Formation {
             keepers: Vec::new(),
             links: Vec::new(),
             nodes: Vec::new(),
             monitor,
             monitor_port,
+            _monitor_door: monitor_door,
+            net: net.clone(),
+            cut_on_net: None,
             groups,
             version: autoctl.version().await,
             settings: Vec::new(),
@@ -85,20 +119,26 @@ impl Formation {
         for (i, name) in names.iter().enumerate() {
             let home = f.dir.path().join("nodes").join(name);
             let data = home.join("data");
-            let node = Node::managed(env.clone(), name, data.clone(), home.join("pg_autoctl.log"))?;
+            let mut node = Node::managed(env.clone(), name, data.clone(), home.join("pg_autoctl.log"))?;
             let mut args = if settings.links {
                 let k = u8::try_from(i + 1).unwrap_or(u8::MAX);
                 let l = NodeLinks::start(k, node.port(), f.monitor_port.port()).await?;
-                let uri = monitor_uri(l.monitor_port());
-                let mut a = node_args(&data, node.port(), name, &uri, &l.host().to_string());
+                let uri = monitor_uri(crate::pg::conn::HOST, l.monitor_port());
+                let mut a = node_args(&data, node.port(), name, &uri, (&l.host().to_string(), false));
                 a.extend(["--listen".into(), "127.0.0.1".into()]);
                 f.links.push(l);
                 a
             } else {
-                node_args(&data, node.port(), name, &f.monitor_uri(), "127.0.0.1")
+                if let Some(n) = &net {
+                    node.join_network(n.clone()).await?;
+                }
+                node_args(&data, node.port(), name, &keepers_monitor_uri, (&hostname(addr_of(name)?), true))
             };
             args.extend(settings.node_args(name));
             let mut keeper = host(&env, (&autoctl, &f.groups), name, &home, args)?;
+            if let Some(n) = &net {
+                keeper = keeper.on_network(n.clone(), name);
+            }
             keeper.start()?;
             f.keepers.push(keeper);
             f.nodes.push(node);
@@ -122,9 +162,20 @@ impl Formation {
         Ok(f)
     }
 
-    /// The monitor's connection string, as the keepers use it.
+    /// The monitor's connection string, as habench reaches it (on a network: its door).
     pub fn monitor_uri(&self) -> String {
-        monitor_uri(self.monitor_port.port())
+        monitor_uri(crate::pg::conn::HOST, self.monitor_port.port())
+    }
+
+    /// `--net namespaces`: the network the monitor and the nodes are hosts of.
+    pub(crate) fn network(&self) -> Option<&Arc<Network>> {
+        self.net.as_ref()
+    }
+
+    /// On a network: the node whose rules now cut it from the monitor and the other nodes
+    /// (None once healed).
+    pub(crate) fn mark_cut_on_net(&mut self, node: Option<String>) {
+        self.cut_on_net = node;
     }
 
     /// Cuts (true) or heals the node's links (see `links.rs`); false when the formation has none.
@@ -136,6 +187,9 @@ impl Formation {
     }
 
     pub fn is_partitioned(&self, name: &str) -> bool {
+        if self.cut_on_net.as_deref() == Some(name) {
+            return true;
+        }
         let i = self.nodes.iter().position(|n| n.name() == name);
         i.and_then(|i| self.links.get(i)).is_some_and(|l| l.is_cut())
     }
@@ -238,31 +292,36 @@ impl Formation {
     }
 }
 
+/// The monitor's host name on a network.
+pub(crate) const MONITOR: &str = "monitor";
+
 /// `pg_autoctl create monitor ... --run`: initialises the monitor, then runs it.
-fn monitor_args(data: &Path, port: u16) -> Vec<String> {
+fn monitor_args(data: &Path, port: u16, hostname: &str) -> Vec<String> {
     let mut a = vec!["create", "monitor", "--pgdata"].into_iter().map(String::from).collect::<Vec<_>>();
     a.push(data.display().to_string());
-    a.extend(["--pgport".into(), port.to_string()]);
-    a.extend(["--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl", "--run"].map(String::from));
+    a.extend(["--pgport".into(), port.to_string(), "--hostname".into(), hostname.into()]);
+    a.extend(["--auth", "trust", "--no-ssl", "--run"].map(String::from));
     a
 }
 
-/// The monitor's connection string for a keeper reaching it on `port`.
-fn monitor_uri(port: u16) -> String {
-    format!("postgres://autoctl_node@127.0.0.1:{port}/pg_auto_failover?sslmode=disable")
+/// The monitor's connection string at `host:port`.
+fn monitor_uri(host: &str, port: u16) -> String {
+    format!("postgres://autoctl_node@{host}:{port}/pg_auto_failover?sslmode=disable")
 }
 
 /// `pg_autoctl create postgres ... --run`: registers the node under `hostname`, initialises it
 /// (initdb on the first, a base backup of the primary on the others), then runs its keeper.
-fn node_args(data: &Path, port: u16, name: &str, monitor: &str, hostname: &str) -> Vec<String> {
+/// `lan`: the node's address is on one of its interfaces (loopback, or its host's on a network).
+fn node_args(data: &Path, port: u16, name: &str, monitor: &str, (hostname, lan): (&str, bool)) -> Vec<String> {
     let mut a = vec!["create", "postgres", "--pgdata"].into_iter().map(String::from).collect::<Vec<_>>();
     a.push(data.display().to_string());
     a.extend(["--pgport".into(), port.to_string(), "--name".into(), name.into(), "--monitor".into(), monitor.into()]);
     a.extend(["--hostname".into(), hostname.into()]);
-    // `--pg-hba-lan`: the clients (habench's, on 127.0.0.1) are let in with the same method.
-    // Behind links the node's address is on no interface, which `--pg-hba-lan` looks for: the
-    // minimal rules (the monitor, the other nodes) are kept, and the links connect from 127.0.0.1.
-    if hostname == "127.0.0.1" {
+    // `--pg-hba-lan`: the clients (habench's, on 127.0.0.1 or the network's clients' address)
+    // are let in with the same method. Behind links the node's address is on no interface,
+    // which `--pg-hba-lan` looks for: the minimal rules (the monitor, the other nodes) are
+    // kept, and the links connect from 127.0.0.1.
+    if lan {
         a.push("--pg-hba-lan".into());
     }
     a.extend(["--auth", "trust", "--no-ssl", "--run"].map(String::from));

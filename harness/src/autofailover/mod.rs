@@ -13,6 +13,7 @@ mod settings;
 mod view;
 
 pub use formation::Formation;
+pub(crate) use formation::MONITOR;
 pub(crate) use locate::version_note;
 pub use locate::Autoctl;
 pub use monitor::{Monitor, Readback};

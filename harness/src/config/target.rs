@@ -96,19 +96,15 @@ pub(crate) fn target(
         }
         engine.links = true;
     }
-    // A partitioned pg_auto_failover node needs links around every node (postgres, monitor).
+    // On namespaces the partitions are nftables rules; a slow link needs the link emulator.
+    let namespaces = spec.net == crate::topology::NetMode::Namespaces;
+    // A partitioned pg_auto_failover node needs links around every node (postgres, monitor),
+    // unless the nodes are hosts of a network.
     if spec.kind == TopologyKind::PgAutoFailover
+        && !namespaces
         && faults.iter().any(|f| f.kind == crate::fault::FaultKind::PartitionPrimary)
     {
         spec.auto_failover.links = true;
-    }
-    // On namespaces the partitions are nftables rules; a slow link needs the link emulator.
-    let namespaces = spec.net == crate::topology::NetMode::Namespaces;
-    if let Some(f) = faults.iter().find(|f| namespaces && f.kind == crate::fault::FaultKind::SlowLink) {
-        return Err(Error::config(
-            at.key(!args.faults.is_empty(), "--fault", "faults"),
-            format!("{} needs habench's emulated links, which run on loopback only so far: use --net loopback", f.kind),
-        ));
     }
     // Network faults are rules between hosts: every node a host of its own, and the shape
     // resolvable on this topology's nodes (the primary first).
@@ -126,14 +122,22 @@ pub(crate) fn target(
         }
         let dcs = match &spec.engine {
             Some(e) if spec.kind == TopologyKind::Patroni => crate::patroni::etcd::member_names(e.dcs_members),
+            _ if spec.kind == TopologyKind::PgAutoFailover => vec![crate::autofailover::MONITOR.to_string()],
             _ => Vec::new(),
         };
         let hosts = crate::fault::net_shape::Hosts { nodes: spec.node_names(), dcs };
         crate::fault::net_shape::resolve(net, &hosts)
             .map_err(|e| Error::config(field, format!("{}={net}: {e}", f.kind)))?;
     }
-    // Faults on links need links: zero-delay ones where none were given.
-    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) && !namespaces {
+    // Faults on links need links: zero-delay ones where none were given (on namespaces only a
+    // slow link: the partitions there are the kernel's).
+    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) && namespaces {
+        if faults.iter().any(|f| f.kind == crate::fault::FaultKind::SlowLink) {
+            for name in spec.node_names().into_iter().skip(1) {
+                spec.links.entry(name).or_default();
+            }
+        }
+    } else if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
         if faults.iter().any(|f| f.kind.needs_links()) {
             for name in spec.node_names().into_iter().skip(1) {
                 spec.links.entry(name).or_default();

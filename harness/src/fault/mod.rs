@@ -218,10 +218,13 @@ impl FaultKind {
                 | FaultKind::DcsOutage
                 | FaultKind::PartitionPrimary
                 | FaultKind::KillHostInstance => Ok(()),
+                // Shapes, loss and bandwidth: laid on the formation's network (--net namespaces).
+                _ if self.on_network() => Ok(()),
                 _ => Err(format!(
                     "{self} is not built for pg_auto_failover yet; use crash-primary, kill-primary, pause-primary, \
                      switchover, failover, kill-sync-standby, restart-engine (the primary's pg_autoctl), \
-                     dcs-outage (the monitor frozen) or partition-primary (cut from the monitor and the other nodes)"
+                     dcs-outage (the monitor frozen), partition-primary (cut from the monitor and the other nodes) \
+                     or, with --net namespaces, partition=SHAPE, packet-loss and bandwidth"
                 )),
             },
             _ if engine_only => Err(format!(

@@ -26,6 +26,7 @@ impl Hosts {
                 .ok_or_else(|| "`standby` needs a standby: use sync, async or log-shipping".into()),
             HostRef::Clients => Ok(CLIENTS.into()),
             HostRef::Dcs if self.dcs.is_empty() => Err(self.no_dcs("dcs")),
+            HostRef::Dcs if self.dcs.len() == 1 => Ok(self.dcs[0].clone()),
             HostRef::Dcs => Err(format!(
                 "`dcs` has {} members here: name one ({}), or use leader-from-dcs",
                 self.dcs.len(),
@@ -54,7 +55,7 @@ impl Hosts {
     fn no_dcs(&self, what: &str) -> String {
         format!(
             "`{what}` needs a coordination service, which habench's own orchestrator has not (it probes from the \
-             clients' host): use --topology patroni (pg_auto_failover does not run on namespaces yet)"
+             clients' host): use --topology patroni or pg_auto_failover"
         )
     }
 }

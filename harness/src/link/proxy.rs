@@ -3,7 +3,7 @@
 //! TCP retransmits after it heals) or reset (close every connection) the link.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,11 +40,12 @@ pub enum Dial {
 }
 
 impl Dial {
-    async fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
+    /// Connects to `port`, at `addr` when given (a link that follows its upstream's address).
+    async fn connect(&self, port: u16, addr: Option<std::net::Ipv4Addr>) -> std::io::Result<TcpStream> {
         match self {
             Dial::Loopback => TcpStream::connect(("127.0.0.1", port)).await,
-            Dial::From { net, host, addr } => {
-                net.connect(host, std::net::SocketAddr::from((*addr, port)), DIAL_TIMEOUT).await
+            Dial::From { net, host, addr: own } => {
+                net.connect(host, std::net::SocketAddr::from((addr.unwrap_or(*own), port)), DIAL_TIMEOUT).await
             }
         }
     }
@@ -54,6 +55,8 @@ impl Dial {
 pub struct LinkProxy {
     port: u16,
     upstream: Arc<AtomicU16>,
+    /// The upstream's address when it moved from the dial's (0: the dial's own).
+    upstream_addr: Arc<AtomicU32>,
     spec: watch::Sender<LinkSpec>,
     state: watch::Sender<LinkState>,
     conns: Arc<Mutex<JoinSet<()>>>,
@@ -88,14 +91,44 @@ impl LinkProxy {
         seed: u64,
     ) -> std::io::Result<LinkProxy> {
         let listener = TcpListener::bind(listen).await?;
+        Self::serve(listener, dial, upstream_port, spec, seed)
+    }
+
+    /// A link inside a host of a network: it listens on the host's loopback (for the host's own
+    /// programs) and dials from the host to `addr:upstream_port` (`set_upstream_addr` moves it),
+    /// so the network's rules act on what it forwards.
+    pub(crate) async fn start_in(
+        net: Arc<crate::netns::Network>,
+        host: &str,
+        (addr, upstream_port): (std::net::Ipv4Addr, u16),
+        spec: LinkSpec,
+        seed: u64,
+    ) -> std::io::Result<LinkProxy> {
+        let listener = net.listen(host, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Self::serve(listener, Dial::From { net, host: host.into(), addr }, upstream_port, spec, seed)
+    }
+
+    fn serve(
+        listener: TcpListener,
+        dial: Dial,
+        upstream_port: u16,
+        spec: LinkSpec,
+        seed: u64,
+    ) -> std::io::Result<LinkProxy> {
         let port = listener.local_addr()?.port();
         let upstream = Arc::new(AtomicU16::new(upstream_port));
+        let upstream_addr = Arc::new(AtomicU32::new(0));
         let (spec_tx, spec_rx) = watch::channel(spec);
         let (state_tx, state_rx) = watch::channel(LinkState::Up);
         let conns = Arc::new(Mutex::new(JoinSet::new()));
-        let ends = Ends { upstream: upstream.clone(), dial: Arc::new(dial) };
+        let ends = Ends { upstream: upstream.clone(), addr: upstream_addr.clone(), dial: Arc::new(dial) };
         let accept = tokio::spawn(accept_loop(listener, ends, spec_rx, state_rx, conns.clone(), seed));
-        Ok(LinkProxy { port, upstream, spec: spec_tx, state: state_tx, conns, accept })
+        Ok(LinkProxy { port, upstream, upstream_addr, spec: spec_tx, state: state_tx, conns, accept })
+    }
+
+    /// A link inside a host: the address its next connections go to (the new primary's).
+    pub(crate) fn set_upstream_addr(&self, addr: std::net::Ipv4Addr) {
+        self.upstream_addr.store(u32::from(addr), Ordering::SeqCst);
     }
 
     /// Where clients connect.
@@ -147,6 +180,7 @@ impl Drop for LinkProxy {
 /// Where a link's new connections go: the upstream port, and how it is reached.
 struct Ends {
     upstream: Arc<AtomicU16>,
+    addr: Arc<AtomicU32>,
     dial: Arc<Dial>,
 }
 
@@ -162,7 +196,8 @@ async fn accept_loop(
     while let Ok((client, _)) = listener.accept().await {
         n += 1;
         let _ = client.set_nodelay(true);
-        let to = (ends.dial.clone(), ends.upstream.load(Ordering::SeqCst));
+        let addr = Some(ends.addr.load(Ordering::SeqCst)).filter(|a| *a != 0).map(std::net::Ipv4Addr::from);
+        let to = (ends.dial.clone(), (addr, ends.upstream.load(Ordering::SeqCst)));
         let task = connection(client, to, spec.clone(), state.clone(), seed ^ n);
         let mut set = conns.lock().expect("link connections lock");
         while set.try_join_next().is_some() {}
@@ -172,7 +207,7 @@ async fn accept_loop(
 
 async fn connection(
     client: TcpStream,
-    (dial, upstream_port): (Arc<Dial>, u16),
+    (dial, (addr, upstream_port)): (Arc<Dial>, (Option<std::net::Ipv4Addr>, u16)),
     spec: watch::Receiver<LinkSpec>,
     mut state: watch::Receiver<LinkState>,
     seed: u64,
@@ -181,7 +216,7 @@ async fn connection(
     if *state.borrow_and_update() != LinkState::Up {
         return;
     }
-    let Ok(server) = dial.connect(upstream_port).await else { return };
+    let Ok(server) = dial.connect(upstream_port, addr).await else { return };
     let _ = server.set_nodelay(true);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();

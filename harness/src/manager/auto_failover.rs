@@ -8,9 +8,11 @@ use tokio::sync::watch;
 use crate::autofailover::FormationView;
 use crate::error::{Error, Result};
 use crate::events::EventLog;
-use crate::fault::{FaultKind, Injected};
-use crate::manager::{auto_failover_watch, Manager, Pending};
-use crate::topology::{AnyTopology, AutoFailover, SharedTopology};
+use crate::fault::net_shape::{self, Hosts, Reach};
+use crate::fault::{FaultKind, Injected, NetFault};
+use crate::manager::{auto_failover_watch, lay, Manager, Pending};
+use crate::netns::{Network, Shape};
+use crate::topology::{AnyTopology, AutoFailover, SharedTopology, Topology};
 
 /// A pg_auto_failover formation habench started.
 #[derive(Debug)]
@@ -54,7 +56,40 @@ impl Manager for AutoFailoverEngine {
             let mut guard = self.topo.lock().await;
             let t = formation_of(&mut guard)?;
             t.follow(&view);
+            // On a network the cut is the nodes' and the monitor's rules (clients still reach it).
+            if let (FaultKind::PartitionPrimary, Some(net)) = (kind, t.formation().network().cloned()) {
+                let hosts = hosts_of(t);
+                let peers = hosts.nodes.iter().skip(1).chain(&hosts.dcs);
+                let pairs = peers.flat_map(|p| [(primary.clone(), p.clone()), (p.clone(), primary.clone())]).collect();
+                let shape = Shape::Drops(pairs);
+                let detail = format!("{}; habench's clients still reach it", net_shape::describe(&shape));
+                lay(net, shape).await?;
+                t.formation_mut().mark_cut_on_net(Some(primary.clone()));
+                return Ok(Injected { target: primary, detail });
+            }
             inject(kind, t, &view, primary).await
+        })
+    }
+
+    fn inject_net<'a>(&'a self, fault: &'a NetFault) -> Pending<'a, Result<(Injected, Reach)>> {
+        Box::pin(async move {
+            let monitor = formation_of(&mut *self.topo.lock().await)?.formation().monitor();
+            // The primary the monitor names now comes first (the shapes' `primary`).
+            let view = monitor.current().await?;
+            let mut guard = self.topo.lock().await;
+            let t = formation_of(&mut guard)?;
+            t.follow(&view);
+            let (net, hosts) = (network_of(t, fault)?, hosts_of(t));
+            let (shape, target) = net_shape::resolve(fault, &hosts).map_err(|e| Error::config("--fault", e))?;
+            let detail = net_shape::describe(&shape);
+            let reach = Reach::of(&shape, &hosts);
+            lay(net, shape).await?;
+            // A partition aimed at the primary: habench watches whether it goes on answering
+            // as a primary, and when it stops itself (the split-brain section).
+            if matches!(fault, NetFault::Partition(_)) && target == hosts.nodes[0] {
+                t.formation_mut().mark_cut_on_net(Some(target.clone()));
+            }
+            Ok((Injected { target, detail }, reach))
         })
     }
 
@@ -62,6 +97,12 @@ impl Manager for AutoFailoverEngine {
         Box::pin(async move {
             let mut guard = self.topo.lock().await;
             let f = formation_of(&mut guard)?.formation_mut();
+            let on_net = kind.on_network() || (kind == FaultKind::PartitionPrimary && f.is_partitioned(target));
+            if let (Some(net), true) = (f.network().cloned(), on_net) {
+                lay(net, Shape::Whole).await?;
+                f.mark_cut_on_net(None);
+                return Ok(true);
+            }
             Ok(match kind {
                 FaultKind::PausePrimary if f.is_frozen(target) => f.freeze_node(target, false).is_ok(),
                 FaultKind::DcsOutage if f.monitor_frozen() => f.freeze_monitor(false).is_ok(),
@@ -80,6 +121,24 @@ impl Manager for AutoFailoverEngine {
             };
             auto_failover_watch::run(monitor, auto_failover_watch::Formation::Started(topo.clone()), log, stop).await;
         }))
+    }
+}
+
+/// The formation's network, or the refusal of a network fault without one.
+fn network_of(t: &AutoFailover, fault: &NetFault) -> Result<std::sync::Arc<Network>> {
+    t.formation().network().cloned().ok_or_else(|| {
+        Error::config("--fault", format!("`{fault}` needs --net namespaces (every node a host of its own)"))
+    })
+}
+
+/// The formation's hosts for a shape: the data nodes, the primary first; the monitor as the
+/// coordination service.
+fn hosts_of(t: &AutoFailover) -> Hosts {
+    let primary = t.primary().name().to_string();
+    let others = t.nodes().iter().map(|n| n.name().to_string()).filter(|n| *n != primary);
+    Hosts {
+        nodes: std::iter::once(primary.clone()).chain(others).collect(),
+        dcs: vec![crate::autofailover::MONITOR.into()],
     }
 }
 

@@ -94,6 +94,22 @@ impl Network {
             .map_err(|e| Error::io("starting", std::path::Path::new(&program), e))
     }
 
+    /// A TCP listener in host `name`'s namespace, on `addr` there (its loopback stands for the
+    /// host's own programs). The socket is made and bound on the host's thread.
+    pub fn listen(&self, name: &str, addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+        let made = self
+            .thread(name)
+            .and_then(|t| {
+                t.run(move || -> std::io::Result<std::net::TcpListener> {
+                    let l = std::net::TcpListener::bind(addr)?;
+                    l.set_nonblocking(true)?;
+                    Ok(l)
+                })
+            })
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        tokio::net::TcpListener::from_std(made)
+    }
+
     /// Opens a TCP connection from host `from` (e.g. [`CLIENTS`]) to `addr`: the socket is made
     /// in `from`'s namespace, then connected here (within `timeout`).
     pub async fn connect(

@@ -20,7 +20,10 @@ pub struct AutoFailover {
 
 impl AutoFailover {
     pub(crate) async fn up(env: Arc<PgEnv>, spec: TopologySpec) -> Result<AutoFailover> {
-        let formation = Formation::up(env, &spec.node_names(), &spec.auto_failover).await?;
+        let names = spec.node_names();
+        let hosts: Vec<String> = names.iter().cloned().chain([crate::autofailover::MONITOR.to_string()]).collect();
+        let net = crate::topology::build::network(&spec, &hosts).await?;
+        let formation = Formation::up(env, &names, &spec.auto_failover, net).await?;
         let mut topo = AutoFailover { formation, spec, primary: 0 };
         if let Some(view) = topo.formation.view().await {
             topo.follow(&view);

@@ -113,9 +113,14 @@ impl Replicated {
         }
         let mut links = std::collections::BTreeMap::new();
         for (i, (name, link)) in spec.links.iter().enumerate() {
-            let proxy = crate::link::LinkProxy::start(primary.port(), *link, i as u64 + 1)
-                .await
-                .map_err(|e| Error::node(name, format!("starting its link emulator: {e}")))?;
+            // On a network the link lives in the standby's host and dials the primary from there.
+            let started = match (&net, primary.net_addr()) {
+                (Some(n), Some(addr)) => {
+                    crate::link::LinkProxy::start_in(n.clone(), name, (addr, primary.port()), *link, i as u64 + 1).await
+                }
+                _ => crate::link::LinkProxy::start(primary.port(), *link, i as u64 + 1).await,
+            };
+            let proxy = started.map_err(|e| Error::node(name, format!("starting its link emulator: {e}")))?;
             links.insert(name.clone(), proxy);
         }
         let mut topo = Replicated {
@@ -162,9 +167,17 @@ impl Replicated {
         tracing::debug!(elapsed = ?t0.elapsed(), "standbys streaming");
         if let Some(link) = topo.spec.client_link {
             for (i, n) in topo.nodes.iter().enumerate() {
-                let proxy = crate::link::LinkProxy::start(n.port(), link, 100 + i as u64)
-                    .await
-                    .map_err(|e| Error::node(n.name(), format!("starting its client link: {e}")))?;
+                // On a network the clients' line: from the clients' host to the node's address.
+                let started = match (&topo.net, n.net_addr()) {
+                    (Some(net), Some(addr)) => {
+                        let dial =
+                            crate::link::Dial::From { net: net.clone(), host: crate::netns::CLIENTS.into(), addr };
+                        let at = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                        crate::link::LinkProxy::start_via(at, dial, n.port(), link, 100 + i as u64).await
+                    }
+                    _ => crate::link::LinkProxy::start(n.port(), link, 100 + i as u64).await,
+                };
+                let proxy = started.map_err(|e| Error::node(n.name(), format!("starting its client link: {e}")))?;
                 topo.client_links.insert(n.name().to_string(), proxy);
             }
         }
@@ -217,20 +230,24 @@ impl Replicated {
             }
             None => {
                 let primary_port = self.nodes[self.primary].port();
-                // Through the node's link when it has one (the link follows the primary).
-                let port = match self.links.get(self.nodes[idx].name()) {
+                let primary_addr = self.nodes[self.primary].net_addr();
+                // Through the node's link when it has one (the link follows the primary): on a
+                // network the link is on the standby's own loopback; without one, the primary's
+                // address on a network.
+                let (host, port) = match self.links.get(self.nodes[idx].name()) {
                     Some(link) => {
                         // A partition cut the link to the old primary; the new one is reachable.
                         if link.upstream() != primary_port {
                             link.set_state(crate::link::LinkState::Up);
                         }
                         link.set_upstream(primary_port);
-                        link.port()
+                        if let Some(a) = primary_addr {
+                            link.set_upstream_addr(a);
+                        }
+                        (None, link.port())
                     }
-                    None => primary_port,
+                    None => (primary_addr, primary_port),
                 };
-                // On a network, the primary's own address (links are loopback-only).
-                let host = self.nodes[self.primary].net_addr();
                 let conninfo = build::primary_conninfo(host, port, self.nodes[idx].name());
                 s.set("primary_conninfo", conninfo);
             }

@@ -237,11 +237,11 @@ impl TopologySpec {
     /// What `--net namespaces` takes so far: habench's own topologies, without emulated links.
     fn validate_namespaces(&self) -> Result<()> {
         use TopologyKind as K;
-        if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping | K::Patroni) {
+        if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping | K::Patroni | K::PgAutoFailover) {
             return Err(Error::config(
                 "--net",
                 format!(
-                    "namespaces are built for single, sync, async, log-shipping and patroni so far, not {}: use --net loopback",
+                    "namespaces are built for single, sync, async, log-shipping, patroni and pg_auto_failover so far, not {}: use --net loopback",
                     self.kind
                 ),
             ));
@@ -252,11 +252,10 @@ impl TopologySpec {
                 "--rest-tls certificates name loopback only so far: drop --rest-tls or use --net loopback",
             ));
         }
-        if !self.links.is_empty() || self.client_link.is_some() {
+        if (!self.links.is_empty() || self.client_link.is_some()) && !matches!(self.kind, K::Sync | K::Async) {
             return Err(Error::config(
                 "--net",
-                "emulated links (--link, --client-link, and the faults that add them) run on loopback only so far: \
-                 drop them or use --net loopback",
+                format!("emulated links (--link, --client-link) are built for sync and async, not {}", self.kind),
             ));
         }
         Ok(())
@@ -583,10 +582,17 @@ mod net_tests {
         assert!(e.contains("--net") && e.contains("--rest-tls"), "{e}");
         let mut paf = TopologySpec::new(TopologyKind::PgAutoFailover);
         paf.net = NetMode::Namespaces;
-        let e = paf.validate().unwrap_err().to_string();
-        assert!(e.contains("--net") && e.contains("not pg_auto_failover"), "{e}");
+        assert!(paf.validate().is_ok());
+        let mut shared = TopologySpec::new(TopologyKind::SharedDisk);
+        shared.net = NetMode::Namespaces;
+        let e = shared.validate().unwrap_err().to_string();
+        assert!(e.contains("--net") && e.contains("not shared-disk"), "{e}");
         spec.links.insert("s1".into(), Default::default());
-        let e = spec.validate().unwrap_err().to_string();
+        assert!(spec.validate().is_ok(), "links live in the standbys' hosts");
+        let mut single = TopologySpec::new(TopologyKind::Single);
+        single.net = NetMode::Namespaces;
+        single.client_link = Some(Default::default());
+        let e = single.validate().unwrap_err().to_string();
         assert!(e.contains("--net") && e.contains("--link"), "{e}");
     }
 }
