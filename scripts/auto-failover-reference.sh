@@ -60,6 +60,13 @@ run window-then-crash --nodes 2 --at-most 2 --duration 25s --fault kill-sync-sta
 # after wal_sender_timeout + network_partition_timeout; the monitor promotes meanwhile.
 run partition-tuned --duration 75s --fault partition-primary@5s:65s "${tuned[@]}" "${sync1[@]}"
 run partition-defaults --duration 90s --fault partition-primary@5s:75s "${sync1[@]}"
+# The same cut in the kernel (--net namespaces: every node and the monitor a host of its own,
+# nftables drops); then the shapes: the primary isolated from every host, clients included, and
+# the primary cut from the monitor only (it still reaches its standbys and its clients).
+ns=(--net namespaces)
+run partition-ns-tuned --duration 75s --fault partition-primary@5s:65s "${ns[@]}" "${tuned[@]}" "${sync1[@]}"
+run isolate-ns-tuned --at-most 3 --duration 75s --fault partition@5s:65s=isolate:primary "${ns[@]}" "${tuned[@]}" "${sync1[@]}"
+run leader-from-dcs-ns-tuned --at-most 3 --duration 75s --fault partition@5s:65s=leader-from-dcs "${ns[@]}" "${tuned[@]}" "${sync1[@]}"
 if wanted compare; then
   "$bin" run engines-compare --quiet --out "$root/compare" > "$root/compare.out" 2> "$root/compare.err" \
     || echo "  (compare exited non-zero)" >&2

@@ -253,6 +253,9 @@ fn a_leader_cut_from_the_dcs_demotes_without_failsafe_and_a_replica_takes_over()
     assert!((17_000.0..23_000.0).contains(&promoted), "at the key's expiry: {t}");
     assert!(promoted < events(t, "resumed")[0]["at_ms"].as_f64().unwrap(), "while the cut lasted: {t}");
     assert_eq!(without["two_primaries"]["acked"], 0, "{}", without["two_primaries"]);
+    // Each server by its node and its own address on the network.
+    let names = without["two_primaries"]["names"].as_array().unwrap();
+    assert!(names.iter().all(|n| n.as_str().unwrap().contains(" at 10.213.")), "{names:?}");
 }
 
 #[test]

@@ -57,6 +57,9 @@ fn without_fencing_the_woken_primary_takes_writes_that_the_survivor_lacks() {
     // claims more than happened.
     let two = &s["two_primaries"];
     assert_eq!(two["servers"].as_array().unwrap().len(), 2, "{two:#}");
+    let mut names: Vec<&str> = two["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["primary", "s1"], "each server by its node: {two:#}");
     assert!(two["lost"].as_u64().unwrap() <= lost, "{two:#}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Split brain"), "{report}");

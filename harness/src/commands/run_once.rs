@@ -377,6 +377,9 @@ async fn analyse(
     if cfg.workload.kind == WorkloadKind::Messagebox {
         messagebox_sections(cfg, result, ledger, survivors, summary).await;
     }
+    if let Some(t) = summary.two_primaries.as_mut() {
+        t.names = server_names(manifest, &t.servers);
+    }
     summary.receive = result
         .receive
         .as_ref()
@@ -489,6 +492,22 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
         return Some(RtoModel::AutoFailover(crate::failover::band::AutoFailoverTiming::with(&set)));
     }
     model_of(cfg)
+}
+
+/// The servers habench reached, by the port in the ledger: the node's name, and on a network
+/// its own address (`n1 at 10.213.1.1:5433`). Ports no node of the manifest has stay unnamed.
+fn server_names(manifest: &Manifest<'_>, ports: &[u16]) -> Vec<String> {
+    let nodes = manifest.topology.as_ref().map(|t| t.nodes.as_slice()).unwrap_or_default();
+    ports
+        .iter()
+        .map(|p| match nodes.iter().find(|n| n.clients_port == *p || n.port == *p) {
+            Some(n) => match &n.address {
+                Some(a) => format!("{} at {a}", n.name),
+                None => n.name.clone(),
+            },
+            None => String::new(),
+        })
+        .collect()
 }
 
 /// Who decides the failovers of a topology habench starts: Patroni with its timings, else the

@@ -18,7 +18,7 @@ use crate::runner::alarm;
 use crate::runner::calibration::WireInsert;
 use crate::runner::ledger::{Event, LedgerEntry};
 use crate::runner::pacing::Schedule;
-use crate::runner::shared::{Counters, Shared};
+use crate::runner::shared::{Counters, Shared, Tally};
 use crate::runner::watchdog::{TimedOut, Watchdog};
 use crate::runner::wire_messagebox::WirePublish;
 
@@ -82,9 +82,16 @@ impl Session {
     }
 }
 
+/// How many message ids a closed-loop publisher takes at a time.
+const SEQ_BLOCK: u64 = 16;
+
 pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
     let mut watchdog = sh.op_watch.watchdog(sh.cfg.op_timeout);
+    let mut tally = Tally::new(&sh.counters);
+    // Closed loop: message ids taken SEQ_BLOCK at a time (one shared add per block, not per
+    // publish); the ids a stopped worker did not use are never published.
+    let mut ids = 0..0;
     // Open loop: woken at each intended start to the microsecond (tokio's timers tick in ms).
     let mut alarm = match &pace {
         Pace::Open(_) => alarm::for_worker(|e| sh.note_error("alarm", e)),
@@ -104,7 +111,11 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
                 if now >= sh.publish_end {
                     break;
                 }
-                (sh.next_seq.fetch_add(1, Ordering::Relaxed), now)
+                if ids.is_empty() {
+                    let first = sh.next_seq.fetch_add(SEQ_BLOCK, Ordering::Relaxed);
+                    ids = first..first + SEQ_BLOCK;
+                }
+                (ids.next().expect("a block of ids"), now)
             }
         };
         // The stop is sent once: its version is read (a load), its value only once it changed.
@@ -148,7 +159,7 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
         if !stopped && session.is_none() && sh.balancer.is_some() {
             *session = connect_group(&sh, group).await;
             if session.is_none() {
-                refused(&sh, &rec, (seq, intended), group);
+                refused(&sh, (&rec, &mut tally), (seq, intended), group);
                 continue;
             }
             start = Instant::now();
@@ -163,7 +174,7 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
             break;
         }
         let s = session.as_mut().expect("connected");
-        let closed = publish_one(&sh, s, (&rec, &mut watchdog), (seq, intended, start), group).await;
+        let closed = publish_one(&sh, s, (&rec, &mut watchdog, &mut tally), (seq, intended, start), group).await;
         if closed {
             *session = None;
         }
@@ -206,12 +217,17 @@ async fn connect_group(sh: &Shared, group: usize) -> Option<Session> {
 }
 
 /// A publish whose group took no connection: failed, nothing sent.
-fn refused(sh: &Shared, rec: &WorkerRecorder, (seq, intended): (u64, Instant), group: usize) {
+fn refused(
+    sh: &Shared,
+    (rec, tally): (&WorkerRecorder, &mut Tally<'_>),
+    (seq, intended): (u64, Instant),
+    group: usize,
+) {
     let done = Instant::now();
     let latency_us = micros_between(intended, done);
     let (mtype, _) = sh.cfg.workload.messagebox.draw_message(sh.cfg.seed, seq);
     let err = OpError { outcome: Outcome::Fail, message: "the group took no connection".into(), closed: true };
-    let outcome = sh.count_publish(Op::Publish.as_str(), &Err(err), Outcome::Ok);
+    let outcome = sh.count_publish(tally, Op::Publish.as_str(), &Err(err), Outcome::Ok);
     rec.record(Op::Publish, outcome, latency_us);
     let entry = LedgerEntry::publish(
         Event::Publish,
@@ -273,7 +289,7 @@ async fn prepare_wire(sh: &Shared, conn: WireConn) -> Result<Session, WireError>
 async fn publish_one(
     sh: &Shared,
     s: &mut Session,
-    (rec, watchdog): (&WorkerRecorder, &mut Watchdog),
+    (rec, watchdog, tally): (&WorkerRecorder, &mut Watchdog, &mut Tally<'_>),
     (seq, intended, start): (u64, Instant, Instant),
     group: usize,
 ) -> bool {
@@ -310,7 +326,7 @@ async fn publish_one(
     let done = Instant::now();
     let latency_us = micros_between(intended, done);
     let acked = s.acknowledged_since(waits_before);
-    let outcome = sh.count_publish(op.as_str(), &result, acked);
+    let outcome = sh.count_publish(tally, op.as_str(), &result, acked);
     let closed = result.as_ref().is_err_and(|e| e.closed || s.is_closed());
     rec.record(op, outcome, latency_us);
     if op == Op::Insert && cfg.faults.is_empty() {

@@ -21,7 +21,7 @@ use crate::pg::worker_conn::ConnInfo;
 use crate::receive::file::FileName;
 use crate::receive::{instance_name, Receipt, ReceiveLog, Role};
 use crate::runner::ledger::{Event, LedgerEntry};
-use crate::runner::shared::Shared;
+use crate::runner::shared::{Shared, Tally};
 
 /// How one life of an instance ended.
 enum End {
@@ -224,7 +224,8 @@ impl Instance {
             Err(_) => Err(OpError::timed_out(sh.cfg.op_timeout)),
         };
         let done = Instant::now();
-        let outcome = sh.count_publish("receive publish", &result, info.acknowledged_since(waits_before));
+        let acked = info.acknowledged_since(waits_before);
+        let outcome = sh.count_publish(&mut Tally::new(&sh.counters), "receive publish", &result, acked);
         let closed = result.as_ref().is_err_and(|e| e.closed || session.is_closed());
         let latency_us = micros_between(t0, done);
         self.rec.record(Op::Publish, outcome, latency_us);

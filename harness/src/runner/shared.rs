@@ -28,6 +28,29 @@ pub(crate) struct Counters {
     pub pacing: PacingCounters,
 }
 
+/// What one worker's publishes acknowledged, added to the run's [`Counters`] when the worker
+/// ends (on drop: the counts are read once the workers are done): two client threads adding
+/// to one shared counter at every operation pass its cache line between their cores.
+#[derive(Debug)]
+pub(crate) struct Tally<'a> {
+    counters: &'a Counters,
+    ok: u64,
+    routed: u64,
+}
+
+impl<'a> Tally<'a> {
+    pub(crate) fn new(counters: &'a Counters) -> Tally<'a> {
+        Tally { counters, ok: 0, routed: 0 }
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        Counters::add(&self.counters.published_ok, self.ok);
+        Counters::add(&self.counters.routed_ok, self.routed);
+    }
+}
+
 /// Open loop, measured phase: publishers that waited for a slot's intended start, and how late
 /// they woke (the harness's own timing error); slots that started late because no publisher was
 /// free (the load is more than the publishers can carry: their latency includes that wait).
@@ -105,17 +128,15 @@ impl Shared {
     /// committed, else the error's outcome, noted under `context`.
     pub(crate) fn count_publish(
         &self,
+        tally: &mut Tally<'_>,
         context: &str,
         result: &Result<i64, habench_workloads::messagebox::OpError>,
         acked: habench_workloads::Outcome,
     ) -> habench_workloads::Outcome {
         match result {
             Ok(routed) => {
-                Counters::add(&self.counters.published_ok, 1);
-                // (Shared by every client thread: a calibration insert routes nothing.)
-                if *routed > 0 {
-                    Counters::add(&self.counters.routed_ok, *routed as u64);
-                }
+                tally.ok += 1;
+                tally.routed += (*routed).max(0) as u64;
                 acked
             }
             Err(e) => {

@@ -26,7 +26,10 @@ const EXPIRED: u64 = u64::MAX;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimedOut;
 
+/// Aligned to two cache lines: each worker's slot is written at every operation, by workers
+/// on different threads, and must not share a line (or its prefetched neighbour) with another's.
 #[derive(Debug)]
+#[repr(align(128))]
 struct Slot {
     timeout_ns: u64,
     /// Nanoseconds since the watch's origin, plus one, when the running operation started;

@@ -188,6 +188,9 @@ pub(crate) struct SplitBrainSection {
 pub(crate) struct TwoPrimariesSection {
     /// Every server (port) that acknowledged publishes.
     pub servers: Vec<u16>,
+    /// Each of them by name (`n1`, or on a network `n1 at 10.213.1.1:5433`), in the same
+    /// order; empty where the topology does not say (a cluster file).
+    pub names: Vec<String>,
     /// Publishes acknowledged while another server was acknowledging around them, the servers
     /// that did, the first and the last of them (seconds since the run started).
     pub acked: u64,

@@ -14,10 +14,13 @@ pub async fn describe(topology: &mut dyn Topology) -> TopologyInfo {
         .map(|n| (n.env().bin.version().to_string(), n.env().user.name.clone()))
         .unwrap_or_default();
     let links = topology.spec().links.clone();
+    let client_ports: Vec<u16> = topology.nodes().iter().map(|n| topology.client_port(n)).collect();
     let mut nodes = Vec::new();
-    for node in topology.nodes_mut() {
+    for (node, clients_port) in topology.nodes_mut().iter_mut().zip(client_ports) {
         let link = links.get(node.name()).map(|l| l.to_string());
-        nodes.push(node_info(node, link).await);
+        let mut info = node_info(node, link).await;
+        info.clients_port = clients_port;
+        nodes.push(info);
     }
     let engine = topology.engine();
     TopologyInfo { kind, write_dsn, read_dsns, nodes, dir, server_version, server_user, engine }
@@ -36,5 +39,7 @@ pub async fn node_info(node: &mut crate::pg::Node, link: Option<String>) -> Node
         pid,
         cpus: pid.and_then(crate::pg::procs::allowed_cpus),
         link,
+        clients_port: node.clients_port(),
+        address: node.net_addr().map(|a| format!("{a}:{}", node.port())),
     }
 }

@@ -20,6 +20,12 @@ pub struct NodeInfo {
     pub cpus: Option<String>,
     /// The emulated link of its replication connection.
     pub link: Option<String>,
+    /// Where habench's clients reach it (`port`, or a client link's or the clients' door's);
+    /// the ledger's `server_port` is this one.
+    pub clients_port: u16,
+    /// `--net namespaces`: the server's own address and port on the network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -170,7 +170,12 @@ pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
 
 /// The ledger's own count of publishes acknowledged by two servers at once.
 fn two_primaries(t: &crate::summary::TwoPrimariesSection) -> String {
-    let ports = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    // A port with its server's name where the run knows it: `29767 (n1 at 10.213.1.1:29766)`.
+    let named = |p: &u16| match t.servers.iter().position(|s| s == p).and_then(|i| t.names.get(i)) {
+        Some(n) if !n.is_empty() => format!("{p} ({n})"),
+        _ => p.to_string(),
+    };
+    let ports = |p: &[u16]| p.iter().map(named).collect::<Vec<_>>().join(", ");
     let rule = format!(
         "counted from the ledger alone: a publish one server acknowledged between two acknowledgements of another \
          less than {} s apart; servers by the port habench reached, {}",
