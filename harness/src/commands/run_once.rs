@@ -480,7 +480,7 @@ fn rto_model(cfg: &RunConfig, manifest: &Manifest<'_>) -> Option<crate::failover
     use crate::failover::band::RtoModel;
     if let Some(e) = manifest.cluster.as_ref().and_then(|c| c.engine.as_ref()) {
         // A cluster that runs elsewhere: the timings its DCS holds.
-        return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode });
+        return Some(RtoModel::Patroni { timing: e.timing.clone(), sync_mode: e.sync_mode, kernel: false });
     }
     if let Some(a) = manifest.cluster.as_ref().and_then(|c| c.auto_failover.as_ref()) {
         // The timings its monitor holds.
@@ -521,7 +521,11 @@ pub(super) fn model_of(cfg: &RunConfig) -> Option<crate::failover::band::RtoMode
         )));
     }
     Some(match &spec.engine {
-        Some(engine) => RtoModel::Patroni { timing: engine.timing(), sync_mode: engine.sync_mode },
+        Some(engine) => RtoModel::Patroni {
+            timing: engine.timing(),
+            sync_mode: engine.sync_mode,
+            kernel: spec.net == crate::topology::NetMode::Namespaces,
+        },
         None => RtoModel::Builtin {
             interval: cfg.orchestrator.probe_interval,
             threshold: cfg.orchestrator.probe_threshold,

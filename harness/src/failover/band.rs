@@ -27,8 +27,9 @@ pub(crate) enum RtoModel {
     /// `kernel`: partitions are kernel drops (`--net namespaces`), where a probe of a cut node
     /// waits its whole timeout and clients on open connections wait for the heal.
     Builtin { interval: Duration, threshold: u32, manual_delay: Duration, kernel: bool },
-    /// Patroni with these timings (clamped as Patroni clamps them).
-    Patroni { timing: Timing, sync_mode: SyncMode },
+    /// Patroni with these timings (clamped as Patroni clamps them). `kernel`: partitions are
+    /// kernel drops (`--net namespaces`).
+    Patroni { timing: Timing, sync_mode: SyncMode, kernel: bool },
     /// pg_auto_failover's monitor with these timings.
     AutoFailover(AutoFailoverTiming),
 }
@@ -112,7 +113,7 @@ pub(crate) fn predict(model: &RtoModel, fault: &FaultSpec) -> Option<Band> {
         RtoModel::Builtin { interval, threshold, manual_delay, kernel } => {
             builtin(fault, (*interval, *threshold, *manual_delay, *kernel), p, d)?
         }
-        RtoModel::Patroni { timing, sync_mode } => patroni(fault, timing, *sync_mode, p, d)?,
+        RtoModel::Patroni { timing, sync_mode, kernel } => patroni(fault, timing, (*sync_mode, *kernel), p, d)?,
         RtoModel::AutoFailover(t) => auto_failover(fault, t, p, d)?,
     };
     Some(Band { lo_ms: lo * 1e3, hi_ms: hi * 1e3, model: text, inside: None })
@@ -186,7 +187,7 @@ fn builtin(
 fn patroni(
     fault: &FaultSpec,
     timing: &Timing,
-    sync_mode: SyncMode,
+    (sync_mode, kernel): (SyncMode, bool),
     p: f64,
     d: Option<f64>,
 ) -> Option<(f64, f64, String)> {
@@ -219,6 +220,19 @@ fn patroni(
                 format!(
                     "the pause ({}), or the leader key's expiry (ttl {} - loop_wait {}) and a promotion, whichever ends first",
                     fmt_s(d), fmt_s(ttl), fmt_s(lw)
+                ),
+            )
+        }
+        // In the kernel a heal is not the end of the wait: TCP retransmits after gaps that
+        // doubled while the cut lasted (up to about its length again), or the op timeout ends it.
+        FaultKind::PartitionPrimary if kernel => {
+            let d = d?;
+            (
+                (d - INJECTION_SLACK).min(ttl - lw),
+                2.0 * d + p,
+                format!(
+                    "kernel drops: a new leader after the key's expiry (ttl {} - loop_wait {}) if the partition ({}) lasts that long, but clients on open connections to the old primary wait until it heals and TCP retransmits (its doubling gaps: up to about the partition's length again, or their op timeout), + {}",
+                    fmt_s(ttl), fmt_s(lw), fmt_s(d), fmt_s(p)
                 ),
             )
         }
@@ -453,22 +467,37 @@ mod tests {
 
     #[test]
     fn patroni_node_crash_is_bounded_by_the_leader_key() {
-        let model = RtoModel::Patroni { timing: Timing::clamped(30, 10, 10, 300, false), sync_mode: SyncMode::On };
+        let model = RtoModel::Patroni {
+            timing: Timing::clamped(30, 10, 10, 300, false),
+            sync_mode: SyncMode::On,
+            kernel: false,
+        };
         let b = predict(&model, &fault("crash-primary@5s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (20_000.0, 43_000.0));
         assert!(b.model.contains("ttl 30 s"), "{}", b.model);
         // The measured figures of the reference study fall inside: 20.6, 24.2, 22.3 s.
-        let tuned = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, false), sync_mode: SyncMode::On };
+        let tuned =
+            RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, false), sync_mode: SyncMode::On, kernel: false };
         let b = predict(&tuned, &fault("crash-primary@5s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (19_000.0, 24_000.0));
+        // A partition in the kernel: the clients' wait after the heal may last as long again.
+        let timing = Timing::clamped(30, 10, 10, 300, false);
+        let links = RtoModel::Patroni { timing: timing.clone(), sync_mode: SyncMode::Off, kernel: false };
+        let kernel = RtoModel::Patroni { timing, sync_mode: SyncMode::Off, kernel: true };
+        let on_links = predict(&links, &fault("partition-primary@5s:30s")).unwrap();
+        let b = predict(&kernel, &fault("partition-primary@5s:30s")).unwrap();
+        assert_eq!((on_links.hi_ms, b.lo_ms, b.hi_ms), (33_000.0, on_links.lo_ms, 63_000.0));
+        assert!(b.model.contains("kernel drops"), "{}", b.model);
     }
 
     #[test]
     fn dcs_outage_depends_on_failsafe_and_builtin_on_probes() {
-        let off = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, false), sync_mode: SyncMode::On };
+        let off =
+            RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, false), sync_mode: SyncMode::On, kernel: false };
         let b = predict(&off, &fault("dcs-outage@5s:10s")).unwrap();
         assert_eq!((b.lo_ms, b.hi_ms), (3_000.0, 11_000.0));
-        let on = RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, true), sync_mode: SyncMode::On };
+        let on =
+            RtoModel::Patroni { timing: Timing::clamped(20, 1, 3, 300, true), sync_mode: SyncMode::On, kernel: false };
         assert_eq!(predict(&on, &fault("dcs-outage@5s:10s")).unwrap().hi_ms, 3_000.0);
         let builtin = RtoModel::Builtin {
             interval: Duration::from_secs(1),

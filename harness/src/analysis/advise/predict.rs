@@ -118,13 +118,13 @@ pub(crate) fn tune(design: TopologyKind, outages: &[Outage], model: &RtoModel, r
                 ),
             })
         }
-        RtoModel::Patroni { timing, sync_mode } => {
+        RtoModel::Patroni { timing, sync_mode, kernel } => {
             let candidates = [30, 25, 20].into_iter().flat_map(|ttl| [10, 5, 2, 1].map(|lw| (ttl, lw)));
             let t = candidates
                 .map(|(ttl, lw)| {
                     Timing::clamped(ttl, lw, timing.retry_timeout, timing.primary_start_timeout, timing.failsafe_mode)
                 })
-                .find(|t| meets(&RtoModel::Patroni { timing: t.clone(), sync_mode: *sync_mode }))?;
+                .find(|t| meets(&RtoModel::Patroni { timing: t.clone(), sync_mode: *sync_mode, kernel: *kernel }))?;
             let set = |k: &str, v: i64| ["--engine-set".to_string(), format!("{k}={v}")];
             let mut flags: Vec<String> = set("ttl", t.ttl).into();
             flags.extend(set("loop_wait", t.loop_wait));
@@ -155,7 +155,7 @@ mod tests {
     }
 
     fn patroni() -> RtoModel {
-        RtoModel::Patroni { timing: Timing::clamped(30, 10, 10, 300, false), sync_mode: SyncMode::Off }
+        RtoModel::Patroni { timing: Timing::clamped(30, 10, 10, 300, false), sync_mode: SyncMode::Off, kernel: false }
     }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
