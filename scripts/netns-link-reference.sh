@@ -10,10 +10,9 @@ bin=${1:-target/release/habench}
 n=${2:-2}
 secs=${3:-15}
 delay=${4:-5ms}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-csv=results/netns-link-$(date -u +%Y%m%dT%H%M%SZ).csv
-mkdir -p results
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+csv=results/netns-link-$stamp.csv
 echo "net,round,publish_per_s,p50_ms,p99_ms,lost" > "$csv"
 one() {
   local net=$1 round=$2 out="$work/r-$1-$2"
