@@ -82,16 +82,10 @@ impl Session {
     }
 }
 
-/// How many message ids a closed-loop publisher takes at a time.
-const SEQ_BLOCK: u64 = 16;
-
 pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Receiver<bool>) {
     let rec = sh.recorders.register();
     let mut watchdog = sh.op_watch.watchdog(sh.cfg.op_timeout);
     let mut tally = Tally::new(&sh.counters);
-    // Closed loop: message ids taken SEQ_BLOCK at a time (one shared add per block, not per
-    // publish); the ids a stopped worker did not use are never published.
-    let mut ids = 0..0;
     // Open loop: woken at each intended start to the microsecond (tokio's timers tick in ms).
     let mut alarm = match &pace {
         Pace::Open(_) => alarm::for_worker(|e| sh.note_error("alarm", e)),
@@ -111,11 +105,7 @@ pub(crate) async fn publisher(sh: Arc<Shared>, pace: Pace, mut stop: watch::Rece
                 if now >= sh.publish_end {
                     break;
                 }
-                if ids.is_empty() {
-                    let first = sh.next_seq.fetch_add(SEQ_BLOCK, Ordering::Relaxed);
-                    ids = first..first + SEQ_BLOCK;
-                }
-                (ids.next().expect("a block of ids"), now)
+                (sh.next_seq.fetch_add(1, Ordering::Relaxed), now)
             }
         };
         // The stop is sent once: its version is read (a load), its value only once it changed.

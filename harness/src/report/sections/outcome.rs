@@ -118,9 +118,12 @@ pub(super) fn split_brain(s: &Summary) -> Vec<Block> {
     let ledger = s.two_primaries.as_ref().map(two_primaries);
     let Some(b) = &s.split_brain else {
         // No engine event of an old primary left running: the ledger's own count still speaks
-        // when it found writes on two primaries at once.
+        // when it found writes on two primaries at once, or when a fault moved the writes from
+        // one server to another (then "none" is a finding too).
         return match (&s.two_primaries, ledger) {
-            (Some(t), Some(text)) if t.acked > 0 => vec![Block::Heading(2, "Split brain".into()), Block::Para(text)],
+            (Some(t), Some(text)) if t.acked > 0 || s.failover.is_some() => {
+                vec![Block::Heading(2, "Split brain".into()), Block::Para(text)]
+            }
             _ => Vec::new(),
         };
     };
@@ -358,4 +361,30 @@ pub(super) fn failover(s: &Summary, draw: &mut Draw<'_>) -> Vec<Block> {
     let labelled: Vec<(String, &Trial)> = trials.iter().enumerate().map(|(i, t)| ((i + 1).to_string(), t)).collect();
     out.extend(draw(AnyChart::Rto(rto_chart(&labelled))));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::TwoPrimariesSection;
+
+    fn text(blocks: &[Block]) -> String {
+        blocks.iter().map(|b| format!("{b:?}")).collect()
+    }
+
+    #[test]
+    fn two_primaries_speak_after_a_fault_even_when_they_found_none() {
+        let mut s = Summary::blank("r");
+        s.two_primaries = Some(TwoPrimariesSection {
+            servers: vec![29767, 29771],
+            names: vec!["n1 at 10.213.1.1:29766".into(), "n3 at 10.213.1.3:29770".into()],
+            ..Default::default()
+        });
+        // No fault: two servers and no overlap say nothing.
+        assert!(split_brain(&s).is_empty());
+        s.failover = Some(Default::default());
+        let said = text(&split_brain(&s));
+        assert!(said.contains("Two primaries at once: **none**"), "{said}");
+        assert!(said.contains("29767 (n1 at 10.213.1.1:29766)"), "each server by name and address: {said}");
+    }
 }
