@@ -131,19 +131,17 @@ pub(crate) fn target(
     }
     // Faults on links need links: zero-delay ones where none were given (on namespaces only a
     // slow link: the partitions there are the kernel's).
-    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) && namespaces {
-        if faults.iter().any(|f| f.kind == crate::fault::FaultKind::SlowLink) {
+    if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
+        let needs = |k: crate::fault::FaultKind| match namespaces {
+            true => k == crate::fault::FaultKind::SlowLink,
+            false => k.needs_links(),
+        };
+        if faults.iter().any(|f| needs(f.kind)) {
             for name in spec.node_names().into_iter().skip(1) {
                 spec.links.entry(name).or_default();
             }
         }
-    } else if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
-        if faults.iter().any(|f| f.kind.needs_links()) {
-            for name in spec.node_names().into_iter().skip(1) {
-                spec.links.entry(name).or_default();
-            }
-        }
-        if faults.iter().any(|f| f.kind.needs_client_links()) {
+        if !namespaces && faults.iter().any(|f| f.kind.needs_client_links()) {
             spec.client_link.get_or_insert_with(Default::default);
         }
     }

@@ -143,6 +143,14 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
 }
 
 /// Who hears whom under a shape: the event the report draws.
+/// The primary (the first node) cut both ways from every other node and member of the
+/// coordination service, the clients still reaching it: pg_auto_failover's `partition-primary`.
+pub(crate) fn primary_from_peers(hosts: &Hosts) -> Shape {
+    let Some(primary) = hosts.nodes.first() else { return Shape::Whole };
+    let peers = hosts.nodes.iter().skip(1).chain(&hosts.dcs);
+    Shape::Drops(peers.flat_map(|p| [(primary.clone(), p.clone()), (p.clone(), primary.clone())]).collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reach {
     /// Every host, the nodes in order, then the clients.
@@ -203,6 +211,12 @@ pub(crate) fn describe(shape: &Shape) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_primary_from_its_peers_leaves_the_clients_reaching_it() {
+        let h = Hosts { nodes: vec!["n1".into(), "n2".into()], dcs: vec!["monitor".into()] };
+        assert_eq!(describe(&primary_from_peers(&h)), "dropped: n1 x n2, n1 x monitor");
+    }
 
     fn hosts(n: usize) -> Hosts {
         let nodes = std::iter::once("primary".to_string()).chain((1..n).map(|i| format!("s{i}"))).collect();

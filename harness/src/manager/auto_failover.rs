@@ -58,10 +58,7 @@ impl Manager for AutoFailoverEngine {
             t.follow(&view);
             // On a network the cut is the nodes' and the monitor's rules (clients still reach it).
             if let (FaultKind::PartitionPrimary, Some(net)) = (kind, t.formation().network().cloned()) {
-                let hosts = hosts_of(t);
-                let peers = hosts.nodes.iter().skip(1).chain(&hosts.dcs);
-                let pairs = peers.flat_map(|p| [(primary.clone(), p.clone()), (p.clone(), primary.clone())]).collect();
-                let shape = Shape::Drops(pairs);
+                let shape = net_shape::primary_from_peers(&hosts_of(t));
                 let detail = format!("{}; habench's clients still reach it", net_shape::describe(&shape));
                 lay(net, shape).await?;
                 t.formation_mut().mark_cut_on_net(Some(primary.clone()));

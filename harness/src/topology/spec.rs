@@ -234,7 +234,8 @@ impl TopologySpec {
         self
     }
 
-    /// What `--net namespaces` takes so far: habench's own topologies, without emulated links.
+    /// What `--net namespaces` takes so far: habench's own topologies except shared-disk and
+    /// parallel groups; emulated links on sync and async only.
     fn validate_namespaces(&self) -> Result<()> {
         use TopologyKind as K;
         if !matches!(self.kind, K::Single | K::Sync | K::Async | K::LogShipping | K::Patroni | K::PgAutoFailover) {
@@ -255,7 +256,11 @@ impl TopologySpec {
         if (!self.links.is_empty() || self.client_link.is_some()) && !matches!(self.kind, K::Sync | K::Async) {
             return Err(Error::config(
                 "--net",
-                format!("emulated links (--link, --client-link) are built for sync and async, not {}", self.kind),
+                format!(
+                    "emulated links (--link, --client-link) on namespaces are built for sync and async, not {}: \
+                     drop them or use --net loopback",
+                    self.kind
+                ),
             ));
         }
         Ok(())
