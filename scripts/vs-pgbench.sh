@@ -5,18 +5,21 @@
 # run starts on an empty table. habench uses its default
 # driver for the calibration insert (`wire`); set HABENCH_DRIVER=tokio-postgres to compare that.
 #   scripts/vs-pgbench.sh [seconds per run] [rounds] [habench binary]
+# LEVELS (default "on off") and CLIENTS (default "4 16") narrow a series to some settings.
 # Prints one line per run and writes results/vs-pgbench-<stamp>.csv.
 set -euo pipefail
 secs=${1:-15}
 rounds=${2:-2}
 bin=${3:-target/release/habench}
 driver=${HABENCH_DRIVER:-wire}
+levels=${LEVELS:-on off}
+client_counts=${CLIENTS:-4 16}
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 csv=results/vs-pgbench-$stamp.csv
 
 echo "tool,synchronous_commit,clients,round,tps,mean_latency_ms" > "$csv"
-for level in on off; do
+for level in $levels; do
   start_single "$bin" --pg-set synchronous_commit=$level
   run_habench() {
     local out="$work/h-$level-$clients-$round"
@@ -26,14 +29,15 @@ for level in on off; do
     echo "habench,$level,$clients,$round,$tps,$lat" | tee -a "$csv"
   }
   run_pgbench() {
-    # The same starting point as habench's run, which recreates the table: an empty one.
-    "${as_pg[@]}" "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres -c "TRUNCATE mbox.calib" postgres
+    # The same starting point as habench's run, which recreates the table and then checkpoints
+    # (every habench run starts from a checkpoint): an empty table, a checkpoint just taken.
+    "${as_pg[@]}" "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres -c "TRUNCATE mbox.calib" -c "CHECKPOINT" postgres
     pg=$("${as_pg[@]}" "$bindir/pgbench" -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -c $clients -j 2 -T "$secs" -f "$work/insert.sql" postgres 2>&1)
     tps=$(echo "$pg" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     lat=$(echo "$pg" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
     echo "pgbench,$level,$clients,$round,$tps,$lat" | tee -a "$csv"
   }
-  for clients in 4 16; do
+  for clients in $client_counts; do
     for round in $(seq "$rounds"); do
       # Who goes first alternates from round to round.
       if [ $((round % 2)) = 1 ]; then run_habench; run_pgbench; else run_pgbench; run_habench; fi
