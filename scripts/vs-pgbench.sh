@@ -2,7 +2,7 @@
 # habench's calibration workload against pgbench running the identical statement on the same
 # server: closed loop, 4 and 16 clients, synchronous_commit on and off, alternating tools
 # (habench first in odd rounds, pgbench first in even ones) so that drift hits both alike; each
-# run starts on an empty table. habench uses its default
+# run starts on an empty table after a checkpoint. habench uses its default
 # driver for the calibration insert (`wire`); set HABENCH_DRIVER=tokio-postgres to compare that.
 #   scripts/vs-pgbench.sh [seconds per run] [rounds] [habench binary]
 # LEVELS (default "on off") and CLIENTS (default "4 16") narrow a series to some settings.

@@ -132,9 +132,12 @@ pub(crate) fn target(
     // Faults on links need links: zero-delay ones where none were given (on namespaces only a
     // slow link: the partitions there are the kernel's).
     if matches!(spec.kind, TopologyKind::Sync | TopologyKind::Async) {
-        let needs = |k: crate::fault::FaultKind| match namespaces {
-            true => k == crate::fault::FaultKind::SlowLink,
-            false => k.needs_links(),
+        let needs = |k: crate::fault::FaultKind| {
+            if namespaces {
+                k == crate::fault::FaultKind::SlowLink
+            } else {
+                k.needs_links()
+            }
         };
         if faults.iter().any(|f| needs(f.kind)) {
             for name in spec.node_names().into_iter().skip(1) {

@@ -142,7 +142,6 @@ pub(crate) fn resolve(fault: &NetFault, hosts: &Hosts) -> Result<(Shape, String)
     })
 }
 
-/// Who hears whom under a shape: the event the report draws.
 /// The primary (the first node) cut both ways from every other node and member of the
 /// coordination service, the clients still reaching it: pg_auto_failover's `partition-primary`.
 pub(crate) fn primary_from_peers(hosts: &Hosts) -> Shape {
@@ -151,6 +150,7 @@ pub(crate) fn primary_from_peers(hosts: &Hosts) -> Shape {
     Shape::Drops(peers.flat_map(|p| [(primary.clone(), p.clone()), (p.clone(), primary.clone())]).collect())
 }
 
+/// Who hears whom under a shape: the event the report draws.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reach {
     /// Every host, the nodes in order, then the clients.
